@@ -1,0 +1,149 @@
+/**
+ * The one error registry. Every error has a stable code, a category (which the
+ * CLI maps to an exit code and the admin API to an HTTP status) and a hint.
+ * Modules add codes here, never ad-hoc strings elsewhere.
+ */
+export type ErrorCategory =
+  | 'usage'
+  | 'config'
+  | 'auth'
+  | 'network'
+  | 'transfer'
+  | 'io'
+  | 'cancelled'
+  | 'protocol'
+  | 'internal';
+
+/** Process exit code per category (documented in docs/CLI.md). */
+export const EXIT_CODES: Readonly<Record<ErrorCategory, number>> = {
+  internal: 1,
+  usage: 2,
+  config: 3,
+  auth: 4,
+  network: 5,
+  protocol: 5,
+  transfer: 6,
+  io: 7,
+  cancelled: 130,
+};
+
+/** HTTP status per category for the admin API. */
+export const HTTP_STATUS: Readonly<Record<ErrorCategory, number>> = {
+  internal: 500,
+  usage: 400,
+  config: 400,
+  auth: 403,
+  network: 502,
+  protocol: 400,
+  transfer: 409,
+  io: 507,
+  cancelled: 409,
+};
+
+interface ErrorSpec {
+  readonly category: ErrorCategory;
+  readonly hint: string;
+}
+
+const spec = (category: ErrorCategory, hint: string): ErrorSpec => ({ category, hint });
+
+export const ERRORS = {
+  // wire / protocol
+  E_WIRE_TRUNCATED: spec('protocol', 'the datagram ended before the field it declares'),
+  E_WIRE_VARINT: spec('protocol', 'a variable-length integer is malformed or too large'),
+  E_WIRE_FRAME_TYPE: spec('protocol', 'an unknown frame type was received'),
+  E_WIRE_FRAME: spec('protocol', 'a frame field is out of range'),
+  E_WIRE_HEADER: spec('protocol', 'the packet header is malformed'),
+  E_WIRE_TRAILING: spec('protocol', 'bytes were left after the last field'),
+  E_WIRE_TOO_LARGE: spec('protocol', 'the encoded value does not fit the space available'),
+  E_VERSION: spec('protocol', 'the peer speaks another wire version; upgrade one side'),
+  E_PROTOCOL: spec('protocol', 'the peer violated the protocol'),
+  // crypto / handshake / auth
+  E_CRYPTO_LOW_ORDER: spec('auth', 'an X25519 result was all zero (low-order point)'),
+  E_CRYPTO_DECRYPT: spec('auth', 'authentication of a ciphertext failed'),
+  E_CRYPTO_KEY: spec('auth', 'a key has the wrong length or form'),
+  E_CRYPTO_BACKEND: spec('config', 'the requested crypto backend is not available here'),
+  E_NOISE_STATE: spec('internal', 'a Noise operation was called in the wrong state'),
+  E_NONCE_EXHAUSTED: spec('protocol', 'a key reached its nonce limit without being updated'),
+  E_HANDSHAKE_TIMEOUT: spec('network', 'the peer did not complete the handshake in time; check the address and firewall'),
+  E_PEER_ID_MISMATCH: spec('auth', 'the peer presented another identity than the one dialled; check the peer id'),
+  E_PEER_NOT_AUTHORIZED: spec('auth', 'the peer is not in trusted_peers; add its id or use --auto-accept'),
+  E_PEER_ID_REQUIRED: spec('usage', 'give the peer as <id>@<host>:<port>; there is no trust on first use'),
+  E_PEER_ID_INVALID: spec('usage', 'a peer id is 64 lowercase hex characters'),
+  // session / network
+  E_IDLE_TIMEOUT: spec('network', 'nothing was heard from the peer within idle_timeout'),
+  E_PEER_LOST: spec('network', 'the peer could not be reached again within --reconnect-for'),
+  E_PEER_CLOSED: spec('network', 'the peer closed the session'),
+  E_SHUTTING_DOWN: spec('network', 'the peer is shutting down; retry later'),
+  E_TOO_MANY_SESSIONS: spec('network', 'the peer already has max_sessions_per_peer sessions'),
+  E_ADDR_IN_USE: spec('network', 'the port is in use; choose another with --bind'),
+  E_ADDR_INVALID: spec('usage', 'an address is HOST:PORT, or [IPv6]:PORT'),
+  // transfer / integrity
+  E_CHUNK_SIZE: spec('transfer', 'chunk size must be a power of two between 16 KiB and 16 MiB'),
+  E_MANIFEST: spec('transfer', 'the transfer manifest is malformed'),
+  E_INTEGRITY: spec('transfer', 'a chunk did not match the Merkle root; it will be re-requested'),
+  E_TRANSFER_UNKNOWN: spec('transfer', 'no such transfer'),
+  E_TRANSFER_REJECTED: spec('transfer', 'the receiver refused the transfer'),
+  E_TRANSFER_CANCELLED: spec('cancelled', 'the transfer was cancelled'),
+  E_FLOW_CONTROL: spec('protocol', 'the peer sent beyond the window it was given'),
+  E_RESUME_STATE: spec('transfer', 'the resume state is malformed; the transfer restarts'),
+  E_EXISTS: spec('transfer', 'a different file already has that name; set on_conflict'),
+  E_SOURCE_CHANGED: spec('transfer', 'the source file changed while it was being sent; send it again'),
+  E_PATH_INVALID: spec('transfer', 'received names are relative, without "..", control characters or over-long components'),
+  E_FILE_TOO_LARGE: spec('transfer', 'the file exceeds [receive] max_file_size'),
+  // io
+  E_NO_SPACE: spec('io', 'not enough free space at the destination (min_free is kept free)'),
+  E_IO: spec('io', 'a file operation failed'),
+  E_PERMISSION: spec('io', 'permission denied'),
+  E_NOT_FOUND: spec('io', 'no such file or directory'),
+  // config / usage / node
+  E_CONFIG: spec('config', 'fix the named key in the config file'),
+  E_CONFIG_SYNTAX: spec('config', 'the config file is not valid TOML'),
+  E_USAGE: spec('usage', 'see --help'),
+  E_HOME_LOCKED: spec('config', 'another daemon uses this home; stop it or pass another --home'),
+  E_HOME_PERMISSIONS: spec('config', 'chmod 700 the home and 600 identity.key'),
+  E_NO_IDENTITY: spec('config', 'run `wraith keygen` first'),
+  E_CANCELLED: spec('cancelled', 'cancelled by the user'),
+  E_INTERNAL: spec('internal', 'this is a bug; please report it with the log'),
+  // transports / native
+  E_TRANSPORT_CLOSED: spec('network', 'the transport was closed'),
+  E_NATIVE_UNAVAILABLE: spec('internal', 'the native addon is not built or not loadable'),
+  E_XDP_UNAVAILABLE: spec('network', 'AF_XDP cannot run here; see `wraith doctor`'),
+  E_XDP_BUSY: spec('network', 'the interface already has an XDP program this node did not load'),
+  E_IO_URING_UNAVAILABLE: spec('io', 'io_uring cannot run here; the fs backend is used'),
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class WraithError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly category: ErrorCategory;
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, hint?: string) {
+    super(message);
+    this.name = 'WraithError';
+    this.code = code;
+    const s = ERRORS[code];
+    this.category = s.category;
+    this.hint = hint ?? s.hint;
+    this.details = details;
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.category];
+  }
+
+  get httpStatus(): number {
+    return HTTP_STATUS[this.category];
+  }
+
+  toJSON(): { code: ErrorCode; message: string; hint: string; exit_code: number } {
+    return { code: this.code, message: this.message, hint: this.hint, exit_code: this.exitCode };
+  }
+}
+
+export function isWraithError(e: unknown, code?: ErrorCode): e is WraithError {
+  return e instanceof WraithError && (code === undefined || e.code === code);
+}

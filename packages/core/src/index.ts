@@ -1,0 +1,4 @@
+export * from './time.js';
+export * from './rng.js';
+export * from './errors.js';
+export * from './transport.js';

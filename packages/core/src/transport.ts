@@ -1,0 +1,120 @@
+/**
+ * The transport boundary: every transport (memory, UDP, AF_XDP) moves
+ * datagrams in preallocated batches. A batch and its buffer are valid only
+ * until the call (send) or callback (onRecv) returns; the transport copies
+ * what it keeps.
+ */
+
+/** An IP endpoint. `host` is an IP literal (no brackets for IPv6). */
+export interface SocketAddr {
+  readonly host: string;
+  readonly port: number;
+}
+
+export function addrKey(a: SocketAddr): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+export function addrEquals(a: SocketAddr, b: SocketAddr): boolean {
+  return a.port === b.port && a.host === b.host;
+}
+
+/**
+ * A batch of datagrams in one buffer. Slot i starts at `offsets[i]` and holds
+ * `lengths[i]` bytes; `addrs[i]` is the destination (send) or source (recv).
+ * Slots are `slotSize` bytes apart; the buffer is allocated once.
+ */
+export class DatagramBatch {
+  readonly buf: Uint8Array;
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+  readonly addrs: SocketAddr[];
+  readonly capacity: number;
+  readonly slotSize: number;
+  count = 0;
+
+  constructor(capacity: number, slotSize: number) {
+    this.capacity = capacity;
+    this.slotSize = slotSize;
+    this.buf = new Uint8Array(capacity * slotSize);
+    this.offsets = new Uint32Array(capacity);
+    this.lengths = new Uint32Array(capacity);
+    this.addrs = new Array<SocketAddr>(capacity);
+    for (let i = 0; i < capacity; i++) this.offsets[i] = i * slotSize;
+  }
+
+  /** The bytes of datagram i (a view, valid while the batch is). */
+  datagram(i: number): Uint8Array {
+    const off = this.offsets[i] ?? 0;
+    return this.buf.subarray(off, off + (this.lengths[i] ?? 0));
+  }
+
+  /** The writable slot i (a view of slotSize bytes). */
+  slot(i: number): Uint8Array {
+    const off = this.offsets[i] ?? 0;
+    return this.buf.subarray(off, off + this.slotSize);
+  }
+
+  /** Append a copy of `bytes` for `addr`; returns false when full. */
+  push(bytes: Uint8Array, addr: SocketAddr): boolean {
+    if (this.count >= this.capacity || bytes.length > this.slotSize) return false;
+    const i = this.count++;
+    this.buf.set(bytes, this.offsets[i]);
+    this.lengths[i] = bytes.length;
+    this.addrs[i] = addr;
+    return true;
+  }
+
+  clear(): void {
+    this.count = 0;
+  }
+}
+
+export interface TransportCaps {
+  /** Sends equal-size datagrams to one destination as one segmented send. */
+  readonly gso: boolean;
+  /** Receives coalesced datagrams and splits them. */
+  readonly gro: boolean;
+  /** Bypasses the kernel stack through AF_XDP. */
+  readonly xdp: boolean;
+}
+
+export interface TransportStats {
+  txPackets: number;
+  txBytes: number;
+  rxPackets: number;
+  rxBytes: number;
+  /** Datagrams the transport could not take or deliver (queue full, send error). */
+  txDropped: number;
+  rxDropped: number;
+  /** Transport-specific counters (e.g. per-queue AF_XDP ring counters). */
+  extra?: Record<string, number>;
+}
+
+export interface Transport {
+  readonly name: string;
+  readonly caps: TransportCaps;
+  /**
+   * Send batch[0..count). Returns how many datagrams, from the start, were
+   * accepted; when fewer than count, call again after onWritable fires.
+   */
+  send(batch: DatagramBatch): number;
+  /** Register the receive callback (once). */
+  onRecv(cb: (batch: DatagramBatch) => void): void;
+  /** Register the callback fired when a refused send may now succeed. */
+  onWritable(cb: () => void): void;
+  localAddr(): SocketAddr;
+  /** Largest datagram payload this transport can carry to `peer`. */
+  maxDatagram(peer: SocketAddr): number;
+  stats(): TransportStats;
+  close(): Promise<void>;
+}
+
+/** js-libp2p-style factory: configuration first, then shared components. */
+export type TransportFactory<Init, Components = unknown> = (
+  init: Init,
+) => (components: Components) => Promise<Transport>;
+
+export function emptyStats(): TransportStats {
+  return { txPackets: 0, txBytes: 0, rxPackets: 0, rxBytes: 0, txDropped: 0, rxDropped: 0 };
+}
