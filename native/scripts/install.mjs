@@ -1,0 +1,55 @@
+// Builds the addon with npm's bundled node-gyp, offline, against the installed
+// Node headers. A failed build never fails installation unless
+// WRAITH_REQUIRE_NATIVE=1; the reason is kept for logs and `wraith doctor`.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const reasonFile = join(root, 'build-status.json');
+const require = createRequire(import.meta.url);
+const requireNative = process.env.WRAITH_REQUIRE_NATIVE === '1';
+
+function fail(reason) {
+  writeFileSync(reasonFile, JSON.stringify({ ok: false, reason }) + '\n');
+  if (requireNative) {
+    console.error(`wraith native addon: ${reason}`);
+    process.exit(1);
+  }
+  console.warn(`wraith native addon not built (${reason}); JavaScript fallbacks will be used`);
+  process.exit(0);
+}
+
+if (process.env.WRAITH_NO_NATIVE === '1' && !requireNative) fail('WRAITH_NO_NATIVE=1');
+if (process.platform !== 'linux') fail(`platform ${process.platform} is not Linux`);
+
+function findNodeGyp() {
+  const candidates = [
+    process.env.npm_config_node_gyp,
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  ];
+  try {
+    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
+  } catch {}
+  return candidates.find((p) => p && existsSync(p));
+}
+
+const gyp = findNodeGyp();
+if (!gyp) fail('node-gyp not found (it ships with npm)');
+const nodedir = process.env.npm_config_nodedir || (existsSync('/usr/include/node/node_api.h') ? '/usr' : undefined);
+const args = [gyp, 'rebuild', '--jobs=max'];
+if (nodedir) args.push(`--nodedir=${nodedir}`);
+rmSync(reasonFile, { force: true });
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: process.env });
+if (r.status !== 0) fail(`node-gyp rebuild exited with ${r.status ?? r.signal}`);
+
+const built = join(root, 'build', 'Release', 'wraith_native.node');
+try {
+  require(built);
+} catch (e) {
+  fail(`built addon does not load: ${e.message}`);
+}
+mkdirSync(join(root, 'build'), { recursive: true });
+writeFileSync(reasonFile, JSON.stringify({ ok: true }) + '\n');
