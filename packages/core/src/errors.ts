@@ -64,6 +64,7 @@ export const ERRORS = {
   E_CRYPTO_KEY: spec('auth', 'a key has the wrong length or form'),
   E_CRYPTO_BACKEND: spec('config', 'the requested crypto backend is not available here'),
   E_NOISE_STATE: spec('internal', 'a Noise operation was called in the wrong state'),
+  E_NOISE_PROTOCOL: spec('config', 'supported: Noise_XX_25519_ChaChaPoly_{BLAKE2s,BLAKE2b,SHA256,SHA512}'),
   E_NONCE_EXHAUSTED: spec('protocol', 'a key reached its nonce limit without being updated'),
   E_HANDSHAKE_TIMEOUT: spec('network', 'the peer did not complete the handshake in time; check the address and firewall'),
   E_PEER_ID_MISMATCH: spec('auth', 'the peer presented another identity than the one dialled; check the peer id'),
