@@ -2,3 +2,4 @@ export * from './time.js';
 export * from './rng.js';
 export * from './errors.js';
 export * from './transport.js';
+export * from './crypto/index.js';

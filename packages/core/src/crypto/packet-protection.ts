@@ -1,0 +1,144 @@
+/**
+ * Batch-shaped protection of short-header packets (docs/PROTOCOL.md §2.2): AAD = the header
+ * bytes, nonce = 4 zero bytes ‖ u64 LE full packet number, ChaCha20-Poly1305, in place.
+ * The batch is plain typed arrays so a native implementation can take it in one call.
+ */
+import { WraithError } from '../errors.js';
+import { AEAD_TAG_LEN, type AeadKey, type CryptoBackend } from './backend.js';
+import { writeNonce } from './noise/cipher-state.js';
+
+/** Packet numbers are JS numbers: the highest usable one is 2^53−1. */
+export const MAX_PACKET_NUMBER = Number.MAX_SAFE_INTEGER;
+
+export class ProtectBatch {
+  /** The send/receive buffer the offsets point into; set by the caller. */
+  buf: Uint8Array = new Uint8Array(0);
+  count = 0;
+  readonly capacity: number;
+  /** Start of packet i in buf. */
+  readonly offsets: Uint32Array;
+  /** Header length (= AAD) of packet i. */
+  readonly headerLens: Uint32Array;
+  /** seal: plaintext length in, +16 out. open: ciphertext+tag length in, plaintext length out. */
+  readonly payloadLens: Uint32Array;
+  /** Full packet number of packet i (< 2^53). */
+  readonly pns: Float64Array;
+  /** open: 1 = authentic, 0 = failed. */
+  readonly status: Uint8Array;
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > 65536) {
+      throw new WraithError('E_INTERNAL', `ProtectBatch capacity must be 1..65536, got ${capacity}`);
+    }
+    this.capacity = capacity;
+    this.offsets = new Uint32Array(capacity);
+    this.headerLens = new Uint32Array(capacity);
+    this.payloadLens = new Uint32Array(capacity);
+    this.pns = new Float64Array(capacity);
+    this.status = new Uint8Array(capacity);
+  }
+}
+
+export interface PacketKey {
+  /** Seal packets 0..count-1 in place. Throws (before touching any packet) on a bad layout. */
+  seal(b: ProtectBatch): void;
+  /** Open packets 0..count-1 in place; never throws for bad packets: see status. */
+  open(b: ProtectBatch): void;
+  /** Wipe the key; the PacketKey must not be used afterwards. */
+  destroy(): void;
+}
+
+export interface PacketProtection {
+  readonly name: string;
+  newKey(key32: Uint8Array): PacketKey;
+}
+
+function validPn(pn: number): boolean {
+  return Number.isInteger(pn) && pn >= 0 && pn <= MAX_PACKET_NUMBER;
+}
+
+function checkCount(b: ProtectBatch): void {
+  if (!Number.isInteger(b.count) || b.count < 0 || b.count > b.capacity) {
+    throw new WraithError('E_INTERNAL', `ProtectBatch count ${b.count} outside 0..${b.capacity}`);
+  }
+}
+
+class JsPacketKey implements PacketKey {
+  // One nonce buffer per key, rewritten per packet: no per-packet nonce allocation.
+  private readonly nonce = new Uint8Array(12);
+  private key: AeadKey | null;
+
+  constructor(key: AeadKey) {
+    this.key = key;
+  }
+
+  seal(b: ProtectBatch): void {
+    const key = this.live();
+    checkCount(b);
+    const { buf, offsets, headerLens, payloadLens, pns } = b;
+    // Validate the whole batch first so a bad entry cannot leave it half sealed.
+    for (let i = 0; i < b.count; i++) {
+      const pn = pns[i]!;
+      if (!validPn(pn)) {
+        throw new WraithError(
+          pn > MAX_PACKET_NUMBER ? 'E_NONCE_EXHAUSTED' : 'E_INTERNAL',
+          `packet ${i}: packet number ${pn} is not an integer in [0, 2^53-1]`,
+          { index: i, pn },
+        );
+      }
+      const end = offsets[i]! + headerLens[i]! + payloadLens[i]! + AEAD_TAG_LEN;
+      if (end > buf.length) {
+        throw new WraithError('E_WIRE_TOO_LARGE', `packet ${i}: sealing needs ${end} bytes, buffer has ${buf.length}`, {
+          index: i,
+          end,
+          bufLen: buf.length,
+        });
+      }
+    }
+    for (let i = 0; i < b.count; i++) {
+      const off = offsets[i]!;
+      const hl = headerLens[i]!;
+      const len = payloadLens[i]!;
+      writeNonce(this.nonce, pns[i]!);
+      key.sealInPlace(this.nonce, buf, off, hl, off + hl, len);
+      payloadLens[i] = len + AEAD_TAG_LEN;
+    }
+  }
+
+  open(b: ProtectBatch): void {
+    const key = this.live();
+    checkCount(b);
+    const { buf, offsets, headerLens, payloadLens, pns, status } = b;
+    for (let i = 0; i < b.count; i++) {
+      status[i] = 0;
+      const off = offsets[i]!;
+      const hl = headerLens[i]!;
+      const len = payloadLens[i]!;
+      const pn = pns[i]!;
+      if (len < AEAD_TAG_LEN || off + hl + len > buf.length || !validPn(pn)) continue;
+      writeNonce(this.nonce, pn);
+      if (key.openInPlace(this.nonce, buf, off, hl, off + hl, len)) {
+        payloadLens[i] = len - AEAD_TAG_LEN;
+        status[i] = 1;
+      }
+    }
+  }
+
+  destroy(): void {
+    this.key?.destroy();
+    this.key = null;
+  }
+
+  private live(): AeadKey {
+    if (this.key === null) throw new WraithError('E_NOISE_STATE', 'PacketKey used after destroy()');
+    return this.key;
+  }
+}
+
+/** Packet protection in JS over a CryptoBackend (node:crypto per packet, or noble). */
+export function jsPacketProtection(backend: CryptoBackend): PacketProtection {
+  return {
+    name: `js-${backend.name}`,
+    newKey: (key32) => new JsPacketKey(backend.aeadKey(key32)),
+  };
+}
