@@ -104,6 +104,8 @@ export const ERRORS = {
   E_HOME_LOCKED: spec('config', 'another daemon uses this home; stop it or pass another --home'),
   E_HOME_PERMISSIONS: spec('config', 'chmod 700 the home and 600 identity.key'),
   E_NO_IDENTITY: spec('config', 'run `wraith keygen` first'),
+  E_IDENTITY_EXISTS: spec('config', 'pass --force to replace it; peers that trust the old id will refuse the new one'),
+  E_DAEMON_NOT_RUNNING: spec('network', 'start one with `wraith daemon`, or pass the --home it uses'),
   E_CANCELLED: spec('cancelled', 'cancelled by the user'),
   E_INTERNAL: spec('internal', 'this is a bug; please report it with the log'),
   // transports / native
