@@ -1,0 +1,556 @@
+import { WraithError, type ErrorCode } from './errors.js';
+import type { Rng } from './rng.js';
+import { NEVER, type Instant } from './time.js';
+import { addrKey, type DatagramBatch, type SocketAddr } from './transport.js';
+import {
+  deriveKeyUpdate,
+  jsPacketProtection,
+  type CryptoBackend,
+  type PacketProtection,
+} from './crypto/index.js';
+import type { Blake3, FileManifest, MerkleTree } from './transfer/index.js';
+import {
+  CID_LEN,
+  MIN_INITIATION_SIZE,
+  Reader,
+  WIRE_VERSION,
+  Writer,
+  decodeLongHeader,
+  encodeLongHeader,
+  isLongHeader,
+  peekDcid,
+  type LongHeaderPacket,
+} from './wire/index.js';
+import { resolveSessionConfig, type SessionConfig } from './session/config.js';
+import type { SessionEvent } from './session/events.js';
+import { hex, type StaticKeyPair } from './session/handshake.js';
+import type { KeyCrypto } from './session/keys.js';
+import { Session } from './session/session.js';
+import { CookieJar } from './session/cookies.js';
+import { DropCounters } from './session/drops.js';
+
+export interface EndpointConfig {
+  staticKey: StaticKeyPair;
+  backend: CryptoBackend;
+  hasher: Blake3;
+  rng: Rng;
+  /** Batched packet protection; defaults to the JS implementation over `backend`. */
+  protection?: PacketProtection;
+  session?: Partial<SessionConfig>;
+  /** Decide whether an authenticated initiator may use this node. */
+  authorize?: (peerId: string, addr: SocketAddr) => boolean;
+  /** Accept INITIATIONs at all (a pure sender does not). */
+  acceptIncoming?: boolean;
+  maxSessionsPerPeer?: number;
+  maxSessions?: number;
+  /** Global budget of handshake DH operations per second (DoS defence). */
+  maxHandshakesPerSec?: number;
+  /** Initiations per second from one address before it must show a cookie. */
+  perSourceInitiationsPerSec?: number;
+}
+
+interface QueuedDatagram {
+  bytes: Uint8Array;
+  addr: SocketAddr;
+}
+
+/** Counters for the node's stats registry and the DoS tests. */
+export interface EndpointCounters {
+  handshakesInitiated: number;
+  handshakesCompleted: number;
+  handshakesFailed: number;
+  dhOperations: number;
+  cookiesSent: number;
+  cookiesValidated: number;
+  versionNegotiations: number;
+  datagramsReceived: number;
+  datagramsSent: number;
+}
+
+/**
+ * The sans-IO endpoint (quinn-proto's shape): demultiplexes datagrams to
+ * sessions by connection id, runs the handshake's outer layer with its DoS
+ * defences, and drains every session's packets into caller batches.
+ */
+export class Endpoint {
+  private readonly cfg: SessionConfig;
+  private readonly keyCrypto: KeyCrypto;
+  private readonly sessions = new Map<string, Session>();
+  private readonly byId = new Map<number, Session>();
+  /** Responder sessions still in handshake, by initiator address + cid. */
+  private readonly pendingInit = new Map<string, { session: Session; response: Uint8Array }>();
+  private readonly queue: QueuedDatagram[] = [];
+  private readonly events: SessionEvent[] = [];
+  private readonly cookies: CookieJar;
+  readonly drops = new DropCounters();
+  readonly counters: EndpointCounters = {
+    handshakesInitiated: 0,
+    handshakesCompleted: 0,
+    handshakesFailed: 0,
+    dhOperations: 0,
+    cookiesSent: 0,
+    cookiesValidated: 0,
+    versionNegotiations: 0,
+    datagramsReceived: 0,
+    datagramsSent: 0,
+  };
+  /** Bytes in/out per address that has no validated session (anti-amplification). */
+  readonly unvalidated = new Map<string, { rx: number; tx: number }>();
+  private nextSessionId = 1;
+  private rrIndex = 0;
+  private dhBudget: number;
+  private dhBudgetAt: Instant = 0;
+  private readonly perSource = new Map<string, { count: number; since: Instant }>();
+
+  constructor(private readonly c: EndpointConfig) {
+    this.cfg = resolveSessionConfig(c.session);
+    const protection = c.protection ?? jsPacketProtection(c.backend);
+    const hash = c.backend.hash('BLAKE2s');
+    this.keyCrypto = {
+      protection,
+      generateKeyPair: (rng) => c.backend.x25519GenerateKeyPair(rng),
+      dh: (priv, pub) => c.backend.x25519(priv, pub),
+      kdf: (ck, dh) => deriveKeyUpdate(hash, ck, dh, c.backend),
+    };
+    this.cookies = new CookieJar(c.backend, c.rng);
+    this.dhBudget = this.maxHandshakes;
+  }
+
+  get config(): Readonly<SessionConfig> {
+    return this.cfg;
+  }
+
+  get peerId(): string {
+    return hex(this.c.staticKey.pub);
+  }
+
+  private get maxHandshakes(): number {
+    return this.c.maxHandshakesPerSec ?? 1000;
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  /** Dial `addr`, expecting the static key `peer` (no trust on first use). */
+  connect(now: Instant, addr: SocketAddr, peer: Uint8Array): number {
+    const session = this.newSession(now, true, addr, this.c.rng, peer, randomCid(this.c.rng));
+    const noise = session.writeInitiation();
+    this.counters.handshakesInitiated++;
+    const dg = this.encodeLong({
+      type: 'initiation',
+      version: WIRE_VERSION,
+      dcid: session.remoteCid,
+      scid: session.localCid,
+      token: new Uint8Array(0),
+      noise,
+    });
+    session.initiationNoise = noise;
+    this.queue.push({ bytes: dg, addr });
+    session.armHandshakeRetransmit(now, dg);
+    return session.id;
+  }
+
+  session(id: number): Session {
+    const s = this.byId.get(id);
+    if (!s) throw new WraithError('E_PEER_CLOSED', `no session ${id}`);
+    return s;
+  }
+
+  hasSession(id: number): boolean {
+    return this.byId.has(id);
+  }
+
+  offer(sessionId: number, manifest: FileManifest, tree: MerkleTree): number {
+    return this.session(sessionId).offer(manifest, tree);
+  }
+
+  accept(sessionId: number, transferId: number, held?: Array<[number, number]>): void {
+    this.session(sessionId).transfers.accept(transferId, held);
+  }
+
+  reject(sessionId: number, transferId: number, code: ErrorCode, reason: string): void {
+    this.session(sessionId).transfers.reject(transferId, code, reason);
+  }
+
+  cancel(sessionId: number, transferId: number, code: ErrorCode, reason: string): void {
+    this.session(sessionId).transfers.cancel(transferId, code, reason);
+  }
+
+  supplyChunk(sessionId: number, transferId: number, index: number, bytes: Uint8Array): void {
+    this.byId.get(sessionId)?.transfers.supplyChunk(transferId, index, bytes);
+  }
+
+  chunkWritten(sessionId: number, transferId: number, index: number): void {
+    this.byId.get(sessionId)?.transfers.chunkWritten(transferId, index);
+  }
+
+  finishTransfer(sessionId: number, transferId: number, status: 'verified' | 'already_present'): void {
+    this.session(sessionId).transfers.finish(transferId, status);
+  }
+
+  resumeState(sessionId: number, transferId: number): unknown {
+    return this.byId.get(sessionId)?.transfers.resumeState(transferId) ?? null;
+  }
+
+  close(now: Instant, sessionId: number, code: ErrorCode | null, reason: string): void {
+    this.byId.get(sessionId)?.close(now, code, reason);
+  }
+
+  /** Close every session (shutdown). */
+  closeAll(now: Instant, code: ErrorCode | null, reason: string): void {
+    for (const s of this.byId.values()) s.close(now, code, reason);
+  }
+
+  get sessionCount(): number {
+    return this.byId.size;
+  }
+
+  listSessions(): Session[] {
+    return [...this.byId.values()];
+  }
+
+  // -------------------------------------------------------------------- input
+
+  handleDatagram(now: Instant, from: SocketAddr, bytes: Uint8Array): void {
+    this.counters.datagramsReceived++;
+    if (bytes.length === 0) return this.drops.add('empty');
+    const first = bytes[0] ?? 0;
+    if (isLongHeader(first)) return this.handleLong(now, from, bytes);
+    const dcid = peekDcid(bytes);
+    if (!dcid) return this.drops.add('malformed_header');
+    const s = this.sessions.get(cidKey(dcid));
+    if (!s) return this.drops.add('unknown_cid');
+    s.handleShort(now, from, bytes);
+  }
+
+  private handleLong(now: Instant, from: SocketAddr, bytes: Uint8Array): void {
+    let p: LongHeaderPacket;
+    try {
+      p = decodeLongHeader(new Reader(bytes));
+    } catch {
+      return this.drops.add('malformed_handshake');
+    }
+    switch (p.type) {
+      case 'unsupported_version':
+        return this.sendVersionNegotiation(from, p.dcid, p.scid, bytes.length);
+      case 'initiation':
+        return this.onInitiation(now, from, bytes.length, p);
+      case 'version_negotiation': {
+        const s = this.sessions.get(cidKey(p.dcid));
+        if (!s || !s.initiator || s.established) return this.drops.add('unexpected_handshake');
+        this.counters.handshakesFailed++;
+        s.fail('E_VERSION', `the peer supports wire versions ${p.versions.join(', ')}, not ${WIRE_VERSION}`);
+        return;
+      }
+      case 'cookie_reply': {
+        const s = this.sessions.get(cidKey(p.dcid));
+        if (!s || !s.initiator || s.established || !s.initiationNoise) return this.drops.add('unexpected_handshake');
+        const dg = this.encodeLong({
+          type: 'initiation',
+          version: WIRE_VERSION,
+          dcid: s.remoteCid,
+          scid: s.localCid,
+          token: p.cookie.slice(),
+          noise: s.initiationNoise,
+        });
+        this.queue.push({ bytes: dg, addr: from });
+        s.armHandshakeRetransmit(now, dg);
+        return;
+      }
+      case 'response': {
+        const s = this.sessions.get(cidKey(p.dcid));
+        if (!s || !s.initiator || s.state.kind !== 'handshake') return this.drops.add('unexpected_handshake');
+        let msg3: Uint8Array;
+        try {
+          s.remoteCid = p.scid.slice();
+          msg3 = s.onResponse(now, p.noise);
+          this.counters.dhOperations += 3;
+        } catch (e) {
+          if (e instanceof WraithError && e.code === 'E_PEER_ID_MISMATCH') {
+            this.counters.handshakesFailed++;
+            s.fail('E_PEER_ID_MISMATCH', e.message);
+            return;
+          }
+          return this.drops.add('handshake_auth');
+        }
+        s.onHandshakeBytes(from, bytes.length);
+        s.path.validated = true; // the RESPONSE proves the peer holds our INITIATION
+        this.counters.handshakesCompleted++;
+        const dg = this.encodeLong({ type: 'finish', version: WIRE_VERSION, dcid: s.remoteCid, scid: s.localCid, noise: msg3 });
+        this.queue.push({ bytes: dg, addr: from });
+        s.armHandshakeRetransmit(now, dg);
+        return;
+      }
+      case 'finish': {
+        const s = this.sessions.get(cidKey(p.dcid));
+        if (!s || s.initiator) return this.drops.add('unexpected_handshake');
+        if (s.state.kind === 'established') {
+          s.reconfirm(); // our confirmation was lost
+          return;
+        }
+        if (s.state.kind !== 'handshake') return this.drops.add('unexpected_handshake');
+        let rs: Uint8Array;
+        try {
+          rs = s.onFinish(now, p.noise);
+          this.counters.dhOperations += 1;
+        } catch {
+          return this.drops.add('handshake_auth');
+        }
+        this.forgetPending(s);
+        this.unvalidated.delete(addrKey(from));
+        s.onHandshakeBytes(from, bytes.length);
+        const peer = hex(rs);
+        if (this.c.authorize && !this.c.authorize(peer, from)) {
+          this.counters.handshakesFailed++;
+          s.close(now, 'E_PEER_NOT_AUTHORIZED', 'this peer is not authorised here');
+          return;
+        }
+        const max = this.c.maxSessionsPerPeer ?? 8;
+        let n = 0;
+        for (const o of this.byId.values()) if (o !== s && o.established && o.peerId === peer) n++;
+        if (n >= max) {
+          this.counters.handshakesFailed++;
+          s.close(now, 'E_TOO_MANY_SESSIONS', `at most ${max} sessions per peer`);
+          return;
+        }
+        this.counters.handshakesCompleted++;
+        return;
+      }
+    }
+  }
+
+  private onInitiation(
+    now: Instant,
+    from: SocketAddr,
+    size: number,
+    p: Extract<LongHeaderPacket, { type: 'initiation' }>,
+  ): void {
+    if (this.c.acceptIncoming === false) return this.drops.add('incoming_disabled');
+    if (size < MIN_INITIATION_SIZE) return this.drops.add('short_initiation');
+    const akey = addrKey(from);
+    const amp = this.noteUnvalidatedRx(akey, size);
+    const pendingKey = `${akey}/${hex(p.scid)}`;
+    const pending = this.pendingInit.get(pendingKey);
+    if (pending) {
+      // A retransmitted INITIATION: answer again from the cache, no DH.
+      this.sendBounded(amp, pending.response, from);
+      return;
+    }
+    const maxSessions = this.c.maxSessions ?? 4096;
+    if (this.byId.size >= maxSessions) return this.drops.add('session_table_full');
+
+    const cookieOk = p.token.length > 0 && this.cookies.verify(now, from, p.token);
+    if (cookieOk) this.counters.cookiesValidated++;
+    if (!cookieOk && this.needsCookie(now, akey)) {
+      const cookie = this.cookies.issue(now, from);
+      const dg = this.encodeLong({ type: 'cookie_reply', version: WIRE_VERSION, dcid: p.scid, scid: randomCid(this.c.rng), cookie });
+      if (this.sendBounded(amp, dg, from)) this.counters.cookiesSent++;
+      return;
+    }
+    if (!this.takeDhBudget(now)) return this.drops.add('handshake_budget');
+
+    const s = this.newSession(now, false, from, this.c.rng, null, p.scid.slice());
+    let msg2: Uint8Array;
+    try {
+      msg2 = s.onInitiation(p.noise);
+      this.counters.dhOperations += 2;
+    } catch {
+      this.removeSession(s);
+      return this.drops.add('handshake_malformed');
+    }
+    s.onHandshakeBytes(from, size);
+    const dg = this.encodeLong({ type: 'response', version: WIRE_VERSION, dcid: p.scid, scid: s.localCid, noise: msg2 });
+    this.pendingInit.set(pendingKey, { session: s, response: dg });
+    s.pendingKey = pendingKey;
+    this.sendBounded(amp, dg, from);
+  }
+
+  /** Cookies engage under global load, or for a source sending too fast. */
+  private needsCookie(now: Instant, akey: string): boolean {
+    this.refillDh(now);
+    if (this.dhBudget < this.maxHandshakes / 2) return true;
+    const limit = this.c.perSourceInitiationsPerSec ?? 50;
+    let e = this.perSource.get(akey);
+    if (!e || now - e.since >= 1_000_000) {
+      if (this.perSource.size > 10_000) this.perSource.clear();
+      e = { count: 0, since: now };
+      this.perSource.set(akey, e);
+    }
+    e.count++;
+    return e.count > limit;
+  }
+
+  private refillDh(now: Instant): void {
+    const elapsed = now - this.dhBudgetAt;
+    if (elapsed <= 0) return;
+    this.dhBudget = Math.min(this.maxHandshakes, this.dhBudget + (elapsed / 1_000_000) * this.maxHandshakes);
+    this.dhBudgetAt = now;
+  }
+
+  private takeDhBudget(now: Instant): boolean {
+    this.refillDh(now);
+    if (this.dhBudget < 1) return false;
+    this.dhBudget -= 1;
+    return true;
+  }
+
+  private noteUnvalidatedRx(akey: string, n: number): { rx: number; tx: number } {
+    let e = this.unvalidated.get(akey);
+    if (!e) {
+      if (this.unvalidated.size > 50_000) this.unvalidated.clear();
+      e = { rx: 0, tx: 0 };
+      this.unvalidated.set(akey, e);
+    }
+    e.rx += n;
+    return e;
+  }
+
+  /** Queue a handshake reply unless it would break the 3x amplification limit. */
+  private sendBounded(amp: { rx: number; tx: number }, dg: Uint8Array, to: SocketAddr): boolean {
+    if (amp.tx + dg.length > 3 * amp.rx) {
+      this.drops.add('amplification_limit');
+      return false;
+    }
+    amp.tx += dg.length;
+    this.queue.push({ bytes: dg, addr: to });
+    return true;
+  }
+
+  private sendVersionNegotiation(to: SocketAddr, dcid: Uint8Array, scid: Uint8Array, size: number): void {
+    const amp = this.noteUnvalidatedRx(addrKey(to), size);
+    const dg = this.encodeLong({ type: 'version_negotiation', version: 0, dcid: scid, scid: dcid, versions: [WIRE_VERSION] });
+    if (this.sendBounded(amp, dg, to)) this.counters.versionNegotiations++;
+  }
+
+  private encodeLong(p: LongHeaderPacket): Uint8Array {
+    const buf = new Uint8Array(Math.max(MIN_INITIATION_SIZE, this.cfg.maxDatagramSize));
+    const w = new Writer(buf);
+    encodeLongHeader(w, p);
+    return buf.slice(0, w.offset);
+  }
+
+  // ------------------------------------------------------------------- timers
+
+  pollTimeout(): Instant {
+    let t = NEVER;
+    if (this.queue.length > 0) return 0;
+    for (const s of this.byId.values()) t = Math.min(t, s.timeout());
+    return t;
+  }
+
+  handleTimeout(now: Instant): void {
+    for (const s of this.byId.values()) {
+      if (s.timeout() <= now) s.handleTimeout(now);
+      if (s.closed) this.removeSession(s);
+    }
+  }
+
+  // ----------------------------------------------------------------- transmit
+
+  /** Fill `out` from out.count on; returns how many datagrams were added. */
+  pollTransmit(now: Instant, out: DatagramBatch): number {
+    const start = out.count;
+    while (this.queue.length > 0 && out.count < out.capacity) {
+      const q = this.queue.shift() as QueuedDatagram;
+      out.push(q.bytes, q.addr);
+    }
+    for (const s of this.byId.values()) {
+      if (out.count >= out.capacity) break;
+      const dg = s.pollHandshakeRetransmit(now);
+      if (dg) out.push(dg, s.path.addr);
+    }
+    const list = [...this.byId.values()];
+    const n = list.length;
+    // Round robin, a fair share each, then whatever room is left.
+    for (let pass = 0; pass < 2 && out.count < out.capacity; pass++) {
+      let progress = false;
+      for (let k = 0; k < n && out.count < out.capacity; k++) {
+        const s = list[(this.rrIndex + k) % n] as Session;
+        const share = pass === 0 ? Math.max(1, Math.floor((out.capacity - start) / n)) : out.capacity;
+        if (s.pollTransmit(now, out, share) > 0) progress = true;
+      }
+      if (!progress) break;
+    }
+    if (n > 0) this.rrIndex = (this.rrIndex + 1) % n;
+    for (const s of list) if (s.closed) this.removeSession(s);
+    const added = out.count - start;
+    this.counters.datagramsSent += added;
+    return added;
+  }
+
+  // ------------------------------------------------------------------- events
+
+  pollEvent(): SessionEvent | null {
+    return this.events.shift() ?? null;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private newSession(
+    now: Instant,
+    initiator: boolean,
+    addr: SocketAddr,
+    rng: Rng,
+    expectedRemote: Uint8Array | null,
+    remoteCid: Uint8Array,
+  ): Session {
+    let localCid = randomCid(rng);
+    while (this.sessions.has(cidKey(localCid))) localCid = randomCid(rng);
+    const id = this.nextSessionId++;
+    const s = new Session(
+      {
+        id,
+        config: this.cfg,
+        backend: this.c.backend,
+        keyCrypto: this.keyCrypto,
+        hasher: this.c.hasher,
+        rng,
+        emit: (e) => this.onSessionEvent(e),
+        drop: (r) => this.drops.add(r),
+      },
+      {
+        initiator,
+        now,
+        addr,
+        localCid,
+        remoteCid,
+        staticKey: this.c.staticKey,
+        expectedRemote,
+        sealCapacity: 256,
+      },
+    );
+    this.sessions.set(cidKey(localCid), s);
+    this.byId.set(id, s);
+    return s;
+  }
+
+  private onSessionEvent(e: SessionEvent): void {
+    this.events.push(e);
+  }
+
+  private forgetPending(s: Session): void {
+    if (s.pendingKey) this.pendingInit.delete(s.pendingKey);
+    s.pendingKey = null;
+  }
+
+  private removeSession(s: Session): void {
+    this.forgetPending(s);
+    this.sessions.delete(cidKey(s.localCid));
+    this.byId.delete(s.id);
+  }
+}
+
+function randomCid(rng: Rng): Uint8Array {
+  const c = new Uint8Array(CID_LEN);
+  rng.fill(c);
+  return c;
+}
+
+/** Map key for an 8-byte connection id. */
+function cidKey(cid: Uint8Array): string {
+  return String.fromCharCode(
+    ((cid[0] ?? 0) << 8) | (cid[1] ?? 0),
+    ((cid[2] ?? 0) << 8) | (cid[3] ?? 0),
+    ((cid[4] ?? 0) << 8) | (cid[5] ?? 0),
+    ((cid[6] ?? 0) << 8) | (cid[7] ?? 0),
+  );
+}

@@ -1,0 +1,30 @@
+import type { ErrorCode } from '../errors.js';
+import type { SocketAddr } from '../transport.js';
+import type { FileManifest } from '../transfer/index.js';
+
+/** What a session reports to its driver (drained through Endpoint.pollEvent). */
+export type SessionEvent =
+  | { type: 'connected'; session: number; peerId: string; addr: SocketAddr; initiator: boolean }
+  /** The peer offers a file; answer with accept() or reject(). */
+  | { type: 'offer'; session: number; peerId: string; transferId: number; manifest: FileManifest }
+  /** Sender side: the receiver accepted; chunk reads follow. */
+  | { type: 'accepted'; session: number; transferId: number; heldChunks: number }
+  /** Sender side: read these chunks and hand them over with supplyChunk(). */
+  | { type: 'read_chunks'; session: number; transferId: number; chunks: number[] }
+  /** Receiver side: a chunk verified against the root; write it, then chunkWritten(). */
+  | { type: 'chunk_verified'; session: number; transferId: number; index: number; offset: number; bytes: Uint8Array }
+  /** Receiver side: every chunk is held; install the file, then finishTransfer(). */
+  | { type: 'transfer_received'; session: number; transferId: number }
+  /** Either side: the transfer ended (sender: the receiver confirmed it). */
+  | { type: 'transfer_complete'; session: number; transferId: number; status: 'verified' | 'already_present'; stats: TransferStats }
+  | { type: 'transfer_failed'; session: number; transferId: number; code: ErrorCode; reason: string; byPeer: boolean }
+  | { type: 'key_update'; session: number; seq: number }
+  | { type: 'path_validated'; session: number; addr: SocketAddr }
+  | { type: 'closed'; session: number; code: ErrorCode | null; reason: string; byPeer: boolean };
+
+export interface TransferStats {
+  payloadBytesSent: number;
+  bytesRetransmitted: number;
+  bytesSkippedResume: number;
+  bytesReceived: number;
+}

@@ -1,0 +1,757 @@
+import { WraithError, type ErrorCode } from '../errors.js';
+import type { Rng } from '../rng.js';
+import { NEVER, type Instant } from '../time.js';
+import { addrEquals, type DatagramBatch, type SocketAddr } from '../transport.js';
+import { ProtectBatch, ReplayWindow, type CryptoBackend, type PacketKey } from '../crypto/index.js';
+import { AckTracker, LossRecovery, RttEstimator, createController } from '../recovery/index.js';
+import type { Blake3, FileManifest, MerkleTree, SendItem } from '../transfer/index.js';
+import {
+  AEAD_TAG_LEN,
+  ControlStreamAssembler,
+  ControlStreamSender,
+  Reader,
+  SHORT_HEADER_LEN,
+  Writer,
+  decodeFrames,
+  decodeShortHeader,
+  encodeFrame,
+  encodeShortHeader,
+  errorCodeForWire,
+  expandPn,
+  frameLength,
+  isAckEliciting,
+  truncatePn,
+  wireCodeFor,
+  type ControlMessage,
+  type Frame,
+  type TransportParams,
+} from '../wire/index.js';
+import type { SessionConfig } from './config.js';
+import type { SessionEvent } from './events.js';
+import { Handshake, hex, type StaticKeyPair } from './handshake.js';
+import { KeySchedule, type KeyCrypto } from './keys.js';
+import { PathState } from './path.js';
+import type { SentFrame, SentPacket } from './sent.js';
+import { TransferTable } from './transfers.js';
+
+/** Reserve for a CHUNK frame's type, ids, offset and length fields. */
+const CHUNK_FRAME_RESERVE = 24;
+/** Smallest useful room for a data item in a packet. */
+const MIN_ITEM_ROOM = 64;
+
+export type SessionState =
+  | { kind: 'handshake' }
+  | { kind: 'established' }
+  | { kind: 'closing'; until: Instant }
+  | { kind: 'closed' };
+
+export interface SessionDeps {
+  id: number;
+  config: SessionConfig;
+  backend: CryptoBackend;
+  keyCrypto: KeyCrypto;
+  hasher: Blake3;
+  rng: Rng;
+  emit: (e: SessionEvent) => void;
+  drop: (reason: string) => void;
+}
+
+/** Counters a session keeps for its driver and the admin API. */
+export interface SessionStats {
+  packetsSent: number;
+  packetsReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  packetsLost: number;
+  keyUpdates: number;
+  pathValidations: number;
+}
+
+/**
+ * One wraith session after the handshake's first message: a sans-IO state
+ * machine. The endpoint feeds it datagrams and time and drains its packets.
+ */
+export class Session {
+  readonly id: number;
+  readonly initiator: boolean;
+  readonly localCid: Uint8Array;
+  remoteCid: Uint8Array;
+  state: SessionState = { kind: 'handshake' };
+  readonly path: PathState;
+  remoteStatic: Uint8Array | null = null;
+  peerId = '';
+  remoteParams: TransportParams = {};
+  /** Initiator: Noise message 1, re-sent with a cookie when asked. */
+  initiationNoise: Uint8Array | null = null;
+  /** Responder: the endpoint's key for retransmitted INITIATIONs. */
+  pendingKey: string | null = null;
+
+  private readonly d: SessionDeps;
+  private readonly cfg: SessionConfig;
+  private hs: Handshake | null;
+  private keys: KeySchedule | null = null;
+  /** Initiator: handshake datagrams to (re)send until confirmed. */
+  private handshakeDatagram: Uint8Array | null = null;
+  private handshakeSendAt: Instant = NEVER;
+  private handshakeRetries = 0;
+  private readonly handshakeDeadline: Instant;
+  /** Initiator: an authenticated short packet from the responder arrived. */
+  private confirmed: boolean;
+
+  private readonly rtt = new RttEstimator();
+  private readonly recovery: LossRecovery<SentPacket>;
+  private readonly acks: AckTracker;
+  private readonly replay = new ReplayWindow(8192);
+  private readonly ctlSend = new ControlStreamSender();
+  private readonly ctlRecv: ControlStreamAssembler;
+  readonly transfers: TransferTable;
+
+  private nextPn = 0;
+  private largestRecvPn = -1;
+  private lastRecvAt: Instant;
+  private lastAckElicitingSentAt: Instant;
+  private pingsOwed = 0;
+  private readonly keyUpdatesOut: Array<{ seq: number; publicKey: Uint8Array }> = [];
+  private closeFrame: { code: ErrorCode; reason: string } | null = null;
+  private closeEmitted = false;
+  private readonly openBatch = new ProtectBatch(1);
+  private readonly sealBatch: ProtectBatch;
+  readonly stats: SessionStats = {
+    packetsSent: 0,
+    packetsReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    packetsLost: 0,
+    keyUpdates: 0,
+    pathValidations: 0,
+  };
+
+  constructor(
+    deps: SessionDeps,
+    opts: {
+      initiator: boolean;
+      now: Instant;
+      addr: SocketAddr;
+      localCid: Uint8Array;
+      remoteCid: Uint8Array;
+      staticKey: StaticKeyPair;
+      expectedRemote: Uint8Array | null;
+      sealCapacity: number;
+    },
+  ) {
+    this.d = deps;
+    this.cfg = deps.config;
+    this.id = deps.id;
+    this.initiator = opts.initiator;
+    this.localCid = opts.localCid;
+    this.remoteCid = opts.remoteCid;
+    this.confirmed = !opts.initiator;
+    this.path = new PathState(opts.addr, false);
+    this.hs = new Handshake(deps.backend, opts.initiator, opts.staticKey, deps.rng, opts.expectedRemote);
+    this.handshakeDeadline = opts.now + this.cfg.handshakeTimeout;
+    this.lastRecvAt = opts.now;
+    this.lastAckElicitingSentAt = opts.now;
+    this.sealBatch = new ProtectBatch(opts.sealCapacity);
+    this.recovery = new LossRecovery<SentPacket>({
+      congestion: createController(this.cfg.congestion, { mtu: this.cfg.maxDatagramSize }),
+      rtt: this.rtt,
+      maxAckDelay: this.cfg.maxAckDelay,
+      maxPtoInterval: this.cfg.maxPtoInterval,
+    });
+    this.acks = new AckTracker({ maxAckDelay: this.cfg.maxAckDelay });
+    this.ctlRecv = new ControlStreamAssembler(this.cfg.maxControlBuffer);
+    this.transfers = new TransferTable({
+      sessionId: () => this.id,
+      peerId: () => this.peerId,
+      emit: deps.emit,
+      sendControl: (m) => this.ctlSend.queue(toWireControl(m)),
+      hasher: deps.hasher,
+      windowBytes: this.cfg.transferWindow,
+      sendBufferBytes: this.cfg.sendBufferBytes,
+      maxTransfers: this.cfg.maxTransfers,
+      firstLocalId: opts.initiator ? 0 : 1,
+    });
+  }
+
+  get established(): boolean {
+    return this.state.kind === 'established';
+  }
+
+  get closed(): boolean {
+    return this.state.kind === 'closed';
+  }
+
+  localParams(): TransportParams {
+    return {
+      maxDatagramSize: this.cfg.maxDatagramSize,
+      idleTimeoutMs: Math.round(this.cfg.idleTimeout / 1000),
+      initialWindow: this.cfg.transferWindow,
+      maxTransfers: this.cfg.maxTransfers,
+    };
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  /** Initiator: the Noise message 1 for the INITIATION packet. */
+  writeInitiation(): Uint8Array {
+    return this.requireHs().write(this.localParams());
+  }
+
+  /** Initiator: remember the datagram to retransmit until answered. */
+  armHandshakeRetransmit(now: Instant, datagram: Uint8Array): void {
+    this.handshakeDatagram = datagram;
+    this.handshakeSendAt = now + this.cfg.handshakeRetransmit;
+  }
+
+  /** Responder: read message 1, return message 2. */
+  onInitiation(noise: Uint8Array): Uint8Array {
+    const hs = this.requireHs();
+    hs.read(noise);
+    return hs.write(this.localParams());
+  }
+
+  /** Initiator: read message 2, return message 3, and install the keys. */
+  onResponse(now: Instant, noise: Uint8Array): Uint8Array {
+    const hs = this.requireHs();
+    hs.read(noise);
+    const msg3 = hs.write(this.localParams());
+    this.completeHandshake(now);
+    return msg3;
+  }
+
+  /** Responder: read message 3; returns the initiator's static key. */
+  onFinish(now: Instant, noise: Uint8Array): Uint8Array {
+    const hs = this.requireHs();
+    hs.read(noise);
+    this.completeHandshake(now);
+    this.path.validated = true; // FINISH proves the initiator received our RESPONSE
+    this.pingsOwed++; // confirm the handshake to the initiator at once
+    return this.remoteStatic as Uint8Array;
+  }
+
+  private completeHandshake(now: Instant): void {
+    const hs = this.requireHs();
+    const r = hs.finish();
+    this.hs = null;
+    this.remoteStatic = r.remoteStatic;
+    this.peerId = hex(r.remoteStatic);
+    this.remoteParams = r.remoteParams;
+    this.keys = new KeySchedule(this.d.keyCrypto, this.initiator, r.sendSecret, r.recvSecret, r.chainingKey, now);
+    this.state = { kind: 'established' };
+    this.lastRecvAt = now;
+    this.d.emit({ type: 'connected', session: this.id, peerId: this.peerId, addr: this.path.addr, initiator: this.initiator });
+  }
+
+  private requireHs(): Handshake {
+    if (!this.hs) throw new WraithError('E_NOISE_STATE', 'handshake already finished');
+    return this.hs;
+  }
+
+  /** Handshake bytes from the peer's address count toward its send budget. */
+  onHandshakeBytes(from: SocketAddr, n: number): void {
+    this.lastRecvAt = Math.max(this.lastRecvAt, 0);
+    this.path.onReceived(from, n);
+  }
+
+  // ------------------------------------------------------------------ receive
+
+  /**
+   * A short-header datagram addressed to this session. Anything that does
+   * not authenticate, or does not parse, is dropped without changing state.
+   */
+  handleShort(now: Instant, from: SocketAddr, datagram: Uint8Array): void {
+    const keys = this.keys;
+    if (!keys || this.state.kind === 'closed') return this.d.drop('no_keys');
+    let hdr: { keyPhase: number; pnTruncated: number };
+    try {
+      hdr = decodeShortHeader(new Reader(datagram));
+    } catch {
+      return this.d.drop('malformed_header');
+    }
+    if (datagram.length < SHORT_HEADER_LEN + AEAD_TAG_LEN) return this.d.drop('truncated');
+    const pn = expandPn(this.largestRecvPn, hdr.pnTruncated);
+    if (!this.replay.check(pn)) return this.d.drop('replay');
+    const k = keys.recvKeyFor(hdr.keyPhase);
+    if (!k) return this.d.drop('key_phase');
+    const b = this.openBatch;
+    b.buf = datagram;
+    b.count = 1;
+    b.offsets[0] = 0;
+    b.headerLens[0] = SHORT_HEADER_LEN;
+    b.payloadLens[0] = datagram.length - SHORT_HEADER_LEN;
+    b.pns[0] = pn;
+    b.status[0] = 0;
+    k.key.open(b);
+    if (b.status[0] !== 1) return this.d.drop('auth');
+    const plain = datagram.subarray(SHORT_HEADER_LEN, SHORT_HEADER_LEN + (b.payloadLens[0] ?? 0));
+    const frames: Frame[] = [];
+    try {
+      decodeFrames(plain, (f) => frames.push(f));
+      if (frames.length === 0) throw new WraithError('E_WIRE_FRAME', 'empty packet');
+    } catch {
+      return this.d.drop('malformed_frame');
+    }
+    // Authentic and well-formed: only now may it change state.
+    this.replay.commit(pn);
+    const newest = pn > this.largestRecvPn;
+    if (newest) this.largestRecvPn = pn;
+    if (k.which === 'next') {
+      keys.promoteNext(now, 3 * this.rtt.pto(this.cfg.maxAckDelay));
+      this.stats.keyUpdates = keys.updates;
+      this.d.emit({ type: 'key_update', session: this.id, seq: keys.updates });
+    }
+    keys.packetsUnderKey++;
+    this.stats.packetsReceived++;
+    this.stats.bytesReceived += datagram.length;
+    this.lastRecvAt = now;
+    if (!this.confirmed) {
+      this.confirmed = true;
+      this.handshakeDatagram = null;
+      this.handshakeSendAt = NEVER;
+    }
+    this.path.onReceived(from, datagram.length);
+    if (!addrEquals(from, this.path.addr) && newest) this.onPeerMoved(now, from);
+    let ackEliciting = false;
+    for (const f of frames) if (isAckEliciting(f)) ackEliciting = true;
+    this.acks.onPacketReceived(now, pn, ackEliciting);
+    try {
+      for (const f of frames) this.applyFrame(now, from, f);
+    } catch (e) {
+      const code: ErrorCode = e instanceof WraithError ? e.code : 'E_PROTOCOL';
+      this.close(now, code, e instanceof Error ? e.message : 'protocol error');
+    }
+  }
+
+  private applyFrame(now: Instant, from: SocketAddr, f: Frame): void {
+    switch (f.type) {
+      case 'padding':
+      case 'ping':
+        return;
+      case 'ack': {
+        const { acked, lost } = this.recovery.onAckReceived(now, f.largest, f.ackDelay, f.ranges);
+        for (const p of acked) this.onPacketAcked(p);
+        for (const p of lost) this.onPacketLost(p);
+        return;
+      }
+      case 'control': {
+        this.ctlRecv.push(f.offset, f.data);
+        for (let m = this.ctlRecv.poll(); m; m = this.ctlRecv.poll()) this.transfers.onControl(fromWireControl(m));
+        return;
+      }
+      case 'chunk':
+        return this.transfers.onChunk(f.transferId, f.offset, f.data);
+      case 'proof':
+        return this.transfers.onProof(f.transferId, f.chunkIndex, f.first, f.hashes);
+      case 'window':
+        return this.transfers.onWindow(f.transferId, f.maxOffset);
+      case 'key_update': {
+        const keys = this.keys;
+        if (!keys) return;
+        const reply = keys.onKeyUpdate(now, f.seq, f.publicKey, this.d.rng, 3 * this.rtt.pto(this.cfg.maxAckDelay));
+        if (reply) this.keyUpdatesOut.push(reply);
+        return;
+      }
+      case 'path_challenge':
+        this.path.responses.push({ addr: from, data: f.data.slice() });
+        return;
+      case 'path_response':
+        if (this.path.onResponse(f.data)) {
+          this.stats.pathValidations = this.path.validations;
+          this.d.emit({ type: 'path_validated', session: this.id, addr: this.path.addr });
+        }
+        return;
+      case 'close': {
+        const code = errorCodeForWire(f.errorCode);
+        this.finishClosed(code === 'E_INTERNAL' && f.errorCode === 0 ? null : code, f.reason, true);
+        return;
+      }
+    }
+  }
+
+  /** An authenticated packet with the highest number came from elsewhere. */
+  private onPeerMoved(now: Instant, from: SocketAddr): void {
+    const c = this.path.candidate;
+    if (c && addrEquals(c.addr, from)) return;
+    const challenge = new Uint8Array(8);
+    this.d.rng.fill(challenge);
+    this.path.candidate = { addr: from, challenge, sentAt: now, bytesReceived: 0, bytesSent: 0 };
+  }
+
+  private onPacketAcked(p: SentPacket): void {
+    for (const f of p.frames) {
+      switch (f.k) {
+        case 'control':
+          this.ctlSend.onAcked(f.offset, f.len);
+          break;
+        case 'item':
+          this.transfers.itemAcked(f.item);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private onPacketLost(p: SentPacket): void {
+    this.stats.packetsLost++;
+    for (const f of p.frames) {
+      switch (f.k) {
+        case 'control':
+          this.ctlSend.onLost(f.offset, f.len);
+          break;
+        case 'item':
+          this.transfers.itemLost(f.item);
+          break;
+        case 'window':
+          this.transfers.windowDirty.add(f.transferId);
+          break;
+        case 'key_update': {
+          const again = this.keys?.pendingUpdateFrame(f.seq);
+          if (again) this.keyUpdatesOut.push(again);
+          break;
+        }
+        case 'path_challenge':
+          if (this.path.candidate && this.path.candidate.challenge === f.data) this.path.candidate.sentAt = -1;
+          break;
+        case 'close':
+          break;
+      }
+    }
+  }
+
+  // ----------------------------------------------------------------- commands
+
+  offer(manifest: FileManifest, tree: MerkleTree): number {
+    this.requireEstablished();
+    return this.transfers.offer(manifest, tree);
+  }
+
+  /** End a session that never got established (handshake failure). */
+  fail(code: ErrorCode, reason: string): void {
+    this.finishClosed(code, reason, false);
+  }
+
+  /** Responder: the initiator re-sent FINISH, so it missed our confirmation. */
+  reconfirm(): void {
+    this.pingsOwed++;
+  }
+
+  requireEstablished(): void {
+    if (this.state.kind !== 'established') throw new WraithError('E_PEER_CLOSED', 'the session is not established');
+  }
+
+  /** Close with a CLOSE frame; the session lingers briefly to send it. */
+  close(now: Instant, code: ErrorCode | null, reason: string): void {
+    if (this.state.kind === 'closed' || this.state.kind === 'closing') return;
+    if (this.state.kind === 'handshake' || !this.keys) {
+      this.finishClosed(code, reason, false);
+      return;
+    }
+    this.closeFrame = { code: code ?? 'E_PEER_CLOSED', reason: reason.slice(0, 200) };
+    this.state = { kind: 'closing', until: now + 3 * this.rtt.pto(this.cfg.maxAckDelay) };
+    this.emitClosed(code, reason, false);
+  }
+
+  private finishClosed(code: ErrorCode | null, reason: string, byPeer: boolean): void {
+    this.state = { kind: 'closed' };
+    this.emitClosed(code, reason, byPeer);
+    this.keys?.destroy();
+    this.keys = null;
+  }
+
+  private emitClosed(code: ErrorCode | null, reason: string, byPeer: boolean): void {
+    if (this.closeEmitted) return;
+    this.closeEmitted = true;
+    for (const id of this.transfers.openTransfers()) {
+      this.d.emit({
+        type: 'transfer_failed',
+        session: this.id,
+        transferId: id,
+        code: code ?? 'E_PEER_CLOSED',
+        reason: reason || 'session closed',
+        byPeer,
+      });
+    }
+    this.d.emit({ type: 'closed', session: this.id, code, reason, byPeer });
+  }
+
+  // -------------------------------------------------------------------- timers
+
+  timeout(): Instant {
+    switch (this.state.kind) {
+      case 'closed':
+        return NEVER;
+      case 'closing':
+        return this.state.until;
+      case 'handshake':
+        return Math.min(this.handshakeDeadline, this.handshakeSendAt);
+      case 'established':
+        break;
+    }
+    const keys = this.keys as KeySchedule;
+    let t = Math.min(
+      this.recovery.timeout(),
+      this.acks.ackDeadline(),
+      this.lastRecvAt + this.cfg.idleTimeout,
+      keys.timeout(),
+      this.handshakeSendAt,
+    );
+    if (this.transfers.activeCount > 0) t = Math.min(t, this.lastAckElicitingSentAt + this.cfg.keepAlive);
+    if (this.initiator && !keys.updateInFlight) t = Math.min(t, keys.keyInstalledAt + this.cfg.rekeyInterval);
+    if (this.hasPendingData()) {
+      const next = this.recovery.pacer.nextSendTime(t, this.cfg.maxDatagramSize);
+      if (this.recovery.canSend(this.cfg.maxDatagramSize)) t = Math.min(t, next);
+    }
+    return t;
+  }
+
+  handleTimeout(now: Instant): void {
+    switch (this.state.kind) {
+      case 'closed':
+        return;
+      case 'closing':
+        if (now >= this.state.until) this.finishClosed(null, '', false);
+        return;
+      case 'handshake':
+        if (now >= this.handshakeDeadline) {
+          this.finishClosed('E_HANDSHAKE_TIMEOUT', 'the handshake did not complete in time', false);
+        }
+        return;
+      case 'established':
+        break;
+    }
+    if (now - this.lastRecvAt >= this.cfg.idleTimeout) {
+      this.finishClosed('E_IDLE_TIMEOUT', 'nothing heard from the peer within idle_timeout', false);
+      return;
+    }
+    const keys = this.keys as KeySchedule;
+    keys.onTimeout(now);
+    if (now >= this.recovery.timeout()) {
+      const { lost, probes } = this.recovery.onTimeout(now);
+      for (const p of lost) this.onPacketLost(p);
+      this.pingsOwed += probes;
+    }
+    if (this.transfers.activeCount > 0 && now - this.lastAckElicitingSentAt >= this.cfg.keepAlive) this.pingsOwed = Math.max(this.pingsOwed, 1);
+    if (keys.updateDue(now, this.cfg.rekeyInterval, this.cfg.rekeyPackets)) this.keyUpdatesOut.push(keys.startUpdate(this.d.rng));
+  }
+
+  // ------------------------------------------------------------------ transmit
+
+  private hasPendingData(): boolean {
+    return this.transfers.hasData() || this.ctlSend.hasPending || this.transfers.windowDirty.size > 0;
+  }
+
+  /** Handshake datagram due for retransmission (initiator), or null. */
+  pollHandshakeRetransmit(now: Instant): Uint8Array | null {
+    if (!this.handshakeDatagram || now < this.handshakeSendAt) return null;
+    this.handshakeRetries++;
+    this.handshakeSendAt = now + this.cfg.handshakeRetransmit * 2 ** Math.min(this.handshakeRetries, 6);
+    return this.handshakeDatagram;
+  }
+
+  /**
+   * Write up to `max` packets into `out` from out.count on, sealed in one
+   * batch. Returns the number written.
+   */
+  pollTransmit(now: Instant, out: DatagramBatch, max: number): number {
+    const keys = this.keys;
+    if (!keys || this.state.kind === 'closed' || this.state.kind === 'handshake') return 0;
+    this.transfers.pollReads();
+    const key = keys.currentSendKey;
+    const sb = this.sealBatch;
+    sb.buf = out.buf;
+    sb.count = 0;
+    const limit = Math.min(max, out.capacity - out.count, sb.offsets.length);
+    let written = 0;
+    while (written < limit) {
+      const slot = out.count;
+      const len = this.buildPacket(now, out, slot, key, keys.sendPhase);
+      if (len === 0) break;
+      const i = sb.count++;
+      sb.offsets[i] = out.offsets[slot] ?? 0;
+      sb.headerLens[i] = SHORT_HEADER_LEN;
+      sb.payloadLens[i] = len - SHORT_HEADER_LEN;
+      sb.pns[i] = this.nextPn - 1;
+      written++;
+      if (this.state.kind !== 'established') break;
+    }
+    if (sb.count > 0) {
+      key.seal(sb);
+      for (let i = 0; i < sb.count; i++) {
+        const slot = out.count - sb.count + i;
+        out.lengths[slot] = SHORT_HEADER_LEN + (sb.payloadLens[i] ?? 0);
+      }
+    }
+    return written;
+  }
+
+  /** Build one packet's plaintext in slot `slot`; returns its length (0: nothing to send). */
+  private buildPacket(now: Instant, out: DatagramBatch, slot: number, key: PacketKey, phase: number): number {
+    void key;
+    const mds = Math.min(this.cfg.maxDatagramSize, this.remoteParams.maxDatagramSize ?? Infinity, out.slotSize);
+    const cap = mds - AEAD_TAG_LEN;
+    const buf = out.slot(slot);
+    const w = new Writer(buf, 0, cap);
+    const pn = this.nextPn;
+    encodeShortHeader(w, { keyPhase: phase, dcid: this.remoteCid, pnTruncated: truncatePn(pn) });
+    const frames: SentFrame[] = [];
+    let ackEliciting = false;
+    let dest = this.path.addr;
+    const put = (f: Frame): boolean => {
+      if (frameLength(f) > w.remaining) return false;
+      encodeFrame(w, f);
+      if (isAckEliciting(f)) ackEliciting = true;
+      return true;
+    };
+
+    // CLOSE goes alone and once.
+    if (this.state.kind === 'closing') {
+      const c = this.closeFrame;
+      if (!c) return 0;
+      this.closeFrame = null;
+      put({ type: 'close', errorCode: wireCodeFor(c.code), reason: c.reason });
+      return this.finishPacket(now, out, slot, w, pn, frames, false, dest);
+    }
+
+    // Path frames travel to the address they concern.
+    const resp = this.path.responses.shift();
+    if (resp) {
+      dest = resp.addr;
+      put({ type: 'path_response', data: resp.data });
+      return this.finishPacket(now, out, slot, w, pn, frames, true, dest);
+    }
+    const cand = this.path.candidate;
+    if (cand && (cand.sentAt === -1 || cand.bytesSent === 0) && this.path.sendBudget(cand.addr) >= 64) {
+      dest = cand.addr;
+      cand.sentAt = now;
+      put({ type: 'path_challenge', data: cand.challenge });
+      frames.push({ k: 'path_challenge', data: cand.challenge });
+      return this.finishPacket(now, out, slot, w, pn, frames, true, dest);
+    }
+
+    const budget = this.path.sendBudget(dest);
+    if (budget < mds) return 0; // anti-amplification: wait for more bytes from the peer
+
+    const ackDue = this.acks.ackDeadline() <= now;
+    const congestionOk = this.recovery.canSend(mds);
+    const pacingOk = this.recovery.pacer.nextSendTime(now, mds) <= now;
+    const probe = this.pingsOwed > 0;
+    const mayElicit = probe || (congestionOk && pacingOk);
+    if (!ackDue && !mayElicit) return 0;
+
+    // ACK whenever one is pending and we send anyway.
+    const ack = this.acks.buildAck(now);
+    if (ack && (ackDue || mayElicit)) {
+      if (put({ type: 'ack', largest: ack.largest, ackDelay: ack.ackDelay, ranges: ack.ranges })) this.acks.onAckSent(now);
+    }
+    if (mayElicit) {
+      while (this.keyUpdatesOut.length > 0) {
+        const ku = this.keyUpdatesOut[0] as { seq: number; publicKey: Uint8Array };
+        if (!put({ type: 'key_update', seq: ku.seq, publicKey: ku.publicKey })) break;
+        frames.push({ k: 'key_update', seq: ku.seq });
+        this.keyUpdatesOut.shift();
+      }
+      for (const id of this.transfers.windowDirty) {
+        const max = this.transfers.windowFor(id);
+        if (max === null) {
+          this.transfers.windowDirty.delete(id);
+          continue;
+        }
+        if (!put({ type: 'window', transferId: id, maxOffset: max })) break;
+        frames.push({ k: 'window', transferId: id });
+        this.transfers.windowDirty.delete(id);
+      }
+      while (w.remaining > 16) {
+        const cf = this.ctlSend.nextFrame(w.remaining);
+        if (!cf) break;
+        if (!put({ type: 'control', offset: cf.offset, data: cf.data })) {
+          this.ctlSend.onLost(cf.offset, cf.data.length);
+          break;
+        }
+        frames.push({ k: 'control', offset: cf.offset, len: cf.data.length });
+      }
+      if (congestionOk || probe) {
+        while (w.remaining > MIN_ITEM_ROOM) {
+          const item = this.transfers.nextItem(w.remaining - CHUNK_FRAME_RESERVE);
+          if (!item) break;
+          const f = itemFrame(item);
+          if (!put(f)) {
+            this.transfers.itemLost(item);
+            break;
+          }
+          frames.push({ k: 'item', item });
+        }
+      }
+      if (probe && !ackEliciting) put({ type: 'ping' });
+      if (probe && ackEliciting) this.pingsOwed--;
+      else if (probe) this.pingsOwed--;
+    }
+    if (w.offset === SHORT_HEADER_LEN) return 0;
+    return this.finishPacket(now, out, slot, w, pn, frames, ackEliciting, dest);
+  }
+
+  private finishPacket(
+    now: Instant,
+    out: DatagramBatch,
+    slot: number,
+    w: Writer,
+    pn: number,
+    frames: SentFrame[],
+    ackEliciting: boolean,
+    dest: SocketAddr,
+  ): number {
+    const len = w.offset;
+    if (len === SHORT_HEADER_LEN) return 0;
+    this.nextPn = pn + 1;
+    out.lengths[slot] = len; // plaintext; pollTransmit fixes it after sealing
+    out.addrs[slot] = dest;
+    out.count = slot + 1;
+    const wire = len + AEAD_TAG_LEN;
+    this.recovery.onPacketSent(now, pn, wire, ackEliciting, ackEliciting, { frames });
+    if (ackEliciting) this.lastAckElicitingSentAt = now;
+    this.recovery.pacer.onSent(now, wire);
+    this.path.onSent(dest, wire);
+    if (this.keys) this.keys.packetsUnderKey++;
+    this.stats.packetsSent++;
+    this.stats.bytesSent += wire;
+    return len;
+  }
+
+  // ------------------------------------------------------------------ metrics
+
+  metrics(): Record<string, number> {
+    return {
+      ...this.recovery.metrics(),
+      packets_sent: this.stats.packetsSent,
+      packets_received: this.stats.packetsReceived,
+      bytes_sent: this.stats.bytesSent,
+      bytes_received: this.stats.bytesReceived,
+      packets_lost: this.stats.packetsLost,
+      key_updates: this.keys?.updates ?? this.stats.keyUpdates,
+      path_validations: this.path.validations,
+    };
+  }
+}
+
+function itemFrame(item: SendItem): Frame {
+  return item.kind === 'proof'
+    ? { type: 'proof', transferId: item.transferId, chunkIndex: item.chunkIndex, first: item.first, hashes: item.hashes }
+    : { type: 'chunk', transferId: item.transferId, offset: item.offset, data: item.data };
+}
+
+/** Session-side control messages carry ErrorCode names; the wire carries numbers. */
+export type SessionControl = ControlMessage extends infer M
+  ? M extends { errorCode: number }
+    ? Omit<M, 'errorCode'> & { errorCode: ErrorCode }
+    : M
+  : never;
+
+function toWireControl(m: SessionControl): ControlMessage {
+  if ('errorCode' in m) return { ...m, errorCode: wireCodeFor(m.errorCode) } as ControlMessage;
+  return m as ControlMessage;
+}
+
+function fromWireControl(m: ControlMessage): SessionControl {
+  if ('errorCode' in m) return { ...m, errorCode: errorCodeForWire(m.errorCode as number) } as SessionControl;
+  return m as SessionControl;
+}

@@ -1,0 +1,357 @@
+import { WraithError, type ErrorCode } from '../errors.js';
+import {
+  TransferReceiver,
+  TransferSender,
+  validateManifest,
+  type Blake3,
+  type FileManifest,
+  type MerkleTree,
+  type SendItem,
+} from '../transfer/index.js';
+import type { SessionControl } from './session.js';
+import type { SessionEvent, TransferStats } from './events.js';
+
+type SenderEntry = { kind: 'send'; id: number; manifest: FileManifest; sender: TransferSender; state: 'offered' | 'active' | 'sent' };
+type ReceiverEntry = {
+  kind: 'recv';
+  id: number;
+  manifest: FileManifest;
+  receiver: TransferReceiver | null;
+  state: 'offered' | 'active' | 'received';
+};
+
+export interface TransferTableDeps {
+  sessionId: () => number;
+  peerId: () => string;
+  emit: (e: SessionEvent) => void;
+  sendControl: (m: SessionControl) => void;
+  hasher: Blake3;
+  windowBytes: number;
+  sendBufferBytes: number;
+  maxTransfers: number;
+  /** Ids we allocate: even for the session initiator, odd for the responder. */
+  firstLocalId: number;
+}
+
+/**
+ * The transfers of one session: maps control messages and frames to the
+ * per-transfer state machines and schedules their data fairly.
+ */
+export class TransferTable {
+  private readonly senders = new Map<number, SenderEntry>();
+  private readonly receivers = new Map<number, ReceiverEntry>();
+  private nextId: number;
+  private rr: number[] = [];
+  private rrPos = 0;
+  /** Transfers whose WINDOW must be (re)announced. */
+  readonly windowDirty = new Set<number>();
+  private readonly windowAnnounced = new Map<number, number>();
+  private readonly readsDirty = new Set<number>();
+
+  constructor(private readonly d: TransferTableDeps) {
+    this.nextId = d.firstLocalId;
+  }
+
+  get activeCount(): number {
+    return this.senders.size + this.receivers.size;
+  }
+
+  // ---- commands from the driver ----
+
+  offer(manifest: FileManifest, tree: MerkleTree): number {
+    validateManifest(manifest);
+    if (this.senders.size >= this.d.maxTransfers) {
+      throw new WraithError('E_TRANSFER_REJECTED', `too many transfers in flight (max ${this.d.maxTransfers})`);
+    }
+    const id = this.nextId;
+    this.nextId += 2;
+    const sender = new TransferSender({
+      id,
+      manifest,
+      tree,
+      hasher: this.d.hasher,
+      maxBufferedBytes: this.d.sendBufferBytes,
+      initialWindow: 0,
+    });
+    this.senders.set(id, { kind: 'send', id, manifest, sender, state: 'offered' });
+    this.d.sendControl({
+      type: 'offer',
+      transferId: id,
+      kind: manifest.kind === 'dir' ? 1 : 0,
+      size: manifest.size,
+      chunkLog2: Math.log2(manifest.chunkSize),
+      mode: manifest.mode,
+      mtimeMs: manifest.mtimeMs,
+      root: manifest.root,
+      name: manifest.name,
+    });
+    return id;
+  }
+
+  accept(id: number, held?: Array<[number, number]>): void {
+    const e = this.receivers.get(id);
+    if (!e || e.state !== 'offered') throw new WraithError('E_TRANSFER_UNKNOWN', `no offered transfer ${id}`);
+    const receiver = new TransferReceiver({
+      id,
+      manifest: e.manifest,
+      hasher: this.d.hasher,
+      ...(held ? { held } : {}),
+      windowBytes: this.d.windowBytes,
+    });
+    e.receiver = receiver;
+    e.state = 'active';
+    this.d.sendControl({ type: 'accept', transferId: id, ranges: receiver.acceptRanges() });
+    this.windowDirty.add(id);
+    if (receiver.complete) {
+      e.state = 'received';
+      this.d.emit({ type: 'transfer_received', session: this.d.sessionId(), transferId: id });
+    }
+  }
+
+  reject(id: number, code: ErrorCode, reason: string): void {
+    const e = this.receivers.get(id);
+    if (!e) throw new WraithError('E_TRANSFER_UNKNOWN', `no transfer ${id}`);
+    this.receivers.delete(id);
+    this.windowDirty.delete(id);
+    this.d.sendControl({ type: 'reject', transferId: id, errorCode: code, reason });
+  }
+
+  cancel(id: number, code: ErrorCode, reason: string): void {
+    const had = this.senders.delete(id) || this.receivers.delete(id);
+    if (!had) throw new WraithError('E_TRANSFER_UNKNOWN', `no transfer ${id}`);
+    this.windowDirty.delete(id);
+    this.d.sendControl({ type: 'cancel', transferId: id, errorCode: code, reason });
+  }
+
+  supplyChunk(id: number, index: number, bytes: Uint8Array): void {
+    const e = this.senders.get(id);
+    if (!e) return; // cancelled meanwhile
+    e.sender.supplyChunk(index, bytes);
+  }
+
+  chunkWritten(id: number, index: number): void {
+    const e = this.receivers.get(id);
+    if (!e?.receiver) return;
+    e.receiver.chunkWritten(index);
+    this.windowDirty.add(id);
+    if (e.receiver.complete && e.state === 'active') {
+      e.state = 'received';
+      this.d.emit({ type: 'transfer_received', session: this.d.sessionId(), transferId: id });
+    }
+  }
+
+  /** Receiver: the file is installed; confirm to the sender. */
+  finish(id: number, status: 'verified' | 'already_present'): void {
+    const e = this.receivers.get(id);
+    if (!e) throw new WraithError('E_TRANSFER_UNKNOWN', `no transfer ${id}`);
+    this.receivers.delete(id);
+    this.windowDirty.delete(id);
+    this.d.sendControl({ type: 'done', transferId: id, status: status === 'verified' ? 0 : 1 });
+    const st = e.receiver?.stats;
+    this.d.emit({
+      type: 'transfer_complete',
+      session: this.d.sessionId(),
+      transferId: id,
+      status,
+      stats: { payloadBytesSent: 0, bytesRetransmitted: 0, bytesSkippedResume: 0, bytesReceived: st?.bytesReceived ?? 0 },
+    });
+  }
+
+  resumeState(id: number): unknown {
+    const e = this.receivers.get(id);
+    return e?.receiver?.resumeState(this.d.peerId()) ?? null;
+  }
+
+  // ---- input from the peer ----
+
+  onControl(m: SessionControl): void {
+    const sid = this.d.sessionId();
+    switch (m.type) {
+      case 'offer': {
+        if (this.receivers.has(m.transferId) || (m.transferId & 1) === (this.d.firstLocalId & 1)) {
+          throw new WraithError('E_PROTOCOL', `offer reuses transfer id ${m.transferId}`);
+        }
+        if (this.receivers.size >= this.d.maxTransfers) {
+          this.d.sendControl({ type: 'reject', transferId: m.transferId, errorCode: 'E_TRANSFER_REJECTED', reason: 'too many transfers' });
+          return;
+        }
+        const manifest: FileManifest = {
+          name: m.name,
+          kind: m.kind === 1 ? 'dir' : 'file',
+          size: m.size,
+          chunkSize: 2 ** m.chunkLog2,
+          mode: m.mode,
+          mtimeMs: m.mtimeMs,
+          root: m.root.slice(),
+        };
+        try {
+          validateManifest(manifest);
+        } catch (e) {
+          const code = e instanceof WraithError ? e.code : 'E_MANIFEST';
+          this.d.sendControl({ type: 'reject', transferId: m.transferId, errorCode: code, reason: (e as Error).message.slice(0, 200) });
+          return;
+        }
+        this.receivers.set(m.transferId, { kind: 'recv', id: m.transferId, manifest, receiver: null, state: 'offered' });
+        this.d.emit({ type: 'offer', session: sid, peerId: this.d.peerId(), transferId: m.transferId, manifest });
+        return;
+      }
+      case 'accept': {
+        const e = this.senders.get(m.transferId);
+        if (!e || e.state !== 'offered') return;
+        e.sender.onAccept(m.ranges);
+        e.state = 'active';
+        this.rr.push(e.id);
+        this.readsDirty.add(e.id);
+        const held = m.ranges.reduce((n, r) => n + r[1], 0);
+        this.d.emit({ type: 'accepted', session: sid, transferId: e.id, heldChunks: held });
+        this.checkSent(e);
+        return;
+      }
+      case 'reject':
+      case 'cancel': {
+        const s = this.senders.get(m.transferId);
+        const r = this.receivers.get(m.transferId);
+        if (!s && !r) return;
+        this.senders.delete(m.transferId);
+        this.receivers.delete(m.transferId);
+        this.windowDirty.delete(m.transferId);
+        this.d.emit({ type: 'transfer_failed', session: sid, transferId: m.transferId, code: m.errorCode, reason: m.reason, byPeer: true });
+        return;
+      }
+      case 'done': {
+        const e = this.senders.get(m.transferId);
+        if (!e) return;
+        this.senders.delete(m.transferId);
+        const st = e.sender.stats;
+        const stats: TransferStats = {
+          payloadBytesSent: st.payloadBytesSent,
+          bytesRetransmitted: st.bytesRetransmitted,
+          bytesSkippedResume: st.bytesSkippedResume,
+          bytesReceived: 0,
+        };
+        this.d.emit({ type: 'transfer_complete', session: sid, transferId: e.id, status: m.status === 1 ? 'already_present' : 'verified', stats });
+        return;
+      }
+      case 'resend': {
+        const e = this.senders.get(m.transferId);
+        if (!e) return;
+        e.sender.onResend(m.chunkIndex);
+        if (e.state === 'sent') {
+          e.state = 'active';
+          this.rr.push(e.id);
+        }
+        this.readsDirty.add(e.id);
+        return;
+      }
+    }
+  }
+
+  onChunk(transferId: number, offset: number, data: Uint8Array): void {
+    const e = this.receivers.get(transferId);
+    if (!e?.receiver) return; // finished or cancelled: late data is harmless
+    e.receiver.onChunk(offset, data);
+    this.drainReceiver(e);
+  }
+
+  onProof(transferId: number, chunkIndex: number, first: number, hashes: Uint8Array): void {
+    const e = this.receivers.get(transferId);
+    if (!e?.receiver) return;
+    e.receiver.onProof(chunkIndex, first, hashes);
+    this.drainReceiver(e);
+  }
+
+  onWindow(transferId: number, maxOffset: number): void {
+    const e = this.senders.get(transferId);
+    if (!e) return;
+    e.sender.onWindow(maxOffset);
+    this.readsDirty.add(transferId);
+  }
+
+  private drainReceiver(e: ReceiverEntry): void {
+    const r = e.receiver;
+    if (!r) return;
+    const sid = this.d.sessionId();
+    for (let v = r.pollVerified(); v; v = r.pollVerified()) {
+      this.d.emit({ type: 'chunk_verified', session: sid, transferId: e.id, index: v.index, offset: v.offset, bytes: v.bytes });
+    }
+    for (let c = r.pollResend(); c !== null; c = r.pollResend()) {
+      this.d.sendControl({ type: 'resend', transferId: e.id, chunkIndex: c });
+    }
+  }
+
+  // ---- output ----
+
+  /** Emit read requests for senders that can take more data. */
+  pollReads(): void {
+    if (this.readsDirty.size === 0) return;
+    const sid = this.d.sessionId();
+    for (const id of this.readsDirty) {
+      const e = this.senders.get(id);
+      if (!e || e.state === 'offered') continue;
+      const chunks = e.sender.wantedChunks(64);
+      if (chunks.length > 0) this.d.emit({ type: 'read_chunks', session: sid, transferId: id, chunks });
+    }
+    this.readsDirty.clear();
+  }
+
+  /** The WINDOW value to announce for a transfer, or null. */
+  windowFor(id: number): number | null {
+    const e = this.receivers.get(id);
+    if (!e?.receiver) return null;
+    const w = e.receiver.pollWindow() ?? this.windowAnnounced.get(id) ?? e.receiver.initialWindow();
+    this.windowAnnounced.set(id, w);
+    return w;
+  }
+
+  hasData(): boolean {
+    return this.rr.length > 0;
+  }
+
+  /** Next data item across transfers, round robin. */
+  nextItem(maxPayload: number): SendItem | null {
+    for (let tries = this.rr.length; tries > 0; tries--) {
+      if (this.rrPos >= this.rr.length) this.rrPos = 0;
+      const id = this.rr[this.rrPos] ?? -1;
+      const e = this.senders.get(id);
+      if (!e || e.state !== 'active') {
+        this.rr.splice(this.rrPos, 1);
+        continue;
+      }
+      const item = e.sender.nextItem(maxPayload);
+      if (item) {
+        this.rrPos++;
+        return item;
+      }
+      this.readsDirty.add(id);
+      this.rrPos++;
+    }
+    return null;
+  }
+
+  itemAcked(item: SendItem): void {
+    const e = this.senders.get(item.transferId);
+    if (!e) return;
+    e.sender.onItemAcked(item);
+    this.readsDirty.add(e.id);
+    this.checkSent(e);
+  }
+
+  itemLost(item: SendItem): void {
+    const e = this.senders.get(item.transferId);
+    if (!e) return;
+    e.sender.onItemLost(item);
+    if (e.state === 'sent') {
+      e.state = 'active';
+      this.rr.push(e.id);
+    }
+  }
+
+  private checkSent(e: SenderEntry): void {
+    if (e.sender.finished && e.state === 'active') e.state = 'sent';
+  }
+
+  /** Ids of transfers still open (for failing them when the session dies). */
+  openTransfers(): number[] {
+    return [...this.senders.keys(), ...this.receivers.keys()];
+  }
+}
