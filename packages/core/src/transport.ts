@@ -97,6 +97,11 @@ export interface Transport {
   /**
    * Send batch[0..count). Returns how many datagrams, from the start, were
    * accepted; when fewer than count, call again after onWritable fires.
+   * A datagram longer than maxDatagram(peer) is consumed (counted as
+   * accepted), not sent, and counted in txDropped.
+   * After close(), send throws WraithError('E_TRANSPORT_CLOSED'): a send on a
+   * closed transport is a driver bug, and returning 0 would leave the caller
+   * waiting for an onWritable that never comes.
    */
   send(batch: DatagramBatch): number;
   /** Register the receive callback (once). */
@@ -107,6 +112,7 @@ export interface Transport {
   /** Largest datagram payload this transport can carry to `peer`. */
   maxDatagram(peer: SocketAddr): number;
   stats(): TransportStats;
+  /** Idempotent; after it is called, onRecv and onWritable never fire again. */
   close(): Promise<void>;
 }
 
