@@ -110,7 +110,7 @@ export class Endpoint {
       protection,
       generateKeyPair: (rng) => c.backend.x25519GenerateKeyPair(rng),
       dh: (priv, pub) => c.backend.x25519(priv, pub),
-      kdf: (ck, dh) => deriveKeyUpdate(hash, ck, dh, c.backend),
+      kdf: (ck, dh) => deriveKeyUpdate(hash, c.backend.hmac, ck, dh),
     };
     this.cookies = new CookieJar(c.backend, c.rng);
     this.dhBudget = this.maxHandshakes;
@@ -118,6 +118,10 @@ export class Endpoint {
 
   get config(): Readonly<SessionConfig> {
     return this.cfg;
+  }
+
+  get staticPublicKey(): Uint8Array {
+    return this.c.staticKey.pub;
   }
 
   get peerId(): string {

@@ -1,0 +1,253 @@
+import { Endpoint, type EndpointConfig } from '../endpoint.js';
+import { SeededRng } from '../rng.js';
+import type { Instant } from '../time.js';
+import { DatagramBatch, addrKey, type SocketAddr } from '../transport.js';
+import type { CryptoBackend, PacketProtection } from '../crypto/index.js';
+import type { SessionConfig } from '../session/config.js';
+import type { SessionEvent } from '../session/events.js';
+import { buildFileTree, type Blake3, type FileManifest, type ResumeState } from '../transfer/index.js';
+import { SimLink, type SimLinkConfig } from './link.js';
+
+/** One simulated node: an endpoint plus in-memory "files". */
+export class SimPeer {
+  readonly endpoint: Endpoint;
+  readonly addr: SocketAddr;
+  readonly events: SessionEvent[] = [];
+  /** Files being sent, by transfer id. */
+  readonly sources = new Map<string, Uint8Array>();
+  /** Received files, by name, complete or partial. */
+  readonly received = new Map<string, Uint8Array>();
+  readonly completed = new Set<string>();
+  /** Resume states saved when a session died (by manifest root hex). */
+  readonly resume = new Map<string, ResumeState>();
+  /** What to do with an offer; default: accept (resuming when possible). */
+  onOffer: ((session: number, transferId: number, m: FileManifest) => 'accept' | 'reject') | null = null;
+  private readonly sendNames = new Map<string, string>();
+  private readonly recvNames = new Map<string, FileManifest>();
+  chunkBytesWritten = 0;
+  /** Hold verified chunks back instead of writing them (to test backpressure). */
+  stallWrites = false;
+
+  constructor(endpoint: Endpoint, addr: SocketAddr) {
+    this.endpoint = endpoint;
+    this.addr = addr;
+  }
+
+  /** Offer `data` as `name` on `session`; returns the transfer id. */
+  send(session: number, name: string, data: Uint8Array, chunkSize: number, hasher: Blake3): number {
+    const { manifest, tree } = buildFileTree(hasher, name, data, chunkSize);
+    const id = this.endpoint.offer(session, manifest, tree);
+    this.sources.set(`${session}/${id}`, data);
+    this.sendNames.set(`${session}/${id}`, name);
+    this.chunkSizes.set(`${session}/${id}`, chunkSize);
+    return id;
+  }
+
+  handleEvents(now: Instant): void {
+    const ep = this.endpoint;
+    for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
+      this.events.push(e);
+      switch (e.type) {
+        case 'offer': {
+          const verdict = this.onOffer ? this.onOffer(e.session, e.transferId, e.manifest) : 'accept';
+          if (verdict === 'reject') {
+            ep.reject(e.session, e.transferId, 'E_TRANSFER_REJECTED', 'refused by test');
+            break;
+          }
+          const rootHex = hexOf(e.manifest.root);
+          this.recvNames.set(`${e.session}/${e.transferId}`, e.manifest);
+          if (!this.received.has(e.manifest.name)) this.received.set(e.manifest.name, new Uint8Array(e.manifest.size));
+          const saved = this.resume.get(rootHex);
+          ep.accept(e.session, e.transferId, saved?.held);
+          break;
+        }
+        case 'read_chunks': {
+          const src = this.sources.get(`${e.session}/${e.transferId}`);
+          if (!src) break;
+          const m = this.chunkSizes.get(`${e.session}/${e.transferId}`) ?? 0;
+          for (const i of e.chunks) {
+            const off = i * m;
+            ep.supplyChunk(e.session, e.transferId, i, src.subarray(off, Math.min(src.length, off + m)));
+          }
+          break;
+        }
+        case 'chunk_verified': {
+          if (this.stallWrites) break;
+          const m = this.recvNames.get(`${e.session}/${e.transferId}`);
+          if (!m) break;
+          const dst = this.received.get(m.name) as Uint8Array;
+          dst.set(e.bytes, e.offset);
+          this.chunkBytesWritten += e.bytes.length;
+          ep.chunkWritten(e.session, e.transferId, e.index);
+          break;
+        }
+        case 'transfer_received': {
+          const m = this.recvNames.get(`${e.session}/${e.transferId}`);
+          if (m) this.completed.add(m.name);
+          ep.finishTransfer(e.session, e.transferId, 'verified');
+          break;
+        }
+        case 'closed':
+        case 'transfer_failed':
+          if (e.type === 'transfer_failed') {
+            const st = ep.hasSession(e.session) ? ep.resumeState(e.session, e.transferId) : null;
+            if (st) this.resume.set((st as ResumeState).root, st as ResumeState);
+          }
+          break;
+        default:
+          break;
+      }
+    }
+    void now;
+  }
+
+  /** Save the resume state of every open receive (before a simulated crash). */
+  snapshotResume(): void {
+    for (const [key, m] of this.recvNames) {
+      const [s, t] = key.split('/').map(Number) as [number, number];
+      if (!this.endpoint.hasSession(s)) continue;
+      const st = this.endpoint.resumeState(s, t) as ResumeState | null;
+      if (st) this.resume.set(hexOf(m.root), JSON.parse(JSON.stringify(st)) as ResumeState);
+    }
+  }
+
+  readonly chunkSizes = new Map<string, number>();
+}
+
+export interface SimPairOptions {
+  seed: number;
+  ab: SimLinkConfig;
+  ba: SimLinkConfig;
+  backend: CryptoBackend;
+  hasher: Blake3;
+  protection?: PacketProtection;
+  session?: Partial<SessionConfig>;
+  endpointA?: Partial<EndpointConfig>;
+  endpointB?: Partial<EndpointConfig>;
+}
+
+/**
+ * Two endpoints joined by two simulated links under a virtual clock
+ * (quinn's `Pair`). Fully deterministic for a given seed.
+ */
+export class SimPair {
+  now: Instant = 0;
+  readonly a: SimPeer;
+  readonly b: SimPeer;
+  readonly ab: SimLink;
+  readonly ba: SimLink;
+  readonly rng: SeededRng;
+  readonly hasher: Blake3;
+  private readonly out = new DatagramBatch(64, 2048);
+  /** Datagrams in flight, captured for replay tests when set. */
+  capture: Array<{ from: SocketAddr; to: SocketAddr; bytes: Uint8Array }> | null = null;
+  private readonly opts: SimPairOptions;
+
+  constructor(opts: SimPairOptions) {
+    this.opts = opts;
+    this.rng = new SeededRng(opts.seed);
+    this.hasher = opts.hasher;
+    this.ab = new SimLink(opts.ab, this.rng.fork());
+    this.ba = new SimLink(opts.ba, this.rng.fork());
+    this.a = new SimPeer(this.makeEndpoint(opts.endpointA, false), { host: '10.0.0.1', port: 4000 });
+    this.b = new SimPeer(this.makeEndpoint(opts.endpointB, true), { host: '10.0.0.2', port: 4000 });
+  }
+
+  makeEndpoint(extra: Partial<EndpointConfig> | undefined, acceptIncoming: boolean): Endpoint {
+    const rng = this.rng.fork();
+    const kp = this.opts.backend.x25519GenerateKeyPair(rng);
+    return new Endpoint({
+      staticKey: kp,
+      backend: this.opts.backend,
+      hasher: this.opts.hasher,
+      rng,
+      acceptIncoming,
+      ...(this.opts.protection ? { protection: this.opts.protection } : {}),
+      ...(this.opts.session ? { session: this.opts.session } : {}),
+      ...extra,
+    });
+  }
+
+  /** Replace B's endpoint with a fresh one with the same identity (a crash + restart). */
+  restartB(): void {
+    const old = this.b.endpoint;
+    const fresh = new Endpoint({ ...(old as unknown as { c: EndpointConfig }).c, rng: this.rng.fork() });
+    (this.b as { endpoint: Endpoint }).endpoint = fresh;
+  }
+
+  /** A connects to B; returns A's session id. */
+  connect(): number {
+    return this.a.endpoint.connect(this.now, this.b.addr, this.b.endpoint.staticPublicKey);
+  }
+
+  /** Offer `data` from A on `session`. */
+  send(session: number, name: string, data: Uint8Array, chunkSize: number): number {
+    return this.a.send(session, name, data, chunkSize, this.hasher);
+  }
+
+  private flush(peer: SimPeer, link: SimLink, to: SimPeer): boolean {
+    let any = false;
+    for (;;) {
+      this.out.clear();
+      const n = peer.endpoint.pollTransmit(this.now, this.out);
+      if (n === 0) break;
+      any = true;
+      for (let i = 0; i < this.out.count; i++) {
+        const dg = this.out.datagram(i);
+        const dest = this.out.addrs[i] as SocketAddr;
+        if (this.capture) this.capture.push({ from: peer.addr, to: dest, bytes: dg.slice() });
+        if (addrKey(dest) !== addrKey(to.addr)) continue; // nothing lives elsewhere
+        link.send(this.now, dg, peer.addr);
+      }
+    }
+    return any;
+  }
+
+  private deliver(link: SimLink, to: SimPeer): boolean {
+    let any = false;
+    for (let d = link.pollDelivery(this.now); d; d = link.pollDelivery(this.now)) {
+      to.endpoint.handleDatagram(this.now, d.meta as SocketAddr, d.bytes);
+      any = true;
+    }
+    return any;
+  }
+
+  /** One step of the event loop; returns false when nothing can ever happen again. */
+  step(): boolean {
+    const a = this.a;
+    const b = this.b;
+    a.handleEvents(this.now);
+    b.handleEvents(this.now);
+    this.flush(a, this.ab, b);
+    this.flush(b, this.ba, a);
+    const next = Math.min(
+      this.ab.nextDeliveryTime(),
+      this.ba.nextDeliveryTime(),
+      a.endpoint.pollTimeout(),
+      b.endpoint.pollTimeout(),
+    );
+    if (next === Infinity) return false;
+    // Always move forward, so a timer that re-arms at `now` cannot spin.
+    this.now = Math.max(this.now + 1, next);
+    this.deliver(this.ab, b);
+    this.deliver(this.ba, a);
+    if (a.endpoint.pollTimeout() <= this.now) a.endpoint.handleTimeout(this.now);
+    if (b.endpoint.pollTimeout() <= this.now) b.endpoint.handleTimeout(this.now);
+    return true;
+  }
+
+  /** Run until `done()` or `maxTime`; returns whether done() became true. */
+  runUntil(done: () => boolean, maxTime: Instant): boolean {
+    while (this.now < maxTime) {
+      if (done()) return true;
+      if (!this.step()) return done();
+    }
+    return done();
+  }
+}
+
+function hexOf(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}
