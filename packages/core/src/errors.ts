@@ -56,6 +56,7 @@ export const ERRORS = {
   E_WIRE_HEADER: spec('protocol', 'the packet header is malformed'),
   E_WIRE_TRAILING: spec('protocol', 'bytes were left after the last field'),
   E_WIRE_TOO_LARGE: spec('protocol', 'the encoded value does not fit the space available'),
+  E_WIRE_PARAM: spec('protocol', 'a transport parameter is repeated, malformed or out of range'),
   E_VERSION: spec('protocol', 'the peer speaks another wire version; upgrade one side'),
   E_PROTOCOL: spec('protocol', 'the peer violated the protocol'),
   // crypto / handshake / auth
@@ -110,6 +111,7 @@ export const ERRORS = {
   E_INTERNAL: spec('internal', 'this is a bug; please report it with the log'),
   // transports / native
   E_TRANSPORT_CLOSED: spec('network', 'the transport was closed'),
+  E_SOCKET: spec('network', 'a socket call failed; the message names the call, the address and the errno'),
   E_NATIVE_UNAVAILABLE: spec('internal', 'the native addon is not built or not loadable'),
   E_XDP_UNAVAILABLE: spec('network', 'AF_XDP cannot run here; see `wraith doctor`'),
   E_XDP_BUSY: spec('network', 'the interface already has an XDP program this node did not load'),
