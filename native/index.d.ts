@@ -2,3 +2,78 @@
 export declare const native: Record<string, any> | null;
 /** Why the addon is unavailable, or null when it loaded. */
 export declare const loadError: string | null;
+
+// ===== io_uring and safe-fs section (native/src/uring, native/src/fs) =====
+// Cast `native` to `UringNative & FsNative` after checking it is not null.
+
+/** Kernel opcodes the ring accepts (a whitelist). */
+export interface UringOps {
+  NOP: number; READ: number; WRITE: number; READ_FIXED: number; WRITE_FIXED: number;
+  FSYNC: number; FALLOCATE: number; OPENAT: number; CLOSE: number;
+}
+/** Field positions of one op in the submit() descriptor (`stride` doubles per op). */
+export interface UringDescLayout {
+  stride: number; op: number; fd: number; offset: number; length: number; buf: number;
+  bufOffset: number; fixed: number; flags: number; userData: number;
+}
+export interface UringRingOptions {
+  /** SQ entries (power of two is used; 1..4096). */
+  entries: number;
+  /** CQ entries; also the most ops in flight. */
+  cqEntries: number;
+  /** Called once per reap with how many completions are in doneIds/doneResults. */
+  onComplete: (count: number) => void;
+  doneIds: Uint32Array;
+  /** res of each completion: >= 0 result, < 0 is -errno. */
+  doneResults: Int32Array;
+  /** At least uringCounterNames.length elements; native adds to them in place. */
+  counters: Float64Array;
+}
+export interface UringRingInstance {
+  /** Checks every op, then submits up to the free slots with one io_uring_enter
+   *  per SQ-full. Returns how many were accepted; the caller queues the rest. */
+  submit(desc: Float64Array, count: number, bufs: ArrayBufferView[]): number;
+  /** Registers views as fixed buffers 0..n-1; native keeps them referenced. */
+  registerBuffers(views: ArrayBufferView[]): void;
+  unregisterBuffers(): void;
+  /** Cancels and drains in-flight ops, writes their completions into the done
+   *  arrays and returns how many. onComplete is never called afterwards. */
+  close(): number;
+  info(): { open: boolean; sqEntries: number; cqEntries: number; slots: number; features: number;
+    setupFlags: number; inflight: number; undrained: number };
+}
+export interface UringProbeResult {
+  ok: boolean;
+  code?: string;
+  errno?: number;
+  reason?: string;
+  features?: number;
+  /** kernel.io_uring_disabled, -1 when the sysctl does not exist. */
+  ioUringDisabledSysctl: number;
+}
+export interface UringNative {
+  UringRing: new (options: UringRingOptions) => UringRingInstance;
+  uringOps: UringOps;
+  uringDescLayout: UringDescLayout;
+  uringCounterNames: string[];
+  uringProbe(): UringProbeResult;
+  uringLimits(): { memlockCur: number; memlockMax: number; capIpcLock: boolean };
+  /** Address of view[0] modulo alignment (a power of two). */
+  bufferAddressMod(view: ArrayBufferView, alignment: number): number;
+}
+export interface FsConstants {
+  AT_FDCWD: number; RESOLVE_NO_XDEV: number; RESOLVE_NO_MAGICLINKS: number; RESOLVE_NO_SYMLINKS: number;
+  RESOLVE_BENEATH: number; RESOLVE_IN_ROOT: number; RENAME_NOREPLACE: number; RENAME_EXCHANGE: number;
+  FALLOC_FL_KEEP_SIZE: number; FALLOC_FL_PUNCH_HOLE: number; O_RDONLY: number; O_WRONLY: number;
+  O_RDWR: number; O_CREAT: number; O_EXCL: number; O_TRUNC: number; O_DIRECTORY: number;
+  O_NOFOLLOW: number; O_PATH: number; O_CLOEXEC: number; O_DIRECT: number; O_NONBLOCK: number;
+}
+/** Synchronous helpers; they throw Errors with code (E_EXISTS, E_PATH_INVALID, E_NO_SPACE,
+ *  E_PERMISSION, E_NOT_FOUND, E_IO), syscall, errno and hint. O_CLOEXEC is always added. */
+export interface FsNative {
+  fsOpenat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+  fsRenameat2(olddirfd: number, oldPath: string, newdirfd: number, newPath: string, flags: number): void;
+  fsFallocate(fd: number, mode: number, offset: number, length: number): void;
+  fsConstants: FsConstants;
+}
+// ===== end io_uring and safe-fs section =====

@@ -46,10 +46,15 @@ const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: 
 if (r.status !== 0) fail(`node-gyp rebuild exited with ${r.status ?? r.signal}`);
 
 const built = join(root, 'build', 'Release', 'wraith_native.node');
-try {
-  require(built);
-} catch (e) {
-  fail(`built addon does not load: ${e.message}`);
+// Load it in a child: an unresolved symbol is fatal to the process that hits
+// it (lazy binding), and this script must still record the reason.
+const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(built)})`], {
+  encoding: 'utf8',
+  env: { ...process.env, WRAITH_NO_NATIVE: '' },
+});
+if (probe.status !== 0) {
+  const why = (probe.stderr || '').trim().split('\n').filter(Boolean).slice(-1)[0] ?? `exit ${probe.status ?? probe.signal}`;
+  fail(`built addon does not load: ${why}`);
 }
 mkdirSync(join(root, 'build'), { recursive: true });
 writeFileSync(reasonFile, JSON.stringify({ ok: true }) + '\n');

@@ -1,0 +1,205 @@
+// Small synchronous helpers for receiving files safely:
+//   fsOpenat2(dirfd, path, flags, mode, resolve) -> fd
+//     openat2(2); with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS a received name can
+//     neither climb out of the destination directory nor follow a planted link.
+//   fsRenameat2(olddirfd, old, newdirfd, new, flags)   RENAME_NOREPLACE: never clobber
+//   fsFallocate(fd, mode, offset, len)                 reserve space before writing
+// Each throws an Error carrying code, syscall, errno and hint (common/errors.h).
+#include <napi.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "common/errors.h"
+#include "common/registry.h"
+#include "fs/errno_code.h"
+
+// <linux/openat2.h> arrived with 5.6 headers; define what we use if absent.
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#else
+struct open_how {
+  uint64_t flags;
+  uint64_t mode;
+  uint64_t resolve;
+};
+#endif
+#ifndef RESOLVE_NO_XDEV
+#define RESOLVE_NO_XDEV 0x01
+#endif
+#ifndef RESOLVE_NO_MAGICLINKS
+#define RESOLVE_NO_MAGICLINKS 0x02
+#endif
+#ifndef RESOLVE_NO_SYMLINKS
+#define RESOLVE_NO_SYMLINKS 0x04
+#endif
+#ifndef RESOLVE_BENEATH
+#define RESOLVE_BENEATH 0x08
+#endif
+#ifndef RESOLVE_IN_ROOT
+#define RESOLVE_IN_ROOT 0x10
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef SYS_renameat2
+#define SYS_renameat2 316
+#endif
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+
+namespace wraith::fs {
+namespace {
+
+constexpr uint32_t kResolveKnown =
+    RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_IN_ROOT;
+
+bool IntArg(const Napi::CallbackInfo& info, size_t i, double lo, double hi, int64_t* out) {
+  if (!info[i].IsNumber()) return false;
+  double v = info[i].As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(v) || std::floor(v) != v || v < lo || v > hi) return false;
+  *out = static_cast<int64_t>(v);
+  return true;
+}
+
+bool PathArg(const Napi::CallbackInfo& info, size_t i, std::string* out) {
+  if (!info[i].IsString()) return false;
+  *out = info[i].As<Napi::String>().Utf8Value();
+  return !out->empty() && out->find('\0') == std::string::npos;
+}
+
+std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+
+Napi::Value Openat2(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t dirfd, flags, mode, resolve;
+  std::string path;
+  if (!IntArg(info, 0, AT_FDCWD, INT32_MAX, &dirfd) || (dirfd < 0 && dirfd != AT_FDCWD))
+    return ThrowType(env, "fsOpenat2: dirfd must be an fd or AT_FDCWD");
+  if (!PathArg(info, 1, &path)) return ThrowType(env, "fsOpenat2: path must be a non-empty string without NUL");
+  if (!IntArg(info, 2, 0, INT32_MAX, &flags)) return ThrowType(env, "fsOpenat2: flags must be a non-negative integer");
+  if (!IntArg(info, 3, 0, 07777, &mode)) return ThrowType(env, "fsOpenat2: mode must be 0..0o7777");
+  if (!IntArg(info, 4, 0, kResolveKnown, &resolve) || (resolve & ~static_cast<int64_t>(kResolveKnown)))
+    return ThrowType(env, "fsOpenat2: unknown RESOLVE_* bits");
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
+  // openat2 rejects a mode without O_CREAT/O_TMPFILE (EINVAL).
+  how.mode = (flags & (O_CREAT | __O_TMPFILE)) ? static_cast<uint64_t>(mode) : 0;
+  how.resolve = static_cast<uint64_t>(resolve);
+  long fd;
+  do {
+    fd = syscall(SYS_openat2, static_cast<int>(dirfd), path.c_str(), &how, sizeof how);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) {
+    int err = errno;
+    std::string call = "openat2(" + std::to_string(dirfd) + ", " + Quote(path) + ", flags=0x" +
+                       [&] { char b[16]; snprintf(b, sizeof b, "%llx", (unsigned long long)how.flags); return std::string(b); }() +
+                       ", resolve=0x" + std::to_string(resolve) + ")";
+    const char* code = CodeForErrno(err);
+    std::string hint;
+    if ((err == EXDEV || err == ELOOP) && resolve != 0) {
+      code = "E_PATH_INVALID";
+      hint = err == ELOOP ? "the path contains a symbolic link, which receives never follow"
+                          : "the path escapes the destination directory";
+    } else if (err == ENOSYS) {
+      hint = "openat2 needs Linux 5.6";
+    } else if (err == EAGAIN) {
+      hint = "RESOLVE_CACHED could not complete from the cache";
+    }
+    return ThrowSys(env, code, call, err, hint);
+  }
+  return Napi::Number::New(env, static_cast<double>(fd));
+}
+
+Napi::Value Renameat2(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t olddir, newdir, flags;
+  std::string from, to;
+  if (!IntArg(info, 0, AT_FDCWD, INT32_MAX, &olddir) || (olddir < 0 && olddir != AT_FDCWD))
+    return ThrowType(env, "fsRenameat2: olddirfd must be an fd or AT_FDCWD");
+  if (!PathArg(info, 1, &from)) return ThrowType(env, "fsRenameat2: old path must be a non-empty string without NUL");
+  if (!IntArg(info, 2, AT_FDCWD, INT32_MAX, &newdir) || (newdir < 0 && newdir != AT_FDCWD))
+    return ThrowType(env, "fsRenameat2: newdirfd must be an fd or AT_FDCWD");
+  if (!PathArg(info, 3, &to)) return ThrowType(env, "fsRenameat2: new path must be a non-empty string without NUL");
+  if (!IntArg(info, 4, 0, RENAME_NOREPLACE | RENAME_EXCHANGE, &flags))
+    return ThrowType(env, "fsRenameat2: flags must be 0, RENAME_NOREPLACE or RENAME_EXCHANGE");
+  if (syscall(SYS_renameat2, static_cast<int>(olddir), from.c_str(), static_cast<int>(newdir), to.c_str(),
+              static_cast<unsigned>(flags)) != 0) {
+    int err = errno;
+    std::string call = "renameat2(" + Quote(from) + ", " + Quote(to) + ", flags=" + std::to_string(flags) + ")";
+    std::string hint;
+    if (err == EEXIST) hint = "the target exists and RENAME_NOREPLACE never replaces it";
+    if (err == EINVAL && flags != 0) hint = "this filesystem does not support renameat2 flags";
+    if (err == EXDEV) hint = "source and target are on different filesystems";
+    return ThrowSys(env, CodeForErrno(err), call, err, hint);
+  }
+  return env.Undefined();
+}
+
+Napi::Value Fallocate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, mode, off, len;
+  if (!IntArg(info, 0, 0, INT32_MAX, &fd)) return ThrowType(env, "fsFallocate: fd must be a non-negative integer");
+  if (!IntArg(info, 1, 0, INT32_MAX, &mode)) return ThrowType(env, "fsFallocate: mode must be a non-negative integer");
+  if (!IntArg(info, 2, 0, 9007199254740991.0, &off)) return ThrowType(env, "fsFallocate: offset must be a safe integer >= 0");
+  if (!IntArg(info, 3, 1, 9007199254740991.0, &len)) return ThrowType(env, "fsFallocate: length must be a safe integer >= 1");
+  int r;
+  do {
+    r = fallocate(static_cast<int>(fd), static_cast<int>(mode), off, len);
+  } while (r != 0 && errno == EINTR);
+  if (r != 0) {
+    int err = errno;
+    std::string call = "fallocate(" + std::to_string(fd) + ", mode=" + std::to_string(mode) + ", " +
+                       std::to_string(off) + ", " + std::to_string(len) + ")";
+    std::string hint;
+    if (err == EOPNOTSUPP) hint = "the filesystem cannot preallocate";
+    if (err == ENOSPC) hint = "not enough free space for the reservation";
+    return ThrowSys(env, CodeForErrno(err), call, err, hint);
+  }
+  return env.Undefined();
+}
+
+void InitFs(Napi::Env env, Napi::Object exports) {
+  exports.Set("fsOpenat2", Napi::Function::New<Openat2>(env, "fsOpenat2"));
+  exports.Set("fsRenameat2", Napi::Function::New<Renameat2>(env, "fsRenameat2"));
+  exports.Set("fsFallocate", Napi::Function::New<Fallocate>(env, "fsFallocate"));
+  Napi::Object c = Napi::Object::New(env);
+  c.Set("AT_FDCWD", AT_FDCWD);
+  c.Set("RESOLVE_NO_XDEV", RESOLVE_NO_XDEV);
+  c.Set("RESOLVE_NO_MAGICLINKS", RESOLVE_NO_MAGICLINKS);
+  c.Set("RESOLVE_NO_SYMLINKS", RESOLVE_NO_SYMLINKS);
+  c.Set("RESOLVE_BENEATH", RESOLVE_BENEATH);
+  c.Set("RESOLVE_IN_ROOT", RESOLVE_IN_ROOT);
+  c.Set("RENAME_NOREPLACE", RENAME_NOREPLACE);
+  c.Set("RENAME_EXCHANGE", RENAME_EXCHANGE);
+  c.Set("FALLOC_FL_KEEP_SIZE", FALLOC_FL_KEEP_SIZE);
+  c.Set("FALLOC_FL_PUNCH_HOLE", FALLOC_FL_PUNCH_HOLE);
+  c.Set("O_RDONLY", O_RDONLY);
+  c.Set("O_WRONLY", O_WRONLY);
+  c.Set("O_RDWR", O_RDWR);
+  c.Set("O_CREAT", O_CREAT);
+  c.Set("O_EXCL", O_EXCL);
+  c.Set("O_TRUNC", O_TRUNC);
+  c.Set("O_DIRECTORY", O_DIRECTORY);
+  c.Set("O_NOFOLLOW", O_NOFOLLOW);
+  c.Set("O_PATH", O_PATH);
+  c.Set("O_CLOEXEC", O_CLOEXEC);
+  c.Set("O_DIRECT", O_DIRECT);
+  c.Set("O_NONBLOCK", O_NONBLOCK);
+  exports.Set("fsConstants", c);
+}
+
+WRAITH_REGISTER(InitFs);
+
+}  // namespace
+}  // namespace wraith::fs
