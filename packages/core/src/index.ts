@@ -4,3 +4,4 @@ export * from './errors.js';
 export * from './transport.js';
 export * from './crypto/index.js';
 export * from './transport-memory.js';
+export * from './wire/index.js';

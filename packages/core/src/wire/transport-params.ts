@@ -1,0 +1,136 @@
+/**
+ * Transport parameters (PROTOCOL.md §3): `varint id, varint length, value`,
+ * carried in the Noise handshake payloads. Unknown ids are skipped; a repeated
+ * id, a value that does not exactly fill its length, or an out-of-range value
+ * is E_WIRE_PARAM. Absent parameters stay undefined: defaults are the
+ * session's business.
+ */
+import { WraithError } from '../errors.js';
+import { Reader } from './reader.js';
+import { isVarint, varintLength } from './varint.js';
+import { Writer } from './writer.js';
+
+export const TransportParamId = {
+  MAX_DATAGRAM_SIZE: 1,
+  IDLE_TIMEOUT_MS: 2,
+  INITIAL_WINDOW: 3,
+  MAX_TRANSFERS: 4,
+} as const;
+
+/** max_datagram_size bounds: an INITIATION needs 1200 bytes; UDP carries at most 65527. */
+export const MIN_MAX_DATAGRAM_SIZE = 1200;
+export const MAX_MAX_DATAGRAM_SIZE = 65_527;
+
+export interface TransportParams {
+  maxDatagramSize?: number;
+  idleTimeoutMs?: number;
+  initialWindow?: number;
+  maxTransfers?: number;
+}
+
+type Key = keyof TransportParams;
+
+/** Known parameters in id order (encoding writes them in this order). */
+const KNOWN: ReadonlyArray<readonly [number, Key]> = [
+  [TransportParamId.MAX_DATAGRAM_SIZE, 'maxDatagramSize'],
+  [TransportParamId.IDLE_TIMEOUT_MS, 'idleTimeoutMs'],
+  [TransportParamId.INITIAL_WINDOW, 'initialWindow'],
+  [TransportParamId.MAX_TRANSFERS, 'maxTransfers'],
+];
+const KEY_BY_ID = new Map<number, Key>(KNOWN);
+
+function paramError(message: string, details?: Record<string, unknown>): WraithError {
+  return new WraithError('E_WIRE_PARAM', message, details);
+}
+
+function checkValue(id: number, v: number): void {
+  if (!isVarint(v)) throw paramError(`transport parameter ${id}: ${v} is not an integer in [0, 2^53-1]`, { id, value: v });
+  if (id === TransportParamId.MAX_DATAGRAM_SIZE && (v < MIN_MAX_DATAGRAM_SIZE || v > MAX_MAX_DATAGRAM_SIZE)) {
+    throw paramError(`max_datagram_size ${v} is outside ${MIN_MAX_DATAGRAM_SIZE}..${MAX_MAX_DATAGRAM_SIZE}`, { id, value: v });
+  }
+}
+
+function valueOf(p: TransportParams, key: Key): number | undefined {
+  switch (key) {
+    case 'maxDatagramSize':
+      return p.maxDatagramSize;
+    case 'idleTimeoutMs':
+      return p.idleTimeoutMs;
+    case 'initialWindow':
+      return p.initialWindow;
+    case 'maxTransfers':
+      return p.maxTransfers;
+  }
+}
+
+function setValue(p: TransportParams, key: Key, v: number): void {
+  switch (key) {
+    case 'maxDatagramSize':
+      p.maxDatagramSize = v;
+      return;
+    case 'idleTimeoutMs':
+      p.idleTimeoutMs = v;
+      return;
+    case 'initialWindow':
+      p.initialWindow = v;
+      return;
+    case 'maxTransfers':
+      p.maxTransfers = v;
+      return;
+  }
+}
+
+/** Exact encoded size of `p` (validates it). */
+export function transportParamsLength(p: TransportParams): number {
+  let n = 0;
+  for (const [id, key] of KNOWN) {
+    const v = valueOf(p, key);
+    if (v === undefined) continue;
+    checkValue(id, v);
+    n += varintLength(id) + 1 + varintLength(v);
+  }
+  return n;
+}
+
+/** Write `p` at the writer's position, known ids ascending. */
+export function writeTransportParams(w: Writer, p: TransportParams): void {
+  const size = transportParamsLength(p);
+  if (size > w.remaining) {
+    throw new WraithError('E_WIRE_TOO_LARGE', `transport parameters of ${size} bytes do not fit in ${w.remaining}`);
+  }
+  for (const [id, key] of KNOWN) {
+    const v = valueOf(p, key);
+    if (v === undefined) continue;
+    w.varint(id);
+    w.varint(varintLength(v));
+    w.varint(v);
+  }
+}
+
+/** `p` as a new byte array (the handshake payload; not a per-packet path). */
+export function encodeTransportParams(p: TransportParams): Uint8Array {
+  const out = new Uint8Array(transportParamsLength(p));
+  writeTransportParams(new Writer(out), p);
+  return out;
+}
+
+/** Decode a whole parameter block. */
+export function decodeTransportParams(bytes: Uint8Array): TransportParams {
+  const r = new Reader(bytes);
+  const seen = new Set<number>();
+  const out: TransportParams = {};
+  while (!r.atEnd()) {
+    const id = r.varint('transport parameter id');
+    const len = r.varint('transport parameter length');
+    const value = r.sub(len, 'transport parameter value');
+    if (seen.has(id)) throw paramError(`transport parameter ${id} appears twice`, { id });
+    seen.add(id);
+    const key = KEY_BY_ID.get(id);
+    if (key === undefined) continue;
+    const v = value.varint(`transport parameter ${id}`);
+    if (!value.atEnd()) throw paramError(`transport parameter ${id}: value does not fill its ${len}-byte length`, { id, len });
+    checkValue(id, v);
+    setValue(out, key, v);
+  }
+  return out;
+}
