@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nodeBackendAvailable } from '../../src/crypto/backend-node.js';
+import { _probeX25519Import, nodeBackendAvailable } from '../../src/crypto/backend-node.js';
 import { selectBackend } from '../../src/crypto/select-backend.js';
 import { expectCode } from './helpers.js';
 
@@ -9,6 +9,11 @@ describe('selectBackend', () => {
     expect(selectBackend('auto').name).toBe('node');
     expect(selectBackend('node').name).toBe('node');
     expect(selectBackend('noble').name).toBe('noble');
+  });
+
+  it('both node:crypto key import paths (JWK, DER fallback) pass the RFC 7748 known answer', () => {
+    expect(_probeX25519Import(true)).toBe(true);
+    expect(_probeX25519Import(false)).toBe(true);
   });
 
   it('an unknown choice is E_CRYPTO_BACKEND', () => {
