@@ -92,9 +92,12 @@ export class HandshakeState {
     return this.phase === 'handshake' && (this.msgIndex % 2 === 0) === this.initiator;
   }
 
-  /** The peer's static public key once received (compare it with the dialled peer id). */
+  /**
+   * The peer's static public key once received (compare it with the dialled peer id).
+   * Null after a failure: a key from an unfinished, failed message is not to be trusted.
+   */
   get remoteStaticKey(): Uint8Array | null {
-    return this.rs === null ? null : this.rs.slice();
+    return this.rs === null || this.phase === 'failed' ? null : this.rs.slice();
   }
 
   get remoteEphemeralKey(): Uint8Array | null {
