@@ -1,0 +1,108 @@
+/**
+ * The node's static X25519 key. identity.key holds the 32-byte private key as 64 lowercase hex
+ * characters and a newline, mode 0600. The peer id is the hex of the public key.
+ */
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { WraithError } from '@wraith/core';
+import { fsyncDir } from '../fsutil.js';
+import { peerIdFromPublicKey, type PeerId } from '../peer.js';
+import { checkPrivate } from './home.js';
+
+export interface Identity {
+  readonly privateKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+  readonly peerId: PeerId;
+  readonly file: string;
+}
+
+export function identityFromPrivateKey(privateKey: Uint8Array, file: string): Identity {
+  if (privateKey.length !== 32) throw new WraithError('E_CRYPTO_KEY', `a private key is 32 bytes, found ${privateKey.length}`);
+  const publicKey = x25519.getPublicKey(privateKey);
+  return { privateKey, publicKey, peerId: peerIdFromPublicKey(publicKey), file };
+}
+
+/** Runs `fn` with umask 077 so no file it creates is ever group/other accessible, even briefly. */
+async function withPrivateUmask<T>(fn: () => Promise<T>): Promise<T> {
+  let previous: number | undefined;
+  try {
+    previous = process.umask(0o077);
+  } catch {
+    // Worker threads cannot change the umask; the explicit 0600 mode below still applies.
+  }
+  try {
+    return await fn();
+  } finally {
+    if (previous !== undefined) process.umask(previous);
+  }
+}
+
+async function writeExclusive(path: string, data: string): Promise<void> {
+  const fh = await open(path, 'wx', 0o600); // O_CREAT | O_EXCL: never follows or reuses a file
+  try {
+    await fh.chmod(0o600);
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes a fresh key from the CSPRNG. Without `force` an existing file is refused
+ * (E_IDENTITY_EXISTS); with it, the new key replaces the old one atomically.
+ */
+export async function generateIdentity(file: string, opts: { force?: boolean } = {}): Promise<Identity> {
+  const privateKey = new Uint8Array(randomBytes(32));
+  const identity = identityFromPrivateKey(privateKey, file);
+  const text = `${Buffer.from(privateKey).toString('hex')}\n`;
+  await withPrivateUmask(async () => {
+    if (!opts.force) {
+      try {
+        await writeExclusive(file, text);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new WraithError('E_IDENTITY_EXISTS', `${file} already exists`, { path: file });
+        }
+        throw ioError(file, e);
+      }
+    } else {
+      const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+      try {
+        await writeExclusive(tmp, text);
+        await rename(tmp, file);
+      } catch (e) {
+        await unlink(tmp).catch(() => undefined);
+        throw ioError(file, e);
+      }
+    }
+    await fsyncDir(dirname(file));
+  });
+  return identity;
+}
+
+function ioError(file: string, e: unknown): WraithError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new WraithError(code === 'EACCES' ? 'E_PERMISSION' : 'E_IO', `cannot write ${file}: ${(e as Error).message}`, { path: file });
+}
+
+/** Reads and checks the key file: E_NO_IDENTITY if absent, E_HOME_PERMISSIONS if exposed. */
+export async function loadIdentity(file: string): Promise<Identity> {
+  try {
+    await checkPrivate(file, 'file');
+  } catch (e) {
+    if (e instanceof WraithError && e.code === 'E_NOT_FOUND') {
+      throw new WraithError('E_NO_IDENTITY', `no identity at ${file}`, { path: file });
+    }
+    throw e;
+  }
+  const text = await readFile(file, 'utf8');
+  const hex = text.replace(/\n$/, '');
+  if (!/^[0-9a-f]{64}$/.test(hex)) {
+    throw new WraithError('E_CRYPTO_KEY', `${file} is not an identity key: expected 64 lowercase hex characters and a newline`,
+      { path: file }, 'restore it from a backup, or run `wraith keygen --force` (this changes the peer id)');
+  }
+  return identityFromPrivateKey(new Uint8Array(Buffer.from(hex, 'hex')), file);
+}

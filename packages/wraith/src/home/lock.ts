@@ -1,0 +1,169 @@
+/**
+ * One daemon per home: <home>/daemon.lock holds {pid, start, host} of the holder.
+ *
+ * The lock file is written complete to a private temp file and then link(2)ed into place, which
+ * fails with EEXIST like O_EXCL does but never exposes a half-written lock. A lock whose pid is
+ * dead (process.kill(pid, 0) -> ESRCH), or alive but started at another time (pid reused, read
+ * from /proc/<pid>/stat), is stale: it is renamed aside and the rename is checked to have taken
+ * the stale file and not a fresh one written meanwhile.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync, unlinkSync } from 'node:fs';
+import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { WraithError } from '@wraith/core';
+import type { Home } from './home.js';
+
+export interface LockHolder {
+  readonly pid: number;
+  /** Process start time in clock ticks since boot (/proc/<pid>/stat field 22), when known. */
+  readonly start: string | null;
+  readonly host: string;
+}
+
+export interface DaemonLock {
+  readonly file: string;
+  readonly holder: LockHolder;
+  release(): Promise<void>;
+  /** For process 'exit' handlers, where nothing async runs. */
+  releaseSync(): void;
+}
+
+/** The start time of a process, or null where /proc is unavailable. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may contain spaces and parentheses; fields after it are plain.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return rest[19] ?? null; // field 22 overall
+  } catch {
+    return null;
+  }
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+function parseHolder(text: string): LockHolder | null {
+  try {
+    const v = JSON.parse(text) as Partial<LockHolder>;
+    if (typeof v.pid !== 'number' || !Number.isInteger(v.pid) || v.pid <= 0) return null;
+    return { pid: v.pid, start: typeof v.start === 'string' ? v.start : null, host: typeof v.host === 'string' ? v.host : '' };
+  } catch {
+    return null;
+  }
+}
+
+/** Whether the holder still runs. A lock from another host cannot be checked: assume it does. */
+export function holderAlive(h: LockHolder): boolean {
+  if (h.host !== '' && h.host !== hostname()) return true;
+  if (!isProcessAlive(h.pid)) return false;
+  if (h.start !== null) {
+    const now = processStartTime(h.pid);
+    if (now !== null && now !== h.start) return false; // the pid was reused
+  }
+  return true;
+}
+
+export async function readLockHolder(file: string): Promise<{ raw: string; holder: LockHolder | null } | null> {
+  try {
+    const raw = await readFile(file, 'utf8');
+    return { raw, holder: parseHolder(raw) };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+const rand = (): string => randomBytes(6).toString('hex');
+
+export async function acquireDaemonLock(home: Home): Promise<DaemonLock> {
+  const file = home.lockFile;
+  const holder: LockHolder = { pid: process.pid, start: processStartTime(process.pid), host: hostname() };
+  const mine = `${JSON.stringify(holder)}\n`;
+  const ioFail = (e: unknown): WraithError =>
+    new WraithError('E_IO', `cannot take ${file}: ${(e as Error).message}`, { path: file });
+
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const tmp = `${file}.${process.pid}.${rand()}`;
+    try {
+      await writeFile(tmp, mine, { mode: 0o600, flag: 'wx' });
+    } catch (e) {
+      throw ioFail(e);
+    }
+    try {
+      await link(tmp, file);
+      await unlink(tmp);
+      return makeLock(file, holder, mine);
+    } catch (e) {
+      await unlink(tmp).catch(() => undefined);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioFail(e);
+    }
+
+    const current = await readLockHolder(file);
+    if (current === null) continue; // released meanwhile
+    if (current.holder !== null && holderAlive(current.holder)) {
+      const h = current.holder;
+      throw new WraithError(
+        'E_HOME_LOCKED',
+        `home ${home.dir} is in use by a daemon (pid ${h.pid}${h.host !== hostname() ? ` on ${h.host}` : ''})`,
+        { path: file, pid: h.pid, host: h.host },
+      );
+    }
+    // Stale (dead holder, reused pid, or unreadable content): move it aside, then make sure
+    // what we moved is what we judged stale.
+    const aside = `${file}.stale.${process.pid}.${rand()}`;
+    try {
+      await rename(file, aside);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw ioFail(e);
+    }
+    const moved = await readFile(aside, 'utf8').catch(() => null);
+    if (moved !== null && moved !== current.raw) {
+      // Another process replaced the stale lock between our read and rename: give it back.
+      await link(aside, file).catch(() => undefined);
+    }
+    await unlink(aside).catch(() => undefined);
+  }
+  throw new WraithError('E_HOME_LOCKED', `could not take ${file}: it keeps changing`, { path: file },
+    'another wraith is starting on this home; retry, or pass another --home');
+}
+
+function makeLock(file: string, holder: LockHolder, mine: string): DaemonLock {
+  let released = false;
+  const ours = (raw: string | null): boolean => raw === mine;
+  return {
+    file,
+    holder,
+    async release() {
+      if (released) return;
+      released = true;
+      const current = await readFile(file, 'utf8').catch(() => null);
+      if (ours(current)) await unlink(file).catch(() => undefined);
+    },
+    releaseSync() {
+      if (released) return;
+      released = true;
+      let current: string | null = null;
+      try {
+        current = readFileSync(file, 'utf8');
+      } catch {
+        return;
+      }
+      if (ours(current)) {
+        try {
+          unlinkSync(file);
+        } catch {
+          // already gone
+        }
+      }
+    },
+  };
+}
