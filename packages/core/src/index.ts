@@ -5,3 +5,5 @@ export * from './transport.js';
 export * from './crypto/index.js';
 export * from './transport-memory.js';
 export * from './wire/index.js';
+export * from './recovery/index.js';
+export * from './congestion/index.js';
