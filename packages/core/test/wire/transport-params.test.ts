@@ -1,0 +1,82 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  TransportParamId,
+  Writer,
+  decodeTransportParams,
+  encodeTransportParams,
+  transportParamsLength,
+  writeTransportParams,
+} from '../../src/wire/index.js';
+import { RUNS, decodeOrWireError, expectCode, hex, mutate, mutations, transportParams } from './arbitraries.js';
+
+describe('transport parameters (PROTOCOL.md §3)', () => {
+  it('encodes known ids ascending as id, length, varint value', () => {
+    const b = encodeTransportParams({ maxTransfers: 64, maxDatagramSize: 1452, idleTimeoutMs: 30_000, initialWindow: 1 << 20 });
+    expect(Buffer.from(b).toString('hex')).toBe('01' + '02' + '45ac' + '02' + '04' + '80007530' + '03' + '04' + '80100000' + '04' + '02' + '4040');
+    expect(decodeTransportParams(b)).toEqual({ maxDatagramSize: 1452, idleTimeoutMs: 30_000, initialWindow: 1 << 20, maxTransfers: 64 });
+  });
+
+  it('encodes an empty set as no bytes, and decodes it to no fields', () => {
+    expect(encodeTransportParams({}).length).toBe(0);
+    expect(decodeTransportParams(new Uint8Array(0))).toEqual({});
+  });
+
+  it('skips unknown ids but still bounds-checks them', () => {
+    expect(decodeTransportParams(hex('1f 03 aabbcc 04 01 05'))).toEqual({ maxTransfers: 5 });
+    expectCode(() => decodeTransportParams(hex('1f 05 aabbcc')), 'E_WIRE_TRUNCATED');
+  });
+
+  it('rejects a repeated id, known or not', () => {
+    expectCode(() => decodeTransportParams(hex('04 01 05 04 01 06')), 'E_WIRE_PARAM');
+    expectCode(() => decodeTransportParams(hex('1f 00 1f 00')), 'E_WIRE_PARAM');
+  });
+
+  it('rejects a value that does not exactly fill its length', () => {
+    expectCode(() => decodeTransportParams(hex('04 02 05 00')), 'E_WIRE_PARAM');
+    expectCode(() => decodeTransportParams(hex('04 01 40')), 'E_WIRE_TRUNCATED');
+    expectCode(() => decodeTransportParams(hex('04 00')), 'E_WIRE_TRUNCATED');
+    expect(decodeTransportParams(hex('04 02 4005'))).toEqual({ maxTransfers: 5 }); // non-minimal value is fine
+  });
+
+  it('range-checks max_datagram_size both ways', () => {
+    expectCode(() => decodeTransportParams(hex('01 02 44af')), 'E_WIRE_PARAM'); // 1199
+    expect(decodeTransportParams(hex('01 02 44b0'))).toEqual({ maxDatagramSize: 1200 });
+    expectCode(() => encodeTransportParams({ maxDatagramSize: 65_528 }), 'E_WIRE_PARAM');
+    expectCode(() => encodeTransportParams({ idleTimeoutMs: -1 }), 'E_WIRE_PARAM');
+    expect(TransportParamId.MAX_DATAGRAM_SIZE).toBe(1);
+  });
+
+  it('writes into a caller buffer, refusing one that is too small', () => {
+    const p = { maxTransfers: 3 };
+    const buf = new Uint8Array(2);
+    expectCode(() => writeTransportParams(new Writer(buf), p), 'E_WIRE_TOO_LARGE');
+    const big = new Uint8Array(8);
+    const w = new Writer(big);
+    writeTransportParams(w, p);
+    expect(w.offset).toBe(transportParamsLength(p));
+  });
+
+  it('round-trips (property)', () => {
+    fc.assert(
+      fc.property(transportParams(), (p) => {
+        const b = encodeTransportParams(p);
+        expect(b.length).toBe(transportParamsLength(p));
+        expect(decodeTransportParams(b)).toEqual(p);
+      }),
+      RUNS,
+    );
+  });
+
+  it('mutated and random blocks decode to re-encodable params or throw a wire error (property)', () => {
+    fc.assert(
+      fc.property(transportParams(), mutations(), fc.uint8Array({ maxLength: 32 }), (p, ms, noise) => {
+        for (const input of [mutate(encodeTransportParams(p), ms), noise]) {
+          const got = decodeOrWireError(() => decodeTransportParams(input));
+          if (got !== null) expect(decodeTransportParams(encodeTransportParams(got))).toEqual(got);
+        }
+      }),
+      RUNS,
+    );
+  });
+});
