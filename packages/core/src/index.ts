@@ -7,3 +7,4 @@ export * from './transport-memory.js';
 export * from './wire/index.js';
 export * from './recovery/index.js';
 export * from './congestion/index.js';
+export * from './transfer/index.js';

@@ -1,0 +1,505 @@
+/**
+ * The sending side of one verified chunked transfer (PROTOCOL.md §7), sans-IO.
+ *
+ * The node reads chunks the sender asks for (`wantedChunks` → `supplyChunk`),
+ * the session packs what `nextItem` returns into PROOF and CHUNK frames and
+ * reports each item's fate (`onItemAcked` / `onItemLost`, with the very object
+ * nextItem returned). Control messages arrive as `onAccept`, `onWindow` and
+ * `onResend`.
+ *
+ * Per chunk: proof first, then data, in chunk order below the window; lost
+ * items are re-sent before anything new. Chunk bytes are dropped as soon as
+ * all of their data is acked. A RESEND (the receiver failed to verify the
+ * chunk and dropped it) starts a new generation of the chunk: acks and losses
+ * of items from older generations are then ignored.
+ */
+import { WraithError } from '../errors.js';
+import { ByteRanges } from './byte-ranges.js';
+import { bytesEqual } from './bytes.js';
+import { ChunkSet, type ReadonlyChunkRanges } from './chunk-set.js';
+import { FlowWindow } from './flow-window.js';
+import { HASH_LEN, type Blake3 } from './hasher.js';
+import { chunkCount, chunkRange, validateManifest, type FileManifest } from './manifest.js';
+import { leafHash } from './merkle.js';
+import { MerkleTree } from './merkle-tree.js';
+
+/** PROOF frames carry a u8 count of hashes. */
+export const MAX_PROOF_HASHES_PER_FRAME = 255;
+
+export type SendItem =
+  | { kind: 'proof'; transferId: number; chunkIndex: number; first: number; hashes: Uint8Array }
+  | { kind: 'chunk'; transferId: number; offset: number; data: Uint8Array };
+
+export interface TransferSenderOptions {
+  id: number;
+  manifest: FileManifest;
+  /** The file's tree, or its leaf row (chunkCount × 32 bytes) to build one from. Not needed for directories. */
+  tree?: MerkleTree;
+  leaves?: Uint8Array;
+  hasher: Blake3;
+  /** Bytes of chunk data requested or held in memory at once (at least one chunk is always allowed). */
+  maxBufferedBytes: number;
+  /** The receiver's initial_window transport parameter (bytes; see FlowWindow). */
+  initialWindow: number;
+  /** Hash every supplied chunk against its leaf, so a file changed since hashing fails with E_SOURCE_CHANGED (default true). */
+  verifySource?: boolean;
+  /** Called when the sender drops its last reference to supplied bytes, so the node may reuse the buffer. */
+  release?: (index: number, bytes: Uint8Array) => void;
+}
+
+export interface SenderStats {
+  /** CHUNK data bytes handed out, retransmissions included. */
+  payloadBytesSent: number;
+  /** Of those, bytes sent again: after a loss or a RESEND. */
+  bytesRetransmitted: number;
+  /** Bytes of chunks the receiver already held (ACCEPT), never sent. */
+  bytesSkippedResume: number;
+  /** Chunk transmissions whose data was all handed out once (a resent chunk counts again). */
+  chunksSent: number;
+}
+
+type Phase =
+  | 'requested' // handed out by wantedChunks, bytes not supplied yet
+  | 'ready' // bytes supplied (they are dropped once all data is acked)
+  | 'reread'; // RESEND after the bytes were dropped: wantedChunks asks for them again
+
+interface OutChunk {
+  readonly index: number;
+  readonly offset: number;
+  readonly length: number;
+  gen: number;
+  /** This generation answers a RESEND: its data counts as retransmitted. */
+  resend: boolean;
+  phase: Phase;
+  bytes: Uint8Array | null;
+  proof: Uint8Array | null;
+  /** Next proof position / data byte to hand out on the first pass of this generation. */
+  proofNext: number;
+  sentUpTo: number;
+  proofAcked: boolean[];
+  proofAckedCount: number;
+  acked: ByteRanges;
+}
+
+type ItemMeta =
+  | { index: number; gen: number; kind: 'proof'; first: number; count: number }
+  | { index: number; gen: number; kind: 'chunk'; start: number; end: number };
+
+interface LostProof {
+  index: number;
+  gen: number;
+  first: number;
+  count: number;
+}
+interface LostData {
+  index: number;
+  gen: number;
+  start: number;
+  end: number;
+}
+
+export class TransferSender {
+  readonly id: number;
+  readonly manifest: FileManifest;
+  readonly stats: SenderStats = { payloadBytesSent: 0, bytesRetransmitted: 0, bytesSkippedResume: 0, chunksSent: 0 };
+
+  private readonly n: number;
+  private readonly depth: number;
+  private readonly tree: MerkleTree | null;
+  private readonly hasher: Blake3;
+  private readonly maxBuffered: number;
+  private readonly initialWindowBytes: number;
+  private readonly verifySource: boolean;
+  private readonly release: ((index: number, bytes: Uint8Array) => void) | undefined;
+
+  private isAccepted = false;
+  private peerHeld: ChunkSet;
+  private readonly done: ChunkSet;
+  private maxOffset = 0;
+  /** Lowest chunk index never requested. */
+  private nextNew = 0;
+  /** Bytes requested or held in memory. */
+  private budgetUsed = 0;
+  private genCounter = 0;
+
+  private readonly chunks = new Map<number, OutChunk>();
+  /** Supplied chunks with first-pass work left, ascending. */
+  private readonly active: number[] = [];
+  private readonly rereads: number[] = [];
+  private lostProofs: LostProof[] = [];
+  private lostData: LostData[] = [];
+  private readonly issued = new WeakMap<SendItem, ItemMeta>();
+
+  constructor(opts: TransferSenderOptions) {
+    validateManifest(opts.manifest);
+    if (!Number.isSafeInteger(opts.id) || opts.id < 0) {
+      throw new WraithError('E_INTERNAL', `a transfer id is a non-negative integer, got ${opts.id}`);
+    }
+    if (!Number.isSafeInteger(opts.maxBufferedBytes) || opts.maxBufferedBytes < 1) {
+      throw new WraithError('E_INTERNAL', `maxBufferedBytes must be a positive integer, got ${opts.maxBufferedBytes}`);
+    }
+    if (!Number.isSafeInteger(opts.initialWindow) || opts.initialWindow < 0) {
+      throw new WraithError('E_INTERNAL', `initialWindow must be a non-negative integer, got ${opts.initialWindow}`);
+    }
+    this.id = opts.id;
+    this.manifest = opts.manifest;
+    this.hasher = opts.hasher;
+    this.maxBuffered = opts.maxBufferedBytes;
+    this.initialWindowBytes = opts.initialWindow;
+    this.verifySource = opts.verifySource ?? true;
+    this.release = opts.release;
+    this.n = chunkCount(opts.manifest);
+    this.peerHeld = new ChunkSet(this.n);
+    this.done = new ChunkSet(this.n);
+    if (this.n === 0) {
+      this.tree = null;
+      this.depth = 0;
+      return;
+    }
+    const tree = opts.tree ?? (opts.leaves ? new MerkleTree(opts.hasher, opts.leaves) : undefined);
+    if (tree === undefined) throw new WraithError('E_INTERNAL', 'a file sender needs its Merkle tree or leaves');
+    if (tree.leafCount !== this.n) {
+      throw new WraithError('E_INTERNAL', `the tree has ${tree.leafCount} leaves but the file has ${this.n} chunks`);
+    }
+    if (!bytesEqual(tree.root, opts.manifest.root)) {
+      throw new WraithError('E_INTERNAL', 'the tree root differs from the manifest root');
+    }
+    this.tree = tree;
+    this.depth = tree.depth;
+  }
+
+  get accepted(): boolean {
+    return this.isAccepted;
+  }
+
+  /** Every chunk the receiver needed has its data and proof acked (a later RESEND reopens it). */
+  get finished(): boolean {
+    return this.isAccepted && this.done.count + this.peerHeld.count === this.n;
+  }
+
+  /** The current grant: file bytes below it may be sent. */
+  get windowOffset(): number {
+    return this.maxOffset;
+  }
+
+  /** Bytes of chunk data requested from the node or held in memory. */
+  get bufferedBytes(): number {
+    return this.budgetUsed;
+  }
+
+  /** ACCEPT: `held` are chunks the receiver already holds, never sent. */
+  onAccept(held: ReadonlyChunkRanges): void {
+    if (this.isAccepted) throw new WraithError('E_PROTOCOL', `transfer ${this.id} was accepted twice`);
+    this.peerHeld = ChunkSet.fromRanges(this.n, held, 'E_PROTOCOL');
+    for (const [first, count] of this.peerHeld.toRanges()) {
+      const last = chunkRange(this.manifest, first + count - 1);
+      this.stats.bytesSkippedResume += last.offset + last.length - first * this.manifest.chunkSize;
+    }
+    this.isAccepted = true;
+    const initial = new FlowWindow(this.manifest.size, this.manifest.chunkSize, this.peerHeld, this.initialWindowBytes);
+    this.maxOffset = Math.max(this.maxOffset, initial.maxOffset);
+    // An empty file's only chunk has no bytes and (depth 0) no proof: nothing to send.
+    if (this.n === 1 && this.manifest.size === 0 && !this.peerHeld.has(0)) {
+      this.done.add(0);
+      this.nextNew = 1;
+    }
+  }
+
+  /** WINDOW: grants are monotonic; a smaller value is a reordered old frame and is ignored. */
+  onWindow(maxOffset: number): void {
+    if (!Number.isSafeInteger(maxOffset) || maxOffset < 0) {
+      throw new WraithError('E_PROTOCOL', `WINDOW max_offset ${maxOffset} is not a non-negative integer`);
+    }
+    if (maxOffset > this.maxOffset) this.maxOffset = maxOffset;
+  }
+
+  /** RESEND: the receiver failed to verify `chunkIndex` and dropped it; send it again in full. */
+  onResend(chunkIndex: number): void {
+    if (!this.isAccepted) throw new WraithError('E_PROTOCOL', `RESEND for transfer ${this.id} before ACCEPT`);
+    if (!Number.isSafeInteger(chunkIndex) || chunkIndex < 0 || chunkIndex >= this.n) {
+      throw new WraithError('E_PROTOCOL', `RESEND of chunk ${chunkIndex} outside 0..${this.n - 1}`, { chunkIndex });
+    }
+    if (this.peerHeld.has(chunkIndex)) {
+      throw new WraithError('E_PROTOCOL', `RESEND of chunk ${chunkIndex}, which the receiver said it holds`);
+    }
+    const c = this.chunks.get(chunkIndex);
+    if (c === undefined) {
+      // Not requested yet: it will be sent anyway. A zero-length chunk has nothing to resend.
+      if (!this.done.has(chunkIndex) || this.manifest.size === 0) return;
+      this.done.delete(chunkIndex);
+      this.newChunk(chunkIndex, 'reread');
+      this.rereads.push(chunkIndex);
+      return;
+    }
+    // Requested but not supplied: nothing of this generation went out yet.
+    if (c.phase !== 'ready') return;
+    this.startGeneration(c);
+    c.resend = true;
+    if (c.bytes !== null) {
+      this.activate(c.index);
+    } else {
+      c.phase = 'reread';
+      this.rereads.push(c.index);
+    }
+  }
+
+  /**
+   * Chunk indexes the node should read next (at most `max`), marked requested:
+   * re-reads for RESENDs first, then new chunks in order below the window,
+   * while the bytes requested or held stay within maxBufferedBytes.
+   */
+  wantedChunks(max: number): number[] {
+    const out: number[] = [];
+    if (!this.isAccepted) return out;
+    while (out.length < max) {
+      const reread = this.rereads[0];
+      let index: number;
+      if (reread !== undefined) {
+        index = reread;
+      } else {
+        index = this.nextNew < this.n ? this.peerHeld.firstMissing(this.nextNew) : -1;
+        if (index < 0 || index * this.manifest.chunkSize >= this.maxOffset) break;
+      }
+      const { length } = chunkRange(this.manifest, index);
+      if (this.budgetUsed > 0 && this.budgetUsed + length > this.maxBuffered) break;
+      if (reread !== undefined) {
+        this.rereads.shift();
+        (this.chunks.get(index) as OutChunk).phase = 'requested';
+      } else {
+        this.newChunk(index, 'requested');
+        this.nextNew = index + 1;
+      }
+      this.budgetUsed += length;
+      out.push(index);
+    }
+    return out;
+  }
+
+  /** The bytes of a requested chunk, exactly its chunkRange length. */
+  supplyChunk(index: number, bytes: Uint8Array): void {
+    const c = this.chunks.get(index);
+    if (c === undefined || c.phase !== 'requested') {
+      throw new WraithError('E_INTERNAL', `chunk ${index} of transfer ${this.id} was supplied without being requested`);
+    }
+    if (bytes.length !== c.length) {
+      throw new WraithError('E_INTERNAL', `chunk ${index} is ${c.length} bytes, ${bytes.length} were supplied`, {
+        index,
+        expected: c.length,
+        got: bytes.length,
+      });
+    }
+    const tree = this.tree as MerkleTree;
+    if (this.verifySource && !bytesEqual(leafHash(this.hasher, bytes), tree.leaf(index))) {
+      throw new WraithError(
+        'E_SOURCE_CHANGED',
+        `chunk ${index} of ${JSON.stringify(this.manifest.name)} no longer matches the hash taken when it was offered`,
+        { index },
+      );
+    }
+    c.bytes = bytes;
+    c.phase = 'ready';
+    if (c.proof === null && this.depth > 0) c.proof = tree.proof(index);
+    this.activate(index);
+  }
+
+  /**
+   * The next PROOF or CHUNK item, its data at most `maxPayload` bytes, or null
+   * when nothing can go now (not accepted, window closed, waiting for bytes).
+   */
+  nextItem(maxPayload: number): SendItem | null {
+    if (!this.isAccepted || maxPayload < 1) return null;
+    const maxHashes = Math.min(MAX_PROOF_HASHES_PER_FRAME, Math.floor(maxPayload / HASH_LEN));
+    return this.retransmitProof(maxHashes) ?? this.retransmitData(maxPayload) ?? this.firstPass(maxPayload, maxHashes);
+  }
+
+  onItemAcked(item: SendItem): void {
+    const meta = this.issued.get(item);
+    if (meta === undefined) return; // acked before, or not ours
+    this.issued.delete(item);
+    const c = this.chunks.get(meta.index);
+    if (c === undefined || c.gen !== meta.gen) return;
+    if (meta.kind === 'proof') {
+      for (let p = meta.first; p < meta.first + meta.count; p++) {
+        if (!c.proofAcked[p]) {
+          c.proofAcked[p] = true;
+          c.proofAckedCount++;
+        }
+      }
+    } else {
+      c.acked.add(meta.start, meta.end);
+    }
+    this.settle(c);
+  }
+
+  onItemLost(item: SendItem): void {
+    const meta = this.issued.get(item);
+    if (meta === undefined) return;
+    const c = this.chunks.get(meta.index);
+    if (c === undefined || c.gen !== meta.gen) return;
+    if (meta.kind === 'proof') {
+      for (let p = meta.first; p < meta.first + meta.count; p++) {
+        if (!c.proofAcked[p]) {
+          this.lostProofs.push({ index: c.index, gen: c.gen, first: meta.first, count: meta.count });
+          return;
+        }
+      }
+    } else if (!c.acked.has(meta.start, meta.end)) {
+      this.lostData.push({ index: c.index, gen: c.gen, start: meta.start, end: meta.end });
+    }
+  }
+
+  private newChunk(index: number, phase: Phase): OutChunk {
+    const { offset, length } = chunkRange(this.manifest, index);
+    const c: OutChunk = {
+      index,
+      offset,
+      length,
+      gen: 0,
+      resend: phase === 'reread',
+      phase,
+      bytes: null,
+      proof: null,
+      proofNext: 0,
+      sentUpTo: 0,
+      proofAcked: [],
+      proofAckedCount: 0,
+      acked: new ByteRanges(),
+    };
+    this.startGeneration(c);
+    this.chunks.set(index, c);
+    return c;
+  }
+
+  private startGeneration(c: OutChunk): void {
+    c.gen = ++this.genCounter;
+    c.proofNext = 0;
+    c.sentUpTo = 0;
+    c.proofAcked = new Array<boolean>(this.depth).fill(false);
+    c.proofAckedCount = 0;
+    c.acked.clear();
+  }
+
+  /** Data all acked: drop the bytes. Proof too: the chunk is done. */
+  private settle(c: OutChunk): void {
+    if (c.acked.covered === c.length && c.bytes !== null) {
+      const bytes = c.bytes;
+      c.bytes = null;
+      this.budgetUsed -= c.length;
+      this.release?.(c.index, bytes);
+    }
+    if (c.acked.covered === c.length && c.proofAckedCount === this.depth && c.phase === 'ready') {
+      this.chunks.delete(c.index);
+      this.done.add(c.index);
+    }
+  }
+
+  private activate(index: number): void {
+    const a = this.active;
+    let lo = 0;
+    let hi = a.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((a[mid] as number) < index) lo = mid + 1;
+      else hi = mid;
+    }
+    if (a[lo] !== index) a.splice(lo, 0, index);
+  }
+
+  private issue(item: SendItem, meta: ItemMeta): SendItem {
+    this.issued.set(item, meta);
+    return item;
+  }
+
+  private proofItem(c: OutChunk, first: number, count: number): SendItem {
+    const hashes = (c.proof as Uint8Array).subarray(first * HASH_LEN, (first + count) * HASH_LEN);
+    const item: SendItem = { kind: 'proof', transferId: this.id, chunkIndex: c.index, first, hashes };
+    return this.issue(item, { index: c.index, gen: c.gen, kind: 'proof', first, count });
+  }
+
+  private dataItem(c: OutChunk, start: number, end: number, again: boolean): SendItem {
+    const data = (c.bytes as Uint8Array).subarray(start, end);
+    this.stats.payloadBytesSent += data.length;
+    if (again) this.stats.bytesRetransmitted += data.length;
+    const item: SendItem = { kind: 'chunk', transferId: this.id, offset: c.offset + start, data };
+    return this.issue(item, { index: c.index, gen: c.gen, kind: 'chunk', start, end });
+  }
+
+  private live(index: number, gen: number): OutChunk | null {
+    const c = this.chunks.get(index);
+    return c !== undefined && c.gen === gen ? c : null;
+  }
+
+  private retransmitProof(maxHashes: number): SendItem | null {
+    while (this.lostProofs.length > 0) {
+      const e = this.lostProofs[0] as LostProof;
+      const c = this.live(e.index, e.gen);
+      let p = e.first;
+      const end = e.first + e.count;
+      if (c !== null) while (p < end && c.proofAcked[p]) p++;
+      if (c === null || c.proof === null || p >= end) {
+        this.lostProofs.shift();
+        continue;
+      }
+      if (maxHashes < 1) return null;
+      const count = Math.min(maxHashes, end - p);
+      if (p + count >= end) this.lostProofs.shift();
+      else {
+        e.first = p + count;
+        e.count = end - e.first;
+      }
+      return this.proofItem(c, p, count);
+    }
+    return null;
+  }
+
+  private retransmitData(maxPayload: number): SendItem | null {
+    while (this.lostData.length > 0) {
+      const e = this.lostData[0] as LostData;
+      const c = this.live(e.index, e.gen);
+      const gap = c !== null && c.bytes !== null ? c.acked.firstGap(e.start, e.end) : null;
+      if (c === null || gap === null) {
+        this.lostData.shift();
+        continue;
+      }
+      const start = gap[0];
+      const end = Math.min(gap[1], start + maxPayload);
+      e.start = end;
+      if (e.start >= e.end) this.lostData.shift();
+      return this.dataItem(c, start, end, true);
+    }
+    return null;
+  }
+
+  private firstPass(maxPayload: number, maxHashes: number): SendItem | null {
+    while (this.active.length > 0) {
+      const c = this.chunks.get(this.active[0] as number);
+      if (c === undefined || c.phase !== 'ready' || c.bytes === null) {
+        this.active.shift();
+        continue;
+      }
+      if (c.proofNext < this.depth) {
+        if (maxHashes < 1) return null;
+        const count = Math.min(maxHashes, this.depth - c.proofNext);
+        const first = c.proofNext;
+        c.proofNext += count;
+        return this.proofItem(c, first, count);
+      }
+      if (c.sentUpTo >= c.length) {
+        this.active.shift();
+        continue;
+      }
+      // Chunks ascend, so if this one is blocked by the window, so are the rest.
+      const limit = Math.min(c.length, this.maxOffset - c.offset, c.sentUpTo + maxPayload);
+      if (limit <= c.sentUpTo) return null;
+      const start = c.sentUpTo;
+      c.sentUpTo = limit;
+      if (limit === c.length) {
+        this.active.shift();
+        this.stats.chunksSent++;
+      }
+      // Bytes of a generation after the first are a resend.
+      return this.dataItem(c, start, limit, c.resend);
+    }
+    return null;
+  }
+}
