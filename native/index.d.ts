@@ -77,3 +77,39 @@ export interface FsNative {
   fsConstants: FsConstants;
 }
 // ===== end io_uring and safe-fs section =====
+
+// ===== crypto section (native/src/crypto) =====
+// `native.crypto`: batched in-place ChaCha20-Poly1305 packet protection (docs/PROTOCOL.md §2.2).
+// Use it through @wraith/native-crypto, which implements @wraith/core's PacketProtection.
+
+declare const nativePacketKeyBrand: unique symbol;
+/** Opaque key handle (a type-tagged external); freed by destroyPacketKey or, as a backup, by GC. */
+export interface NativePacketKeyHandle { readonly [nativePacketKeyBrand]: true }
+
+/** Errors carry `code` (E_INTERNAL, E_WIRE_TOO_LARGE, E_NONCE_EXHAUSTED, E_NOISE_STATE,
+ *  E_CRYPTO_KEY, E_CRYPTO_BACKEND) and, for a bad packet layout, `index`, `end`, `bufLen`. */
+export interface CryptoNative {
+  /** Two EVP contexts (seal, open) keyed once; the key bytes are not kept outside them. */
+  createPacketKey(key32: Uint8Array): NativePacketKeyHandle;
+  /** Frees the contexts; true the first time. Later seal/open calls throw E_NOISE_STATE. */
+  destroyPacketKey(key: NativePacketKeyHandle): boolean;
+  /** Validates every packet first (pn, room for the tag), then seals each in place:
+   *  AAD = buf[off, off+hl), plaintext at off+hl of payloadLens[i] bytes, tag appended,
+   *  payloadLens[i] += 16. Nonce = 4 zero bytes ‖ u64 LE pn. `pns` may be a BigUint64Array
+   *  (the full u64 nonce space) instead of Float64Array (integers ≤ 2^53−1). */
+  sealBatch(key: NativePacketKeyHandle, buf: Uint8Array, count: number, offsets: Uint32Array,
+    headerLens: Uint32Array, payloadLens: Uint32Array, pns: Float64Array | BigUint64Array): void;
+  /** Opens in place; status[i] = 1 and payloadLens[i] -= 16 when authentic, else status[i] = 0
+   *  with the packet's bytes untouched. Throws only for bad arguments; returns how many opened. */
+  openBatch(key: NativePacketKeyHandle, buf: Uint8Array, count: number, offsets: Uint32Array,
+    headerLens: Uint32Array, payloadLens: Uint32Array, pns: Float64Array | BigUint64Array,
+    status: Uint8Array): number;
+  /** 16. */
+  tagLen: number;
+  /** Ciphertexts up to this size are opened in one pass through a per-key scratch buffer;
+   *  larger ones are authenticated first, then decrypted in place. */
+  scratchMax: number;
+  /** OpenSSL_version(OPENSSL_VERSION) of the node binary the addon links against. */
+  opensslVersion: string;
+}
+// ===== end crypto section =====
