@@ -46,7 +46,7 @@ export class FsFileIo implements FileIo {
     if (this.destroyed) throw new WraithError('E_IO', `${what}: this FileIo was destroyed`, { backend: 'fs', destroyed: true });
   }
 
-  open(path: string, flags: OpenFlags, mode = 0o644, options: OpenOptions = {}): Promise<number> {
+  async open(path: string, flags: OpenFlags, mode = 0o644, options: OpenOptions = {}): Promise<number> {
     this.alive('open');
     const f = openFlags(flags, options.direct === true);
     checkMode(mode);
@@ -59,7 +59,7 @@ export class FsFileIo implements FileIo {
     );
   }
 
-  close(fd: number): Promise<void> {
+  async close(fd: number): Promise<void> {
     this.alive('close');
     checkFd(fd);
     this.counters.ops++;
@@ -86,7 +86,7 @@ export class FsFileIo implements FileIo {
     return out.subarray(0, got);
   }
 
-  readChunks(fd: number, reqs: ReadonlyArray<ReadRequest>): Promise<Uint8Array[]> {
+  async readChunks(fd: number, reqs: ReadonlyArray<ReadRequest>): Promise<Uint8Array[]> {
     this.alive('readChunks');
     checkFd(fd);
     checkReadRequests(reqs);
@@ -118,7 +118,7 @@ export class FsFileIo implements FileIo {
     await this.track(settleAll(reqs.map((w) => this.writeOne(fd, w))));
   }
 
-  fsync(fd: number): Promise<void> {
+  async fsync(fd: number): Promise<void> {
     this.alive('fsync');
     checkFd(fd);
     this.counters.ops++;
@@ -130,7 +130,7 @@ export class FsFileIo implements FileIo {
     );
   }
 
-  fallocate(fd: number, offset: number, length: number): Promise<void> {
+  async fallocate(fd: number, offset: number, length: number): Promise<void> {
     this.alive('fallocate');
     checkFd(fd);
     if (!Number.isSafeInteger(offset) || offset < 0 || !Number.isSafeInteger(length) || length < 1) {

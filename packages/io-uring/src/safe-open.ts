@@ -16,7 +16,8 @@
  * directories or filesystems without hard links.
  */
 import * as fs from 'node:fs/promises';
-import { closeSync } from 'node:fs';
+import { closeSync, open as openFd } from 'node:fs';
+import { promisify } from 'node:util';
 import { join, sep } from 'node:path';
 import { WraithError } from '@wraith/core';
 import { errnoError, fromNativeError, fromNodeError } from './errno.js';
@@ -64,6 +65,11 @@ export async function safeOpenBeneath(dir: string, relPath: string, flags: OpenF
   return fallbackOpenBeneath(dir, parts, relPath, f, mode);
 }
 
+/** The portable path of safeOpenBeneath (used without the addon; exported for tests). */
+export async function openBeneathFallback(dir: string, relPath: string, flags: OpenFlags, mode = 0o644): Promise<number> {
+  return fallbackOpenBeneath(dir, relativeComponents(relPath), relPath, openFlags(flags), checkMode(mode));
+}
+
 async function fallbackOpenBeneath(dir: string, parts: string[], relPath: string, flags: number, mode: number): Promise<number> {
   const refuse = (what: string): WraithError =>
     errnoError(ELOOP, 'open', `${JSON.stringify(dir)}, ${JSON.stringify(relPath)}`, 'fs', { dir, path: relPath, component: what });
@@ -79,7 +85,8 @@ async function fallbackOpenBeneath(dir: string, parts: string[], relPath: string
   const target = join(cur, parts[parts.length - 1]!);
   let fd: number;
   try {
-    fd = (await fs.open(target, flags | fs.constants.O_NOFOLLOW, mode)).fd;
+    // A plain fd, not a FileHandle (which would close it on garbage collection).
+    fd = await promisify(openFd)(target, flags | fs.constants.O_NOFOLLOW, mode);
   } catch (e) {
     const err = fromNodeError(e, 'open', JSON.stringify(target), { dir, path: relPath });
     throw err.details?.errno === ELOOP ? pathInvalid(err) : err;
@@ -116,6 +123,11 @@ export async function renameNoReplace(from: string, to: string): Promise<void> {
       if (errno !== EINVAL && errno !== 38) throw fromNativeError(e, { from, to });
     }
   }
+  await renameNoReplaceFallback(from, to);
+}
+
+/** link() + unlink(): the portable path of renameNoReplace (exported for tests). */
+export async function renameNoReplaceFallback(from: string, to: string): Promise<void> {
   await fs.link(from, to).catch((e: unknown) => {
     throw fromNodeError(e, 'link', `${JSON.stringify(from)}, ${JSON.stringify(to)}`, { from, to });
   });

@@ -240,7 +240,7 @@ export class UringFileIo implements FileIo {
     });
   }
 
-  open(path: string, flags: OpenFlags, mode = 0o644, options: OpenOptions = {}): Promise<number> {
+  async open(path: string, flags: OpenFlags, mode = 0o644, options: OpenOptions = {}): Promise<number> {
     this.alive('open');
     const f = openFlags(flags, options.direct === true) | O_CLOEXEC;
     checkMode(mode);
@@ -307,7 +307,7 @@ export class UringFileIo implements FileIo {
     return pieces;
   }
 
-  readChunks(fd: number, reqs: ReadonlyArray<ReadRequest>): Promise<Uint8Array[]> {
+  async readChunks(fd: number, reqs: ReadonlyArray<ReadRequest>): Promise<Uint8Array[]> {
     this.alive('readChunks');
     checkFd(fd);
     checkReadRequests(reqs);
@@ -351,7 +351,7 @@ export class UringFileIo implements FileIo {
     });
   }
 
-  writeChunks(fd: number, reqs: ReadonlyArray<WriteRequest>): Promise<void> {
+  async writeChunks(fd: number, reqs: ReadonlyArray<WriteRequest>): Promise<void> {
     this.alive('writeChunks');
     checkFd(fd);
     checkWriteRequests(reqs);
