@@ -337,6 +337,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
   // Wakes the kernel to send what the TX ring holds. Copy mode always needs
   // this; with need_wakeup the flag tells. Returns entries still queued.
   uint32_t Kick() {
+    if (tx_.Outstanding() == 0) return 0;  // nothing queued: no syscall
     if (tx_.NeedsWakeup()) {
       for (int i = 0; i < kMaxKicks; i++) {
         counters_.txKicks++;
