@@ -26,6 +26,8 @@ export type ReadonlyChunkRanges = ReadonlyArray<readonly [first: number, count: 
 
 export class ChunkSet {
   private readonly pages = new Map<number, Slot>();
+  /** Allocated page numbers, ascending: lets scans jump over unallocated stretches. */
+  private readonly keys: number[] = [];
   private held = 0;
 
   constructor(readonly size: number) {
@@ -61,7 +63,7 @@ export class ChunkSet {
     if (slot === FULL) return false;
     if (slot === undefined) {
       slot = { words: new Uint32Array(PAGE_WORDS), count: 0 };
-      this.pages.set(p, slot);
+      this.setPage(p, slot);
     }
     const bit = i - p * PAGE_BITS;
     const w = bit >>> 5;
@@ -96,7 +98,10 @@ export class ChunkSet {
     slot.words[w] = word & ~m;
     slot.count--;
     this.held--;
-    if (slot.count === 0) this.pages.delete(p);
+    if (slot.count === 0) {
+      this.pages.delete(p);
+      this.keys.splice(this.keyIndex(p), 1);
+    }
     return true;
   }
 
@@ -116,7 +121,7 @@ export class ChunkSet {
       if (slot !== FULL) {
         if (i === pageStart && stop === pageEnd) {
           this.held += this.pageCapacity(p) - (slot?.count ?? 0);
-          this.pages.set(p, FULL);
+          this.setPage(p, FULL);
         } else {
           for (let j = i; j < stop; j++) this.add(j);
         }
@@ -177,6 +182,23 @@ export class ChunkSet {
     return set;
   }
 
+  private setPage(p: number, slot: Slot): void {
+    if (!this.pages.has(p)) this.keys.splice(this.keyIndex(p), 0, p);
+    this.pages.set(p, slot);
+  }
+
+  /** Position of the first allocated page >= p in `keys`. */
+  private keyIndex(p: number): number {
+    let lo = 0;
+    let hi = this.keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.keys[mid] as number) < p) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   private pageCapacity(p: number): number {
     return Math.min(PAGE_BITS, this.size - p * PAGE_BITS);
   }
@@ -195,7 +217,14 @@ export class ChunkSet {
       const slot = this.pages.get(p);
       if (slot === undefined || slot === FULL) {
         if ((slot === FULL) === present) return i;
-        i = pageStart + PAGE_BITS;
+        if (slot === undefined) {
+          // Looking for a held chunk: jump to the next allocated page.
+          const next = this.keys[this.keyIndex(p + 1)];
+          if (next === undefined) return -1;
+          i = next * PAGE_BITS;
+        } else {
+          i = pageStart + PAGE_BITS;
+        }
         continue;
       }
       let bit = i - pageStart;
