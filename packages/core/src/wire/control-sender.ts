@@ -40,8 +40,9 @@ export class ControlStreamSender {
   private sentEnd = 0;
   /** Stream offset after the last queued byte. */
   private end = 0;
-  /** Starts of messages not fully acknowledged, ascending. */
+  /** Message start offsets, ascending; those before `startsHead` are fully acknowledged. */
   private readonly starts: number[] = [];
+  private startsHead = 0;
   private readonly acked = new RangeSet();
   private readonly lost = new RangeSet();
   private readonly writer = new Writer(new Uint8Array(0));
@@ -126,9 +127,15 @@ export class ControlStreamSender {
     this.head += newBase - this.base;
     this.base = newBase;
     // Keep the start of the message that holds `base` (the window's anchor).
-    while (this.starts.length > 1 && (this.starts.at(1) ?? Infinity) <= newBase) this.starts.shift();
-    if (this.starts.length === 1 && newBase === this.end) this.starts.shift();
-    if (this.base === this.end) this.head = 0;
+    while ((this.starts.at(this.startsHead + 1) ?? Infinity) <= newBase) this.startsHead++;
+    if (newBase === this.end) {
+      this.starts.length = 0;
+      this.startsHead = 0;
+      this.head = 0;
+    } else if (this.startsHead >= 1024 && this.startsHead * 2 >= this.starts.length) {
+      this.starts.splice(0, this.startsHead); // amortised O(1) per message
+      this.startsHead = 0;
+    }
   }
 
   /** A CONTROL frame carrying [offset, offset + len) was declared lost: send its unacknowledged bytes again. */
@@ -144,7 +151,7 @@ export class ControlStreamSender {
   }
 
   private newDataLimit(): number {
-    const anchor = this.starts.at(0) ?? this.base;
+    const anchor = this.starts.at(this.startsHead) ?? this.base;
     return Math.min(this.end, anchor + this.window);
   }
 

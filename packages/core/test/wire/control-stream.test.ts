@@ -217,6 +217,22 @@ describe('ControlStreamSender', () => {
     expectCode(() => new ControlStreamSender({ window: 1 }), 'E_INTERNAL');
   });
 
+  it('keeps its bookkeeping compact across thousands of small messages', () => {
+    const msgs = Array.from({ length: 5000 }, (_, i) => resend(i));
+    const tx = new ControlStreamSender({ window: 64 });
+    const rx = new ControlStreamAssembler(64);
+    for (const m of msgs) tx.queue(m);
+    const out: ControlMessage[] = [];
+    for (let f = tx.nextFrame(30); f !== null || !tx.allAcked; f = tx.nextFrame(30)) {
+      if (f === null) throw new Error('stalled');
+      rx.push(f.offset, f.data);
+      drain(rx, out);
+      tx.onAcked(f.offset, f.data.length);
+    }
+    expect(out).toEqual(msgs);
+    expect(tx.buffered).toBe(0);
+  });
+
   it('uses the protocol window by default', () => {
     expect(new ControlStreamSender().window).toBe(CONTROL_STREAM_WINDOW);
     expect(new ControlStreamAssembler().maxBuffered).toBe(CONTROL_STREAM_WINDOW);
