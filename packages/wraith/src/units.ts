@@ -108,7 +108,7 @@ export function formatSize(bytes: number): string {
 /** The shortest exact duration string: 604800000 -> "7d", 1500 -> "1500ms". */
 export function formatDuration(ms: number): string {
   if (ms === 0) return '0s';
-  for (const unit of ['w', 'd', 'h', 'm', 's', 'ms'] as const) {
+  for (const unit of ['d', 'h', 'm', 's', 'ms'] as const) {
     const mult = DURATION_UNITS[unit]!;
     if (ms % mult === 0) return `${ms / mult}${unit}`;
   }

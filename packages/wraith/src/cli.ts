@@ -1,0 +1,56 @@
+/**
+ * The `wraith` command line. `main` is the whole CLI as a function (argv and streams in, exit
+ * code out) so tests run it in-process; `run` is what bin/wraith.js calls.
+ */
+import { CommanderError } from 'commander';
+import { WraithError } from '@wraith/core';
+import type { CliIo, CliState } from './cli/context.js';
+import { buildProgram } from './cli/program.js';
+import { formatError, toWraithError } from './ui/errors.js';
+import { NdjsonUi } from './ui/ndjson.js';
+
+export type { CliIo } from './cli/context.js';
+
+function usageFromCommander(e: CommanderError): WraithError {
+  const message = e.message.replace(/^error: /, '');
+  return new WraithError('E_USAGE', message, { commander: e.code }, 'see `wraith <command> --help`');
+}
+
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const state: CliState = { json: argv.includes('--json'), transferId: null, exitCode: 0 };
+  const program = buildProgram(io, state);
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return 2;
+  }
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return state.exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.executeSubCommandAsync') return e.exitCode;
+    }
+    const err = e instanceof CommanderError ? usageFromCommander(e) : toWraithError(e);
+    if (state.json) new NdjsonUi(io.stdout).error(err, state.transferId);
+    else io.stderr.write(formatError(err));
+    if (err.code === 'E_INTERNAL' && err.stack !== undefined && io.env.WRAITH_DEBUG === '1') io.stderr.write(`${err.stack}\n`);
+    return err.exitCode;
+  }
+}
+
+/** Entry point for bin/wraith.js. */
+export function run(): void {
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), handleSignals: true };
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+      // Something left open (a socket, a timer) must not keep a finished command alive.
+      setTimeout(() => process.exit(code), 2000).unref();
+    },
+    (e: unknown) => {
+      process.stderr.write(formatError(toWraithError(e)));
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,178 @@
+/**
+ * `wraith doctor`: what this machine and home allow — native addon, home and key permissions,
+ * config, io_uring, capabilities and memlock for AF_XDP, huge pages, free space, a running
+ * daemon. Exits 0 unless a check fails; then with that failure's exit code.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
+import { release } from 'node:os';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { WraithError } from '@wraith/core';
+import { loadConfig, type LoadedConfig } from '../../config/load.js';
+import { checkPrivate, homePaths, resolveHomeDir } from '../../home/home.js';
+import { loadIdentity } from '../../home/identity.js';
+import { readRunInfo } from '../../home/runinfo.js';
+import { toWraithError } from '../../ui/errors.js';
+import { NdjsonUi } from '../../ui/ndjson.js';
+import { humanBytes } from '../../units.js';
+import type { CliIo, CliState } from '../context.js';
+import { withHelp } from '../help.js';
+import { nativeStatus } from '../version.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface Check {
+  readonly name: string;
+  readonly status: CheckStatus;
+  readonly detail: string;
+  readonly error?: WraithError;
+}
+
+// Capability bit numbers (linux/capability.h).
+const CAPS: Record<string, number> = { CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_IPC_LOCK: 14, CAP_BPF: 39 };
+
+function effectiveCaps(): bigint | null {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m === null ? null : BigInt(`0x${m[1]}`);
+  } catch {
+    return null;
+  }
+}
+
+function memlockLimit(): number | null {
+  try {
+    const m = /^Max locked memory\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m === null) return null;
+    return m[1] === 'unlimited' ? Infinity : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+function readProc(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+export async function runChecks(homeDir: string, configFile: string | null): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (name: string, status: CheckStatus, detail: string, error?: WraithError): void => {
+    checks.push({ name, status, detail, ...(error !== undefined ? { error } : {}) });
+  };
+  const nodeMajor = Number(process.versions.node.split('.')[0]);
+  add('node', nodeMajor >= 20 ? 'ok' : 'fail', `${process.version} (needs >= 20)`);
+  add('kernel', 'ok', release());
+  const n = nativeStatus();
+  add('native addon', n.loaded ? 'ok' : 'warn', n.loaded ? 'loaded' : `${n.detail}; portable fallbacks are used`);
+
+  const home = homePaths(homeDir);
+  if (!existsSync(homeDir)) {
+    add('home', 'warn', `${homeDir} does not exist; \`wraith keygen\` creates it`);
+  } else {
+    try {
+      await checkPrivate(homeDir, 'dir');
+      add('home', 'ok', homeDir);
+    } catch (e) {
+      const err = toWraithError(e);
+      add('home', 'fail', err.message, err);
+    }
+  }
+
+  let loaded: LoadedConfig | null = null;
+  try {
+    loaded = await loadConfig({ home: homeDir, configFile });
+    add('config', loaded.warnings.length > 0 ? 'warn' : 'ok', [loaded.files.user ?? loaded.files.defaults, ...loaded.warnings].join('; '));
+  } catch (e) {
+    const err = toWraithError(e);
+    add('config', 'fail', err.message, err);
+  }
+
+  const keyFile = loaded?.config.node.identity_file ?? home.identityFile;
+  if (!existsSync(keyFile)) {
+    add('identity', 'warn', `${keyFile} does not exist; run \`wraith keygen\``);
+  } else {
+    try {
+      const id = await loadIdentity(keyFile);
+      add('identity', 'ok', `peer id ${id.peerId}`);
+    } catch (e) {
+      const err = toWraithError(e);
+      add('identity', 'fail', err.message, err);
+    }
+  }
+
+  const uring = readProc('/proc/sys/kernel/io_uring_disabled');
+  add('io_uring', uring === null || uring === '0' ? 'ok' : 'warn',
+    uring === null ? 'kernel.io_uring_disabled not present (allowed)' : uring === '0' ? 'allowed' : `kernel.io_uring_disabled = ${uring}; the fs backend is used`);
+
+  const caps = effectiveCaps();
+  if (caps !== null) {
+    const missing = Object.entries(CAPS).filter(([, bit]) => (caps & (1n << BigInt(bit))) === 0n).map(([name]) => name);
+    add('capabilities', missing.length === 0 ? 'ok' : 'warn',
+      missing.length === 0 ? 'CAP_NET_RAW CAP_NET_ADMIN CAP_BPF CAP_IPC_LOCK' : `missing ${missing.join(' ')}: AF_XDP needs them (UDP works without)`);
+  }
+
+  const memlock = memlockLimit();
+  if (memlock !== null && loaded !== null) {
+    const need = loaded.config.xdp.umem_size;
+    add('memlock', memlock >= need ? 'ok' : 'warn',
+      memlock === Infinity ? 'unlimited' : `${humanBytes(memlock)}${memlock < need ? `; AF_XDP wants at least umem_size = ${humanBytes(need)} (LimitMEMLOCK=infinity)` : ''}`);
+  }
+
+  if (loaded !== null) {
+    const c = loaded.config;
+    if (c.xdp.huge_pages) {
+      const free = /^HugePages_Free:\s+(\d+)/m.exec(readProc('/proc/meminfo') ?? '');
+      add('huge pages', free !== null && Number(free[1]) > 0 ? 'ok' : 'warn', free === null ? 'unknown' : `${free[1]} free`);
+    }
+    if (c.network.xdp_interface !== null) {
+      const exists = existsSync(`/sys/class/net/${c.network.xdp_interface}`);
+      add('xdp interface', exists ? 'ok' : 'fail', exists ? c.network.xdp_interface : `${c.network.xdp_interface} does not exist`,
+        exists ? undefined : new WraithError('E_CONFIG', `network.xdp_interface: no interface ${c.network.xdp_interface}`));
+    }
+    const dir = c.transfer.download_dir;
+    if (existsSync(dir)) {
+      const s = await statfs(dir);
+      const free = s.bavail * s.bsize;
+      add('download dir', free > c.receive.min_free ? 'ok' : 'warn', `${dir}: ${humanBytes(free)} free, min_free ${humanBytes(c.receive.min_free)}`);
+    } else {
+      add('download dir', 'ok', `${dir} (created at start)`);
+    }
+  }
+
+  try {
+    const info = existsSync(homeDir) ? await readRunInfo(home) : null;
+    add('daemon', 'ok', info === null ? 'not running' : `pid ${info.pid}, ${info.transport}, ${info.udp_addrs.join(' ')}${info.admin_url !== null ? `, admin ${info.admin_url}` : ''}`);
+  } catch (e) {
+    add('daemon', 'warn', toWraithError(e).message);
+  }
+  return checks;
+}
+
+export function registerDoctorCommand(program: Command, io: CliIo, state: CliState): void {
+  withHelp(
+    program
+      .command('doctor')
+      .description('check what this machine and home allow (addon, permissions, config, AF_XDP prerequisites)')
+      .option('--config <FILE>', 'config file (default: <home>/config.toml when present)')
+      .option('--json', 'print NDJSON, one "check" line each')
+      .action(async (opts: { json?: boolean; config?: string }, cmd: Command) => {
+        state.json = opts.json === true;
+        const g = cmd.optsWithGlobals<{ home?: string; config?: string }>();
+        const homeDir = resolveHomeDir(g.home, io.env, io.cwd);
+        const checks = await runChecks(homeDir, g.config !== undefined ? resolve(io.cwd, g.config) : null);
+        const nd = new NdjsonUi(io.stdout);
+        for (const c of checks) {
+          if (state.json) nd.emit('check', null, { name: c.name, status: c.status, detail: c.detail });
+          else io.stdout.write(`${c.status.padEnd(4)}  ${c.name.padEnd(14)} ${c.detail}\n`);
+        }
+        const failed = checks.find((c) => c.status === 'fail');
+        if (failed !== undefined) state.exitCode = failed.error?.exitCode ?? 1;
+      }),
+    ['wraith doctor', 'wraith --home /var/lib/wraith doctor --json'],
+  );
+}

@@ -1,0 +1,125 @@
+/**
+ * The seam between the CLI and the node (the driver in ./node/). The CLI parses flags, loads
+ * the config, home, identity, logger and stats, then calls these functions; ./node/index.ts
+ * implements them:
+ *
+ *   export const startDaemon: NodeModule['startDaemon'] = async (opts) => { ... };
+ *   export const runSend: NodeModule['runSend'] = ...; runReceive, runDemo likewise.
+ *
+ * Until ./node/index.js exists the commands that need it exit with E_INTERNAL "not wired yet".
+ */
+import { WraithError } from '@wraith/core';
+import type { ResolvedConfig } from './config/schema.js';
+import type { Home } from './home/home.js';
+import type { Identity } from './home/identity.js';
+import type { RunInfo } from './home/runinfo.js';
+import type { Log } from './log.js';
+import type { PeerSpec } from './peer.js';
+import type { Stats } from './stats.js';
+import type { ReceiveUi, SendUi, TransferUi } from './ui/types.js';
+
+export interface NodeContext {
+  /** Effective config: flags (--bind, --output, --auto-accept, ...) are already merged in. */
+  readonly config: ResolvedConfig;
+  readonly home: Home;
+  readonly identity: Identity;
+  readonly log: Log;
+  readonly stats: Stats;
+  /** Aborted on SIGINT / SIGTERM: finish or checkpoint, then return. */
+  readonly signal: AbortSignal;
+}
+
+export interface DaemonOptions extends NodeContext {
+  /** Admin API bearer token (<home>/admin.token); null when the admin API is off. */
+  readonly adminToken: string | null;
+}
+
+export interface DaemonHandle {
+  /** Written by the CLI to <home>/run/daemon.json (with pid and peer_id). */
+  readonly info: Omit<RunInfo, 'pid' | 'peer_id'>;
+  /** Settles when the daemon stops on its own (rejects on a fatal error). */
+  readonly done: Promise<void>;
+  /** Graceful shutdown: stop accepting, checkpoint transfers, close sockets. */
+  close(): Promise<void>;
+}
+
+export interface SendOptions extends NodeContext {
+  /** PATH arguments, to walk with walk() from ../walk.js. */
+  readonly paths: readonly string[];
+  readonly peer: PeerSpec;
+  /** --rate in bytes/s; null: no limit beyond congestion control. */
+  readonly rateBps: number | null;
+  /** --reconnect-for: how long to keep re-dialling a lost peer (ms). */
+  readonly reconnectForMs: number;
+  readonly followSymlinks: boolean;
+}
+
+export interface SendResult {
+  readonly transfer_id: string;
+  readonly files: number;
+  readonly payload_bytes_sent: number;
+  readonly bytes_retransmitted: number;
+  readonly bytes_skipped_resume: number;
+  readonly root: string | null;
+  /** Per-file failures (the command exits with the first one's code); empty on success. */
+  readonly errors: readonly WraithError[];
+}
+
+export interface ReceiveOptions extends NodeContext {
+  /** Exit after the first sender's transfers finish. */
+  readonly once: boolean;
+}
+
+export interface ReceiveResult {
+  readonly files: number;
+  readonly bytes: number;
+  readonly errors: readonly WraithError[];
+}
+
+export interface DemoOptions {
+  readonly config: ResolvedConfig;
+  readonly log: Log;
+  readonly stats: Stats;
+  readonly signal: AbortSignal;
+  /** Bytes of random data to send between two in-process nodes. */
+  readonly size: number;
+}
+
+export interface DemoResult {
+  readonly bytes: number;
+  readonly seconds: number;
+  /** The received file's hash equals the sent one's. */
+  readonly verified: boolean;
+}
+
+export interface NodeModule {
+  startDaemon(opts: DaemonOptions): Promise<DaemonHandle>;
+  runSend(opts: SendOptions, ui: SendUi): Promise<SendResult>;
+  runReceive(opts: ReceiveOptions, ui: ReceiveUi): Promise<ReceiveResult>;
+  runDemo(opts: DemoOptions, ui: TransferUi): Promise<DemoResult>;
+}
+
+const NODE_MODULE = './node/index.js';
+const NOT_WIRED_HINT = 'this command needs the node driver, which this build does not include yet';
+
+/** Loads ./node/index.js; E_INTERNAL "not wired yet" while it does not exist or lacks `fn`. */
+export async function loadNode<K extends keyof NodeModule>(fn: K): Promise<NodeModule[K]> {
+  let mod: Partial<NodeModule>;
+  try {
+    // A variable specifier keeps the compiler from requiring the module to exist yet.
+    const spec = NODE_MODULE;
+    mod = (await import(spec)) as Partial<NodeModule>;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const missing = code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes('node/index');
+    if (missing || (e as Error).message?.includes('Failed to load url ./node/index.js')) {
+      throw new WraithError('E_INTERNAL', `${fn}: not wired yet (the node driver is not built into this version)`, { fn }, NOT_WIRED_HINT);
+    }
+    throw e;
+  }
+  const f = mod[fn];
+  if (typeof f !== 'function') {
+    throw new WraithError('E_INTERNAL', `${fn}: not wired yet (./node/index.js does not export it)`, { fn }, NOT_WIRED_HINT);
+  }
+  return f as NodeModule[K];
+}

@@ -1,0 +1,126 @@
+/**
+ * Every file operation of the store stays beneath the download directory and never follows a
+ * symlink. The portable way (used here) checks each component with lstat and opens with
+ * O_NOFOLLOW, then confirms through /proc/self/fd where the fd really points. That leaves a race
+ * window for someone who can write inside the download directory; the addon's
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) closes it and is injected as `opener`.
+ */
+import { constants } from 'node:fs';
+import { lstat, mkdir, readlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { join, sep } from 'node:path';
+import { WraithError } from '@wraith/core';
+import { fdClose, fdOpen } from './fdio.js';
+
+/** Opens `rel` (components joined by "/") under `root`; resolves to an fd. */
+export type BeneathOpener = (root: string, rel: string, flags: number, mode: number) => Promise<number>;
+
+function refused(rel: string, why: string): WraithError {
+  return new WraithError('E_PATH_INVALID', `received name ${JSON.stringify(rel)} refused: ${why}`, { name: rel });
+}
+
+async function lstatOrNull(path: string): Promise<Stats | null> {
+  try {
+    return await lstat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+export class Beneath {
+  /** `root` must already be a real path (no symlinks in it). */
+  constructor(
+    readonly root: string,
+    private readonly opener: BeneathOpener | null = null,
+  ) {}
+
+  abs(parts: readonly string[]): string {
+    return join(this.root, ...parts);
+  }
+
+  /** Checks that every directory component of `parts` (all but the last) is a real directory. */
+  async checkParents(parts: readonly string[]): Promise<void> {
+    let dir = this.root;
+    for (let i = 0; i < parts.length - 1; i++) {
+      dir = join(dir, parts[i]!);
+      const st = await lstatOrNull(dir);
+      if (st === null) throw new WraithError('E_NOT_FOUND', `${dir} does not exist`, { path: dir });
+      if (st.isSymbolicLink()) throw refused(parts.join('/'), `${parts.slice(0, i + 1).join('/')} is a symlink (not followed)`);
+      if (!st.isDirectory()) throw refused(parts.join('/'), `${parts.slice(0, i + 1).join('/')} is not a directory`);
+    }
+  }
+
+  /**
+   * Creates the directories `parts` (every component) under root with `mode`, refusing any
+   * existing component that is a symlink or not a directory. Returns the absolute path.
+   */
+  async mkdirs(parts: readonly string[], mode = 0o700): Promise<string> {
+    let dir = this.root;
+    for (let i = 0; i < parts.length; i++) {
+      dir = join(dir, parts[i]!);
+      let st = await lstatOrNull(dir);
+      if (st === null) {
+        try {
+          await mkdir(dir, { mode });
+          continue;
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('mkdir', dir, e);
+          st = await lstatOrNull(dir);
+        }
+      }
+      const shown = parts.slice(0, i + 1).join('/');
+      if (st === null || st.isSymbolicLink()) throw refused(parts.join('/'), `${shown} is a symlink (not followed)`);
+      if (!st.isDirectory()) {
+        throw new WraithError('E_EXISTS', `${shown} exists and is not a directory`, { name: shown },
+          'remove or rename it in the download directory');
+      }
+    }
+    return dir;
+  }
+
+  /** Opens `parts` under root without following symlinks; returns an fd. */
+  async open(parts: readonly string[], flags: number, mode = 0o600): Promise<number> {
+    const rel = parts.join('/');
+    if (this.opener !== null) {
+      try {
+        return await this.opener(this.root, rel, flags, mode);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ELOOP' || code === 'EXDEV') throw refused(rel, 'it resolves through a symlink or outside the download directory');
+        throw e;
+      }
+    }
+    await this.checkParents(parts);
+    let fd: number;
+    try {
+      fd = await fdOpen(this.abs(parts), flags | constants.O_NOFOLLOW, mode);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw refused(rel, `${rel} is a symlink (not followed)`);
+      throw e;
+    }
+    // A component may have been swapped for a symlink after the lstat: check where we landed.
+    const real = await readlink(`/proc/self/fd/${fd}`).catch(() => null);
+    if (real !== null && !real.startsWith(this.root + sep)) {
+      await fdClose(fd);
+      throw refused(rel, `it resolved outside the download directory (${real})`);
+    }
+    return fd;
+  }
+
+  async lstat(parts: readonly string[]): Promise<Stats | null> {
+    await this.checkParents(parts);
+    return lstatOrNull(this.abs(parts));
+  }
+}
+
+export function ioError(op: string, path: string, e: unknown): WraithError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new WraithError('E_NO_SPACE', `${op}(${path}): ${(e as Error).message}`, { path });
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    return new WraithError('E_PERMISSION', `${op}(${path}): ${(e as Error).message}`, { path });
+  }
+  return new WraithError('E_IO', `${op}(${path}): ${(e as Error).message}`, { path, errno: code });
+}

@@ -1,0 +1,549 @@
+/**
+ * The receive-side file store. For each offered file the driver calls `begin()`, writes verified
+ * chunks into the returned PartialFile, records progress, then `complete()` installs it:
+ *
+ *   begin(offer) -> already_present | ready(PartialFile)
+ *   file.write(chunk, offset) ... file.saveProgress(ranges) ... file.complete() | file.abort()
+ *
+ * Partials live beside the final name as `.<name>.<root16>.wraith-part`; resume state lives in
+ * <home>/state/. Installation never replaces an existing name unless on_conflict = "overwrite".
+ */
+import { constants, type Stats as FsStats } from 'node:fs';
+import { link, lstat, mkdir, readdir, realpath, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { WraithError } from '@wraith/core';
+import { fsyncDir } from '../fsutil.js';
+import type { OnConflict } from '../config/schema.js';
+import type { Stats } from '../stats.js';
+import { Admission, statfsFree, type FreeSpaceFn } from './admission.js';
+import { Beneath, ioError, type BeneathOpener } from './beneath.js';
+import { fdChmod, fdClose, fdDatasync, fdFsync, fdOpen, fdStat, fdTruncate, fdUtimes, fdWriteAll } from './fdio.js';
+import { conflictName, isPartialName, partialName, validateRelativeName } from './names.js';
+import { chunkCount, normalizeRanges, rangesBytes, ResumeStore, type ChunkRanges, type ResumeState } from './resume.js';
+
+/** The content root of an open file (hex or bytes), computed the way the sender's manifest is. */
+export type ContentRootFn = (fd: number, size: number, chunkSize: number) => Promise<string | Uint8Array>;
+/** renameat2(RENAME_NOREPLACE): fails with code EEXIST when `to` exists. */
+export type RenameNoReplaceFn = (from: string, to: string) => Promise<void>;
+
+export interface FileStoreOptions {
+  readonly downloadDir: string;
+  /** <home>/state */
+  readonly stateDir: string;
+  readonly onConflict: OnConflict;
+  readonly maxFileSize: number | null;
+  readonly maxTotalBytes: number | null;
+  readonly minFree: number;
+  readonly partialTtlMs: number;
+  /** Keep partials and resume state across interruptions ([transfer] enable_resume). */
+  readonly resume: boolean;
+  /** Mode of directories the store creates (before the sender's mode is applied). */
+  readonly dirMode?: number;
+  /** Without it, an existing file of the same name is always a conflict (never already_present). */
+  readonly contentRoot?: ContentRootFn;
+  readonly renameNoReplace?: RenameNoReplaceFn;
+  readonly opener?: BeneathOpener;
+  readonly freeSpace?: FreeSpaceFn;
+  readonly now?: () => number;
+  readonly logger?: Logger;
+  readonly stats?: Stats;
+  /** Sweep old partials when opening (default true). */
+  readonly sweepOnOpen?: boolean;
+}
+
+export interface IncomingFile {
+  readonly peerId: string;
+  /** Manifest root, 64 hex or 32 bytes. */
+  readonly root: string | Uint8Array;
+  /** Relative name as sent ("dir/file.txt"); validated here. */
+  readonly name: string;
+  readonly size: number;
+  readonly mode: number;
+  readonly mtimeMs: number;
+  readonly chunkSize: number;
+}
+
+export type BeginResult =
+  | { readonly status: 'already_present'; readonly path: string }
+  | { readonly status: 'ready'; readonly file: PartialFile };
+
+export interface InstallResult {
+  readonly status: 'installed' | 'already_present';
+  /** Absolute path of the final file. */
+  readonly path: string;
+  /** Relative name it was installed under (differs from the offer after a rename). */
+  readonly name: string;
+}
+
+const rootHexOf = (root: string | Uint8Array): string => {
+  const hex = typeof root === 'string' ? root.toLowerCase() : Buffer.from(root).toString('hex');
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new WraithError('E_MANIFEST', `a manifest root is 32 bytes, got ${JSON.stringify(hex)}`);
+  return hex;
+};
+
+const errnoOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
+
+export class FileStore {
+  readonly downloadDir: string;
+  private readonly beneath: Beneath;
+  private readonly resumeStore: ResumeStore;
+  private readonly admission: Admission;
+  private readonly active = new Map<string, PartialFile>();
+  private readonly dirMode: number;
+  private readonly now: () => number;
+
+  private constructor(
+    realDir: string,
+    readonly opts: FileStoreOptions,
+  ) {
+    this.downloadDir = realDir;
+    this.beneath = new Beneath(realDir, opts.opener ?? null);
+    this.resumeStore = new ResumeStore(opts.stateDir);
+    this.admission = new Admission(realDir, opts, opts.freeSpace ?? statfsFree);
+    this.dirMode = opts.dirMode ?? 0o700;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Creates the download directory (0700) if needed and sweeps expired partials. */
+  static async open(opts: FileStoreOptions): Promise<FileStore> {
+    try {
+      await mkdir(opts.downloadDir, { recursive: true, mode: 0o700 });
+      await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw ioError('mkdir', opts.downloadDir, e);
+    }
+    const store = new FileStore(await realpath(opts.downloadDir), opts);
+    if (opts.sweepOnOpen ?? true) await store.sweep();
+    return store;
+  }
+
+  /** Bytes reserved by unfinished transfers (for max_total_bytes and free-space checks). */
+  get reservedBytes(): number {
+    return this.admission.reservedBytes;
+  }
+
+  /** Starts (or resumes) receiving a file. */
+  async begin(offer: IncomingFile): Promise<BeginResult> {
+    const parts = validateRelativeName(offer.name);
+    const rootHex = rootHexOf(offer.root);
+    if (!Number.isSafeInteger(offer.size) || offer.size < 0) throw new WraithError('E_MANIFEST', `bad size ${offer.size} for ${offer.name}`);
+    if (!Number.isSafeInteger(offer.chunkSize) || offer.chunkSize <= 0) throw new WraithError('E_CHUNK_SIZE', `bad chunk size ${offer.chunkSize}`);
+    const key = `${offer.peerId}.${rootHex}`;
+    const dirParts = parts.slice(0, -1);
+    const base = parts[parts.length - 1]!;
+    const partialParts = [...dirParts, partialName(base, rootHex)];
+    const partialRel = partialParts.join('/');
+    for (const f of this.active.values()) {
+      if (f.key === key || f.partialRel === partialRel) {
+        throw new WraithError('E_EXISTS', `${offer.name} is already being received`, { name: offer.name },
+          'wait for the running transfer to finish');
+      }
+    }
+
+    // An existing final name: same content -> nothing to do; otherwise refuse early if asked to.
+    const existing = await this.lstatOrNull(parts);
+    if (existing !== null) {
+      if (await this.sameContent(parts, existing, offer.size, offer.chunkSize, rootHex)) {
+        await this.resumeStore.delete(offer.peerId, rootHex);
+        return { status: 'already_present', path: this.beneath.abs(parts) };
+      }
+      if (this.opts.onConflict === 'refuse') throw this.conflict(offer.name);
+      if (this.opts.onConflict === 'overwrite' && existing.isDirectory()) {
+        throw new WraithError('E_EXISTS', `${offer.name} exists and is a directory; it cannot be overwritten by a file`, { name: offer.name });
+      }
+    }
+
+    let state = this.opts.resume ? await this.resumeStore.load(offer.peerId, rootHex) : null;
+    if (state !== null && (state.name !== offer.name || state.size !== offer.size || state.chunk_size !== offer.chunkSize || state.partial !== partialRel)) {
+      await this.resumeStore.delete(offer.peerId, rootHex);
+      state = null;
+    }
+    const needed = offer.size - (state === null ? 0 : rangesBytes(state.have, state.size, state.chunk_size));
+    await this.admission.admit(key, offer.name, offer.size, needed);
+
+    let fd: number | null = null;
+    try {
+      await this.beneath.mkdirs(dirParts, this.dirMode);
+      if (state !== null) {
+        fd = await this.openExistingPartial(partialParts, offer.size);
+        if (fd === null) {
+          await this.resumeStore.delete(offer.peerId, rootHex);
+          state = null;
+        }
+      }
+      if (fd === null) {
+        fd = await this.beneath.open(partialParts, constants.O_RDWR | constants.O_CREAT, 0o600);
+        // A leftover partial without state cannot be trusted: start it over, sparse at full size.
+        await fdTruncate(fd, 0);
+        await fdTruncate(fd, offer.size);
+        await this.forgetOtherStates(rootHex, offer.peerId, partialRel);
+      }
+      this.opts.stats?.fileIo('open', 'fs');
+    } catch (e) {
+      this.admission.release(key);
+      if (fd !== null) await fdClose(fd).catch(() => undefined);
+      throw e instanceof WraithError ? e : ioError('open', this.beneath.abs(partialParts), e);
+    }
+    const file = new PartialFile(this, {
+      key,
+      fd,
+      offer,
+      rootHex,
+      parts,
+      partialParts,
+      have: state?.have ?? [],
+    });
+    this.active.set(key, file);
+    return { status: 'ready', file };
+  }
+
+  /** Creates a received directory (and its parents) with the store's directory mode. */
+  async makeDirectory(name: string): Promise<string> {
+    return this.beneath.mkdirs(validateRelativeName(name), this.dirMode);
+  }
+
+  /**
+   * Applies a received directory's mode (& 0o777) and mtime. Call it after the directory's
+   * contents are installed: creating files inside changes the mtime, and a mode without owner
+   * write would stop them from being created.
+   */
+  async finishDirectory(name: string, mode: number, mtimeMs: number): Promise<void> {
+    const parts = validateRelativeName(name);
+    const fd = await this.beneath.open(parts, constants.O_RDONLY | constants.O_DIRECTORY, 0);
+    try {
+      await fdChmod(fd, mode & 0o777);
+      await fdUtimes(fd, mtimeMs / 1000, mtimeMs / 1000);
+    } finally {
+      await fdClose(fd);
+    }
+  }
+
+  /**
+   * Deletes partials (and resume states) not touched for partial_ttl. Runs at open; call it from
+   * a daily timer too (see `scheduleSweeps`).
+   */
+  async sweep(): Promise<{ partials: number; states: number }> {
+    const cutoff = this.now() - this.opts.partialTtlMs;
+    const activePartials = new Set([...this.active.values()].map((f) => f.path));
+    let partials = 0;
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        this.opts.logger?.warn({ dir, err: (e as Error).message }, 'sweep: cannot read directory');
+        return;
+      }
+      for (const ent of entries) {
+        const path = join(dir, ent.name);
+        if (ent.isDirectory()) await walk(path); // Dirent types come from lstat: symlinks are not followed
+        else if (ent.isFile() && isPartialName(ent.name) && !activePartials.has(path)) {
+          const st = await this.lstatAbs(path);
+          if (st !== null && st.mtimeMs < cutoff) {
+            await unlink(path).catch(() => undefined);
+            partials++;
+          }
+        }
+      }
+    };
+    await walk(this.downloadDir);
+
+    let states = 0;
+    const activeKeys = new Set(this.active.keys());
+    for (const s of await this.resumeStore.list()) {
+      if (activeKeys.has(`${s.peerId}.${s.root}`)) continue;
+      let expired = s.mtimeMs < cutoff;
+      if (!expired) {
+        const st = await this.resumeStore.load(s.peerId, s.root);
+        expired = st === null || (await this.lstatOrNull(st.partial.split('/')).catch(() => null)) === null;
+      }
+      if (expired) {
+        await this.resumeStore.delete(s.peerId, s.root);
+        states++;
+      }
+    }
+    if (partials + states > 0) this.opts.logger?.info({ partials, states }, 'removed expired partial files');
+    return { partials, states };
+  }
+
+  /** Runs `sweep()` every `intervalMs` (default daily) without keeping the process alive. */
+  scheduleSweeps(intervalMs = 86_400_000): () => void {
+    const timer = setInterval(() => {
+      this.sweep().catch((e: unknown) => this.opts.logger?.warn({ err: (e as Error).message }, 'sweep failed'));
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  // --- used by PartialFile -------------------------------------------------------------------
+
+  /** @internal */
+  async saveState(file: PartialFile, have: ChunkRanges): Promise<void> {
+    if (!this.opts.resume) return;
+    const state: ResumeState = {
+      version: 1,
+      peer_id: file.offer.peerId,
+      root: file.rootHex,
+      name: file.offer.name,
+      size: file.offer.size,
+      chunk_size: file.offer.chunkSize,
+      partial: file.partialRel,
+      have,
+      updated_ms: this.now(),
+    };
+    await this.resumeStore.save(state);
+  }
+
+  /** @internal */
+  async install(file: PartialFile): Promise<InstallResult> {
+    const { offer, parts, partialParts, rootHex } = file;
+    const partialAbs = this.beneath.abs(partialParts);
+    const parentAbs = this.beneath.abs(parts.slice(0, -1));
+    await this.beneath.checkParents(parts);
+
+    const done = async (status: InstallResult['status'], finalParts: string[]): Promise<InstallResult> => {
+      await fsyncDir(parentAbs);
+      await this.resumeStore.delete(offer.peerId, rootHex);
+      this.opts.stats?.fileIo('install', 'fs');
+      return { status, path: this.beneath.abs(finalParts), name: finalParts.join('/') };
+    };
+
+    if (await this.installNoReplace(partialAbs, this.beneath.abs(parts))) return done('installed', parts);
+
+    const existing = await this.lstatOrNull(parts);
+    if (existing !== null && (await this.sameContent(parts, existing, offer.size, offer.chunkSize, rootHex))) {
+      await unlink(partialAbs).catch(() => undefined);
+      return done('already_present', parts);
+    }
+    switch (this.opts.onConflict) {
+      case 'refuse':
+        // The verified data stays as the partial (until partial_ttl): moving the other file away
+        // and sending again completes at once.
+        throw this.conflict(offer.name, partialParts.join('/'));
+      case 'overwrite':
+        try {
+          await rename(partialAbs, this.beneath.abs(parts));
+        } catch (e) {
+          const code = errnoOf(e);
+          if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') {
+            throw new WraithError('E_EXISTS', `${offer.name} exists and is a directory; it cannot be overwritten by a file`, { name: offer.name });
+          }
+          throw ioError('rename', partialAbs, e);
+        }
+        return done('installed', parts);
+      case 'rename': {
+        const base = parts[parts.length - 1]!;
+        for (let n = 1; n < 10_000; n++) {
+          const candidate = [...parts.slice(0, -1), conflictName(base, n)];
+          if (await this.installNoReplace(partialAbs, this.beneath.abs(candidate))) return done('installed', candidate);
+        }
+        throw new WraithError('E_EXISTS', `no free name for ${offer.name} after 9999 tries`, { name: offer.name });
+      }
+    }
+  }
+
+  /** @internal */
+  forget(file: PartialFile): void {
+    this.active.delete(file.key);
+    this.admission.release(file.key);
+  }
+
+  /** @internal */
+  async discard(file: PartialFile): Promise<void> {
+    await unlink(this.beneath.abs(file.partialParts)).catch(() => undefined);
+    await this.resumeStore.delete(file.offer.peerId, file.rootHex);
+  }
+
+  /** @internal */
+  abs(parts: readonly string[]): string {
+    return this.beneath.abs(parts);
+  }
+
+  // --- helpers ------------------------------------------------------------------------------
+
+  /** link(2) + unlink, or the injected renameat2(RENAME_NOREPLACE); false if `to` exists. */
+  private async installNoReplace(from: string, to: string): Promise<boolean> {
+    try {
+      if (this.opts.renameNoReplace !== undefined) {
+        await this.opts.renameNoReplace(from, to);
+      } else {
+        await link(from, to); // fails with EEXIST, never replaces; does not follow `from`
+        await unlink(from);
+      }
+      return true;
+    } catch (e) {
+      if (errnoOf(e) === 'EEXIST') return false;
+      throw ioError(this.opts.renameNoReplace !== undefined ? 'renameat2' : 'link', to, e);
+    }
+  }
+
+  private conflict(name: string, keptAs?: string): WraithError {
+    return new WraithError(
+      'E_EXISTS',
+      `${name} already exists in ${this.downloadDir} with different content${keptAs !== undefined ? `; the received data is kept as ${keptAs}` : ''}`,
+      { name },
+      'move the existing file away and send again, or set [receive] on_conflict = "rename" or "overwrite"',
+    );
+  }
+
+  private async sameContent(parts: string[], st: FsStats, size: number, chunkSize: number, rootHex: string): Promise<boolean> {
+    if (this.opts.contentRoot === undefined || !st.isFile() || st.size !== size) return false;
+    const fd = await this.beneath.open(parts, constants.O_RDONLY, 0);
+    try {
+      const root = await this.opts.contentRoot(fd, size, chunkSize);
+      return (typeof root === 'string' ? root.toLowerCase() : Buffer.from(root).toString('hex')) === rootHex;
+    } finally {
+      await fdClose(fd);
+    }
+  }
+
+  private async openExistingPartial(partialParts: string[], size: number): Promise<number | null> {
+    let fd: number;
+    try {
+      fd = await this.beneath.open(partialParts, constants.O_RDWR, 0o600);
+    } catch (e) {
+      if (errnoOf(e) === 'ENOENT') return null;
+      throw e;
+    }
+    const st = await fdStat(fd);
+    if (!st.isFile() || st.size !== size) {
+      await fdClose(fd);
+      return null;
+    }
+    return fd;
+  }
+
+  /** Other senders' resume states for the same partial become wrong once it is restarted. */
+  private async forgetOtherStates(rootHex: string, peerId: string, partialRel: string): Promise<void> {
+    for (const s of await this.resumeStore.list()) {
+      if (s.root !== rootHex || s.peerId === peerId) continue;
+      const other = await this.resumeStore.load(s.peerId, s.root);
+      if (other !== null && other.partial === partialRel) await this.resumeStore.delete(s.peerId, s.root);
+    }
+  }
+
+  private async lstatOrNull(parts: readonly string[]): Promise<FsStats | null> {
+    try {
+      return await this.beneath.lstat(parts);
+    } catch (e) {
+      if (e instanceof WraithError && e.code === 'E_NOT_FOUND') return null;
+      throw e;
+    }
+  }
+
+  private async lstatAbs(path: string): Promise<FsStats | null> {
+    return lstat(path).catch(() => null);
+  }
+}
+
+interface PartialInit {
+  readonly key: string;
+  readonly fd: number;
+  readonly offer: IncomingFile;
+  readonly rootHex: string;
+  readonly parts: string[];
+  readonly partialParts: string[];
+  readonly have: ChunkRanges;
+}
+
+/** A file being received. Not safe to use after complete() or abort(). */
+export class PartialFile {
+  readonly key: string;
+  readonly fd: number;
+  readonly offer: IncomingFile;
+  readonly rootHex: string;
+  readonly parts: string[];
+  readonly partialParts: string[];
+  readonly partialRel: string;
+  /** Absolute path of the partial file. */
+  readonly path: string;
+  /** Chunks already verified on disk from an earlier attempt (send them in ACCEPT). */
+  readonly resumed: ChunkRanges;
+  /** Bytes those chunks hold. */
+  readonly resumedBytes: number;
+  private closed = false;
+
+  constructor(
+    private readonly store: FileStore,
+    init: PartialInit,
+  ) {
+    this.key = init.key;
+    this.fd = init.fd;
+    this.offer = init.offer;
+    this.rootHex = init.rootHex;
+    this.parts = init.parts;
+    this.partialParts = init.partialParts;
+    this.partialRel = init.partialParts.join('/');
+    this.path = store.abs(init.partialParts);
+    this.resumed = init.have;
+    this.resumedBytes = rangesBytes(init.have, init.offer.size, init.offer.chunkSize);
+  }
+
+  get chunkCount(): number {
+    return chunkCount(this.offer.size, this.offer.chunkSize);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new WraithError('E_INTERNAL', `${this.offer.name}: the partial file is already closed`);
+  }
+
+  /** Writes verified bytes at `offset`. */
+  async write(data: Uint8Array, offset: number): Promise<void> {
+    this.assertOpen();
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + data.length > this.offer.size) {
+      throw new WraithError('E_PROTOCOL', `write of ${data.length} bytes at ${offset} is outside ${this.offer.name} (${this.offer.size} bytes)`);
+    }
+    try {
+      await fdWriteAll(this.fd, data, offset);
+    } catch (e) {
+      throw ioError('write', this.path, e);
+    }
+    this.store.opts.stats?.fileIo('write', 'fs', data.length);
+  }
+
+  /**
+   * Records the verified chunks (all of them, as ranges): flushes the data first so the state
+   * never claims bytes that are not on disk. Call it now and then (every few MiB or seconds),
+   * not per chunk.
+   */
+  async saveProgress(have: ChunkRanges): Promise<void> {
+    this.assertOpen();
+    const ranges = normalizeRanges(have, this.chunkCount);
+    if (ranges === null) throw new WraithError('E_INTERNAL', `saveProgress: malformed chunk ranges for ${this.offer.name}`);
+    await fdDatasync(this.fd);
+    this.store.opts.stats?.fileIo('fsync', 'fs');
+    await this.store.saveState(this, ranges);
+  }
+
+  /** Applies mode and mtime, makes the data durable and installs the final name. */
+  async complete(): Promise<InstallResult> {
+    this.assertOpen();
+    this.closed = true;
+    try {
+      try {
+        await fdChmod(this.fd, this.offer.mode & 0o777);
+        await fdUtimes(this.fd, this.offer.mtimeMs / 1000, this.offer.mtimeMs / 1000);
+        await fdFsync(this.fd);
+        this.store.opts.stats?.fileIo('fsync', 'fs');
+      } finally {
+        await fdClose(this.fd);
+      }
+      return await this.store.install(this);
+    } finally {
+      this.store.forget(this);
+    }
+  }
+
+  /**
+   * Stops receiving. With `keep` (and resume enabled) the partial and its state stay for a
+   * later resume; otherwise both are deleted.
+   */
+  async abort(opts: { keep?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await fdClose(this.fd).catch(() => undefined);
+    if (!(opts.keep && this.store.opts.resume)) await this.store.discard(this);
+    this.store.forget(this);
+  }
+}

@@ -1,0 +1,16 @@
+/** How errors look on a terminal: `error[CODE]: message` and an indented hint. */
+import { WraithError, isWraithError } from '@wraith/core';
+
+export function formatError(err: WraithError): string {
+  const hint = err.hint.split('\n').join('\n  ');
+  return `error[${err.code}]: ${err.message}\n  hint: ${hint}\n`;
+}
+
+/** Any thrown value as a WraithError: unknown errors are bugs (E_INTERNAL, exit 1). */
+export function toWraithError(e: unknown): WraithError {
+  if (isWraithError(e)) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  const err = new WraithError('E_INTERNAL', msg);
+  if (e instanceof Error && e.stack !== undefined) err.stack = e.stack;
+  return err;
+}

@@ -1,0 +1,126 @@
+/**
+ * Human output: a cli-progress bar on a TTY (bytes, rate, ETA), or plain lines when the output
+ * is not a terminal (logs, pipes). Both write to stderr-like streams so stdout stays clean.
+ */
+import cliProgress from 'cli-progress';
+import type { WraithError } from '@wraith/core';
+import { humanBytes, humanDuration, humanRate } from '../units.js';
+import { formatError } from './errors.js';
+import type { CompletedEvent, FileEvent, OutStream, ProgressEvent, StartedEvent, TransferUi, WarningEvent } from './types.js';
+
+function summary(e: CompletedEvent): string {
+  const parts = [`${humanBytes(e.payload_bytes_sent)} sent`];
+  if (e.bytes_skipped_resume > 0) parts.push(`${humanBytes(e.bytes_skipped_resume)} resumed`);
+  if (e.bytes_retransmitted > 0) parts.push(`${humanBytes(e.bytes_retransmitted)} retransmitted`);
+  return `done: ${parts.join(', ')}${e.root !== null ? `; root ${e.root}` : ''}`;
+}
+
+function fileLine(e: FileEvent): string {
+  const what = e.status === 'already_present' ? 'already present' : e.status;
+  return `${what}: ${e.name} (${humanBytes(e.bytes)})`;
+}
+
+/** A single cli-progress bar; file lines and warnings are printed above it. */
+export class ProgressBarUi implements TransferUi {
+  private readonly multi: cliProgress.MultiBar;
+  private bar: cliProgress.SingleBar | null = null;
+
+  constructor(private readonly out: OutStream) {
+    this.multi = new cliProgress.MultiBar(
+      {
+        stream: out as unknown as NodeJS.WritableStream,
+        format: ' {bar} {percentage}% | {done} / {total} | {rate} | ETA {eta}',
+        hideCursor: true,
+        clearOnComplete: false,
+        stopOnComplete: false,
+        fps: 10,
+        barsize: 30,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+  }
+
+  started(e: StartedEvent): void {
+    this.multi.log(`${e.direction === 'send' ? 'sending' : 'receiving'} ${e.files} file${e.files === 1 ? '' : 's'}, ${humanBytes(e.bytes_total)} ${e.direction === 'send' ? 'to' : 'from'} ${e.peer}\n`);
+    this.bar = this.multi.create(Math.max(1, e.bytes_total), 0, { done: humanBytes(0), total: humanBytes(e.bytes_total), rate: '-', eta: '-' });
+  }
+
+  progress(e: ProgressEvent): void {
+    this.bar?.update(e.bytes_done, {
+      done: humanBytes(e.bytes_done),
+      total: humanBytes(e.bytes_total),
+      rate: humanRate(e.rate_bps),
+      eta: e.eta_s === null ? '-' : humanDuration(e.eta_s),
+    });
+  }
+
+  file(e: FileEvent): void {
+    this.multi.log(`${fileLine(e)}\n`);
+  }
+
+  warning(e: WarningEvent): void {
+    this.multi.log(`warning: ${e.message}\n`);
+  }
+
+  completed(e: CompletedEvent): void {
+    this.multi.stop();
+    this.bar = null;
+    this.out.write(`${summary(e)}\n`);
+  }
+
+  error(err: WraithError): void {
+    this.multi.stop();
+    this.out.write(formatError(err));
+  }
+
+  close(): void {
+    this.multi.stop();
+  }
+}
+
+/** Plain lines for non-TTY output: progress at most every `progressIntervalMs` (default 10 s). */
+export class PlainUi implements TransferUi {
+  private lastProgress: number | null = null;
+  private readonly interval: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly out: OutStream,
+    opts: { progressIntervalMs?: number; now?: () => number } = {},
+  ) {
+    this.interval = opts.progressIntervalMs ?? 10_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  started(e: StartedEvent): void {
+    this.out.write(`${e.direction === 'send' ? 'sending' : 'receiving'} ${e.files} file${e.files === 1 ? '' : 's'}, ${humanBytes(e.bytes_total)} ${e.direction === 'send' ? 'to' : 'from'} ${e.peer} (transfer ${e.transfer_id})\n`);
+  }
+
+  progress(e: ProgressEvent): void {
+    const t = this.now();
+    if (this.lastProgress !== null && t - this.lastProgress < this.interval && e.bytes_done < e.bytes_total) return;
+    this.lastProgress = t;
+    const pct = e.bytes_total === 0 ? 100 : Math.floor((e.bytes_done / e.bytes_total) * 100);
+    this.out.write(
+      `progress: ${pct}% ${humanBytes(e.bytes_done)} / ${humanBytes(e.bytes_total)}, ${humanRate(e.rate_bps)}, ETA ${e.eta_s === null ? '-' : humanDuration(e.eta_s)}\n`,
+    );
+  }
+
+  file(e: FileEvent): void {
+    this.out.write(`${fileLine(e)}\n`);
+  }
+
+  warning(e: WarningEvent): void {
+    this.out.write(`warning: ${e.message}\n`);
+  }
+
+  completed(e: CompletedEvent): void {
+    this.out.write(`${summary(e)}\n`);
+  }
+
+  error(err: WraithError): void {
+    this.out.write(formatError(err));
+  }
+
+  close(): void {}
+}

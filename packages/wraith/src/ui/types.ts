@@ -1,0 +1,78 @@
+/**
+ * What the driver reports while sending or receiving, independent of how it is shown (NDJSON,
+ * a TTY progress bar, or plain lines). Field names are the NDJSON schema's (docs/CLI.md).
+ */
+import type { WraithError } from '@wraith/core';
+
+export interface StartedEvent {
+  readonly transfer_id: string;
+  readonly direction: 'send' | 'receive';
+  /** "<id>@<host>:<port>" of the other side. */
+  readonly peer: string;
+  readonly files: number;
+  readonly bytes_total: number;
+}
+
+export interface ProgressEvent {
+  readonly transfer_id: string;
+  readonly bytes_total: number;
+  /** Verified payload bytes, including those skipped by resume. */
+  readonly bytes_done: number;
+  readonly rate_bps: number;
+  /** Seconds left at the current rate; null when unknown (rate 0). */
+  readonly eta_s: number | null;
+}
+
+export interface FileEvent {
+  readonly transfer_id: string;
+  readonly name: string;
+  readonly status: 'sent' | 'received' | 'already_present' | 'skipped';
+  readonly bytes: number;
+  /** Content root (hex). */
+  readonly root: string | null;
+}
+
+export interface CompletedEvent {
+  readonly transfer_id: string;
+  /** Payload bytes sent once (retransmissions and resumed bytes excluded). */
+  readonly payload_bytes_sent: number;
+  readonly bytes_retransmitted: number;
+  readonly bytes_skipped_resume: number;
+  /** Manifest root (hex); for a single file, its content root. */
+  readonly root: string | null;
+}
+
+export interface WarningEvent {
+  readonly transfer_id: string | null;
+  readonly code: string | null;
+  readonly message: string;
+}
+
+/** One interface for all three renderings. */
+export interface TransferUi {
+  started(e: StartedEvent): void;
+  progress(e: ProgressEvent): void;
+  file(e: FileEvent): void;
+  warning(e: WarningEvent): void;
+  completed(e: CompletedEvent): void;
+  /** A failure (of one file, or of the whole command when it is fatal). */
+  error(err: WraithError, transferId: string | null): void;
+  /** Stops the bar / flushes; call once at the end. */
+  close(): void;
+}
+
+export type SendUi = TransferUi;
+export type ReceiveUi = TransferUi;
+
+/** A stream the UI writes to (process.stdout/stderr, or a buffer in tests). */
+export interface OutStream {
+  write(chunk: string): unknown;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+/** ETA in seconds, or null when the rate is 0. */
+export function etaSeconds(total: number, done: number, rateBps: number): number | null {
+  if (rateBps <= 0) return null;
+  return Math.max(0, (total - done) / rateBps);
+}

@@ -1,0 +1,216 @@
+/**
+ * The send-side directory walker: turns the PATH arguments of `wraith send` into a lazy stream
+ * of regular files and directories with relative names ("dir/sub/file"), mode and mtime.
+ *
+ * - Symlinks are skipped with a warning, unless followSymlinks; then loops (a link to an
+ *   ancestor, by dev:ino) are skipped with a warning. A PATH argument that is itself a symlink
+ *   is always followed: it was named explicitly.
+ * - FIFOs, devices and sockets are skipped with a warning.
+ * - mode keeps the permission bits only (setuid, setgid and sticky are stripped).
+ * - Empty files and empty directories are included; entries come in name order.
+ */
+import { fstat, type Stats } from 'node:fs';
+import { lstat, opendir, stat } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { WraithError } from '@wraith/core';
+import { validateRelativeName } from './store/names.js';
+
+export interface WalkEntry {
+  readonly kind: 'file' | 'dir';
+  /** Absolute path on this machine. */
+  readonly path: string;
+  /** Name sent to the receiver: the PATH argument's base name, then "/"-joined components. */
+  readonly name: string;
+  /** Bytes (0 for directories). */
+  readonly size: number;
+  /** Permission bits (& 0o777). */
+  readonly mode: number;
+  readonly mtimeMs: number;
+  readonly dev: number;
+  readonly ino: number;
+}
+
+export type WalkWarningReason = 'symlink' | 'dangling_symlink' | 'loop' | 'special' | 'unsendable_name' | 'vanished';
+
+export interface WalkWarning {
+  readonly path: string;
+  readonly reason: WalkWarningReason;
+  readonly message: string;
+}
+
+export interface WalkOptions {
+  readonly followSymlinks?: boolean;
+  readonly onWarning?: (w: WalkWarning) => void;
+}
+
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'not a regular file';
+}
+
+function entry(kind: 'file' | 'dir', path: string, name: string, st: Stats): WalkEntry {
+  return {
+    kind,
+    path,
+    name,
+    size: kind === 'file' ? st.size : 0,
+    mode: st.mode & 0o777,
+    mtimeMs: st.mtimeMs,
+    dev: st.dev,
+    ino: st.ino,
+  };
+}
+
+function fsError(op: string, path: string, e: unknown): WraithError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new WraithError('E_NOT_FOUND', `${path}: no such file or directory`, { path });
+  if (code === 'EACCES' || code === 'EPERM') return new WraithError('E_PERMISSION', `${op}(${path}): permission denied`, { path });
+  return new WraithError('E_IO', `${op}(${path}): ${(e as Error).message}`, { path });
+}
+
+/** Walks every PATH in order. Throws E_NOT_FOUND for a missing PATH, E_USAGE for two PATHs with the same base name. */
+export async function* walk(paths: readonly string[], opts: WalkOptions = {}): AsyncGenerator<WalkEntry> {
+  const warn = (path: string, reason: WalkWarningReason, message: string): void => opts.onWarning?.({ path, reason, message });
+  const roots = paths.map((p) => resolve(p));
+  const seen = new Map<string, string>();
+  for (let i = 0; i < roots.length; i++) {
+    const b = basename(roots[i]!);
+    const other = seen.get(b);
+    if (other !== undefined) {
+      throw new WraithError('E_USAGE', `${paths[i]} and ${other} would both be sent as "${b}"`, { name: b },
+        'send them in separate commands, or from a common parent directory');
+    }
+    seen.set(b, paths[i]!);
+  }
+
+  for (const root of roots) {
+    let st: Stats;
+    try {
+      st = await stat(root); // a PATH argument is followed even when it is a symlink
+    } catch (e) {
+      throw fsError('stat', root, e);
+    }
+    const name = basename(root);
+    if (name === '') throw new WraithError('E_USAGE', 'cannot send "/" itself; name the directories under it');
+    if (st.isFile()) {
+      yield entry('file', root, name, st);
+    } else if (st.isDirectory()) {
+      yield* walkDir(root, name, st, new Set([`${st.dev}:${st.ino}`]), opts, warn);
+    } else {
+      warn(root, 'special', `${root} is ${kindOf(st)}: skipped`);
+    }
+  }
+}
+
+async function* walkDir(
+  dir: string,
+  name: string,
+  st: Stats,
+  ancestors: Set<string>,
+  opts: WalkOptions,
+  warn: (path: string, reason: WalkWarningReason, message: string) => void,
+): AsyncGenerator<WalkEntry> {
+  try {
+    validateRelativeName(name);
+  } catch (e) {
+    warn(dir, 'unsendable_name', `${dir}: ${(e as Error).message.replace(/^received name /, 'name ')}; skipped with its contents`);
+    return;
+  }
+  yield entry('dir', dir, name, st);
+
+  const names: string[] = [];
+  try {
+    // opendir streams the directory instead of building one large array of Dirents.
+    for await (const d of await opendir(dir)) names.push(d.name);
+  } catch (e) {
+    throw fsError('opendir', dir, e);
+  }
+  names.sort();
+
+  for (const child of names) {
+    const path = join(dir, child);
+    const rel = `${name}/${child}`;
+    let cst: Stats;
+    try {
+      cst = await lstat(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        warn(path, 'vanished', `${path} disappeared while walking: skipped`);
+        continue;
+      }
+      throw fsError('lstat', path, e);
+    }
+    if (cst.isSymbolicLink()) {
+      if (!opts.followSymlinks) {
+        warn(path, 'symlink', `${path} is a symlink: skipped (use --follow-symlinks to send its target)`);
+        continue;
+      }
+      try {
+        cst = await stat(path);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ELOOP') {
+          warn(path, 'dangling_symlink', `${path} is a symlink to nothing: skipped`);
+          continue;
+        }
+        throw fsError('stat', path, e);
+      }
+    }
+    if (cst.isDirectory()) {
+      const id = `${cst.dev}:${cst.ino}`;
+      if (ancestors.has(id)) {
+        warn(path, 'loop', `${path} leads back to a directory above it: skipped`);
+        continue;
+      }
+      ancestors.add(id);
+      yield* walkDir(path, rel, cst, ancestors, opts, warn);
+      ancestors.delete(id);
+    } else if (cst.isFile()) {
+      try {
+        validateRelativeName(rel);
+      } catch (e) {
+        warn(path, 'unsendable_name', `${path}: ${(e as Error).message.replace(/^received name /, 'name ')}; skipped`);
+        continue;
+      }
+      yield entry('file', path, rel, cst);
+    } else {
+      warn(path, 'special', `${path} is ${kindOf(cst)}: skipped`);
+    }
+  }
+}
+
+/** What must not change while a file is being read. */
+export interface SourceSnapshot {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+}
+
+export function snapshotOf(st: { size: number; mtimeMs: number; ino: number }): SourceSnapshot {
+  return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+}
+
+/** Snapshot of an open file (take one before reading and one after). */
+export function snapshotFd(fd: number): Promise<SourceSnapshot> {
+  return new Promise((resolvePromise, reject) => {
+    fstat(fd, (err, st) => (err ? reject(fsError('fstat', `fd ${fd}`, err)) : resolvePromise(snapshotOf(st))));
+  });
+}
+
+/** E_SOURCE_CHANGED naming what changed between two snapshots of `path`. */
+export function assertUnchanged(path: string, before: SourceSnapshot, after: SourceSnapshot): void {
+  const changes: string[] = [];
+  if (before.ino !== after.ino) changes.push('it was replaced');
+  if (before.size !== after.size) changes.push(`its size went from ${before.size} to ${after.size}`);
+  if (before.mtimeMs !== after.mtimeMs) changes.push('it was modified');
+  if (changes.length > 0) {
+    throw new WraithError('E_SOURCE_CHANGED', `${path} changed while it was being sent: ${changes.join(', ')}`, {
+      path,
+      before,
+      after,
+    });
+  }
+}
