@@ -41,6 +41,7 @@ const HINTS: Partial<Record<string, string>> = {
   EPERM: 'the file is immutable or append-only, or the operation is not permitted',
   EISDIR: 'the path is a directory',
   EINVAL: 'an argument was rejected (O_DIRECT needs aligned buffers, offsets and lengths)',
+  ECANCELED: 'the FileIo was destroyed while the operation was pending',
 };
 
 /** `syscall(args): ENAME (message)` as a WraithError. `errno` is positive. */

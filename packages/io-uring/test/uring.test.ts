@@ -140,6 +140,38 @@ describeNative('io_uring FileIo', () => {
     closeSync(fd);
   });
 
+  it('a ring closed from inside its completion callback delivers nothing more', async () => {
+    const n = uringNative!;
+    const L = n.uringDescLayout;
+    const ids = new Uint32Array(16);
+    let calls = 0;
+    let closedWith = -1;
+    const ring = new n.UringRing({
+      entries: 8, cqEntries: 16, doneIds: ids, doneResults: new Int32Array(16),
+      counters: new Float64Array(n.uringCounterNames.length),
+      onComplete: (count) => {
+        calls++;
+        expect(count).toBeGreaterThan(0);
+        closedWith = ring.close(); // nothing left in flight: drains 0
+      },
+    });
+    const desc = new Float64Array(L.stride * 4);
+    for (let i = 0; i < 4; i++) {
+      desc[i * L.stride + L.op] = n.uringOps.NOP;
+      desc[i * L.stride + L.buf] = -1;
+      desc[i * L.stride + L.fixed] = -1;
+      desc[i * L.stride + L.userData] = i;
+    }
+    expect(ring.submit(desc, 4, [])).toBe(4);
+    for (let i = 0; i < 5 && calls === 0; i++) await tick();
+    for (let i = 0; i < 3; i++) await tick();
+    expect(calls).toBe(1);
+    expect(closedWith).toBe(0);
+    expect(ring.info().open).toBe(false);
+    expect(() => ring.submit(desc, 1, [])).toThrow(/closed/);
+    expect(ring.close()).toBe(0); // idempotent
+  });
+
   it('checks every op before submitting: a bad batch submits nothing', () => {
     const n = uringNative!;
     const L = n.uringDescLayout;
