@@ -626,8 +626,19 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
   std::unique_ptr<Napi::AsyncContext> asyncCtx_;
 };
 
+// fillUdpChecksum(frame) -> false when the frame is not Ethernet + IP + UDP as
+// tx() expects. The same code the TX path runs, exposed for tests.
+Napi::Value FillUdpChecksumJs(const Napi::CallbackInfo& info) {
+  args::Bytes f;
+  if (!args::GetBytes(info, 0, "frame", &f)) return info.Env().Undefined();
+  return Napi::Boolean::New(info.Env(), FillUdpChecksum(f.data, f.len));
+}
+
 }  // namespace
 
-void InitSocket(Napi::Env env, Napi::Object xdp) { xdp.Set("XskSocket", XskSocket::Define(env)); }
+void InitSocket(Napi::Env env, Napi::Object xdp) {
+  xdp.Set("XskSocket", XskSocket::Define(env));
+  xdp.Set("fillUdpChecksum", Napi::Function::New(env, FillUdpChecksumJs, "fillUdpChecksum"));
+}
 
 }  // namespace wraith::xdp

@@ -76,6 +76,8 @@ export interface NativeXdp {
   ethtoolDriver(ifname: string): { driver: string; version: string; busInfo: string };
   ethtoolChannels(ifname: string): { maxRx: number; maxTx: number; maxCombined: number; rx: number; tx: number; combined: number } | null;
   afXdpErrno(): number;
+  /** Fills in the UDP checksum of an Ethernet + IPv4/IPv6 + UDP frame, as tx() does. */
+  fillUdpChecksum(frame: Uint8Array): boolean;
   XskSocket: new (opts: XskSocketOptions) => XskSocket;
 }
 

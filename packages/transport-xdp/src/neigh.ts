@@ -78,7 +78,8 @@ interface Entry {
   state: HopState;
   nextCheck: number;
   backoff: number;
-  busy: boolean;
+  /** The lookup in flight, if any. */
+  busy: Promise<void> | null;
 }
 
 const RETRY_MIN_MS = 10;
@@ -105,18 +106,18 @@ export class NextHopCache {
   get(dst: string): HopState {
     let e = this.entries.get(dst);
     if (!e) {
-      e = { state: { kind: 'resolving' }, nextCheck: 0, backoff: RETRY_MIN_MS, busy: false };
+      e = { state: { kind: 'resolving' }, nextCheck: 0, backoff: RETRY_MIN_MS, busy: null };
       this.entries.set(dst, e);
     }
-    if (!e.busy && this.now() >= e.nextCheck) void this.resolve(dst, e);
+    if (!e.busy && this.now() >= e.nextCheck) e.busy = this.resolve(dst, e);
     return e.state;
   }
 
-  /** Resolves now (used by tests and at startup); returns the new state. */
+  /** Looks up now, or waits for the lookup in flight; returns the resulting state. */
   async resolveNow(dst: string): Promise<HopState> {
     this.get(dst);
     const e = this.entries.get(dst)!;
-    if (!e.busy) await this.resolve(dst, e);
+    await (e.busy ?? (e.busy = this.resolve(dst, e)));
     return e.state;
   }
 
@@ -126,14 +127,13 @@ export class NextHopCache {
   }
 
   private async resolve(dst: string, e: Entry): Promise<void> {
-    e.busy = true;
     let next: HopState;
     try {
       next = await this.lookup(dst);
     } catch {
       next = { kind: 'resolving' };
     }
-    e.busy = false;
+    e.busy = null;
     if (this.closed) return;
     const changed = JSON.stringify(next) !== JSON.stringify(e.state);
     e.state = next;
