@@ -1,0 +1,34 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import type { CliIo } from '../src/cli/context.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed after the file's tests. */
+export function tmpDir(prefix = 'wraith-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+export class MemStream {
+  text = '';
+  isTTY = false;
+  write(s: string): boolean {
+    this.text += s;
+    return true;
+  }
+  lines(): string[] {
+    return this.text.split('\n').filter((l) => l !== '');
+  }
+}
+
+export function memIo(env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): CliIo & { stdout: MemStream; stderr: MemStream; logs: MemStream } {
+  const logs = new MemStream();
+  return { stdout: new MemStream(), stderr: new MemStream(), logs, logStream: logs, env, cwd, handleSignals: false };
+}

@@ -1,0 +1,177 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isWraithError, type WraithError } from '@wraith/core';
+import { x25519 } from '@noble/curves/ed25519.js';
+import { checkPrivate, ensureHome, homePaths, openHome, resolveHomeDir } from '../src/home/home.js';
+import { generateIdentity, loadIdentity } from '../src/home/identity.js';
+import { acquireDaemonLock, readLockHolder } from '../src/home/lock.js';
+import { readRunInfo, removeRunInfo, requireRunInfo, writeRunInfo } from '../src/home/runinfo.js';
+import { ensureAdminToken } from '../src/home/token.js';
+import { tmpDir } from './helpers.js';
+
+async function rejects(p: Promise<unknown>): Promise<WraithError> {
+  try {
+    await p;
+  } catch (e) {
+    if (isWraithError(e)) return e;
+    throw e;
+  }
+  throw new Error('expected an error');
+}
+
+/** A pid that certainly does not run: a child that already exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+  return Number(r.stdout.toString());
+}
+
+describe('home directory', () => {
+  it('resolves --home, then $WRAITH_HOME, then ~/.config/wraith', () => {
+    expect(resolveHomeDir('h', { WRAITH_HOME: '/e' }, '/cwd')).toBe('/cwd/h');
+    expect(resolveHomeDir(undefined, { WRAITH_HOME: '/e' }, '/cwd')).toBe('/e');
+    expect(resolveHomeDir(undefined, { HOME: '/home/u' }, '/cwd')).toBe('/home/u/.config/wraith');
+  });
+
+  it('creates the home 0700 with state/ and run/', async () => {
+    const dir = join(tmpDir(), 'a', 'home');
+    const home = await ensureHome(dir);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(home.stateDir).mode & 0o777).toBe(0o700);
+    expect(statSync(home.runDir).mode & 0o777).toBe(0o700);
+  });
+
+  it('refuses a home that group or others can read or write, naming the path and the chmod', async () => {
+    const dir = tmpDir();
+    chmodSync(dir, 0o755);
+    const err = await rejects(ensureHome(dir));
+    expect(err.code).toBe('E_HOME_PERMISSIONS');
+    expect(err.message).toContain(dir);
+    expect(err.message).toContain('0755');
+    expect(err.hint).toBe(`run: chmod 700 ${dir}`);
+    expect(err.exitCode).toBe(3);
+  });
+
+  it('says how to create a missing home', async () => {
+    const err = await rejects(openHome(join(tmpDir(), 'missing')));
+    expect(err.code).toBe('E_NO_IDENTITY');
+    expect(err.hint).toMatch(/wraith keygen/);
+  });
+});
+
+describe('identity', () => {
+  it('keygen writes a 0600 key with O_EXCL and refuses to overwrite without force', async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    const a = await generateIdentity(home.identityFile);
+    expect(statSync(home.identityFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(home.identityFile, 'utf8')).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(a.peerId).toMatch(/^[0-9a-f]{64}$/);
+    expect(Buffer.from(x25519.getPublicKey(a.privateKey)).toString('hex')).toBe(a.peerId);
+
+    const err = await rejects(generateIdentity(home.identityFile));
+    expect(err.code).toBe('E_IDENTITY_EXISTS');
+    expect((await loadIdentity(home.identityFile)).peerId).toBe(a.peerId); // untouched
+
+    const b = await generateIdentity(home.identityFile, { force: true });
+    expect(b.peerId).not.toBe(a.peerId);
+    expect((await loadIdentity(home.identityFile)).peerId).toBe(b.peerId);
+    expect(statSync(home.identityFile).mode & 0o777).toBe(0o600);
+  });
+
+  it('refuses a 0644 identity.key with E_HOME_PERMISSIONS', async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    await generateIdentity(home.identityFile);
+    chmodSync(home.identityFile, 0o644);
+    const err = await rejects(loadIdentity(home.identityFile));
+    expect(err.code).toBe('E_HOME_PERMISSIONS');
+    expect(err.message).toContain(home.identityFile);
+    expect(err.hint).toBe(`run: chmod 600 ${home.identityFile}`);
+  });
+
+  it('reports a missing or malformed key', async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    expect((await rejects(loadIdentity(home.identityFile))).code).toBe('E_NO_IDENTITY');
+    writeFileSync(home.identityFile, 'not a key\n', { mode: 0o600 });
+    expect((await rejects(loadIdentity(home.identityFile))).code).toBe('E_CRYPTO_KEY');
+  });
+
+  it('checkPrivate refuses non-regular files', async () => {
+    const dir = tmpDir();
+    mkdirSync(join(dir, 'k'), { mode: 0o700 });
+    expect((await rejects(checkPrivate(join(dir, 'k'), 'file'))).code).toBe('E_HOME_PERMISSIONS');
+  });
+});
+
+describe('daemon lock', () => {
+  it('refuses a second holder with E_HOME_LOCKED and frees on release', async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    const lock = await acquireDaemonLock(home);
+    const held = await readLockHolder(home.lockFile);
+    expect(held?.holder?.pid).toBe(process.pid);
+    const err = await rejects(acquireDaemonLock(home));
+    expect(err.code).toBe('E_HOME_LOCKED');
+    expect(err.message).toContain(`pid ${process.pid}`);
+    expect(err.exitCode).toBe(3);
+    await lock.release();
+    expect(existsSync(home.lockFile)).toBe(false);
+    const again = await acquireDaemonLock(home);
+    again.releaseSync();
+    expect(existsSync(home.lockFile)).toBe(false);
+  });
+
+  it('recovers a stale lock left by a dead pid', async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    const pid = deadPid();
+    writeFileSync(home.lockFile, JSON.stringify({ pid, start: null, host: '' }));
+    const lock = await acquireDaemonLock(home);
+    expect((await readLockHolder(home.lockFile))?.holder?.pid).toBe(process.pid);
+    await lock.release();
+  });
+
+  it('treats a live pid with another start time as reused (stale)', async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    writeFileSync(home.lockFile, JSON.stringify({ pid: process.pid, start: '1', host: '' }));
+    const lock = await acquireDaemonLock(home);
+    await lock.release();
+  });
+
+  it('treats unreadable lock content as stale', async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    writeFileSync(home.lockFile, 'garbage');
+    const lock = await acquireDaemonLock(home);
+    await lock.release();
+  });
+
+  it('release leaves a lock that is not ours alone', async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    const lock = await acquireDaemonLock(home);
+    writeFileSync(home.lockFile, JSON.stringify({ pid: 1, start: null, host: '' }));
+    await lock.release();
+    expect(existsSync(home.lockFile)).toBe(true);
+  });
+});
+
+describe('run info (daemon.json) and admin token', () => {
+  it('writes atomically, reads back while the pid lives, ignores a dead one', async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    expect(await readRunInfo(home)).toBeNull();
+    expect((await rejects(requireRunInfo(home))).code).toBe('E_DAEMON_NOT_RUNNING');
+    const info = { pid: process.pid, peer_id: 'ab'.repeat(32), udp_addrs: ['0.0.0.0:40000'], admin_url: 'http://127.0.0.1:40080', transport: 'udp' };
+    await writeRunInfo(home, info);
+    expect(statSync(home.runInfoFile).mode & 0o777).toBe(0o600);
+    expect(await readRunInfo(home)).toEqual(info);
+    await writeRunInfo(home, { ...info, pid: deadPid() });
+    expect(await readRunInfo(home)).toBeNull();
+    await removeRunInfo(home);
+    expect(existsSync(home.runInfoFile)).toBe(false);
+  });
+
+  it('creates the admin token once, 0600', async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    const t1 = await ensureAdminToken(home);
+    expect(t1).toMatch(/^[0-9a-f]{64}$/);
+    expect(await ensureAdminToken(home)).toBe(t1);
+    expect(statSync(homePaths(home.dir).adminTokenFile).mode & 0o777).toBe(0o600);
+  });
+});
