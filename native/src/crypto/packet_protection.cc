@@ -290,16 +290,19 @@ bool Update(EVP_CIPHER_CTX* ctx, uint8_t* out, const uint8_t* in, size_t n) {
 // stack only for the two EVP inits, then wiped; the contexts hold the only copy.
 Napi::Value CreatePacketKey(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  View kv;
-  if (info.Length() < 1 || !GetView(env, info[0], "key", napi_uint8_array, &kv)) {
-    if (!env.IsExceptionPending()) Throw(env, "E_CRYPTO_KEY", "key must be a Uint8Array", true);
-    return env.Undefined();
+  bool isTyped = false;
+  napi_typedarray_type t = napi_int8_array;
+  size_t len = 0;
+  void* data = nullptr;
+  if (info.Length() < 1 || napi_is_typedarray(env, info[0], &isTyped) != napi_ok || !isTyped ||
+      napi_get_typedarray_info(env, info[0], &t, &len, &data, nullptr, nullptr) != napi_ok || t != napi_uint8_array) {
+    return Throw(env, "E_CRYPTO_KEY", "ChaCha20-Poly1305 key must be a Uint8Array", true);
   }
-  if (kv.length != kKeyLen) {
-    return Throw(env, "E_CRYPTO_KEY", "ChaCha20-Poly1305 key must be 32 bytes, got " + std::to_string(kv.length));
+  if (len != kKeyLen) {
+    return Throw(env, "E_CRYPTO_KEY", "ChaCha20-Poly1305 key must be 32 bytes, got " + std::to_string(len));
   }
   uint8_t key[kKeyLen];
-  std::memcpy(key, kv.data, kKeyLen);
+  std::memcpy(key, data, kKeyLen);
   uint8_t zeroNonce[kNonceLen] = {0};
   PacketKey* k = new PacketKey();
   k->seal = EVP_CIPHER_CTX_new();
