@@ -1,5 +1,6 @@
 /** fast-check generators and helpers shared by the wire tests. */
 import fc from 'fast-check';
+import { isDeepStrictEqual } from 'node:util';
 import { expect } from 'vitest';
 import { WraithError } from '../../src/errors.js';
 import {
@@ -196,3 +197,8 @@ export function expectCode(fn: () => unknown, code: string): WraithError {
 }
 
 export const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
+
+/** Deep equality for hot property loops: a fast check, with vitest's diff only on failure. */
+export function same(actual: unknown, expected: unknown): void {
+  if (!isDeepStrictEqual(actual, expected)) expect(actual).toEqual(expected);
+}

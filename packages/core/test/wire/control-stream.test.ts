@@ -11,7 +11,7 @@ import {
   encodeControlMessage,
   type ControlMessage,
 } from '../../src/wire/index.js';
-import { RUNS, controlMessage, expectCode } from './arbitraries.js';
+import { RUNS, controlMessage, expectCode, same } from './arbitraries.js';
 
 function streamOf(msgs: ControlMessage[]): Uint8Array {
   const buf = new Uint8Array(msgs.reduce((n, m) => n + controlMessageLength(m), 0));
@@ -140,7 +140,7 @@ describe('ControlStreamAssembler', () => {
           a.push(lo, s.subarray(lo, hi));
           drain(a, out);
         }
-        expect(out).toEqual(msgs);
+        same(out, msgs);
       }),
       RUNS,
     );
@@ -272,7 +272,7 @@ describe('ControlStreamSender', () => {
             if (fate === 4) tx.onLost(p.offset, p.data.length); // its ack was lost
             else tx.onAcked(p.offset, p.data.length);
           }
-          expect(out).toEqual(msgs);
+          same(out, msgs);
           expect(tx.buffered).toBe(0);
         },
       ),

@@ -10,7 +10,7 @@ import {
   encodeControlMessage,
   type ControlMessage,
 } from '../../src/wire/index.js';
-import { RUNS, controlMessage, decodeOrWireError, expectCode, hex, mutate, mutations } from './arbitraries.js';
+import { RUNS, controlMessage, decodeOrWireError, expectCode, hex, mutate, mutations, same } from './arbitraries.js';
 
 /** Control-message decoders may also throw E_CHUNK_SIZE (documented). */
 const CONTROL_CODES = /^(E_WIRE_|E_CHUNK_SIZE$)/;
@@ -158,7 +158,7 @@ describe('control messages (PROTOCOL.md §7)', () => {
         encodeControlMessage(w, m);
         expect(w.offset).toBe(controlMessageLength(m));
         const r = new Reader(buf, 0, w.offset);
-        expect(decodeControlMessage(r)).toEqual(m);
+        same(decodeControlMessage(r), m);
         expect(r.atEnd()).toBe(true);
       }),
       RUNS,
@@ -177,7 +177,7 @@ describe('control messages (PROTOCOL.md §7)', () => {
           if (got === null) continue;
           const w2 = new Writer(again);
           encodeControlMessage(w2, got);
-          expect(decodeControlMessage(new Reader(again, 0, w2.offset))).toEqual(got);
+          same(decodeControlMessage(new Reader(again, 0, w2.offset)), got);
         }
       }),
       RUNS,
