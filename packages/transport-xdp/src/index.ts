@@ -4,7 +4,7 @@
  */
 export { xdpTransport, createXdpTransport, XdpTransport, type XdpTransportInit } from './transport.js';
 export { probeXdp, xdpUnavailableMessage, type XdpProbe, type XdpCheck } from './probe.js';
-export { BpfAsm, swap16 } from './bpf/asm.js';
+export * from './bpf/asm.js';
 export { buildXdpProgram, MAX_PORTS, XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT, type XdpProgramSpec } from './bpf/program.js';
 export * from './frames.js';
 export { loadNativeXdp, nativeXdp, type NativeXdp, type XskSocket, type XdpQuery } from './native.js';
