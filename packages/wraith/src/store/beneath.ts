@@ -47,7 +47,11 @@ export class Beneath {
       const st = await lstatOrNull(dir);
       if (st === null) throw new WraithError('E_NOT_FOUND', `${dir} does not exist`, { path: dir });
       if (st.isSymbolicLink()) throw refused(parts.join('/'), `${parts.slice(0, i + 1).join('/')} is a symlink (not followed)`);
-      if (!st.isDirectory()) throw refused(parts.join('/'), `${parts.slice(0, i + 1).join('/')} is not a directory`);
+      if (!st.isDirectory()) {
+        const shown = parts.slice(0, i + 1).join('/');
+        throw new WraithError('E_EXISTS', `${shown} exists and is not a directory`, { name: shown },
+          'remove or rename it in the download directory');
+      }
     }
   }
 
@@ -96,7 +100,12 @@ export class Beneath {
     try {
       fd = await fdOpen(this.abs(parts), flags | constants.O_NOFOLLOW, mode);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw refused(rel, `${rel} is a symlink (not followed)`);
+      const code = (e as NodeJS.ErrnoException).code;
+      // O_NOFOLLOW on a symlink fails with ELOOP, or ENOTDIR when O_DIRECTORY is also set.
+      if (code === 'ELOOP' || code === 'ENOTDIR') {
+        const st = await lstatOrNull(this.abs(parts));
+        if (st?.isSymbolicLink()) throw refused(rel, `${rel} is a symlink (not followed)`);
+      }
       throw e;
     }
     // A component may have been swapped for a symlink after the lstat: check where we landed.
