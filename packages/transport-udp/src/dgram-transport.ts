@@ -182,7 +182,14 @@ export class DgramTransport implements Transport {
         break;
       }
       const buf = pool.fill(slot, batch.buf, batch.offsets[i]!, len);
-      this.socket.send(buf, to.port, to.host, this.done[slot]);
+      try {
+        this.socket.send(buf, to.port, to.host, this.done[slot]);
+      } catch {
+        // dgram throws synchronously on a bad port or address: consume it, as the kernel would refuse it.
+        pool.release(slot);
+        this.counters.txDropped++;
+        this.extra.sendErrors++;
+      }
     }
     return i;
   }

@@ -115,6 +115,14 @@ describe('udp transport: addresses', () => {
     expect(replyFrom).toEqual({ host: '127.0.0.1', port: dual.localAddr().port });
   });
 
+  it('consumes a datagram node:dgram refuses outright (port 0) without leaking its pool slot', async () => {
+    const t = await udp({ bind: '127.0.0.1:0', sendPoolSize: 2 });
+    expect(t.send(batch({ host: '127.0.0.1', port: 0 }, 5, 10))).toBe(5);
+    expect(t.stats().txDropped).toBe(5);
+    expect(t.stats().extra?.sendErrors).toBe(5);
+    expect(t.stats().extra?.inFlight).toBe(0);
+  });
+
   it('consumes an IPv6 destination on an IPv4 socket and counts it as dropped', async () => {
     const t = await udp({ bind: '127.0.0.1:0' });
     expect(t.send(batch({ host: '::1', port: 9 }, 2, 10))).toBe(2);
