@@ -37,7 +37,8 @@ export function createLog(opts: LogOptions): Log {
   if (opts.stream !== undefined) {
     stream = opts.stream;
   } else if (opts.file != null) {
-    file = pino.destination({ dest: opts.file, mkdir: true, sync: false });
+    // Synchronous: log lines are rare (never per packet) and none are lost in a crash.
+    file = pino.destination({ dest: opts.file, mkdir: true, sync: true });
     stream = file;
   } else if (opts.pretty ?? process.stderr.isTTY === true) {
     stream = pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { WraithError } from '@wraith/core';
+import { createUi, NdjsonUi, PlainUi, ProgressBarUi } from '../src/ui/index.js';
+import { etaSeconds } from '../src/ui/types.js';
+import { MemStream } from './helpers.js';
+
+const T0 = Date.UTC(2025, 0, 1);
+
+function lines(s: MemStream): Record<string, unknown>[] {
+  return s.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('NDJSON (schema v1)', () => {
+  it('gives every line v, type, ts and transfer_id, with the documented fields', () => {
+    const out = new MemStream();
+    let now = T0;
+    const ui = new NdjsonUi(out, { now: () => now });
+    ui.started({ transfer_id: 't1', direction: 'send', peer: 'id@h:1', files: 2, bytes_total: 100 });
+    ui.progress({ transfer_id: 't1', bytes_total: 100, bytes_done: 40, rate_bps: 1234.4, eta_s: 0.0486 });
+    ui.file({ transfer_id: 't1', name: 'a', status: 'sent', bytes: 60, root: 'ff' });
+    ui.warning({ transfer_id: 't1', code: null, message: 'w' });
+    now += 1500;
+    ui.completed({ transfer_id: 't1', payload_bytes_sent: 60, bytes_retransmitted: 3, bytes_skipped_resume: 40, root: 'ee' });
+    ui.error(new WraithError('E_EXISTS', 'x exists'), 't1');
+    const ls = lines(out);
+    for (const l of ls) {
+      expect(Object.keys(l).slice(0, 4)).toEqual(['v', 'type', 'ts', 'transfer_id']);
+      expect(l.v).toBe(1);
+      expect(l.transfer_id).toBe('t1');
+    }
+    expect(ls.map((l) => l.type)).toEqual(['started', 'progress', 'file', 'warning', 'completed', 'error']);
+    expect(ls[0]!.ts).toBe('2025-01-01T00:00:00.000Z');
+    expect(ls[1]).toMatchObject({ bytes_total: 100, bytes_done: 40, rate_bps: 1234, eta_s: 0 });
+    expect(ls[4]).toMatchObject({ payload_bytes_sent: 60, bytes_retransmitted: 3, bytes_skipped_resume: 40, root: 'ee' });
+    expect(ls[5]).toMatchObject({ code: 'E_EXISTS', exit_code: 6, message: 'x exists', hint: expect.stringContaining('on_conflict') });
+  });
+
+  it('throttles progress lines but always emits the final one', () => {
+    const out = new MemStream();
+    let now = T0;
+    const ui = new NdjsonUi(out, { now: () => now, progressIntervalMs: 1000 });
+    const p = (done: number) => ui.progress({ transfer_id: 't', bytes_total: 10, bytes_done: done, rate_bps: 1, eta_s: 10 - done });
+    p(1);
+    now += 500;
+    p(2); // dropped
+    now += 600;
+    p(3);
+    p(10); // final, not throttled
+    expect(lines(out).map((l) => l.bytes_done)).toEqual([1, 3, 10]);
+  });
+});
+
+describe('human output', () => {
+  it('plain lines when not a TTY', () => {
+    const err = new MemStream();
+    const ui = createUi({ json: false, progress: true, stdout: new MemStream(), stderr: err, now: () => T0 });
+    expect(ui).toBeInstanceOf(PlainUi);
+    ui.started({ transfer_id: 't', direction: 'send', peer: 'p@h:1', files: 1, bytes_total: 2048 });
+    ui.progress({ transfer_id: 't', bytes_total: 2048, bytes_done: 1024, rate_bps: 125_000_000, eta_s: 65 });
+    ui.completed({ transfer_id: 't', payload_bytes_sent: 2048, bytes_retransmitted: 0, bytes_skipped_resume: 0, root: 'ab' });
+    ui.error(new WraithError('E_NO_SPACE', 'disk full'), 't');
+    expect(err.text).toContain('sending 1 file, 2.00 KiB to p@h:1');
+    expect(err.text).toContain('progress: 50% 1.00 KiB / 2.00 KiB, 1.00 Gbit/s, ETA 1m05s');
+    expect(err.text).toContain('done: 2.00 KiB sent; root ab');
+    expect(err.text).toContain('error[E_NO_SPACE]: disk full\n  hint: ');
+  });
+
+  it('a progress bar on a TTY; --no-progress drops progress; --json uses stdout', () => {
+    const tty = Object.assign(new MemStream(), { isTTY: true, columns: 100 });
+    expect(createUi({ json: false, progress: true, stdout: new MemStream(), stderr: tty })).toBeInstanceOf(ProgressBarUi);
+    const out = new MemStream();
+    const err = new MemStream();
+    const quiet = createUi({ json: false, progress: false, stdout: out, stderr: err });
+    quiet.progress({ transfer_id: 't', bytes_total: 2, bytes_done: 1, rate_bps: 1, eta_s: 1 });
+    expect(err.text).toBe('');
+    const json = createUi({ json: true, progress: true, stdout: out, stderr: err });
+    json.warning({ transfer_id: null, code: null, message: 'm' });
+    expect(out.lines()).toHaveLength(1);
+    expect(err.text).toBe('');
+  });
+
+  it('computes ETA', () => {
+    expect(etaSeconds(100, 40, 20)).toBe(3);
+    expect(etaSeconds(100, 40, 0)).toBeNull();
+  });
+});

@@ -1,0 +1,133 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isWraithError } from '@wraith/core';
+import { assertUnchanged, snapshotFd, walk, type WalkEntry, type WalkWarning } from '../src/walk.js';
+import { tmpDir } from './helpers.js';
+
+async function collect(paths: string[], followSymlinks = false): Promise<{ entries: WalkEntry[]; warnings: WalkWarning[] }> {
+  const entries: WalkEntry[] = [];
+  const warnings: WalkWarning[] = [];
+  for await (const e of walk(paths, { followSymlinks, onWarning: (w) => warnings.push(w) })) entries.push(e);
+  return { entries, warnings };
+}
+
+/** tree/ with a file, an empty file, an empty dir, a nested dir, a setuid file, a symlink and a FIFO. */
+function makeTree(): { base: string; root: string; outside: string } {
+  const base = tmpDir();
+  const root = join(base, 'tree');
+  const outside = join(base, 'outside');
+  mkdirSync(outside);
+  writeFileSync(join(outside, 'o.txt'), 'outside');
+  mkdirSync(join(root, 'sub', 'deeper'), { recursive: true });
+  mkdirSync(join(root, 'empty-dir'));
+  writeFileSync(join(root, 'a.txt'), 'hello');
+  writeFileSync(join(root, 'empty'), '');
+  writeFileSync(join(root, 'sub', 'deeper', 'b.bin'), Buffer.alloc(1000, 7));
+  writeFileSync(join(root, 'suid'), 'x');
+  chmodSync(join(root, 'suid'), 0o4755);
+  chmodSync(join(root, 'sub'), 0o2750);
+  utimesSync(join(root, 'a.txt'), 1_000_000, 1_000_000);
+  symlinkSync(outside, join(root, 'link-dir'));
+  symlinkSync(join(root, 'nope'), join(root, 'dangling'));
+  execFileSync('mkfifo', [join(root, 'fifo')]);
+  return { base, root, outside };
+}
+
+describe('walk', () => {
+  it('yields regular files and directories in name order, lazily, with relative names', async () => {
+    const { root } = makeTree();
+    const { entries, warnings } = await collect([root]);
+    expect(entries.map((e) => `${e.kind}:${e.name}`)).toEqual([
+      'dir:tree',
+      'file:tree/a.txt',
+      'file:tree/empty',
+      'dir:tree/empty-dir',
+      'dir:tree/sub',
+      'dir:tree/sub/deeper',
+      'file:tree/sub/deeper/b.bin',
+      'file:tree/suid',
+    ]);
+    const by = new Map(entries.map((e) => [e.name, e]));
+    expect(by.get('tree/empty')?.size).toBe(0);
+    expect(by.get('tree/sub/deeper/b.bin')?.size).toBe(1000);
+    expect(by.get('tree/suid')?.mode).toBe(0o755); // setuid stripped
+    expect(by.get('tree/sub')?.mode).toBe(0o750); // setgid stripped
+    expect(by.get('tree/a.txt')?.mtimeMs).toBe(1_000_000_000);
+    expect(by.get('tree/a.txt')?.path).toBe(join(root, 'a.txt'));
+    expect(warnings.map((w) => `${w.reason}:${w.path}`).sort()).toEqual([
+      `special:${join(root, 'fifo')}`,
+      `symlink:${join(root, 'dangling')}`,
+      `symlink:${join(root, 'link-dir')}`,
+    ]);
+  });
+
+  it('follows symlinks when asked, skipping dangling ones and loops', async () => {
+    const { root } = makeTree();
+    symlinkSync(root, join(root, 'sub', 'loop'));
+    const { entries, warnings } = await collect([root], true);
+    const names = entries.map((e) => e.name);
+    expect(names).toContain('tree/link-dir');
+    expect(names).toContain('tree/link-dir/o.txt');
+    expect(names.some((n) => n.includes('loop'))).toBe(false);
+    expect(warnings.map((w) => w.reason).sort()).toEqual(['dangling_symlink', 'loop', 'special']);
+  });
+
+  it('sends a single file under its base name, and follows a symlinked PATH argument', async () => {
+    const { root, base } = makeTree();
+    symlinkSync(join(root, 'a.txt'), join(base, 'alias.txt'));
+    const { entries } = await collect([join(root, 'a.txt'), join(base, 'alias.txt')]);
+    expect(entries.map((e) => [e.name, e.size])).toEqual([['a.txt', 5], ['alias.txt', 5]]);
+  });
+
+  it('streams: the first entry arrives before the walk ends', async () => {
+    const { root } = makeTree();
+    const it = walk([root]);
+    const first = await it.next();
+    expect(first.value?.name).toBe('tree');
+    await it.return(undefined);
+  });
+
+  it('refuses a missing PATH and two PATHs with the same base name', async () => {
+    const { root, base } = makeTree();
+    await expect(collect([join(base, 'missing')])).rejects.toSatisfy((e) => isWraithError(e, 'E_NOT_FOUND'));
+    mkdirSync(join(base, 'other', 'tree'), { recursive: true });
+    await expect(collect([root, join(base, 'other', 'tree')])).rejects.toSatisfy((e) => isWraithError(e, 'E_USAGE'));
+  });
+
+  it('skips names the receiver would refuse, with a warning', async () => {
+    const { root } = makeTree();
+    writeFileSync(join(root, 'bad\nname'), 'x');
+    const { entries, warnings } = await collect([root]);
+    expect(entries.some((e) => e.name.includes('\n'))).toBe(false);
+    expect(warnings.some((w) => w.reason === 'unsendable_name')).toBe(true);
+  });
+});
+
+describe('source change check', () => {
+  it('passes when nothing changed and names what changed otherwise', async () => {
+    const dir = tmpDir();
+    const p = join(dir, 'f');
+    writeFileSync(p, 'abc');
+    const fh = await open(p, 'r');
+    try {
+      const before = await snapshotFd(fh.fd);
+      expect(() => assertUnchanged(p, before, before)).not.toThrow();
+      writeFileSync(p, 'abcdef');
+      const after = await snapshotFd(fh.fd);
+      try {
+        assertUnchanged(p, before, after);
+        expect.unreachable();
+      } catch (e) {
+        expect(isWraithError(e, 'E_SOURCE_CHANGED')).toBe(true);
+        expect((e as Error).message).toMatch(/size went from 3 to 6/);
+      }
+      expect(() => assertUnchanged(p, before, { ...before, ino: before.ino + 1 })).toThrow(/replaced/);
+      expect(() => assertUnchanged(p, before, { ...before, mtimeMs: before.mtimeMs + 1 })).toThrow(/modified/);
+    } finally {
+      await fh.close();
+    }
+  });
+});
