@@ -15,6 +15,8 @@ export interface UringOps {
 export interface UringDescLayout {
   stride: number; op: number; fd: number; offset: number; length: number; buf: number;
   bufOffset: number; fixed: number; flags: number; userData: number;
+  /** Field for IOSQE_* bits; IOSQE_ASYNC (the only one allowed) is its value. */
+  sqeFlags: number; IOSQE_ASYNC: number;
 }
 export interface UringRingOptions {
   /** SQ entries (power of two is used; 1..4096). */

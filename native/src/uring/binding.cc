@@ -34,6 +34,7 @@ enum Field : unsigned {
   kFixed = 6,     // registered buffer index for *_FIXED, else -1
   kFlags = 7,     // OPENAT flags, FSYNC flags, FALLOCATE mode
   kUserData = 8,  // JS id (uint32) echoed in the completion
+  kSqeFlags = 9,  // IOSQE_* bits; only IOSQE_ASYNC is allowed
   kStride = 10,
 };
 
@@ -122,6 +123,7 @@ struct Prepared {
   uint32_t flags;
   int fixed;
   uint32_t user_data;
+  uint8_t sqe_flags;
   napi_value view;  // null for ops without a buffer and for registered buffers
 };
 
@@ -333,6 +335,11 @@ class UringRing : public Napi::ObjectWrap<UringRing> {
     out->user_data = static_cast<uint32_t>(d[kUserData]);
     if (!IsInt(d[kFlags], 0, 4294967295.0)) return bad("flags must be a uint32");
     out->flags = static_cast<uint32_t>(d[kFlags]);
+    // IOSQE_ASYNC (punt to io-wq) only: links, drains and fixed files would
+    // change what a slot means.
+    if (!IsInt(d[kSqeFlags], 0, 255) || (static_cast<unsigned>(d[kSqeFlags]) & ~IOSQE_ASYNC) != 0)
+      return bad("sqeFlags: only IOSQE_ASYNC is allowed");
+    out->sqe_flags = static_cast<uint8_t>(d[kSqeFlags]);
     out->off = 0;
     out->addr = 0;
     out->len = 0;
@@ -401,6 +408,7 @@ class UringRing : public Napi::ObjectWrap<UringRing> {
 
   static void Fill(io_uring_sqe* sqe, const Prepared& p, uint32_t slot) {
     sqe->opcode = static_cast<uint8_t>(p.op);
+    sqe->flags = p.sqe_flags;
     sqe->fd = p.fd;
     sqe->off = p.off;
     sqe->addr = p.addr;
@@ -727,6 +735,8 @@ void InitUring(Napi::Env env, Napi::Object exports) {
   layout.Set("fixed", static_cast<double>(kFixed));
   layout.Set("flags", static_cast<double>(kFlags));
   layout.Set("userData", static_cast<double>(kUserData));
+  layout.Set("sqeFlags", static_cast<double>(kSqeFlags));
+  layout.Set("IOSQE_ASYNC", static_cast<double>(IOSQE_ASYNC));
   exports.Set("uringDescLayout", layout);
   Napi::Array names = Napi::Array::New(env, kCounterCount);
   for (unsigned i = 0; i < kCounterCount; i++) names.Set(i, kCounterNames[i]);

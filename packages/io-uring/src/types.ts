@@ -74,6 +74,12 @@ export interface FileIoOptions {
   bufferCount?: number;
   /** Register the pool with io_uring (default true). */
   registerBuffers?: boolean;
+  /**
+   * io_uring: buffered reads/writes of at least this many bytes are handed to
+   * kernel workers (IOSQE_ASYNC) rather than copied inline on the JS thread
+   * (default 256 KiB; Infinity: never). O_DIRECT ops are always inline.
+   */
+  asyncMinBytes?: number;
 }
 
 export type Logger = (msg: string) => void;
