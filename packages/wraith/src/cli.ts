@@ -12,7 +12,7 @@ import { NdjsonUi } from './ui/ndjson.js';
 export type { CliIo } from './cli/context.js';
 
 function usageFromCommander(e: CommanderError): WraithError {
-  const message = e.message.replace(/^error: /, '');
+  const message = e.message.replace(/^error: /, '').replace(/\n\(Did you mean (.+)\?\)$/, '; did you mean $1?');
   return new WraithError('E_USAGE', message, { commander: e.code }, 'see `wraith <command> --help`');
 }
 

@@ -1,0 +1,88 @@
+/**
+ * The installed entry point: `node packages/wraith/bin/wraith.js` as a child process, against the
+ * compiled dist/. The build (`tsc -b packages/wraith`) runs first when dist/ is older than src/.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../../../test/support/prereq.js';
+import { tmpDir } from './helpers.js';
+
+const PKG = join(REPO_ROOT, 'packages', 'wraith');
+const BIN = join(PKG, 'bin', 'wraith.js');
+const BUILD_INFO = join(PKG, 'dist', '.tsbuildinfo');
+
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+beforeAll(() => {
+  const stale = !existsSync(BUILD_INFO) || statSync(BUILD_INFO).mtimeMs < newestSource(join(PKG, 'src'));
+  if (!stale) return;
+  const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '-b', 'packages/wraith'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  if (!existsSync(join(PKG, 'dist', 'cli.js'))) throw new Error(`tsc -b packages/wraith emitted nothing:\n${r.stdout}${r.stderr}`);
+  if (r.status !== 0) console.warn(`tsc -b packages/wraith reported errors; testing what it emitted:\n${r.stdout}`);
+}, 180_000);
+
+function wraith(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, HOME: tmpDir(), ...env },
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+describe('bin/wraith.js', () => {
+  it('--help shows an example and the exit-code table', () => {
+    const r = wraith(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Examples:\n  $ wraith ');
+    expect(r.out).toMatch(/Exit codes:\n +0 {2}success[\s\S]*\n +3 {2}config[\s\S]*\n +130 {2}cancelled/);
+    const send = wraith(['send', '--help']);
+    expect(send.out).toContain('--to <PEER>');
+    expect(send.out).toContain('Exit codes:');
+  });
+
+  it('--version names the protocol and the native addon', () => {
+    const r = wraith(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^wraith \S+\nprotocol 1\nnative addon: /);
+  });
+
+  it('keygen then id print the same peer id', () => {
+    const home = join(tmpDir(), 'h');
+    const k = wraith(['keygen'], { WRAITH_HOME: home });
+    expect(k.code).toBe(0);
+    expect(k.out).toMatch(/^[0-9a-f]{64}\n$/);
+    expect(wraith(['--home', home, 'id']).out).toBe(k.out);
+    const again = wraith(['--home', home, 'keygen']);
+    expect(again.code).toBe(3);
+    expect(again.err).toContain('error[E_IDENTITY_EXISTS]');
+  });
+
+  it('config check: good -> 0, bad -> 3 with the key path on stderr', () => {
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'good.toml'), '[network]\nlisten_addr = "[::]:40000"\n');
+    writeFileSync(join(dir, 'bad.toml'), '[network]\nmax_datagram_size = 70000\n');
+    const good = wraith(['config', 'check', join(dir, 'good.toml')], { WRAITH_HOME: join(dir, 'h') });
+    expect(good.code).toBe(0);
+    const bad = wraith(['config', 'check', join(dir, 'bad.toml')], { WRAITH_HOME: join(dir, 'h') });
+    expect(bad.code).toBe(3);
+    expect(bad.err).toContain('error[E_CONFIG]: config: network.max_datagram_size: expected an integer between 1200 and 65507, found 70000');
+    expect(bad.err).toContain(`hint: fix network.max_datagram_size in ${join(dir, 'bad.toml')}`);
+  });
+
+  it('a usage error exits 2', () => {
+    const r = wraith(['send', '/etc/hostname']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^error\[E_USAGE\]: required option '--to <PEER>' not specified/);
+  });
+});
