@@ -116,6 +116,22 @@ export const ERRORS = {
   E_XDP_UNAVAILABLE: spec('network', 'AF_XDP cannot run here; see `wraith doctor`'),
   E_XDP_BUSY: spec('network', 'the interface already has an XDP program this node did not load'),
   E_IO_URING_UNAVAILABLE: spec('io', 'io_uring cannot run here; the fs backend is used'),
+  // admin API (the API answers some of these with a more precise status: docs/ADMIN.md)
+  E_ADMIN_AUTH: spec('auth', 'send the token from <home>/admin.token as "Authorization: Bearer <token>"'),
+  E_ADMIN_FORBIDDEN: spec('auth', 'the bearer token is wrong; read it again from <home>/admin.token'),
+  E_ADMIN_HOST: spec('auth', 'the admin API answers only its own Host names and no foreign browser Origin or Referer'),
+  E_ADMIN_TOKEN_IN_URL: spec('usage', 'never put the token in the URL: send it in the Authorization header'),
+  E_ADMIN_TOKEN_PERMISSIONS: spec('config', 'chmod 600 the admin token file (and check who could have read it)'),
+  E_ADMIN_OFF: spec('config', 'the daemon runs with [admin] listen = "off"; set an address and restart it'),
+  E_ADMIN_SEND_DISABLED: spec('auth', 'set [admin] send_roots to the directories the admin API may send from'),
+  E_ADMIN_PATH_OUTSIDE: spec('auth', 'the path must resolve, after symlinks, to a place inside one of [admin] send_roots'),
+  E_API_NOT_FOUND: spec('usage', 'no such route; see docs/ADMIN.md'),
+  E_API_VALIDATION: spec('usage', "the request does not match the route's schema; see docs/ADMIN.md"),
+  E_API_BAD_REQUEST: spec('usage', 'the request is malformed (URL, headers or JSON body)'),
+  E_API_BODY_TOO_LARGE: spec('usage', 'the request body exceeds the admin API body limit'),
+  E_API_MEDIA_TYPE: spec('usage', 'send the body as Content-Type: application/json'),
+  E_PEER_UNKNOWN: spec('usage', 'name a [peers.NAME] entry of the config'),
+  E_TRANSFER_FINISHED: spec('transfer', 'the transfer has already finished; nothing to cancel'),
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
