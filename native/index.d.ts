@@ -115,3 +115,93 @@ export interface CryptoNative {
   opensslVersion: string;
 }
 // ===== end crypto section =====
+
+// ===== AF_XDP section (native/src/xdp, native/src/bpf) =====
+// `native.xdp`. Use it through @wraith/transport-xdp. Errors are Errors with `code`
+// (E_XDP_UNAVAILABLE, E_XDP_BUSY), `syscall`, `errno`, `hint`, and for a rejected
+// program `verifierLog`; messages read "syscall(args): strerror: hint". Arguments are
+// checked (TypeError/RangeError) before any syscall.
+
+export interface XskSocketOptions {
+  /** Entries in each of the four rings: a power of two, 64..16384. */
+  ringSize: number;
+  /** UMEM frames; half (at most ringSize) feed the fill ring, the rest (at most ringSize) TX. */
+  frames: number;
+  /** UMEM chunk size; the kernel takes only 2048 or 4096. */
+  frameSize: 2048 | 4096;
+  /** Try MAP_HUGETLB (2 MiB pages) first; falls back to normal pages (see info.note). */
+  hugePages: boolean;
+  /** Preferred NUMA node for the UMEM (mbind, best effort); -1 for none. */
+  numaNode: number;
+}
+export interface XskInfo {
+  zeroCopy: boolean; hugePages: boolean; umemBytes: number; ringSize: number; frameSize: number;
+  rxFrames: number; txFrames: number;
+  /** XDP_MAX_TX_SKB_BUDGET was accepted (newer kernels): one sendto() sends a whole ring. */
+  txBudgetSet: boolean;
+  queue: number;
+  /** Why huge pages or NUMA placement were not used; '' otherwise. */
+  note: string;
+}
+/** One AF_XDP socket with its own UMEM. Created unbound; bind() once. */
+export interface XskSocketInstance {
+  readonly fd: number;
+  readonly info: XskInfo;
+  /** bind(2) with XDP_ZEROCOPY or XDP_COPY, always with XDP_USE_NEED_WAKEUP; fills the fill ring. */
+  bind(ifindex: number, queue: number, mode: 'zerocopy' | 'copy'): void;
+  /** Copies up to max received frames to dst (frame i at i * stride), their lengths to
+   *  lengths[i], and returns the UMEM frames to the fill ring at once. Returns the count. */
+  rx(dst: Uint8Array, stride: number, lengths: Uint32Array, max: number): number;
+  /** Frame i = hdrs[i*hdrStride, +hdrLens[i]) then payload[payOffsets[i], +payLens[i]),
+   *  copied into a free UMEM frame; with udpChecksum the UDP checksum is filled in. All
+   *  frames are checked first. Kicks the kernel (sendto) when needed. Returns how many
+   *  were taken (fewer when out of TX frames or ring slots). */
+  tx(hdrs: Uint8Array, hdrStride: number, hdrLens: Uint32Array, payload: Uint8Array,
+    payOffsets: Uint32Array, payLens: Uint32Array, count: number, udpChecksum: boolean): number;
+  /** Collects completions and kicks what is still queued. */
+  reclaim(): { freeFrames: number; queued: number };
+  /** Kicks TX if anything is queued; returns how many descriptors are still queued. */
+  kick(): number;
+  /** Our ring counters plus the kernel's XDP_STATISTICS (rx_dropped, rx_invalid_descs,
+   *  tx_invalid_descs, rx_ring_full, fill_ring_empty_descs, tx_ring_empty_descs). */
+  stats(): Record<string, number>;
+  /** uv_poll on the socket fd (main loop): on readable, rx() into the registered buffers
+   *  and cb(count), up to 4 batches per wakeup. The buffers stay referenced. */
+  startPoll(dst: Uint8Array, stride: number, lengths: Uint32Array, max: number, cb: (count: number) => void): void;
+  stopPoll(): void;
+  /** true: teardown finishes after the poll handle closes, then cb runs; false: done now. */
+  close(cb?: () => void): boolean;
+}
+export interface XdpQueryResult {
+  attached: 'none' | 'native' | 'generic' | 'offload' | 'multi' | 'unknown';
+  progId: number; drvProgId: number; skbProgId: number; hwProgId: number;
+}
+export interface XdpNative {
+  /** BPF_MAP_TYPE_XSKMAP, u32 key (RX queue) -> AF_XDP socket. */
+  mapCreateXsk(maxEntries: number): number;
+  mapUpdateFd(mapFd: number, key: number, valueFd: number): void;
+  /** false when the key was not there. */
+  mapDelete(mapFd: number, key: number): boolean;
+  /** BPF_PROG_LOAD of XDP bytecode (8-byte instructions); retries with a verifier log on failure. */
+  progLoadXdp(insns: Uint8Array, name?: string): number;
+  /** BPF_PROG_TEST_RUN on one frame (>= 14 bytes). */
+  progTestRun(progFd: number, frame: Uint8Array,
+    ctx?: { ingressIfindex?: number; rxQueueIndex?: number; repeat?: number }): { retval: number; dataOut: Buffer };
+  progId(progFd: number): number;
+  /** BPF_LINK_CREATE (BPF_XDP). EBUSY/EEXIST (a program is attached) throw E_XDP_BUSY. */
+  linkCreateXdp(progFd: number, ifindex: number, mode: 'native' | 'generic'): number;
+  closeFd(fd: number): void;
+  /** RTM_GETLINK: which XDP program, if any, the interface carries. */
+  xdpQuery(ifindex: number): XdpQueryResult;
+  /** if_nametoindex; 0 when absent. */
+  ifIndex(name: string): number;
+  ethtoolDriver(ifname: string): { driver: string; version: string; busInfo: string };
+  /** null when the driver does not report channels. */
+  ethtoolChannels(ifname: string): { maxRx: number; maxTx: number; maxCombined: number; rx: number; tx: number; combined: number } | null;
+  /** 0 when socket(AF_XDP) works, else its errno. */
+  afXdpErrno(): number;
+  /** Fills in the UDP checksum of an Ethernet + IPv4/IPv6 + UDP frame as tx() does. */
+  fillUdpChecksum(frame: Uint8Array): boolean;
+  XskSocket: new (options: XskSocketOptions) => XskSocketInstance;
+}
+// ===== end AF_XDP section =====

@@ -4,82 +4,13 @@
  */
 import { createRequire } from 'node:module';
 import { WraithError, type ErrorCode } from '@wraith/core';
+import type { XdpNative, XdpQueryResult, XskSocketInstance } from '@wraith/native';
 
-export interface XskSocketOptions {
-  ringSize: number;
-  frames: number;
-  frameSize: 2048 | 4096;
-  hugePages: boolean;
-  numaNode: number;
-}
-
-export interface XskInfo {
-  zeroCopy: boolean;
-  hugePages: boolean;
-  umemBytes: number;
-  ringSize: number;
-  frameSize: number;
-  rxFrames: number;
-  txFrames: number;
-  txBudgetSet: boolean;
-  queue: number;
-  /** Why huge pages or NUMA placement were not used ('' when they were or were not asked for). */
-  note: string;
-}
-
-export interface XskSocket {
-  readonly fd: number;
-  readonly info: XskInfo;
-  bind(ifindex: number, queue: number, mode: 'zerocopy' | 'copy'): void;
-  rx(dst: Uint8Array, stride: number, lengths: Uint32Array, max: number): number;
-  tx(
-    hdrs: Uint8Array,
-    hdrStride: number,
-    hdrLens: Uint32Array,
-    payload: Uint8Array,
-    payOffsets: Uint32Array,
-    payLens: Uint32Array,
-    count: number,
-    udpChecksum: boolean,
-  ): number;
-  reclaim(): { freeFrames: number; queued: number };
-  kick(): number;
-  stats(): Record<string, number>;
-  startPoll(dst: Uint8Array, stride: number, lengths: Uint32Array, max: number, cb: (count: number) => void): void;
-  stopPoll(): void;
-  close(cb?: () => void): boolean;
-}
-
-export interface XdpQuery {
-  attached: 'none' | 'native' | 'generic' | 'offload' | 'multi' | 'unknown';
-  progId: number;
-  drvProgId: number;
-  skbProgId: number;
-  hwProgId: number;
-}
-
-export interface NativeXdp {
-  mapCreateXsk(maxEntries: number): number;
-  mapUpdateFd(mapFd: number, key: number, valueFd: number): void;
-  mapDelete(mapFd: number, key: number): boolean;
-  progLoadXdp(insns: Uint8Array, name?: string): number;
-  progTestRun(
-    progFd: number,
-    frame: Uint8Array,
-    ctx?: { ingressIfindex?: number; rxQueueIndex?: number; repeat?: number },
-  ): { retval: number; dataOut: Buffer };
-  progId(progFd: number): number;
-  linkCreateXdp(progFd: number, ifindex: number, mode: 'native' | 'generic'): number;
-  closeFd(fd: number): void;
-  xdpQuery(ifindex: number): XdpQuery;
-  ifIndex(name: string): number;
-  ethtoolDriver(ifname: string): { driver: string; version: string; busInfo: string };
-  ethtoolChannels(ifname: string): { maxRx: number; maxTx: number; maxCombined: number; rx: number; tx: number; combined: number } | null;
-  afXdpErrno(): number;
-  /** Fills in the UDP checksum of an Ethernet + IPv4/IPv6 + UDP frame, as tx() does. */
-  fillUdpChecksum(frame: Uint8Array): boolean;
-  XskSocket: new (opts: XskSocketOptions) => XskSocket;
-}
+// The binding's types live with the addon (native/index.d.ts, AF_XDP section).
+export type { XskInfo, XskSocketOptions } from '@wraith/native';
+export type NativeXdp = XdpNative;
+export type XskSocket = XskSocketInstance;
+export type XdpQuery = XdpQueryResult;
 
 const require = createRequire(import.meta.url);
 
