@@ -62,9 +62,16 @@ export class Harness {
 
   /** Run until both sides are done, `stop` returns true, or the step budget runs out. */
   run(maxSteps = 200_000, stop?: () => boolean): void {
+    let progress = -1;
+    let idle = 0;
     while (!this.done && !(stop?.() ?? false)) {
       if (this.steps >= maxSteps) throw new Error(`transfer did not finish in ${maxSteps} steps`);
       this.step();
+      // Fail fast on a deadlock instead of spinning to the step budget.
+      const now = this.receiver.heldChunks + this.sender.stats.payloadBytesSent + this.receiver.stats.bytesReceived;
+      idle = now === progress ? idle + 1 : 0;
+      progress = now;
+      if (idle > 200) throw new Error(`transfer stalled at step ${this.steps}`);
     }
   }
 
