@@ -43,16 +43,16 @@ describe('ChunkSet', () => {
           const bits = new Array<boolean>(n).fill(false);
           for (const o of ops) {
             const i = o.i % n;
-            if (o.op === 'add') {
-              expect(set.add(i)).toBe(!bits[i]);
-              bits[i] = true;
-            } else if (o.op === 'delete') {
-              expect(set.delete(i)).toBe(bits[i]);
-              bits[i] = false;
-            } else {
+            if (o.op === 'range') {
               const count = Math.min(o.count, n - i);
               set.addRange(i, count);
               for (let k = i; k < i + count; k++) bits[k] = true;
+            } else if (o.op === 'add') {
+              expect(set.add(i)).toBe(!bits[i]);
+              bits[i] = true;
+            } else {
+              expect(set.delete(i)).toBe(bits[i]);
+              bits[i] = false;
             }
           }
           expect(set.count).toBe(bits.filter(Boolean).length);
