@@ -9,7 +9,9 @@
 // One EVP_CIPHER_CTX per direction is keyed once; each packet only resets the IV.
 #include <napi.h>
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include <cmath>
 #include <cstdint>
@@ -285,6 +287,20 @@ bool Update(EVP_CIPHER_CTX* ctx, uint8_t* out, const uint8_t* in, size_t n) {
   return true;
 }
 
+// The tag through the provider parameters directly: EVP_CIPHER_CTX_ctrl would build the same
+// OSSL_PARAM array after a table lookup, on every packet.
+inline bool GetTag(EVP_CIPHER_CTX* ctx, uint8_t* tag) {
+  OSSL_PARAM params[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kTagLen),
+                          OSSL_PARAM_construct_end()};
+  return EVP_CIPHER_CTX_get_params(ctx, params) == 1;
+}
+
+inline bool SetTag(EVP_CIPHER_CTX* ctx, uint8_t* tag) {
+  OSSL_PARAM params[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kTagLen),
+                          OSSL_PARAM_construct_end()};
+  return EVP_CIPHER_CTX_set_params(ctx, params) == 1;
+}
+
 // ---- exports ----
 
 // createPacketKey(key32: Uint8Array) -> handle. The caller's key bytes are copied to the
@@ -384,7 +400,7 @@ Napi::Value SealBatch(const Napi::CallbackInfo& info) {
     int outl = 0;
     if (EVP_EncryptInit_ex(k->seal, nullptr, nullptr, nullptr, nonce) != 1 || !Update(k->seal, nullptr, hdr, h) ||
         !Update(k->seal, p, p, len) || EVP_EncryptFinal_ex(k->seal, p + len, &outl) != 1 || outl != 0 ||
-        EVP_CIPHER_CTX_ctrl(k->seal, EVP_CTRL_AEAD_GET_TAG, kTagLen, p + len) != 1) {
+        !GetTag(k->seal, p + len)) {
       return ThrowAt(env, "E_INTERNAL", "packet " + std::to_string(i) + ": OpenSSL ChaCha20-Poly1305 seal failed", i,
                      static_cast<double>(end), b.buf.length);
     }
@@ -405,7 +421,7 @@ bool AuthenticateOnly(EVP_CIPHER_CTX* ctx, const uint8_t* nonce, const uint8_t* 
     done += piece;
   }
   int outl = 0;
-  ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTagLen, tag) == 1 &&
+  ok = ok && SetTag(ctx, tag) &&
        EVP_DecryptFinal_ex(ctx, sink, &outl) == 1 && outl == 0;
   OPENSSL_cleanse(sink, sizeof sink);
   return ok;
@@ -450,7 +466,7 @@ Napi::Value OpenBatch(const Napi::CallbackInfo& info) {
       int outl = 0;
       ok = EVP_DecryptInit_ex(k->open, nullptr, nullptr, nullptr, nonce) == 1 && Update(k->open, nullptr, hdr, h) &&
            Update(k->open, k->scratch, ct, n) &&
-           EVP_CIPHER_CTX_ctrl(k->open, EVP_CTRL_AEAD_SET_TAG, kTagLen, tag) == 1 &&
+           SetTag(k->open, tag) &&
            EVP_DecryptFinal_ex(k->open, finalSink, &outl) == 1 && outl == 0;
       if (n > scratchUsed) scratchUsed = n;
       if (ok && n > 0) std::memcpy(ct, k->scratch, n);
@@ -460,7 +476,7 @@ Napi::Value OpenBatch(const Napi::CallbackInfo& info) {
       if (ok) {
         int outl = 0;
         ok = EVP_DecryptInit_ex(k->open, nullptr, nullptr, nullptr, nonce) == 1 && Update(k->open, nullptr, hdr, h) &&
-             Update(k->open, ct, ct, n) && EVP_CIPHER_CTX_ctrl(k->open, EVP_CTRL_AEAD_SET_TAG, kTagLen, tag) == 1 &&
+             Update(k->open, ct, ct, n) && SetTag(k->open, tag) &&
              EVP_DecryptFinal_ex(k->open, finalSink, &outl) == 1 && outl == 0;
         // The tag verified on the first pass over the same bytes; a failure here means the
         // buffer changed under us (shared memory) or OpenSSL failed: leave it failed.
