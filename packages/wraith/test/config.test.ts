@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { REPO_ROOT } from '../../../test/support/prereq.js';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isWraithError, type WraithError } from '@wraith/core';
@@ -55,7 +56,7 @@ describe('defaults (config/wraith.toml)', () => {
   });
 
   it('mentions every schema key (set or commented out)', async () => {
-    const text = (await import('node:fs')).readFileSync(DEFAULTS_FILE, 'utf8');
+    const text = readFileSync(DEFAULTS_FILE, 'utf8');
     for (const k of configKeys()) {
       const leaf = k.path[k.path.length - 1]!;
       expect(text, k.dotted).toMatch(new RegExp(`^#? ?${leaf} = `, 'm'));
@@ -69,6 +70,11 @@ describe('defaults (config/wraith.toml)', () => {
       '--transport', '--xdp-interface', '--admin-listen', '--io-backend', '--crypto-backend', '--rx-ring-size',
       '--tx-ring-size', '--umem-size', '--umem-huge-pages', '--batch-size', '--lock-memory', '--cpus', '--listen-addr',
     ]));
+  });
+
+  it('documents every key and flag in docs/CLI.md', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs', 'CLI.md'), 'utf8');
+    for (const k of configKeys()) expect(doc, k.dotted).toContain(`| \`${k.dotted}\` | \`${k.flag}\``);
   });
 
   it('is a JSON schema object the admin API can reuse', () => {
@@ -205,5 +211,30 @@ describe('config show', () => {
     const { config } = await loadConfig({ home: tmpDir() });
     const withSecret = { ...config, admin: { ...config.admin, token: 'hunter2' } };
     expect(JSON.stringify(configToJson(withSecret as typeof config))).not.toContain('hunter2');
+  });
+});
+
+describe('shipped examples', () => {
+  it.each(['receiving-server.toml', 'sender.toml'])('config/examples/%s is valid', async (name) => {
+    const { config, warnings } = await loadConfig({ home: tmpDir(), configFile: join(REPO_ROOT, 'config', 'examples', name) });
+    expect(warnings).toEqual([]);
+    expect(config).toBeDefined();
+  });
+
+  it('config/wraith.service runs the daemon with the capabilities AF_XDP needs', () => {
+    const unit = readFileSync(join(REPO_ROOT, 'config', 'wraith.service'), 'utf8');
+    for (const line of [
+      'User=wraith',
+      'AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN CAP_BPF CAP_IPC_LOCK',
+      'CapabilityBoundingSet=CAP_NET_RAW CAP_NET_ADMIN CAP_BPF CAP_IPC_LOCK',
+      'StateDirectory=wraith',
+      'Environment=WRAITH_HOME=/var/lib/wraith',
+      'ProtectSystem=strict',
+      'ReadWritePaths=/srv/wraith/incoming',
+      'LimitMEMLOCK=infinity',
+      'ExecStart=/usr/bin/env wraith daemon',
+    ]) {
+      expect(unit).toMatch(new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    }
   });
 });
