@@ -9,10 +9,11 @@
 // Run:
 //   node bench/crypto.mjs [--trials 5] [--seconds 0.5] [--batch 64] [--size 1400]
 //                         [--only native-evp,js-node,js-noble] [--json FILE]
-// Prints a table (median of the trials) and writes JSON to bench/results/crypto.json
+// Prints a table (median of the trials; wall-clock rates, plus CPU time per packet, which
+// holds up better when other processes share the cores) and writes JSON to bench/results/crypto.json
 // unless --json names another file.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -73,7 +74,10 @@ function setLens(b, len, firstPn) {
 
 const hrNow = () => process.hrtime.bigint();
 
-/** Seconds spent inside seal() (or open()) over one trial; setup between calls is not timed. */
+/**
+ * Wall and CPU seconds spent inside seal() (or open()) over one trial; setup between calls is
+ * not timed. CPU time stays meaningful when other processes share the cores.
+ */
 function trial(p, op) {
   const key = p.newKey(key32);
   const b = makeBatch();
@@ -85,27 +89,34 @@ function trial(p, op) {
     template = b.buf.slice();
   }
   let inside = 0n;
+  let cpuMicros = 0;
   let batches = 0;
   const deadline = hrNow() + BigInt(Math.round(seconds * 1e9));
   while (hrNow() < deadline) {
     if (op === 'seal') {
       setLens(b, size, pn);
       pn += count;
+      const c0 = process.cpuUsage();
       const t0 = hrNow();
       key.seal(b);
       inside += hrNow() - t0;
+      const c = process.cpuUsage(c0);
+      cpuMicros += c.user + c.system;
     } else {
       b.buf.set(template);
       setLens(b, size + TAG, 0);
+      const c0 = process.cpuUsage();
       const t0 = hrNow();
       key.open(b);
       inside += hrNow() - t0;
+      const c = process.cpuUsage(c0);
+      cpuMicros += c.user + c.system;
       if (batches === 0 && b.status.some((s) => s !== 1)) throw new Error(`${p.name}: open failed on its own packets`);
     }
     batches++;
   }
   key.destroy();
-  return { secs: Number(inside) / 1e9, packets: batches * count };
+  return { secs: Number(inside) / 1e9, cpuSecs: cpuMicros / 1e6, packets: batches * count };
 }
 
 const median = (xs) => {
@@ -131,9 +142,11 @@ for (const p of selected) {
   for (const op of ['seal', 'open']) {
     trial(p, op); // warm-up
     const pps = [];
+    const cpuUs = [];
     for (let t = 0; t < trials; t++) {
       const r = trial(p, op);
       pps.push(r.packets / r.secs);
+      cpuUs.push((r.cpuSecs * 1e6) / r.packets);
     }
     const m = median(pps);
     rows.push({
@@ -142,6 +155,7 @@ for (const p of selected) {
       packetsPerSec: Math.round(m),
       gbPerSec: Number(((m * size) / 1e9).toFixed(3)),
       usPerPacket: Number((1e6 / m).toFixed(3)),
+      cpuUsPerPacket: Number(median(cpuUs).toFixed(3)),
       trials: pps.map((x) => Math.round(x)),
     });
   }
@@ -154,9 +168,21 @@ for (const r of rows) {
 
 const cpu = cpus()[0]?.model ?? 'unknown';
 console.log(`packet protection: batches of ${count} x ${size} B payload (+${HEADER} B header AAD, +${TAG} B tag), median of ${trials} x ${seconds}s`);
-console.log(`node ${process.version}, ${nativeProtectionStatus().openssl ?? 'no native OpenSSL'}, ${cpu}`);
-const head = ['impl', 'op', 'packets/s', 'GB/s', 'us/packet', 'vs js-node'];
-const table = [head, ...rows.map((r) => [r.impl, r.op, r.packetsPerSec.toLocaleString('en-US'), r.gbPerSec.toFixed(3), r.usPerPacket.toFixed(3), r.vsJsNode === null ? '-' : `${r.vsJsNode}x`])];
+const load = loadavg().map((x) => Number(x.toFixed(2)));
+console.log(`node ${process.version}, ${nativeProtectionStatus().openssl ?? 'no native OpenSSL'}, ${cpu} x ${cpus().length}, load ${load.join(' ')}`);
+const head = ['impl', 'op', 'packets/s', 'GB/s', 'us/packet', 'cpu us/packet', 'vs js-node'];
+const table = [
+  head,
+  ...rows.map((r) => [
+    r.impl,
+    r.op,
+    r.packetsPerSec.toLocaleString('en-US'),
+    r.gbPerSec.toFixed(3),
+    r.usPerPacket.toFixed(3),
+    r.cpuUsPerPacket.toFixed(3),
+    r.vsJsNode === null ? '-' : `${r.vsJsNode}x`,
+  ]),
+];
 const widths = head.map((_, c) => Math.max(...table.map((row) => String(row[c]).length)));
 for (const [i, row] of table.entries()) {
   console.log(row.map((cell, c) => (c < 2 ? String(cell).padEnd(widths[c]) : String(cell).padStart(widths[c]))).join('  '));
@@ -170,6 +196,8 @@ const result = {
   openssl: nativeProtectionStatus().openssl,
   nativeUnavailable: nativeProtectionStatus().reason,
   cpu,
+  cpus: cpus().length,
+  loadavg: load,
   config: { batch: count, payloadBytes: size, headerBytes: HEADER, trials, secondsPerTrial: seconds, statistic: 'median' },
   results: rows,
 };
