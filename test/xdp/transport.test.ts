@@ -175,6 +175,16 @@ describeIf(needRoot(), 'AF_XDP transport in network namespaces', () => {
     expect(got['from']).toBe(`${pair.ipA}:${PORT}`);
     const s = (await small.request({ cmd: 'stats' }))['stats'] as { extra: Record<string, number> };
     expect(s.extra['xdp_tx_packets']! - resolved).toBeGreaterThanOrEqual(3000);
+
+    // Over the MTU (1500 - 20 - 8 = 1472 bytes of payload): counted and dropped
+    // here, since the kernel would report them sent and drop them silently.
+    await peer.request({ cmd: 'sink', port: 7002, host: pair.ipB, size: 1473 });
+    const over = await small.request({ cmd: 'send', to: { host: pair.ipB, port: 7002 }, count: 3, size: 1473 });
+    expect(over['sent']).toBe(3); // consumed, as the Transport contract says
+    const s2 = (await small.request({ cmd: 'stats' }))['stats'] as { txDropped: number; extra: Record<string, number> };
+    expect(s2.extra['tx_oversize']).toBe(3);
+    expect(s2.txDropped).toBe(3);
+    expect(logLines(small).some((l) => /over maxDatagram 1472 \(MTU 1500\)/.test(l))).toBe(true);
     await small.request({ cmd: 'close' });
   });
 

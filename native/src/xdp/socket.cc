@@ -63,6 +63,7 @@ struct Counters {
   double txNoFrames = 0;     // tx() stopped early: no free frame or TX slot
   double txKicks = 0, txKickAgain = 0, txKickDropped = 0, txKickErrors = 0;
   double fillWakeups = 0;
+  double pollWakeups = 0;    // readable events from uv_poll
   double pollErrors = 0;
   int lastKickErrno = 0;
 };
@@ -453,6 +454,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     set("txKickErrors", counters_.txKickErrors);
     set("lastKickErrno", counters_.lastKickErrno);
     set("fillWakeups", counters_.fillWakeups);
+    set("pollWakeups", counters_.pollWakeups);
     set("pollErrors", counters_.pollErrors);
     set("freeTxFrames", static_cast<double>(freeTx_.size()));
     if (fd_ >= 0 && bound_) {
@@ -524,6 +526,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
       s->counters_.pollErrors++;
       return;
     }
+    s->counters_.pollWakeups++;
     Napi::Env env = s->env_;
     Napi::HandleScope scope(env);
     for (int round = 0; round < kPollRounds && s->poll_ && !s->closing_; round++) {

@@ -28,7 +28,7 @@ export interface XdpProbe {
 
 export interface ProbeOptions {
   frameSize?: 2048 | 4096;
-  /** UMEM bytes the transport will lock (all queues); default 8 MiB per queue. */
+  /** UMEM bytes the transport will lock (all queues); default 16 MiB (one queue, default rings). */
   umemBytes?: number;
 }
 
@@ -123,7 +123,7 @@ export function probeXdp(ifname: string, opts: ProbeOptions = {}): XdpProbe {
       );
   }
 
-  const needed = opts.umemBytes ?? 8 << 20;
+  const needed = opts.umemBytes ?? 16 << 20;
   const limit = netdev.memlockLimit();
   if (netdev.hasCap(caps, netdev.CAP.IPC_LOCK)) pass('memlock', 'CAP_IPC_LOCK: UMEM is exempt from RLIMIT_MEMLOCK');
   else if (limit >= needed) pass('memlock', `RLIMIT_MEMLOCK ${limit === Infinity ? 'unlimited' : `${limit} bytes`} covers ${needed} bytes of UMEM`);
