@@ -467,7 +467,7 @@ describeIf(nativeProtectionStatus().reason, 'nativePacketProtection (native-evp)
       // count beyond any array.
       for (const i of [3, 4, 5, 6]) {
         const args: unknown[] = [key, buf, 4, off, hl, pl, pns];
-        args[i] = new (args[i] as Uint32Array).constructor(3) as unknown;
+        args[i] = i === 6 ? new Float64Array(3) : new Uint32Array(3);
         expect(rawCodeOf(() => seal(...args)), `arg ${i}`).toBe('E_INTERNAL');
       }
       expect(rawCodeOf(() => open(key, buf, 4, off, hl, pl, pns, new Uint8Array(3)))).toBe('E_INTERNAL');
