@@ -124,8 +124,8 @@ struct View {
 };
 
 // Reads a typed array of one of the accepted types; throws E_INTERNAL (TypeError) otherwise.
-bool GetView(Napi::Env env, napi_value v, const char* what, napi_typedarray_type want, View* out,
-             napi_typedarray_type alt = napi_typedarray_type(-1)) {
+// `alt` is a second accepted type, or -1 for none.
+bool GetView(Napi::Env env, napi_value v, const char* what, napi_typedarray_type want, View* out, int alt = -1) {
   bool is = false;
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is) {
     Throw(env, "E_INTERNAL", std::string(what) + " must be a typed array", true);
@@ -138,7 +138,7 @@ bool GetView(Napi::Env env, napi_value v, const char* what, napi_typedarray_type
     Throw(env, "E_INTERNAL", std::string(what) + ": napi_get_typedarray_info failed", true);
     return false;
   }
-  if (t != want && t != alt) {
+  if (t != want && static_cast<int>(t) != alt) {
     Throw(env, "E_INTERNAL", std::string(what) + " has the wrong element type", true);
     return false;
   }
@@ -235,7 +235,7 @@ bool ReadBatch(Napi::Env env, const Napi::CallbackInfo& info, bool withStatus, B
   if (!GetView(env, info[3], "offsets", napi_uint32_array, &b->offsets)) return false;
   if (!GetView(env, info[4], "headerLens", napi_uint32_array, &b->headerLens)) return false;
   if (!GetView(env, info[5], "payloadLens", napi_uint32_array, &b->payloadLens)) return false;
-  if (!GetView(env, info[6], "pns", napi_float64_array, &b->pns, napi_biguint64_array)) return false;
+  if (!GetView(env, info[6], "pns", napi_float64_array, &b->pns, static_cast<int>(napi_biguint64_array))) return false;
   b->hasStatus = withStatus;
   if (withStatus && !GetView(env, info[7], "status", napi_uint8_array, &b->status)) return false;
 
