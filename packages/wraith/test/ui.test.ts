@@ -79,6 +79,20 @@ describe('human output', () => {
     expect(err.text).toBe('');
   });
 
+  it('draws the bar with bytes, rate and ETA, and prints lines above it', () => {
+    const tty = Object.assign(new MemStream(), { isTTY: true, columns: 120, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+    const ui = new ProgressBarUi(tty);
+    ui.started({ transfer_id: 't', direction: 'send', peer: 'p@h:1', files: 2, bytes_total: 4 * 2 ** 20 });
+    ui.progress({ transfer_id: 't', bytes_total: 4 * 2 ** 20, bytes_done: 2 ** 20, rate_bps: 125_000_000, eta_s: 90 });
+    ui.file({ transfer_id: 't', name: 'a.bin', status: 'sent', bytes: 2 ** 20, root: null });
+    ui.completed({ transfer_id: 't', payload_bytes_sent: 4 * 2 ** 20, bytes_retransmitted: 0, bytes_skipped_resume: 0, root: null });
+    ui.close();
+    expect(tty.text).toContain('sending 2 files, 4.00 MiB to p@h:1');
+    expect(tty.text).toMatch(/25% \| 1\.00 MiB \/ 4\.00 MiB \| 1\.00 Gbit\/s \| ETA 1m30s/);
+    expect(tty.text).toContain('sent: a.bin (1.00 MiB)');
+    expect(tty.text).toContain('done: 4.00 MiB sent');
+  });
+
   it('computes ETA', () => {
     expect(etaSeconds(100, 40, 20)).toBe(3);
     expect(etaSeconds(100, 40, 0)).toBeNull();

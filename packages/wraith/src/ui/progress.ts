@@ -29,7 +29,8 @@ export class ProgressBarUi implements TransferUi {
     this.multi = new cliProgress.MultiBar(
       {
         stream: out as unknown as NodeJS.WritableStream,
-        format: ' {bar} {percentage}% | {done} / {total} | {rate} | ETA {eta}',
+        // `total`, `eta` and `value` are cli-progress's own placeholders: ours are suffixed _h.
+        format: ' {bar} {percentage}% | {done_h} / {total_h} | {rate_h} | ETA {eta_h}',
         hideCursor: true,
         clearOnComplete: false,
         stopOnComplete: false,
@@ -40,40 +41,57 @@ export class ProgressBarUi implements TransferUi {
     );
   }
 
+  /** A line above the bar (or plain, when no bar is drawn yet). */
+  private line(text: string): void {
+    if (this.bar === null) {
+      this.out.write(`${text}\n`);
+      return;
+    }
+    this.multi.log(`${text}\n`);
+    this.multi.update(); // draws the logged line now, not at the next tick
+  }
+
   started(e: StartedEvent): void {
-    this.multi.log(`${e.direction === 'send' ? 'sending' : 'receiving'} ${e.files} file${e.files === 1 ? '' : 's'}, ${humanBytes(e.bytes_total)} ${e.direction === 'send' ? 'to' : 'from'} ${e.peer}\n`);
-    this.bar = this.multi.create(Math.max(1, e.bytes_total), 0, { done: humanBytes(0), total: humanBytes(e.bytes_total), rate: '-', eta: '-' });
+    this.line(`${e.direction === 'send' ? 'sending' : 'receiving'} ${e.files} file${e.files === 1 ? '' : 's'}, ${humanBytes(e.bytes_total)} ${e.direction === 'send' ? 'to' : 'from'} ${e.peer}`);
+    this.bar = this.multi.create(Math.max(1, e.bytes_total), 0, { done_h: humanBytes(0), total_h: humanBytes(e.bytes_total), rate_h: '-', eta_h: '-' });
   }
 
   progress(e: ProgressEvent): void {
     this.bar?.update(e.bytes_done, {
-      done: humanBytes(e.bytes_done),
-      total: humanBytes(e.bytes_total),
-      rate: humanRate(e.rate_bps),
-      eta: e.eta_s === null ? '-' : humanDuration(e.eta_s),
+      done_h: humanBytes(e.bytes_done),
+      total_h: humanBytes(e.bytes_total),
+      rate_h: humanRate(e.rate_bps),
+      eta_h: e.eta_s === null ? '-' : humanDuration(e.eta_s),
     });
   }
 
   file(e: FileEvent): void {
-    this.multi.log(`${fileLine(e)}\n`);
+    this.line(fileLine(e));
   }
 
   warning(e: WarningEvent): void {
-    this.multi.log(`warning: ${e.message}\n`);
+    this.line(`warning: ${e.message}`);
+  }
+
+  private stop(): void {
+    if (this.bar === null) return;
+    this.multi.update();
+    this.multi.stop();
+    this.bar = null;
   }
 
   completed(e: CompletedEvent): void {
-    this.multi.stop();
-    this.bar = null;
+    this.stop();
     this.out.write(`${summary(e)}\n`);
   }
 
   error(err: WraithError): void {
-    this.multi.stop();
+    this.stop();
     this.out.write(formatError(err));
   }
 
   close(): void {
+    this.stop();
     this.multi.stop();
   }
 }
