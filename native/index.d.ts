@@ -154,10 +154,11 @@ export interface XskSocketInstance {
   rx(dst: Uint8Array, stride: number, lengths: Uint32Array, max: number): number;
   /** Frame i = hdrs[i*hdrStride, +hdrLens[i]) then payload[payOffsets[i], +payLens[i]),
    *  copied into a free UMEM frame; with udpChecksum the UDP checksum is filled in. All
-   *  frames are checked first. Kicks the kernel (sendto) when needed. Returns how many
-   *  were taken (fewer when out of TX frames or ring slots). */
+   *  frames are checked first. Kicks the kernel (sendto) unless kick is false (then the
+   *  frames wait for kick()/reclaim()). Returns how many were taken (fewer when out of TX
+   *  frames or ring slots). */
   tx(hdrs: Uint8Array, hdrStride: number, hdrLens: Uint32Array, payload: Uint8Array,
-    payOffsets: Uint32Array, payLens: Uint32Array, count: number, udpChecksum: boolean): number;
+    payOffsets: Uint32Array, payLens: Uint32Array, count: number, udpChecksum: boolean, kick?: boolean): number;
   /** Collects completions and kicks what is still queued. */
   reclaim(): { freeFrames: number; queued: number };
   /** Kicks TX if anything is queued; returns how many descriptors are still queued. */

@@ -361,10 +361,12 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     return tx_.Outstanding();
   }
 
-  // tx(hdrs, hdrStride, hdrLens, payload, payOffsets, payLens, count, csum) ->
-  // frames accepted. Frame i is hdrs[i*hdrStride .. +hdrLens[i]] followed by
-  // payload[payOffsets[i] .. +payLens[i]]; with csum set the UDP checksum is
-  // computed here on the UMEM copy.
+  // tx(hdrs, hdrStride, hdrLens, payload, payOffsets, payLens, count, csum,
+  // kick) -> frames accepted. Frame i is hdrs[i*hdrStride .. +hdrLens[i]]
+  // followed by payload[payOffsets[i] .. +payLens[i]]; with csum set the UDP
+  // checksum is computed here on the UMEM copy. With kick false the frames
+  // wait in the TX ring for a later kick()/reclaim(): the caller coalesces
+  // several tx() calls into one sendto().
   Napi::Value Tx(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Usable(env)) return env.Undefined();
@@ -379,6 +381,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
         !args::GetU32Array(info, 5, "payLens", static_cast<size_t>(count), &payLens))
       return env.Undefined();
     bool csum = info.Length() > 7 && info[7].ToBoolean().Value();
+    bool kick = info.Length() <= 8 || info[8].ToBoolean().Value();
     // Check every frame before touching a ring: a bad batch changes nothing.
     for (int64_t i = 0; i < count; i++) {
       uint64_t h = hdrLens[i], po = payOffs[i], pl = payLens[i];
@@ -413,7 +416,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     } else {
       n = 0;
     }
-    Kick();
+    if (kick) Kick();
     return Napi::Number::New(env, n);
   }
 

@@ -71,8 +71,9 @@ try {
   const rttKernel = await peer.request({ cmd: 'rtt', target: { host: '10.77.0.1', port: 5555 }, count: 3000 });
   await echo.request({ cmd: 'close' });
 
-  const ring = Number(process.env.RING ?? 2048);
-  const sink = child(A, 'xdp-node.mjs', [JSON.stringify({ init: { interface: 'wa0', port: 4433, ringSize: ring }, echo: false })]);
+  // RING=2048 node rx-wakeup.mjs compares ring sizes; default: the transport's.
+  const ring = process.env.RING ? { ringSize: Number(process.env.RING) } : {};
+  const sink = child(A, 'xdp-node.mjs', [JSON.stringify({ init: { interface: 'wa0', port: 4433, ...ring }, echo: false })]);
   await sink.ready;
   const f = await peer.request({ cmd: 'flood', target: { host: '10.77.0.1', port: 4433 }, count: 300000, size: 1200 });
   await new Promise((r) => setTimeout(r, 300));

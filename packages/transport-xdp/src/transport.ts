@@ -568,10 +568,15 @@ export class XdpTransport implements Transport {
     this.cfg.log('debug', `next hop for ${ip}: ${state.kind}`, { ...state });
   }
 
-  /** Hands staged frames to socket 0; returns how many it took. */
+  /**
+   * Copies staged frames into socket 0's TX ring; returns how many it took.
+   * The kick is left to the pump, once per event-loop turn: every send()
+   * of this turn goes out with one sendto(), and the TX frames bound what
+   * can be queued without yielding (the refusal the Transport contract wants).
+   */
   private flush(batch: DatagramBatch, staged: number): number {
     const q = this.cfg.sockets[0]!;
-    const n = q.sock.tx(this.hdrs, HDR_STRIDE, this.hdrLens, batch.buf, this.payOffs, this.payLens, staged, true);
+    const n = q.sock.tx(this.hdrs, HDR_STRIDE, this.hdrLens, batch.buf, this.payOffs, this.payLens, staged, true, false);
     this.c.xdpTxPackets += n;
     for (let k = 0; k < n; k++) this.c.xdpTxBytes += this.payLens[k]!;
     if (n < staged) this.blocked = true;
@@ -610,8 +615,9 @@ export class XdpTransport implements Transport {
   }
 
   /**
-   * Collects TX completions and kicks what is still queued; fires onWritable
-   * once a refused send can go again. Runs while anything is pending.
+   * Kicks what send() queued this turn, collects TX completions, and fires
+   * onWritable once a refused send can go again. Runs while anything is
+   * pending.
    */
   private pump(): void {
     this.pumpScheduled = false;
