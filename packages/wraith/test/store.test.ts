@@ -334,14 +334,22 @@ describe('admission', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('keeps min_free free (E_NO_SPACE) and counts unfinished transfers', async () => {
-    const { store } = await makeStore({ freeSpace: async () => 1000, minFree: 400 });
+  it('keeps min_free free (E_NO_SPACE) and holds back what unfinished transfers still need', async () => {
+    let free = 1000;
+    const { store } = await makeStore({ freeSpace: async () => free, minFree: 400 });
     const a = await ready(store, offer('a', data(500, 1)));
     expect(store.reservedBytes).toBe(500);
+    expect(store.pendingBytes).toBe(500);
     const err = await rejects(store.begin(offer('b', data(200, 2))));
     expect(err.code).toBe('E_NO_SPACE');
     expect(err.exitCode).toBe(7);
+    expect(err.message).toContain('min_free keeps 400');
+    await a.write(data(300, 1), 0); // 300 bytes landed: the disk has less free, a needs less
+    free -= 300;
+    expect(store.pendingBytes).toBe(200);
+    expect((await rejects(store.begin(offer('b', data(200, 2))))).code).toBe('E_NO_SPACE');
     await a.abort();
+    free += 300;
     expect(store.reservedBytes).toBe(0);
     const b = await ready(store, offer('b', data(200, 2)));
     await b.abort();

@@ -1,6 +1,7 @@
 /**
- * Admission of incoming files: `[receive] max_file_size`, `max_total_bytes` (bytes still to be
- * written by all unfinished transfers, reserved at admission) and free space minus `min_free`.
+ * Admission of incoming files: `[receive] max_file_size`; `max_total_bytes` (the sizes of all
+ * unfinished incoming files together); free space minus `min_free` minus what unfinished
+ * transfers still have to write.
  */
 import { statfs } from 'node:fs/promises';
 import { WraithError } from '@wraith/core';
@@ -20,8 +21,15 @@ export const statfsFree: FreeSpaceFn = async (dir) => {
   return s.bavail * s.bsize;
 };
 
+interface Reservation {
+  /** The file's size: counts against max_total_bytes until the transfer ends. */
+  readonly size: number;
+  /** Bytes still to be written: counts against free space, shrinking as data lands. */
+  remaining: number;
+}
+
 export class Admission {
-  private readonly reserved = new Map<string, number>();
+  private readonly reserved = new Map<string, Reservation>();
 
   constructor(
     private readonly dir: string,
@@ -29,15 +37,23 @@ export class Admission {
     private readonly freeSpace: FreeSpaceFn = statfsFree,
   ) {}
 
+  /** Sum of the sizes of unfinished transfers (for max_total_bytes). */
   get reservedBytes(): number {
     let total = 0;
-    for (const v of this.reserved.values()) total += v;
+    for (const r of this.reserved.values()) total += r.size;
+    return total;
+  }
+
+  /** Bytes unfinished transfers still have to write (held back from the free space). */
+  get pendingBytes(): number {
+    let total = 0;
+    for (const r of this.reserved.values()) total += r.remaining;
     return total;
   }
 
   /**
-   * Reserves `needed` bytes (the file's size minus what a resumed partial already holds) under
-   * `key`, or throws E_FILE_TOO_LARGE / E_NO_SPACE naming the limit.
+   * Admits a file of `size` bytes of which `needed` are still to be written (less than size
+   * when a partial is resumed), or throws E_FILE_TOO_LARGE / E_NO_SPACE naming the limit.
    */
   async admit(key: string, name: string, size: number, needed: number): Promise<void> {
     const { maxFileSize, maxTotalBytes, minFree } = this.limits;
@@ -48,26 +64,33 @@ export class Admission {
         { name, size, max_file_size: maxFileSize },
       );
     }
-    const others = this.reservedBytes - (this.reserved.get(key) ?? 0);
-    if (maxTotalBytes !== null && others + needed > maxTotalBytes) {
+    const mine = this.reserved.get(key);
+    const others = this.reservedBytes - (mine?.size ?? 0);
+    if (maxTotalBytes !== null && others + size > maxTotalBytes) {
       throw new WraithError(
         'E_NO_SPACE',
-        `${name} needs ${needed} bytes; unfinished transfers already hold ${others} of [receive] max_total_bytes = ${maxTotalBytes}`,
-        { name, needed, reserved: others, max_total_bytes: maxTotalBytes },
+        `${name} is ${size} bytes; unfinished transfers already hold ${others} of [receive] max_total_bytes = ${maxTotalBytes}`,
+        { name, size, reserved: others, max_total_bytes: maxTotalBytes },
         'wait for running transfers to finish, or raise [receive] max_total_bytes',
       );
     }
+    const pending = this.pendingBytes - (mine?.remaining ?? 0);
     const free = await this.freeSpace(this.dir);
-    const usable = free - minFree - others;
-    if (needed > usable) {
+    if (needed > free - minFree - pending) {
       throw new WraithError(
         'E_NO_SPACE',
         `${name} needs ${needed} bytes (${humanBytes(needed)}); ${this.dir} has ${free} free, ` +
-          `min_free keeps ${minFree} and unfinished transfers hold ${others}`,
-        { name, needed, free, min_free: minFree, reserved: others },
+          `min_free keeps ${minFree} and unfinished transfers still need ${pending}`,
+        { name, needed, free, min_free: minFree, pending },
       );
     }
-    this.reserved.set(key, needed);
+    this.reserved.set(key, { size, remaining: needed });
+  }
+
+  /** `n` bytes of `key` reached the disk. */
+  consume(key: string, n: number): void {
+    const r = this.reserved.get(key);
+    if (r !== undefined) r.remaining = Math.max(0, r.remaining - n);
   }
 
   release(key: string): void {

@@ -118,9 +118,14 @@ export class FileStore {
     return store;
   }
 
-  /** Bytes reserved by unfinished transfers (for max_total_bytes and free-space checks). */
+  /** Sizes of unfinished transfers (counted against max_total_bytes). */
   get reservedBytes(): number {
     return this.admission.reservedBytes;
+  }
+
+  /** Bytes unfinished transfers still have to write (held back from the free space). */
+  get pendingBytes(): number {
+    return this.admission.pendingBytes;
   }
 
   /** Starts (or resumes) receiving a file. */
@@ -344,6 +349,11 @@ export class FileStore {
   }
 
   /** @internal */
+  wrote(file: PartialFile, n: number): void {
+    this.admission.consume(file.key, n);
+  }
+
+  /** @internal */
   forget(file: PartialFile): void {
     this.active.delete(file.key);
     this.admission.release(file.key);
@@ -499,6 +509,7 @@ export class PartialFile {
     } catch (e) {
       throw ioError('write', this.path, e);
     }
+    this.store.wrote(this, data.length);
     this.store.opts.stats?.fileIo('write', 'fs', data.length);
   }
 
