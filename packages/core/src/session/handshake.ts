@@ -26,34 +26,58 @@ export interface HandshakeResult {
  * Message order: initiator writes 1, reads 2, writes 3; responder the mirror.
  */
 export class Handshake {
-  private readonly hs: HandshakeState;
+  private hs: HandshakeState;
   private remoteParams: TransportParams | null = null;
+  /** Our ephemeral and every message so far, to rebuild the state after a bad read. */
+  private readonly e: StaticKeyPair;
+  private readonly transcript: Array<{ write: boolean; bytes: Uint8Array }> = [];
 
   constructor(
     private readonly backend: CryptoBackend,
     readonly initiator: boolean,
-    s: StaticKeyPair,
-    rng: Rng,
+    private readonly s: StaticKeyPair,
+    private readonly rng: Rng,
     private readonly expectedRemote: Uint8Array | null,
   ) {
-    this.hs = HandshakeState.initialize({
+    this.e = backend.x25519GenerateKeyPair(rng);
+    this.hs = this.fresh();
+  }
+
+  private fresh(): HandshakeState {
+    return HandshakeState.initialize({
       protocolName: NOISE_PROTOCOL,
-      initiator,
+      initiator: this.initiator,
       prologue: PROLOGUE,
-      s,
-      backend,
-      rng,
+      s: this.s,
+      e: { priv: this.e.priv.slice(), pub: this.e.pub },
+      backend: this.backend,
+      rng: this.rng,
     });
   }
 
   /** Write the next message carrying our parameters. */
   write(params: TransportParams): Uint8Array {
-    return this.hs.writeMessage(encodeTransportParams(params));
+    const payload = encodeTransportParams(params);
+    const msg = this.hs.writeMessage(payload);
+    this.transcript.push({ write: true, bytes: payload });
+    return msg;
   }
 
-  /** Read the peer's next message; checks the static key once it is known. */
+  /**
+   * Read the peer's next message; checks the static key once it is known.
+   * A message that fails to decrypt (forged or corrupted on the way) leaves
+   * this handshake exactly as it was: the state is rebuilt from our
+   * ephemeral key and the transcript, so the genuine message still works.
+   */
   read(message: Uint8Array): void {
-    const payload = this.hs.readMessage(message);
+    let payload: Uint8Array;
+    try {
+      payload = this.hs.readMessage(message);
+    } catch (err) {
+      this.rebuild();
+      throw err;
+    }
+    this.transcript.push({ write: false, bytes: message.slice() });
     if (payload.length > 0) this.remoteParams = decodeTransportParams(payload);
     const rs = this.hs.remoteStaticKey;
     if (rs && this.expectedRemote && !equalBytes(rs, this.expectedRemote)) {
@@ -62,6 +86,15 @@ export class Handshake {
         found: hex(rs),
       });
     }
+  }
+
+  private rebuild(): void {
+    const hs = this.fresh();
+    for (const t of this.transcript) {
+      if (t.write) hs.writeMessage(t.bytes);
+      else hs.readMessage(t.bytes);
+    }
+    this.hs = hs;
   }
 
   get remoteStatic(): Uint8Array | null {
@@ -77,6 +110,7 @@ export class Handshake {
     const rs = this.hs.remoteStaticKey;
     if (!rs || !this.hs.isComplete) throw new WraithError('E_NOISE_STATE', 'handshake not complete');
     const ck = this.hs.chainingKey();
+    this.e.priv.fill(0);
     const [c1, c2] = this.hs.split();
     const k1 = c1.key();
     const k2 = c2.key();

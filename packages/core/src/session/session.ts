@@ -642,7 +642,7 @@ export class Session {
     // ACK whenever one is pending and we send anyway.
     const ack = this.acks.buildAck(now);
     if (ack && (ackDue || mayElicit)) {
-      if (put({ type: 'ack', largest: ack.largest, ackDelay: ack.ackDelay, ranges: ack.ranges })) this.acks.onAckSent(now);
+      if (put({ type: 'ack', largest: ack.largest, ackDelay: Math.floor(ack.ackDelay), ranges: ack.ranges })) this.acks.onAckSent(now);
     }
     if (mayElicit) {
       while (this.keyUpdatesOut.length > 0) {

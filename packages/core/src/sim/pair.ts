@@ -228,7 +228,7 @@ export class SimPair {
     );
     if (next === Infinity) return false;
     // Always move forward, so a timer that re-arms at `now` cannot spin.
-    this.now = Math.max(this.now + 1, next);
+    this.now = Math.max(this.now + 1, Math.ceil(next));
     this.deliver(this.ab, b);
     this.deliver(this.ba, a);
     if (a.endpoint.pollTimeout() <= this.now) a.endpoint.handleTimeout(this.now);
