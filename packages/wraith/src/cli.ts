@@ -28,7 +28,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return state.exitCode;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
+      if (e.code === 'commander.help') return 2; // a command group without its subcommand
       if (e.code === 'commander.executeSubCommandAsync') return e.exitCode;
     }
     const err = e instanceof CommanderError ? usageFromCommander(e) : toWraithError(e);
@@ -41,6 +42,11 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 /** Entry point for bin/wraith.js. */
 export function run(): void {
+  // `wraith config show | head`: a closed pipe ends the command quietly, like other tools.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), handleSignals: true };
   main(process.argv.slice(2), io).then(
     (code) => {

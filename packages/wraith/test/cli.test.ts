@@ -46,6 +46,9 @@ describe('help', () => {
     const { code, err } = await run([]);
     expect(code).toBe(2);
     expect(err).toContain('Usage: wraith');
+    const group = await run(['config']);
+    expect(group.code).toBe(2);
+    expect(group.err).toContain('Usage: wraith config');
   });
 
   it('unknown commands and options are usage errors (exit 2)', async () => {

@@ -105,7 +105,7 @@ function set(tree: Tree, path: readonly string[], value: unknown): void {
 
 /** Fills defaults that depend on the home and checks that every key has a value. */
 function complete(tree: Tree, home: string, defaultsFile: string): ResolvedConfig {
-  const out: Tree = { peers: {} };
+  const out: Tree = {};
   for (const key of configKeys()) {
     if (key.schema['x-deprecated'] !== undefined) continue;
     let v = get(tree, key.path);
@@ -117,7 +117,7 @@ function complete(tree: Tree, home: string, defaultsFile: string): ResolvedConfi
     }
     set(out, key.path, v);
   }
-  if (tree.peers !== undefined) out.peers = tree.peers;
+  out.peers = tree.peers ?? {};
   return out as unknown as ResolvedConfig;
 }
 
