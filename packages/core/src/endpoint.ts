@@ -332,7 +332,8 @@ export class Endpoint {
     if (size < MIN_INITIATION_SIZE) return this.drops.add('short_initiation');
     const akey = addrKey(from);
     const amp = this.noteUnvalidatedRx(akey, size);
-    const pendingKey = `${akey}/${hex(p.scid)}`;
+    // The content is part of the key: a corrupted copy must not shadow the genuine one.
+    const pendingKey = `${akey}/${hex(p.scid)}/${fnv1a(p.noise)}`;
     const pending = this.pendingInit.get(pendingKey);
     if (pending) {
       // A retransmitted INITIATION: answer again from the cache, no DH.
@@ -547,6 +548,12 @@ function randomCid(rng: Rng): Uint8Array {
   const c = new Uint8Array(CID_LEN);
   rng.fill(c);
   return c;
+}
+
+function fnv1a(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ (b[i] ?? 0), 0x01000193);
+  return h >>> 0;
 }
 
 /** Map key for an 8-byte connection id. */

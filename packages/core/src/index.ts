@@ -8,3 +8,5 @@ export * from './wire/index.js';
 export * from './recovery/index.js';
 export * from './congestion/index.js';
 export * from './transfer/index.js';
+export * from './session/index.js';
+export * from './endpoint.js';

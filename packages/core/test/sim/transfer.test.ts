@@ -32,7 +32,7 @@ describe('simulated transfers', () => {
   for (const loss of [0, 0.01, 0.05, 0.1, 0.3]) {
     it(`64 MiB arrives identical at ${loss * 100} % loss with reordering and duplication`, () => {
       const imp = { lossRate: loss, reorderRate: 0.02, reorderDelay: 5_000, duplicateRate: 0.01 };
-      const { pair, data, done } = transfer(1000 + loss * 100, 64 * MiB, link(imp), link(imp));
+      const { pair, data, done } = transfer(1000 + loss * 100, 64 * MiB, link(imp), link(imp), 3000e6);
       expect(done).toBe(true);
       const got = pair.b.received.get('file.bin');
       expect(got && sha256hex(got)).toBe(sha256hex(data));

@@ -1,0 +1,133 @@
+import { performance } from 'node:perf_hooks';
+import { DatagramBatch, type Endpoint, type SessionEvent, type SocketAddr, type Transport } from '@wraith/core';
+
+/** Monotonic microseconds for the engine (it never reads a clock itself). */
+export function nowMicros(): number {
+  return Math.floor(performance.now() * 1000);
+}
+
+const BATCH = 64;
+
+/**
+ * The driver loop (quinn's shape): datagrams in -> endpoint; drain
+ * pollTransmit into the transport in batches; one timer re-armed to
+ * pollTimeout. No per-packet timers or promises.
+ */
+export class Driver {
+  private readonly out: DatagramBatch;
+  /** Datagrams the transport refused; re-sent when it is writable. */
+  private readonly backlog: DatagramBatch;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = Infinity;
+  private flushing = false;
+  private scheduled = false;
+  private closed = false;
+  private onEventCb: (e: SessionEvent) => void = () => {};
+
+  constructor(
+    readonly endpoint: Endpoint,
+    readonly transport: Transport,
+  ) {
+    const slot = Math.max(2048, endpoint.config.maxDatagramSize);
+    this.out = new DatagramBatch(BATCH, slot);
+    this.backlog = new DatagramBatch(BATCH, slot);
+    transport.onRecv((batch) => {
+      const now = nowMicros();
+      for (let i = 0; i < batch.count; i++) {
+        endpoint.handleDatagram(now, batch.addrs[i] as SocketAddr, batch.datagram(i));
+      }
+      this.kick();
+    });
+    transport.onWritable(() => this.kick());
+  }
+
+  onEvent(cb: (e: SessionEvent) => void): void {
+    this.onEventCb = cb;
+  }
+
+  /** Run the loop soon (after the current microtask burst), once. */
+  kick(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.run();
+    });
+  }
+
+  /** Process events, flush packets and re-arm the timer, now. */
+  run(): void {
+    if (this.closed || this.flushing) return;
+    this.flushing = true;
+    try {
+      const now = nowMicros();
+      if (this.endpoint.pollTimeout() <= now) this.endpoint.handleTimeout(now);
+      this.drainEvents();
+      this.flush(now);
+      this.drainEvents();
+      this.arm();
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private drainEvents(): void {
+    for (let e = this.endpoint.pollEvent(); e; e = this.endpoint.pollEvent()) this.onEventCb(e);
+  }
+
+  private flush(now: number): void {
+    if (this.backlog.count > 0) {
+      const n = this.transport.send(this.backlog);
+      if (n < this.backlog.count) {
+        shiftBatch(this.backlog, n);
+        return;
+      }
+      this.backlog.clear();
+    }
+    for (let rounds = 0; rounds < 64; rounds++) {
+      this.out.clear();
+      const n = this.endpoint.pollTransmit(now, this.out);
+      if (n === 0) return;
+      const sent = this.transport.send(this.out);
+      if (sent < this.out.count) {
+        for (let i = sent; i < this.out.count; i++) this.backlog.push(this.out.datagram(i), this.out.addrs[i] as SocketAddr);
+        return; // onWritable resumes us
+      }
+    }
+    this.kick(); // more to send: yield to I/O first
+  }
+
+  private arm(): void {
+    const at = this.endpoint.pollTimeout();
+    if (at === Infinity) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+      this.timerAt = Infinity;
+      return;
+    }
+    if (this.timer && at >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = at;
+    const delayMs = Math.max(0, (at - nowMicros()) / 1000);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.timerAt = Infinity;
+      this.run();
+    }, delayMs);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.transport.close();
+  }
+}
+
+/** Drop the first n datagrams of a batch, keeping the rest in order. */
+function shiftBatch(b: DatagramBatch, n: number): void {
+  const rest: Array<[Uint8Array, SocketAddr]> = [];
+  for (let i = n; i < b.count; i++) rest.push([b.datagram(i).slice(), b.addrs[i] as SocketAddr]);
+  b.clear();
+  for (const [d, a] of rest) b.push(d, a);
+}
