@@ -43,7 +43,11 @@ export interface TransferSenderOptions {
   initialWindow: number;
   /** Hash every supplied chunk against its leaf, so a file changed since hashing fails with E_SOURCE_CHANGED (default true). */
   verifySource?: boolean;
-  /** Called when the sender drops its last reference to supplied bytes, so the node may reuse the buffer. */
+  /**
+   * Called when all of a chunk's data is acked and the sender drops the bytes,
+   * so the node may reuse the buffer. Items are views into it: the session must
+   * have encoded every item it took from nextItem before the next ack is processed.
+   */
   release?: (index: number, bytes: Uint8Array) => void;
 }
 

@@ -302,6 +302,41 @@ describe('sender rules', () => {
     expect(sender.wantedChunks(100)).toEqual([3]);
   });
 
+  it('releases each supplied buffer once, when all of its data is acked', () => {
+    const data = randomBytes(new SeededRng(34), 3 * 16 * KiB + 5);
+    const { manifest, tree } = buildFileTree(h, 'f', data, 16 * KiB);
+    const released: Array<[number, Uint8Array]> = [];
+    const sender = new TransferSender({
+      id: 1,
+      manifest,
+      tree,
+      hasher: h,
+      maxBufferedBytes: 8 * 16 * KiB,
+      initialWindow: 8 * 16 * KiB,
+      release: (i, b) => released.push([i, b]),
+    });
+    sender.onAccept([]);
+    const supplied = new Map<number, Uint8Array>();
+    for (const i of sender.wantedChunks(8)) {
+      const b = data.slice(i * 16 * KiB, Math.min(data.length, (i + 1) * 16 * KiB));
+      supplied.set(i, b);
+      sender.supplyChunk(i, b);
+    }
+    const items: SendItem[] = [];
+    for (let it = sender.nextItem(1200); it !== null; it = sender.nextItem(1200)) items.push(it);
+    // Ack everything but the last data item of chunk 1: only chunks 0, 2 and 3 are released.
+    const lastOf1 = items.filter((it) => it.kind === 'chunk' && it.offset < 2 * 16 * KiB && it.offset >= 16 * KiB).pop();
+    for (const it of items) if (it !== lastOf1) sender.onItemAcked(it);
+    expect(released.map(([i]) => i).sort()).toEqual([0, 2, 3]);
+    expect(sender.finished).toBe(false);
+    sender.onItemAcked(lastOf1 as SendItem);
+    sender.onItemAcked(lastOf1 as SendItem); // a duplicate ack changes nothing
+    expect(released.map(([i]) => i).sort()).toEqual([0, 1, 2, 3]);
+    for (const [i, b] of released) expect(b).toBe(supplied.get(i));
+    expect(sender.finished).toBe(true);
+    expect(sender.bufferedBytes).toBe(0);
+  });
+
   it('rejects RESEND of chunks the receiver holds or that do not exist', () => {
     const data = randomBytes(new SeededRng(32), 4 * 16 * KiB);
     const { sender } = setup(data, 16 * KiB);
