@@ -167,8 +167,9 @@ export interface XskSocketInstance {
    *  tx_invalid_descs, rx_ring_full, fill_ring_empty_descs, tx_ring_empty_descs). */
   stats(): Record<string, number>;
   /** uv_poll on the socket fd (main loop): on readable, rx() into the registered buffers
-   *  and cb(count), up to 4 batches per wakeup. The buffers stay referenced. */
-  startPoll(dst: Uint8Array, stride: number, lengths: Uint32Array, max: number, cb: (count: number) => void): void;
+   *  and cb(count), batch after batch until the ring is empty or `budget` frames (default
+   *  4 * max) were handled. The buffers stay referenced. */
+  startPoll(dst: Uint8Array, stride: number, lengths: Uint32Array, max: number, cb: (count: number) => void, budget?: number): void;
   stopPoll(): void;
   /** true: teardown finishes after the poll handle closes, then cb runs; false: done now. */
   close(cb?: () => void): boolean;

@@ -38,9 +38,6 @@ namespace wraith::xdp {
 namespace {
 
 constexpr const char* kUnavailable = "E_XDP_UNAVAILABLE";
-// Rounds of rx + callback per poll wakeup; epoll is level-triggered, so a
-// busier ring simply wakes us again after other handles have had a turn.
-constexpr int kPollRounds = 4;
 // sendto() kicks per tx() before leaving the rest to a later kick.
 constexpr int kMaxKicks = 4;
 
@@ -476,9 +473,12 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     return r;
   }
 
-  // startPoll(dst, stride, lengths, max, cb): on every readable event, copies
-  // up to `max` frames into dst and calls cb(count) — the JS batch buffers
-  // are registered once, so a wakeup costs one native->JS call per batch.
+  // startPoll(dst, stride, lengths, max, cb, budget?): on every readable
+  // event, copies up to `max` frames into dst and calls cb(count), again and
+  // again until the RX ring is empty or `budget` frames (default 4 * max) were
+  // handled; epoll is level-triggered, so what is left wakes us again after
+  // other handles had a turn. The JS batch buffers are registered once, so a
+  // wakeup costs one native->JS call per batch.
   Napi::Value StartPoll(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Usable(env)) return env.Undefined();
@@ -493,6 +493,8 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     if (static_cast<size_t>(max) * static_cast<size_t>(stride) > dst.len)
       return ThrowType(env, "dst holds " + std::to_string(dst.len) + " bytes, max * stride needs " + std::to_string(max * stride));
     if (info.Length() < 5 || !info[4].IsFunction()) return ThrowType(env, "cb must be a function");
+    int64_t budget = 4 * max;
+    if (info.Length() > 5 && !info[5].IsUndefined() && !args::GetInt(info, 5, "budget", 1, 1 << 20, &budget)) return env.Undefined();
 
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return ThrowType(env, "no libuv loop");
@@ -515,6 +517,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     pollStride_ = static_cast<uint32_t>(stride);
     pollLens_ = lens;
     pollMax_ = static_cast<uint32_t>(max);
+    pollBudget_ = static_cast<uint32_t>(budget);
     pollDstRef_ = Napi::Persistent(info[0].As<Napi::Object>());
     pollLensRef_ = Napi::Persistent(info[2].As<Napi::Object>());
     pollCb_ = Napi::Persistent(info[4].As<Napi::Function>());
@@ -532,9 +535,10 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     s->counters_.pollWakeups++;
     Napi::Env env = s->env_;
     Napi::HandleScope scope(env);
-    for (int round = 0; round < kPollRounds && s->poll_ && !s->closing_; round++) {
+    for (uint32_t done = 0; done < s->pollBudget_ && s->poll_ && !s->closing_;) {
       uint32_t n = s->RxInto(s->pollDst_, s->pollDstLen_, s->pollStride_, s->pollLens_, s->pollMax_);
       if (n == 0) break;
+      done += n;
       s->pollCb_.MakeCallback(s->Value(), {Napi::Number::New(env, n)}, *s->asyncCtx_);
       if (env.IsExceptionPending()) {
         // An exception thrown by the callback becomes an uncaught exception.
@@ -625,7 +629,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
   uv_poll_t* poll_ = nullptr;
   uint8_t* pollDst_ = nullptr;
   size_t pollDstLen_ = 0;
-  uint32_t pollStride_ = 0, pollMax_ = 0;
+  uint32_t pollStride_ = 0, pollMax_ = 0, pollBudget_ = 0;
   uint32_t* pollLens_ = nullptr;
   Napi::ObjectReference pollDstRef_, pollLensRef_;
   Napi::FunctionReference pollCb_, closeCb_;

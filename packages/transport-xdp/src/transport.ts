@@ -76,6 +76,8 @@ const HDR_STRIDE = 64;
 const ADDR_CACHE_MAX = 65536;
 /** Pump delay while waiting for TX completions. */
 const PUMP_RETRY_MS = 1;
+/** Kernel-socket sends in flight before send() refuses (node:dgram would queue without bound). */
+const KERNEL_INFLIGHT_MAX = 1024;
 
 const XDP_CAPS: TransportCaps = { gso: false, gro: false, xdp: true };
 const noLog: LogFn = () => {};
@@ -244,6 +246,8 @@ export class XdpTransport implements Transport {
   private recvCb: ((b: DatagramBatch) => void) | null = null;
   private writableCb: (() => void) | null = null;
   private blocked = false;
+  private kernelInflight = 0;
+  private kernelBlocked = false;
   private pumpScheduled = false;
   private pumpTimer: NodeJS.Timeout | null = null;
   private closed = false;
@@ -321,7 +325,10 @@ export class XdpTransport implements Transport {
   /** Starts RX polling on every socket. */
   start(): void {
     for (const q of this.cfg.sockets) {
-      q.sock.startPoll(q.batch.buf, this.cfg.frameSize, q.lens, q.batch.capacity, (n) => this.onRx(q, n));
+      // Up to a full ring per wakeup: a sender that refills the ring within
+      // one loop turn (say, another transport in this process) must not
+      // find the fill ring empty.
+      q.sock.startPoll(q.batch.buf, this.cfg.frameSize, q.lens, q.batch.capacity, (n) => this.onRx(q, n), q.sock.info.rxFrames);
     }
   }
 
@@ -331,6 +338,16 @@ export class XdpTransport implements Transport {
 
   onWritable(cb: () => void): void {
     this.writableCb = cb;
+  }
+
+  /**
+   * Looks up the next hop to `peer` now instead of on first send: 'xdp' when
+   * datagrams to it will take AF_XDP, 'kernel' when they go through the
+   * kernel socket (no neighbour entry yet, or routed via another interface).
+   */
+  async resolvePeer(peer: SocketAddr): Promise<'xdp' | 'kernel'> {
+    const state = await this.hops.resolveNow(peer.host);
+    return state.kind === 'ready' ? 'xdp' : 'kernel';
   }
 
   localAddr(): SocketAddr {
@@ -360,6 +377,10 @@ export class XdpTransport implements Transport {
           const n = this.flush(batch, staged);
           if (n < staged) return this.stagedIdx[n]!;
           staged = 0;
+        }
+        if (this.kernelInflight >= KERNEL_INFLIGHT_MAX) {
+          this.kernelBlocked = true;
+          return i;
         }
         this.sendKernel(batch, i, addr, len);
         continue;
@@ -595,8 +616,14 @@ export class XdpTransport implements Transport {
     const copy = Buffer.from(batch.buf.subarray(off, off + len));
     this.c.kernelTxPackets++;
     this.c.kernelTxBytes += len;
+    this.kernelInflight++;
     s.send(copy, addr.port, addr.host, (err) => {
       if (err) this.c.kernelTxErrors++;
+      this.kernelInflight--;
+      if (this.kernelBlocked && this.kernelInflight <= KERNEL_INFLIGHT_MAX / 2 && !this.closed) {
+        this.kernelBlocked = false;
+        this.writableCb?.();
+      }
     });
   }
 
