@@ -43,18 +43,24 @@ export function pathOnly(url: string | undefined): string {
   return q < 0 ? url : `${url.slice(0, q)}?[query redacted]`;
 }
 
-/** The request as logged: method, path, no headers (the Authorization header never appears). */
-function requestSerializer(req: { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } }): Record<string, unknown> {
-  return { method: req.method, url: pathOnly(req.url), remote: req.ip ?? req.socket?.remoteAddress };
-}
+type LoggedRequest = { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } };
 
-export function adminLogger(logger: Logger): Logger {
+/**
+ * The admin API's child logger. Requests are logged as method, path (no query string, the
+ * token cut out should a client put it in the path) and remote address: never headers.
+ */
+export function adminLogger(logger: Logger, token: string): Logger {
+  const requestSerializer = (req: LoggedRequest): Record<string, unknown> => ({
+    method: req.method,
+    url: pathOnly(req.url).split(token).join(REDACTED),
+    remote: req.ip ?? req.socket?.remoteAddress,
+  });
   return logger.child(
     { component: 'admin' },
     {
       serializers: { req: requestSerializer },
       redact: {
-        paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token', 'req.url'],
+        paths: ['req.headers.authorization', 'headers.authorization', 'authorization', 'token', '*.token'],
         censor: REDACTED,
       },
     },
@@ -63,7 +69,7 @@ export function adminLogger(logger: Logger): Logger {
 
 export function createAdminApp(opts: AdminAppOptions): FastifyInstance {
   const options: FastifyServerOptions & { https?: unknown } = {
-    loggerInstance: adminLogger(opts.logger),
+    loggerInstance: adminLogger(opts.logger, opts.token),
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Bodies are validated as sent: no type coercion, no silent dropping of unknown fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
