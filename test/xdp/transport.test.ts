@@ -53,14 +53,26 @@ async function snmpCsumErrors(pair: VethPair): Promise<{ udp: number; udp6: numb
   return { udp, udp6 };
 }
 
+interface Probe {
+  probe: { ok: boolean; checks: Array<{ name: string; ok: boolean; code: string | null; reason: string; remedy: string }> };
+  message: string | null;
+}
+
+async function probe(pair: VethPair): Promise<Probe> {
+  const c = pair.a.spawnNode(join(FIX, 'probe.mjs'), [pair.ifA]);
+  return (await c.waitFor((m) => 'probe' in m)) as unknown as Probe;
+}
+
 describeIf(needRoot(), 'AF_XDP transport in network namespaces', () => {
   let pair: VethPair;
   let node: NodeChild;
   let peer: NodeChild;
   let firstProgramId = '';
+  let before: Probe;
 
   beforeAll(async () => {
     pair = await createVethPair();
+    before = await probe(pair);
     node = startXdpNode(pair, {}, { plainEchoPort: PLAIN_PORT });
     peer = pair.b.spawnNode(join(FIX, 'udp-peer.mjs'));
     await ready(node);
@@ -70,6 +82,15 @@ describeIf(needRoot(), 'AF_XDP transport in network namespaces', () => {
   afterAll(async () => {
     await pair?.destroy();
     await destroyAllNetns();
+  });
+
+  it('probes the veth as usable before attaching', () => {
+    const failed = before.probe.checks.filter((c) => !c.ok);
+    expect(failed, JSON.stringify(failed)).toEqual([]);
+    expect(before.probe.ok).toBe(true);
+    const names = before.probe.checks.map((c) => c.name);
+    expect(names).toEqual(expect.arrayContaining(['kernel', 'capabilities', 'af_xdp', 'interface', 'driver', 'queues', 'xdp_attached', 'memlock', 'huge_pages']));
+    expect(before.probe.checks.find((c) => c.name === 'driver')!.reason).toBe('driver veth');
   });
 
   it('attaches in native mode and logs its lifecycle', async () => {
@@ -123,6 +144,11 @@ describeIf(needRoot(), 'AF_XDP transport in network namespaces', () => {
     expect(err['code']).toBe('E_XDP_BUSY');
     expect(String(err['message'])).toMatch(new RegExp(`${pair.ifA} already has an XDP program \\(id ${firstProgramId}`));
     expect((await second.exited).code).toBe(3);
+    // The probe sees the same thing and says what the node will log.
+    const p = await probe(pair);
+    const attached = p.probe.checks.find((c) => c.name === 'xdp_attached')!;
+    expect(attached).toMatchObject({ ok: false, code: 'E_XDP_BUSY' });
+    expect(p.message).toMatch(/^XDP unavailable: falling back to UDP \(xdp_attached: an XDP program \(id \d+\) is already attached in native mode\)$/);
     expect(await linkDetails(pair)).toContain(`prog/xdp id ${firstProgramId} name wraith_xdp`);
     const r = await peer.request({ cmd: 'echo', target: { host: pair.ipA, port: PORT }, count: 200, size: 800 }, 60_000);
     expect(r['echoed']).toBe(200);

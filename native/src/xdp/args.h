@@ -3,9 +3,17 @@
 #pragma once
 #include <napi.h>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 namespace wraith::args {
+
+// A number as the user wrote it: "3", "2.5", "1e+30".
+inline std::string Num(double d) {
+  char b[32];
+  std::snprintf(b, sizeof(b), "%.17g", d);
+  return b;
+}
 
 // A view of any TypedArray/Buffer argument: pointer and byte length.
 struct Bytes {
@@ -53,7 +61,7 @@ inline bool GetInt(const Napi::CallbackInfo& info, size_t i, const char* name, i
   }
   double d = info[i].As<Napi::Number>().DoubleValue();
   if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    Napi::RangeError::New(env, std::string(name) + " = " + std::to_string(d) + " is not an integer in [" +
+    Napi::RangeError::New(env, std::string(name) + " = " + Num(d) + " is not an integer in [" +
                                    std::to_string(lo) + ", " + std::to_string(hi) + "]").ThrowAsJavaScriptException();
     return false;
   }
@@ -75,7 +83,7 @@ inline bool GetOptInt(Napi::Object o, const char* name, int64_t lo, int64_t hi, 
   }
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != static_cast<double>(static_cast<int64_t>(d))) {
-    Napi::RangeError::New(env, std::string(name) + " = " + std::to_string(d) + " is not an integer in [" +
+    Napi::RangeError::New(env, std::string(name) + " = " + Num(d) + " is not an integer in [" +
                                    std::to_string(lo) + ", " + std::to_string(hi) + "]").ThrowAsJavaScriptException();
     return false;
   }

@@ -157,7 +157,7 @@ describe('parseUdpFrame', () => {
     expect(parseUdpFrame(frag, 0, frag.length, p)).toBe(false);
     const f = buildUdpFrame(v4, new Uint8Array(20));
     const bad = f.slice();
-    bad[14 + 8] ^= 1; // TTL changed, checksum not
+    bad[14 + 8] = bad[14 + 8]! ^ 1; // TTL changed, checksum not
     expect(parseUdpFrame(bad, 0, bad.length, p)).toBe(false);
     const tcp = f.slice();
     tcp[14 + 9] = 6;
