@@ -632,19 +632,28 @@ export class Session {
     const budget = this.path.sendBudget(dest);
     if (budget < mds) return 0; // anti-amplification: wait for more bytes from the peer
 
+    // Congestion control gates everything ack-eliciting (probes excepted);
+    // pacing gates only file data, so small control frames are never late.
     const ackDue = this.acks.ackDeadline() <= now;
     const congestionOk = this.recovery.canSend(mds);
-    const pacingOk = this.recovery.pacer.nextSendTime(now, mds) <= now;
     const probe = this.pingsOwed > 0;
-    const mayElicit = probe || (congestionOk && pacingOk);
-    if (!ackDue && !mayElicit) return 0;
+    const controlPending =
+      this.keyUpdatesOut.length > 0 || this.transfers.windowDirty.size > 0 || this.ctlSend.hasPending;
+    const mayControl = probe || (congestionOk && controlPending);
+    const mayData =
+      (probe || congestionOk) &&
+      this.transfers.hasData() &&
+      this.recovery.pacer.nextSendTime(now, mds) <= now;
+    if (!ackDue && !mayControl && !mayData) return 0;
 
     // ACK whenever one is pending and we send anyway.
     const ack = this.acks.buildAck(now);
-    if (ack && (ackDue || mayElicit)) {
-      if (put({ type: 'ack', largest: ack.largest, ackDelay: Math.floor(ack.ackDelay), ranges: ack.ranges })) this.acks.onAckSent(now);
+    if (ack) {
+      if (put({ type: 'ack', largest: ack.largest, ackDelay: Math.floor(ack.ackDelay), ranges: ack.ranges })) {
+        this.acks.onAckSent(now);
+      }
     }
-    if (mayElicit) {
+    if (mayControl || mayData) {
       while (this.keyUpdatesOut.length > 0) {
         const ku = this.keyUpdatesOut[0] as { seq: number; publicKey: Uint8Array };
         if (!put({ type: 'key_update', seq: ku.seq, publicKey: ku.publicKey })) break;
@@ -662,7 +671,7 @@ export class Session {
         this.transfers.windowDirty.delete(id);
       }
       while (w.remaining > 16) {
-        const cf = this.ctlSend.nextFrame(w.remaining);
+        const cf = this.ctlSend.nextFrame(w.remaining - 16);
         if (!cf) break;
         if (!put({ type: 'control', offset: cf.offset, data: cf.data })) {
           this.ctlSend.onLost(cf.offset, cf.data.length);
@@ -670,21 +679,21 @@ export class Session {
         }
         frames.push({ k: 'control', offset: cf.offset, len: cf.data.length });
       }
-      if (congestionOk || probe) {
-        while (w.remaining > MIN_ITEM_ROOM) {
-          const item = this.transfers.nextItem(w.remaining - CHUNK_FRAME_RESERVE);
-          if (!item) break;
-          const f = itemFrame(item);
-          if (!put(f)) {
-            this.transfers.itemLost(item);
-            break;
-          }
-          frames.push({ k: 'item', item });
+    }
+    if (mayData) {
+      while (w.remaining > MIN_ITEM_ROOM) {
+        const item = this.transfers.nextItem(w.remaining - CHUNK_FRAME_RESERVE);
+        if (!item) break;
+        if (!put(itemFrame(item))) {
+          this.transfers.itemLost(item);
+          break;
         }
+        frames.push({ k: 'item', item });
       }
-      if (probe && !ackEliciting) put({ type: 'ping' });
-      if (probe && ackEliciting) this.pingsOwed--;
-      else if (probe) this.pingsOwed--;
+    }
+    if (probe) {
+      if (!ackEliciting) put({ type: 'ping' });
+      this.pingsOwed--;
     }
     if (w.offset === SHORT_HEADER_LEN) return 0;
     return this.finishPacket(now, out, slot, w, pn, frames, ackEliciting, dest);
@@ -709,7 +718,6 @@ export class Session {
     const wire = len + AEAD_TAG_LEN;
     this.recovery.onPacketSent(now, pn, wire, ackEliciting, ackEliciting, { frames });
     if (ackEliciting) this.lastAckElicitingSentAt = now;
-    this.recovery.pacer.onSent(now, wire);
     this.path.onSent(dest, wire);
     if (this.keys) this.keys.packetsUnderKey++;
     this.stats.packetsSent++;
