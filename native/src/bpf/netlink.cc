@@ -6,6 +6,7 @@
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 #include <cerrno>
 #include <cstring>
@@ -56,6 +57,8 @@ void ParseXdp(const struct rtattr* nest, XdpState* st) {
 int QueryXdp(int ifindex, XdpState* st, std::string* where) {
   Fd s{socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE)};
   if (s.fd < 0) return *where = "socket(AF_NETLINK, NETLINK_ROUTE)", errno;
+  struct timeval tv = {2, 0};  // the kernel answers at once; never block the loop for long
+  setsockopt(s.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 
   struct {
     struct nlmsghdr nh;

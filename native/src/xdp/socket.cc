@@ -278,9 +278,14 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     uint32_t n = rx_.Peek(max, &ridx);
     if (n == 0) return 0;
     uint32_t fidx = 0;
-    // Cannot fail: at most rxFrames_ <= ringSize_ frames exist for RX, so the
-    // frames just peeked always fit back into the fill ring.
-    fill_.Reserve(n, &fidx);
+    // At most rxFrames_ <= ringSize_ frames exist for RX, so the frames just
+    // peeked always fit back into the fill ring; if that ever broke, leave
+    // the RX ring untouched rather than corrupt the fill ring.
+    if (fill_.Reserve(n, &fidx) != n) {
+      rx_.cachedCons -= n;
+      counters_.rxBadDescs++;
+      return 0;
+    }
     uint32_t out = 0;
     const uint64_t frameMask = ~static_cast<uint64_t>(frameSize_ - 1);
     for (uint32_t i = 0; i < n; i++) {

@@ -4,6 +4,7 @@
  * ulimit, ethtool). The node logs xdpUnavailableMessage() and falls back to
  * UDP when ok is false. Read-only: nothing is loaded or attached.
  */
+import { execFileSync } from 'node:child_process';
 import type { ErrorCode } from '@wraith/core';
 import { loadNativeXdp } from './native.js';
 import * as netdev from './netdev.js';
@@ -73,6 +74,13 @@ export function probeXdp(ifname: string, opts: ProbeOptions = {}): XdpProbe {
     if (err === 0) pass('af_xdp', 'AF_XDP sockets can be created');
     else if (err === 1 || err === 13) fail('af_xdp', `socket(AF_XDP) is not permitted (errno ${err})`, CAPS_REMEDY);
     else fail('af_xdp', `socket(AF_XDP) fails with errno ${err}`, 'use a kernel built with CONFIG_XDP_SOCKETS=y');
+  }
+
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'ignore', timeout: 2000 });
+    pass('iproute2', 'the ip command is available (addresses, routes, neighbours)');
+  } catch {
+    fail('iproute2', 'the ip command is missing', 'install iproute2: next hops and addresses are read with it');
   }
 
   const exists = netdev.interfaceExists(ifname);

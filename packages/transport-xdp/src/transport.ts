@@ -70,6 +70,8 @@ export interface XdpTransportInit {
 /** 4096 RX frames absorbed a 250 kpps dgram flood on the 2-vCPU VM; 2048 lost ~5 % (bench/rx-wakeup.mjs). */
 const DEFAULT_RING = 4096;
 const DEFAULT_BATCH = 64;
+/** Copy-mode RX data starts this far into a UMEM frame (XDP_PACKET_HEADROOM). */
+const XDP_PACKET_HEADROOM = 256;
 /** Staging stride for one header (>= MAX_HDR_LEN). */
 const HDR_STRIDE = 64;
 /** Upper bound of cached source addresses before the cache is reset. */
@@ -149,10 +151,19 @@ export async function createXdpTransport(init: XdpTransportInit): Promise<XdpTra
     const mac = netdev.macAddress(ifname);
     if (!mac) throw new WraithError('E_XDP_UNAVAILABLE', `interface ${ifname} has no MAC address`, { interface: ifname });
     const numa = netdev.numaNode(ifname);
-    const addrs = await interfaceAddrs(ifname);
+    let addrs: { v4: string[]; v6: string[] };
+    try {
+      addrs = await interfaceAddrs(ifname);
+    } catch (e) {
+      throw new WraithError('E_XDP_UNAVAILABLE', `cannot list the addresses of ${ifname}: ${(e as Error).message}`, { interface: ifname },
+        'AF_XDP needs iproute2 (the ip command) for addresses and next hops');
+    }
     const host = init.bindHost ?? addrs.v4[0] ?? addrs.v6[0];
     if (!host) throw new WraithError('E_XDP_UNAVAILABLE', `interface ${ifname} has no IP address`, { interface: ifname }, 'give bindHost or add an address');
 
+    const frameSizeWanted = init.frameSize ?? 2048;
+    if (mtu + ETH_HLEN > frameSizeWanted - XDP_PACKET_HEADROOM)
+      log('warn', `MTU ${mtu} frames exceed a ${frameSizeWanted}-byte UMEM frame after ${XDP_PACKET_HEADROOM} bytes of headroom: larger datagrams from peers will be dropped; use frameSize 4096`, { interface: ifname });
     const program = XdpProgram.load(x, ifname, ifindex, [init.port], Math.max(...queues));
     undo.push(() => program.close());
 
