@@ -13,7 +13,18 @@
  * A Node process doing XDP must itself run inside the namespace
  * (unshare/setns move one thread only): spawnNode() starts it with
  * `ip netns exec NS node ...`, which execs node, so the child's pid is the
- * node process (kill -9 reaches it directly).
+ * node process (kill -9 reaches it directly). Children should exit when
+ * their stdin closes, so a killed test run does not leave them behind.
+ *
+ *   const pair = await createVethPair({ queues: 2 });
+ *   try {
+ *     const child = pair.a.spawnNode(script, [JSON.stringify(cfg)]);
+ *     await child.waitFor((m) => m.event === 'ready');
+ *     const reply = await child.request({ cmd: 'stats' });
+ *     await exec(pair.b, ['ping', '-c', '1', pair.ipA]);
+ *   } finally {
+ *     await pair.destroy();
+ *   }
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -212,6 +223,13 @@ export class Netns {
     await run('ip', ['netns', 'del', this.name]);
     created.delete(this.name);
   }
+}
+
+/** Runs `cmd[0] cmd[1..]` inside `ns` (the free-function form of ns.exec). */
+export function exec(ns: Netns, cmd: string[], timeoutMs?: number): Promise<ExecResult> {
+  const [bin, ...args] = cmd;
+  if (!bin) throw new Error('exec: empty command');
+  return ns.exec(bin, args, timeoutMs);
 }
 
 /** A fresh namespace with loopback up. */
