@@ -21,7 +21,7 @@
  *     const child = pair.a.spawnNode(script, [JSON.stringify(cfg)]);
  *     await child.waitFor((m) => m.event === 'ready');
  *     const reply = await child.request({ cmd: 'stats' });
- *     await exec(pair.b, ['ping', '-c', '1', pair.ipA]);
+ *     const addrs = await exec(pair.b, ['ip', '-j', 'addr']);
  *   } finally {
  *     await pair.destroy();
  *   }
