@@ -195,6 +195,11 @@ export class Endpoint {
     return this.byId.get(sessionId)?.transfers.resumeState(transferId) ?? null;
   }
 
+  /** Live counters of an outgoing transfer, or null when it is not (or no longer) sending. */
+  transferProgress(sessionId: number, transferId: number): { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number } | null {
+    return this.byId.get(sessionId)?.transfers.senderStats(transferId) ?? null;
+  }
+
   close(now: Instant, sessionId: number, code: ErrorCode | null, reason: string): void {
     this.byId.get(sessionId)?.close(now, code, reason);
   }

@@ -350,6 +350,11 @@ export class TransferTable {
     if (e.sender.finished && e.state === 'active') e.state = 'sent';
   }
 
+  /** Live sender counters of a transfer (progress reporting), or null. */
+  senderStats(id: number): { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number } | null {
+    return this.senders.get(id)?.sender.stats ?? null;
+  }
+
   /** Ids of transfers still open (for failing them when the session dies). */
   openTransfers(): number[] {
     return [...this.senders.keys(), ...this.receivers.keys()];
