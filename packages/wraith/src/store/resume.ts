@@ -99,8 +99,14 @@ export class ResumeStore {
     await writeFileAtomic(this.path(state.peer_id, state.root), `${JSON.stringify(state)}\n`, 0o600);
   }
 
+  /** Leaf hashes of held chunks (32 bytes at index × 32), re-checked on resume. */
+  leavesPath(peerId: string, rootHex: string): string {
+    return join(this.dir, `${peerId}.${rootHex}.leaves`);
+  }
+
   async delete(peerId: string, rootHex: string): Promise<void> {
     await unlink(this.path(peerId, rootHex)).catch(() => undefined);
+    await unlink(this.leavesPath(peerId, rootHex)).catch(() => undefined);
   }
 
   /** Every state file: its key and modification time. */

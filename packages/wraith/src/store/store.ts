@@ -9,7 +9,7 @@
  * <home>/state/. Installation never replaces an existing name unless on_conflict = "overwrite".
  */
 import { constants, type Stats as FsStats } from 'node:fs';
-import { link, lstat, mkdir, readdir, realpath, rename, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, realpath, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { WraithError } from '@wraith/core';
@@ -283,6 +283,41 @@ export class FileStore {
 
   // --- used by PartialFile -------------------------------------------------------------------
 
+  /** @internal Persist leaf hashes of newly held chunks (before the state names them). */
+  async saveLeaves(file: PartialFile, leaves: Map<number, Uint8Array>): Promise<void> {
+    if (!this.opts.resume || leaves.size === 0) return;
+    const path = this.resumeStore.leavesPath(file.offer.peerId, file.rootHex);
+    const fh = await open(path, 'a+', 0o600).then(async (h) => {
+      await h.close();
+      return open(path, 'r+');
+    });
+    try {
+      for (const [i, leaf] of leaves) await fh.write(leaf, 0, leaf.length, i * 32);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** @internal The saved leaf hash of chunk i, or null. */
+  async readLeaf(file: PartialFile, i: number): Promise<Uint8Array | null> {
+    const path = this.resumeStore.leavesPath(file.offer.peerId, file.rootHex);
+    let fh;
+    try {
+      fh = await open(path, 'r');
+    } catch {
+      return null;
+    }
+    try {
+      const buf = new Uint8Array(32);
+      const { bytesRead } = await fh.read(buf, 0, 32, i * 32);
+      if (bytesRead !== 32 || buf.every((b) => b === 0)) return null;
+      return buf;
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** @internal */
   async saveState(file: PartialFile, have: ChunkRanges): Promise<void> {
     if (!this.opts.resume) return;
@@ -473,6 +508,8 @@ export class PartialFile {
   /** Bytes those chunks hold. */
   readonly resumedBytes: number;
   private closed = false;
+  /** Leaf hashes of chunks written since the last saveProgress. */
+  private readonly pendingLeaves = new Map<number, Uint8Array>();
 
   constructor(
     private readonly store: FileStore,
@@ -513,6 +550,16 @@ export class PartialFile {
     this.store.opts.stats?.fileIo('write', 'fs', data.length);
   }
 
+  /** Remember chunk i's leaf hash; saved with the next saveProgress. */
+  noteLeaf(i: number, leaf: Uint8Array): void {
+    this.pendingLeaves.set(i, leaf);
+  }
+
+  /** The leaf hash saved for chunk i by an earlier attempt, or null. */
+  readLeaf(i: number): Promise<Uint8Array | null> {
+    return this.store.readLeaf(this, i);
+  }
+
   /**
    * Records the verified chunks (all of them, as ranges): flushes the data first so the state
    * never claims bytes that are not on disk. Call it now and then (every few MiB or seconds),
@@ -524,6 +571,8 @@ export class PartialFile {
     if (ranges === null) throw new WraithError('E_INTERNAL', `saveProgress: malformed chunk ranges for ${this.offer.name}`);
     await fdDatasync(this.fd);
     this.store.opts.stats?.fileIo('fsync', 'fs');
+    await this.store.saveLeaves(this, this.pendingLeaves);
+    this.pendingLeaves.clear();
     await this.store.saveState(this, ranges);
   }
 

@@ -1,0 +1,251 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { WraithError } from '@wraith/core';
+import type { AdminProvider, PeerDto, StatusDto, TransferDto } from '../admin/provider.js';
+import { startAdminServer } from '../admin/server.js';
+import { packageVersion } from '../cli/version.js';
+import type { DaemonOptions } from '../node-api.js';
+import { formatAddr, parsePeer } from '../peer.js';
+import type { TransferUi } from '../ui/types.js';
+import type { IncomingTransfers } from './incoming.js';
+import type { WraithNode } from './node.js';
+import { OutgoingJob } from './outgoing.js';
+
+/** Finished transfers kept for GET /v1/transfers. */
+const KEEP_FINISHED = 200;
+
+interface Job {
+  dto: TransferDto;
+  abort: AbortController;
+}
+
+/** The daemon's side of the admin API contract (../admin/provider.ts). */
+export class DaemonAdminProvider implements AdminProvider {
+  readonly events = new EventEmitter();
+  private readonly jobs = new Map<string, Job>();
+
+  constructor(
+    private readonly node: WraithNode,
+    private readonly incoming: IncomingTransfers,
+    private readonly opts: DaemonOptions,
+  ) {
+    this.events.setMaxListeners(100);
+  }
+
+  status(): StatusDto {
+    const d = this.node.transportDetails;
+    const perPeer = [...this.node.sessionPeers.values()].map((p) => ({ peer_id: p.peerId, transport: this.node.transportName }));
+    return {
+      peer_id: this.opts.identity.peerId,
+      version: packageVersion(),
+      uptime_s: (Date.now() - this.node.startedAt) / 1000,
+      listen: [formatAddr(this.node.localAddr)],
+      transport: {
+        active: this.node.transportName,
+        per_peer: perPeer,
+        probes: this.node.probes.map((p) => ({ name: p.name, ok: p.ok, code: p.code, reason: p.reason ?? '', remedy: p.remedy ?? '' })),
+      },
+      xdp_mode: typeof d['mode'] === 'string' ? (d['mode'] as string) : null,
+      zero_copy: d['zeroCopy'] === true,
+      queues: typeof d['queues'] === 'number' ? (d['queues'] as number) : 0,
+      io_backend: this.node.io.backend,
+      crypto_backend: this.node.cryptoName,
+    };
+  }
+
+  peers(): PeerDto[] {
+    const out: PeerDto[] = [];
+    const connected = new Map<string, number>();
+    for (const p of this.node.sessionPeers.values()) connected.set(p.peerId, (connected.get(p.peerId) ?? 0) + 1);
+    const rtt = new Map<string, number>();
+    for (const s of this.node.endpoint.listSessions()) {
+      const m = s.metrics()['srtt_us'];
+      if (s.peerId && m) rtt.set(s.peerId, m / 1000);
+    }
+    const named = new Set<string>();
+    for (const [name, p] of Object.entries(this.opts.config.peers)) {
+      const id = p.id.toLowerCase().replace(/^0x/, '');
+      named.add(id);
+      out.push({
+        name,
+        peer_id: id,
+        addr: p.addr,
+        connected: connected.has(id),
+        sessions: connected.get(id) ?? 0,
+        rtt_ms: rtt.get(id) ?? null,
+        transport: connected.has(id) ? this.node.transportName : null,
+      });
+    }
+    for (const p of this.node.sessionPeers.values()) {
+      if (named.has(p.peerId)) continue;
+      named.add(p.peerId);
+      out.push({
+        name: null,
+        peer_id: p.peerId,
+        addr: formatAddr(p.addr),
+        connected: true,
+        sessions: connected.get(p.peerId) ?? 1,
+        rtt_ms: rtt.get(p.peerId) ?? null,
+        transport: this.node.transportName,
+      });
+    }
+    return out;
+  }
+
+  transfers(): TransferDto[] {
+    const now = new Date().toISOString();
+    const rx: TransferDto[] = this.incoming.list().map((r) => ({
+      id: `rx-${r.key.replace('/', '-')}`,
+      direction: 'receive',
+      peer_id: r.peerId,
+      peer_name: null,
+      path: r.name,
+      state: 'running',
+      bytes_done: r.done,
+      bytes_total: r.size,
+      files_done: 0,
+      files_total: 1,
+      rate_bps: 0,
+      eta_s: null,
+      started_at: now,
+      finished_at: null,
+      errors: [],
+    }));
+    return [...[...this.jobs.values()].map((j) => ({ ...j.dto })), ...rx];
+  }
+
+  transfer(id: string): TransferDto | null {
+    return this.transfers().find((t) => t.id === id) ?? null;
+  }
+
+  async startTransfer(path: string, peerName: string): Promise<TransferDto> {
+    const peer = parsePeer(peerName, this.opts.config.peers);
+    const id = randomBytes(8).toString('hex');
+    const abort = new AbortController();
+    const dto: TransferDto = {
+      id,
+      direction: 'send',
+      peer_id: peer.id,
+      peer_name: peerName,
+      path,
+      state: 'queued',
+      bytes_done: 0,
+      bytes_total: null,
+      files_done: 0,
+      files_total: null,
+      rate_bps: 0,
+      eta_s: null,
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      errors: [],
+    };
+    const job: Job = { dto, abort };
+    this.jobs.set(id, job);
+    this.trim();
+    const emit = (type: 'progress' | 'transfer'): void => {
+      this.events.emit('event', { type, ...dto });
+    };
+    const ui: TransferUi = {
+      started: () => {
+        dto.state = 'running';
+        emit('transfer');
+      },
+      progress: (e) => {
+        dto.bytes_done = e.bytes_done;
+        dto.bytes_total = e.bytes_total;
+        dto.rate_bps = e.rate_bps;
+        dto.eta_s = e.eta_s;
+        emit('progress');
+      },
+      file: () => {
+        dto.files_done++;
+      },
+      warning: () => {},
+      completed: () => {},
+      error: (err) => {
+        dto.errors.push({ code: err.code, message: err.message });
+      },
+      close: () => {},
+    };
+    dto.state = 'connecting';
+    const run = new OutgoingJob({
+      node: this.node,
+      peer,
+      paths: [path],
+      followSymlinks: false,
+      reconnectForMs: 60_000,
+      rateBps: null,
+      chunkSize: this.opts.config.transfer.chunk_size,
+      ui,
+      log: this.opts.log.child('admin-send'),
+      stats: this.opts.stats,
+      signal: abort.signal,
+      transferId: id,
+    });
+    void run
+      .run()
+      .then((r) => {
+        dto.files_total = r.files + r.errors.length;
+        dto.state = r.errors.length === 0 ? 'completed' : 'failed';
+        if (r.errors.length === 0 && dto.bytes_total !== null) dto.bytes_done = dto.bytes_total;
+      })
+      .catch((e: unknown) => {
+        const err = e instanceof WraithError ? e : new WraithError('E_INTERNAL', String(e));
+        dto.state = err.code === 'E_CANCELLED' ? 'cancelled' : 'failed';
+        dto.errors.push({ code: err.code, message: err.message });
+      })
+      .finally(() => {
+        dto.finished_at = new Date().toISOString();
+        dto.eta_s = null;
+        emit('transfer');
+      });
+    return { ...dto };
+  }
+
+  cancel(id: string): boolean {
+    const j = this.jobs.get(id);
+    if (!j || j.dto.finished_at !== null) return false;
+    j.abort.abort();
+    return true;
+  }
+
+  metrics(): Promise<string> {
+    return this.opts.stats.metrics();
+  }
+
+  sendRoots(): string[] {
+    return this.opts.config.admin.send_roots;
+  }
+
+  peerNames(): string[] {
+    return Object.keys(this.opts.config.peers);
+  }
+
+  private trim(): void {
+    if (this.jobs.size <= KEEP_FINISHED) return;
+    for (const [id, j] of this.jobs) {
+      if (j.dto.finished_at !== null) this.jobs.delete(id);
+      if (this.jobs.size <= KEEP_FINISHED) break;
+    }
+  }
+}
+
+/** Start the admin API for a daemon; returns its URL (null when off). */
+export async function startAdmin(a: { node: WraithNode; incoming: IncomingTransfers; opts: DaemonOptions }): Promise<{ url: string | null; close(): Promise<void> }> {
+  const c = a.opts.config.admin;
+  const provider = new DaemonAdminProvider(a.node, a.incoming, a.opts);
+  a.node.events.on('event', (e: { type: string }) => {
+    if (e.type === 'transport_changed') provider.events.emit('event', e);
+  });
+  const server = await startAdminServer({
+    listen: c.listen,
+    unixSocket: c.unix_socket,
+    allowRemote: c.allow_remote,
+    tlsCert: c.tls_cert,
+    tlsKey: c.tls_key,
+    home: a.opts.home.dir,
+    provider,
+    logger: a.opts.log.child('admin'),
+  });
+  return { url: server.url, close: () => server.close() };
+}

@@ -1,0 +1,385 @@
+import { ChunkSet, WraithError, chunkCount, leafHash, type ErrorCode, type FileManifest, type SessionEvent } from '@wraith/core';
+import type { Logger } from 'pino';
+import type { Stats } from '../stats.js';
+import type { FileStore, PartialFile } from '../store/index.js';
+import type { ReceiveUi } from '../ui/types.js';
+import { nowMicros } from './driver.js';
+import type { WraithNode } from './node.js';
+import { RateMeter } from './rate.js';
+
+/** Make verified chunks durable (fdatasync + resume state) at least this often. */
+const SYNC_BYTES = 8 * 1024 * 1024;
+const SYNC_DELAY_MS = 50;
+
+interface Rx {
+  key: string;
+  session: number;
+  transferId: number;
+  peerId: string;
+  manifest: FileManifest;
+  file: PartialFile | null;
+  /** Chunks on disk and synced (they count as held). */
+  held: ChunkSet;
+  /** Written but not yet synced. */
+  unsynced: number[];
+  unsyncedBytes: number;
+  queue: Array<{ index: number; offset: number; bytes: Uint8Array }>;
+  writing: boolean;
+  syncTimer: NodeJS.Timeout | null;
+  syncing: Promise<void> | null;
+  received: boolean;
+  failed: boolean;
+  bytesDone: number;
+}
+
+export interface IncomingStats {
+  files: number;
+  bytes: number;
+  errors: WraithError[];
+}
+
+/**
+ * The receive side of a node: offers become partial files in the store,
+ * verified chunks are written through FileIo and count as held only once
+ * synced, and completed files are installed under their final names.
+ */
+export class IncomingTransfers {
+  private readonly rx = new Map<string, Rx>();
+  readonly totals: IncomingStats = { files: 0, bytes: 0, errors: [] };
+  private readonly meter = new RateMeter();
+  /** Fires when a session has no transfer left (for `receive --once`). */
+  onIdle: ((session: number) => void) | null = null;
+
+  constructor(
+    private readonly node: WraithNode,
+    private readonly store: FileStore,
+    private readonly log: Logger,
+    private readonly stats: Stats,
+    private readonly ui: ReceiveUi | null,
+  ) {}
+
+  get activeCount(): number {
+    return this.rx.size;
+  }
+
+  list(): Array<{ key: string; peerId: string; name: string; size: number; done: number; state: string }> {
+    return [...this.rx.values()].map((r) => ({
+      key: r.key,
+      peerId: r.peerId,
+      name: r.manifest.name,
+      size: r.manifest.size,
+      done: r.bytesDone,
+      state: r.received ? 'installing' : 'receiving',
+    }));
+  }
+
+  handle(e: SessionEvent): void {
+    switch (e.type) {
+      case 'offer':
+        void this.onOffer(e.session, e.transferId, e.peerId, e.manifest);
+        return;
+      case 'chunk_verified': {
+        const r = this.rx.get(key(e.session, e.transferId));
+        if (!r || r.failed) return;
+        r.queue.push({ index: e.index, offset: e.offset, bytes: e.bytes });
+        void this.pump(r);
+        return;
+      }
+      case 'transfer_received': {
+        const r = this.rx.get(key(e.session, e.transferId));
+        if (!r) return;
+        r.received = true;
+        void this.pump(r);
+        return;
+      }
+      case 'transfer_failed': {
+        const r = this.rx.get(key(e.session, e.transferId));
+        if (r) void this.fail(r, e.code, e.reason, false);
+        return;
+      }
+      case 'closed':
+        for (const r of [...this.rx.values()]) if (r.session === e.session) void this.fail(r, e.code ?? 'E_PEER_CLOSED', e.reason, false);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async onOffer(session: number, transferId: number, peerId: string, m: FileManifest): Promise<void> {
+    const ep = this.node.endpoint;
+    const k = key(session, transferId);
+    try {
+      if (m.kind === 'dir') {
+        await this.store.makeDirectory(m.name);
+        await this.store.finishDirectory(m.name, m.mode, m.mtimeMs);
+        ep.accept(session, transferId, []);
+        this.node.driver.kick();
+        return;
+      }
+      const begun = await this.store.begin({
+        peerId,
+        root: m.root,
+        name: m.name,
+        size: m.size,
+        mode: m.mode,
+        mtimeMs: m.mtimeMs,
+        chunkSize: m.chunkSize,
+      });
+      if (!ep.hasSession(session)) {
+        if (begun.status === 'ready') await begun.file.abort({ keep: true });
+        return;
+      }
+      const n = chunkCount(m);
+      if (begun.status === 'already_present') {
+        this.rx.set(k, this.newRx(k, session, transferId, peerId, m, null, ChunkSet.fromRanges(n, n > 0 ? [[0, n]] : [])));
+        ep.accept(session, transferId, n > 0 ? [[0, n]] : []);
+      } else {
+        const held = await this.verifyHeld(begun.file, m);
+        const r = this.newRx(k, session, transferId, peerId, m, begun.file, held);
+        r.bytesDone = begun.file.resumedBytes;
+        this.rx.set(k, r);
+        this.stats.transfersActive.inc({ direction: 'receive' });
+        this.ui?.started({ transfer_id: k, direction: 'receive', peer: peerId, files: 1, bytes_total: m.size });
+        this.log.info({ peer: peerId, name: m.name, size: m.size, resumed_chunks: held.count }, 'receiving');
+        ep.accept(session, transferId, held.toRanges());
+      }
+      this.node.driver.kick();
+    } catch (err) {
+      const e = asWraith(err);
+      this.log.warn({ peer: peerId, name: m.name, code: e.code, err: e.message }, 'offer refused');
+      this.stats.transferFinished('receive', 'rejected');
+      if (ep.hasSession(session)) {
+        ep.reject(session, transferId, e.code, e.message);
+        this.node.driver.kick();
+      }
+    }
+  }
+
+  /**
+   * Chunks a resume state calls held are re-hashed against the leaf hashes
+   * saved with them before they are reported: a crash may have lost writes.
+   */
+  private async verifyHeld(file: PartialFile, m: FileManifest): Promise<ChunkSet> {
+    const n = chunkCount(m);
+    const held = new ChunkSet(n);
+    for (const [first, count] of file.resumed) {
+      for (let i = first; i < first + count; i++) {
+        const expect = await file.readLeaf(i);
+        if (!expect) continue;
+        const off = i * m.chunkSize;
+        const len = Math.min(m.chunkSize, m.size - off);
+        const [bytes] = await this.node.io.readChunks(file.fd, [{ offset: off, length: len }]);
+        if (bytes && bytes.length === len && equal(leafHash(this.node.hasher, bytes), expect)) held.add(i);
+      }
+    }
+    if (held.count < rangeCount(file.resumed)) {
+      this.log.warn({ name: m.name, claimed: rangeCount(file.resumed), verified: held.count }, 'resume: some held chunks failed re-hashing and will be fetched again');
+    }
+    return held;
+  }
+
+  private newRx(k: string, session: number, transferId: number, peerId: string, m: FileManifest, file: PartialFile | null, held: ChunkSet): Rx {
+    return {
+      key: k,
+      session,
+      transferId,
+      peerId,
+      manifest: m,
+      file,
+      held,
+      unsynced: [],
+      unsyncedBytes: 0,
+      queue: [],
+      writing: false,
+      syncTimer: null,
+      syncing: null,
+      received: false,
+      failed: false,
+      bytesDone: 0,
+    };
+  }
+
+  /** Writes queued chunks in batches, syncs, and installs when everything is in. */
+  private async pump(r: Rx): Promise<void> {
+    if (r.writing || r.failed) return;
+    r.writing = true;
+    try {
+      while (r.queue.length > 0 && !r.failed) {
+        const batch = r.queue.splice(0, 64);
+        if (r.file) {
+          await this.node.io.writeChunks(
+            r.file.fd,
+            batch.map((c) => ({ offset: c.offset, data: c.bytes })),
+          );
+          let n = 0;
+          for (const c of batch) n += c.bytes.length;
+          this.store.wrote(r.file, n);
+          this.stats.fileIo('write', this.node.io.backend, n);
+          for (const c of batch) {
+            r.unsynced.push(c.index);
+            r.unsyncedBytes += c.bytes.length;
+            r.file.noteLeaf(c.index, leafHash(this.node.hasher, c.bytes));
+          }
+        }
+        if (r.unsyncedBytes >= SYNC_BYTES) await this.sync(r);
+        else this.armSync(r);
+      }
+      if (r.received && !r.failed && r.queue.length === 0) await this.finish(r);
+    } catch (err) {
+      await this.fail(r, asWraith(err).code, asWraith(err).message, true);
+    } finally {
+      r.writing = false;
+    }
+    if (r.queue.length > 0 && !r.failed) void this.pump(r);
+  }
+
+  private armSync(r: Rx): void {
+    if (r.syncTimer || r.unsynced.length === 0) return;
+    r.syncTimer = setTimeout(() => {
+      r.syncTimer = null;
+      this.sync(r).catch((err) => void this.fail(r, asWraith(err).code, asWraith(err).message, true));
+    }, SYNC_DELAY_MS);
+  }
+
+  /** fdatasync + resume state, then the chunks count as held (the window opens). */
+  private async sync(r: Rx): Promise<void> {
+    if (r.syncing) await r.syncing;
+    if (r.unsynced.length === 0 || !r.file) return;
+    if (r.syncTimer) clearTimeout(r.syncTimer);
+    r.syncTimer = null;
+    const chunks = r.unsynced;
+    const bytes = r.unsyncedBytes;
+    r.unsynced = [];
+    r.unsyncedBytes = 0;
+    const file = r.file;
+    const job = (async () => {
+      for (const i of chunks) r.held.add(i);
+      await file.saveProgress(r.held.toRanges());
+      const ep = this.node.endpoint;
+      if (ep.hasSession(r.session)) for (const i of chunks) ep.chunkWritten(r.session, r.transferId, i);
+      r.bytesDone += bytes;
+      this.meter.add(bytes);
+      this.stats.payloadBytes.inc({ direction: 'rx' }, bytes);
+      this.ui?.progress({
+        transfer_id: r.key,
+        bytes_total: r.manifest.size,
+        bytes_done: r.bytesDone,
+        rate_bps: this.meter.rate(),
+        eta_s: null,
+      });
+      this.node.driver.kick();
+    })();
+    r.syncing = job;
+    try {
+      await job;
+    } finally {
+      r.syncing = null;
+    }
+  }
+
+  private async finish(r: Rx): Promise<void> {
+    const ep = this.node.endpoint;
+    let status: 'verified' | 'already_present' = 'already_present';
+    if (r.file) {
+      await this.sync(r);
+      const res = await r.file.complete();
+      status = res.status === 'installed' ? 'verified' : 'already_present';
+      this.log.info({ name: res.name, path: res.path, size: r.manifest.size, status: res.status }, 'file received');
+    }
+    this.rx.delete(r.key);
+    if (r.file) this.stats.transfersActive.dec({ direction: 'receive' });
+    this.stats.transferFinished('receive', status === 'verified' ? 'completed' : 'already_present');
+    this.totals.files++;
+    this.totals.bytes += r.manifest.size;
+    this.ui?.file({
+      transfer_id: r.key,
+      name: r.manifest.name,
+      status: status === 'verified' ? 'received' : 'already_present',
+      bytes: r.manifest.size,
+      root: Buffer.from(r.manifest.root).toString('hex'),
+    });
+    if (ep.hasSession(r.session)) {
+      ep.finishTransfer(r.session, r.transferId, status);
+      this.node.driver.kick();
+    }
+    this.checkIdle(r.session);
+  }
+
+  /** Stop a receive: keep the partial for resume unless the disk is full or the file is bad. */
+  private async fail(r: Rx, code: ErrorCode, reason: string, local: boolean): Promise<void> {
+    if (r.failed) return;
+    r.failed = true;
+    if (r.syncTimer) clearTimeout(r.syncTimer);
+    this.rx.delete(r.key);
+    const ep = this.node.endpoint;
+    if (local && ep.hasSession(r.session)) {
+      try {
+        ep.cancel(r.session, r.transferId, code, reason);
+        this.node.driver.kick();
+      } catch {
+        // the transfer already ended on the engine side
+      }
+    }
+    if (r.file) {
+      this.stats.transfersActive.dec({ direction: 'receive' });
+      const keep = code !== 'E_NO_SPACE' && code !== 'E_INTEGRITY';
+      try {
+        if (keep && r.unsynced.length > 0 && !local) {
+          for (const i of r.unsynced) r.held.add(i);
+          await r.file.saveProgress(r.held.toRanges());
+        }
+      } catch {
+        // best effort: the next attempt re-hashes whatever is there
+      }
+      await r.file.abort({ keep }).catch(() => undefined);
+    }
+    this.stats.transferFinished('receive', code === 'E_TRANSFER_CANCELLED' ? 'cancelled' : 'failed');
+    const err = new WraithError(code, `${r.manifest.name}: ${reason}`);
+    this.totals.errors.push(err);
+    this.ui?.error(err, r.key);
+    this.log.warn({ name: r.manifest.name, code, reason }, 'receive stopped');
+    this.checkIdle(r.session);
+  }
+
+  private checkIdle(session: number): void {
+    for (const r of this.rx.values()) if (r.session === session) return;
+    this.onIdle?.(session);
+  }
+
+  /** Checkpoint everything (shutdown): sync and keep partials. */
+  async checkpoint(): Promise<void> {
+    for (const r of [...this.rx.values()]) {
+      try {
+        while (r.writing) await new Promise((res) => setTimeout(res, 5));
+        await this.sync(r);
+        await r.file?.abort({ keep: true });
+      } catch {
+        // keep going: other transfers still deserve a checkpoint
+      }
+      this.rx.delete(r.key);
+    }
+  }
+
+  /** Microseconds, for callers that want the engine's clock. */
+  static now(): number {
+    return nowMicros();
+  }
+}
+
+function key(session: number, transferId: number): string {
+  return `${session}/${transferId}`;
+}
+
+function asWraith(e: unknown): WraithError {
+  return e instanceof WraithError ? e : new WraithError('E_IO', e instanceof Error ? e.message : String(e));
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
+}
+
+function rangeCount(ranges: ReadonlyArray<readonly [number, number]>): number {
+  let n = 0;
+  for (const [, c] of ranges) n += c;
+  return n;
+}

@@ -1,0 +1,197 @@
+/**
+ * The node behind the CLI (see ../node-api.ts): the daemon, the foreground
+ * receiver, the sender and the demo.
+ */
+import { randomBytes } from 'node:crypto';
+import { WraithError, type SocketAddr } from '@wraith/core';
+import type { NodeModule } from '../node-api.js';
+import { FileStore } from '../store/index.js';
+import { formatAddr } from '../peer.js';
+import { IncomingTransfers } from './incoming.js';
+import { WraithNode } from './node.js';
+import { OutgoingJob } from './outgoing.js';
+import { runDemo as demo } from './demo.js';
+import { startAdmin } from './admin-provider.js';
+import type { ResolvedConfig } from '../config/schema.js';
+import type { Logger } from 'pino';
+
+/** Authorisation of initiators: trusted_peers, or anyone authenticated with auto_accept. */
+export function authorizer(config: ResolvedConfig, log: Logger): (peerId: string, addr: SocketAddr) => boolean {
+  const trusted = new Set(config.receive.trusted_peers.map((p) => p.toLowerCase().replace(/^0x/, '')));
+  return (peerId, addr) => {
+    if (config.receive.auto_accept || trusted.has(peerId)) return true;
+    log.warn({ peer: peerId, addr: formatAddr(addr) }, 'refused an untrusted peer (add it to [receive] trusted_peers or use --auto-accept)');
+    return false;
+  };
+}
+
+async function openStore(config: ResolvedConfig, stateDir: string, node: WraithNode): Promise<FileStore> {
+  return FileStore.open({
+    downloadDir: config.transfer.download_dir,
+    stateDir,
+    onConflict: config.receive.on_conflict,
+    maxFileSize: config.receive.max_file_size,
+    maxTotalBytes: config.receive.max_total_bytes,
+    minFree: config.receive.min_free,
+    partialTtlMs: config.transfer.partial_ttl,
+    resume: config.transfer.enable_resume,
+    logger: node.log,
+    stats: node.opts.stats,
+  });
+}
+
+function warnOpen(config: ResolvedConfig, log: Logger): void {
+  if (config.receive.auto_accept) {
+    const host = config.network.listen_addr.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+    if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
+      log.warn({ listen: config.network.listen_addr }, 'auto_accept is on and the node listens beyond loopback: any authenticated peer may send files');
+    }
+  }
+}
+
+export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
+  const { config, log } = opts;
+  warnOpen(config, log.logger);
+  const node = await WraithNode.start({
+    config,
+    identity: opts.identity,
+    log,
+    stats: opts.stats,
+    bind: config.network.listen_addr,
+    acceptIncoming: true,
+    authorize: authorizer(config, log.child('auth')),
+  });
+  let store: FileStore;
+  try {
+    store = await openStore(config, opts.home.stateDir, node);
+  } catch (e) {
+    await node.close(null, 'startup failed', 0);
+    throw e;
+  }
+  const stopSweeps = store.scheduleSweeps();
+  const incoming = new IncomingTransfers(node, store, log.child('receive'), opts.stats, null);
+  node.incomingHandler = (e) => incoming.handle(e);
+  let admin: { url: string | null; close(): Promise<void> } = { url: null, close: async () => {} };
+  try {
+    if (opts.adminToken !== null) admin = await startAdmin({ node, incoming, opts });
+  } catch (e) {
+    stopSweeps();
+    await node.close(null, 'startup failed', 0);
+    throw e;
+  }
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  let closing = false;
+  const local = node.localAddr;
+  return {
+    info: { udp_addrs: [formatAddr(local)], admin_url: admin.url, transport: node.transportName },
+    done,
+    async close() {
+      if (closing) return done;
+      closing = true;
+      // Stop accepting, checkpoint, tell peers (retriable), exit within 5 s.
+      const hard = setTimeout(() => resolveDone(), 4500);
+      try {
+        await admin.close();
+        await incoming.checkpoint();
+        await node.close('E_SHUTTING_DOWN', 'the receiver is shutting down; retry later', 1500);
+      } finally {
+        stopSweeps();
+        clearTimeout(hard);
+        resolveDone();
+      }
+      return done;
+    },
+  };
+};
+
+export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
+  const { config, log } = opts;
+  warnOpen(config, log.logger);
+  const node = await WraithNode.start({
+    config,
+    identity: opts.identity,
+    log,
+    stats: opts.stats,
+    bind: config.network.listen_addr,
+    acceptIncoming: true,
+    authorize: authorizer(config, log.child('auth')),
+  });
+  const store = await openStore(config, opts.home.stateDir, node);
+  const incoming = new IncomingTransfers(node, store, log.child('receive'), opts.stats, ui);
+  node.incomingHandler = (e) => incoming.handle(e);
+  process.stderr.write(`wraith receiving as ${opts.identity.peerId}@${formatAddr(node.localAddr)}\n`);
+  let sawTransfer = false;
+  await new Promise<void>((resolve) => {
+    opts.signal.addEventListener('abort', () => resolve(), { once: true });
+    node.events.on('event', (e: { type: string }) => {
+      if (e.type === 'offer') sawTransfer = true;
+      if (opts.once && sawTransfer && e.type === 'closed' && incoming.activeCount === 0) resolve();
+    });
+    incoming.onIdle = () => {
+      if (opts.once && sawTransfer) setTimeout(resolve, 200);
+    };
+  });
+  await incoming.checkpoint();
+  await node.close('E_SHUTTING_DOWN', 'the receiver stopped', 1000);
+  return { files: incoming.totals.files, bytes: incoming.totals.bytes, errors: incoming.totals.errors };
+};
+
+export const runSend: NodeModule['runSend'] = async (opts, ui) => {
+  const { config, log } = opts;
+  const bindHost = opts.peer.addr.host.includes(':') ? '[::]:0' : '0.0.0.0:0';
+  const node = await WraithNode.start({
+    config,
+    identity: opts.identity,
+    log,
+    stats: opts.stats,
+    bind: bindHost,
+    acceptIncoming: false,
+  });
+  const transferId = randomBytes(8).toString('hex');
+  try {
+    const job = new OutgoingJob({
+      node,
+      peer: opts.peer,
+      paths: opts.paths,
+      followSymlinks: opts.followSymlinks,
+      reconnectForMs: opts.reconnectForMs,
+      rateBps: opts.rateBps,
+      chunkSize: config.transfer.chunk_size,
+      ui,
+      log: log.child('send'),
+      stats: opts.stats,
+      signal: opts.signal,
+      transferId,
+    });
+    const r = await job.run();
+    if (r.errors.length === 0) {
+      ui.completed({
+        transfer_id: transferId,
+        payload_bytes_sent: r.payloadBytesSent,
+        bytes_retransmitted: r.bytesRetransmitted,
+        bytes_skipped_resume: r.bytesSkippedResume,
+        root: r.root,
+      });
+    }
+    return {
+      transfer_id: transferId,
+      files: r.files,
+      payload_bytes_sent: r.payloadBytesSent,
+      bytes_retransmitted: r.bytesRetransmitted,
+      bytes_skipped_resume: r.bytesSkippedResume,
+      root: r.root,
+      errors: r.errors,
+    };
+  } catch (e) {
+    const err = e instanceof WraithError ? e : new WraithError('E_INTERNAL', (e as Error).message);
+    if (err.code === 'E_CANCELLED') {
+      await node.close('E_CANCELLED', 'cancelled by the sender', 500);
+    }
+    throw err;
+  } finally {
+    await node.close(null, 'done', 500);
+  }
+};
+
+export const runDemo: NodeModule['runDemo'] = demo;

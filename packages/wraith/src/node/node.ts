@@ -1,0 +1,211 @@
+import { randomFillSync } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import {
+  Endpoint,
+  WraithError,
+  parsePeerId,
+  selectBackend,
+  type Blake3,
+  type ErrorCode,
+  type SessionEvent,
+  type SocketAddr,
+} from '@wraith/core';
+import { loadBlake3Async } from '@wraith/blake3';
+import { createFileIo, type FileIo } from '@wraith/io-uring';
+import { bestPacketProtection } from '@wraith/native-crypto';
+import type { Logger } from 'pino';
+import type { ResolvedConfig } from '../config/schema.js';
+import type { Identity } from '../home/identity.js';
+import type { Log } from '../log.js';
+import type { Stats } from '../stats.js';
+import { Driver, nowMicros } from './driver.js';
+import { selectTransport, type TransportProbe } from './select-transport.js';
+import { StatsBridge } from './stats-bridge.js';
+
+export interface NodeStartOptions {
+  config: ResolvedConfig;
+  identity: Identity;
+  log: Log;
+  stats: Stats;
+  /** HOST:PORT to bind ("0.0.0.0:0" for a sender). */
+  bind: string;
+  /** Answer handshakes (daemon/receive); a pure sender does not. */
+  acceptIncoming: boolean;
+  /** Whether an authenticated initiator may send us files. */
+  authorize?: (peerId: string, addr: SocketAddr) => boolean;
+}
+
+/** Transfer-level events are routed to whoever owns the (session, transfer). */
+export type TransferHandler = (e: SessionEvent) => void;
+
+/**
+ * One running wraith node: identity, endpoint, transport, file I/O and the
+ * driver loop. Receiving and sending are layered on top (incoming.ts,
+ * outgoing.ts) through event handlers.
+ */
+export class WraithNode {
+  readonly events = new EventEmitter();
+  readonly log: Logger;
+  private readonly sessionWaiters = new Map<number, { resolve: () => void; reject: (e: WraithError) => void }>();
+  /** Per-session handler for transfer events (the sender that opened it). */
+  readonly sessionHandlers = new Map<number, TransferHandler>();
+  /** Fallback for events of sessions nobody owns (incoming transfers). */
+  incomingHandler: TransferHandler | null = null;
+  readonly sessionPeers = new Map<number, { peerId: string; addr: SocketAddr; since: number }>();
+  readonly startedAt = Date.now();
+  private readonly bridge: StatsBridge;
+  private statsTimer: NodeJS.Timeout;
+  private closed = false;
+
+  private constructor(
+    readonly opts: NodeStartOptions,
+    readonly endpoint: Endpoint,
+    readonly driver: Driver,
+    readonly hasher: Blake3,
+    readonly io: FileIo,
+    readonly transportName: 'udp' | 'xdp',
+    readonly probes: TransportProbe[],
+    readonly transportDetails: Record<string, unknown>,
+    readonly cryptoName: string,
+  ) {
+    this.log = opts.log.child('node');
+    this.bridge = new StatsBridge(opts.stats, endpoint, driver.transport);
+    driver.onEvent((e) => this.dispatch(e));
+    this.statsTimer = setInterval(() => this.bridge.update(), 1000);
+    this.statsTimer.unref();
+  }
+
+  static async start(opts: NodeStartOptions): Promise<WraithNode> {
+    const { config, log } = opts;
+    const nlog = log.child('node');
+    const backend = selectBackend(config.crypto.backend);
+    const protection = bestPacketProtection(backend);
+    const hasher = await loadBlake3Async('auto');
+    const { io, reason } = await createFileIo(config.io.backend, (m) => nlog.info(m));
+    if (reason) nlog.info({ reason }, `file I/O on fs: ${reason}`);
+    const selected = await selectTransport(config, opts.bind, log.child('transport'));
+    const rng = { fill: (b: Uint8Array) => void randomFillSync(b) };
+    const endpoint = new Endpoint({
+      staticKey: { priv: opts.identity.privateKey, pub: opts.identity.publicKey },
+      backend,
+      hasher,
+      rng,
+      protection,
+      acceptIncoming: opts.acceptIncoming,
+      maxSessionsPerPeer: config.network.max_sessions_per_peer,
+      maxHandshakesPerSec: config.dos.max_handshakes_per_s,
+      ...(opts.authorize ? { authorize: opts.authorize } : {}),
+      session: {
+        maxDatagramSize: config.network.max_datagram_size,
+        handshakeTimeout: config.network.handshake_timeout * 1000,
+        idleTimeout: config.network.idle_timeout * 1000,
+        rekeyInterval: config.transfer.rekey_interval * 1000,
+        congestion: config.network.congestion,
+        transferWindow: Math.min(config.receive.max_buffer_bytes, 16 * 1024 * 1024),
+      },
+    });
+    const driver = new Driver(endpoint, selected.transport);
+    const node = new WraithNode(
+      opts,
+      endpoint,
+      driver,
+      hasher,
+      io,
+      selected.name,
+      selected.probes,
+      selected.details,
+      `${backend.name}/${protection.name}`,
+    );
+    opts.stats.setTransportInfo({
+      transport: selected.name,
+      io_backend: io.backend,
+      crypto_backend: backend.name,
+      zero_copy: String(selected.details['zeroCopy'] ?? false),
+    });
+    nlog.info(
+      {
+        peer_id: opts.identity.peerId,
+        addr: selected.transport.localAddr(),
+        transport: selected.name,
+        io: io.backend,
+        crypto: node.cryptoName,
+        blake3: hasher.name,
+      },
+      'node started',
+    );
+    return node;
+  }
+
+  get localAddr(): SocketAddr {
+    return this.driver.transport.localAddr();
+  }
+
+  /** Dial a peer; resolves with the session id once authenticated. */
+  async connect(peerId: string, addr: SocketAddr, handler: TransferHandler): Promise<number> {
+    const id = this.endpoint.connect(nowMicros(), addr, parsePeerId(peerId));
+    this.sessionHandlers.set(id, handler);
+    const ready = new Promise<void>((resolve, reject) => this.sessionWaiters.set(id, { resolve, reject }));
+    this.driver.run();
+    await ready;
+    return id;
+  }
+
+  private dispatch(e: SessionEvent): void {
+    switch (e.type) {
+      case 'connected': {
+        this.sessionPeers.set(e.session, { peerId: e.peerId, addr: e.addr, since: Date.now() });
+        this.opts.stats.sessionsOpened.inc();
+        this.opts.stats.handshake('ok');
+        this.log.info({ session: e.session, peer: e.peerId, addr: e.addr }, 'session established');
+        const w = this.sessionWaiters.get(e.session);
+        this.sessionWaiters.delete(e.session);
+        w?.resolve();
+        break;
+      }
+      case 'closed': {
+        const w = this.sessionWaiters.get(e.session);
+        this.sessionWaiters.delete(e.session);
+        const code: ErrorCode = e.code ?? 'E_PEER_CLOSED';
+        if (w) {
+          this.opts.stats.handshake(code === 'E_HANDSHAKE_TIMEOUT' ? 'timeout' : 'rejected');
+          w.reject(new WraithError(code, e.reason || 'the session closed during the handshake'));
+        }
+        this.log.info({ session: e.session, code: e.code, reason: e.reason, by_peer: e.byPeer }, 'session closed');
+        break;
+      }
+      default:
+        break;
+    }
+    const h = this.sessionHandlers.get(e.session) ?? this.incomingHandler;
+    if (h) {
+      try {
+        h(e);
+      } catch (err) {
+        this.log.error({ err, event: e.type }, 'event handler failed');
+      }
+    }
+    if (e.type === 'closed') {
+      this.sessionHandlers.delete(e.session);
+      this.sessionPeers.delete(e.session);
+    }
+    this.events.emit('event', e);
+  }
+
+  /** Close every session with a reason the peer sees, then stop. */
+  async close(code: ErrorCode | null = 'E_SHUTTING_DOWN', reason = 'shutting down', graceMs = 1000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.statsTimer);
+    this.endpoint.closeAll(nowMicros(), code, reason);
+    this.driver.run();
+    // Let the CLOSE frames leave.
+    const deadline = Date.now() + graceMs;
+    while (this.endpoint.sessionCount > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+      this.driver.run();
+    }
+    this.bridge.update();
+    await this.driver.close();
+    await this.io.destroy();
+  }
+}

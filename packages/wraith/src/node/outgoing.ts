@@ -1,0 +1,389 @@
+import { open as fsOpen, type FileHandle } from 'node:fs/promises';
+import {
+  MerkleTree,
+  WraithError,
+  chunkRange,
+  leafHash,
+  type FileManifest,
+  type SessionEvent,
+} from '@wraith/core';
+import type { Logger } from 'pino';
+import type { PeerSpec } from '../peer.js';
+import type { Stats } from '../stats.js';
+import type { SendUi } from '../ui/types.js';
+import { assertUnchanged, snapshotFd, walk, type SourceSnapshot, type WalkEntry } from '../walk.js';
+import { nowMicros } from './driver.js';
+import type { WraithNode } from './node.js';
+import { RateMeter, TokenBucket } from './rate.js';
+
+/** Files offered at once (small files are pipelined). */
+const MAX_IN_FLIGHT = 32;
+/** Chunks read per FileIo batch while hashing a source. */
+const HASH_BATCH = 16;
+
+interface Tx {
+  entry: WalkEntry;
+  manifest: FileManifest;
+  tree: MerkleTree | null;
+  fd: number | null;
+  fh: FileHandle | null;
+  before: SourceSnapshot | null;
+  session: number;
+  transferId: number;
+  done: boolean;
+  /** Bytes already counted as done by completed attempts. */
+  bytesDone: number;
+}
+
+export interface OutgoingOptions {
+  node: WraithNode;
+  peer: PeerSpec;
+  paths: readonly string[];
+  followSymlinks: boolean;
+  reconnectForMs: number;
+  rateBps: number | null;
+  chunkSize: number;
+  ui: SendUi;
+  log: Logger;
+  stats: Stats;
+  signal: AbortSignal;
+  transferId: string;
+}
+
+export interface OutgoingResult {
+  files: number;
+  payloadBytesSent: number;
+  bytesRetransmitted: number;
+  bytesSkippedResume: number;
+  root: string | null;
+  errors: WraithError[];
+}
+
+/**
+ * Sends files and directories to one peer: walks the paths, hashes each file
+ * into a Merkle tree, offers it, supplies chunks on request, and follows the
+ * receiver's confirmations. A lost peer is re-dialled for `reconnectForMs`
+ * and unfinished files are offered again (the receiver resumes them).
+ */
+export class OutgoingJob {
+  private readonly o: OutgoingOptions;
+  private session = -1;
+  private readonly pending: Tx[] = [];
+  private readonly active = new Map<number, Tx>();
+  private readonly finished: Tx[] = [];
+  private walker: AsyncGenerator<WalkEntry> | null = null;
+  private walkDone = false;
+  private preparing = 0;
+  private totalBytes = 0;
+  private doneBytes = 0;
+  private readonly meter = new RateMeter();
+  private readonly bucket: TokenBucket | null;
+  private readonly result: OutgoingResult = {
+    files: 0,
+    payloadBytesSent: 0,
+    bytesRetransmitted: 0,
+    bytesSkippedResume: 0,
+    root: null,
+    errors: [],
+  };
+  private wake: (() => void) | null = null;
+  private lastDone = 0;
+  private sessionLost: WraithError | null = null;
+
+  constructor(o: OutgoingOptions) {
+    this.o = o;
+    this.bucket = o.rateBps ? new TokenBucket(o.rateBps, Math.max(o.chunkSize * 2, o.rateBps / 10)) : null;
+  }
+
+  async run(): Promise<OutgoingResult> {
+    const o = this.o;
+    this.walker = walk(o.paths, {
+      followSymlinks: o.followSymlinks,
+      onWarning: (w) => o.ui.warning({ transfer_id: o.transferId, code: null, message: w.message }),
+    });
+    await this.connect(Date.now() + Math.max(o.reconnectForMs, 0));
+    o.ui.started({ transfer_id: o.transferId, direction: 'send', peer: `${o.peer.id}@${o.peer.addr.host}:${o.peer.addr.port}`, files: 0, bytes_total: 0 });
+    const progress = setInterval(() => this.reportProgress(), 250);
+    const onAbort = (): void => this.wakeUp();
+    o.signal.addEventListener('abort', onAbort);
+    try {
+      for (;;) {
+        if (o.signal.aborted) throw new WraithError('E_CANCELLED', 'cancelled by the user; the receiver keeps the partial for resume');
+        if (this.sessionLost) await this.recover();
+        await this.fill();
+        if (this.walkDone && this.pending.length === 0 && this.active.size === 0 && this.preparing === 0) break;
+        await new Promise<void>((r) => {
+          this.wake = r;
+        });
+        this.wake = null;
+      }
+      this.reportProgress();
+      return this.result;
+    } catch (e) {
+      if (e instanceof WraithError && e.code === 'E_CANCELLED' && this.session >= 0) {
+        o.node.endpoint.close(nowMicros(), this.session, 'E_CANCELLED', 'cancelled by the sender');
+        o.node.driver.run();
+      }
+      throw e;
+    } finally {
+      clearInterval(progress);
+      o.signal.removeEventListener('abort', onAbort);
+      for (const t of [...this.active.values(), ...this.pending]) await closeFd(t);
+      if (this.session >= 0 && o.node.endpoint.hasSession(this.session)) {
+        o.node.endpoint.close(nowMicros(), this.session, null, 'done');
+        o.node.driver.run();
+      }
+    }
+  }
+
+  private wakeUp(): void {
+    this.wake?.();
+  }
+
+  private async connect(deadline: number): Promise<void> {
+    const o = this.o;
+    let last: WraithError | null = null;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        this.session = await o.node.connect(o.peer.id, o.peer.addr, (e) => this.onEvent(e));
+        this.sessionLost = null;
+        return;
+      } catch (e) {
+        last = e instanceof WraithError ? e : new WraithError('E_PEER_LOST', String(e));
+        if (last.category === 'auth' || Date.now() >= deadline || o.signal.aborted) break;
+        o.log.info({ attempt, err: last.message }, 'peer unreachable, retrying');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    if (last && this.o.reconnectForMs > 0 && last.code !== 'E_PEER_ID_MISMATCH' && last.category !== 'auth') {
+      throw new WraithError('E_PEER_LOST', `the peer could not be reached again within --reconnect-for (${last.message})`);
+    }
+    throw last ?? new WraithError('E_PEER_LOST', 'could not connect');
+  }
+
+  /** The session died: dial again and re-offer everything unfinished. */
+  private async recover(): Promise<void> {
+    const lost = this.sessionLost as WraithError;
+    if (this.o.reconnectForMs <= 0) throw lost;
+    this.o.log.warn({ code: lost.code, reason: lost.message }, 'session lost; reconnecting');
+    await this.connect(Date.now() + this.o.reconnectForMs);
+    const again = [...this.active.values()];
+    this.active.clear();
+    for (const t of again) this.offer(t);
+  }
+
+  /** Walk and prepare more files until enough are in flight. */
+  private async fill(): Promise<void> {
+    while (!this.walkDone && this.active.size + this.preparing < MAX_IN_FLIGHT && !this.sessionLost) {
+      const next = await (this.walker as AsyncGenerator<WalkEntry>).next();
+      if (next.done) {
+        this.walkDone = true;
+        break;
+      }
+      const entry = next.value;
+      this.totalBytes += entry.size;
+      this.preparing++;
+      try {
+        const t = await this.prepare(entry);
+        if (!this.sessionLost) this.offer(t);
+        else this.active.set(-1 - this.active.size, t);
+      } catch (e) {
+        this.fileFailed(entry.name, e);
+      } finally {
+        this.preparing--;
+      }
+    }
+  }
+
+  /** Open and hash a file (or describe a directory) into a manifest. */
+  private async prepare(entry: WalkEntry): Promise<Tx> {
+    const o = this.o;
+    const cs = o.chunkSize;
+    if (entry.kind === 'dir') {
+      const manifest: FileManifest = { name: entry.name, kind: 'dir', size: 0, chunkSize: cs, mode: entry.mode, mtimeMs: Math.floor(entry.mtimeMs), root: new Uint8Array(32) };
+      return { entry, manifest, tree: null, fd: null, fh: null, before: null, session: -1, transferId: -1, done: false, bytesDone: 0 };
+    }
+    const fh = await fsOpen(entry.path, 'r').catch((e: NodeJS.ErrnoException) => {
+      throw new WraithError(e.code === 'EACCES' ? 'E_PERMISSION' : 'E_IO', `open(${entry.path}): ${e.message}`);
+    });
+    const fd = fh.fd;
+    try {
+      const before = await snapshotFd(fd);
+      const size = before.size;
+      const n = Math.max(1, Math.ceil(size / cs));
+      const leaves = new Uint8Array(n * 32);
+      const io = o.node.io;
+      for (let i = 0; i < n; i += HASH_BATCH) {
+        const reqs: Array<{ offset: number; length: number }> = [];
+        for (let j = i; j < Math.min(n, i + HASH_BATCH); j++) reqs.push({ offset: j * cs, length: Math.min(cs, size - j * cs) });
+        const bufs = await io.readChunks(fd, reqs);
+        bufs.forEach((b, k) => {
+          if (b.length !== (reqs[k]?.length ?? -1)) throw new WraithError('E_SOURCE_CHANGED', `${entry.path} changed while it was being read`);
+          leaves.set(leafHash(o.node.hasher, b), (i + k) * 32);
+        });
+        o.stats.fileIo('read', io.backend, bufs.reduce((a, b) => a + b.length, 0));
+      }
+      const tree = new MerkleTree(o.node.hasher, leaves);
+      const manifest: FileManifest = {
+        name: entry.name,
+        kind: 'file',
+        size,
+        chunkSize: cs,
+        mode: entry.mode,
+        mtimeMs: Math.floor(before.mtimeMs),
+        root: tree.root,
+      };
+      // Keep the descriptor: the file is read again through it, never re-opened.
+      return { entry, manifest, tree, fd, fh, before, session: -1, transferId: -1, done: false, bytesDone: 0 };
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private offer(t: Tx): void {
+    const ep = this.o.node.endpoint;
+    // A directory has no chunks; its tree is never asked for a proof.
+    const tree = t.tree ?? new MerkleTree(this.o.node.hasher, new Uint8Array(32));
+    t.session = this.session;
+    t.transferId = ep.offer(this.session, t.manifest, tree);
+    this.active.set(t.transferId, t);
+    this.o.node.driver.kick();
+  }
+
+  private onEvent(e: SessionEvent): void {
+    switch (e.type) {
+      case 'read_chunks': {
+        const t = this.active.get(e.transferId);
+        if (t && t.session === e.session) void this.read(t, e.chunks);
+        return;
+      }
+      case 'transfer_complete': {
+        const t = this.active.get(e.transferId);
+        if (!t || t.session !== e.session) return;
+        this.active.delete(e.transferId);
+        void this.complete(t, e.status, e.stats);
+        return;
+      }
+      case 'transfer_failed': {
+        const t = this.active.get(e.transferId);
+        if (!t || t.session !== e.session) return;
+        if (e.code === 'E_PEER_CLOSED' || e.code === 'E_IDLE_TIMEOUT' || e.code === 'E_SHUTTING_DOWN') return; // handled with the session
+        this.active.delete(e.transferId);
+        void closeFd(t);
+        this.fileFailed(t.manifest.name, new WraithError(e.code, e.reason || 'the receiver refused the file'));
+        this.wakeUp();
+        return;
+      }
+      case 'closed': {
+        if (e.session !== this.session) return;
+        const code = e.code ?? 'E_PEER_CLOSED';
+        const unfinished = this.active.size > 0 || this.pending.length > 0 || !this.walkDone;
+        if (!unfinished) return;
+        this.sessionLost = new WraithError(
+          code === 'E_IDLE_TIMEOUT' || code === 'E_PEER_CLOSED' || code === 'E_SHUTTING_DOWN' ? 'E_PEER_LOST' : code,
+          `the session to the peer closed (${code}${e.reason ? `: ${e.reason}` : ''})`,
+        );
+        this.wakeUp();
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Read requested chunks (rate-limited by --rate) and hand them to the engine. */
+  private async read(t: Tx, chunks: number[]): Promise<void> {
+    if (t.fd === null) return;
+    const o = this.o;
+    try {
+      if (this.bucket) {
+        const want = chunks.length * o.chunkSize;
+        while (this.bucket.take(want) === 0) await new Promise((r) => setTimeout(r, (this.bucket as TokenBucket).waitMs(want)));
+      }
+      const reqs = chunks.map((i) => chunkRange(t.manifest, i)).map((r) => ({ offset: r.offset, length: r.length }));
+      const bufs = await o.node.io.readChunks(t.fd, reqs);
+      let n = 0;
+      const ep = o.node.endpoint;
+      for (let k = 0; k < chunks.length; k++) {
+        const b = bufs[k] as Uint8Array;
+        n += b.length;
+        if (b.length !== reqs[k]?.length) throw new WraithError('E_SOURCE_CHANGED', `${t.entry.path} changed while it was being sent`);
+        // Copy out of the I/O buffer: the engine keeps chunk bytes until acknowledged.
+        ep.supplyChunk(t.session, t.transferId, chunks[k] as number, b);
+      }
+      o.stats.fileIo('read', o.node.io.backend, n);
+      o.node.driver.kick();
+    } catch (e) {
+      const err = e instanceof WraithError ? e : new WraithError('E_IO', (e as Error).message);
+      if (o.node.endpoint.hasSession(t.session)) {
+        try {
+          o.node.endpoint.cancel(t.session, t.transferId, err.code, err.message);
+        } catch {
+          // already finished
+        }
+      }
+      this.active.delete(t.transferId);
+      void closeFd(t);
+      this.fileFailed(t.manifest.name, err);
+      this.wakeUp();
+    }
+  }
+
+  private async complete(t: Tx, status: 'verified' | 'already_present', st: { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number }): Promise<void> {
+    const o = this.o;
+    try {
+      if (t.fd !== null && t.before) assertUnchanged(t.entry.path, t.before, await snapshotFd(t.fd));
+      this.result.files++;
+      this.result.payloadBytesSent += st.payloadBytesSent - st.bytesRetransmitted;
+      this.result.bytesRetransmitted += st.bytesRetransmitted;
+      this.result.bytesSkippedResume += st.bytesSkippedResume;
+      if (this.result.files === 1) this.result.root = Buffer.from(t.manifest.root).toString('hex');
+      this.doneBytes += t.manifest.size;
+      o.stats.payloadBytes.inc({ direction: 'tx' }, Math.max(0, st.payloadBytesSent - st.bytesRetransmitted));
+      o.stats.retransmittedBytes.inc(st.bytesRetransmitted);
+      o.stats.transferFinished('send', status === 'verified' ? 'completed' : 'already_present');
+      o.ui.file({ transfer_id: o.transferId, name: t.manifest.name, status: status === 'verified' ? 'sent' : 'already_present', bytes: t.manifest.size, root: t.manifest.kind === 'file' ? Buffer.from(t.manifest.root).toString('hex') : null });
+    } catch (e) {
+      this.fileFailed(t.manifest.name, e);
+    } finally {
+      await closeFd(t);
+      this.wakeUp();
+    }
+  }
+
+  private fileFailed(name: string, e: unknown): void {
+    const err = e instanceof WraithError ? e : new WraithError('E_IO', `${name}: ${(e as Error).message}`);
+    this.result.errors.push(err);
+    this.o.stats.transferFinished('send', err.code === 'E_CANCELLED' ? 'cancelled' : err.code === 'E_TRANSFER_REJECTED' ? 'rejected' : 'failed');
+    this.o.ui.error(err, this.o.transferId);
+    this.o.log.warn({ name, code: err.code, err: err.message }, 'file not sent');
+  }
+
+  private reportProgress(): void {
+    let live = 0;
+    const ep = this.o.node.endpoint;
+    for (const t of this.active.values()) {
+      const p = ep.transferProgress(t.session, t.transferId);
+      if (p) live += Math.min(t.manifest.size, p.payloadBytesSent - p.bytesRetransmitted + p.bytesSkippedResume);
+    }
+    const done = this.doneBytes + live;
+    if (done > this.lastDone) this.meter.add(done - this.lastDone);
+    this.lastDone = done;
+    const rate = this.meter.rate();
+    this.o.ui.progress({
+      transfer_id: this.o.transferId,
+      bytes_total: Math.max(this.totalBytes, done),
+      bytes_done: done,
+      rate_bps: rate,
+      eta_s: rate > 0 ? Math.max(0, (this.totalBytes - done) / rate) : null,
+    });
+  }
+}
+
+async function closeFd(t: Tx): Promise<void> {
+  const fh = t.fh;
+  t.fd = null;
+  t.fh = null;
+  if (fh) await fh.close().catch(() => undefined);
+}

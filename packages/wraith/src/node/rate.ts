@@ -1,0 +1,62 @@
+/** A smoothed byte rate over a sliding window of one-second buckets. */
+export class RateMeter {
+  private readonly buckets: number[] = [];
+  private start = Date.now();
+  private current = 0;
+  private currentAt = Math.floor(Date.now() / 1000);
+
+  constructor(private readonly windowSec = 5) {}
+
+  add(bytes: number): void {
+    this.roll();
+    this.current += bytes;
+  }
+
+  private roll(): void {
+    const sec = Math.floor(Date.now() / 1000);
+    while (this.currentAt < sec) {
+      this.buckets.push(this.current);
+      if (this.buckets.length > this.windowSec) this.buckets.shift();
+      this.current = 0;
+      this.currentAt++;
+    }
+  }
+
+  /** Bytes per second over the window (the running second included pro rata). */
+  rate(): number {
+    this.roll();
+    const now = Date.now();
+    const partial = (now % 1000) / 1000;
+    const full = this.buckets.reduce((a, b) => a + b, 0);
+    const span = Math.min(this.buckets.length + partial, (now - this.start) / 1000);
+    return span > 0 ? (full + this.current) / span : 0;
+  }
+}
+
+/** A token bucket for --rate: how many bytes may be released now. */
+export class TokenBucket {
+  private tokens: number;
+  private last = Date.now();
+
+  constructor(
+    private readonly rateBps: number,
+    private readonly burst: number,
+  ) {
+    this.tokens = burst;
+  }
+
+  /** Take up to `want` bytes; returns what was granted (possibly 0). */
+  take(want: number): number {
+    const now = Date.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rateBps);
+    this.last = now;
+    if (this.tokens < want) return 0;
+    this.tokens -= want;
+    return want;
+  }
+
+  /** Milliseconds until `want` bytes are available. */
+  waitMs(want: number): number {
+    return Math.max(1, Math.ceil(((want - this.tokens) / this.rateBps) * 1000));
+  }
+}

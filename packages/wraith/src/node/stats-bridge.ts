@@ -1,0 +1,59 @@
+import type { Endpoint, Transport } from '@wraith/core';
+import type { Stats } from '../stats.js';
+
+/**
+ * Copies the engine's and the transport's counters into the stats registry
+ * (as deltas, so Prometheus counters only grow). Runs once a second and at
+ * shutdown, never per packet.
+ */
+export class StatsBridge {
+  private last = new Map<string, number>();
+
+  constructor(
+    private readonly stats: Stats,
+    private readonly endpoint: Endpoint,
+    private readonly transport: Transport,
+  ) {}
+
+  private delta(key: string, value: number): number {
+    const prev = this.last.get(key) ?? 0;
+    this.last.set(key, value);
+    return value > prev ? value - prev : 0;
+  }
+
+  update(): void {
+    const s = this.stats;
+    const t = this.transport.stats();
+    s.packets.inc({ direction: 'tx' }, this.delta('tx_packets', t.txPackets));
+    s.packets.inc({ direction: 'rx' }, this.delta('rx_packets', t.rxPackets));
+    s.bytes.inc({ direction: 'tx' }, this.delta('tx_bytes', t.txBytes));
+    s.bytes.inc({ direction: 'rx' }, this.delta('rx_bytes', t.rxBytes));
+    for (const [reason, n] of Object.entries(this.endpoint.drops.snapshot())) {
+      const d = this.delta(`drop_${reason}`, n);
+      if (d > 0) s.drops.inc({ reason }, d);
+    }
+    const c = this.endpoint.counters;
+    const cookie = this.delta('cookies', c.cookiesSent);
+    if (cookie > 0) s.handshakes.inc({ outcome: 'cookie_sent' }, cookie);
+    const vn = this.delta('vn', c.versionNegotiations);
+    if (vn > 0) s.handshakes.inc({ outcome: 'version_mismatch' }, vn);
+    let cwnd = 0;
+    let pacing = 0;
+    let lost = 0;
+    let established = 0;
+    for (const sess of this.endpoint.listSessions()) {
+      const m = sess.metrics();
+      cwnd += m['cwnd'] ?? 0;
+      pacing += m['pacing_rate_bps'] ?? 0;
+      lost += m['packets_lost'] ?? 0;
+      if (sess.established) established++;
+      const srtt = m['srtt_us'];
+      if (srtt && srtt > 0) s.rtt.observe(srtt / 1e6);
+    }
+    s.cwnd.set(cwnd);
+    s.pacingRate.set(pacing);
+    s.sessions.set(established);
+    s.lostPackets.inc(this.delta('lost_live', lost));
+    if (t.extra) for (const [k, v] of Object.entries(t.extra)) s.xdpRing.set({ stat: k }, v);
+  }
+}
