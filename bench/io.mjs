@@ -6,10 +6,14 @@
 // Usage (it imports the built packages, so build first):
 //   npx tsc -b && npm run bench:io -- [--size-mib 1024] [--chunk-kib 1024] [--depth 8]
 //       [--runs 5] [--dir DIR] [--no-direct] [--json FILE]
-// Each case runs --runs times per backend; the table shows the median. Both
-// backends read into / write from their own pool buffers (registered buffers
+// Each case runs --runs times per backend; the table shows the median. Every
+// backend reads into / writes from its own pool buffers (registered buffers
 // on io_uring), --depth chunks per readChunks/writeChunks batch, one batch in
-// flight. Results go to bench/results/io.json unless --json names a file.
+// flight. Three variants: fs (libuv thread pool), io_uring as configured by
+// default (buffered ops >= 256 KiB go to kernel workers, IOSQE_ASYNC), and
+// io_uring with every op attempted inline ("inline"; same as the default for
+// O_DIRECT, so not repeated there). Results go to bench/results/io.json unless
+// --json names a file.
 import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -122,12 +126,17 @@ async function main() {
     const direct = o.direct && supportsDirect(src);
     if (o.direct && !direct) notes.push(`O_DIRECT is not supported on ${o.dir}; direct cases skipped`);
 
+    const variants = [
+      ['fs', 'fs', {}],
+      ['io_uring', 'io_uring', {}],
+      ['io_uring_inline', 'io_uring', { asyncMinBytes: Infinity }],
+    ];
     const backends = {};
-    for (const pref of ['fs', 'io_uring']) {
+    for (const [name, pref, extra] of variants) {
       const logs = [];
-      const { io } = await createFileIo(pref, (m) => logs.push(m), { bufferSize: chunk, bufferCount: o.depth });
-      backends[pref] = io;
-      for (const m of logs) notes.push(`${pref}: ${m}`);
+      const { io } = await createFileIo(pref, (m) => logs.push(m), { bufferSize: chunk, bufferCount: o.depth, ...extra });
+      backends[name] = io;
+      for (const m of logs) notes.push(`${name}: ${m}`);
     }
     const uring = backends.io_uring;
     if (uring.backend !== 'io_uring') throw new Error('io_uring is unavailable here; nothing to compare');
@@ -145,10 +154,11 @@ async function main() {
     const results = [];
     for (const c of cases) {
       const row = { case: c.name };
-      // Alternate backends run by run so drift (writeback, host noise) hits both.
-      const runs = { fs: [], io_uring: [] };
+      // Alternate backends run by run so drift (writeback, host noise) hits all.
+      const names = c.direct ? ['fs', 'io_uring'] : ['fs', 'io_uring', 'io_uring_inline'];
+      const runs = Object.fromEntries(names.map((n) => [n, []]));
       for (let r = 0; r < o.runs; r++) {
-        for (const name of ['fs', 'io_uring']) {
+        for (const name of names) {
           const io = backends[name];
           const path = c.kind === 'read' ? src : dst;
           if (c.kind === 'read' && !c.direct) warm(src);
@@ -165,20 +175,24 @@ async function main() {
           }
         }
       }
-      row.fs = { medianGBps: median(runs.fs), runsGBps: runs.fs };
-      row.io_uring = { medianGBps: median(runs.io_uring), runsGBps: runs.io_uring };
+      for (const n of names) row[n] = { medianGBps: median(runs[n]), runsGBps: runs[n] };
       row.ratio = row.io_uring.medianGBps / row.fs.medianGBps;
+      if (row.io_uring_inline) row.ratioInline = row.io_uring_inline.medianGBps / row.fs.medianGBps;
       results.push(row);
-      process.stderr.write(`${c.name}: fs ${row.fs.medianGBps.toFixed(2)} GB/s, io_uring ${row.io_uring.medianGBps.toFixed(2)} GB/s\n`);
+      process.stderr.write(`${c.name}: ${names.map((n) => `${n} ${row[n].medianGBps.toFixed(2)}`).join(', ')} GB/s\n`);
     }
     const ustats = uring.stats();
     for (const io of Object.values(backends)) await io.destroy();
 
     const pad = (s, n) => String(s).padEnd(n);
     console.log(`\nFileIo, ${o.sizeMib} MiB in ${o.chunkKib} KiB chunks, ${o.depth} per batch, median of ${o.runs} (GB/s)`);
-    console.log(`${pad('case', 28)}${pad('fs', 10)}${pad('io_uring', 10)}ratio`);
+    console.log(`${pad('case', 28)}${pad('fs', 8)}${pad('io_uring', 10)}${pad('ratio', 8)}${pad('inline', 8)}ratio`);
     for (const r of results) {
-      console.log(`${pad(r.case, 28)}${pad(r.fs.medianGBps.toFixed(2), 10)}${pad(r.io_uring.medianGBps.toFixed(2), 10)}${r.ratio.toFixed(2)}x`);
+      const inl = r.io_uring_inline;
+      console.log(
+        `${pad(r.case, 28)}${pad(r.fs.medianGBps.toFixed(2), 8)}${pad(r.io_uring.medianGBps.toFixed(2), 10)}${pad(`${r.ratio.toFixed(2)}x`, 8)}` +
+          (inl ? `${pad(inl.medianGBps.toFixed(2), 8)}${r.ratioInline.toFixed(2)}x` : `${pad('-', 8)}-`),
+      );
     }
     console.log(`load average (1 min): ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after, on ${cpus().length} CPUs`);
     console.log(`io_uring registered buffers: ${ustats.registered ? 'yes' : 'no'}; fixed ops ${ustats.fixedOps}, enters ${ustats.enters}, sqes ${ustats.sqes}`);
