@@ -79,6 +79,7 @@ export function createAdminApp(opts: AdminAppOptions): FastifyInstance {
     forceCloseConnections: true,
     return503OnClosing: true,
     routerOptions: { maxParamLength: 512 },
+    exposeHeadRoutes: false,
     frameworkErrors: (error, _request, reply) => {
       sendError(reply, toApiError(error).err);
     },

@@ -5,6 +5,7 @@
  */
 export { createAdminApp, DEFAULT_BODY_LIMIT, DEFAULT_HEARTBEAT_MS, type AdminAppOptions } from './app.js';
 export { startAdminServer, checkAdminListen, type AdminServer, type AdminServerOptions } from './server.js';
+export { adminServerOptions } from './from-config.js';
 export type { AdminProvider, AdminEventListener } from './provider.js';
 export * from './dto.js';
 export { httpStatusOf, errorBody } from './http-errors.js';

@@ -71,6 +71,10 @@ describe('read-only routes', () => {
     expect(res.body).toContain('# TYPE wraith_packets_total counter');
   });
 
+  it('HEAD is not served (a HEAD of the event stream would otherwise hold a connection open)', async () => {
+    for (const url of ['/v1/status', '/v1/events']) expect((await t.call({ method: 'HEAD', url })).statusCode).toBe(404);
+  });
+
   it('unknown query parameters are refused, not ignored', async () => {
     const res = await t.call({ method: 'GET', url: '/v1/status?verbose=1' });
     expect(res.statusCode).toBe(400);
@@ -78,7 +82,7 @@ describe('read-only routes', () => {
   });
 
   it('an unknown route: 404 E_API_NOT_FOUND; an unknown method: 404 too', async () => {
-    for (const [method, url] of [['GET', '/v1/nope'], ['GET', '/'], ['PUT', '/v1/status'], ['PATCH', '/v1/transfers/t-0001']] as const) {
+    for (const [method, url] of [['GET', '/v1/nope'], ['GET', '/'], ['PUT', '/v1/status'], ['PATCH', '/v1/transfers/t-0001'], ['OPTIONS', '/v1/status']] as const) {
       const res = await t.call({ method, url });
       expect(res.statusCode, `${method} ${url}`).toBe(404);
       expect(errorOf(res).code).toBe('E_API_NOT_FOUND');

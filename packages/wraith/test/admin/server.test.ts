@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isWraithError, type WraithError } from '@wraith/core';
+import { adminServerOptions } from '../../src/admin/from-config.js';
 import { startAdminServer, type AdminServer, type AdminServerOptions } from '../../src/admin/server.js';
 import { tmpDir } from '../helpers.js';
 import { FakeProvider } from './fake-provider.js';
@@ -82,6 +83,15 @@ describe('listen', () => {
     const foreign = await raw({ url: server.url!, path: '/v1/status', headers: { ...auth, host: `rebind.example:${port}` } });
     expect(foreign.status).toBe(403);
     expect(JSON.parse(foreign.body).error.code).toBe('E_ADMIN_HOST');
+  });
+
+  it('adminServerOptions maps the [admin] config section', async () => {
+    const provider = new FakeProvider();
+    const admin = { listen: '127.0.0.1:0', unix_socket: null, allow_remote: false, tls_cert: null, tls_key: null, send_roots: ['/srv'] };
+    const o = adminServerOptions({ admin }, '/home/x', provider, logger);
+    expect(o).toMatchObject({ listen: '127.0.0.1:0', unixSocket: null, allowRemote: false, tlsCert: null, tlsKey: null, home: '/home/x', provider });
+    const { server } = await start(adminServerOptions({ admin }, tmpDir('wraith-admin-home-'), provider, logger));
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
   it('"off" serves nothing, returns url null and writes no token', async () => {
