@@ -6,7 +6,8 @@
 // Usage (it imports the built packages, so build first):
 //   npx tsc -b && npm run bench:io -- [--size-mib 1024] [--chunk-kib 1024] [--depth 8]
 //       [--runs 5] [--dir DIR] [--no-direct] [--json FILE]
-// Each case runs --runs times per backend; the table shows the median. Every
+// Each case runs --runs times per backend after one warm-up pass; the table
+// shows the median. Every
 // backend reads into / writes from its own pool buffers (registered buffers
 // on io_uring), --depth chunks per readChunks/writeChunks batch, one batch in
 // flight. Three variants: fs (libuv thread pool), io_uring as configured by
@@ -157,7 +158,9 @@ async function main() {
       // Alternate backends run by run so drift (writeback, host noise) hits all.
       const names = c.direct ? ['fs', 'io_uring'] : ['fs', 'io_uring', 'io_uring_inline'];
       const runs = Object.fromEntries(names.map((n) => [n, []]));
-      for (let r = 0; r < o.runs; r++) {
+      // Run -1 is a warm-up, not recorded: on a VM the first pass over fresh
+      // memory (new page cache, a new file's pages) pays for host faults.
+      for (let r = -1; r < o.runs; r++) {
         for (const name of names) {
           const io = backends[name];
           const path = c.kind === 'read' ? src : dst;
@@ -167,7 +170,8 @@ async function main() {
           for (let i = 0; i < o.depth; i++) bufs.push(io.acquireBuffer());
           if (c.kind === 'write') bufs.forEach((b, i) => b.fill(i + 1));
           try {
-            runs[name].push(await pass(io, fd, c.kind, size, chunk, bufs));
+            const gbps = await pass(io, fd, c.kind, size, chunk, bufs);
+            if (r >= 0) runs[name].push(gbps);
           } finally {
             bufs.forEach((b) => io.releaseBuffer(b));
             if (c.kind === 'write') await io.fsync(fd); // settle writeback outside the timing
