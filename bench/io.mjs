@@ -7,10 +7,9 @@
 //   npx tsc -b && npm run bench:io -- [--size-mib 1024] [--chunk-kib 1024] [--depth 8]
 //       [--runs 5] [--dir DIR] [--no-direct] [--json FILE]
 // Each case runs --runs times per backend after one warm-up pass; the table
-// shows the median. Every
-// backend reads into / writes from its own pool buffers (registered buffers
-// on io_uring), --depth chunks per readChunks/writeChunks batch, one batch in
-// flight. Three variants: fs (libuv thread pool), io_uring as configured by
+// shows the median. Every backend reads into / writes from its own pool
+// buffers (registered buffers on io_uring), --depth chunks per
+// readChunks/writeChunks batch, one batch in flight. Three variants: fs (libuv thread pool), io_uring as configured by
 // default (buffered ops >= 256 KiB go to kernel workers, IOSQE_ASYNC), and
 // io_uring with every op attempted inline ("inline"; same as the default for
 // O_DIRECT, so not repeated there). Results go to bench/results/io.json unless
