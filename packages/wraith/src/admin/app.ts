@@ -45,14 +45,18 @@ export function pathOnly(url: string | undefined): string {
 
 type LoggedRequest = { method?: string; url?: string; ip?: string; socket?: { remoteAddress?: string } };
 
+/** Runs of 64+ hex characters (token-shaped) in a logged path; cut without comparing to the secret. */
+const HEX_RUN = /[0-9a-fA-F]{64,}/g;
+
 /**
- * The admin API's child logger. Requests are logged as method, path (no query string, the
- * token cut out should a client put it in the path) and remote address: never headers.
+ * The admin API's child logger. Requests are logged as method, path (no query string, and any
+ * token-shaped run cut out should a client put the token in the path) and remote address:
+ * never headers.
  */
-export function adminLogger(logger: Logger, token: string): Logger {
+export function adminLogger(logger: Logger): Logger {
   const requestSerializer = (req: LoggedRequest): Record<string, unknown> => ({
     method: req.method,
-    url: pathOnly(req.url).split(token).join(REDACTED),
+    url: pathOnly(req.url).replace(HEX_RUN, REDACTED),
     remote: req.ip ?? req.socket?.remoteAddress,
   });
   return logger.child(
@@ -69,7 +73,7 @@ export function adminLogger(logger: Logger, token: string): Logger {
 
 export function createAdminApp(opts: AdminAppOptions): FastifyInstance {
   const options: FastifyServerOptions & { https?: unknown } = {
-    loggerInstance: adminLogger(opts.logger, opts.token),
+    loggerInstance: adminLogger(opts.logger),
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // Bodies are validated as sent: no type coercion, no silent dropping of unknown fields.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },

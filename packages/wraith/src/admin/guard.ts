@@ -28,17 +28,35 @@ export function bearerToken(header: string | undefined): string | null {
   return m === null ? null : m[1]!;
 }
 
-function urlCarriesToken(rawUrl: string, token: string): boolean {
-  if (rawUrl.includes(token)) return true;
+/** Runs of 64 or more hex characters: where a token could be (found without looking at the secret). */
+const HEX_RUN = /[0-9a-fA-F]{64,}/g;
+const TOKEN_LENGTH = 64;
+const MAX_HEX_RUN = 256;
+
+/**
+ * Whether the URL carries the token: a credential-like query key, or the token itself anywhere
+ * (raw or percent-encoded). Candidates are found by shape and compared in constant time, so the
+ * check's duration does not depend on how much of the token a URL guesses.
+ */
+function urlCarriesToken(rawUrl: string, expected: Buffer): boolean {
+  let decoded = rawUrl;
+  try {
+    decoded = decodeURIComponent(rawUrl);
+  } catch {
+    // malformed percent-encoding: the raw form is checked
+  }
+  for (const text of decoded === rawUrl ? [rawUrl] : [rawUrl, decoded]) {
+    for (const m of text.matchAll(HEX_RUN)) {
+      const run = m[0].toLowerCase();
+      // No route takes such a run; refusing it bounds the hashing work per request.
+      if (run.length > MAX_HEX_RUN) return true;
+      // Every 64-character window of the run (a token may be glued to other hex digits).
+      for (let i = 0; i + TOKEN_LENGTH <= run.length; i++) if (tokensEqual(run.slice(i, i + TOKEN_LENGTH), expected)) return true;
+    }
+  }
   const q = rawUrl.indexOf('?');
   if (q < 0) return false;
-  let params: URLSearchParams;
-  try {
-    params = new URLSearchParams(rawUrl.slice(q + 1));
-  } catch {
-    return false;
-  }
-  for (const key of params.keys()) if (TOKEN_KEYS.has(key.toLowerCase())) return true;
+  for (const key of new URLSearchParams(rawUrl.slice(q + 1)).keys()) if (TOKEN_KEYS.has(key.toLowerCase())) return true;
   return false;
 }
 
@@ -68,7 +86,6 @@ export interface GuardOptions {
 
 export function installGuards(app: FastifyInstance, opts: GuardOptions): void {
   const expected = digest(opts.token);
-  const token = opts.token;
   const allowed = (host: string): boolean => {
     const list = opts.allowedHosts;
     if (list.includes('*')) return true;
@@ -79,7 +96,7 @@ export function installGuards(app: FastifyInstance, opts: GuardOptions): void {
 
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const rawUrl = request.raw.url ?? '';
-    if (urlCarriesToken(rawUrl, token)) {
+    if (urlCarriesToken(rawUrl, expected)) {
       return deny(reply, new WraithError('E_ADMIN_TOKEN_IN_URL', 'a token was sent in the URL; it is refused and must be sent in the Authorization header'));
     }
 

@@ -80,6 +80,21 @@ describe('the token is never accepted in the URL', () => {
     expect(errorOf(res).code).toBe('E_ADMIN_TOKEN_IN_URL');
   });
 
+  it('the token percent-encoded or in upper case, in the path or a query value, is refused too', async () => {
+    const encoded = [...TOKEN].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('');
+    for (const url of [`/v1/transfers/${encoded}`, `/v1/status?x=${TOKEN.toUpperCase()}`, `/v1/status?q=a${TOKEN}b`]) {
+      const res = await t.call({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(400);
+      expect(errorOf(res).code).toBe('E_ADMIN_TOKEN_IN_URL');
+    }
+  });
+
+  it('another 64-hex string in the URL is not mistaken for the token', async () => {
+    const res = await t.call({ method: 'GET', url: `/v1/transfers/${'0'.repeat(64)}` });
+    expect(res.statusCode).toBe(404);
+    expect(errorOf(res).code).toBe('E_TRANSFER_UNKNOWN');
+  });
+
   it('the error never echoes the token', async () => {
     const res = await t.call({ method: 'GET', url: `/v1/status?token=${TOKEN}` });
     expect(res.body).not.toContain(TOKEN);
