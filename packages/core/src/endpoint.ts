@@ -23,7 +23,7 @@ import {
 } from './wire/index.js';
 import { resolveSessionConfig, type SessionConfig } from './session/config.js';
 import type { SessionEvent } from './session/events.js';
-import { hex, type StaticKeyPair } from './session/handshake.js';
+import { equalBytes, hex, type StaticKeyPair } from './session/handshake.js';
 import type { KeyCrypto } from './session/keys.js';
 import { Session } from './session/session.js';
 import { CookieJar } from './session/cookies.js';
@@ -293,6 +293,9 @@ export class Endpoint {
         const s = this.sessions.get(cidKey(p.dcid));
         if (!s || s.initiator) return this.drops.add('unexpected_handshake');
         if (s.state.kind === 'established') {
+          // Only a byte-exact copy of the FINISH that completed the handshake is the
+          // initiator's retransmission; anything else is forged or corrupted.
+          if (!s.finishDatagram || !equalBytes(s.finishDatagram, bytes)) return this.drops.add('unexpected_handshake');
           s.reconfirm(); // our confirmation was lost
           return;
         }
@@ -300,11 +303,12 @@ export class Endpoint {
         let rs: Uint8Array;
         try {
           rs = s.onFinish(now, p.noise);
+          s.finishDatagram = bytes.slice();
           this.counters.dhOperations += 1;
         } catch {
           return this.drops.add('handshake_auth');
         }
-        this.forgetPending(s);
+        // The pending entry stays until the session goes: a copy of its INITIATION is now a replay.
         this.unvalidated.delete(addrKey(from));
         s.onHandshakeBytes(from, bytes.length);
         const peer = hex(rs);
@@ -336,10 +340,12 @@ export class Endpoint {
     if (this.c.acceptIncoming === false) return this.drops.add('incoming_disabled');
     if (size < MIN_INITIATION_SIZE) return this.drops.add('short_initiation');
     const akey = addrKey(from);
-    const amp = this.noteUnvalidatedRx(akey, size);
     // The content is part of the key: a corrupted copy must not shadow the genuine one.
     const pendingKey = `${akey}/${hex(p.scid)}/${fnv1a(p.noise)}`;
     const pending = this.pendingInit.get(pendingKey);
+    // The handshake it started has completed: this copy is a replay (or a very late duplicate).
+    if (pending && pending.session.state.kind !== 'handshake') return this.drops.add('replayed_initiation');
+    const amp = this.noteUnvalidatedRx(akey, size);
     if (pending) {
       // A retransmitted INITIATION: answer again from the cache, no DH.
       this.sendBounded(amp, pending.response, from);

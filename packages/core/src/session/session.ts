@@ -85,6 +85,8 @@ export class Session {
   initiationNoise: Uint8Array | null = null;
   /** Responder: the endpoint's key for retransmitted INITIATIONs. */
   pendingKey: string | null = null;
+  /** Responder: the FINISH datagram that completed the handshake (its retransmissions are byte-exact). */
+  finishDatagram: Uint8Array | null = null;
 
   private readonly d: SessionDeps;
   private readonly cfg: SessionConfig;
