@@ -294,7 +294,6 @@ export class LossRecovery<T> {
     this.lossTime = NEVER;
     const rtt = this.rtt;
     const lossDelay = Math.max(TIME_THRESHOLD * Math.max(rtt.latest, rtt.smoothed), GRANULARITY);
-    const lostSendTime = now - lossDelay;
     const pcPeriod =
       (rtt.smoothed + Math.max(4 * rtt.rttvar, GRANULARITY) + this.maxAckDelay) * PERSISTENT_CONGESTION_THRESHOLD;
     const flags = this.flags;
@@ -313,9 +312,10 @@ export class LossRecovery<T> {
       if (pn !== prevPn + 1) pcStart = -1;
       prevPn = pn;
       const sent = this.sentTime[i] as number;
-      if (sent > lostSendTime && this.largestAcked < pn + PACKET_THRESHOLD) {
-        const t = sent + lossDelay;
-        if (t < this.lossTime) this.lossTime = t;
+      // sent + lossDelay is both the test and the deadline, so the timer and the check agree to the bit.
+      const lostAt = sent + lossDelay;
+      if (lostAt > now && this.largestAcked < pn + PACKET_THRESHOLD) {
+        if (lostAt < this.lossTime) this.lossTime = lostAt;
         pcStart = -1;
         continue;
       }

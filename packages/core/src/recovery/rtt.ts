@@ -13,6 +13,7 @@ export class RttEstimator {
   private _smoothed: Duration;
   private _rttvar: Duration;
   private _hasSample = false;
+  private _samples = 0;
 
   constructor(initialRtt: Duration = INITIAL_RTT) {
     this.initialRtt = initialRtt;
@@ -35,6 +36,10 @@ export class RttEstimator {
   get hasSample(): boolean {
     return this._hasSample;
   }
+  /** Number of samples taken so far. */
+  get samples(): number {
+    return this._samples;
+  }
 
   /**
    * Feed one RTT sample (§5.3). `ackDelay` is the peer's reported delay; it
@@ -43,6 +48,7 @@ export class RttEstimator {
    */
   update(ackDelay: Duration, rtt: Duration, maxAckDelay: Duration): void {
     this._latest = rtt;
+    this._samples++;
     if (!this._hasSample) {
       this._hasSample = true;
       this._min = rtt;
