@@ -12,7 +12,7 @@ export type SessionEvent =
   /** Sender side: read these chunks and hand them over with supplyChunk(). */
   | { type: 'read_chunks'; session: number; transferId: number; chunks: number[] }
   /** Receiver side: a chunk verified against the root; write it, then chunkWritten(). */
-  | { type: 'chunk_verified'; session: number; transferId: number; index: number; offset: number; bytes: Uint8Array }
+  | { type: 'chunk_verified'; session: number; transferId: number; index: number; offset: number; bytes: Uint8Array; leaf: Uint8Array }
   /** Receiver side: every chunk is held; install the file, then finishTransfer(). */
   | { type: 'transfer_received'; session: number; transferId: number }
   /** Either side: the transfer ended (sender: the receiver confirmed it). */

@@ -272,7 +272,7 @@ export class TransferTable {
     if (!r) return;
     const sid = this.d.sessionId();
     for (let v = r.pollVerified(); v; v = r.pollVerified()) {
-      this.d.emit({ type: 'chunk_verified', session: sid, transferId: e.id, index: v.index, offset: v.offset, bytes: v.bytes });
+      this.d.emit({ type: 'chunk_verified', session: sid, transferId: e.id, index: v.index, offset: v.offset, bytes: v.bytes, leaf: v.leaf });
     }
     for (let c = r.pollResend(); c !== null; c = r.pollResend()) {
       this.d.sendControl({ type: 'resend', transferId: e.id, chunkIndex: c });

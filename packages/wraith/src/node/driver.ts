@@ -7,6 +7,8 @@ export function nowMicros(): number {
 }
 
 const BATCH = 64;
+/** Batches per loop turn before yielding to I/O, so ACKs are read promptly. */
+const FLUSH_ROUNDS = Number(process.env.WRAITH_FLUSH_ROUNDS ?? 4);
 
 /**
  * The driver loop (quinn's shape): datagrams in -> endpoint; drain
@@ -84,7 +86,7 @@ export class Driver {
       }
       this.backlog.clear();
     }
-    for (let rounds = 0; rounds < 64; rounds++) {
+    for (let rounds = 0; rounds < FLUSH_ROUNDS; rounds++) {
       this.out.clear();
       const n = this.endpoint.pollTransmit(now, this.out);
       if (n === 0) return;

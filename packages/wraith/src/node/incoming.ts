@@ -23,7 +23,7 @@ interface Rx {
   /** Written but not yet synced. */
   unsynced: number[];
   unsyncedBytes: number;
-  queue: Array<{ index: number; offset: number; bytes: Uint8Array }>;
+  queue: Array<{ index: number; offset: number; bytes: Uint8Array; leaf: Uint8Array }>;
   writing: boolean;
   syncTimer: NodeJS.Timeout | null;
   syncing: Promise<void> | null;
@@ -81,7 +81,7 @@ export class IncomingTransfers {
       case 'chunk_verified': {
         const r = this.rx.get(key(e.session, e.transferId));
         if (!r || r.failed) return;
-        r.queue.push({ index: e.index, offset: e.offset, bytes: e.bytes });
+        r.queue.push({ index: e.index, offset: e.offset, bytes: e.bytes, leaf: e.leaf });
         void this.pump(r);
         return;
       }
@@ -218,7 +218,7 @@ export class IncomingTransfers {
           for (const c of batch) {
             r.unsynced.push(c.index);
             r.unsyncedBytes += c.bytes.length;
-            r.file.noteLeaf(c.index, leafHash(this.node.hasher, c.bytes));
+            r.file.noteLeaf(c.index, c.leaf);
           }
         }
         if (r.unsyncedBytes >= SYNC_BYTES) await this.sync(r);

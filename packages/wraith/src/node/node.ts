@@ -71,7 +71,12 @@ export class WraithNode {
     this.log = opts.log.child('node');
     this.bridge = new StatsBridge(opts.stats, endpoint, driver.transport);
     driver.onEvent((e) => this.dispatch(e));
-    this.statsTimer = setInterval(() => this.bridge.update(), 1000);
+    this.statsTimer = setInterval(() => {
+      this.bridge.update();
+      if (this.log.isLevelEnabled('debug')) {
+        for (const sess of endpoint.listSessions()) this.log.debug({ session: sess.id, ...sess.metrics() }, 'session metrics');
+      }
+    }, 1000);
     this.statsTimer.unref();
   }
 
