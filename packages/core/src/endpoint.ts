@@ -231,6 +231,53 @@ export class Endpoint {
     s.handleShort(now, from, bytes);
   }
 
+  /**
+   * A receive batch: short-header datagrams are grouped per session and
+   * opened in one call per key (order kept within a session); handshake
+   * packets go one by one.
+   */
+  handleBatch(now: Instant, batch: DatagramBatch): void {
+    const groups = this.batchGroups;
+    groups.clear();
+    for (let i = 0; i < batch.count; i++) {
+      const bytes = batch.datagram(i);
+      this.counters.datagramsReceived++;
+      if (bytes.length === 0) {
+        this.drops.add('empty');
+        continue;
+      }
+      if (isLongHeader(bytes[0] ?? 0)) {
+        this.flushGroups(now, batch);
+        this.handleLong(now, batch.addrs[i] as SocketAddr, bytes);
+        continue;
+      }
+      const dcid = peekDcid(bytes);
+      if (!dcid) {
+        this.drops.add('malformed_header');
+        continue;
+      }
+      const s = this.sessions.get(cidKey(dcid));
+      if (!s) {
+        this.drops.add('unknown_cid');
+        continue;
+      }
+      let g = groups.get(s);
+      if (!g) {
+        g = [];
+        groups.set(s, g);
+      }
+      g.push(i);
+    }
+    this.flushGroups(now, batch);
+  }
+
+  private readonly batchGroups = new Map<Session, number[]>();
+
+  private flushGroups(now: Instant, batch: DatagramBatch): void {
+    for (const [s, idx] of this.batchGroups) s.handleShortBatch(now, batch, idx);
+    this.batchGroups.clear();
+  }
+
   private handleLong(now: Instant, from: SocketAddr, bytes: Uint8Array): void {
     let p: LongHeaderPacket;
     try {

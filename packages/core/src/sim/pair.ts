@@ -203,14 +203,26 @@ export class SimPair {
     return any;
   }
 
+  /** Deliver due datagrams in receive batches, as a transport does. */
   private deliver(link: SimLink, to: SimPeer): boolean {
     let any = false;
+    const rx = this.rxBatch;
+    rx.clear();
     for (let d = link.pollDelivery(this.now); d; d = link.pollDelivery(this.now)) {
-      to.endpoint.handleDatagram(this.now, d.meta as SocketAddr, d.bytes);
       any = true;
+      if (d.bytes.length > rx.slotSize) continue; // nothing real is that large
+      if (!rx.push(d.bytes, d.meta as SocketAddr)) {
+        to.endpoint.handleBatch(this.now, rx);
+        rx.clear();
+        rx.push(d.bytes, d.meta as SocketAddr);
+      }
     }
+    if (rx.count > 0) to.endpoint.handleBatch(this.now, rx);
+    rx.clear();
     return any;
   }
+
+  private readonly rxBatch = new DatagramBatch(32, 2048);
 
   /** One step of the event loop; returns false when nothing can ever happen again. */
   step(): boolean {

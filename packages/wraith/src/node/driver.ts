@@ -34,10 +34,7 @@ export class Driver {
     this.out = new DatagramBatch(BATCH, slot);
     this.backlog = new DatagramBatch(BATCH, slot);
     transport.onRecv((batch) => {
-      const now = nowMicros();
-      for (let i = 0; i < batch.count; i++) {
-        endpoint.handleDatagram(now, batch.addrs[i] as SocketAddr, batch.datagram(i));
-      }
+      endpoint.handleBatch(nowMicros(), batch);
       this.kick();
     });
     transport.onWritable(() => this.kick());
