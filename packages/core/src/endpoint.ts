@@ -1,7 +1,7 @@
 import { WraithError, type ErrorCode } from './errors.js';
 import type { Rng } from './rng.js';
 import { NEVER, type Instant } from './time.js';
-import { addrKey, type DatagramBatch, type SocketAddr } from './transport.js';
+import { addrEquals, addrKey, type DatagramBatch, type SocketAddr } from './transport.js';
 import {
   deriveKeyUpdate,
   jsPacketProtection,
@@ -26,7 +26,7 @@ import type { SessionEvent } from './session/events.js';
 import { equalBytes, hex, type StaticKeyPair } from './session/handshake.js';
 import type { KeyCrypto } from './session/keys.js';
 import { Session } from './session/session.js';
-import { CookieJar } from './session/cookies.js';
+import { COOKIE_LEN, CookieJar } from './session/cookies.js';
 import { DropCounters } from './session/drops.js';
 
 export interface EndpointConfig {
@@ -300,6 +300,10 @@ export class Endpoint {
       case 'cookie_reply': {
         const s = this.sessions.get(cidKey(p.dcid));
         if (!s || !s.initiator || s.established || !s.initiationNoise) return this.drops.add('unexpected_handshake');
+        // Unauthenticated: only a cookie-sized one from the address we dialled may make us
+        // re-send our 1200-byte INITIATION, and only to that address (no reflection).
+        if (!addrEquals(from, s.path.addr)) return this.drops.add('unexpected_handshake');
+        if (p.cookie.length !== COOKIE_LEN) return this.drops.add('malformed_handshake');
         const dg = this.encodeLong({
           type: 'initiation',
           version: WIRE_VERSION,
@@ -308,7 +312,7 @@ export class Endpoint {
           token: p.cookie.slice(),
           noise: s.initiationNoise,
         });
-        this.queue.push({ bytes: dg, addr: from });
+        this.queue.push({ bytes: dg, addr: s.path.addr });
         s.armHandshakeRetransmit(now, dg);
         return;
       }
