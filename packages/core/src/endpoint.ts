@@ -42,6 +42,7 @@ export interface EndpointConfig {
   /** Accept INITIATIONs at all (a pure sender does not). */
   acceptIncoming?: boolean;
   maxSessionsPerPeer?: number;
+  /** Sessions at most (default 4096); past half of it, new initiators must return a cookie. */
   maxSessions?: number;
   /** Global budget of handshake DH operations per second (DoS defence). */
   maxHandshakesPerSec?: number;
@@ -431,10 +432,13 @@ export class Endpoint {
     this.sendBounded(amp, dg, from);
   }
 
-  /** Cookies engage under global load, or for a source sending too fast. */
+  /** Cookies engage under global load (DH budget, or a half-full session table), or for a source sending too fast. */
   private needsCookie(now: Instant, akey: string): boolean {
     this.refillDh(now);
     if (this.dhBudget < this.maxHandshakes / 2) return true;
+    // Spoofed INITIATIONs must not fill the table with half-open sessions: past half of
+    // it, only initiators that receive at their address (and so return a cookie) get one.
+    if (this.byId.size >= (this.c.maxSessions ?? 4096) / 2) return true;
     const limit = this.c.perSourceInitiationsPerSec ?? 50;
     let e = this.perSource.get(akey);
     if (!e || now - e.since >= 1_000_000) {
