@@ -27,6 +27,12 @@ export class SimPeer {
   chunkBytesWritten = 0;
   /** Hold verified chunks back instead of writing them (to test backpressure). */
   stallWrites = false;
+  /**
+   * Where this peer's datagrams appear to come from, when a NAT in front of it
+   * rebinds (null: its own address). Datagrams reach it only at this address:
+   * the old mapping is gone.
+   */
+  apparentAddr: SocketAddr | null = null;
 
   constructor(endpoint: Endpoint, addr: SocketAddr) {
     this.endpoint = endpoint;
@@ -192,12 +198,13 @@ export class SimPair {
       const n = peer.endpoint.pollTransmit(this.now, this.out);
       if (n === 0) break;
       any = true;
+      const from = peer.apparentAddr ?? peer.addr;
       for (let i = 0; i < this.out.count; i++) {
         const dg = this.out.datagram(i);
         const dest = this.out.addrs[i] as SocketAddr;
-        if (this.capture) this.capture.push({ from: peer.addr, to: dest, bytes: dg.slice() });
-        if (addrKey(dest) !== addrKey(to.addr)) continue; // nothing lives elsewhere
-        link.send(this.now, dg, peer.addr);
+        if (this.capture) this.capture.push({ from, to: dest, bytes: dg.slice() });
+        if (addrKey(dest) !== addrKey(to.apparentAddr ?? to.addr)) continue; // nothing lives elsewhere
+        link.send(this.now, dg, from);
       }
     }
     return any;
