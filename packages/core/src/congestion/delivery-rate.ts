@@ -55,6 +55,8 @@ export class DeliveryRateSampler {
   lostTxInFlight = 0;
   lostLostAtSend = 0;
   lostIsAppLimited = false;
+  /** P.delivered of the lost packet: when, in delivery terms, it was sent. */
+  lostDelivered = 0;
 
   // Ring of per-packet state.
   private cap = INITIAL_CAPACITY;
@@ -145,6 +147,7 @@ export class DeliveryRateSampler {
     this.lostTxInFlight = this.pTxInFlight[i] as number;
     this.lostLostAtSend = this.pLost[i] as number;
     this.lostIsAppLimited = this.appLimitedFlag[i] === 1;
+    this.lostDelivered = this.pDelivered[i] as number;
     this.release(i);
     return true;
   }

@@ -3,7 +3,14 @@ import { SeededRng } from '../../rng.js';
 import type { RttEstimator } from '../../recovery/rtt.js';
 import type { CongestionController, ControllerOptions } from '../controller.js';
 import { INITIAL_WINDOW_PACKETS } from '../constants.js';
-import { MIN_RTT_FILTER_LEN, PACING_MARGIN, PROBE_RTT_INTERVAL, SEND_QUANTUM_INTERVAL, SEND_QUANTUM_MAX } from './constants.js';
+import {
+  MIN_RTT_FILTER_LEN,
+  PACING_MARGIN,
+  PROBE_RTT_INTERVAL,
+  SEND_QUANTUM_INTERVAL,
+  SEND_QUANTUM_MAX,
+  STARTUP_PACING_GAIN,
+} from './constants.js';
 import * as drain from './drain.js';
 import * as probeBw from './probe-bw.js';
 import * as probeRtt from './probe-rtt.js';
@@ -38,8 +45,15 @@ export class Bbr implements CongestionController {
     if (bytesInFlight + s.mtu > s.cwnd) s.cwndLimitedInRound = true;
   }
 
-  onAck(_now: Instant, pn: number, sentTime: Instant, _bytes: number, _appLimited: boolean, _rtt: RttEstimator): void {
-    if (this.s.sampler.onAck(_now, pn) && sentTime > this.maxAckedSentTime) this.maxAckedSentTime = sentTime;
+  onAck(now: Instant, pn: number, sentTime: Instant, _bytes: number, _appLimited: boolean, rtt: RttEstimator): void {
+    const s = this.s;
+    if (!s.hasSeenRtt && rtt.hasSample) {
+      // §5.6.2 BBRInitPacingRate, redone with the first real RTT (as tcp_bbr does):
+      // the 1 ms guess would let Startup burst at hundreds of Mbit/s.
+      s.hasSeenRtt = true;
+      s.pacingRate = (STARTUP_PACING_GAIN * s.initialCwnd * 1e6) / Math.max(rtt.smoothed, 1);
+    }
+    if (s.sampler.onAck(now, pn) && sentTime > this.maxAckedSentTime) this.maxAckedSentTime = sentTime;
   }
 
   onPacketLost(now: Instant, pn: number, bytes: number): void {
@@ -59,7 +73,6 @@ export class Bbr implements CongestionController {
       s.inRecovery = true;
       s.recoveryStart = now;
       s.recoveryPending = false;
-      s.packetConservation = false;
       s.cwnd = s.minPipeCwnd;
       return;
     }
@@ -125,7 +138,15 @@ export class Bbr implements CongestionController {
     };
   }
 
-  /** Loss-recovery episodes (§5.6.4.4): packet conservation for a round, restore on exit. */
+  /**
+   * Loss-recovery episodes (§5.6.4.4): on entry cwnd drops to what is in
+   * flight (plus what this ACK delivered) and the old cwnd is saved; the
+   * episode ends when a packet sent after the last loss is acknowledged and
+   * the saved cwnd comes back. The draft's TCP packet conservation for the
+   * first round is not applied: in QUIC its round kept coinciding with
+   * ProbeBW_REFILL under random loss, so REFILL never refilled and the
+   * probe's loss samples cut inflight_longterm to the un-refilled level.
+   */
   private updateRecovery(): void {
     const s = this.s;
     const rs = s.sampler;
@@ -134,16 +155,9 @@ export class Bbr implements CongestionController {
       s.saveCwnd();
       s.inRecovery = true;
       s.cwnd = s.inflight + Math.max(rs.rsNewlyAcked, s.mtu);
-      s.packetConservation = true;
-      s.conservationRoundEnd = rs.delivered;
     } else if (s.inRecovery && this.maxAckedSentTime > s.recoveryStart) {
-      // A packet sent after the last loss was acknowledged: the episode is over.
       s.inRecovery = false;
-      s.packetConservation = false;
       s.restoreCwnd();
-    }
-    if (s.packetConservation && rs.rsHasPacket && rs.rsPriorDelivered >= s.conservationRoundEnd) {
-      s.packetConservation = false;
     }
   }
 
@@ -188,15 +202,11 @@ export class Bbr implements CongestionController {
     const rs = s.sampler;
     // BBRUpdateMaxInflight
     s.maxInflight = s.quantizationBudget(s.bdpMultiple(s.bw, s.cwndGain) + s.extraAcked);
-    // BBRModulateCwndForRecovery
+    // BBRModulateCwndForRecovery (without packet conservation, see updateRecovery)
     if (rs.rsNewlyLost > 0) s.cwnd = Math.max(s.cwnd - rs.rsNewlyLost, s.mtu);
-    if (s.packetConservation) {
-      s.cwnd = Math.max(s.cwnd, s.inflight + rs.rsNewlyAcked);
-    } else {
-      if (s.fullBwReached) s.cwnd = Math.min(s.cwnd + rs.rsNewlyAcked, s.maxInflight);
-      else if (s.cwnd < s.maxInflight || rs.delivered < s.initialCwnd) s.cwnd += rs.rsNewlyAcked;
-      s.cwnd = Math.max(s.cwnd, s.minPipeCwnd);
-    }
+    if (s.fullBwReached) s.cwnd = Math.min(s.cwnd + rs.rsNewlyAcked, s.maxInflight);
+    else if (s.cwnd < s.maxInflight || rs.delivered < s.initialCwnd) s.cwnd += rs.rsNewlyAcked;
+    s.cwnd = Math.max(s.cwnd, s.minPipeCwnd);
     // BBRBoundCwndForProbeRTT
     if (s.mode.kind === 'probe_rtt') s.cwnd = Math.min(s.cwnd, s.probeRttCwnd());
     // BBRBoundCwndForModel

@@ -66,6 +66,7 @@ export function onAck(s: BbrState, now: Instant): BbrMode {
 
 export function startDown(s: BbrState, now: Instant): BbrMode {
   s.resetCongestionSignals();
+  if (s.probeEndDelivered === Number.POSITIVE_INFINITY) s.probeEndDelivered = s.sampler.delivered;
   s.probeUpCnt = Number.POSITIVE_INFINITY; // inflight_longterm is not growing
   pickProbeWait(s);
   s.cycleStamp = now;
@@ -86,6 +87,8 @@ export function startCruise(s: BbrState): BbrMode {
 
 function startRefill(s: BbrState): BbrMode {
   s.resetShortTermModel();
+  s.probeStartDelivered = s.sampler.delivered;
+  s.probeEndDelivered = Number.POSITIVE_INFINITY;
   s.bwProbeUpRounds = 0;
   s.bwProbeUpAcks = 0;
   s.ackPhase = 'refilling';
@@ -175,7 +178,9 @@ export function adaptLongTermModel(s: BbrState, now: Instant): void {
 function checkInflightTooHigh(s: BbrState, now: Instant): boolean {
   const rs = s.sampler;
   if (!rs.rsHasPacket || !s.isInflightTooHigh(rs.rsLost, rs.rsTxInFlight)) return false;
-  if (s.bwProbeSamples) handleInflightTooHigh(s, now, rs.rsIsAppLimited, rs.rsTxInFlight);
+  if (s.bwProbeSamples && s.sentWhileProbing(rs.rsPriorDelivered)) {
+    handleInflightTooHigh(s, now, rs.rsIsAppLimited, rs.rsTxInFlight);
+  }
   return true;
 }
 
@@ -193,8 +198,8 @@ function handleInflightTooHigh(s: BbrState, now: Instant, isAppLimited: boolean,
  */
 export function handleLostPacket(s: BbrState, now: Instant, bytes: number): void {
   s.noteLoss();
-  if (!s.bwProbeSamples) return;
   const rs = s.sampler;
+  if (!s.bwProbeSamples || !s.sentWhileProbing(rs.lostDelivered)) return;
   const txInFlight = rs.lostTxInFlight;
   const lost = rs.lost - rs.lostLostAtSend;
   if (!s.isInflightTooHigh(lost, txInFlight)) return;

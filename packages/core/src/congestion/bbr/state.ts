@@ -61,6 +61,8 @@ export class BbrState {
   // C.*: the controller's outputs and view of the connection.
   cwnd: number;
   pacingRate: number;
+  /** The pacing rate was re-initialised from a real RTT sample. */
+  hasSeenRtt = false;
   sendQuantum: number;
   /** C.inflight as of the last ACK. */
   inflight = 0;
@@ -128,6 +130,12 @@ export class BbrState {
   bwProbeUpAcks = 0;
   probeUpCnt = INF;
   bwProbeSamples = false;
+  /**
+   * C.delivered when REFILL started and when DOWN started (Infinity while
+   * probing): a packet belongs to the probe when its P.delivered lies between.
+   */
+  probeStartDelivered = Number.POSITIVE_INFINITY;
+  probeEndDelivered = Number.POSITIVE_INFINITY;
 
   // ProbeRTT (§5.3.4).
   probeRttDoneStamp: Instant = -1;
@@ -139,8 +147,6 @@ export class BbrState {
   inRecovery = false;
   recoveryStart: Instant = Number.NEGATIVE_INFINITY;
   recoveryPending = false;
-  packetConservation = false;
-  conservationRoundEnd = 0;
 
   constructor(mtu: number, initialCwndPackets: number, rng: Rng) {
     this.mtu = mtu;
@@ -272,6 +278,16 @@ export class BbrState {
   /** IsInflightTooHigh (§5.5.10.2): the sample's loss rate exceeds BBRLossThresh. */
   isInflightTooHigh(lost: number, txInFlight: number): boolean {
     return lost > txInFlight * LOSS_THRESH;
+  }
+
+  /**
+   * Was a packet with this P.delivered sent during REFILL or UP? The draft
+   * reacts to loss "of packets sent while probing"; BBR.bw_probe_samples
+   * alone also admits packets sent just before the probe and during the first
+   * round of DOWN, whose lower inflight would drag inflight_longterm down.
+   */
+  sentWhileProbing(pDelivered: number): boolean {
+    return pDelivered >= this.probeStartDelivered && pDelivered <= this.probeEndDelivered;
   }
 
   /** BBRNoteLoss: the first loss of a round starts a loss round. */

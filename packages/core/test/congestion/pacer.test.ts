@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import type { CongestionController } from '../../src/congestion/controller.js';
+import { Pacer } from '../../src/congestion/pacer.js';
+import { RttEstimator } from '../../src/recovery/rtt.js';
+
+function fixed(window: number, rate: number | null): CongestionController {
+  return {
+    onSent() {},
+    onAck() {},
+    onEndAcks() {},
+    onCongestionEvent() {},
+    onPacketLost() {},
+    onAppLimited() {},
+    onMtuUpdate() {},
+    window: () => window,
+    pacingRate: () => rate,
+    metrics: () => ({}),
+  };
+}
+
+const MTU = 1000;
+
+/** Send as fast as the pacer allows from t=0 to `until`; returns send times. */
+function drive(p: Pacer, until: number): number[] {
+  const times: number[] = [];
+  let now = 0;
+  while (now <= until) {
+    const t = p.nextSendTime(now, MTU);
+    if (t > now) {
+      now = t;
+      continue;
+    }
+    p.onSent(now, MTU);
+    times.push(now);
+  }
+  return times;
+}
+
+describe('Pacer', () => {
+  const rtt = new RttEstimator();
+  rtt.update(0, 100_000, 0);
+
+  it('lets a bounded burst leave at once, then spaces packets at the rate', () => {
+    // 10 MB/s: 2 ms of rate = 20 kB = 20 packets of burst (within 10..64).
+    const p = new Pacer(fixed(1e6, 10e6), rtt, { mtu: MTU });
+    expect(p.capacity(10e6)).toBe(20_000);
+    const times = drive(p, 100_000);
+    const burst = times.filter((t) => t === 0).length;
+    expect(burst).toBe(20);
+    // After the burst, one packet per 100 µs.
+    const gaps = times.slice(burst + 1).map((t, i) => t - (times[burst + i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(99);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(101);
+    // Long-run: rate × time + burst.
+    expect(times.length).toBeGreaterThanOrEqual(20 + 999);
+    expect(times.length).toBeLessThanOrEqual(20 + 1001);
+  });
+
+  it('bounds the burst between 10 and 64 datagrams', () => {
+    const p = new Pacer(fixed(1e6, 1e3), rtt, { mtu: MTU });
+    expect(p.capacity(1e3)).toBe(10 * MTU);
+    expect(p.capacity(1e12)).toBe(64 * MTU);
+  });
+
+  it('refills after idle only up to the burst', () => {
+    const p = new Pacer(fixed(1e6, 1e6), rtt, { mtu: MTU });
+    for (let i = 0; i < 10; i++) p.onSent(0, MTU);
+    expect(p.nextSendTime(0, MTU)).toBe(1000);
+    // A long idle period: still only the burst (10 packets) at once.
+    let n = 0;
+    while (p.nextSendTime(10_000_000, MTU) <= 10_000_000) {
+      p.onSent(10_000_000, MTU);
+      n++;
+    }
+    expect(n).toBe(10);
+  });
+
+  it('paces at 1.25 × cwnd / srtt without a controller rate, and cwnd / initial RTT before any sample', () => {
+    const p = new Pacer(fixed(100_000, null), rtt, { mtu: MTU });
+    expect(p.rate()).toBeCloseTo((1.25 * 100_000) / 0.1, 3);
+    const fresh = new Pacer(fixed(14_520, 5e9), new RttEstimator(), { mtu: MTU });
+    expect(fresh.rate()).toBeCloseTo(14_520 / 0.333, 3);
+  });
+});
