@@ -401,8 +401,10 @@ export class Session {
       this.handshakeDatagram = null;
       this.handshakeSendAt = NEVER;
     }
-    this.path.onReceived(from, datagram.length);
+    // A new address becomes the candidate first, so this datagram counts toward its
+    // anti-amplification budget (RFC 9000 §8.1) and the challenge can go out at once.
     if (!addrEquals(from, this.path.addr) && newest) this.onPeerMoved(now, from);
+    this.path.onReceived(from, datagram.length);
     let ackEliciting = false;
     for (const f of frames) if (isAckEliciting(f)) ackEliciting = true;
     this.acks.onPacketReceived(now, pn, ackEliciting);
