@@ -32,6 +32,9 @@ class PathWatch {
   readonly tx = new Map<string, number>();
   /** Datagrams B sent to each address before it validated it. */
   readonly sentBeforeValidation = new Map<string, number>();
+  /** Simulated time of the first datagram from / to each address. */
+  readonly firstRxAt = new Map<string, number>();
+  readonly firstTxAt = new Map<string, number>();
   worst = 0;
   private seen = 0;
 
@@ -42,15 +45,20 @@ class PathWatch {
     const ep = peer.endpoint;
     const batch = ep.handleBatch.bind(ep);
     ep.handleBatch = (now: number, b: DatagramBatch) => {
-      for (let i = 0; i < b.count; i++) this.add(this.rx, addrKey(b.addrs[i] as SocketAddr), b.lengths[i] ?? 0);
+      for (let i = 0; i < b.count; i++) this.received(now, addrKey(b.addrs[i] as SocketAddr), b.lengths[i] ?? 0);
       batch(now, b);
     };
     const one = ep.handleDatagram.bind(ep);
     ep.handleDatagram = (now: number, from: SocketAddr, bytes: Uint8Array) => {
-      this.add(this.rx, addrKey(from), bytes.length);
+      this.received(now, addrKey(from), bytes.length);
       one(now, from, bytes);
     };
     pair.capture = [];
+  }
+
+  private received(now: number, k: string, n: number): void {
+    this.add(this.rx, k, n);
+    if (!this.firstRxAt.has(k)) this.firstRxAt.set(k, now);
   }
 
   private add(m: Map<string, number>, k: string, n: number): void {
@@ -67,7 +75,8 @@ class PathWatch {
     return s;
   }
 
-  check(): void {
+  /** Account for what B sent in the last step, at `sentAt`. */
+  check(sentAt: number): void {
     const cap = this.pair.capture ?? [];
     const me = addrKey(this.peer.addr);
     const ok = this.validated();
@@ -76,6 +85,7 @@ class PathWatch {
       if (addrKey(c.from) !== me) continue;
       const k = addrKey(c.to);
       this.add(this.tx, k, c.bytes.length);
+      if (!this.firstTxAt.has(k)) this.firstTxAt.set(k, sentAt);
       if (ok.has(k)) continue;
       this.add(this.sentBeforeValidation, k, 1);
       const rx = this.rx.get(k) ?? 0;
@@ -90,10 +100,11 @@ class PathWatch {
   run(done: () => boolean, until: number): boolean {
     while (this.pair.now < until) {
       if (done()) return true;
+      const t = this.pair.now; // step() flushes at this time, then moves on
       if (!this.pair.step()) break;
-      this.check();
+      this.check(t);
     }
-    this.check();
+    this.check(this.pair.now);
     return done();
   }
 }
@@ -143,6 +154,8 @@ describe('NAT rebinding', () => {
     // Before validation B sent each new address its PATH_CHALLENGE and little else;
     // once validated, the data went there.
     for (const m of moves) {
+      // The very first datagram from the new address counts toward its budget: B challenges at once.
+      expect(watch.firstTxAt.get(addrKey(m))).toBe(watch.firstRxAt.get(addrKey(m)));
       expect(watch.sentBeforeValidation.get(addrKey(m)) ?? 0).toBeGreaterThan(0); // the PATH_CHALLENGE
       expect(watch.sentBeforeValidation.get(addrKey(m)) ?? 0).toBeLessThanOrEqual(3);
       expect(watch.tx.get(addrKey(m)) ?? 0).toBeGreaterThan(10_000);
@@ -174,6 +187,7 @@ describe('NAT rebinding', () => {
     );
     expect(v.map((e) => addrKey(e.addr))).toEqual([addrKey(moved)]);
     expect(watch.sentBeforeValidation.get(addrKey(moved)) ?? 0).toBeGreaterThan(0);
+    expect(watch.firstTxAt.get(addrKey(moved))).toBe(watch.firstRxAt.get(addrKey(moved)));
     expect(watch.tx.get(addrKey(moved)) ?? 0).toBeGreaterThan(size / 4);
   });
   it('genuine packets re-sourced by an on-path attacker never move the path: the challenge goes unanswered', () => {
