@@ -3,6 +3,17 @@
  * (XDP program builder, frames) tests and tools use directly.
  */
 export { xdpTransport, createXdpTransport, XdpTransport, type XdpTransportInit } from './transport.js';
+export {
+  createXdpNodeTransport,
+  mapXdpConfig,
+  parseBind,
+  probeError,
+  type XdpNodeConfig,
+  type XdpNodeDetails,
+  type XdpNodeLogger,
+  type XdpNodeTransport,
+  type XdpNodeTransportOptions,
+} from './node-transport.js';
 export { probeXdp, xdpUnavailableMessage, type XdpProbe, type XdpCheck } from './probe.js';
 export * from './bpf/asm.js';
 export { buildXdpProgram, MAX_PORTS, XDP_ABORTED, XDP_DROP, XDP_PASS, XDP_TX, XDP_REDIRECT, type XdpProgramSpec } from './bpf/program.js';

@@ -81,6 +81,20 @@ const PUMP_RETRY_MS = 1;
 /** Kernel-socket sends in flight before send() refuses (node:dgram would queue without bound). */
 const KERNEL_INFLIGHT_MAX = 1024;
 
+/** Counters logged with "XDP disabled on interface IF" (a process's lifetime totals). */
+const CLOSE_TOTALS = [
+  'xdp_rx_packets',
+  'xdp_tx_packets',
+  'kernel_rx_packets',
+  'kernel_tx_packets',
+  'kernel_tx_errors',
+  'tx_oversize',
+  'rx_invalid_frames',
+  'rx_dropped',
+  'rx_ring_full',
+  'tx_kick_dropped',
+] as const;
+
 const XDP_CAPS: TransportCaps = { gso: false, gro: false, xdp: true };
 const noLog: LogFn = () => {};
 
@@ -477,6 +491,12 @@ export class XdpTransport implements Transport {
 
   close(): Promise<void> {
     if (this.closing) return this.closing;
+    // Totals for the closing log line, read while the sockets still exist.
+    const totals: Record<string, number> = {};
+    try {
+      const e = this.stats().extra ?? {};
+      for (const k of CLOSE_TOTALS) totals[k] = e[k] ?? 0;
+    } catch {}
     this.closed = true;
     this.closing = (async () => {
       this.recvCb = null;
@@ -492,7 +512,7 @@ export class XdpTransport implements Transport {
       this.udp4 = this.udp6 = null;
       this.hops.close();
       this.cfg.release();
-      this.cfg.log('info', `XDP disabled on interface ${this.cfg.ifname}`);
+      this.cfg.log('info', `XDP disabled on interface ${this.cfg.ifname}`, totals);
     })();
     return this.closing;
   }
