@@ -128,8 +128,15 @@ export class AckTracker {
       const l = lo[i] as number;
       if (pn > h + 1) {
         // A new range above range i (and below range i-1, already checked).
-        lo.splice(i, 0, pn);
-        hi.splice(i, 0, pn);
+        // Shift by hand: splice would allocate its result array.
+        lo.push(0);
+        hi.push(0);
+        for (let j = lo.length - 1; j > i; j--) {
+          lo[j] = lo[j - 1] as number;
+          hi[j] = hi[j - 1] as number;
+        }
+        lo[i] = pn;
+        hi[i] = pn;
         if (lo.length > this.maxRanges) {
           lo.pop();
           hi.pop();
@@ -146,9 +153,14 @@ export class AckTracker {
         lo[i] = pn;
         const nextHi = hi[i + 1];
         if (nextHi !== undefined && nextHi === pn - 1) {
+          // The gap closed: merge range i+1 into range i.
           lo[i] = lo[i + 1] as number;
-          lo.splice(i + 1, 1);
-          hi.splice(i + 1, 1);
+          for (let j = i + 1; j < lo.length - 1; j++) {
+            lo[j] = lo[j + 1] as number;
+            hi[j] = hi[j + 1] as number;
+          }
+          lo.pop();
+          hi.pop();
         }
         return true;
       }
