@@ -26,18 +26,46 @@ export class Driver {
   private closed = false;
   private onEventCb: (e: SessionEvent) => void = () => {};
 
+  private current: Transport;
+
   constructor(
     readonly endpoint: Endpoint,
-    readonly transport: Transport,
+    transport: Transport,
   ) {
     const slot = Math.max(2048, endpoint.config.maxDatagramSize);
     this.out = new DatagramBatch(BATCH, slot);
     this.backlog = new DatagramBatch(BATCH, slot);
-    transport.onRecv((batch) => {
-      endpoint.handleBatch(nowMicros(), batch);
+    this.current = transport;
+    this.attach(transport);
+  }
+
+  get transport(): Transport {
+    return this.current;
+  }
+
+  private attach(t: Transport): void {
+    t.onRecv((batch) => {
+      if (t !== this.current) return;
+      this.endpoint.handleBatch(nowMicros(), batch);
       this.kick();
     });
-    transport.onWritable(() => this.kick());
+    t.onWritable(() => {
+      if (t === this.current) this.kick();
+    });
+  }
+
+  /**
+   * Swap the transport under running sessions (the XDP watchdog falls back
+   * to UDP): the old one is closed first so the new one can bind its port.
+   */
+  async replaceTransport(open: () => Promise<Transport>): Promise<void> {
+    const old = this.current;
+    await old.close();
+    const next = await open();
+    this.current = next;
+    this.backlog.clear();
+    this.attach(next);
+    this.kick();
   }
 
   onEvent(cb: (e: SessionEvent) => void): void {
@@ -119,7 +147,7 @@ export class Driver {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.transport.close();
+    await this.current.close();
   }
 }
 

@@ -47,6 +47,8 @@ export class IncomingTransfers {
   private readonly rx = new Map<string, Rx>();
   readonly totals: IncomingStats = { files: 0, bytes: 0, errors: [] };
   private readonly meter = new RateMeter();
+  /** Received directories per session: mode and mtime wait until their contents are in. */
+  private readonly dirs = new Map<number, Map<string, { mode: number; mtimeMs: number; dirty: boolean; exact: boolean }>>();
   /** Fires when a session has no transfer left (for `receive --once`). */
   onIdle: ((session: number) => void) | null = null;
 
@@ -99,6 +101,7 @@ export class IncomingTransfers {
       }
       case 'closed':
         for (const r of [...this.rx.values()]) if (r.session === e.session) void this.fail(r, e.code ?? 'E_PEER_CLOSED', e.reason, false);
+        void this.flushDirs(e.session, true).finally(() => this.dirs.delete(e.session));
         return;
       default:
         return;
@@ -110,9 +113,14 @@ export class IncomingTransfers {
     const k = key(session, transferId);
     try {
       if (m.kind === 'dir') {
+        // A directory has no data: accept and confirm it at once. Its mode and mtime are applied
+        // once its contents are in (installing a file changes the mtime), see flushDirs.
         await this.store.makeDirectory(m.name);
-        await this.store.finishDirectory(m.name, m.mode, m.mtimeMs);
+        this.noteDir(session, m.name, m.mode, m.mtimeMs);
+        if (!ep.hasSession(session)) return;
         ep.accept(session, transferId, []);
+        if (!this.busy(session)) await this.flushDirs(session, false);
+        if (ep.hasSession(session)) ep.finishTransfer(session, transferId, 'verified');
         this.node.driver.kick();
         return;
       }
@@ -284,6 +292,7 @@ export class IncomingTransfers {
       await this.sync(r);
       const res = await r.file.complete();
       status = res.status === 'installed' ? 'verified' : 'already_present';
+      this.touchDir(r.session, res.name);
       this.log.info({ name: res.name, path: res.path, size: r.manifest.size, status: res.status }, 'file received');
     }
     this.rx.delete(r.key);
@@ -298,6 +307,8 @@ export class IncomingTransfers {
       bytes: r.manifest.size,
       root: Buffer.from(r.manifest.root).toString('hex'),
     });
+    // The sender may be about to finish: directories get their metadata before the last confirmation.
+    if (!this.busy(r.session)) await this.flushDirs(r.session, false);
     if (ep.hasSession(r.session)) {
       ep.finishTransfer(r.session, r.transferId, status);
       this.node.driver.kick();
@@ -333,12 +344,56 @@ export class IncomingTransfers {
       }
       await r.file.abort({ keep }).catch(() => undefined);
     }
+    this.touchDir(r.session, r.manifest.name);
     this.stats.transferFinished('receive', code === 'E_TRANSFER_CANCELLED' ? 'cancelled' : 'failed');
     const err = new WraithError(code, `${r.manifest.name}: ${reason}`);
     this.totals.errors.push(err);
     this.ui?.error(err, r.key);
     this.log.warn({ name: r.manifest.name, code, reason }, 'receive stopped');
     this.checkIdle(r.session);
+  }
+
+  /** Whether the session still has files being received. */
+  private busy(session: number): boolean {
+    for (const r of this.rx.values()) if (r.session === session) return true;
+    return false;
+  }
+
+  /** Remembers a received directory's metadata; creating it changed its parent's mtime. */
+  private noteDir(session: number, name: string, mode: number, mtimeMs: number): void {
+    let dirs = this.dirs.get(session);
+    if (!dirs) this.dirs.set(session, (dirs = new Map()));
+    dirs.set(name, { mode, mtimeMs, dirty: true, exact: false });
+    this.touchDir(session, name);
+  }
+
+  /** Something was created in the parent of `name`: its mtime must be set again. */
+  private touchDir(session: number, name: string): void {
+    const parent = name.includes('/') ? name.slice(0, name.lastIndexOf('/')) : null;
+    const d = parent === null ? undefined : this.dirs.get(session)?.get(parent);
+    if (d) d.dirty = true;
+  }
+
+  /**
+   * Applies mode and mtime to the session's received directories that changed, deepest first.
+   * Until the session ends a directory keeps owner rwx (more files may still go in); `final`
+   * applies the exact mode.
+   */
+  private async flushDirs(session: number, final: boolean): Promise<void> {
+    const dirs = this.dirs.get(session);
+    if (!dirs) return;
+    const todo = [...dirs].filter(([, d]) => d.dirty || (final && !d.exact));
+    todo.sort((a, b) => b[0].split('/').length - a[0].split('/').length);
+    for (const [name, d] of todo) {
+      const mode = final ? d.mode : d.mode | 0o700;
+      d.dirty = false;
+      d.exact = mode === d.mode;
+      try {
+        await this.store.finishDirectory(name, mode, d.mtimeMs);
+      } catch (err) {
+        this.log.warn({ name, err: asWraith(err).message }, 'could not set the mode and mtime of a received directory');
+      }
+    }
   }
 
   private checkIdle(session: number): void {

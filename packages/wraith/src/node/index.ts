@@ -3,10 +3,12 @@
  * receiver, the sender and the demo.
  */
 import { randomBytes } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { WraithError, type SocketAddr } from '@wraith/core';
 import type { NodeModule } from '../node-api.js';
 import { FileStore } from '../store/index.js';
-import { formatAddr } from '../peer.js';
+import { formatAddr, type PeerSpec } from '../peer.js';
 import { IncomingTransfers } from './incoming.js';
 import { WraithNode } from './node.js';
 import { OutgoingJob } from './outgoing.js';
@@ -137,7 +139,19 @@ export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
   return { files: incoming.totals.files, bytes: incoming.totals.bytes, errors: incoming.totals.errors };
 };
 
-export const runSend: NodeModule['runSend'] = async (opts, ui) => {
+/** A peer given by host name is resolved once, up front (the engine speaks IP addresses). */
+async function resolvePeer(peer: PeerSpec): Promise<PeerSpec> {
+  if (isIP(peer.addr.host) !== 0) return peer;
+  try {
+    const { address } = await lookup(peer.addr.host);
+    return { ...peer, addr: { host: address, port: peer.addr.port } };
+  } catch (e) {
+    throw new WraithError('E_ADDR_INVALID', `cannot resolve ${peer.addr.host}: ${(e as Error).message}`, { host: peer.addr.host });
+  }
+}
+
+export const runSend: NodeModule['runSend'] = async (opts0, ui) => {
+  const opts = { ...opts0, peer: await resolvePeer(opts0.peer) };
   const { config, log } = opts;
   const bindHost = opts.peer.addr.host.includes(':') ? '[::]:0' : '0.0.0.0:0';
   const node = await WraithNode.start({

@@ -21,6 +21,8 @@ import type { Stats } from '../stats.js';
 import { Driver, nowMicros } from './driver.js';
 import { selectTransport, type TransportProbe } from './select-transport.js';
 import { StatsBridge } from './stats-bridge.js';
+import { XdpWatchdog, type WatchdogEvidence } from './watchdog.js';
+import { createUdpTransport } from '@wraith/transport-udp';
 
 export interface NodeStartOptions {
   config: ResolvedConfig;
@@ -56,6 +58,9 @@ export class WraithNode {
   private readonly bridge: StatsBridge;
   private statsTimer: NodeJS.Timeout;
   private closed = false;
+  private watchdog: XdpWatchdog | null = null;
+  /** Runtime transport switches, for status and tests. */
+  readonly transportChanges: Array<{ from: string; to: string; reason: string; at: string }> = [];
 
   private constructor(
     readonly opts: NodeStartOptions,
@@ -63,7 +68,7 @@ export class WraithNode {
     readonly driver: Driver,
     readonly hasher: Blake3,
     readonly io: FileIo,
-    readonly transportName: 'udp' | 'xdp',
+    public transportName: 'udp' | 'xdp',
     readonly probes: TransportProbe[],
     readonly transportDetails: Record<string, unknown>,
     readonly cryptoName: string,
@@ -78,6 +83,34 @@ export class WraithNode {
       }
     }, 1000);
     this.statsTimer.unref();
+    if (transportName === 'xdp') this.armWatchdog();
+  }
+
+  private armWatchdog(): void {
+    const w = this.opts.config.xdp.watchdog;
+    const targets: SocketAddr[] = [];
+    for (const t of w.targets) {
+      const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(t);
+      if (m) targets.push({ host: m[1] as string, port: Number(m[2]) });
+    }
+    if (targets.length === 0) return;
+    this.watchdog = new XdpWatchdog(targets, w.interval, w.failures, (ev) => void this.fallbackToUdp(ev), this.opts.log.child('watchdog'));
+    this.watchdog.start();
+  }
+
+  /** Detach XDP and carry on over UDP on the same address, sessions intact. */
+  async fallbackToUdp(evidence: WatchdogEvidence): Promise<void> {
+    if (this.transportName !== 'xdp' || this.closed) return;
+    const addr = this.localAddr;
+    this.log.error({ alert: true, evidence }, `ALERT: XDP watchdog tripped: detaching XDP and falling back to UDP (${evidence.lastErrors.join('; ')})`);
+    const bind = addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
+    await this.driver.replaceTransport(() => createUdpTransport({ bind, maxDatagram: this.opts.config.network.max_datagram_size }));
+    const change = { from: 'xdp', to: 'udp', reason: 'watchdog', at: new Date().toISOString() };
+    this.transportChanges.push(change);
+    this.transportName = 'udp';
+    this.opts.stats.setTransportInfo({ transport: 'udp', io_backend: this.io.backend, crypto_backend: this.cryptoName, zero_copy: 'false' });
+    this.log.warn(change, 'transport_changed');
+    this.events.emit('event', { type: 'transport_changed', ...change, evidence });
   }
 
   static async start(opts: NodeStartOptions): Promise<WraithNode> {
@@ -200,6 +233,7 @@ export class WraithNode {
   async close(code: ErrorCode | null = 'E_SHUTTING_DOWN', reason = 'shutting down', graceMs = 1000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.watchdog?.stop();
     clearInterval(this.statsTimer);
     this.endpoint.closeAll(nowMicros(), code, reason);
     this.driver.run();

@@ -1,19 +1,29 @@
 /**
  * `status`, `transfers`, `peers`, `cancel ID`: clients of the running daemon's admin API. They
- * find the daemon through <home>/run/daemon.json; the HTTP client is not wired in yet.
+ * find the daemon through <home>/run/daemon.json and read the token from the home.
  */
 import type { Command } from 'commander';
-import { WraithError } from '@wraith/core';
-import { openHome, resolveHomeDir } from '../../home/home.js';
-import { requireRunInfo } from '../../home/runinfo.js';
+import { runCancel, runPeers, runStatus, runTransfers } from '../../admin/commands.js';
+import { resolveHomeDir } from '../../home/home.js';
 import type { CliIo, CliState } from '../context.js';
 import { withHelp } from '../help.js';
 
-async function notWired(what: string, globals: { home?: string }, io: CliIo): Promise<never> {
-  const home = await openHome(resolveHomeDir(globals.home, io.env, io.cwd));
-  const info = await requireRunInfo(home);
-  throw new WraithError('E_INTERNAL', `${what}: not wired yet (the admin API client is not built into this version; daemon pid ${info.pid} at ${info.admin_url ?? 'no admin API'})`,
-    { command: what }, 'use the admin HTTP API directly until this command is wired in');
+async function runClient(what: string, globals: { home?: string }, io: CliIo, json: boolean, id?: string): Promise<void> {
+  const home = resolveHomeDir(globals.home, io.env, io.cwd);
+  const opts = { out: io.stdout };
+  switch (what) {
+    case 'status':
+      await runStatus(home, json, opts);
+      return;
+    case 'transfers':
+      await runTransfers(home, json, opts);
+      return;
+    case 'peers':
+      await runPeers(home, json, opts);
+      return;
+    default:
+      await runCancel(home, id ?? '', json, opts);
+  }
 }
 
 export function registerAdminCommands(program: Command, io: CliIo, state: CliState): void {
@@ -30,7 +40,7 @@ export function registerAdminCommands(program: Command, io: CliIo, state: CliSta
         .option('--json', 'print NDJSON')
         .action(async (opts: { json?: boolean }, cmd: Command) => {
           state.json = opts.json === true;
-          await notWired(name, cmd.optsWithGlobals(), io);
+          await runClient(name, cmd.optsWithGlobals(), io, state.json);
         }),
       examples,
     );
@@ -44,7 +54,7 @@ export function registerAdminCommands(program: Command, io: CliIo, state: CliSta
       .action(async (id: string, opts: { json?: boolean }, cmd: Command) => {
         state.json = opts.json === true;
         state.transferId = id;
-        await notWired('cancel', cmd.optsWithGlobals(), io);
+        await runClient('cancel', cmd.optsWithGlobals(), io, state.json, id);
       }),
     ['wraith cancel t-2f1c'],
   );

@@ -8,7 +8,7 @@ import { statfs } from 'node:fs/promises';
 import { release } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { WraithError } from '@wraith/core';
+import { ERRORS, EXIT_CODES, WraithError } from '@wraith/core';
 import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { checkPrivate, homePaths, resolveHomeDir } from '../../home/home.js';
 import { loadIdentity } from '../../home/identity.js';
@@ -19,6 +19,9 @@ import { humanBytes } from '../../units.js';
 import type { CliIo, CliState } from '../context.js';
 import { withHelp } from '../help.js';
 import { nativeStatus } from '../version.js';
+import { blockingChecks, gatherChecks } from '../../doctor/run.js';
+import { formatJson, formatTable } from '../../doctor/format.js';
+import type { Check as SystemCheck } from '../../doctor/types.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -157,22 +160,56 @@ export function registerDoctorCommand(program: Command, io: CliIo, state: CliSta
   withHelp(
     program
       .command('doctor')
-      .description('check what this machine and home allow (addon, permissions, config, AF_XDP prerequisites)')
+      .description('check whether this machine can run the configured transport, and this home: kernel, BPF, AF_XDP, io_uring, capabilities, memlock, huge pages, the interface, the port, the addon, key permissions')
       .option('--config <FILE>', 'config file (default: <home>/config.toml when present)')
-      .option('--json', 'print NDJSON, one "check" line each')
-      .action(async (opts: { json?: boolean; config?: string }, cmd: Command) => {
+      .option('--interface <IF>', 'the AF_XDP interface to examine (default: xdp_interface, else the default route\'s)')
+      .option('--debug', 'add raw command output and file contents to each check')
+      .option('--json', 'print one JSON document: {checks, transport, transport_ok}')
+      .action(async (opts: { json?: boolean; config?: string; interface?: string; debug?: boolean }, cmd: Command) => {
         state.json = opts.json === true;
         const g = cmd.optsWithGlobals<{ home?: string; config?: string }>();
         const homeDir = resolveHomeDir(g.home, io.env, io.cwd);
-        const checks = await runChecks(homeDir, g.config !== undefined ? resolve(io.cwd, g.config) : null);
-        const nd = new NdjsonUi(io.stdout);
-        for (const c of checks) {
-          if (state.json) nd.emit('check', null, { name: c.name, status: c.status, detail: c.detail });
-          else io.stdout.write(`${c.status.padEnd(4)}  ${c.name.padEnd(14)} ${c.detail}\n`);
+        const configFile = g.config !== undefined ? resolve(io.cwd, g.config) : null;
+        let transport: 'auto' | 'udp' | 'xdp' = 'auto';
+        let port: number | undefined;
+        let iface: string | undefined = opts.interface;
+        let umemBytes: number | undefined;
+        try {
+          const loaded = await loadConfig({ home: homeDir, ...(configFile !== null ? { configFile } : {}), cwd: io.cwd });
+          transport = loaded.config.network.transport;
+          const m = /:(\d+)$/.exec(loaded.config.network.listen_addr);
+          if (m) port = Number(m[1]);
+          iface ??= loaded.config.network.xdp_interface ?? undefined;
+          umemBytes = loaded.config.xdp.umem_size;
+        } catch {
+          // a broken config is reported by the home checks below
         }
-        const failed = checks.find((c) => c.status === 'fail');
-        if (failed !== undefined) state.exitCode = failed.error?.exitCode ?? 1;
+        const system = await gatherChecks({
+          ...(iface !== undefined ? { interface: iface } : {}),
+          ...(opts.debug ? { debug: true } : {}),
+          ...(port !== undefined ? { port } : {}),
+          ...(umemBytes !== undefined ? { umemBytes } : {}),
+          transport,
+        });
+        const home: SystemCheck[] = (await runChecks(homeDir, configFile))
+          .filter((c) => !['node', 'kernel', 'native addon'].includes(c.name))
+          .map((c) => ({
+            name: c.name.replace(/ /g, '_'),
+            status: c.status,
+            found: c.detail,
+            ...(c.error ? { code: c.error.code, remedy: c.error.hint } : {}),
+          }));
+        const checks = [...system, ...home];
+        const blocking = blockingChecks(system, transport);
+        const transportOk = blocking.length === 0;
+        io.stdout.write(state.json ? formatJson(checks, transport, transportOk) : formatTable(checks, transport, transportOk));
+        const homeFail = home.find((c) => c.status === 'fail');
+        const first = blocking[0] ?? homeFail;
+        if (first) {
+          const code = first.code;
+          state.exitCode = code !== undefined && code in ERRORS ? EXIT_CODES[ERRORS[code as keyof typeof ERRORS].category] : 1;
+        }
       }),
-    ['wraith doctor', 'wraith --home /var/lib/wraith doctor --json'],
+    ['wraith doctor', 'wraith doctor --interface eth1 --json', 'wraith --home /var/lib/wraith doctor --debug'],
   );
 }
