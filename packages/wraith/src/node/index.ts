@@ -143,8 +143,8 @@ export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
 async function resolvePeer(peer: PeerSpec): Promise<PeerSpec> {
   if (isIP(peer.addr.host) !== 0) return peer;
   try {
-    const { address } = await lookup(peer.addr.host);
-    return { ...peer, addr: { host: address, port: peer.addr.port } };
+    const { address, family } = await lookup(peer.addr.host);
+    return { ...peer, addr: { host: address, port: peer.addr.port, family: family === 6 ? 6 : 4 } };
   } catch (e) {
     throw new WraithError('E_ADDR_INVALID', `cannot resolve ${peer.addr.host}: ${(e as Error).message}`, { host: peer.addr.host });
   }
