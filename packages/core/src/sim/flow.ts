@@ -38,6 +38,10 @@ export interface FlowSimConfig {
   mtu?: number;
   /** Peer max_ack_delay, µs (default 25 ms). */
   maxAckDelay?: Duration;
+  /** Sender's PTO cap (LossRecovery maxPtoInterval; default 1 s). */
+  maxPtoInterval?: Duration;
+  /** Changes to the bottleneck at given times (e.g. a blackhole: lossRate 1, then 0). */
+  events?: Array<{ at: Instant; bottleneck: Partial<SimLinkConfig> }>;
   /** Called every traceInterval with each flow's metrics. */
   trace?: (now: Instant, flow: number, metrics: Record<string, number>) => void;
   traceInterval?: Duration;
@@ -134,7 +138,7 @@ export function runFlows(cfg: FlowSimConfig): FlowSimResult {
       spec,
       startAt: spec.startAt ?? 0,
       rtt,
-      lr: new LossRecovery<number>({ congestion: cc, rtt, maxAckDelay, mtu }),
+      lr: new LossRecovery<number>({ congestion: cc, rtt, maxAckDelay, mtu, ...(cfg.maxPtoInterval !== undefined ? { maxPtoInterval: cfg.maxPtoInterval } : {}) }),
       acks: new AckTracker({ maxAckDelay }),
       reverse: new SimLink({ ...cfg.reverse, delay: cfg.reverseDelay }, rng.fork()),
       nextPn: 0,
@@ -253,8 +257,14 @@ export function runFlows(cfg: FlowSimConfig): FlowSimResult {
   let stuck = 0;
   let nextTrace = cfg.trace !== undefined ? 0 : NEVER;
   const traceInterval = cfg.traceInterval ?? 1_000_000;
+  const events = [...(cfg.events ?? [])].sort((a, b) => a.at - b.at);
+  let nextEvent = 0;
   for (;;) {
     steps++;
+    while (nextEvent < events.length && (events[nextEvent] as { at: Instant }).at <= now) {
+      Object.assign(fwd.cfg, (events[nextEvent] as { bottleneck: Partial<SimLinkConfig> }).bottleneck);
+      nextEvent++;
+    }
     // Deliveries.
     for (let d = fwd.pollDelivery(now); d !== null; d = fwd.pollDelivery(now)) {
       const b = d.bytes;
@@ -290,7 +300,7 @@ export function runFlows(cfg: FlowSimConfig): FlowSimResult {
     }
     if (now >= end) break;
     // Next event.
-    let next = Math.min(fwd.nextDeliveryTime(), nextTrace, end);
+    let next = Math.min(fwd.nextDeliveryTime(), nextTrace, end, nextEvent < events.length ? (events[nextEvent] as { at: Instant }).at : NEVER);
     for (const f of flows) {
       next = Math.min(next, f.reverse.nextDeliveryTime(), f.acks.ackDeadline(), f.lr.timeout());
       if (now < f.startAt) next = Math.min(next, f.startAt);

@@ -111,3 +111,39 @@ describe('BBR under random loss (50 Mbit/s, 40 ms, 2-BDP, seconds 5–20)', () =
     expect(bbr.inOrderChunks * MTU).toBeGreaterThan(bbr.totalBytes - 2 * (path.bw / 8) * (path.rtt / 1e6));
   });
 });
+
+describe('a 3 s blackhole on 50 Mbit/s, 40 ms (BBR)', () => {
+  const path: Path = { bw: 50e6, rtt: 40_000, buffer: 2 };
+  const bdp = (path.bw / 8) * (path.rtt / 1e6);
+  const blackhole = (maxPtoInterval: number) =>
+    runFlows({
+      seed: 3,
+      flows: [{ controller: 'bbr' }],
+      bottleneck: { bandwidthBps: path.bw, delay: path.rtt / 2, queueBytes: 2 * bdp },
+      reverseDelay: path.rtt / 2,
+      duration: 12_000_000,
+      maxPtoInterval,
+      events: [
+        { at: 3_000_000, bottleneck: { lossRate: 1 } },
+        { at: 6_000_000, bottleneck: { lossRate: 0 } },
+      ],
+    }).flows[0] as FlowStats;
+
+  it('is probed within about a second of the path returning (PTO cap 1 s), declares persistent congestion, and recovers', () => {
+    const f = blackhole(1_000_000);
+    console.log(`[blackhole seed 3, cap 1 s] in-order stall ${ms(f.maxStall)}, PTOs ${f.ptoFired}, persistent congestion ${f.metrics['persistent_congestion']}, last seconds ${f.perSecondBps.slice(6).map(mbit).join(', ')}`);
+    // 3 s of blackhole + at most one capped PTO period + a few round trips to repair the gap.
+    expect(f.maxStall).toBeLessThan(3_000_000 + 1_000_000 + 5 * path.rtt);
+    expect(f.ptoFired).toBeGreaterThanOrEqual(4);
+    expect(f.metrics['persistent_congestion']).toBeGreaterThanOrEqual(1);
+    // Back to most of the link within a few seconds.
+    expect(f.perSecondBps[10]).toBeGreaterThan(0.8 * path.bw);
+  });
+
+  it('without the cap the exponential backoff leaves the returned path idle longer', () => {
+    const capped = blackhole(1_000_000);
+    const uncapped = blackhole(60_000_000);
+    console.log(`[blackhole seed 3] in-order stall with 1 s cap ${ms(capped.maxStall)}, without ${ms(uncapped.maxStall)}`);
+    expect(uncapped.maxStall).toBeGreaterThan(capped.maxStall + 500_000);
+  });
+});
