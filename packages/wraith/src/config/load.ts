@@ -139,7 +139,7 @@ function crossCheck(c: ResolvedConfig, origin: Map<string, string>): void {
     fail('xdp.umem_size', `expected at least (fill_ring_size + tx_ring_size) frames = ${(c.xdp.fill_ring_size + c.xdp.tx_ring_size) * c.xdp.frame_size} bytes, found ${c.xdp.umem_size}`);
   }
   if (c.admin.listen !== 'off' && !c.admin.allow_remote) {
-    const { host } = parseAddr(c.admin.listen);
+    const { host } = parseAddr(c.admin.listen, { allowPortZero: true });
     if (!LOOPBACK.test(host)) {
       fail('admin.listen', `expected a loopback address unless admin.allow_remote = true, found ${showValue(c.admin.listen)}`);
     }

@@ -185,7 +185,7 @@ export const ConfigFileSchema = Type.Object(
     ),
     admin: section(
       {
-        listen: addr('admin HTTP API address, or "off"', { 'x-off': true, 'x-flag': '--admin-listen' }),
+        listen: addr('admin HTTP API address (port 0 picks a free port), or "off"', { 'x-off': true, 'x-port-zero': true, 'x-flag': '--admin-listen' }),
         unix_socket: path('also serve the admin API on this unix socket', { 'x-nullable': true, 'x-flag': '--admin-unix-socket' }),
         allow_remote: bool('allow a non-loopback admin listen address', { 'x-flag': '--admin-allow-remote' }),
         tls_cert: path('TLS certificate (PEM) for the admin API', { 'x-nullable': true, 'x-flag': '--admin-tls-cert' }),
