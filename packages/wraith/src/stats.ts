@@ -48,6 +48,9 @@ export class Stats {
   readonly handshakes = this.counter('wraith_handshakes_total', 'Handshakes by outcome.', ['outcome']);
   readonly sessions = this.gauge('wraith_sessions', 'Established sessions now.', []);
   readonly sessionsOpened = this.counter('wraith_sessions_opened_total', 'Sessions established.', []);
+  readonly dhOperations = this.counter('wraith_dh_operations_total', 'X25519 operations done for handshakes (2 per answered INITIATION, 1 per FINISH read, 3 per RESPONSE read).', []);
+  readonly cookiesValidated = this.counter('wraith_cookies_validated_total', 'INITIATIONs that carried a valid cookie.', []);
+  readonly pathValidations = this.counter('wraith_path_validations_total', 'Peer address changes confirmed by PATH_CHALLENGE/PATH_RESPONSE.', []);
   readonly transfers = this.counter('wraith_transfers_total', 'Finished transfers by direction and outcome.', ['direction', 'outcome']);
   readonly transfersActive = this.gauge('wraith_transfers_active', 'Transfers in progress.', ['direction']);
   readonly payloadBytes = this.counter('wraith_transfer_payload_bytes_total', 'File bytes delivered and verified (no retransmissions, no resumed bytes).', ['direction']);
@@ -139,6 +142,9 @@ export type MetricName =
   | 'wraith_handshakes_total'
   | 'wraith_sessions'
   | 'wraith_sessions_opened_total'
+  | 'wraith_dh_operations_total'
+  | 'wraith_cookies_validated_total'
+  | 'wraith_path_validations_total'
   | 'wraith_transfers_total'
   | 'wraith_transfers_active'
   | 'wraith_transfer_payload_bytes_total'

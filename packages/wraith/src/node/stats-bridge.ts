@@ -8,6 +8,8 @@ import type { Stats } from '../stats.js';
  */
 export class StatsBridge {
   private last = new Map<string, number>();
+  /** Path validations already counted, by session id. */
+  private pathSeen = new Map<number, number>();
 
   constructor(
     private readonly stats: Stats,
@@ -37,12 +39,20 @@ export class StatsBridge {
     if (cookie > 0) s.handshakes.inc({ outcome: 'cookie_sent' }, cookie);
     const vn = this.delta('vn', c.versionNegotiations);
     if (vn > 0) s.handshakes.inc({ outcome: 'version_mismatch' }, vn);
+    s.dhOperations.inc(this.delta('dh', c.dhOperations));
+    s.cookiesValidated.inc(this.delta('cookies_validated', c.cookiesValidated));
     let cwnd = 0;
     let pacing = 0;
     let lost = 0;
     let established = 0;
+    let pathValidations = 0;
+    const live = new Map<number, number>();
     for (const sess of this.endpoint.listSessions()) {
       const m = sess.metrics();
+      // Per session, so validations of sessions that closed since are not lost from the sum.
+      const pv = m['path_validations'] ?? 0;
+      pathValidations += Math.max(0, pv - (this.pathSeen.get(sess.id) ?? 0));
+      live.set(sess.id, pv);
       cwnd += m['cwnd'] ?? 0;
       pacing += m['pacing_rate_bps'] ?? 0;
       lost += m['packets_lost'] ?? 0;
@@ -54,6 +64,8 @@ export class StatsBridge {
     s.pacingRate.set(pacing);
     s.sessions.set(established);
     s.lostPackets.inc(this.delta('lost_live', lost));
+    s.pathValidations.inc(pathValidations);
+    this.pathSeen = live;
     if (t.extra) for (const [k, v] of Object.entries(t.extra)) s.xdpRing.set({ stat: k }, v);
   }
 }
