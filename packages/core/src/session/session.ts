@@ -639,7 +639,10 @@ export class Session {
   pollHandshakeRetransmit(now: Instant): Uint8Array | null {
     if (!this.handshakeDatagram || now < this.handshakeSendAt) return null;
     this.handshakeRetries++;
-    this.handshakeSendAt = now + this.cfg.handshakeRetransmit * 2 ** Math.min(this.handshakeRetries, 6);
+    // Capped like the PTO (PROTOCOL.md §5b): under heavy loss the handshake keeps trying about
+    // once a second instead of waiting up to 16 s between attempts (and timing out first).
+    const backoff = this.cfg.handshakeRetransmit * 2 ** Math.min(this.handshakeRetries, 6);
+    this.handshakeSendAt = now + Math.min(backoff, Math.max(this.cfg.handshakeRetransmit, this.cfg.maxPtoInterval));
     return this.handshakeDatagram;
   }
 
