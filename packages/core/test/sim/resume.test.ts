@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/rng.js';
 import { nodeBackend } from '../../src/crypto/index.js';
 import { SimPair, type SimLinkConfig } from '../../src/sim/index.js';
-import { buildFileTree, parseResumeState, resumeMatches, type ResumeState, type TransferStats } from '../../src/transfer/index.js';
-import type { SessionEvent } from '../../src/session/index.js';
+import { buildFileTree, parseResumeState, resumeMatches, type ResumeState } from '../../src/transfer/index.js';
+import type { SessionEvent, TransferStats } from '../../src/session/index.js';
 import { fastBlake3, sha256hex } from './helpers.js';
 
 const MiB = 1024 * 1024;
