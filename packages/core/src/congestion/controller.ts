@@ -1,6 +1,6 @@
 import { WraithError } from '../errors.js';
 import type { Rng } from '../rng.js';
-import type { Duration, Instant } from '../time.js';
+import type { Instant } from '../time.js';
 import type { RttEstimator } from '../recovery/rtt.js';
 import { Bbr } from './bbr/bbr.js';
 import { Cubic } from './cubic.js';
@@ -52,10 +52,12 @@ export interface ControllerOptions {
   mtu: number;
   /** RFC 9002 §7.2: default 10. */
   initialWindowPackets?: number;
-  /** Randomises BBR's probe timing (draft BBRPickProbeWait). Pass the session's Rng so flows do not synchronise. */
+  /**
+   * Randomises BBR's probe timing (draft BBRPickProbeWait). Pass the session's
+   * Rng: without one every BBR instance uses the same fixed seed, so flows
+   * sharing a bottleneck would probe in lockstep.
+   */
   rng?: Rng;
-  /** Initial RTT used before any sample, µs. */
-  initialRtt?: Duration;
 }
 
 /** Build a controller by name (quinn's ControllerFactory). */
