@@ -112,18 +112,19 @@ describe('handshake flood', () => {
     // 20 of 20, each within 6 s of its first INITIATION.
     expect(latencies.filter((l) => l <= 6e6)).toHaveLength(20);
     // The legitimate initiators followed the cookies: each cookie came back as a token.
-    let followed = 0;
+    let askedForCookie = 0;
     for (const c2 of legit) {
       const k = addrKey(c2.addr);
       const tokens = tokensFrom.get(k) ?? [];
       expect(tokens[0]).toBe(hexKey(new Uint8Array(0)));
-      for (const cookie of cookiesTo.get(k) ?? []) {
-        expect(tokens).toContain(cookie);
-        followed++;
-      }
+      const cookies = cookiesTo.get(k) ?? [];
+      for (const cookie of cookies) expect(tokens).toContain(cookie);
+      if (cookies.length > 0) askedForCookie++;
     }
-    expect(followed).toBeGreaterThanOrEqual(10);
-    expect(c.cookiesValidated).toBeGreaterThanOrEqual(followed > 0 ? 1 : 0);
+    console.log(`${askedForCookie} of 20 legitimate initiators were asked for a cookie`);
+    // Most arrive while the budget is below half: cookies engaged for them too, and each came back valid.
+    expect(askedForCookie).toBeGreaterThanOrEqual(10);
+    expect(c.cookiesValidated).toBeGreaterThanOrEqual(askedForCookie);
   });
 });
 

@@ -154,7 +154,7 @@ class Frozen {
       if (o.bytes.length > 3 * bytes.length) throw new Error(`${kind} of ${o.bytes.length} B answers ${bytes.length} B`);
     }
     const created = b.sessionCount - sessions0;
-    if (created !== (kind === 'response' && created === 1 ? 1 : 0)) throw new Error(`${created} session(s) created answering ${kind}`);
+    if (created < 0 || created > (kind === 'response' ? 1 : 0)) throw new Error(`${created} session(s) created answering ${kind}`);
     // A RESPONSE comes from a new half-open session, or from the cache when the same INITIATION was seen before.
     this.count(`answered:${kind}${kind === 'response' ? (created ? ' (new session)' : ' (cached)') : ''}`);
   }
@@ -328,7 +328,6 @@ describe('fuzzing an established session', () => {
       }),
       fcParams(f.seed, RUNS),
     );
-    console.log(Object.fromEntries(f.outcomes));
     expect(f.outcomes.get('drop:auth') ?? 0).toBeGreaterThan(RUNS / 4);
     f.finish();
   });
