@@ -113,6 +113,7 @@ export class Session {
   private lastRecvAt: Instant;
   private lastAckElicitingSentAt: Instant;
   private pingsOwed = 0;
+  private appLimited = false;
   private readonly keyUpdatesOut: Array<{ seq: number; publicKey: Uint8Array }> = [];
   private closeFrame: { code: ErrorCode; reason: string } | null = null;
   private closeEmitted = false;
@@ -159,7 +160,7 @@ export class Session {
     this.lastAckElicitingSentAt = opts.now;
     this.sealBatch = new ProtectBatch(opts.sealCapacity);
     this.recovery = new LossRecovery<SentPacket>({
-      congestion: createController(this.cfg.congestion, { mtu: this.cfg.maxDatagramSize }),
+      congestion: createController(this.cfg.congestion, { mtu: this.cfg.maxDatagramSize, rng: deps.rng }),
       rtt: this.rtt,
       maxAckDelay: this.cfg.maxAckDelay,
       maxPtoInterval: this.cfg.maxPtoInterval,
@@ -672,6 +673,10 @@ export class Session {
       written++;
       if (this.state.kind !== 'established') break;
     }
+    if (this.appLimited) {
+      this.appLimited = false;
+      this.recovery.onAppLimited(now);
+    }
     if (sb.count > 0) {
       key.seal(sb);
       for (let i = 0; i < sb.count; i++) {
@@ -737,10 +742,11 @@ export class Session {
     const controlPending =
       this.keyUpdatesOut.length > 0 || this.transfers.windowDirty.size > 0 || this.ctlSend.hasPending;
     const mayControl = probe || (congestionOk && controlPending);
-    const mayData =
-      (probe || congestionOk) &&
-      this.transfers.hasData() &&
-      this.recovery.pacer.nextSendTime(now, mds) <= now;
+    const pacingOk = this.recovery.pacer.nextSendTime(now, mds) <= now;
+    const hasData = this.transfers.hasData();
+    const mayData = (probe || congestionOk) && hasData && pacingOk;
+    // Window and pacer had room but nothing to send: bandwidth samples taken now say little.
+    if (congestionOk && pacingOk && !hasData) this.appLimited = true;
     if (!ackDue && !mayControl && !mayData) return 0;
 
     // ACK whenever one is pending and we send anyway.
@@ -780,7 +786,10 @@ export class Session {
     if (mayData) {
       while (w.remaining > MIN_ITEM_ROOM) {
         const item = this.transfers.nextItem(w.remaining - CHUNK_FRAME_RESERVE);
-        if (!item) break;
+        if (!item) {
+          this.appLimited = true;
+          break;
+        }
         if (!put(itemFrame(item))) {
           this.transfers.itemLost(item);
           break;
@@ -814,7 +823,10 @@ export class Session {
     out.count = slot + 1;
     const wire = len + AEAD_TAG_LEN;
     this.recovery.onPacketSent(now, pn, wire, ackEliciting, ackEliciting, { frames });
-    if (ackEliciting) this.lastAckElicitingSentAt = now;
+    if (ackEliciting) {
+      this.lastAckElicitingSentAt = now;
+      this.recovery.pacer.onSent(now, wire);
+    }
     this.path.onSent(dest, wire);
     if (this.keys) this.keys.packetsUnderKey++;
     this.stats.packetsSent++;

@@ -1,2 +1,3 @@
 export * from './link.js';
 export * from './pair.js';
+export * from './flow.js';

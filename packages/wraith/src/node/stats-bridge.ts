@@ -54,7 +54,7 @@ export class StatsBridge {
       pathValidations += Math.max(0, pv - (this.pathSeen.get(sess.id) ?? 0));
       live.set(sess.id, pv);
       cwnd += m['cwnd'] ?? 0;
-      pacing += m['pacing_rate_bps'] ?? 0;
+      pacing += (m['pacing_rate_bps'] ?? 0) / 8; // the engine reports bits per second
       lost += m['packets_lost'] ?? 0;
       if (sess.established) established++;
       const srtt = m['srtt_us'];
