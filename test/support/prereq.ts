@@ -31,6 +31,28 @@ export function describeIf(reason: string | null, name: string, fn: () => void):
   describe.skip(name, fn);
 }
 
+/** `it` when `reason` is null, otherwise a printed skip (a failure under WRAITH_CI=1). */
+export function itIf(reason: string | null, name: string, fn: () => unknown, timeout?: number): void {
+  if (reason === null) {
+    it(name, fn, timeout);
+    return;
+  }
+  if (IN_CI) {
+    it(`${name} (prerequisite: ${reason})`, () => {
+      throw new Error(`prerequisite missing under WRAITH_CI=1: ${reason}`);
+    });
+    return;
+  }
+  console.warn(`SKIP ${name}: ${reason}`);
+  it.skip(name, fn);
+}
+
+/**
+ * The deliberate second CI pass (WRAITH_NO_NATIVE=1) tests the JS fallbacks:
+ * tests that exist only for the addon are not registered there at all.
+ */
+export const NO_NATIVE_PASS = process.env.WRAITH_NO_NATIVE === '1';
+
 /** Path of a published vector file, or the reason it is absent. */
 export function vectorFile(name: string): { path: string; missing: string | null } {
   const path = join(VECTORS_DIR, name);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { loadNativeXdp } from '@wraith/transport-xdp';
-import { describeIf, needRoot } from '../support/prereq.js';
+import { describeIf, itIf, needRoot } from '../support/prereq.js';
 
 const native = loadNativeXdp();
 const base = { ringSize: 64, frames: 128, frameSize: 2048 as const, hugePages: false, numaNode: -1 };
@@ -59,7 +59,7 @@ describeIf(needRoot() ?? (native.xdp ? null : `native addon: ${native.reason}`),
 });
 
 describe('native AF_XDP binding', () => {
-  it.skipIf(!native.xdp)('reports whether AF_XDP sockets can be created here', () => {
+  itIf(native.xdp ? null : 'the native addon with AF_XDP support', 'reports whether AF_XDP sockets can be created here', () => {
     const err = native.xdp!.afXdpErrno();
     expect(typeof err).toBe('number');
     if (process.getuid?.() === 0) expect(err).toBe(0);

@@ -111,8 +111,8 @@ describeIf(vectors.missing ?? (report('wasm').available ? null : report('wasm').
 );
 
 if (noNative) {
-  console.warn('SKIP BLAKE3 vectors: native: WRAITH_NO_NATIVE=1 (the JS fallback pass)');
-  describe.skip('BLAKE3 vectors: native', () => vectorSuite(() => loadBlake3('native')));
+  // The fallback pass tests the JS paths only; the native suite is not registered there.
+  console.warn('BLAKE3 vectors: native: not run under WRAITH_NO_NATIVE=1 (the JS fallback pass)');
 } else {
   describeIf(vectors.missing ?? report('native').reason, 'BLAKE3 vectors: native', () => vectorSuite(() => loadBlake3('native')));
   describeIf(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { loadNativeXdp } from '../src/native.js';
+import { itIf } from '../../../test/support/prereq.js';
 import {
   buildUdpFrame,
   bytesToIp,
@@ -52,7 +53,7 @@ describe('checksums', () => {
   });
 
   const native = loadNativeXdp().xdp;
-  it.skipIf(!native)('native fillUdpChecksum agrees with the TypeScript one on random frames', () => {
+  itIf(native ? null : 'the native addon with AF_XDP support', 'native fillUdpChecksum agrees with the TypeScript one on random frames', () => {
     fc.assert(
       fc.property(
         fc.boolean(),
@@ -76,7 +77,7 @@ describe('checksums', () => {
     );
   });
 
-  it.skipIf(!native)('native fillUdpChecksum refuses frames that are not Ethernet + IP + UDP', () => {
+  itIf(native ? null : 'the native addon with AF_XDP support', 'native fillUdpChecksum refuses frames that are not Ethernet + IP + UDP', () => {
     expect(native!.fillUdpChecksum(new Uint8Array(10))).toBe(false);
     const arp = new Uint8Array(60);
     arp[12] = 0x08;
