@@ -237,8 +237,8 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
     addConfigFlags(
       program
         .command('demo')
-        .description('send random data between two nodes in this process over loopback and verify it')
-        .option('--size <SIZE>', 'bytes to send', '64MiB')
+        .description('start a receiving daemon and send it a generated file over loopback, with temporary homes; verify it and clean up')
+        .option('--size <SIZE>', 'bytes to send', '256MiB')
         .option('--config <FILE>', 'config file (default: <home>/config.toml when present)')
         .option('--verbose', 'log at debug level')
         .option('--json', 'print NDJSON events on stdout')
