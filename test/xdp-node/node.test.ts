@@ -390,24 +390,23 @@ describeIf(needRoot(), 'wraith node on AF_XDP (namespaces, veth)', () => {
 
   it('--transport auto --xdp-interface does-not-exist falls back to UDP within 1 s, saying why', async () => {
     const t0 = Date.now();
-    const base = await startDaemon(pair.a, homes.a2, join(dir, 'out-a2'), `${pair.ipA}:${PORT_A2}`, ['--transport', 'udp', '--admin-listen', 'off']);
-    const baseline = Date.now() - t0;
-    await base.child.kill('SIGTERM');
-
-    const t1 = Date.now();
     const d = await startDaemon(pair.a, homes.a2, join(dir, 'out-a2'), `${pair.ipA}:${PORT_A2}`, [
       '--transport', 'auto', '--xdp-interface', 'does-not-exist', '--admin-listen', 'off',
     ]);
-    const withFallback = Date.now() - t1;
-    console.log(`ready: plain UDP ${baseline} ms, auto with a missing interface ${withFallback} ms`);
+    const toReady = Date.now() - t0;
     try {
       expect(d.ready['transport']).toBe('udp');
       const line = logs(d.child).find((l) => String(l['msg']).startsWith('XDP unavailable: falling back to UDP ('));
       expect(line, d.child.stderr).toBeDefined();
       expect(String(line!['msg'])).toContain("no interface 'does-not-exist'");
+      expect(String(line!['msg'])).toContain('; fix: name an existing interface');
       expect(line!['code']).toBe('E_XDP_UNAVAILABLE');
-      // The fallback costs less than a second over a plain UDP start.
-      expect(withFallback - baseline, `ready after ${withFallback} ms, plain UDP ${baseline} ms`).toBeLessThan(1000);
+      // From the start of the AF_XDP attempt to the fallback decision, as the node measured it.
+      console.log(`fallback decided after ${String(line!['elapsed_ms'])} ms; daemon ready ${toReady} ms after spawn`);
+      expect(line!['elapsed_ms']).toBeTypeOf('number');
+      expect(line!['elapsed_ms'] as number).toBeLessThan(1000);
+      // And the node came up on UDP on the address it was given.
+      expect(d.ready['udp_addrs']).toEqual([`${pair.ipA}:${PORT_A2}`]);
     } finally {
       await d.child.kill('SIGTERM');
     }
