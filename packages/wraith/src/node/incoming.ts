@@ -142,7 +142,13 @@ export class IncomingTransfers {
         this.rx.set(k, this.newRx(k, session, transferId, peerId, m, null, ChunkSet.fromRanges(n, n > 0 ? [[0, n]] : [])));
         ep.accept(session, transferId, n > 0 ? [[0, n]] : []);
       } else {
-        const held = await this.verifyHeld(begun.file, m);
+        // An empty file's one chunk has no bytes and no proof: check its root here and accept it
+        // as held (the engine then reports it received without any data).
+        if (m.size === 0 && !equal(m.root, leafHash(this.node.hasher, new Uint8Array(0)))) {
+          await begun.file.abort({ keep: false });
+          throw new WraithError('E_INTEGRITY', `the root offered for empty file ${JSON.stringify(m.name)} is not the hash of no data`);
+        }
+        const held = m.size === 0 ? ChunkSet.fromRanges(1, [[0, 1]]) : await this.verifyHeld(begun.file, m);
         const r = this.newRx(k, session, transferId, peerId, m, begun.file, held);
         r.bytesDone = begun.file.resumedBytes;
         this.rx.set(k, r);
