@@ -235,7 +235,10 @@ export class IncomingTransfers {
             r.file.noteLeaf(c.index, c.leaf);
           }
         }
-        if (r.unsyncedBytes >= SYNC_BYTES) await this.sync(r);
+        // The file's last chunks need no resume state: complete() fsyncs the file before the
+        // sender hears it is done (a crash before that re-fetches them). Small files skip 4 fsyncs.
+        if (r.held.count + r.unsynced.length >= chunkCount(r.manifest)) await this.sync(r, true);
+        else if (r.unsyncedBytes >= SYNC_BYTES) await this.sync(r);
         else this.armSync(r);
       }
       if (r.received && !r.failed && r.queue.length === 0) await this.finish(r);
@@ -255,8 +258,11 @@ export class IncomingTransfers {
     }, SYNC_DELAY_MS);
   }
 
-  /** fdatasync + resume state, then the chunks count as held (the window opens). */
-  private async sync(r: Rx): Promise<void> {
+  /**
+   * fdatasync + resume state, then the chunks count as held (the window opens). `last`: these
+   * complete the file, which complete() makes durable; no resume state is written for them.
+   */
+  private async sync(r: Rx, last = false): Promise<void> {
     if (r.syncing) await r.syncing;
     if (r.unsynced.length === 0 || !r.file) return;
     if (r.syncTimer) clearTimeout(r.syncTimer);
@@ -268,7 +274,7 @@ export class IncomingTransfers {
     const file = r.file;
     const job = (async () => {
       for (const i of chunks) r.held.add(i);
-      await file.saveProgress(r.held.toRanges());
+      if (!last) await file.saveProgress(r.held.toRanges());
       const ep = this.node.endpoint;
       if (ep.hasSession(r.session)) for (const i of chunks) ep.chunkWritten(r.session, r.transferId, i);
       r.bytesDone += bytes;
