@@ -8,7 +8,7 @@ import {
   type SessionEvent,
 } from '@wraith/core';
 import type { Logger } from 'pino';
-import type { PeerSpec } from '../peer.js';
+import { formatAddr, type PeerSpec } from '../peer.js';
 import type { Stats } from '../stats.js';
 import type { SendUi } from '../ui/types.js';
 import { assertUnchanged, snapshotFd, walk, type SourceSnapshot, type WalkEntry } from '../walk.js';
@@ -102,7 +102,7 @@ export class OutgoingJob {
       onWarning: (w) => o.ui.warning({ transfer_id: o.transferId, code: null, message: w.message }),
     });
     await this.connect(Date.now() + Math.max(o.reconnectForMs, 0));
-    o.ui.started({ transfer_id: o.transferId, direction: 'send', peer: `${o.peer.id}@${o.peer.addr.host}:${o.peer.addr.port}`, files: 0, bytes_total: 0 });
+    o.ui.started({ transfer_id: o.transferId, direction: 'send', peer: `${o.peer.id}@${formatAddr(o.peer.addr)}`, files: 0, bytes_total: 0 });
     const progress = setInterval(() => this.reportProgress(), 250);
     const onAbort = (): void => this.wakeUp();
     o.signal.addEventListener('abort', onAbort);
