@@ -338,7 +338,8 @@ export class OutgoingJob {
       this.result.payloadBytesSent += st.payloadBytesSent - st.bytesRetransmitted;
       this.result.bytesRetransmitted += st.bytesRetransmitted;
       this.result.bytesSkippedResume += st.bytesSkippedResume;
-      if (this.result.files === 1) this.result.root = Buffer.from(t.manifest.root).toString('hex');
+      // The manifest root of a send of one file; a tree has no single root (a directory's is zeros).
+      this.result.root = this.result.files === 1 && t.manifest.kind === 'file' ? Buffer.from(t.manifest.root).toString('hex') : null;
       this.doneBytes += t.manifest.size;
       o.stats.payloadBytes.inc({ direction: 'tx' }, Math.max(0, st.payloadBytesSent - st.bytesRetransmitted));
       o.stats.retransmittedBytes.inc(st.bytesRetransmitted);
