@@ -75,6 +75,8 @@ export class OutgoingJob {
   private walkDone = false;
   private preparing = 0;
   private totalBytes = 0;
+  /** Bytes the first pass found (the walk's own total replaces it once it is done). */
+  private expectedBytes = 0;
   private doneBytes = 0;
   private readonly meter = new RateMeter();
   private readonly bucket: TokenBucket | null;
@@ -101,8 +103,11 @@ export class OutgoingJob {
       followSymlinks: o.followSymlinks,
       onWarning: (w) => o.ui.warning({ transfer_id: o.transferId, code: null, message: w.message }),
     });
+    // A first pass (stat only) for the totals of the started line and the progress.
+    const expected = await countFiles(o.paths, o.followSymlinks);
+    this.expectedBytes = expected.bytes;
     await this.connect(Date.now() + Math.max(o.reconnectForMs, 0));
-    o.ui.started({ transfer_id: o.transferId, direction: 'send', peer: `${o.peer.id}@${formatAddr(o.peer.addr)}`, files: 0, bytes_total: 0 });
+    o.ui.started({ transfer_id: o.transferId, direction: 'send', peer: `${o.peer.id}@${formatAddr(o.peer.addr)}`, files: expected.files, bytes_total: expected.bytes });
     const progress = setInterval(() => this.reportProgress(), 250);
     const onAbort = (): void => this.wakeUp();
     o.signal.addEventListener('abort', onAbort);
@@ -372,14 +377,27 @@ export class OutgoingJob {
     if (done > this.lastDone) this.meter.add(done - this.lastDone);
     this.lastDone = done;
     const rate = this.meter.rate();
+    const total = Math.max(this.walkDone ? this.totalBytes : Math.max(this.totalBytes, this.expectedBytes), done);
     this.o.ui.progress({
       transfer_id: this.o.transferId,
-      bytes_total: Math.max(this.totalBytes, done),
+      bytes_total: total,
       bytes_done: done,
       rate_bps: rate,
-      eta_s: rate > 0 ? Math.max(0, (this.totalBytes - done) / rate) : null,
+      eta_s: rate > 0 ? Math.max(0, (total - done) / rate) : null,
     });
   }
+}
+
+/** Regular files and their bytes under the PATHs (no warnings: the real walk reports them). */
+async function countFiles(paths: readonly string[], followSymlinks: boolean): Promise<{ files: number; bytes: number }> {
+  let files = 0;
+  let bytes = 0;
+  for await (const e of walk(paths, { followSymlinks })) {
+    if (e.kind !== 'file') continue;
+    files++;
+    bytes += e.size;
+  }
+  return { files, bytes };
 }
 
 async function closeFd(t: Tx): Promise<void> {
