@@ -114,6 +114,8 @@ export class Session {
   private lastAckElicitingSentAt: Instant;
   private pingsOwed = 0;
   private appLimited = false;
+  /** When the pacer next lets a data packet out (NEVER: it is not what holds data back). */
+  private pacingWakeAt: Instant = NEVER;
   private readonly keyUpdatesOut: Array<{ seq: number; publicKey: Uint8Array }> = [];
   private closeFrame: { code: ErrorCode; reason: string } | null = null;
   private closeEmitted = false;
@@ -593,9 +595,9 @@ export class Session {
     );
     if (this.transfers.activeCount > 0) t = Math.min(t, this.lastAckElicitingSentAt + this.cfg.keepAlive);
     if (this.initiator && !keys.updateInFlight) t = Math.min(t, keys.keyInstalledAt + this.cfg.rekeyInterval);
-    if (this.hasPendingData()) {
-      const next = this.recovery.pacer.nextSendTime(t, this.cfg.maxDatagramSize);
-      if (this.recovery.canSend(this.cfg.maxDatagramSize)) t = Math.min(t, next);
+    // Data held back by the pacer alone: wake when it may leave.
+    if (this.pacingWakeAt < t && this.transfers.hasData() && this.recovery.canSend(this.cfg.maxDatagramSize)) {
+      t = this.pacingWakeAt;
     }
     return t;
   }
@@ -742,7 +744,9 @@ export class Session {
     const controlPending =
       this.keyUpdatesOut.length > 0 || this.transfers.windowDirty.size > 0 || this.ctlSend.hasPending;
     const mayControl = probe || (congestionOk && controlPending);
-    const pacingOk = this.recovery.pacer.nextSendTime(now, mds) <= now;
+    const pacingAt = this.recovery.pacer.nextSendTime(now, mds);
+    const pacingOk = pacingAt <= now;
+    this.pacingWakeAt = pacingOk ? NEVER : pacingAt;
     const hasData = this.transfers.hasData();
     const mayData = (probe || congestionOk) && hasData && pacingOk;
     // Window and pacer had room but nothing to send: bandwidth samples taken now say little.
