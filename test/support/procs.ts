@@ -621,10 +621,11 @@ export interface RandomTreeOptions {
 
 /**
  * Creates `files` random files in nested directories under `root` (which
- * must exist). Returns their relative paths. mtimes are set to distinct
+ * must exist). Returns the relative paths of the files and of the
+ * directories (parents before children). File mtimes are set to distinct
  * whole seconds in the past so a test can check they were carried over.
  */
-export async function randomTree(root: string, o: RandomTreeOptions): Promise<string[]> {
+export async function randomTree(root: string, o: RandomTreeOptions): Promise<{ files: string[]; dirs: string[] }> {
   const minSize = o.minSize ?? 0;
   const maxSize = o.maxSize ?? 4096;
   const depth = Math.max(1, o.depth ?? 3);
@@ -657,7 +658,7 @@ export async function randomTree(root: string, o: RandomTreeOptions): Promise<st
       }),
     );
   }
-  return names;
+  return { files: names, dirs: dirs.slice(1) };
 }
 
 export interface TreeEntry {
