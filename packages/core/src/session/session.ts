@@ -794,7 +794,7 @@ export class Session {
           this.appLimited = true;
           break;
         }
-        if (!put(itemFrame(item))) {
+        if (!put(this.itemFrame(item))) {
           this.transfers.itemLost(item);
           break;
         }
@@ -838,6 +838,37 @@ export class Session {
     return len;
   }
 
+  private readonly chunkScratch: { type: 'chunk'; transferId: number; offset: number; data: Uint8Array } = {
+    type: 'chunk',
+    transferId: 0,
+    offset: 0,
+    data: new Uint8Array(0),
+  };
+  private readonly proofScratch: { type: 'proof'; transferId: number; chunkIndex: number; first: number; hashes: Uint8Array } = {
+    type: 'proof',
+    transferId: 0,
+    chunkIndex: 0,
+    first: 0,
+    hashes: new Uint8Array(0),
+  };
+
+  /** The frame for a data item, in a reused object (encoded at once, never kept). */
+  private itemFrame(item: SendItem): Frame {
+    if (item.kind === 'proof') {
+      const f = this.proofScratch;
+      f.transferId = item.transferId;
+      f.chunkIndex = item.chunkIndex;
+      f.first = item.first;
+      f.hashes = item.hashes;
+      return f;
+    }
+    const f = this.chunkScratch;
+    f.transferId = item.transferId;
+    f.offset = item.offset;
+    f.data = item.data;
+    return f;
+  }
+
   // ------------------------------------------------------------------ metrics
 
   metrics(): Record<string, number> {
@@ -854,11 +885,6 @@ export class Session {
   }
 }
 
-function itemFrame(item: SendItem): Frame {
-  return item.kind === 'proof'
-    ? { type: 'proof', transferId: item.transferId, chunkIndex: item.chunkIndex, first: item.first, hashes: item.hashes }
-    : { type: 'chunk', transferId: item.transferId, offset: item.offset, data: item.data };
-}
 
 /** Session-side control messages carry ErrorCode names; the wire carries numbers. */
 export type SessionControl = ControlMessage extends infer M

@@ -85,9 +85,14 @@ interface OutChunk {
   acked: ByteRanges;
 }
 
-type ItemMeta =
+type ItemMeta = (
   | { index: number; gen: number; kind: 'proof'; first: number; count: number }
-  | { index: number; gen: number; kind: 'chunk'; start: number; end: number };
+  | { index: number; gen: number; kind: 'chunk'; start: number; end: number }
+) & { owner: TransferSender; live: boolean };
+
+/** Where an item carries its bookkeeping: a property lookup, not a (Weak)Map per packet. */
+const META = Symbol('wraith.itemMeta');
+type Tagged = SendItem & { [META]?: ItemMeta };
 
 interface LostProof {
   index: number;
@@ -132,7 +137,6 @@ export class TransferSender {
   private readonly rereads: number[] = [];
   private lostProofs: LostProof[] = [];
   private lostData: LostData[] = [];
-  private readonly issued = new WeakMap<SendItem, ItemMeta>();
 
   constructor(opts: TransferSenderOptions) {
     validateManifest(opts.manifest);
@@ -317,9 +321,9 @@ export class TransferSender {
   }
 
   onItemAcked(item: SendItem): void {
-    const meta = this.issued.get(item);
-    if (meta === undefined) return; // acked before, or not ours
-    this.issued.delete(item);
+    const meta = (item as Tagged)[META];
+    if (meta === undefined || meta.owner !== this || !meta.live) return; // acked before, or not ours
+    meta.live = false;
     const c = this.chunks.get(meta.index);
     if (c === undefined || c.gen !== meta.gen) return;
     if (meta.kind === 'proof') {
@@ -336,8 +340,8 @@ export class TransferSender {
   }
 
   onItemLost(item: SendItem): void {
-    const meta = this.issued.get(item);
-    if (meta === undefined) return;
+    const meta = (item as Tagged)[META];
+    if (meta === undefined || meta.owner !== this || !meta.live) return;
     const c = this.chunks.get(meta.index);
     if (c === undefined || c.gen !== meta.gen) return;
     if (meta.kind === 'proof') {
@@ -410,14 +414,14 @@ export class TransferSender {
   }
 
   private issue(item: SendItem, meta: ItemMeta): SendItem {
-    this.issued.set(item, meta);
+    (item as Tagged)[META] = meta;
     return item;
   }
 
   private proofItem(c: OutChunk, first: number, count: number): SendItem {
     const hashes = (c.proof as Uint8Array).subarray(first * HASH_LEN, (first + count) * HASH_LEN);
     const item: SendItem = { kind: 'proof', transferId: this.id, chunkIndex: c.index, first, hashes };
-    return this.issue(item, { index: c.index, gen: c.gen, kind: 'proof', first, count });
+    return this.issue(item, { index: c.index, gen: c.gen, kind: 'proof', first, count, owner: this, live: true });
   }
 
   private dataItem(c: OutChunk, start: number, end: number, again: boolean): SendItem {
@@ -425,7 +429,7 @@ export class TransferSender {
     this.stats.payloadBytesSent += data.length;
     if (again) this.stats.bytesRetransmitted += data.length;
     const item: SendItem = { kind: 'chunk', transferId: this.id, offset: c.offset + start, data };
-    return this.issue(item, { index: c.index, gen: c.gen, kind: 'chunk', start, end });
+    return this.issue(item, { index: c.index, gen: c.gen, kind: 'chunk', start, end, owner: this, live: true });
   }
 
   private live(index: number, gen: number): OutChunk | null {
