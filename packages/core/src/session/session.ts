@@ -881,6 +881,7 @@ export class Session {
       packets_lost: this.stats.packetsLost,
       key_updates: this.keys?.updates ?? this.stats.keyUpdates,
       path_validations: this.path.validations,
+      ...this.transfers.senderFlow(),
     };
   }
 }

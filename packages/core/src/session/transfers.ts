@@ -355,6 +355,19 @@ export class TransferTable {
     return this.senders.get(id)?.sender.stats ?? null;
   }
 
+  /** Flow state of the outgoing transfers, summed (for metrics and diagnosis). */
+  senderFlow(): { window_offset: number; send_buffered: number; sent: number } {
+    let window = 0;
+    let buffered = 0;
+    let sent = 0;
+    for (const e of this.senders.values()) {
+      window += e.sender.windowOffset;
+      buffered += e.sender.bufferedBytes;
+      sent += e.sender.stats.payloadBytesSent;
+    }
+    return { window_offset: window, send_buffered: buffered, sent };
+  }
+
   /** Ids of transfers still open (for failing them when the session dies). */
   openTransfers(): number[] {
     return [...this.senders.keys(), ...this.receivers.keys()];

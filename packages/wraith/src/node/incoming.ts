@@ -235,10 +235,13 @@ export class IncomingTransfers {
             r.file.noteLeaf(c.index, c.leaf);
           }
         }
+        // Written (in the page cache): flow control may move on at once. What a resume may
+        // trust ("held") is only what a later sync made durable (see sync()).
+        this.written(r, batch);
         // The file's last chunks need no resume state: complete() fsyncs the file before the
-        // sender hears it is done (a crash before that re-fetches them). Small files skip 4 fsyncs.
-        if (r.held.count + r.unsynced.length >= chunkCount(r.manifest)) await this.sync(r, true);
-        else if (r.unsyncedBytes >= SYNC_BYTES) await this.sync(r);
+        // sender hears it is done (a crash before that re-fetches them).
+        if (r.held.count + r.unsynced.length >= chunkCount(r.manifest)) r.unsyncedBytes = 0;
+        else if (r.unsyncedBytes >= SYNC_BYTES) void this.sync(r).catch((err) => void this.fail(r, asWraith(err).code, asWraith(err).message, true));
         else this.armSync(r);
       }
       if (r.received && !r.failed && r.queue.length === 0) await this.finish(r);
@@ -258,36 +261,43 @@ export class IncomingTransfers {
     }, SYNC_DELAY_MS);
   }
 
+  /** Chunks are on their way to disk: tell the engine (opens the window) and report progress. */
+  private written(r: Rx, batch: ReadonlyArray<{ index: number; bytes: Uint8Array }>): void {
+    const ep = this.node.endpoint;
+    let bytes = 0;
+    for (const c of batch) bytes += c.bytes.length;
+    if (ep.hasSession(r.session)) for (const c of batch) ep.chunkWritten(r.session, r.transferId, c.index);
+    r.bytesDone += bytes;
+    this.meter.add(bytes);
+    this.stats.payloadBytes.inc({ direction: 'rx' }, bytes);
+    this.ui?.progress({
+      transfer_id: r.key,
+      bytes_total: r.manifest.size,
+      bytes_done: r.bytesDone,
+      rate_bps: this.meter.rate(),
+      eta_s: null,
+    });
+    this.node.driver.kick();
+  }
+
   /**
-   * fdatasync + resume state, then the chunks count as held (the window opens). `last`: these
-   * complete the file, which complete() makes durable; no resume state is written for them.
+   * fdatasync, then the resume state names the chunks written before it: only those count as
+   * held for a later resume. Runs beside the writes, one at a time.
    */
-  private async sync(r: Rx, last = false): Promise<void> {
-    if (r.syncing) await r.syncing;
+  private async sync(r: Rx): Promise<void> {
+    while (r.syncing) await r.syncing;
     if (r.unsynced.length === 0 || !r.file) return;
     if (r.syncTimer) clearTimeout(r.syncTimer);
     r.syncTimer = null;
     const chunks = r.unsynced;
-    const bytes = r.unsyncedBytes;
     r.unsynced = [];
     r.unsyncedBytes = 0;
     const file = r.file;
     const job = (async () => {
+      const held = ChunkSet.fromRanges(chunkCount(r.manifest), r.held.toRanges());
+      for (const i of chunks) held.add(i);
+      await file.saveProgress(held.toRanges());
       for (const i of chunks) r.held.add(i);
-      if (!last) await file.saveProgress(r.held.toRanges());
-      const ep = this.node.endpoint;
-      if (ep.hasSession(r.session)) for (const i of chunks) ep.chunkWritten(r.session, r.transferId, i);
-      r.bytesDone += bytes;
-      this.meter.add(bytes);
-      this.stats.payloadBytes.inc({ direction: 'rx' }, bytes);
-      this.ui?.progress({
-        transfer_id: r.key,
-        bytes_total: r.manifest.size,
-        bytes_done: r.bytesDone,
-        rate_bps: this.meter.rate(),
-        eta_s: null,
-      });
-      this.node.driver.kick();
     })();
     r.syncing = job;
     try {
@@ -301,7 +311,7 @@ export class IncomingTransfers {
     const ep = this.node.endpoint;
     let status: 'verified' | 'already_present' = 'already_present';
     if (r.file) {
-      await this.sync(r);
+      while (r.syncing) await r.syncing; // complete() fsyncs the whole file itself
       const res = await r.file.complete();
       status = res.status === 'installed' ? 'verified' : 'already_present';
       this.touchDir(r.session, res.name);

@@ -139,7 +139,7 @@ export class WraithNode {
         idleTimeout: config.network.idle_timeout * 1000,
         rekeyInterval: config.transfer.rekey_interval * 1000,
         congestion: config.network.congestion,
-        transferWindow: Math.min(config.receive.max_buffer_bytes, 16 * 1024 * 1024),
+        transferWindow: Math.min(config.receive.max_buffer_bytes, 32 * 1024 * 1024),
       },
     });
     const driver = new Driver(endpoint, selected.transport);
