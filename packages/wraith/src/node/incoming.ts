@@ -311,7 +311,13 @@ export class IncomingTransfers {
     const ep = this.node.endpoint;
     let status: 'verified' | 'already_present' = 'already_present';
     if (r.file) {
-      while (r.syncing) await r.syncing; // complete() fsyncs the whole file itself
+      // complete() fsyncs the whole file itself: no resume-state sync may start after this (a
+      // pending timer would run saveProgress on the closed file and cancel the transfer).
+      if (r.syncTimer) clearTimeout(r.syncTimer);
+      r.syncTimer = null;
+      r.unsynced = [];
+      r.unsyncedBytes = 0;
+      while (r.syncing) await r.syncing;
       const res = await r.file.complete();
       status = res.status === 'installed' ? 'verified' : 'already_present';
       this.touchDir(r.session, res.name);
