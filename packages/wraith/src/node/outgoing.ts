@@ -302,20 +302,35 @@ export class OutgoingJob {
     if (t.fd === null) return;
     const o = this.o;
     try {
-      if (this.bucket) {
-        const want = chunks.length * o.chunkSize;
-        while (this.bucket.take(want) === 0) await new Promise((r) => setTimeout(r, (this.bucket as TokenBucket).waitMs(want)));
-      }
       const reqs = chunks.map((i) => chunkRange(t.manifest, i)).map((r) => ({ offset: r.offset, length: r.length }));
-      const bufs = await o.node.io.readChunks(t.fd, reqs);
-      let n = 0;
       const ep = o.node.endpoint;
-      for (let k = 0; k < chunks.length; k++) {
-        const b = bufs[k] as Uint8Array;
-        n += b.length;
-        if (b.length !== reqs[k]?.length) throw new WraithError('E_SOURCE_CHANGED', `${t.entry.path} changed while it was being sent`);
-        // Copy out of the I/O buffer: the engine keeps chunk bytes until acknowledged.
-        ep.supplyChunk(t.session, t.transferId, chunks[k] as number, b);
+      let n = 0;
+      // With --rate, chunks go out as their tokens arrive: waiting for a whole request (up to 64
+      // chunks, more than the bucket holds) stalled, and releasing it at once wasted the tokens
+      // that accrue while the window is closed.
+      for (let first = 0; first < reqs.length; ) {
+        let end = reqs.length;
+        if (this.bucket) {
+          const bucket = this.bucket;
+          const len = (reqs[first] as { length: number }).length;
+          while (bucket.take(len) === 0) await new Promise((r) => setTimeout(r, bucket.waitMs(len)));
+          end = first + 1;
+          while (end < reqs.length && bucket.take((reqs[end] as { length: number }).length) > 0) end++;
+        }
+        // The session may have gone while we waited: recover() offers the file again.
+        if (t.fd === null || !ep.hasSession(t.session)) return;
+        const part = reqs.slice(first, end);
+        const bufs = await o.node.io.readChunks(t.fd, part);
+        if (!ep.hasSession(t.session)) return;
+        for (let k = 0; k < part.length; k++) {
+          const b = bufs[k] as Uint8Array;
+          n += b.length;
+          if (b.length !== part[k]?.length) throw new WraithError('E_SOURCE_CHANGED', `${t.entry.path} changed while it was being sent`);
+          // Copy out of the I/O buffer: the engine keeps chunk bytes until acknowledged.
+          ep.supplyChunk(t.session, t.transferId, chunks[first + k] as number, b);
+        }
+        if (end < reqs.length) o.node.driver.kick();
+        first = end;
       }
       o.stats.fileIo('read', o.node.io.backend, n);
       o.node.driver.kick();
