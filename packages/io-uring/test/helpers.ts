@@ -3,13 +3,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe } from 'vitest';
-import { describeIf } from '../../../test/support/prereq.js';
+import { describeIf, NO_NATIVE_PASS } from '../../../test/support/prereq.js';
 import { nativeStatus } from '../src/index.js';
 import { probeIoUring } from '../src/create.js';
 
-/** The WRAITH_NO_NATIVE=1 pass (test/no-native.list) exercises only the JS fallbacks. */
-export const NO_NATIVE_PASS = process.env.WRAITH_NO_NATIVE === '1';
+export { NO_NATIVE_PASS };
 
 /** Why io_uring tests cannot run here, or null. */
 export function uringReason(): string | null {
