@@ -124,6 +124,7 @@ export class IncomingTransfers {
         this.node.driver.kick();
         return;
       }
+      await this.supersede(session, peerId, m);
       const begun = await this.store.begin({
         peerId,
         root: m.root,
@@ -427,6 +428,22 @@ export class IncomingTransfers {
   private checkIdle(session: number): void {
     for (const r of this.rx.values()) if (r.session === session) return;
     this.onIdle?.(session);
+  }
+
+  /**
+   * A sender that restarted (killed, crashed) offers the same file on a new session before its
+   * old session timed out: the new offer takes over and resumes what the old one wrote, instead
+   * of being refused as "already being received" until the idle timeout.
+   */
+  private async supersede(session: number, peerId: string, m: FileManifest): Promise<void> {
+    for (const old of [...this.rx.values()]) {
+      if (old.session === session || old.peerId !== peerId || old.file === null || old.failed || old.received) continue;
+      if (old.manifest.name !== m.name || !equal(old.manifest.root, m.root)) continue;
+      while (old.writing) await new Promise((res) => setTimeout(res, 5));
+      await this.sync(old).catch(() => undefined);
+      this.log.info({ peer: peerId, name: m.name, old_session: old.session, session }, 'the sender offered the file again on a new session: resuming there');
+      await this.fail(old, 'E_TRANSFER_CANCELLED', 'the same file was offered again by the same sender on a new session', true);
+    }
   }
 
   /** Checkpoint everything (shutdown): sync and keep partials. */
