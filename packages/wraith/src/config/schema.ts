@@ -145,7 +145,7 @@ export const ConfigFileSchema = Type.Object(
         zero_copy: oneOf('AF_XDP zero-copy mode', ZERO_COPY),
         watchdog: section(
           {
-            targets: list('HOST:PORT addresses probed to check the XDP path; empty: the active peers', Type.String({ 'x-kind': 'addr' }), 'addr', { 'x-flag': '--watchdog-targets' }),
+            targets: list('HOST:PORT addresses probed with TCP connects through the XDP interface (a refusal counts as an answer); empty: no watchdog', Type.String({ 'x-kind': 'addr' }), 'addr', { 'x-flag': '--watchdog-targets' }),
             interval: duration('time between watchdog probes', 100, 10 * 60 * SECOND, { 'x-flag': '--watchdog-interval' }),
             failures: int('consecutive failed probes before falling back to UDP', 1, 1000, { 'x-flag': '--watchdog-failures' }),
           },
