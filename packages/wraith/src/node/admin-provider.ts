@@ -143,7 +143,8 @@ export class DaemonAdminProvider implements AdminProvider {
     this.jobs.set(id, job);
     this.trim();
     const emit = (type: 'progress' | 'transfer'): void => {
-      this.events.emit('event', { type, ...dto });
+      // docs/ADMIN.md section 6: events name their transfer as transfer_id.
+      this.events.emit('event', { type, transfer_id: dto.id, ...dto });
     };
     const ui: TransferUi = {
       started: () => {
