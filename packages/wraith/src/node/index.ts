@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { WraithError, type SocketAddr } from '@wraith/core';
+import { MerkleBuilder, WraithError, leafHash, type SocketAddr } from '@wraith/core';
 import type { NodeModule } from '../node-api.js';
 import { FileStore } from '../store/index.js';
 import { formatAddr, type PeerSpec } from '../peer.js';
@@ -39,7 +39,30 @@ async function openStore(config: ResolvedConfig, stateDir: string, node: WraithN
     resume: config.transfer.enable_resume,
     logger: node.log,
     stats: node.opts.stats,
+    contentRoot: (fd, size, chunkSize) => contentRoot(node, fd, size, chunkSize),
   });
+}
+
+/** Chunks read at once while hashing an existing file. */
+const ROOT_BATCH = 16;
+
+/**
+ * The manifest root of an open file, computed as a sender does: the store compares it with an
+ * offer to tell "already present" (same content) from a conflict.
+ */
+async function contentRoot(node: WraithNode, fd: number, size: number, chunkSize: number): Promise<Uint8Array> {
+  const b = new MerkleBuilder(node.hasher);
+  const n = Math.max(1, Math.ceil(size / chunkSize));
+  for (let i = 0; i < n; i += ROOT_BATCH) {
+    const reqs: Array<{ offset: number; length: number }> = [];
+    for (let j = i; j < Math.min(n, i + ROOT_BATCH); j++) reqs.push({ offset: j * chunkSize, length: Math.min(chunkSize, size - j * chunkSize) });
+    const bufs = await node.io.readChunks(fd, reqs);
+    bufs.forEach((buf, k) => {
+      if (buf.length !== reqs[k]?.length) throw new WraithError('E_IO', `short read while hashing an existing file (${buf.length} of ${reqs[k]?.length} bytes)`);
+      b.addLeaf(leafHash(node.hasher, buf));
+    });
+  }
+  return b.root();
 }
 
 function warnOpen(config: ResolvedConfig, log: Logger): void {
