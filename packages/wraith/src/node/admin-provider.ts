@@ -148,6 +148,7 @@ export class DaemonAdminProvider implements AdminProvider {
     };
     const ui: TransferUi = {
       started: () => {
+        if (abort.signal.aborted) return;
         dto.state = 'running';
         emit('transfer');
       },
@@ -192,7 +193,7 @@ export class DaemonAdminProvider implements AdminProvider {
       })
       .catch((e: unknown) => {
         const err = e instanceof WraithError ? e : new WraithError('E_INTERNAL', String(e));
-        dto.state = err.code === 'E_CANCELLED' ? 'cancelled' : 'failed';
+        dto.state = err.code === 'E_CANCELLED' || abort.signal.aborted ? 'cancelled' : 'failed';
         dto.errors.push({ code: err.code, message: err.message });
       })
       .finally(() => {
@@ -207,6 +208,8 @@ export class DaemonAdminProvider implements AdminProvider {
     const j = this.jobs.get(id);
     if (!j || j.dto.finished_at !== null) return false;
     j.abort.abort();
+    // The job stops at its next step; DELETE answers with the state it is going to (docs/ADMIN.md section 4).
+    j.dto.state = 'cancelled';
     return true;
   }
 
