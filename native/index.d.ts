@@ -207,3 +207,87 @@ export interface XdpNative {
   XskSocket: new (options: XskSocketOptions) => XskSocketInstance;
 }
 // ===== end AF_XDP section =====
+
+// ===== UDP section (native/src/udp) =====
+// `native.udp`. Use it through @wraith/transport-udp. Errors carry `code`
+// (E_SOCKET, E_ADDR_IN_USE, E_ADDR_INVALID, E_PERMISSION, E_TRANSPORT_CLOSED),
+// `syscall`, `errno`, `errnoName` and `hint`. Arguments are checked (TypeError/
+// RangeError) before any syscall.
+
+export interface UdpSocketOptions {
+  /** IP literal to bind; an IPv6 one makes a dual-stack socket (IPV6_V6ONLY off). */
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** SO_RCVBUF(FORCE) bytes; 0 or absent: the kernel default. */
+  recvBufferBytes?: number;
+  /** SO_SNDBUF(FORCE) bytes; 0 or absent: the kernel default. */
+  sendBufferBytes?: number;
+  /** Largest datagram sent or expected (1..65507, default 1452). */
+  maxDatagram?: number;
+  /** Try UDP_SEGMENT (GSO) sends; default true. */
+  gso?: boolean;
+  /** Try UDP_GRO receives; default true. */
+  gro?: boolean;
+  /** Destination ids setPeer() may use (1..1048576, default 4096). */
+  peerCapacity?: number;
+  /** At least counterNames.length elements; native adds to them in place. */
+  counters: Float64Array;
+  /** Tests: one GSO send fails with this errno (EIO = 5, EINVAL = 22) as if the kernel refused
+   *  it: the first after `testFailGsoAfter` (default 0) GSO sends succeeded. */
+  testFailGso?: number;
+  testFailGsoAfter?: number;
+}
+export interface UdpPollOptions {
+  /** Receive area: datagrams land here (offsets/lengths say where). */
+  area: Uint8Array;
+  offsets: Uint32Array;
+  lengths: Uint32Array;
+  /** Source of datagram i at ip[16*i, +16) (IPv4 in the first 4 bytes), ports[i],
+   *  families[i] (4, 6, or 0: the same source as datagram i-1), scopes[i] (IPv6 scope id). */
+  ip: Uint8Array;
+  ports: Uint16Array;
+  families: Uint8Array;
+  scopes: Uint32Array;
+  /** Datagrams per onRecv call; every array above holds at least this many. */
+  batch: number;
+  /** Bytes per recvmmsg entry: constants.groRegion with GRO on, else >= maxDatagram. */
+  region: number;
+  /** Datagrams handled per wakeup before yielding to the loop (default 8192). */
+  budget?: number;
+  onRecv: (count: number) => void;
+  /** A send() that returned a short count can go again. */
+  onWritable: () => void;
+}
+export interface UdpSocketInfo {
+  host: string; port: number; family: 4 | 6;
+  gso: boolean; gro: boolean;
+  /** errno of the UDP_SEGMENT / UDP_GRO probe; 0 when it worked. */
+  gsoProbeErrno: number; groProbeErrno: number;
+  recvBufferBytes: number; sendBufferBytes: number;
+  recvBufferForced: boolean; sendBufferForced: boolean;
+  maxDatagram: number; peerCapacity: number; open: boolean;
+}
+/** A kernel UDP socket owned by native code: sendmmsg with GSO, recvmmsg with GRO, uv_poll on the main loop. */
+export interface UdpSocketInstance {
+  /** Sends datagrams start..start+count-1 (buf[offsets[i], +lengths[i]) to peer id peers[i],
+   *  or constants.unroutable to drop and count). Returns how many were consumed; fewer than
+   *  count on EAGAIN (then onWritable fires). */
+  send(buf: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, peers: Uint32Array, start: number, count: number): number;
+  /** Registers destination `id`; false when this socket cannot reach it (IPv6 from IPv4, not an IP literal).
+   *  Port 0 is registered but never sent with GSO: the kernel refuses it (EINVAL, a send error). */
+  setPeer(id: number, host: string, port: number): boolean;
+  startPoll(options: UdpPollOptions): void;
+  /** true: cb runs after the poll handle closed; false: closed already. */
+  close(cb?: () => void): boolean;
+  info(): UdpSocketInfo;
+  readonly gso: boolean;
+  readonly gro: boolean;
+}
+export interface UdpNative {
+  UdpSocket: new (options: UdpSocketOptions) => UdpSocketInstance;
+  /** Names of the counters array elements, in order. */
+  counterNames: string[];
+  constants: { maxGsoSegments: number; maxGsoBytes: number; groRegion: number; unroutable: number };
+}
+// ===== end UDP section =====
