@@ -1,4 +1,5 @@
 export {
+  createNativeUdpTransport,
   createUdpTransport,
   resolveUdpInit,
   udpTransport,
@@ -7,7 +8,11 @@ export {
   UDP_DEFAULT_RECV_BATCH,
   UDP_DEFAULT_SEND_POOL,
   UDP_MAX_PAYLOAD,
+  udpBackend,
+  type NativeUdpTransportInit,
   type UdpTransportInit,
 } from './udp-transport.js';
+export { NativeUdpTransport, type UdpLogger } from './native-transport.js';
+export { formatIPv6 } from './native-addr.js';
 export { checkSocketAddr, mapV4, parseSocketAddr, unmapV4 } from './socket-addr.js';
 export { readKernelDrops } from './kernel-drops.js';

@@ -6,6 +6,8 @@
  */
 import { WraithError, type SocketAddr, type Transport, type TransportFactory } from '@wraith/core';
 import { DgramTransport, type DgramOptions } from './dgram-transport.js';
+import { loadNativeUdp } from './native-binding.js';
+import { NativeUdpTransport, type NativeUdpOptions, type UdpLogger } from './native-transport.js';
 import { checkSocketAddr, parseSocketAddr } from './socket-addr.js';
 
 /** 4 MiB: the default 208 KiB receive buffer lost ~4 % at full rate here; 4 MiB lost none. */
@@ -29,6 +31,25 @@ export interface UdpTransportInit {
   sendPoolSize?: number;
   /** Capacity of the receive batch. */
   recvBatch?: number;
+  /**
+   * 'auto' (default): the native sendmmsg/GSO/GRO path when the addon is
+   * present and neither WRAITH_NO_NATIVE=1 nor WRAITH_UDP_BACKEND=dgram is
+   * set, else node:dgram. 'native' fails (E_NATIVE_UNAVAILABLE) instead of
+   * falling back.
+   */
+  backend?: 'auto' | 'native' | 'dgram';
+  /** Where the native path logs (once) that the kernel refused GSO; pino fits. */
+  log?: UdpLogger;
+}
+
+/** Init of the native path, with its offload switches (default: both tried). */
+export interface NativeUdpTransportInit extends UdpTransportInit {
+  gso?: boolean;
+  gro?: boolean;
+  /** Test hook: one GSO send fails with this errno, as a kernel refusing GSO would: the first
+   *  after `testFailGsoAfter` (default 0) GSO sends succeeded. */
+  testFailGso?: number;
+  testFailGsoAfter?: number;
 }
 
 function intIn(key: string, v: number, lo: number, hi: number): number {
@@ -51,9 +72,45 @@ export function resolveUdpInit(init: UdpTransportInit): DgramOptions {
   };
 }
 
-/** Bind a UDP transport. */
+/**
+ * Which UDP path `createUdpTransport` takes here, and why not the native one
+ * (`reason`, for the node to log).
+ */
+export function udpBackend(init: Pick<UdpTransportInit, 'backend'> = {}): { backend: 'native' | 'dgram'; reason: string | null } {
+  if (init.backend === 'dgram') return { backend: 'dgram', reason: 'backend = "dgram" was configured' };
+  if (init.backend === undefined && process.env['WRAITH_UDP_BACKEND'] === 'dgram') {
+    return { backend: 'dgram', reason: 'WRAITH_UDP_BACKEND=dgram' };
+  }
+  const { udp, reason } = loadNativeUdp();
+  return udp !== null ? { backend: 'native', reason: null } : { backend: 'dgram', reason };
+}
+
+/** Bind a UDP transport: the native path when available (see udpBackend), else node:dgram. */
 export async function createUdpTransport(init: UdpTransportInit): Promise<Transport> {
-  return DgramTransport.open(resolveUdpInit(init));
+  const opts = resolveUdpInit(init);
+  if (init.backend !== undefined && !['auto', 'native', 'dgram'].includes(init.backend)) {
+    throw new WraithError('E_CONFIG', `backend must be "auto", "native" or "dgram", got ${JSON.stringify(init.backend)}`, {
+      key: 'backend',
+    });
+  }
+  if (init.backend === 'native' || udpBackend(init).backend === 'native') return NativeUdpTransport.open(nativeOpts(init, opts));
+  return DgramTransport.open(opts);
+}
+
+/** Bind the native sendmmsg/GSO/GRO transport; E_NATIVE_UNAVAILABLE without the addon. */
+export async function createNativeUdpTransport(init: NativeUdpTransportInit): Promise<NativeUdpTransport> {
+  return NativeUdpTransport.open(nativeOpts(init, resolveUdpInit(init)));
+}
+
+function nativeOpts(init: NativeUdpTransportInit, opts: DgramOptions): NativeUdpOptions {
+  return {
+    ...opts,
+    gso: init.gso ?? true,
+    gro: init.gro ?? true,
+    log: init.log,
+    ...(init.testFailGso !== undefined ? { testFailGso: init.testFailGso } : {}),
+    ...(init.testFailGsoAfter !== undefined ? { testFailGsoAfter: init.testFailGsoAfter } : {}),
+  };
 }
 
 /** Factory form, `udpTransport(init)(components)`, as every transport offers. */

@@ -1,0 +1,59 @@
+// Runs inside `unshare -n` (a private network namespace, gone with this
+// process): rate-limits its loopback with a tbf qdisc so the socket's send
+// buffer fills and sendmmsg meets EAGAIN, then pushes datagrams through the
+// BUILT native transport, pumping from onWritable. Prints one JSON line.
+// argv: count, size, rate (tc syntax).
+import { execFileSync } from 'node:child_process';
+import { DatagramBatch } from '@wraith/core';
+import { createNativeUdpTransport } from '@wraith/transport-udp';
+
+const [count = 3000, size = 1400] = process.argv.slice(2, 4).map(Number);
+const rate = process.argv[4] ?? '40mbit';
+execFileSync('ip', ['link', 'set', 'lo', 'up']);
+execFileSync('tc', ['qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', rate, 'burst', '32kb', 'limit', '4mb']);
+
+const payload = (seq) => {
+  const out = new Uint8Array(size);
+  for (let j = 0; j < size; j++) out[j] = j < 4 ? (seq >>> (8 * j)) & 0xff : (seq * 131 + j * 7) & 0xff;
+  return out;
+};
+const tx = await createNativeUdpTransport({ bind: '127.0.0.1:0', sendBufferBytes: 65536 });
+const rx = await createNativeUdpTransport({ bind: '127.0.0.1:0' });
+let got = 0;
+let bad = 0;
+let next = 0;
+rx.onRecv((b) => {
+  for (let i = 0; i < b.count; i++) {
+    const d = b.datagram(i);
+    const seq = d[0] | (d[1] << 8) | (d[2] << 16);
+    if (seq !== got || d.length !== size || d[size - 1] !== payload(seq)[size - 1]) bad++;
+    got++;
+  }
+});
+const batch = new DatagramBatch(64, size);
+let refusals = 0;
+let writables = 0;
+let firstPump = 0;
+const pump = () => {
+  while (next < count) {
+    batch.clear();
+    for (let s = next; s < count && batch.count < 64; s++) batch.push(payload(s), rx.localAddr());
+    const n = tx.send(batch);
+    next += n;
+    if (n < batch.count) {
+      refusals++;
+      return;
+    }
+  }
+};
+tx.onWritable(() => {
+  writables++;
+  pump();
+});
+pump();
+firstPump = next;
+const deadline = Date.now() + 20_000;
+while (got < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+const x = tx.stats().extra ?? {};
+console.log(JSON.stringify({ count, got, bad, firstPump, refusals, writables, sendAgain: x.sendAgain, writableWakeups: x.writableWakeups, txDropped: tx.stats().txDropped }));
+await Promise.all([tx.close(), rx.close()]);
