@@ -140,8 +140,8 @@ export const ConfigFileSchema = Type.Object(
         ),
         huge_pages: bool('back the UMEM with huge pages', { 'x-flag': '--umem-huge-pages' }),
         batch_size: int('descriptors moved per ring operation', 1, 4096),
-        cpus: list('CPUs to run AF_XDP queues on; empty: all the interface queues', Type.Integer({ minimum: 0, maximum: 4095 }), 'int'),
-        lock_memory: bool('mlock the UMEM and key material (needs CAP_IPC_LOCK or a memlock limit)'),
+        cpus: list('CPUs for AF_XDP ring work; the rings are driven from the main event loop today, so the node logs that pinning does not apply', Type.Integer({ minimum: 0, maximum: 4095 }), 'int'),
+        lock_memory: bool('the UMEM is always pinned by the kernel (CAP_IPC_LOCK or a memlock limit); locking the rest of the process (mlockall) is not possible under Node\'s V8, and the node logs so'),
         zero_copy: oneOf('AF_XDP zero-copy mode', ZERO_COPY),
         watchdog: section(
           {
