@@ -70,7 +70,8 @@ export class WraithNode {
     readonly io: FileIo,
     public transportName: 'udp' | 'xdp',
     readonly probes: TransportProbe[],
-    readonly transportDetails: Record<string, unknown>,
+    /** The AF_XDP details (mode, zeroCopy, queues) of the transport in use; empty for UDP. */
+    public transportDetails: Record<string, unknown>,
     readonly cryptoName: string,
   ) {
     this.log = opts.log.child('node');
@@ -108,6 +109,7 @@ export class WraithNode {
     const change = { from: 'xdp', to: 'udp', reason: 'watchdog', at: new Date().toISOString() };
     this.transportChanges.push(change);
     this.transportName = 'udp';
+    this.transportDetails = {};
     this.opts.stats.setTransportInfo({ transport: 'udp', io_backend: this.io.backend, crypto_backend: this.cryptoName, zero_copy: 'false' });
     this.log.warn(change, 'transport_changed');
     this.events.emit('event', { type: 'transport_changed', ...change, evidence });
