@@ -112,6 +112,12 @@ export class IncomingTransfers {
     const ep = this.node.endpoint;
     const k = key(session, transferId);
     try {
+      // The engine closes an unauthorised initiator's session at its FINISH, but offers that
+      // arrive with it were still delivered (and created partial files): check here too.
+      const authorize = this.node.opts.authorize;
+      if (authorize && !authorize(peerId, this.node.sessionPeers.get(session)?.addr ?? { host: 'unknown', port: 0 })) {
+        throw new WraithError('E_PEER_NOT_AUTHORIZED', 'this peer is not authorised here');
+      }
       if (m.kind === 'dir') {
         // A directory has no data: accept and confirm it at once. Its mode and mtime are applied
         // once its contents are in (installing a file changes the mtime), see flushDirs.
