@@ -1,5 +1,5 @@
 import { WraithError, type Transport } from '@wraith/core';
-import { createUdpTransport } from '@wraith/transport-udp';
+import { createUdpTransport, udpBackend } from '@wraith/transport-udp';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/schema.js';
 
@@ -60,7 +60,9 @@ export async function selectTransport(config: ResolvedConfig, bind: string, log:
     probes.push({ name: 'xdp', ok: false, code: 'E_XDP_UNAVAILABLE', reason, remedy: 'set [network] xdp_interface (or --xdp-interface) to use AF_XDP' });
     log.info(`XDP not used: ${reason}`);
   }
-  const transport = await createUdpTransport({ bind, maxDatagram: config.network.max_datagram_size });
+  const backend = udpBackend();
+  if (backend.reason) log.info({ reason: backend.reason }, `UDP on node:dgram (no sendmmsg/GSO path: ${backend.reason})`);
+  const transport = await createUdpTransport({ bind, maxDatagram: config.network.max_datagram_size, log });
   probes.push({ name: 'udp', ok: true, code: null, reason: null, remedy: null });
-  return { transport, name: 'udp', probes, details: {} };
+  return { transport, name: 'udp', probes, details: { udpBackend: backend.backend, gso: transport.caps.gso, gro: transport.caps.gro } };
 }
