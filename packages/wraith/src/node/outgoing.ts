@@ -89,6 +89,8 @@ export class OutgoingJob {
     errors: [],
   };
   private wake: (() => void) | null = null;
+  /** Something happened since the loop last looked. */
+  private woken = false;
   private lastDone = 0;
   private sessionLost: WraithError | null = null;
 
@@ -117,10 +119,13 @@ export class OutgoingJob {
         if (this.sessionLost) await this.recover();
         await this.fill();
         if (this.walkDone && this.pending.length === 0 && this.active.size === 0 && this.preparing === 0) break;
-        await new Promise<void>((r) => {
-          this.wake = r;
-        });
+        if (!this.woken) {
+          await new Promise<void>((r) => {
+            this.wake = r;
+          });
+        }
         this.wake = null;
+        this.woken = false;
       }
       this.reportProgress();
       return this.result;
@@ -142,6 +147,8 @@ export class OutgoingJob {
   }
 
   private wakeUp(): void {
+    // An event that comes while the loop is not waiting (fill() is hashing) must not be lost.
+    this.woken = true;
     this.wake?.();
   }
 
