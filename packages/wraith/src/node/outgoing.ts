@@ -176,7 +176,8 @@ export class OutgoingJob {
   /** The session died: dial again and re-offer everything unfinished. */
   private async recover(): Promise<void> {
     const lost = this.sessionLost as WraithError;
-    if (this.o.reconnectForMs <= 0) throw lost;
+    // The peer refused us (not authorised, wrong key): dialling again cannot help.
+    if (this.o.reconnectForMs <= 0 || lost.category === 'auth') throw lost;
     this.o.log.warn({ code: lost.code, reason: lost.message }, 'session lost; reconnecting');
     await this.connect(Date.now() + this.o.reconnectForMs);
     const again = [...this.active.values()];
