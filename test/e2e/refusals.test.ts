@@ -1,0 +1,139 @@
+/**
+ * What the CLI refuses, with the codes and exit codes of docs/CLI.md §9:
+ * wrong peer id, an untrusted sender, a PEER without an id, a second daemon
+ * on one home, and a key file that others can read. Each refusal is paired
+ * with the same command succeeding once the one thing is fixed, so a test
+ * cannot pass for an unrelated reason.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmod, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Scope, sha256File, writeRandomFile, type Daemon, type RunResult, type TestHome } from '../support/procs.js';
+
+const scope = new Scope('refusals');
+let rx: TestHome;
+let tx: TestHome;
+let daemon: Daemon;
+let src: string;
+let sent: string;
+
+beforeAll(async () => {
+  [rx, tx] = await Promise.all([scope.home('rx'), scope.home('tx')]);
+  daemon = await scope.daemon({ home: rx });
+  src = join(await scope.tempDir('src'), 'r.bin');
+  sent = await writeRandomFile(src, 300_000);
+});
+afterAll(() => scope.dispose());
+
+/**
+ * The NDJSON error line with the code and its exit code, and the process's exit code. A fatal
+ * error is the last line; a per-file refusal (the session was up) is followed by nothing but
+ * progress.
+ */
+function expectFatal(r: RunResult, code: string, exitCode: number, perFile = false): void {
+  const what = `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr.slice(-3000)}`;
+  expect(r.code, what).toBe(exitCode);
+  const errors = r.events.filter((e) => e.type === 'error');
+  expect(errors.length, what).toBeGreaterThan(0);
+  const e = perFile ? errors[0] : r.events[r.events.length - 1];
+  expect(e, what).toMatchObject({ v: 1, type: 'error', code, exit_code: exitCode });
+  expect(typeof e?.['message']).toBe('string');
+  expect(e).toHaveProperty('hint');
+  expect(r.events.some((x) => x.type === 'completed'), what).toBe(false);
+  if (perFile) expect(r.events.slice(r.events.indexOf(e!) + 1).every((x) => x.type === 'progress' || x.type === 'error'), what).toBe(true);
+}
+
+/** The human form on stderr: `error[CODE]: ...`. */
+function expectHumanError(r: RunResult, code: string, exitCode: number): void {
+  const what = `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr.slice(-3000)}`;
+  expect(r.code, what).toBe(exitCode);
+  expect(r.stderr, what).toContain(`error[${code}]`);
+}
+
+describe('refusals', () => {
+  it('a wrong peer id: E_PEER_ID_MISMATCH, exit 4 (and the right id works)', async () => {
+    const wrong = randomBytes(32).toString('hex');
+    const r = await scope.send([src], `${wrong}@${daemon.addr}`, { home: tx }).result(60_000);
+    expectFatal(r, 'E_PEER_ID_MISMATCH', 4);
+    const ok = await scope.send([src], daemon.peer(), { home: tx }).result(60_000);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await sha256File(join(daemon.output, 'r.bin'))).toBe(sent);
+  });
+
+  it('an untrusted sender (no --auto-accept, not in trusted_peers): E_PEER_NOT_AUTHORIZED, exit 4; trusted: accepted', async () => {
+    const strict = await scope.daemon({ home: await scope.home('strict'), autoAccept: false });
+    const r = await scope.send([src], strict.peer(), { home: tx }).result(60_000);
+    expectFatal(r, 'E_PEER_NOT_AUTHORIZED', 4, true);
+    const h = await scope.run(['--home', tx.dir, 'send', src, '--to', strict.peer(), '--no-progress'], { timeoutMs: 60_000 });
+    expectHumanError(h, 'E_PEER_NOT_AUTHORIZED', 4);
+    await strict.terminate();
+    // Nothing of an unauthorised sender reaches the disk, not even a partial file.
+    expect(await readdir(strict.output)).toEqual([]);
+
+    const trusting = await scope.daemon({ home: strict.home, autoAccept: false, output: strict.output, args: ['--trusted-peers', tx.peerId] });
+    const ok = await scope.send([src], trusting.peer(), { home: tx }).result(60_000);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await sha256File(join(trusting.output, 'r.bin'))).toBe(sent);
+    await trusting.terminate();
+  });
+
+  it('a PEER without an id: E_PEER_ID_REQUIRED, exit 2', async () => {
+    const r = await scope.send([src], daemon.addr, { home: tx }).result(30_000);
+    expectFatal(r, 'E_PEER_ID_REQUIRED', 2);
+    const h = await scope.run(['--home', tx.dir, 'send', src, '--to', daemon.addr, '--no-progress'], { timeoutMs: 30_000 });
+    expectHumanError(h, 'E_PEER_ID_REQUIRED', 2);
+    // A malformed id is a different refusal with the same exit code.
+    const bad = await scope.send([src], `abc@${daemon.addr}`, { home: tx }).result(30_000);
+    expectFatal(bad, 'E_PEER_ID_INVALID', 2);
+  });
+
+  it('a second daemon (or receive) on the same home: E_HOME_LOCKED, exit 3', async () => {
+    const second = scope.spawn(['daemon', '--json', '--bind', '127.0.0.1:0', '--admin-listen', 'off', '--auto-accept'], { home: rx, name: 'second daemon' });
+    const r = await second.result(30_000);
+    expectFatal(r, 'E_HOME_LOCKED', 3);
+    const recv = await scope.run(['receive', '--output', await scope.tempDir('recv'), '--bind', '127.0.0.1:0'], { home: rx, timeoutMs: 30_000 });
+    expectHumanError(recv, 'E_HOME_LOCKED', 3);
+    // The first daemon is unaffected.
+    expect(daemon.alive).toBe(true);
+    const ok = await scope.send([src], daemon.peer(), { home: tx }).result(60_000);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.events.find((e) => e.type === 'file')).toMatchObject({ name: 'r.bin', status: 'already_present' });
+  });
+
+  it('identity.key with mode 0644: E_HOME_PERMISSIONS naming the file and the chmod, exit 3', async () => {
+    const home = await scope.home('perm');
+    const key = join(home.dir, 'identity.key');
+    expect((await stat(key)).mode & 0o777).toBe(0o600);
+    await chmod(key, 0o644);
+    const d = scope.spawn(['daemon', '--json', '--bind', '127.0.0.1:0', '--admin-listen', 'off'], { home, name: 'daemon 0644' });
+    const r = await d.result(30_000);
+    expectFatal(r, 'E_HOME_PERMISSIONS', 3);
+    const msg = `${String(r.events.at(-1)?.['message'])} ${String(r.events.at(-1)?.['hint'])}`;
+    expect(msg).toContain(key);
+    expect(msg).toMatch(/chmod/);
+    const s = await scope.run(['send', src, '--to', daemon.peer(), '--no-progress'], { home, timeoutMs: 30_000 });
+    expectHumanError(s, 'E_HOME_PERMISSIONS', 3);
+    const id = await scope.run(['id'], { home, timeoutMs: 30_000 });
+    expectHumanError(id, 'E_HOME_PERMISSIONS', 3);
+    // Never fixed silently.
+    expect((await stat(key)).mode & 0o777).toBe(0o644);
+
+    await chmod(key, 0o600);
+    const fixed = await scope.run(['id'], { home, timeoutMs: 30_000 });
+    expect(fixed.code, fixed.stderr).toBe(0);
+    expect(fixed.stdout.trim()).toBe(home.peerId);
+  });
+
+  it('a home that others can read: E_HOME_PERMISSIONS, exit 3', async () => {
+    const home = await scope.home('permdir');
+    await chmod(home.dir, 0o755);
+    const r = await scope.run(['id', '--json'], { home, timeoutMs: 30_000 });
+    expectFatal(r, 'E_HOME_PERMISSIONS', 3);
+    expect(String(r.events.at(-1)?.['message'])).toContain(home.dir);
+    await chmod(home.dir, 0o700);
+    const ok = await scope.run(['id'], { home, timeoutMs: 30_000 });
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+});
+
