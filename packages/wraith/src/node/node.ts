@@ -9,6 +9,8 @@ import {
   type ErrorCode,
   type SessionEvent,
   type SocketAddr,
+  type Transport,
+  type TransportStats,
 } from '@wraith/core';
 import { loadBlake3Async } from '@wraith/blake3';
 import { createFileIo, type FileIo } from '@wraith/io-uring';
@@ -61,6 +63,8 @@ export class WraithNode {
   private watchdog: XdpWatchdog | null = null;
   /** Runtime transport switches, for status and tests. */
   readonly transportChanges: Array<{ from: string; to: string; reason: string; at: string }> = [];
+  /** Transports the watchdog replaced: their totals stay in the counters the stats bridge copies. */
+  private readonly replaced: Transport[] = [];
 
   private constructor(
     readonly opts: NodeStartOptions,
@@ -75,7 +79,10 @@ export class WraithNode {
     readonly cryptoName: string,
   ) {
     this.log = opts.log.child('node');
-    this.bridge = new StatsBridge(opts.stats, endpoint, driver.transport);
+    // The bridge reads the transport in use (the watchdog may swap it) plus the totals of the
+    // replaced ones, so the datagram counters keep counting and never go back. It reads stats() only.
+    const view = { stats: (): TransportStats => this.transportStats() } as Pick<Transport, 'stats'>;
+    this.bridge = new StatsBridge(opts.stats, endpoint, view as Transport);
     driver.onEvent((e) => this.dispatch(e));
     this.statsTimer = setInterval(() => {
       this.bridge.update();
@@ -99,12 +106,29 @@ export class WraithNode {
     this.watchdog.start();
   }
 
+  private transportStats(): TransportStats {
+    const cur = this.driver.transport.stats();
+    const sum = { ...cur };
+    for (const t of this.replaced) {
+      if (t === this.driver.transport) continue;
+      const s = t.stats();
+      sum.txPackets += s.txPackets;
+      sum.txBytes += s.txBytes;
+      sum.rxPackets += s.rxPackets;
+      sum.rxBytes += s.rxBytes;
+      sum.txDropped += s.txDropped;
+      sum.rxDropped += s.rxDropped;
+    }
+    return sum;
+  }
+
   /** Detach XDP and carry on over UDP on the same address, sessions intact. */
   async fallbackToUdp(evidence: WatchdogEvidence): Promise<void> {
     if (this.transportName !== 'xdp' || this.closed) return;
     const addr = this.localAddr;
     this.log.error({ alert: true, evidence }, `ALERT: XDP watchdog tripped: detaching XDP and falling back to UDP (${evidence.lastErrors.join('; ')})`);
     const bind = addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
+    this.replaced.push(this.driver.transport);
     await this.driver.replaceTransport(() => createUdpTransport({ bind, maxDatagram: this.opts.config.network.max_datagram_size }));
     const change = { from: 'xdp', to: 'udp', reason: 'watchdog', at: new Date().toISOString() };
     this.transportChanges.push(change);
