@@ -1,0 +1,103 @@
+/**
+ * A full disk on the receiver: the daemon's download directory is a small
+ * tmpfs (root only; unmounted in afterAll whatever happens). The file is
+ * admitted (it fits), then the test fills the file system while the file is
+ * arriving: the sender must fail with E_NO_SPACE (exit 7, the I/O category)
+ * within 2 s, nothing may appear under the final name, and the daemon must
+ * still take the next (small) file once there is room again.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir, rm, statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { needRoot, describeIf } from '../support/prereq.js';
+import { Scope, allocatedBytes, findPartials, sha256File, writeRandomFile, type Daemon, type TestHome } from '../support/procs.js';
+
+const MiB = 1024 * 1024;
+
+describeIf(needRoot(), 'full disk on the receiver (tmpfs)', () => {
+  const scope = new Scope('disk-full');
+  let mnt = '';
+  let daemon: Daemon;
+  let tx: TestHome;
+
+  beforeAll(async () => {
+    mnt = join(await scope.tempDir('mnt'), 'fs');
+    await mkdir(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=24m,mode=0700', 'tmpfs', mnt]);
+    // Runs after the processes are killed and before the temp dirs go, even when a test failed.
+    scope.defer(() => {
+      try {
+        execFileSync('umount', [mnt]);
+      } catch {
+        execFileSync('umount', ['-l', mnt]);
+      }
+    });
+    const rx = await scope.home('rx');
+    tx = await scope.home('tx');
+    daemon = await scope.daemon({ home: rx, output: mnt, minFree: '0' });
+  });
+  afterAll(() => scope.dispose());
+
+  it('the disk fills during a transfer: E_NO_SPACE (exit 7) within 2 s, no final name, the daemon takes the next file', async () => {
+    const src = join(await scope.tempDir('src'), 'big.bin');
+    await writeRandomFile(src, 16 * MiB);
+    const send = scope.send([src], daemon.peer(), { home: tx, args: ['--rate', '4MiB', '--reconnect-for', '0s'] });
+
+    // Once some of it is on disk, take every free block that is left.
+    let partial = '';
+    await send.until(
+      async () => {
+        partial = (await findPartials(mnt))[0] ?? '';
+        return partial !== '' && (await allocatedBytes(partial)) >= 2 * MiB;
+      },
+      60_000,
+      'partly received',
+      20,
+    );
+    const st = await statfs(mnt);
+    const free = st.bavail * st.bsize;
+    // dd stops with ENOSPC when the file system is full: that is the point.
+    try {
+      execFileSync('dd', ['if=/dev/zero', `of=${join(mnt, 'filler')}`, 'bs=64k', `count=${Math.ceil(free / 65536) + 16}`], { stdio: 'ignore' });
+    } catch {
+      // "No space left on device"
+    }
+    const fullAt = Date.now();
+    const after = await statfs(mnt);
+    expect(after.bavail).toBe(0);
+
+    const r = await send.result(60_000);
+    const seconds = (Date.now() - fullAt) / 1000;
+    console.log(`disk full: the sender exited ${seconds.toFixed(2)} s later with code ${r.code}`);
+    expect(r.code, send.describe()).toBe(7);
+    const err = r.events.filter((e) => e.type === 'error').at(-1);
+    expect(err, send.describe()).toMatchObject({ code: 'E_NO_SPACE', exit_code: 7 });
+    expect(seconds).toBeLessThanOrEqual(2);
+    expect(await readdir(mnt)).not.toContain('big.bin');
+    // The partial is not kept on a full disk.
+    expect(await findPartials(mnt)).toEqual([]);
+
+    // Room again: the daemon still serves.
+    await rm(join(mnt, 'filler'));
+    const small = join(await scope.tempDir('small'), 'small.bin');
+    const sent = await writeRandomFile(small, 100_000);
+    const next = scope.send([small], daemon.peer(), { home: tx });
+    const n = await next.result(60_000);
+    expect(n.code, next.describe()).toBe(0);
+    expect(await sha256File(join(mnt, 'small.bin'))).toBe(sent);
+    expect(daemon.alive).toBe(true);
+    expect(await readdir(mnt)).not.toContain('big.bin');
+  }, 180_000);
+
+  it('a file larger than the free space is refused at once with E_NO_SPACE (exit 7)', async () => {
+    const src = join(await scope.tempDir('src'), 'huge.bin');
+    await writeRandomFile(src, 40 * MiB);
+    const send = scope.send([src], daemon.peer(), { home: tx });
+    const r = await send.result(60_000);
+    expect(r.code, send.describe()).toBe(7);
+    expect(r.events.find((e) => e.type === 'error')).toMatchObject({ code: 'E_NO_SPACE', exit_code: 7 });
+    expect(await readdir(mnt)).not.toContain('huge.bin');
+    expect(await findPartials(mnt)).toEqual([]);
+  }, 120_000);
+});
