@@ -24,6 +24,8 @@ export class Driver {
   private flushing = false;
   private scheduled = false;
   private closed = false;
+  /** replaceTransport is between closing the old transport and attaching the new one: send nothing. */
+  private swapping = false;
   private onEventCb: (e: SessionEvent) => void = () => {};
 
   private current: Transport;
@@ -60,11 +62,18 @@ export class Driver {
    */
   async replaceTransport(open: () => Promise<Transport>): Promise<void> {
     const old = this.current;
-    await old.close();
-    const next = await open();
-    this.current = next;
-    this.backlog.clear();
-    this.attach(next);
+    // The loop keeps running meanwhile (timers, kicks); a send on the closed transport would
+    // throw E_TRANSPORT_CLOSED out of a timer. Packets wait in the endpoint until the new one is in.
+    this.swapping = true;
+    try {
+      await old.close();
+      const next = await open();
+      this.current = next;
+      this.backlog.clear();
+      this.attach(next);
+    } finally {
+      this.swapping = false;
+    }
     this.kick();
   }
 
@@ -103,6 +112,7 @@ export class Driver {
   }
 
   private flush(now: number): void {
+    if (this.swapping) return;
     if (this.backlog.count > 0) {
       const n = this.transport.send(this.backlog);
       if (n < this.backlog.count) {
