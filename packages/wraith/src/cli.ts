@@ -29,7 +29,9 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return 0;
-      if (e.code === 'commander.help') return 2; // a command group without its subcommand
+      // `wraith help <command>` exits 0 like `<command> --help`; a command group without its
+      // subcommand prints its help as an error (commander's exit code 1): a usage error.
+      if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : 2;
       if (e.code === 'commander.executeSubCommandAsync') return e.exitCode;
     }
     const err = e instanceof CommanderError ? usageFromCommander(e) : toWraithError(e);
