@@ -1,0 +1,103 @@
+/**
+ * Quick transfers between a daemon and `wraith send` on loopback, the set
+ * that also runs on the JavaScript fallbacks (test/no-native.list, run with
+ * WRAITH_NO_NATIVE=1): a file of a few MiB, a small tree with an empty file
+ * and directory, a file the receiver already has, a conflicting name, and
+ * IPv6 loopback. Every file is compared by sha256.
+ */
+import { chmod, mkdir, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Scope, diffTrees, randomTree, sha256File, snapshotTree, writeRandomFile, type Daemon, type TestHome } from '../support/procs.js';
+
+const scope = new Scope('basic');
+let rx: TestHome;
+let tx: TestHome;
+let daemon: Daemon;
+
+beforeAll(async () => {
+  [rx, tx] = await Promise.all([scope.home('rx'), scope.home('tx')]);
+  daemon = await scope.daemon({ home: rx });
+});
+afterAll(() => scope.dispose());
+
+describe('basic transfers', () => {
+  it('a file of a few MiB arrives identical, with its mode and mtime; the NDJSON tells the story', async () => {
+    const src = join(await scope.tempDir('one'), 'one.bin');
+    const sent = await writeRandomFile(src, 7 * 1024 * 1024 + 123, 0o640);
+    await utimes(src, 1_600_000_000, 1_600_000_000);
+    const send = scope.send([src], daemon.peer(), { home: tx });
+    const r = await send.result(120_000);
+    expect(r.code, send.describe()).toBe(0);
+    expect(await sha256File(join(daemon.output, 'one.bin'))).toBe(sent);
+    const got = (await snapshotTree(daemon.output, { hash: false })).get('one.bin');
+    expect(got).toMatchObject({ kind: 'file', mode: 0o640, mtimeMs: 1_600_000_000_000 });
+    const types = r.events.map((e) => e.type);
+    expect(types[0]).toBe('started');
+    expect(types.at(-1)).toBe('completed');
+    expect(r.events[0]).toMatchObject({ direction: 'send', peer: daemon.peer(), files: 1, bytes_total: 7 * 1024 * 1024 + 123 });
+    const last = r.events.filter((e) => e.type === 'progress').at(-1);
+    expect(last).toMatchObject({ bytes_total: 7 * 1024 * 1024 + 123, bytes_done: 7 * 1024 * 1024 + 123 });
+    const file = r.events.find((e) => e.type === 'file')!;
+    const done = r.events.at(-1)!;
+    expect(file).toMatchObject({ name: 'one.bin', status: 'sent', bytes: 7 * 1024 * 1024 + 123 });
+    expect(done['root']).toBe(file['root']);
+    expect(done).toMatchObject({ payload_bytes_sent: 7 * 1024 * 1024 + 123, bytes_skipped_resume: 0 });
+    for (const e of r.events) expect(e.transfer_id).toBe(r.events[0]!.transfer_id);
+  }, 180_000);
+
+  it('a small tree with an empty file and an empty directory arrives with modes and mtimes', async () => {
+    const base = await scope.tempDir('small');
+    const root = join(base, 'small');
+    await mkdir(root);
+    await randomTree(root, { files: 60, maxSize: 70_000, dirs: 6, depth: 3 });
+    await writeFile(join(root, 'empty'), '');
+    await mkdir(join(root, 'nothing'));
+    await chmod(join(root, 'nothing'), 0o705);
+    await utimes(join(root, 'nothing'), 1_500_000_000, 1_500_000_000);
+    await utimes(root, 1_500_000_001, 1_500_000_001);
+    const src = await snapshotTree(base);
+    const send = scope.send([root], daemon.peer(), { home: tx });
+    const r = await send.result(120_000);
+    expect(r.code, send.describe()).toBe(0);
+    const got = new Map([...(await snapshotTree(daemon.output))].filter(([n]) => n === 'small' || n.startsWith('small/')));
+    const diff = diffTrees(src, got, { dirMtime: true });
+    expect(diff, diff.join('\n')).toEqual([]);
+  }, 180_000);
+
+  it('the same file again is already_present; other content under the same name is refused with E_EXISTS (exit 6) and nothing is replaced', async () => {
+    const dir = await scope.tempDir('again');
+    const src = join(dir, 'same.bin');
+    const sent = await writeRandomFile(src, 3 * 1024 * 1024 + 5);
+    const first = await scope.send([src], daemon.peer(), { home: tx }).result(120_000);
+    expect(first.code, first.stderr).toBe(0);
+    const again = await scope.send([src], daemon.peer(), { home: tx }).result(120_000);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.events.find((e) => e.type === 'file')).toMatchObject({ name: 'same.bin', status: 'already_present' });
+    expect(again.events.find((e) => e.type === 'completed')?.['payload_bytes_sent']).toBe(0);
+
+    const other = join(await scope.tempDir('other'), 'same.bin');
+    await writeRandomFile(other, 1000);
+    const conflict = await scope.send([other], daemon.peer(), { home: tx }).result(120_000);
+    expect(conflict.code, conflict.stdout).toBe(6);
+    expect(conflict.events.find((e) => e.type === 'error')).toMatchObject({ code: 'E_EXISTS', exit_code: 6 });
+    expect(await sha256File(join(daemon.output, 'same.bin'))).toBe(sent);
+  }, 300_000);
+
+  it('over IPv6 loopback: <id>@[::1]:port', async (ctx) => {
+    const v6 = await scope.daemon({ home: await scope.home('rx6'), bind: '[::1]:0' }).catch((e: Error) => e);
+    if (v6 instanceof Error) {
+      if (/EADDRNOTAVAIL|EAFNOSUPPORT/.test(v6.message)) ctx.skip(`no IPv6 loopback here: ${v6.message.split('\n')[0]}`);
+      throw v6;
+    }
+    expect(v6.addr).toMatch(/^\[::1\]:\d+$/);
+    const src = join(await scope.tempDir('v6'), 'six.bin');
+    const sent = await writeRandomFile(src, 5 * 1024 * 1024 + 17);
+    const send = scope.send([src], `${v6.peerId}@[::1]:${v6.port}`, { home: tx });
+    const r = await send.result(120_000);
+    expect(r.code, send.describe()).toBe(0);
+    expect(r.events.find((e) => e.type === 'started')?.['peer']).toBe(`${v6.peerId}@::1:${v6.port}`.replace('@::1:', '@[::1]:'));
+    expect(await sha256File(join(v6.output, 'six.bin'))).toBe(sent);
+    await v6.terminate();
+  }, 180_000);
+});
