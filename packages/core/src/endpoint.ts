@@ -48,6 +48,11 @@ export interface EndpointConfig {
   maxHandshakesPerSec?: number;
   /** Initiations per second from one address before it must show a cookie. */
   perSourceInitiationsPerSec?: number;
+  /**
+   * Called with chunk bytes given to supplyChunk once every byte of them is
+   * acknowledged: the driver may reuse the buffer (no allocation per chunk).
+   */
+  releaseChunk?: (bytes: Uint8Array) => void;
 }
 
 interface QueuedDatagram {
@@ -577,6 +582,7 @@ export class Endpoint {
         rng,
         emit: (e) => this.onSessionEvent(e),
         drop: (r) => this.drops.add(r),
+        ...(this.c.releaseChunk ? { releaseChunk: this.c.releaseChunk } : {}),
       },
       {
         initiator,

@@ -54,6 +54,7 @@ export interface SessionDeps {
   rng: Rng;
   emit: (e: SessionEvent) => void;
   drop: (reason: string) => void;
+  releaseChunk?: (bytes: Uint8Array) => void;
 }
 
 /** Counters a session keeps for its driver and the admin API. */
@@ -179,6 +180,7 @@ export class Session {
       sendBufferBytes: this.cfg.sendBufferBytes,
       maxTransfers: this.cfg.maxTransfers,
       firstLocalId: opts.initiator ? 0 : 1,
+      ...(deps.releaseChunk ? { releaseChunk: deps.releaseChunk } : {}),
     });
   }
 

@@ -31,6 +31,8 @@ export interface TransferTableDeps {
   maxTransfers: number;
   /** Ids we allocate: even for the session initiator, odd for the responder. */
   firstLocalId: number;
+  /** Chunk bytes handed over with supplyChunk are no longer needed (the driver may reuse them). */
+  releaseChunk?: (bytes: Uint8Array) => void;
 }
 
 /**
@@ -72,6 +74,7 @@ export class TransferTable {
       hasher: this.d.hasher,
       maxBufferedBytes: this.d.sendBufferBytes,
       initialWindow: 0,
+      ...(this.d.releaseChunk ? { release: (_i: number, bytes: Uint8Array) => this.d.releaseChunk?.(bytes) } : {}),
     });
     this.senders.set(id, { kind: 'send', id, manifest, sender, state: 'offered' });
     this.d.sendControl({

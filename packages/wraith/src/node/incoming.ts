@@ -8,8 +8,8 @@ import type { WraithNode } from './node.js';
 import { RateMeter } from './rate.js';
 
 /** Make verified chunks durable (fdatasync + resume state) at least this often. */
-const SYNC_BYTES = 8 * 1024 * 1024;
-const SYNC_DELAY_MS = 50;
+const SYNC_BYTES = 32 * 1024 * 1024;
+const SYNC_DELAY_MS = 250;
 
 interface Rx {
   key: string;

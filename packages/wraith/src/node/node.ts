@@ -23,6 +23,7 @@ import type { Stats } from '../stats.js';
 import { Driver, nowMicros } from './driver.js';
 import { selectTransport, type TransportProbe } from './select-transport.js';
 import { StatsBridge } from './stats-bridge.js';
+import { ChunkPool } from './chunk-pool.js';
 import { XdpWatchdog, type WatchdogEvidence } from './watchdog.js';
 import { createUdpTransport } from '@wraith/transport-udp';
 
@@ -77,6 +78,7 @@ export class WraithNode {
     /** The AF_XDP details (mode, zeroCopy, queues) of the transport in use; empty for UDP. */
     public transportDetails: Record<string, unknown>,
     readonly cryptoName: string,
+    readonly chunkPool: ChunkPool,
   ) {
     this.log = opts.log.child('node');
     // The bridge reads the transport in use (the watchdog may swap it) plus the totals of the
@@ -149,6 +151,7 @@ export class WraithNode {
     if (reason) nlog.info({ reason }, `file I/O on fs: ${reason}`);
     const selected = await selectTransport(config, opts.bind, log.child('transport'));
     const rng = { fill: (b: Uint8Array) => void randomFillSync(b) };
+    const chunkPool = new ChunkPool();
     const endpoint = new Endpoint({
       staticKey: { priv: opts.identity.privateKey, pub: opts.identity.publicKey },
       backend,
@@ -159,6 +162,7 @@ export class WraithNode {
       maxSessionsPerPeer: config.network.max_sessions_per_peer,
       maxHandshakesPerSec: config.dos.max_handshakes_per_s,
       ...(opts.authorize ? { authorize: opts.authorize } : {}),
+      releaseChunk: (bytes) => chunkPool.release(bytes),
       session: {
         maxDatagramSize: config.network.max_datagram_size,
         handshakeTimeout: config.network.handshake_timeout * 1000,
@@ -179,6 +183,7 @@ export class WraithNode {
       selected.probes,
       selected.details,
       `${backend.name}/${protection.name}`,
+      chunkPool,
     );
     opts.stats.setTransportInfo({
       transport: selected.name,

@@ -310,7 +310,12 @@ export class OutgoingJob {
     if (t.fd === null) return;
     const o = this.o;
     try {
-      const reqs = chunks.map((i) => chunkRange(t.manifest, i)).map((r) => ({ offset: r.offset, length: r.length }));
+      const pool = o.node.chunkPool;
+      const reqs = chunks.map((i) => {
+        const r = chunkRange(t.manifest, i);
+        // Whole-chunk buffers from the pool (the last chunk reads into a prefix of one).
+        return { offset: r.offset, length: r.length, buf: pool.acquire(t.manifest.chunkSize) };
+      });
       const ep = o.node.endpoint;
       let n = 0;
       // With --rate, chunks go out as their tokens arrive: waiting for a whole request (up to 64

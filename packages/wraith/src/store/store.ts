@@ -9,7 +9,7 @@
  * <home>/state/. Installation never replaces an existing name unless on_conflict = "overwrite".
  */
 import { constants, type Stats as FsStats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, realpath, rename, unlink } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { WraithError } from '@wraith/core';
@@ -286,17 +286,21 @@ export class FileStore {
   /** @internal Persist leaf hashes of newly held chunks (before the state names them). */
   async saveLeaves(file: PartialFile, leaves: Map<number, Uint8Array>): Promise<void> {
     if (!this.opts.resume || leaves.size === 0) return;
-    const path = this.resumeStore.leavesPath(file.offer.peerId, file.rootHex);
-    const fh = await open(path, 'a+', 0o600).then(async (h) => {
+    const fh = await file.leavesHandle(() => open(this.resumeStore.leavesPath(file.offer.peerId, file.rootHex), 'a+', 0o600).then(async (h) => {
       await h.close();
-      return open(path, 'r+');
-    });
-    try {
-      for (const [i, leaf] of leaves) await fh.write(leaf, 0, leaf.length, i * 32);
-      await fh.datasync();
-    } finally {
-      await fh.close();
+      return open(this.resumeStore.leavesPath(file.offer.peerId, file.rootHex), 'r+');
+    }));
+    // Runs of consecutive chunks go out in one write.
+    const sorted = [...leaves.keys()].sort((a, b) => a - b);
+    for (let k = 0; k < sorted.length; ) {
+      let end = k + 1;
+      while (end < sorted.length && (sorted[end] as number) === (sorted[end - 1] as number) + 1) end++;
+      const buf = Buffer.allocUnsafe((end - k) * 32);
+      for (let j = k; j < end; j++) buf.set(leaves.get(sorted[j] as number) as Uint8Array, (j - k) * 32);
+      await fh.write(buf, 0, buf.length, (sorted[k] as number) * 32);
+      k = end;
     }
+    await fh.datasync();
   }
 
   /** @internal The saved leaf hash of chunk i, or null. */
@@ -510,6 +514,19 @@ export class PartialFile {
   private closed = false;
   /** Leaf hashes of chunks written since the last saveProgress. */
   private readonly pendingLeaves = new Map<number, Uint8Array>();
+  private leavesFh: Promise<FileHandle> | null = null;
+
+  /** @internal The open leaves file, opened once per partial. */
+  leavesHandle(openIt: () => Promise<FileHandle>): Promise<FileHandle> {
+    this.leavesFh ??= openIt();
+    return this.leavesFh;
+  }
+
+  private async closeLeaves(): Promise<void> {
+    const fh = this.leavesFh;
+    this.leavesFh = null;
+    if (fh) await (await fh).close().catch(() => undefined);
+  }
 
   constructor(
     private readonly store: FileStore,
@@ -580,6 +597,7 @@ export class PartialFile {
   async complete(): Promise<InstallResult> {
     this.assertOpen();
     this.closed = true;
+    await this.closeLeaves();
     try {
       try {
         await fdChmod(this.fd, this.offer.mode & 0o777);
@@ -602,6 +620,7 @@ export class PartialFile {
   async abort(opts: { keep?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.closeLeaves();
     await fdClose(this.fd).catch(() => undefined);
     if (!(opts.keep && this.store.opts.resume)) await this.store.discard(this);
     this.store.forget(this);
