@@ -32,7 +32,8 @@ const MiB = 1024 * 1024;
 /** The per-transfer receive window, pinned by --max-buffer-bytes on the daemons. */
 const WINDOW = 16 * MiB;
 const PIN_WINDOW = ['--max-buffer-bytes', '16MiB'];
-const SIZE = 256 * MiB;
+/** WRAITH_LONG=1: the same tests on 1 GiB files. */
+const SIZE = process.env.WRAITH_LONG === '1' ? 1024 * MiB : 256 * MiB;
 /** The sender is slowed down so "half-way" lasts long enough to be caught on a busy machine. */
 const RATE = '48MiB';
 
@@ -69,7 +70,7 @@ function completedOf(events: NdjsonEvent[]): NdjsonEvent {
 }
 
 describe('resume', () => {
-  it('kill -9 of the receiving daemon at ~50 %: restarted on the same home and port, the same sender (--reconnect-for 60s) finishes; identical, bounded resend', async () => {
+  it(`${SIZE / MiB} MiB: kill -9 of the receiving daemon at ~50 %: restarted on the same home and port, the same sender (--reconnect-for 60s) finishes; identical, bounded resend`, async () => {
     const rx = await scope.home('rx');
     const port = await freeUdpPort();
     const output = await scope.tempDir('out');
@@ -107,9 +108,9 @@ describe('resume', () => {
     expect(skipped).toBeGreaterThanOrEqual(before.held / 2);
     expect(payload).toBeLessThanOrEqual(missing + WINDOW);
     await daemon.terminate();
-  }, 4 * 60_000);
+  }, (SIZE / MiB) * 1000 + 4 * 60_000);
 
-  it('kill -9 of the sender at ~50 %: the same command again resumes and the file is identical', async () => {
+  it(`${SIZE / MiB} MiB: kill -9 of the sender at ~50 %: the same command again resumes and the file is identical`, async () => {
     const rx = await scope.home('rx');
     const daemon = await scope.daemon({ home: rx, args: PIN_WINDOW });
     const src = join(await scope.tempDir('src'), 'again.bin');
@@ -136,9 +137,9 @@ describe('resume', () => {
     expect(skipped).toBeGreaterThanOrEqual(before.held / 2);
     expect(payload).toBeLessThanOrEqual(SIZE - skipped + WINDOW);
     await daemon.terminate();
-  }, 4 * 60_000);
+  }, (SIZE / MiB) * 1000 + 4 * 60_000);
 
-  it('a source changed between the two runs starts a new transfer (new root): the result is the new content, never a mix', async () => {
+  it(`${SIZE / MiB} MiB: a source changed between the two runs starts a new transfer (new root): the result is the new content, never a mix`, async () => {
     const rx = await scope.home('rx');
     const daemon = await scope.daemon({ home: rx });
     const dir = await scope.tempDir('src');
@@ -163,6 +164,6 @@ describe('resume', () => {
     expect(c['payload_bytes_sent']).toBe(SIZE);
     expect(await sha256File(join(daemon.output, 'changed.bin'))).toBe(sent);
     await daemon.terminate();
-  }, 4 * 60_000);
+  }, (SIZE / MiB) * 1000 + 4 * 60_000);
 });
 
