@@ -5,7 +5,8 @@
  * and directory, a file the receiver already has, a conflicting name, and
  * IPv6 loopback. Every file is compared by sha256.
  */
-import { chmod, mkdir, utimes, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scope, diffTrees, randomTree, sha256File, snapshotTree, writeRandomFile, type Daemon, type TestHome } from '../support/procs.js';
@@ -20,6 +21,32 @@ beforeAll(async () => {
   daemon = await scope.daemon({ home: rx });
 });
 afterAll(() => scope.dispose());
+
+describe('the daemon', () => {
+  it('its ready line matches run/daemon.json (0600); SIGTERM exits 0 and removes it and the lock; after kill -9 the stale lock is replaced', async () => {
+    const home = await scope.home('life');
+    const d = await scope.daemon({ home });
+    const info = JSON.parse(await readFile(join(home.dir, 'run', 'daemon.json'), 'utf8')) as Record<string, unknown>;
+    expect(info).toEqual({ pid: d.pid, peer_id: home.peerId, udp_addrs: d.ready['udp_addrs'], admin_url: null, transport: d.ready['transport'] });
+    expect(d.ready).toMatchObject({ v: 1, type: 'ready', transfer_id: null, pid: d.pid, peer_id: home.peerId, admin_url: null });
+    expect((await stat(join(home.dir, 'run', 'daemon.json'))).mode & 0o777).toBe(0o600);
+    expect(existsSync(join(home.dir, 'daemon.lock'))).toBe(true);
+    expect(await d.terminate()).toEqual({ code: 0, signal: null });
+    expect(existsSync(join(home.dir, 'run', 'daemon.json'))).toBe(false);
+    expect(existsSync(join(home.dir, 'daemon.lock'))).toBe(false);
+
+    const killed = await scope.daemon({ home });
+    await killed.kill9();
+    expect(existsSync(join(home.dir, 'daemon.lock'))).toBe(true);
+    const again = await scope.daemon({ home });
+    const src = join(await scope.tempDir('life'), 'life.bin');
+    const sent = await writeRandomFile(src, 200_000);
+    const r = await scope.send([src], again.peer(), { home: tx }).result(60_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await sha256File(join(again.output, 'life.bin'))).toBe(sent);
+    await again.terminate();
+  }, 120_000);
+});
 
 describe('basic transfers', () => {
   it('a file of a few MiB arrives identical, with its mode and mtime; the NDJSON tells the story', async () => {
