@@ -91,6 +91,8 @@ describe('resume', () => {
     const r = await send.result(3 * 60_000);
     const tDone = Date.now();
     expect(r.code, send.describe()).toBe(0);
+    // The same process lost the session and dialled again.
+    expect(send.stderr, send.describe()).toMatch(/session lost; reconnecting/);
     expect(await sha256File(join(output, 'half.bin'))).toBe(sent);
     expect(await findPartials(output)).toEqual([]);
 
