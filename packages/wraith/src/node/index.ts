@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { MerkleBuilder, WraithError, leafHash, type SocketAddr } from '@wraith/core';
-import type { NodeModule } from '../node-api.js';
+import type { NodeContext, NodeModule } from '../node-api.js';
 import { FileStore } from '../store/index.js';
 import { formatAddr, type PeerSpec } from '../peer.js';
 import { IncomingTransfers } from './incoming.js';
@@ -74,7 +74,8 @@ function warnOpen(config: ResolvedConfig, log: Logger): void {
   }
 }
 
-export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
+/** A node that accepts files: bound to listen_addr, authorising by trusted_peers / auto_accept, with its store. */
+async function startReceiver(opts: NodeContext): Promise<{ node: WraithNode; store: FileStore }> {
   const { config, log } = opts;
   warnOpen(config, log.logger);
   const node = await WraithNode.start({
@@ -86,13 +87,17 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
     acceptIncoming: true,
     authorize: authorizer(config, log.child('auth')),
   });
-  let store: FileStore;
   try {
-    store = await openStore(config, opts.home.stateDir, node);
+    return { node, store: await openStore(config, opts.home.stateDir, node) };
   } catch (e) {
     await node.close(null, 'startup failed', 0);
     throw e;
   }
+}
+
+export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
+  const { log } = opts;
+  const { node, store } = await startReceiver(opts);
   const stopSweeps = store.scheduleSweeps();
   const incoming = new IncomingTransfers(node, store, log.child('receive'), opts.stats, null);
   node.incomingHandler = (e) => incoming.handle(e);
@@ -131,18 +136,8 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
 };
 
 export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
-  const { config, log } = opts;
-  warnOpen(config, log.logger);
-  const node = await WraithNode.start({
-    config,
-    identity: opts.identity,
-    log,
-    stats: opts.stats,
-    bind: config.network.listen_addr,
-    acceptIncoming: true,
-    authorize: authorizer(config, log.child('auth')),
-  });
-  const store = await openStore(config, opts.home.stateDir, node);
+  const { log } = opts;
+  const { node, store } = await startReceiver(opts);
   const incoming = new IncomingTransfers(node, store, log.child('receive'), opts.stats, ui);
   node.incomingHandler = (e) => incoming.handle(e);
   process.stderr.write(`wraith receiving as ${opts.identity.peerId}@${formatAddr(node.localAddr)}\n`);
