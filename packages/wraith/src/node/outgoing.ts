@@ -89,6 +89,8 @@ export class OutgoingJob {
     errors: [],
   };
   private wake: (() => void) | null = null;
+  /** Keys of files waiting for a session (negative: never an engine transfer id). */
+  private parkedKey = -1;
   /** Something happened since the loop last looked. */
   private woken = false;
   private lastDone = 0;
@@ -196,16 +198,36 @@ export class OutgoingJob {
       const entry = next.value;
       this.totalBytes += entry.size;
       this.preparing++;
+      let t: Tx;
       try {
-        const t = await this.prepare(entry);
-        if (!this.sessionLost) this.offer(t);
-        else this.active.set(-1 - this.active.size, t);
+        t = await this.prepare(entry);
       } catch (e) {
         this.fileFailed(entry.name, e);
+        this.preparing--;
+        continue;
+      }
+      try {
+        if (!this.sessionLost) this.offer(t);
+        else this.park(t);
+      } catch (e) {
+        if (!(e instanceof WraithError && e.code === 'E_PEER_CLOSED')) {
+          this.fileFailed(entry.name, e);
+          void closeFd(t);
+        } else {
+          // The session closed under us (its `closed` event is on its way and decides what
+          // happens, e.g. an auth refusal ends the send): keep the file for recover().
+          this.park(t);
+          if (!this.o.node.endpoint.hasSession(this.session)) this.sessionLost ??= new WraithError('E_PEER_LOST', e.message);
+        }
       } finally {
         this.preparing--;
       }
     }
+  }
+
+  /** Keep a prepared file, not offered, for recover() to offer on the next session. */
+  private park(t: Tx): void {
+    this.active.set(this.parkedKey--, t);
   }
 
   /** Open and hash a file (or describe a directory) into a manifest. */
