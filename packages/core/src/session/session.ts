@@ -422,6 +422,8 @@ export class Session {
   }
 
   private applyFrame(now: Instant, from: SocketAddr, f: Frame): void {
+    // A closing session (e.g. refused at FINISH) takes no more offers or data.
+    if (this.state.kind !== 'established' && f.type !== 'close' && f.type !== 'ack') return;
     switch (f.type) {
       case 'padding':
       case 'ping':
