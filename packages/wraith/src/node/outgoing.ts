@@ -331,6 +331,11 @@ export class OutgoingJob {
   private async read(t: Tx, chunks: number[]): Promise<void> {
     if (t.fd === null) return;
     const o = this.o;
+    // The request belongs to this session and transfer id. After a reconnect recover() gives the
+    // file a new session and transfer id: what this read brings back then was not asked for there.
+    const session = t.session;
+    const transferId = t.transferId;
+    const current = (): boolean => t.session === session && t.transferId === transferId && o.node.endpoint.hasSession(session);
     try {
       const pool = o.node.chunkPool;
       const reqs = chunks.map((i) => {
@@ -353,16 +358,16 @@ export class OutgoingJob {
           while (end < reqs.length && bucket.take((reqs[end] as { length: number }).length) > 0) end++;
         }
         // The session may have gone while we waited: recover() offers the file again.
-        if (t.fd === null || !ep.hasSession(t.session)) return;
+        if (t.fd === null || !current()) return;
         const part = reqs.slice(first, end);
         const bufs = await o.node.io.readChunks(t.fd, part);
-        if (!ep.hasSession(t.session)) return;
+        if (!current()) return;
         for (let k = 0; k < part.length; k++) {
           const b = bufs[k] as Uint8Array;
           n += b.length;
           if (b.length !== part[k]?.length) throw new WraithError('E_SOURCE_CHANGED', `${t.entry.path} changed while it was being sent`);
           // Copy out of the I/O buffer: the engine keeps chunk bytes until acknowledged.
-          ep.supplyChunk(t.session, t.transferId, chunks[first + k] as number, b);
+          ep.supplyChunk(session, transferId, chunks[first + k] as number, b);
         }
         if (end < reqs.length) o.node.driver.kick();
         first = end;
