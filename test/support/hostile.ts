@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,7 +19,8 @@ import { createInterface } from 'node:readline';
 import { DatagramBatch, Endpoint, selectBackend, type SessionEvent, type SocketAddr as CoreAddr } from '@wraith/core';
 import { loadBlake3Async } from '@wraith/blake3';
 import { REPO_ROOT } from './prereq.js';
-import { Scope, type Daemon, type DaemonOptions } from './procs.js';
+import { Daemon, Scope, WraithProc, WRAITH_BIN, type DaemonOptions, type TestHome } from './procs.js';
+import type { Netns } from './netns.js';
 import { startRelay, type ImpairmentRelay, type RelayConfig, type SocketAddr } from './relay.js';
 
 // --- waiting ---------------------------------------------------------------------------------
@@ -102,14 +104,20 @@ export class Metrics {
   }
 }
 
-/** The admin API of a daemon started with `--admin-listen 127.0.0.1:0`. */
+/**
+ * The admin API of a daemon started with `--admin-listen 127.0.0.1:0`, or
+ * with `--admin-unix-socket PATH` (`socketPath`; a unix socket reaches a
+ * daemon inside another network namespace).
+ */
 export class Admin {
   constructor(
     readonly url: string,
     readonly token: string,
+    readonly socketPath: string | null = null,
   ) {}
 
   async get(path: string): Promise<{ status: number; body: string }> {
+    if (this.socketPath !== null) return this.getUnix(path, this.socketPath);
     const ctl = new AbortController();
     const t = setTimeout(() => ctl.abort(), 10_000);
     try {
@@ -118,6 +126,24 @@ export class Admin {
     } finally {
       clearTimeout(t);
     }
+  }
+
+  private getUnix(path: string, socketPath: string): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(
+        { socketPath, path: `/v1${path.replace(/^\/v1/, '')}`, method: 'GET', headers: { authorization: `Bearer ${this.token}`, host: 'localhost' }, timeout: 10_000 },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`GET ${path} over ${socketPath}: no answer within 10 s`)));
+      req.on('error', reject);
+      req.end();
+    });
   }
 
   async metrics(): Promise<Metrics> {
@@ -347,12 +373,14 @@ export class Helper {
   }
 }
 
-/** Starts `node test/reliability/workers/<script>` with a JSON config argument, killed at dispose. */
-export function startHelper(scope: Scope, script: string, config: unknown, nodeArgs: string[] = []): Helper {
-  const child = spawn(process.execPath, [...nodeArgs, join(REPO_ROOT, 'test', 'reliability', 'workers', script), JSON.stringify(config)], {
-    cwd: REPO_ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+/**
+ * Starts `node test/reliability/workers/<script>` with a JSON config argument
+ * (inside network namespace `ns` when given), killed at dispose.
+ */
+export function startHelper(scope: Scope, script: string, config: unknown, nodeArgs: string[] = [], ns?: Netns): Helper {
+  const argv = [process.execPath, ...nodeArgs, join(REPO_ROOT, 'test', 'reliability', 'workers', script), JSON.stringify(config)];
+  const [cmd, ...args] = ns ? ['ip', 'netns', 'exec', ns.name, ...argv] : argv;
+  const child = spawn(cmd!, args, { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   const h = new Helper(child, script);
   scope.defer(async () => {
     if (h.alive) {
@@ -361,6 +389,65 @@ export function startHelper(scope: Scope, script: string, config: unknown, nodeA
     }
   });
   return h;
+}
+
+// --- wraith inside a network namespace ---------------------------------------------------------
+
+function envWithoutHome(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env['WRAITH_HOME'];
+  return env;
+}
+
+/**
+ * `node wraith.js ARGS` inside `ns` (`ip netns exec`, which execs node: the
+ * pid is node's), tracked like the Scope's own processes: SIGKILLed at
+ * dispose. The home and files live in the shared file system as usual.
+ */
+export function spawnInNetns(scope: Scope, ns: Netns, args: readonly string[], name: string): WraithProc {
+  const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, WRAITH_BIN, ...args], {
+    cwd: REPO_ROOT,
+    env: envWithoutHome(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const p = new WraithProc(child, name, args);
+  scope.defer(async () => {
+    if (p.alive) await p.kill9();
+  });
+  return p;
+}
+
+export interface NetnsDaemonOptions {
+  home: TestHome;
+  /** --bind inside the namespace (default 0.0.0.0:0: loopback and the veth). */
+  bind?: string;
+  args?: string[];
+}
+
+/**
+ * A daemon inside `ns` (--json, --auto-accept, --min-free 0), its admin API
+ * on a unix socket in the scope's temp dir (reachable from here, unlike the
+ * namespace's loopback).
+ */
+export async function netnsDaemon(scope: Scope, ns: Netns, o: NetnsDaemonOptions): Promise<AdminDaemon> {
+  const output = await scope.tempDir('out');
+  const socketPath = join(await scope.tempDir('admin'), 'admin.sock');
+  const args = ['--home', o.home.dir, 'daemon', '--json', '--bind', o.bind ?? '0.0.0.0:0', '--output', output, '--admin-listen', 'off',
+    '--admin-unix-socket', socketPath, '--min-free', '0', '--auto-accept', ...(o.args ?? [])];
+  const child = spawn('ip', ['netns', 'exec', ns.name, process.execPath, WRAITH_BIN, ...args], {
+    cwd: REPO_ROOT,
+    env: envWithoutHome(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const d = new Daemon(child, 'daemon', args);
+  scope.defer(async () => {
+    if (d.alive) await d.kill9();
+  });
+  d.home = o.home;
+  d.output = output;
+  d.ready = await d.waitFor((e) => e.type === 'ready', 20_000, 'ready line');
+  const token = (await readFile(join(o.home.dir, 'admin.token'), 'utf8')).trim();
+  return { daemon: d, admin: new Admin('http://localhost', token, socketPath) };
 }
 
 // --- processes -------------------------------------------------------------------------------
@@ -409,6 +496,28 @@ export function slope(xs: readonly number[], ys: readonly number[]): number {
   return den === 0 ? 0 : num / den;
 }
 
+/**
+ * Theil-Sen slope: the median of the pairwise slopes (every pair when there
+ * are few points, else `maxPairs` evenly spread ones). A step or a few
+ * outliers (an allocator arena, one late GC) do not tilt it the way they
+ * tilt least squares.
+ */
+export function robustSlope(xs: readonly number[], ys: readonly number[], maxPairs = 20_000): number {
+  const n = xs.length;
+  const slopes: number[] = [];
+  const pairs = (n * (n - 1)) / 2;
+  const step = Math.max(1, Math.floor(pairs / maxPairs));
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      if (k++ % step !== 0) continue;
+      const dx = xs[j]! - xs[i]!;
+      if (dx !== 0) slopes.push((ys[j]! - ys[i]!) / dx);
+    }
+  }
+  return slopes.length === 0 ? 0 : median(slopes);
+}
+
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const n = s.length;
@@ -424,3 +533,81 @@ export function jain(xs: readonly number[]): number {
 }
 
 export const MiB = 1024 * 1024;
+
+// --- raw sources -----------------------------------------------------------------------------
+
+/**
+ * `n` real INITIATION datagrams towards `peerId` (Noise message 1, padded to
+ * >= 1200 bytes), each with a fresh ephemeral key and connection ids, made
+ * by Endpoint.connect + pollTransmit. Nobody will answer for them.
+ */
+export async function makeInitiations(n: number, peerId: string, to: SocketAddr): Promise<Buffer[]> {
+  const { backend, hasher } = await deps();
+  const rng = { fill: (b: Uint8Array) => void crypto.getRandomValues(b) };
+  const peer = Uint8Array.from(Buffer.from(peerId, 'hex'));
+  const out: Buffer[] = [];
+  const batch = new DatagramBatch(64, 2048);
+  while (out.length < n) {
+    const ep = new Endpoint({ staticKey: backend.x25519GenerateKeyPair(rng), backend, hasher, rng, acceptIncoming: false });
+    for (let i = 0; i < Math.min(256, n - out.length); i++) ep.connect(0, to as CoreAddr, peer);
+    for (;;) {
+      batch.clear();
+      if (ep.pollTransmit(0, batch) === 0) break;
+      for (let i = 0; i < batch.count; i++) out.push(Buffer.from(batch.datagram(i)));
+    }
+  }
+  return out.slice(0, n);
+}
+
+/** A UDP socket that counts what it sends and keeps what it receives (one "source"). */
+export class Probe {
+  txBytes = 0;
+  txPackets = 0;
+  readonly got: Buffer[] = [];
+
+  private constructor(
+    private readonly sock: Socket,
+    readonly label: string,
+  ) {
+    sock.on('message', (m) => this.got.push(m));
+    sock.on('error', () => {});
+  }
+
+  static async open(label: string, host = '127.0.0.1'): Promise<Probe> {
+    const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(0, host, () => resolve());
+    });
+    return new Probe(sock, label);
+  }
+
+  get port(): number {
+    return this.sock.address().port;
+  }
+
+  get rxBytes(): number {
+    return this.got.reduce((a, b) => a + b.length, 0);
+  }
+
+  send(to: SocketAddr, bytes: Uint8Array): Promise<void> {
+    this.txBytes += bytes.length;
+    this.txPackets++;
+    return new Promise((resolve, reject) => this.sock.send(bytes, to.port, to.host, (e) => (e ? reject(e) : resolve())));
+  }
+
+  close(): Promise<void> {
+    return new Promise((r) => {
+      try {
+        this.sock.close(() => r());
+      } catch {
+        r();
+      }
+    });
+  }
+}
+
+/** The packet number of a short-header packet (sent in the clear, bytes 9..12; docs/PROTOCOL.md §2.2). */
+export function shortPn(b: Uint8Array): number {
+  return ((b[9]! << 24) >>> 0) + (b[10]! << 16) + (b[11]! << 8) + b[12]!;
+}

@@ -1,0 +1,133 @@
+/**
+ * Soak: back-to-back transfers into one daemon for a fixed time (150 s in
+ * CI, one hour with WRAITH_LONG=1; WRAITH_SOAK_S overrides), each checked by
+ * sha256. After every transfer the daemon runs a full GC and reports its
+ * memory (a preload, workers/gc-probe.cjs, through NODE_OPTIONS="--expose-gc
+ * --require ..."; SIGUSR2 asks for a sample); VmRSS is also read from
+ * /proc/PID/status. After a warm-up (the first half, at least 60 s: RSS
+ * settles within about 50 s here), the slope of heap used and of RSS over
+ * time (Theil-Sen: the median of the pairwise slopes, so one allocator step
+ * does not count as growth) must stay below 1 MiB per minute; least squares
+ * is printed too.
+ *
+ * CI runs 150 s rather than 5 minutes: the whole suite is close to its time
+ * budget.
+ */
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SeededRng } from '@wraith/core';
+import { REPO_ROOT } from '../support/prereq.js';
+import { Scope, randomTree, sha256File, snapshotTree, writeRandomFile } from '../support/procs.js';
+import { MiB, procStatus, robustSlope, slope, sleep } from '../support/hostile.js';
+
+const LONG = process.env.WRAITH_LONG === '1';
+const SOAK_S = Number(process.env.WRAITH_SOAK_S ?? (LONG ? 3600 : 150));
+const LIMIT_MIB_PER_MIN = 1;
+const scope = new Scope('reliability-soak');
+afterAll(() => scope.dispose());
+
+interface MemSample {
+  t: number;
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  vmRssKiB: number;
+}
+
+describe('soak', () => {
+  it(`${SOAK_S} s of back-to-back transfers: daemon heap and RSS after GC grow < ${LIMIT_MIB_PER_MIN} MiB/min after warm-up`, async () => {
+    const [rx, tx] = await Promise.all([scope.home('rx'), scope.home('tx')]);
+    const probeOut = join(await scope.tempDir('probe'), 'mem.ndjson');
+    const probe = join(REPO_ROOT, 'test', 'reliability', 'workers', 'gc-probe.cjs');
+    const daemon = await scope.daemon({
+      home: rx,
+      env: { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --expose-gc --require ${probe}`.trim(), WRAITH_GC_PROBE_OUT: probeOut },
+    });
+
+    // Sources: files of several sizes and a tree of small files, all sent again and again.
+    const srcDir = await scope.tempDir('src');
+    const rng = new SeededRng(9001);
+    const files: Array<{ path: string; name: string; sha: string }> = [];
+    for (const [i, size] of [8 * MiB, 3 * MiB + 12345, 1 * MiB, 200_000, 0].entries()) {
+      const path = join(srcDir, `f${i}.bin`);
+      files.push({ path, name: `f${i}.bin`, sha: await writeRandomFile(path, size) });
+    }
+    const treeRoot = join(srcDir, 'tree');
+    await mkdir(treeRoot);
+    await randomTree(treeRoot, { files: 40, maxSize: 20_000, dirs: 5 });
+    const treeSnap = await snapshotTree(treeRoot);
+
+    const samples: MemSample[] = [];
+    const sample = async (): Promise<void> => {
+      const before = (await readFile(probeOut, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+      daemon.signal('SIGUSR2');
+      for (let i = 0; i < 200; i++) {
+        const lines = (await readFile(probeOut, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+        if (lines.length > before) {
+          const s = JSON.parse(lines[lines.length - 1]!) as Omit<MemSample, 'vmRssKiB'>;
+          samples.push({ ...s, vmRssKiB: procStatus(daemon.pid)?.['VmRSS'] ?? -1 });
+          return;
+        }
+        await sleep(10);
+      }
+      throw new Error(`the daemon did not answer SIGUSR2 with a memory sample\n${daemon.describe()}`);
+    };
+
+    await sample();
+    const t0 = Date.now();
+    let transfers = 0;
+    let bytes = 0;
+    while (Date.now() - t0 < SOAK_S * 1000) {
+      // One send: two of the files (seeded pick) and, every third time, the tree.
+      const pick = [files[rng.nextInt(files.length)]!, files[rng.nextInt(files.length)]!].filter((f, i, a) => a.indexOf(f) === i);
+      const withTree = transfers % 3 === 2;
+      const paths = [...pick.map((f) => f.path), ...(withTree ? [treeRoot] : [])];
+      const send = scope.send(paths, daemon.peer(), { home: tx });
+      const r = await send.result(60_000);
+      expect(r.code, send.describe()).toBe(0);
+      for (const f of pick) {
+        expect(await sha256File(join(daemon.output, f.name)), f.name).toBe(f.sha);
+        bytes += (await stat(f.path)).size;
+      }
+      if (withTree) {
+        const got = await snapshotTree(join(daemon.output, 'tree'));
+        for (const [name, e] of treeSnap) if (e.kind === 'file') expect(got.get(name)?.sha256, `tree/${name}`).toBe(e.sha256);
+        await rm(join(daemon.output, 'tree'), { recursive: true });
+      }
+      for (const f of pick) await rm(join(daemon.output, f.name));
+      transfers++;
+      await sample();
+    }
+    expect(daemon.alive, daemon.describe()).toBe(true);
+
+    const warmMs = Math.max(60_000, (SOAK_S * 1000) / 2);
+    const steady = samples.filter((s) => s.t - samples[0]!.t >= warmMs);
+    const mins = steady.map((s) => (s.t - t0) / 60_000);
+    const heap = steady.map((s) => s.heapUsed / MiB);
+    const rss = steady.map((s) => s.rss / MiB);
+    const heapSlope = robustSlope(mins, heap);
+    const rssSlope = robustSlope(mins, rss);
+    const vmRssSlope = robustSlope(mins, steady.map((s) => s.vmRssKiB / 1024));
+    const first = samples[0]!;
+    const last = samples[samples.length - 1]!;
+    console.log(
+      `soak: ${transfers} sends (${(bytes / MiB).toFixed(0)} MiB of files, a 40-file tree every third) in ${((Date.now() - t0) / 1000).toFixed(0)} s; ` +
+        `${samples.length} samples after GC, ${steady.length} after a ${(warmMs / 1000).toFixed(0)} s warm-up; ` +
+        `heap used ${(first.heapUsed / MiB).toFixed(1)} -> ${(last.heapUsed / MiB).toFixed(1)} MiB (slope ${heapSlope.toFixed(3)} MiB/min, least squares ${slope(mins, heap).toFixed(3)}), ` +
+        `RSS ${(first.rss / MiB).toFixed(1)} -> ${(last.rss / MiB).toFixed(1)} MiB (slope ${rssSlope.toFixed(3)} MiB/min, least squares ${slope(mins, rss).toFixed(3)}; VmRSS ${vmRssSlope.toFixed(3)}), ` +
+        `external ${(last.external / MiB).toFixed(1)} MiB, array buffers ${(last.arrayBuffers / MiB).toFixed(1)} MiB`,
+    );
+    if (process.env.WRAITH_SOAK_DUMP) {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(process.env.WRAITH_SOAK_DUMP, samples.map((s) => JSON.stringify(s)).join('\n'));
+    }
+    expect(steady.length).toBeGreaterThanOrEqual(10);
+    // Every 10th sample, for the failure message: minutes, heap MiB, RSS MiB.
+    const series = steady.filter((_, i) => i % 10 === 0).map((s, i) => `${mins[i * 10]!.toFixed(2)}:${(s.heapUsed / MiB).toFixed(1)}/${(s.rss / MiB).toFixed(1)}`).join(' ');
+    expect(heapSlope, `heap slope (MiB/min); samples min:heap/rss ${series}`).toBeLessThan(LIMIT_MIB_PER_MIN);
+    expect(rssSlope, `RSS slope (MiB/min); samples min:heap/rss ${series}`).toBeLessThan(LIMIT_MIB_PER_MIN);
+  }, SOAK_S * 1000 + 120_000);
+});
