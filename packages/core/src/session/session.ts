@@ -750,7 +750,7 @@ export class Session {
     const mayControl = probe || (congestionOk && controlPending);
     const pacingAt = this.recovery.pacer.nextSendTime(now, mds);
     const pacingOk = pacingAt <= now;
-    this.pacingWakeAt = pacingOk ? NEVER : pacingAt;
+    this.pacingWakeAt = pacingOk ? NEVER : this.recovery.pacer.wakeTime(now);
     const hasData = this.transfers.hasData();
     const mayData = (probe || congestionOk) && hasData && pacingOk;
     // Window and pacer had room but nothing to send: bandwidth samples taken now say little.

@@ -56,10 +56,22 @@ describe('Pacer', () => {
     expect(times.length).toBeLessThanOrEqual(20 + 1001);
   });
 
-  it('bounds the burst between 10 and 64 datagrams', () => {
+  it('bounds the burst between 10 and 1024 datagrams', () => {
     const p = new Pacer(fixed(1e6, 1e3), rtt, { mtu: MTU });
     expect(p.capacity(1e3)).toBe(10 * MTU);
-    expect(p.capacity(1e12)).toBe(64 * MTU);
+    expect(p.capacity(1e12)).toBe(1024 * MTU);
+  });
+
+  it('wakes a held-back sender for a batch of 64 datagrams, or the whole bucket when smaller', () => {
+    // 100 MB/s: bucket 200 kB; empty it, then a batch (64 kB) takes 640 µs to refill.
+    const p = new Pacer(fixed(1e7, 100e6), rtt, { mtu: MTU });
+    while (p.nextSendTime(0, MTU) <= 0) p.onSent(0, MTU);
+    expect(p.nextSendTime(0, MTU)).toBe(10);
+    expect(p.wakeTime(0)).toBe(640);
+    // 1 MB/s: bucket 10 packets (the minimum), smaller than a batch: wake when it is full.
+    const q = new Pacer(fixed(1e7, 1e6), rtt, { mtu: MTU });
+    while (q.nextSendTime(0, MTU) <= 0) q.onSent(0, MTU);
+    expect(q.wakeTime(0)).toBe(10_000);
   });
 
   it('refills after idle only up to the burst', () => {
