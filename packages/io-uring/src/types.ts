@@ -75,10 +75,10 @@ export interface FileIoOptions {
   /** Register the pool with io_uring (default true). */
   registerBuffers?: boolean;
   /**
-   * io_uring: buffered reads of at least this many bytes are handed to kernel
-   * workers (IOSQE_ASYNC) rather than copied inline on the JS thread
-   * (default 256 KiB; Infinity: never). Writes and O_DIRECT ops are issued
-   * inline (the kernel punts buffered writes itself where it must).
+   * io_uring: a readChunks batch of at least this many buffered bytes is
+   * handed to kernel workers (IOSQE_ASYNC) rather than copied inline on the JS
+   * thread (default 2 MiB; Infinity: never; 0: always). Writes and O_DIRECT
+   * ops are issued inline (the kernel punts buffered writes where it must).
    */
   asyncMinBytes?: number;
 }
