@@ -146,15 +146,11 @@ describe.concurrent('transfers through an impaired path', () => {
     expect(o.ms).toBeLessThan(minMs * 3);
   }, 120_000);
 
-  // KNOWN BUG (it.fails: flip to it() once fixed). The long-header CIDs are not part of the
-  // Noise handshake: a RESPONSE whose source CID was changed on the way (bit rot, or an on-path
-  // rewrite) still completes the initiator's handshake, which then addresses FINISH and every
-  // packet to a CID the responder does not have (unexpected_handshake / unknown_cid) until
-  // idle_timeout. With the relay's random corruption (seed 23, 2 % downstream) this stalled a
-  // 64 MiB transfer for 30 s until `send` re-dialled. Wanted: the initiator notices (e.g. the
-  // responder's CID echoed in its encrypted transport parameters, as QUIC's
-  // initial_source_connection_id) and the handshake recovers from the next RESPONSE copy.
-  it.fails('KNOWN BUG: a RESPONSE with a corrupted source CID does not stall the session', async () => {
+  // The long-header CIDs travel outside the Noise transcript. A RESPONSE whose source CID was
+  // changed on the way (bit rot, an on-path rewrite) used to complete the handshake towards a CID
+  // the responder never had, stalling until idle_timeout; the responder now echoes its CID in
+  // its encrypted transport parameters (source_cid) and the initiator uses that one.
+  it('a RESPONSE with a corrupted source CID does not stall the session', async () => {
     const name = `cid-${seq++}.bin`;
     const src = join(srcDir, name);
     const sha = await writeRandomFile(src, 64 * 1024);

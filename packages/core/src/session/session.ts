@@ -31,7 +31,7 @@ import type { SessionEvent } from './events.js';
 import { Handshake, hex, type StaticKeyPair } from './handshake.js';
 import { KeySchedule, type KeyCrypto } from './keys.js';
 import { PathState } from './path.js';
-import type { SentFrame, SentPacket } from './sent.js';
+import { isItem, type SentEntry, type SentPacket } from './sent.js';
 import { TransferTable } from './transfers.js';
 
 /** Reserve for a CHUNK frame's type, ids, offset and length fields. */
@@ -124,6 +124,11 @@ export class Session {
   private readonly openBatchN = new ProtectBatch(64);
   private readonly pendingOpen = new Uint32Array(64);
   private readonly frameScratch: Frame[] = [];
+  // Reused by buildPacket: the packet being built (never kept past it).
+  private readonly txWriter = new Writer(new Uint8Array(0));
+  private readonly txHdr: { keyPhase: number; dcid: Uint8Array; pnTruncated: number } = { keyPhase: 0, dcid: new Uint8Array(0), pnTruncated: 0 };
+  private readonly txFrames: SentEntry[] = [];
+  private txAckEliciting = false;
   private readonly hdrScratch = { keyPhase: 0, dcid: new Uint8Array(0), pnTruncated: 0 };
   private readonly sealBatch: ProtectBatch;
   readonly stats: SessionStats = {
@@ -198,6 +203,7 @@ export class Session {
       idleTimeoutMs: Math.round(this.cfg.idleTimeout / 1000),
       initialWindow: this.cfg.transferWindow,
       maxTransfers: this.cfg.maxTransfers,
+      sourceCid: this.localCid,
     };
   }
 
@@ -227,6 +233,7 @@ export class Session {
     hs.read(noise);
     const msg3 = hs.write(this.localParams());
     this.completeHandshake(now);
+    this.adoptEchoedCid();
     return msg3;
   }
 
@@ -235,9 +242,20 @@ export class Session {
     const hs = this.requireHs();
     hs.read(noise);
     this.completeHandshake(now);
+    this.adoptEchoedCid();
     this.path.validated = true; // FINISH proves the initiator received our RESPONSE
     this.pingsOwed++; // confirm the handshake to the initiator at once
     return this.remoteStatic as Uint8Array;
+  }
+
+  /**
+   * Long-header CIDs travel in the clear, outside the Noise transcript: the peer's
+   * own CID echoed in its encrypted parameters wins over the header's copy, so a
+   * rewritten or corrupted header cannot point our packets at a CID it never had.
+   */
+  private adoptEchoedCid(): void {
+    const echoed = this.remoteParams.sourceCid;
+    if (echoed !== undefined && !sameBytes(echoed, this.remoteCid)) this.remoteCid = echoed.slice();
   }
 
   private completeHandshake(now: Instant): void {
@@ -479,29 +497,24 @@ export class Session {
   }
 
   private onPacketAcked(p: SentPacket): void {
-    for (const f of p.frames) {
-      switch (f.k) {
-        case 'control':
-          this.ctlSend.onAcked(f.offset, f.len);
-          break;
-        case 'item':
-          this.transfers.itemAcked(f.item);
-          break;
-        default:
-          break;
-      }
+    if (!isPacketList(p)) return this.transfers.itemAcked(p);
+    for (const f of p) {
+      if (isItem(f)) this.transfers.itemAcked(f);
+      else if (f.k === 'control') this.ctlSend.onAcked(f.offset, f.len);
     }
   }
 
   private onPacketLost(p: SentPacket): void {
     this.stats.packetsLost++;
-    for (const f of p.frames) {
+    if (!isPacketList(p)) return this.transfers.itemLost(p);
+    for (const f of p) {
+      if (isItem(f)) {
+        this.transfers.itemLost(f);
+        continue;
+      }
       switch (f.k) {
         case 'control':
           this.ctlSend.onLost(f.offset, f.len);
-          break;
-        case 'item':
-          this.transfers.itemLost(f.item);
           break;
         case 'window':
           this.transfers.windowDirty.add(f.transferId);
@@ -698,19 +711,19 @@ export class Session {
     void key;
     const mds = Math.min(this.cfg.maxDatagramSize, this.remoteParams.maxDatagramSize ?? Infinity, out.slotSize);
     const cap = mds - AEAD_TAG_LEN;
-    const buf = out.slot(slot);
-    const w = new Writer(buf, 0, cap);
+    const base = out.offsets[slot] ?? 0;
+    const w = this.txWriter.reset(out.buf, base, base + cap);
     const pn = this.nextPn;
-    encodeShortHeader(w, { keyPhase: phase, dcid: this.remoteCid, pnTruncated: truncatePn(pn) });
-    const frames: SentFrame[] = [];
-    let ackEliciting = false;
+    const hdr = this.txHdr;
+    hdr.keyPhase = phase;
+    hdr.dcid = this.remoteCid;
+    hdr.pnTruncated = truncatePn(pn);
+    encodeShortHeader(w, hdr);
+    const frames = this.txFrames;
+    frames.length = 0;
+    this.txAckEliciting = false;
     let dest = this.path.addr;
-    const put = (f: Frame): boolean => {
-      if (frameLength(f) > w.remaining) return false;
-      encodeFrame(w, f);
-      if (isAckEliciting(f)) ackEliciting = true;
-      return true;
-    };
+    const put = this.txPut;
 
     // CLOSE goes alone and once.
     if (this.state.kind === 'closing') {
@@ -802,16 +815,25 @@ export class Session {
           this.transfers.itemLost(item);
           break;
         }
-        frames.push({ k: 'item', item });
+        frames.push(item);
       }
     }
     if (probe) {
-      if (!ackEliciting) put({ type: 'ping' });
+      if (!this.txAckEliciting) put({ type: 'ping' });
       this.pingsOwed--;
     }
-    if (w.offset === SHORT_HEADER_LEN) return 0;
-    return this.finishPacket(now, out, slot, w, pn, frames, ackEliciting, dest);
+    if (w.offset - base === SHORT_HEADER_LEN) return 0;
+    return this.finishPacket(now, out, slot, w, pn, frames, this.txAckEliciting, dest);
   }
+
+  /** Encode a frame into the packet being built, if it fits. */
+  private readonly txPut = (f: Frame): boolean => {
+    const w = this.txWriter;
+    if (frameLength(f) > w.remaining) return false;
+    encodeFrame(w, f);
+    if (isAckEliciting(f)) this.txAckEliciting = true;
+    return true;
+  };
 
   private finishPacket(
     now: Instant,
@@ -819,18 +841,21 @@ export class Session {
     slot: number,
     w: Writer,
     pn: number,
-    frames: SentFrame[],
+    frames: SentEntry[],
     ackEliciting: boolean,
     dest: SocketAddr,
   ): number {
-    const len = w.offset;
+    const len = w.offset - (out.offsets[slot] ?? 0);
     if (len === SHORT_HEADER_LEN) return 0;
     this.nextPn = pn + 1;
     out.lengths[slot] = len; // plaintext; pollTransmit fixes it after sealing
     out.addrs[slot] = dest;
     out.count = slot + 1;
     const wire = len + AEAD_TAG_LEN;
-    this.recovery.onPacketSent(now, pn, wire, ackEliciting, ackEliciting, { frames });
+    const f0 = frames[0];
+    const record: SentPacket =
+      frames.length === 0 ? NO_FRAMES : frames.length === 1 && f0 !== undefined && isItem(f0) ? f0 : frames.slice();
+    this.recovery.onPacketSent(now, pn, wire, ackEliciting, ackEliciting, record);
     if (ackEliciting) {
       this.lastAckElicitingSentAt = now;
       this.recovery.pacer.onSent(now, wire);
@@ -890,6 +915,18 @@ export class Session {
   }
 }
 
+
+const NO_FRAMES: readonly SentEntry[] = Object.freeze([]);
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function isPacketList(p: SentPacket): p is readonly SentEntry[] {
+  return Array.isArray(p);
+}
 
 /** Session-side control messages carry ErrorCode names; the wire carries numbers. */
 export type SessionControl = ControlMessage extends infer M

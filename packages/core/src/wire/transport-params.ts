@@ -15,7 +15,11 @@ export const TransportParamId = {
   IDLE_TIMEOUT_MS: 2,
   INITIAL_WINDOW: 3,
   MAX_TRANSFERS: 4,
+  SOURCE_CID: 5,
 } as const;
+
+/** source_cid: the sender's own connection id, echoed under encryption (QUIC's initial_source_connection_id). */
+export const MAX_CID_PARAM_LEN = 20;
 
 /** max_datagram_size bounds: an INITIATION needs 1200 bytes; UDP carries at most 65527. */
 export const MIN_MAX_DATAGRAM_SIZE = 1200;
@@ -26,9 +30,11 @@ export interface TransportParams {
   idleTimeoutMs?: number;
   initialWindow?: number;
   maxTransfers?: number;
+  /** The CID its sender put in its long headers; authenticated where the Noise payload is. */
+  sourceCid?: Uint8Array;
 }
 
-type Key = keyof TransportParams;
+type Key = Exclude<keyof TransportParams, 'sourceCid'>;
 
 /** Known parameters in id order (encoding writes them in this order). */
 const KNOWN: ReadonlyArray<readonly [number, Key]> = [
@@ -89,7 +95,15 @@ export function transportParamsLength(p: TransportParams): number {
     checkValue(id, v);
     n += varintLength(id) + 1 + varintLength(v);
   }
+  if (p.sourceCid !== undefined) n += varintLength(TransportParamId.SOURCE_CID) + 1 + checkCid(p.sourceCid).length;
   return n;
+}
+
+function checkCid(cid: Uint8Array): Uint8Array {
+  if (cid.length < 1 || cid.length > MAX_CID_PARAM_LEN) {
+    throw paramError(`source_cid of ${cid.length} bytes is outside 1..${MAX_CID_PARAM_LEN}`, { id: TransportParamId.SOURCE_CID, len: cid.length });
+  }
+  return cid;
 }
 
 /** Write `p` at the writer's position, known ids ascending. */
@@ -104,6 +118,11 @@ export function writeTransportParams(w: Writer, p: TransportParams): void {
     w.varint(id);
     w.varint(varintLength(v));
     w.varint(v);
+  }
+  if (p.sourceCid !== undefined) {
+    w.varint(TransportParamId.SOURCE_CID);
+    w.varint(p.sourceCid.length);
+    w.bytes(p.sourceCid);
   }
 }
 
@@ -125,6 +144,10 @@ export function decodeTransportParams(bytes: Uint8Array): TransportParams {
     const value = r.sub(len, 'transport parameter value');
     if (seen.has(id)) throw paramError(`transport parameter ${id} appears twice`, { id });
     seen.add(id);
+    if (id === TransportParamId.SOURCE_CID) {
+      out.sourceCid = checkCid(value.bytes(len, 'source_cid').slice());
+      continue;
+    }
     const key = KEY_BY_ID.get(id);
     if (key === undefined) continue;
     const v = value.varint(`transport parameter ${id}`);

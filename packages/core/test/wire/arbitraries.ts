@@ -132,6 +132,7 @@ export const transportParams = (): fc.Arbitrary<TransportParams> =>
       idleTimeoutMs: varint(),
       initialWindow: varint(),
       maxTransfers: varint(),
+      sourceCid: fc.uint8Array({ minLength: 1, maxLength: 20 }),
     },
     { requiredKeys: [] },
   );

@@ -17,6 +17,15 @@ describe('transport parameters (PROTOCOL.md §3)', () => {
     expect(decodeTransportParams(b)).toEqual({ maxDatagramSize: 1452, idleTimeoutMs: 30_000, initialWindow: 1 << 20, maxTransfers: 64 });
   });
 
+  it('carries source_cid (id 5) as raw bytes, 1..20 of them', () => {
+    const cid = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    const b = encodeTransportParams({ maxTransfers: 64, sourceCid: cid });
+    expect(Buffer.from(b).toString('hex')).toBe('04' + '02' + '4040' + '05' + '08' + '0102030405060708');
+    expect(decodeTransportParams(b)).toEqual({ maxTransfers: 64, sourceCid: cid });
+    expectCode(() => encodeTransportParams({ sourceCid: new Uint8Array(21) }), 'E_WIRE_PARAM');
+    expectCode(() => decodeTransportParams(Uint8Array.from([5, 0])), 'E_WIRE_PARAM');
+  });
+
   it('encodes an empty set as no bytes, and decodes it to no fields', () => {
     expect(encodeTransportParams({}).length).toBe(0);
     expect(decodeTransportParams(new Uint8Array(0))).toEqual({});
