@@ -85,14 +85,42 @@ interface OutChunk {
   acked: ByteRanges;
 }
 
-type ItemMeta = (
-  | { index: number; gen: number; kind: 'proof'; first: number; count: number }
-  | { index: number; gen: number; kind: 'chunk'; start: number; end: number }
-) & { owner: TransferSender; live: boolean };
+/** A CHUNK item with its bookkeeping: one object per data packet, nothing beside it. */
+class ChunkItem {
+  readonly kind = 'chunk' as const;
+  live = true;
+  constructor(
+    readonly owner: TransferSender,
+    readonly transferId: number,
+    readonly offset: number,
+    readonly data: Uint8Array,
+    readonly index: number,
+    readonly gen: number,
+    readonly start: number,
+    readonly end: number,
+  ) {}
+}
 
-/** Where an item carries its bookkeeping: a property lookup, not a (Weak)Map per packet. */
-const META = Symbol('wraith.itemMeta');
-type Tagged = SendItem & { [META]?: ItemMeta };
+/** A PROOF item with its bookkeeping. */
+class ProofItem {
+  readonly kind = 'proof' as const;
+  live = true;
+  constructor(
+    readonly owner: TransferSender,
+    readonly transferId: number,
+    readonly chunkIndex: number,
+    readonly first: number,
+    readonly hashes: Uint8Array,
+    readonly gen: number,
+    readonly count: number,
+  ) {}
+}
+
+/** The item as this sender issued it, or null (not ours, or already resolved). */
+function ownItem(item: SendItem, owner: TransferSender): ChunkItem | ProofItem | null {
+  if (!(item instanceof ChunkItem || item instanceof ProofItem)) return null;
+  return item.owner === owner && item.live ? item : null;
+}
 
 interface LostProof {
   index: number;
@@ -321,10 +349,10 @@ export class TransferSender {
   }
 
   onItemAcked(item: SendItem): void {
-    const meta = (item as Tagged)[META];
-    if (meta === undefined || meta.owner !== this || !meta.live) return; // acked before, or not ours
+    const meta = ownItem(item, this);
+    if (meta === null) return; // acked before, or not ours
     meta.live = false;
-    const c = this.chunks.get(meta.index);
+    const c = this.chunks.get(meta.kind === 'proof' ? meta.chunkIndex : meta.index);
     if (c === undefined || c.gen !== meta.gen) return;
     if (meta.kind === 'proof') {
       for (let p = meta.first; p < meta.first + meta.count; p++) {
@@ -340,9 +368,9 @@ export class TransferSender {
   }
 
   onItemLost(item: SendItem): void {
-    const meta = (item as Tagged)[META];
-    if (meta === undefined || meta.owner !== this || !meta.live) return;
-    const c = this.chunks.get(meta.index);
+    const meta = ownItem(item, this);
+    if (meta === null) return;
+    const c = this.chunks.get(meta.kind === 'proof' ? meta.chunkIndex : meta.index);
     if (c === undefined || c.gen !== meta.gen) return;
     if (meta.kind === 'proof') {
       for (let p = meta.first; p < meta.first + meta.count; p++) {
@@ -413,23 +441,16 @@ export class TransferSender {
     if (a[lo] !== index) a.splice(lo, 0, index);
   }
 
-  private issue(item: SendItem, meta: ItemMeta): SendItem {
-    (item as Tagged)[META] = meta;
-    return item;
-  }
-
   private proofItem(c: OutChunk, first: number, count: number): SendItem {
     const hashes = (c.proof as Uint8Array).subarray(first * HASH_LEN, (first + count) * HASH_LEN);
-    const item: SendItem = { kind: 'proof', transferId: this.id, chunkIndex: c.index, first, hashes };
-    return this.issue(item, { index: c.index, gen: c.gen, kind: 'proof', first, count, owner: this, live: true });
+    return new ProofItem(this, this.id, c.index, first, hashes, c.gen, count);
   }
 
   private dataItem(c: OutChunk, start: number, end: number, again: boolean): SendItem {
     const data = (c.bytes as Uint8Array).subarray(start, end);
     this.stats.payloadBytesSent += data.length;
     if (again) this.stats.bytesRetransmitted += data.length;
-    const item: SendItem = { kind: 'chunk', transferId: this.id, offset: c.offset + start, data };
-    return this.issue(item, { index: c.index, gen: c.gen, kind: 'chunk', start, end, owner: this, live: true });
+    return new ChunkItem(this, this.id, c.offset + start, data, c.index, c.gen, start, end);
   }
 
   private live(index: number, gen: number): OutChunk | null {
