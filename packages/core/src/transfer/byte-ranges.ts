@@ -42,7 +42,15 @@ export class ByteRanges {
       e = Math.max(e, b);
       k++;
     }
-    iv.splice(2 * lo, 2 * (k - lo), s, e);
+    if (k - lo === 1) {
+      // In-order data extends one interval: update it in place (splice allocates).
+      iv[2 * lo] = s;
+      iv[2 * lo + 1] = e;
+    } else if (k === lo && lo === iv.length / 2) {
+      iv.push(s, e);
+    } else {
+      iv.splice(2 * lo, 2 * (k - lo), s, e);
+    }
     const added = end - start - overlap;
     this.total += added;
     return added;
