@@ -16,10 +16,13 @@ export const TransportParamId = {
   INITIAL_WINDOW: 3,
   MAX_TRANSFERS: 4,
   SOURCE_CID: 5,
+  STATELESS_RESET_TOKEN: 6,
 } as const;
 
 /** source_cid: the sender's own connection id, echoed under encryption (QUIC's initial_source_connection_id). */
 export const MAX_CID_PARAM_LEN = 20;
+/** stateless_reset_token: exactly this many raw bytes (PROTOCOL.md §3a). */
+export const STATELESS_RESET_TOKEN_LEN = 16;
 
 /** max_datagram_size bounds: an INITIATION needs 1200 bytes; UDP carries at most 65527. */
 export const MIN_MAX_DATAGRAM_SIZE = 1200;
@@ -32,9 +35,14 @@ export interface TransportParams {
   maxTransfers?: number;
   /** The CID its sender put in its long headers; authenticated where the Noise payload is. */
   sourceCid?: Uint8Array;
+  /**
+   * The token a stateless reset for the sender's own CID ends with (PROTOCOL.md §3a).
+   * Secret: only ever sent in an encrypted handshake message (RESPONSE, FINISH).
+   */
+  statelessResetToken?: Uint8Array;
 }
 
-type Key = Exclude<keyof TransportParams, 'sourceCid'>;
+type Key = Exclude<keyof TransportParams, 'sourceCid' | 'statelessResetToken'>;
 
 /** Known parameters in id order (encoding writes them in this order). */
 const KNOWN: ReadonlyArray<readonly [number, Key]> = [
@@ -96,7 +104,20 @@ export function transportParamsLength(p: TransportParams): number {
     n += varintLength(id) + 1 + varintLength(v);
   }
   if (p.sourceCid !== undefined) n += varintLength(TransportParamId.SOURCE_CID) + 1 + checkCid(p.sourceCid).length;
+  if (p.statelessResetToken !== undefined) {
+    n += varintLength(TransportParamId.STATELESS_RESET_TOKEN) + 1 + checkResetToken(p.statelessResetToken).length;
+  }
   return n;
+}
+
+function checkResetToken(token: Uint8Array): Uint8Array {
+  if (token.length !== STATELESS_RESET_TOKEN_LEN) {
+    throw paramError(`stateless_reset_token of ${token.length} bytes is not ${STATELESS_RESET_TOKEN_LEN}`, {
+      id: TransportParamId.STATELESS_RESET_TOKEN,
+      len: token.length,
+    });
+  }
+  return token;
 }
 
 function checkCid(cid: Uint8Array): Uint8Array {
@@ -124,6 +145,11 @@ export function writeTransportParams(w: Writer, p: TransportParams): void {
     w.varint(p.sourceCid.length);
     w.bytes(p.sourceCid);
   }
+  if (p.statelessResetToken !== undefined) {
+    w.varint(TransportParamId.STATELESS_RESET_TOKEN);
+    w.varint(p.statelessResetToken.length);
+    w.bytes(p.statelessResetToken);
+  }
 }
 
 /** `p` as a new byte array (the handshake payload; not a per-packet path). */
@@ -146,6 +172,10 @@ export function decodeTransportParams(bytes: Uint8Array): TransportParams {
     seen.add(id);
     if (id === TransportParamId.SOURCE_CID) {
       out.sourceCid = checkCid(value.bytes(len, 'source_cid').slice());
+      continue;
+    }
+    if (id === TransportParamId.STATELESS_RESET_TOKEN) {
+      out.statelessResetToken = checkResetToken(value.bytes(len, 'stateless_reset_token').slice());
       continue;
     }
     const key = KEY_BY_ID.get(id);

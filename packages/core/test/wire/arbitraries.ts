@@ -133,6 +133,7 @@ export const transportParams = (): fc.Arbitrary<TransportParams> =>
       initialWindow: varint(),
       maxTransfers: varint(),
       sourceCid: fc.uint8Array({ minLength: 1, maxLength: 20 }),
+      statelessResetToken: fc.uint8Array({ minLength: 16, maxLength: 16 }),
     },
     { requiredKeys: [] },
   );

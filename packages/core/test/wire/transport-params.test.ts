@@ -26,6 +26,30 @@ describe('transport parameters (PROTOCOL.md §3)', () => {
     expectCode(() => decodeTransportParams(Uint8Array.from([5, 0])), 'E_WIRE_PARAM');
   });
 
+  it('carries stateless_reset_token (id 6) as exactly 16 raw bytes', () => {
+    const token = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+    const b = encodeTransportParams({ maxTransfers: 64, sourceCid: Uint8Array.from([9, 9]), statelessResetToken: token });
+    expect(Buffer.from(b).toString('hex')).toBe('04' + '02' + '4040' + '05' + '02' + '0909' + '06' + '10' + 'a0a1a2a3a4a5a6a7a8a9aaabacadaeaf');
+    expect(decodeTransportParams(b)).toEqual({ maxTransfers: 64, sourceCid: Uint8Array.from([9, 9]), statelessResetToken: token });
+    expect(TransportParamId.STATELESS_RESET_TOKEN).toBe(6);
+    expect(transportParamsLength({ statelessResetToken: token })).toBe(18);
+    // The decoded token is a copy, not a view into the handshake payload.
+    const got = decodeTransportParams(b).statelessResetToken as Uint8Array;
+    b.fill(0);
+    expect(got).toEqual(token);
+  });
+
+  it('rejects a stateless_reset_token of any other length, both ways', () => {
+    for (const n of [0, 1, 15, 17, 20, 32]) {
+      expectCode(() => encodeTransportParams({ statelessResetToken: new Uint8Array(n) }), 'E_WIRE_PARAM');
+      expectCode(() => transportParamsLength({ statelessResetToken: new Uint8Array(n) }), 'E_WIRE_PARAM');
+      expectCode(() => decodeTransportParams(Uint8Array.from([6, n, ...new Uint8Array(n)])), 'E_WIRE_PARAM');
+    }
+    // A declared length past the end of the block is truncation, not a short token.
+    expectCode(() => decodeTransportParams(Uint8Array.from([6, 16, ...new Uint8Array(15)])), 'E_WIRE_TRUNCATED');
+    expectCode(() => decodeTransportParams(Uint8Array.from([6, 16, ...new Uint8Array(16), 6, 16, ...new Uint8Array(16)])), 'E_WIRE_PARAM');
+  });
+
   it('encodes an empty set as no bytes, and decodes it to no fields', () => {
     expect(encodeTransportParams({}).length).toBe(0);
     expect(decodeTransportParams(new Uint8Array(0))).toEqual({});
