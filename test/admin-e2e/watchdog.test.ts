@@ -315,6 +315,8 @@ describeIf(needRoot(), 'XDP watchdog: falls back to UDP mid-transfer when its ta
     const cli = await pair.a.exec(process.execPath, [WRAITH_BIN, '--home', homeA.dir, 'status', '--json']);
     expect(cli.code, cli.stderr).toBe(0);
     expect((JSON.parse(cli.stdout.trim().split('\n').pop()!) as Msg)['transport']).toMatchObject({ active: 'udp' });
+    // So does run/daemon.json, which other commands read to find the daemon.
+    await until(async () => JSON.parse(await readFile(join(homeA.dir, 'run', 'daemon.json'), 'utf8')).transport === 'udp', 2000, 'run/daemon.json says udp');
 
     // The SSE stream carried it.
     await until(() => events.events.some((e) => e.event === 'transport_changed'), 2000, 'transport_changed on /v1/events');

@@ -39,6 +39,8 @@ export interface DaemonHandle {
   readonly info: Omit<RunInfo, 'pid' | 'peer_id'>;
   /** Settles when the daemon stops on its own (rejects on a fatal error). */
   readonly done: Promise<void>;
+  /** Calls `cb` with the new info when it changes (the XDP watchdog fell back to UDP). */
+  onInfoChanged(cb: (info: Omit<RunInfo, 'pid' | 'peer_id'>) => void): void;
   /** Graceful shutdown: stop accepting, checkpoint transfers, close sockets. */
   close(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { MerkleBuilder, WraithError, leafHash, type SocketAddr } from '@wraith/core';
 import type { NodeContext, NodeModule } from '../node-api.js';
+import type { RunInfo } from '../home/runinfo.js';
 import { FileStore } from '../store/index.js';
 import { formatAddr, type PeerSpec } from '../peer.js';
 import { IncomingTransfers } from './incoming.js';
@@ -113,9 +114,15 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
   const done = new Promise<void>((r) => (resolveDone = r));
   let closing = false;
   const local = node.localAddr;
+  const info = (): Omit<RunInfo, 'pid' | 'peer_id'> => ({ udp_addrs: [formatAddr(local)], admin_url: admin.url, transport: node.transportName });
   return {
-    info: { udp_addrs: [formatAddr(local)], admin_url: admin.url, transport: node.transportName },
+    info: info(),
     done,
+    onInfoChanged(cb) {
+      node.events.on('event', (e: { type?: string }) => {
+        if (e.type === 'transport_changed') cb(info());
+      });
+    },
     async close() {
       if (closing) return done;
       closing = true;

@@ -86,6 +86,12 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
         const stats = new Stats({ processMetrics: true });
         const handle = await startDaemon({ config, home, identity, log, stats, signal: shutdown.signal, adminToken });
         await writeRunInfo(home, { pid: process.pid, peer_id: identity.peerId, ...handle.info });
+        // run/daemon.json follows the transport in use (the XDP watchdog may fall back to UDP).
+        handle.onInfoChanged((info) => {
+          writeRunInfo(home, { pid: process.pid, peer_id: identity.peerId, ...info }).catch((e: Error) =>
+            log.logger.warn({ err: e.message }, 'could not update run/daemon.json'),
+          );
+        });
         log.logger.info({ peer_id: identity.peerId, ...handle.info }, 'daemon ready');
         if (state.json) {
           new NdjsonUi(io.stdout).emit('ready', null, { pid: process.pid, peer_id: identity.peerId, ...handle.info });
