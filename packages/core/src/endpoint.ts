@@ -28,6 +28,16 @@ import type { KeyCrypto } from './session/keys.js';
 import { Session } from './session/session.js';
 import { COOKIE_LEN, CookieJar } from './session/cookies.js';
 import { DropCounters } from './session/drops.js';
+import {
+  DEFAULT_STATELESS_RESETS_PER_SEC,
+  ResetBudget,
+  STATELESS_RESET_MIN_LEN,
+  STATELESS_RESET_MIN_TRIGGER,
+  buildStatelessReset,
+  endsWithToken,
+  statelessResetTokens,
+  tailHex,
+} from './session/stateless-reset.js';
 
 export interface EndpointConfig {
   staticKey: StaticKeyPair;
@@ -53,6 +63,11 @@ export interface EndpointConfig {
    * acknowledged: the driver may reuse the buffer (no allocation per chunk).
    */
   releaseChunk?: (bytes: Uint8Array) => void;
+  /**
+   * Stateless resets sent per second at most, also the burst (token bucket;
+   * default 20, 0: never send one). Resets from peers are accepted regardless.
+   */
+  statelessResetsPerSec?: number;
 }
 
 interface QueuedDatagram {
@@ -71,6 +86,10 @@ export interface EndpointCounters {
   versionNegotiations: number;
   datagramsReceived: number;
   datagramsSent: number;
+  /** Stateless resets sent in reply to short-header packets for unknown CIDs (PROTOCOL.md §3a). */
+  statelessResetsSent: number;
+  /** Stateless resets from a peer that ended one of our sessions. */
+  statelessResetsReceived: number;
 }
 
 /**
@@ -99,6 +118,8 @@ export class Endpoint {
     versionNegotiations: 0,
     datagramsReceived: 0,
     datagramsSent: 0,
+    statelessResetsSent: 0,
+    statelessResetsReceived: 0,
   };
   /** Bytes in/out per address that has no validated session (anti-amplification). */
   readonly unvalidated = new Map<string, { rx: number; tx: number }>();
@@ -107,6 +128,17 @@ export class Endpoint {
   private dhBudget: number;
   private dhBudgetAt: Instant = 0;
   private readonly perSource = new Map<string, { count: number; since: Instant }>();
+  /** token(cid) for our own CIDs, from the static key (the same after a restart). */
+  private readonly resetTokenFor: (cid: Uint8Array) => Uint8Array;
+  private readonly resetBudget: ResetBudget;
+  /** Established sessions by the hex of the stateless-reset token their peer gave us. */
+  private readonly byResetToken = new Map<string, Session>();
+  /**
+   * Tokens of sessions a reset ended, for a while: the peer answered each packet
+   * still in flight with a reset, and those copies are consumed quietly instead
+   * of each drawing a reset back (oldest first; bounded).
+   */
+  private readonly retiredResetTokens = new Map<string, { token: Uint8Array; addr: SocketAddr; until: Instant }>();
 
   constructor(private readonly c: EndpointConfig) {
     this.cfg = resolveSessionConfig(c.session);
@@ -120,6 +152,8 @@ export class Endpoint {
     };
     this.cookies = new CookieJar(c.backend, c.rng);
     this.dhBudget = this.maxHandshakes;
+    this.resetTokenFor = statelessResetTokens(c.backend, c.staticKey.priv);
+    this.resetBudget = new ResetBudget(c.statelessResetsPerSec ?? DEFAULT_STATELESS_RESETS_PER_SEC);
   }
 
   get config(): Readonly<SessionConfig> {
@@ -233,7 +267,7 @@ export class Endpoint {
     const dcid = peekDcid(bytes);
     if (!dcid) return this.drops.add('malformed_header');
     const s = this.sessions.get(cidKey(dcid));
-    if (!s) return this.drops.add('unknown_cid');
+    if (!s) return this.onUnknownCid(now, from, bytes, dcid);
     s.handleShort(now, from, bytes);
   }
 
@@ -264,7 +298,15 @@ export class Endpoint {
       }
       const s = this.sessions.get(cidKey(dcid));
       if (!s) {
-        this.drops.add('unknown_cid');
+        const from = batch.addrs[i] as SocketAddr;
+        const reset = this.resetTarget(from, bytes);
+        if (reset) {
+          // Packets of that session earlier in this batch are processed first, in order.
+          this.flushGroups(now, batch);
+          this.applyReset(now, reset);
+        } else {
+          this.unknownCid(now, from, bytes, dcid);
+        }
         continue;
       }
       let g = groups.get(s);
@@ -282,6 +324,83 @@ export class Endpoint {
   private flushGroups(now: Instant, batch: DatagramBatch): void {
     for (const [s, idx] of this.batchGroups) s.handleShortBatch(now, batch, idx);
     this.batchGroups.clear();
+  }
+
+  // ---------------------------------------------------------- stateless reset
+
+  /** A short-header datagram for no session: a stateless reset from a peer, or a reason to send one. */
+  private onUnknownCid(now: Instant, from: SocketAddr, bytes: Uint8Array, dcid: Uint8Array): void {
+    const reset = this.resetTarget(from, bytes);
+    if (reset) return this.applyReset(now, reset);
+    this.unknownCid(now, from, bytes, dcid);
+  }
+
+  /**
+   * Counted as unknown_cid as ever; answered with a stateless reset when it is
+   * large enough for a strictly smaller reply and the budget allows.
+   */
+  private unknownCid(now: Instant, from: SocketAddr, bytes: Uint8Array, dcid: Uint8Array): void {
+    if (this.isLateReset(now, from, bytes)) return this.drops.add('late_stateless_reset');
+    this.drops.add('unknown_cid');
+    if (bytes.length < STATELESS_RESET_MIN_TRIGGER) return;
+    if (!this.resetBudget.take(now)) return;
+    const dg = buildStatelessReset(this.c.rng, bytes.length, this.resetTokenFor(dcid));
+    // In the anti-amplification books like any reply to an unvalidated address (always < 1x).
+    const amp = this.noteUnvalidatedRx(addrKey(from), bytes.length);
+    if (this.sendBounded(amp, dg, from)) this.counters.statelessResetsSent++;
+  }
+
+  /**
+   * The session a datagram resets: its last 16 bytes are the token that
+   * session's peer gave us, and it comes from that peer's current address.
+   */
+  private resetTarget(from: SocketAddr, bytes: Uint8Array): Session | null {
+    if (this.byResetToken.size === 0 || bytes.length < STATELESS_RESET_MIN_LEN) return null;
+    const s = this.byResetToken.get(tailHex(bytes));
+    if (!s) return null;
+    const token = s.peerResetToken;
+    if (!token || !endsWithToken(bytes, token)) return null;
+    if (!addrEquals(from, s.path.addr)) return null;
+    return s;
+  }
+
+  private applyReset(now: Instant, s: Session): void {
+    const token = s.peerResetToken as Uint8Array;
+    if (!s.closed) {
+      s.peerReset();
+      this.counters.statelessResetsReceived++;
+    }
+    this.removeSession(s);
+    const retired = this.retiredResetTokens;
+    if (retired.size >= MAX_RETIRED_RESET_TOKENS) retired.delete(retired.keys().next().value as string);
+    retired.set(hex(token), { token, addr: s.path.addr, until: now + RETIRED_RESET_TOKEN_LIFETIME });
+  }
+
+  /** Another copy of a reset that already ended a session here (from the same address, recently). */
+  private isLateReset(now: Instant, from: SocketAddr, bytes: Uint8Array): boolean {
+    if (this.retiredResetTokens.size === 0 || bytes.length < STATELESS_RESET_MIN_LEN) return false;
+    const k = tailHex(bytes);
+    const r = this.retiredResetTokens.get(k);
+    if (!r) return false;
+    if (now >= r.until) {
+      this.retiredResetTokens.delete(k);
+      return false;
+    }
+    return endsWithToken(bytes, r.token) && addrEquals(from, r.addr);
+  }
+
+  /** Session callback for a datagram it could not process: true when it was a stateless reset. */
+  private onUnprocessable(now: Instant, from: SocketAddr, bytes: Uint8Array): boolean {
+    const reset = this.resetTarget(from, bytes);
+    if (!reset) return false;
+    this.applyReset(now, reset);
+    return true;
+  }
+
+  /** The handshake completed: a reset token from the peer's authenticated parameters now counts. */
+  private learnResetToken(s: Session): void {
+    const token = s.peerResetToken;
+    if (token) this.byResetToken.set(hex(token), s);
   }
 
   private handleLong(now: Instant, from: SocketAddr, bytes: Uint8Array): void {
@@ -340,6 +459,7 @@ export class Endpoint {
         }
         s.onHandshakeBytes(from, bytes.length);
         s.path.validated = true; // the RESPONSE proves the peer holds our INITIATION
+        this.learnResetToken(s);
         this.counters.handshakesCompleted++;
         const dg = this.encodeLong({ type: 'finish', version: WIRE_VERSION, dcid: s.remoteCid, scid: s.localCid, noise: msg3 });
         this.queue.push({ bytes: dg, addr: from });
@@ -368,6 +488,7 @@ export class Endpoint {
         // The pending entry stays until the session goes: a copy of its INITIATION is now a replay.
         this.unvalidated.delete(addrKey(from));
         s.onHandshakeBytes(from, bytes.length);
+        this.learnResetToken(s);
         const peer = hex(rs);
         if (this.c.authorize && !this.c.authorize(peer, from)) {
           this.counters.handshakesFailed++;
@@ -582,6 +703,7 @@ export class Endpoint {
         rng,
         emit: (e) => this.onSessionEvent(e),
         drop: (r) => this.drops.add(r),
+        unprocessable: (now, from, bytes) => this.onUnprocessable(now, from, bytes),
         ...(this.c.releaseChunk ? { releaseChunk: this.c.releaseChunk } : {}),
       },
       {
@@ -593,6 +715,7 @@ export class Endpoint {
         staticKey: this.c.staticKey,
         expectedRemote,
         sealCapacity: 256,
+        resetToken: this.resetTokenFor(localCid),
       },
     );
     this.sessions.set(cidKey(localCid), s);
@@ -611,10 +734,19 @@ export class Endpoint {
 
   private removeSession(s: Session): void {
     this.forgetPending(s);
+    const token = s.peerResetToken;
+    if (token) {
+      const k = hex(token);
+      if (this.byResetToken.get(k) === s) this.byResetToken.delete(k);
+    }
     this.sessions.delete(cidKey(s.localCid));
     this.byId.delete(s.id);
   }
 }
+
+/** How long, and how many, tokens of reset sessions are remembered to absorb the peer's further resets. */
+const RETIRED_RESET_TOKEN_LIFETIME = 10_000_000;
+const MAX_RETIRED_RESET_TOKENS = 256;
 
 function randomCid(rng: Rng): Uint8Array {
   const c = new Uint8Array(CID_LEN);

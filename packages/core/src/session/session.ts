@@ -55,6 +55,12 @@ export interface SessionDeps {
   emit: (e: SessionEvent) => void;
   drop: (reason: string) => void;
   releaseChunk?: (bytes: Uint8Array) => void;
+  /**
+   * A short-header datagram this session could not process (it failed
+   * authentication, the replay window or the key phase): true when the
+   * endpoint took it for a stateless reset (PROTOCOL.md §3a), so it is not a drop.
+   */
+  unprocessable?: (now: Instant, from: SocketAddr, datagram: Uint8Array) => boolean;
 }
 
 /** Counters a session keeps for its driver and the admin API. */
@@ -88,6 +94,8 @@ export class Session {
   pendingKey: string | null = null;
   /** Responder: the FINISH datagram that completed the handshake (its retransmissions are byte-exact). */
   finishDatagram: Uint8Array | null = null;
+  /** The stateless-reset token for our localCid, sent in our encrypted handshake parameters (null: none). */
+  private readonly localResetToken: Uint8Array | null;
 
   private readonly d: SessionDeps;
   private readonly cfg: SessionConfig;
@@ -152,9 +160,12 @@ export class Session {
       staticKey: StaticKeyPair;
       expectedRemote: Uint8Array | null;
       sealCapacity: number;
+      /** Our stateless-reset token for localCid (PROTOCOL.md §3a). */
+      resetToken?: Uint8Array | null;
     },
   ) {
     this.d = deps;
+    this.localResetToken = opts.resetToken ?? null;
     this.cfg = deps.config;
     this.id = deps.id;
     this.initiator = opts.initiator;
@@ -197,21 +208,33 @@ export class Session {
     return this.state.kind === 'closed';
   }
 
-  localParams(): TransportParams {
-    return {
+  /**
+   * Our transport parameters. The stateless-reset token is a secret: it goes only
+   * into encrypted handshake messages (RESPONSE, FINISH), never into INITIATION,
+   * whose payload travels in the clear.
+   */
+  localParams(withResetToken = true): TransportParams {
+    const p: TransportParams = {
       maxDatagramSize: this.cfg.maxDatagramSize,
       idleTimeoutMs: Math.round(this.cfg.idleTimeout / 1000),
       initialWindow: this.cfg.transferWindow,
       maxTransfers: this.cfg.maxTransfers,
       sourceCid: this.localCid,
     };
+    if (withResetToken && this.localResetToken) p.statelessResetToken = this.localResetToken;
+    return p;
+  }
+
+  /** The token a stateless reset from the peer ends with, learned in the authenticated handshake; null if none. */
+  get peerResetToken(): Uint8Array | null {
+    return this.state.kind === 'handshake' ? null : (this.remoteParams.statelessResetToken ?? null);
   }
 
   // ---------------------------------------------------------------- handshake
 
   /** Initiator: the Noise message 1 for the INITIATION packet. */
   writeInitiation(): Uint8Array {
-    return this.requireHs().write(this.localParams());
+    return this.requireHs().write(this.localParams(false));
   }
 
   /** Initiator: remember the datagram to retransmit until answered. */
@@ -289,7 +312,7 @@ export class Session {
    * not authenticate, or does not parse, is dropped without changing state.
    */
   handleShort(now: Instant, from: SocketAddr, datagram: Uint8Array): void {
-    const k = this.prepareShort(datagram);
+    const k = this.prepareShort(now, from, datagram);
     if (!k) return;
     const b = this.openBatch;
     b.buf = datagram;
@@ -300,7 +323,7 @@ export class Session {
     b.pns[0] = k.pn;
     b.status[0] = 0;
     k.key.open(b);
-    if (b.status[0] !== 1) return this.d.drop('auth');
+    if (b.status[0] !== 1) return this.unprocessable(now, from, datagram, 'auth');
     this.acceptShort(now, from, datagram, b.payloadLens[0] ?? 0, k.pn, k.which);
   }
 
@@ -322,7 +345,10 @@ export class Session {
       for (; i < idx.length && b.count < b.offsets.length; i++) {
         const slot = idx[i] as number;
         const dg = batch.datagram(slot);
-        const k = this.prepareShort(dg);
+        const wasClosed = this.state.kind === 'closed';
+        const k = this.prepareShort(now, batch.addrs[slot] as SocketAddr, dg);
+        // A stateless reset for this very session ended it: nothing collected may be opened.
+        if (!wasClosed && this.state.kind === 'closed') return;
         if (!k) continue;
         if (runKey !== null && k.key !== runKey) break;
         runKey = k.key;
@@ -341,7 +367,8 @@ export class Session {
       for (let j = 0; j < n; j++) {
         const slot = pending[j] as number;
         if (b.status[j] !== 1) {
-          this.d.drop('auth');
+          this.unprocessable(now, batch.addrs[slot] as SocketAddr, batch.datagram(slot), 'auth');
+          if (this.state.kind === 'closed') return;
           continue;
         }
         const pn = b.pns[j] ?? 0;
@@ -357,7 +384,11 @@ export class Session {
   }
 
   /** Header, packet number, replay window and key phase; null when dropped. */
-  private prepareShort(datagram: Uint8Array): { pn: number; key: PacketKey; which: 'current' | 'next' | 'prev' } | null {
+  private prepareShort(
+    now: Instant,
+    from: SocketAddr,
+    datagram: Uint8Array,
+  ): { pn: number; key: PacketKey; which: 'current' | 'next' | 'prev' } | null {
     const keys = this.keys;
     if (!keys || this.state.kind === 'closed') {
       this.d.drop('no_keys');
@@ -376,15 +407,25 @@ export class Session {
     }
     const pn = expandPn(this.largestRecvPn, hdr.pnTruncated);
     if (!this.replay.check(pn)) {
-      this.d.drop('replay');
+      this.unprocessable(now, from, datagram, 'replay');
       return null;
     }
     const k = keys.recvKeyFor(hdr.keyPhase);
     if (!k) {
-      this.d.drop('key_phase');
+      this.unprocessable(now, from, datagram, 'key_phase');
       return null;
     }
     return { pn, key: k.key, which: k.which };
+  }
+
+  /**
+   * A datagram that could not be processed may be a stateless reset (its random
+   * CID happened to name this session): the endpoint checks its token table.
+   * Otherwise it is dropped and counted as before.
+   */
+  private unprocessable(now: Instant, from: SocketAddr, datagram: Uint8Array, reason: string): void {
+    if (this.d.unprocessable?.(now, from, datagram)) return;
+    this.d.drop(reason);
   }
 
   /** An authenticated packet: parse all frames first, then let it change state. */
@@ -538,6 +579,18 @@ export class Session {
   offer(manifest: FileManifest, tree: MerkleTree): number {
     this.requireEstablished();
     return this.transfers.offer(manifest, tree);
+  }
+
+  /**
+   * The peer sent a stateless reset (PROTOCOL.md §3a): it has no state for this
+   * session. It ends at once and sends nothing more, not even a CLOSE.
+   */
+  peerReset(): void {
+    if (this.state.kind === 'closed') return;
+    this.closeFrame = null;
+    this.handshakeDatagram = null;
+    this.handshakeSendAt = NEVER;
+    this.finishClosed('E_PEER_RESET', 'stateless reset: the peer restarted or lost the session', true);
   }
 
   /** End a session that never got established (handshake failure). */

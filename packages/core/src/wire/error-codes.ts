@@ -56,6 +56,8 @@ const TO_WIRE = new Map<ErrorCode, number>([
   ['E_PEER_ID_MISMATCH', WireError.NOT_AUTHORIZED],
   ['E_HANDSHAKE_TIMEOUT', WireError.IDLE_TIMEOUT],
   ['E_PEER_LOST', WireError.IDLE_TIMEOUT],
+  // Local only: a stateless reset ends a session without a CLOSE frame (PROTOCOL.md §3a).
+  ['E_PEER_RESET', WireError.IDLE_TIMEOUT],
   ['E_TRANSPORT_CLOSED', WireError.SHUTTING_DOWN],
   ['E_CRYPTO_LOW_ORDER', WireError.PROTOCOL],
   ['E_CRYPTO_DECRYPT', WireError.PROTOCOL],
