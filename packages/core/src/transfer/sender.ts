@@ -23,6 +23,9 @@ import { chunkCount, chunkRange, validateManifest, type FileManifest } from './m
 import { leafHash } from './merkle.js';
 import { MerkleTree } from './merkle-tree.js';
 
+/** Reads are asked for once this much buffer room is free (see wantedChunks). */
+const READ_BATCH_BYTES = 2 * 1024 * 1024;
+
 /** PROOF frames carry a u8 count of hashes. */
 export const MAX_PROOF_HASHES_PER_FRAME = 255;
 
@@ -287,6 +290,11 @@ export class TransferSender {
   wantedChunks(max: number): number[] {
     const out: number[] = [];
     if (!this.isAccepted) return out;
+    // Refill in batches, not a chunk per ACK: each read is a hand-off to another thread (a
+    // cross-CPU wake-up), and a batch this big goes to kernel workers instead of being copied
+    // on the event loop. A RESEND is served at once; an empty buffer takes any room.
+    const batch = Math.min(READ_BATCH_BYTES, this.maxBuffered / 4);
+    if (this.rereads.length === 0 && this.budgetUsed > 0 && this.maxBuffered - this.budgetUsed < batch) return out;
     while (out.length < max) {
       const reread = this.rereads[0];
       let index: number;
