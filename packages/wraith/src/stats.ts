@@ -51,6 +51,11 @@ export class Stats {
   readonly dhOperations = this.counter('wraith_dh_operations_total', 'X25519 operations done for handshakes (2 per answered INITIATION, 1 per FINISH read, 3 per RESPONSE read).', []);
   readonly cookiesValidated = this.counter('wraith_cookies_validated_total', 'INITIATIONs that carried a valid cookie.', []);
   readonly pathValidations = this.counter('wraith_path_validations_total', 'Peer address changes confirmed by PATH_CHALLENGE/PATH_RESPONSE.', []);
+  readonly statelessResets = this.counter(
+    'wraith_stateless_resets_total',
+    'Stateless resets sent for packets to unknown connection ids (tx), and received from a peer, ending a session (rx).',
+    ['direction'],
+  );
   readonly transfers = this.counter('wraith_transfers_total', 'Finished transfers by direction and outcome.', ['direction', 'outcome']);
   readonly transfersActive = this.gauge('wraith_transfers_active', 'Transfers in progress.', ['direction']);
   readonly payloadBytes = this.counter('wraith_transfer_payload_bytes_total', 'File bytes delivered and verified (no retransmissions, no resumed bytes).', ['direction']);
@@ -145,6 +150,7 @@ export type MetricName =
   | 'wraith_dh_operations_total'
   | 'wraith_cookies_validated_total'
   | 'wraith_path_validations_total'
+  | 'wraith_stateless_resets_total'
   | 'wraith_transfers_total'
   | 'wraith_transfers_active'
   | 'wraith_transfer_payload_bytes_total'

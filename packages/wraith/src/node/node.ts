@@ -40,6 +40,9 @@ export interface NodeStartOptions {
   authorize?: (peerId: string, addr: SocketAddr) => boolean;
 }
 
+/** Events of incoming sessions kept while the receiving side is still starting (see `early`). */
+const MAX_EARLY_EVENTS = 4096;
+
 /** Transfer-level events are routed to whoever owns the (session, transfer). */
 export type TransferHandler = (e: SessionEvent) => void;
 
@@ -54,8 +57,15 @@ export class WraithNode {
   private readonly sessionWaiters = new Map<number, { resolve: () => void; reject: (e: WraithError) => void }>();
   /** Per-session handler for transfer events (the sender that opened it). */
   readonly sessionHandlers = new Map<number, TransferHandler>();
-  /** Fallback for events of sessions nobody owns (incoming transfers). */
-  incomingHandler: TransferHandler | null = null;
+  /** Fallback for events of sessions nobody owns (incoming transfers); see the setter. */
+  private incoming: TransferHandler | null = null;
+  /**
+   * Events of incoming sessions that came before incomingHandler was set: the node answers
+   * handshakes as soon as it is bound, while a daemon is still opening its store. A sender
+   * that re-dials at once (a stateless reset from the restarted daemon) gets there first, and
+   * an OFFER nobody saw was never answered. Replayed, in order, when the handler is set.
+   */
+  private readonly early: SessionEvent[] = [];
   readonly sessionPeers = new Map<number, { peerId: string; addr: SocketAddr; since: number }>();
   readonly startedAt = Date.now();
   private readonly bridge: StatsBridge;
@@ -139,6 +149,24 @@ export class WraithNode {
     this.opts.stats.setTransportInfo({ transport: 'udp', io_backend: this.io.backend, crypto_backend: this.cryptoName, zero_copy: 'false' });
     this.log.warn(change, 'transport_changed');
     this.events.emit('event', { type: 'transport_changed', ...change, evidence });
+  }
+
+  get incomingHandler(): TransferHandler | null {
+    return this.incoming;
+  }
+
+  set incomingHandler(h: TransferHandler | null) {
+    this.incoming = h;
+    if (!h) return;
+    for (const e of this.early.splice(0)) this.callHandler(h, e);
+  }
+
+  private callHandler(h: TransferHandler, e: SessionEvent): void {
+    try {
+      h(e);
+    } catch (err) {
+      this.log.error({ err, event: e.type }, 'event handler failed');
+    }
   }
 
   static async start(opts: NodeStartOptions): Promise<WraithNode> {
@@ -239,20 +267,22 @@ export class WraithNode {
           this.opts.stats.handshake(code === 'E_HANDSHAKE_TIMEOUT' ? 'timeout' : 'rejected');
           w.reject(new WraithError(code, e.reason || 'the session closed during the handshake'));
         }
+        if (e.code === 'E_PEER_RESET') {
+          const p = this.sessionPeers.get(e.session);
+          this.log.warn(
+            { session: e.session, peer: p?.peerId, addr: p?.addr, code: e.code },
+            'the peer restarted or lost the session (stateless reset)',
+          );
+        }
         this.log.info({ session: e.session, code: e.code, reason: e.reason, by_peer: e.byPeer }, 'session closed');
         break;
       }
       default:
         break;
     }
-    const h = this.sessionHandlers.get(e.session) ?? this.incomingHandler;
-    if (h) {
-      try {
-        h(e);
-      } catch (err) {
-        this.log.error({ err, event: e.type }, 'event handler failed');
-      }
-    }
+    const h = this.sessionHandlers.get(e.session) ?? this.incoming;
+    if (h) this.callHandler(h, e);
+    else if (this.opts.acceptIncoming && !this.closed && this.early.length < MAX_EARLY_EVENTS) this.early.push(e);
     if (e.type === 'closed') {
       this.sessionHandlers.delete(e.session);
       this.sessionPeers.delete(e.session);

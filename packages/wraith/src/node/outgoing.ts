@@ -4,6 +4,7 @@ import {
   WraithError,
   chunkRange,
   leafHash,
+  type ErrorCode,
   type FileManifest,
   type SessionEvent,
 } from '@wraith/core';
@@ -57,6 +58,11 @@ export interface OutgoingResult {
   bytesSkippedResume: number;
   root: string | null;
   errors: WraithError[];
+}
+
+/** Session close codes that mean the peer is gone (not that it refused): re-dial and resume. */
+function sessionGone(code: ErrorCode): boolean {
+  return code === 'E_PEER_CLOSED' || code === 'E_IDLE_TIMEOUT' || code === 'E_SHUTTING_DOWN' || code === 'E_PEER_RESET';
 }
 
 /**
@@ -303,7 +309,7 @@ export class OutgoingJob {
       case 'transfer_failed': {
         const t = this.active.get(e.transferId);
         if (!t || t.session !== e.session) return;
-        if (e.code === 'E_PEER_CLOSED' || e.code === 'E_IDLE_TIMEOUT' || e.code === 'E_SHUTTING_DOWN') return; // handled with the session
+        if (sessionGone(e.code)) return; // handled with the session
         this.active.delete(e.transferId);
         void closeFd(t);
         this.fileFailed(t.manifest.name, new WraithError(e.code, e.reason || 'the receiver refused the file'));
@@ -315,8 +321,10 @@ export class OutgoingJob {
         const code = e.code ?? 'E_PEER_CLOSED';
         const unfinished = this.active.size > 0 || this.pending.length > 0 || !this.walkDone;
         if (!unfinished) return;
+        // A stateless reset (the receiver restarted or lost the session) is a lost peer like an
+        // idle timeout, only noticed within a round trip: --reconnect-for dials again.
         this.sessionLost = new WraithError(
-          code === 'E_IDLE_TIMEOUT' || code === 'E_PEER_CLOSED' || code === 'E_SHUTTING_DOWN' ? 'E_PEER_LOST' : code,
+          sessionGone(code) ? 'E_PEER_LOST' : code,
           `the session to the peer closed (${code}${e.reason ? `: ${e.reason}` : ''})`,
         );
         this.wakeUp();

@@ -41,6 +41,8 @@ export class StatsBridge {
     if (vn > 0) s.handshakes.inc({ outcome: 'version_mismatch' }, vn);
     s.dhOperations.inc(this.delta('dh', c.dhOperations));
     s.cookiesValidated.inc(this.delta('cookies_validated', c.cookiesValidated));
+    s.statelessResets.inc({ direction: 'tx' }, this.delta('resets_tx', c.statelessResetsSent));
+    s.statelessResets.inc({ direction: 'rx' }, this.delta('resets_rx', c.statelessResetsReceived));
     let cwnd = 0;
     let pacing = 0;
     let lost = 0;
