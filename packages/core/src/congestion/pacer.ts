@@ -68,6 +68,9 @@ export class Pacer {
    * Pure: calling it does not change the pacer.
    */
   nextSendTime(now: Instant, bytes: number): Instant {
+    // A batch sends many datagrams at one `now`: the bucket cannot have refilled since the
+    // last one, so skip the rate (a controller call and boxed doubles per datagram).
+    if (this.started && now === this.last && this.tokens >= bytes) return now;
     const rate = Math.max(this.rate(), 1);
     const avail = this.available(now, rate);
     if (avail >= bytes) return now;
@@ -86,6 +89,10 @@ export class Pacer {
 
   /** A datagram of `bytes` left at `now` (loss recovery calls this for in-flight packets). */
   onSent(now: Instant, bytes: number): void {
+    if (this.started && now === this.last) {
+      this.tokens -= bytes; // nothing refilled since the last datagram (tokens <= the bucket)
+      return;
+    }
     const rate = this.rate();
     this.tokens = this.available(now, rate) - bytes;
     this.last = now;

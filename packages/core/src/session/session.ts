@@ -31,7 +31,7 @@ import type { SessionEvent } from './events.js';
 import { Handshake, hex, type StaticKeyPair } from './handshake.js';
 import { KeySchedule, type KeyCrypto } from './keys.js';
 import { PathState } from './path.js';
-import { isItem, type SentEntry, type SentPacket } from './sent.js';
+import { EntryList, isItem, type SentEntry, type SentPacket } from './sent.js';
 import { TransferTable } from './transfers.js';
 
 /** Reserve for a CHUNK frame's type, ids, offset and length fields. */
@@ -131,11 +131,17 @@ export class Session {
   private readonly openBatch = new ProtectBatch(1);
   private readonly openBatchN = new ProtectBatch(64);
   private readonly pendingOpen = new Uint32Array(64);
+  // Reused per packet. Never `length = 0` a hot array: V8 drops its storage and the
+  // next push allocates again. A count says how many entries are live.
   private readonly frameScratch: Frame[] = [];
+  private rxFrameCount = 0;
+  private readonly rxCollect = (f: Frame): void => {
+    this.frameScratch[this.rxFrameCount++] = f;
+  };
   // Reused by buildPacket: the packet being built (never kept past it).
   private readonly txWriter = new Writer(new Uint8Array(0));
   private readonly txHdr: { keyPhase: number; dcid: Uint8Array; pnTruncated: number } = { keyPhase: 0, dcid: new Uint8Array(0), pnTruncated: 0 };
-  private readonly txFrames: SentEntry[] = [];
+  private readonly txFrames = new EntryList();
   private txAckEliciting = false;
   private readonly hdrScratch = { keyPhase: 0, dcid: new Uint8Array(0), pnTruncated: 0 };
   private readonly sealBatch: ProtectBatch;
@@ -440,11 +446,14 @@ export class Session {
     const keys = this.keys as KeySchedule;
     const plain = datagram.subarray(SHORT_HEADER_LEN, SHORT_HEADER_LEN + plainLen);
     const frames = this.frameScratch;
-    frames.length = 0;
+    this.rxFrameCount = 0;
+    let n: number;
     try {
-      decodeFrames(plain, (f) => frames.push(f));
-      if (frames.length === 0) throw new WraithError('E_WIRE_FRAME', 'empty packet');
+      decodeFrames(plain, this.rxCollect);
+      n = this.rxFrameCount;
+      if (n === 0) throw new WraithError('E_WIRE_FRAME', 'empty packet');
     } catch {
+      this.clearRxFrames();
       return this.d.drop('malformed_frame');
     }
     // Authentic and well-formed: only now may it change state.
@@ -470,14 +479,15 @@ export class Session {
     if (!addrEquals(from, this.path.addr) && newest) this.onPeerMoved(now, from);
     this.path.onReceived(from, datagram.length);
     let ackEliciting = false;
-    for (const f of frames) if (isAckEliciting(f)) ackEliciting = true;
+    for (let i = 0; i < n; i++) if (isAckEliciting(frames[i] as Frame)) ackEliciting = true;
     this.acks.onPacketReceived(now, pn, ackEliciting);
     try {
-      for (const f of frames) this.applyFrame(now, from, f);
+      for (let i = 0; i < n; i++) this.applyFrame(now, from, frames[i] as Frame);
     } catch (e) {
       const code: ErrorCode = e instanceof WraithError ? e.code : 'E_PROTOCOL';
       this.close(now, code, e instanceof Error ? e.message : 'protocol error');
     }
+    this.clearRxFrames();
   }
 
   private applyFrame(now: Instant, from: SocketAddr, f: Frame): void {
@@ -773,7 +783,7 @@ export class Session {
     hdr.pnTruncated = truncatePn(pn);
     encodeShortHeader(w, hdr);
     const frames = this.txFrames;
-    frames.length = 0;
+    frames.clear();
     this.txAckEliciting = false;
     let dest = this.path.addr;
     const put = this.txPut;
@@ -879,6 +889,13 @@ export class Session {
     return this.finishPacket(now, out, slot, w, pn, frames, this.txAckEliciting, dest);
   }
 
+  /** Let go of the last packet's frames (their bytes may be a transport buffer). */
+  private clearRxFrames(): void {
+    const f = this.frameScratch;
+    for (let i = 0; i < f.length && f[i] !== undefined; i++) f[i] = undefined as unknown as Frame;
+    this.rxFrameCount = 0;
+  }
+
   /** Encode a frame into the packet being built, if it fits. */
   private readonly txPut = (f: Frame): boolean => {
     const w = this.txWriter;
@@ -894,7 +911,7 @@ export class Session {
     slot: number,
     w: Writer,
     pn: number,
-    frames: SentEntry[],
+    frames: EntryList,
     ackEliciting: boolean,
     dest: SocketAddr,
   ): number {
@@ -905,9 +922,7 @@ export class Session {
     out.addrs[slot] = dest;
     out.count = slot + 1;
     const wire = len + AEAD_TAG_LEN;
-    const f0 = frames[0];
-    const record: SentPacket =
-      frames.length === 0 ? NO_FRAMES : frames.length === 1 && f0 !== undefined && isItem(f0) ? f0 : frames.slice();
+    const record = frames.record();
     this.recovery.onPacketSent(now, pn, wire, ackEliciting, ackEliciting, record);
     if (ackEliciting) {
       this.lastAckElicitingSentAt = now;
@@ -968,8 +983,6 @@ export class Session {
   }
 }
 
-
-const NO_FRAMES: readonly SentEntry[] = Object.freeze([]);
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
