@@ -32,6 +32,7 @@ import { Handshake, hex, type StaticKeyPair } from './handshake.js';
 import { KeySchedule, type KeyCrypto } from './keys.js';
 import { PathState } from './path.js';
 import { EntryList, isItem, type SentEntry, type SentPacket } from './sent.js';
+import { STATELESS_RESET_MIN_TRIGGER } from './stateless-reset.js';
 import { TransferTable } from './transfers.js';
 
 /** Reserve for a CHUNK frame's type, ids, offset and length fields. */
@@ -884,6 +885,10 @@ export class Session {
     if (probe) {
       if (!this.txAckEliciting) put({ type: 'ping' });
       this.pingsOwed--;
+      // A probe must be big enough to draw a stateless reset from a restarted peer
+      // (PROTOCOL.md §3a), or a sender with nothing else to send waits out idle_timeout.
+      const short = STATELESS_RESET_MIN_TRIGGER - (w.offset - base + AEAD_TAG_LEN);
+      if (short > 0 && w.remaining >= short) put({ type: 'padding', length: short });
     }
     if (w.offset - base === SHORT_HEADER_LEN) return 0;
     return this.finishPacket(now, out, slot, w, pn, frames, this.txAckEliciting, dest);

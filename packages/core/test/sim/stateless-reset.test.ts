@@ -196,6 +196,30 @@ describe('stateless reset', () => {
     expect(sha256hex(pair.b.received.get('big.bin') as Uint8Array)).toBe(sha256hex(data));
   });
 
+  it('a sender held back by the window (only probes and keep-alives to send) is reset too: its probes are padded to draw one', () => {
+    const { pair, sid } = established(5102);
+    const data = randomFile(5102, 64 * MiB);
+    pair.b.stallWrites = true; // B stops writing: A fills the window, then has nothing it may send
+    pair.send(sid, 'stuck.bin', data, CHUNK);
+    const stalledAt = pair.now;
+    pair.runUntil(() => false, stalledAt + 2e6);
+    const sentBefore = pair.a.endpoint.counters.datagramsSent;
+    pair.runUntil(() => false, pair.now + 1e6);
+    expect(pair.a.endpoint.counters.datagramsSent - sentBefore, 'A is stalled: only a few probes a second').toBeLessThan(50);
+
+    pair.restartB();
+    const tRestart = pair.now;
+    pair.capture = [];
+    const closed = (): Closed | undefined => pair.a.events.find((e): e is Closed => e.type === 'closed' && e.session === sid);
+    expect(pair.runUntil(() => closed() !== undefined, tRestart + IDLE_TIMEOUT)).toBe(true);
+    const fromA = pair.capture.filter((c) => addrEquals(c.from, pair.a.addr));
+    pair.capture = null;
+    console.log(`stalled sender: closed ${pair.now - tRestart} µs after the restart; A sent ${fromA.length} datagrams (sizes ${[...new Set(fromA.map((c) => c.bytes.length))].join(', ')})`);
+    expect((closed() as Closed).code).toBe('E_PEER_RESET');
+    expect(pair.now - tRestart).toBeLessThan(IDLE_TIMEOUT / 10);
+    for (const c of fromA) expect(c.bytes.length).toBeGreaterThanOrEqual(41);
+  });
+
   it('E_PEER_RESET is a local network error, never a CLOSE code of its own', () => {
     expect(ERRORS.E_PEER_RESET.category).toBe('network');
     expect(wireCodeFor('E_PEER_RESET')).toBe(WireError.IDLE_TIMEOUT);
