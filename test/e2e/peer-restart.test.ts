@@ -7,9 +7,9 @@
  * finishes; without the reset it would sit out the idle timeout first.
  *
  * --rate keeps the sender below what the receiver writes, so it always has
- * data to send: its packets (and PTO probes) carry chunks. A sender held back
- * by the receiver's window sends only PINGs (30 bytes), too small to draw a
- * reset (PROTOCOL.md §3a), and would still wait for idle_timeout.
+ * data to send. (A sender held back by the receiver's window sends only
+ * probes, padded to 41 bytes so they draw a reset too: covered by the
+ * simulator test in packages/core/test/sim/stateless-reset.test.ts.)
  */
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
