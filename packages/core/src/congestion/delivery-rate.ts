@@ -1,6 +1,7 @@
 import type { Duration, Instant } from '../time.js';
 
-const INITIAL_CAPACITY = 1024;
+/** Small at first (every half-open session has a sampler); grows as packets fly. */
+const INITIAL_CAPACITY = 64;
 
 /**
  * Delivery-rate sampling (BBR draft §4.1, "Delivery Rate Samples"), kept

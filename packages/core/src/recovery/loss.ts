@@ -14,7 +14,8 @@ import type { RttEstimator } from './rtt.js';
 
 /** PROTOCOL.md §1 default max_datagram_size, used when no mtu is given. */
 const DEFAULT_MTU = 1452;
-const INITIAL_CAPACITY = 1024;
+/** Small at first (a half-open session costs its arrays); grow() doubles as packets fly. */
+const INITIAL_CAPACITY = 64;
 
 // Per-packet flags.
 const LIVE = 1;
