@@ -20,6 +20,33 @@ export function addrEquals(a: SocketAddr, b: SocketAddr): boolean {
 }
 
 /**
+ * RFC 5952 text of the 16 IPv6 bytes at `at`: lowercase hex, the longest run
+ * (>= 2) of zero groups as "::" (transports decode peer addresses with it).
+ */
+export function formatIPv6(b: Uint8Array, at = 0): string {
+  const g: number[] = new Array<number>(8);
+  for (let i = 0; i < 8; i++) g[i] = ((b[at + 2 * i] as number) << 8) | (b[at + 2 * i + 1] as number);
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (from: number, to: number): string => g.slice(from, to).map((x) => x.toString(16)).join(':');
+  if (bestAt < 0) return hex(0, 8);
+  return `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
+}
+
+/**
  * A batch of datagrams in one buffer. Slot i starts at `offsets[i]` and holds
  * `lengths[i]` bytes; `addrs[i]` is the destination (send) or source (recv).
  * Slots are `slotSize` bytes apart; the buffer is allocated once.

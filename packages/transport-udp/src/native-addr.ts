@@ -7,34 +7,12 @@
  * nothing. Send: PeerTable gives each destination a small integer id and
  * registers it with the socket once; a batch then crosses as a Uint32Array.
  */
-import type { SocketAddr } from '@wraith/core';
+import { formatIPv6, type SocketAddr } from '@wraith/core';
 
 /** SocketAddr objects kept per cache; the cache is emptied when full (a reset, not a leak). */
 export const ADDR_CACHE_LIMIT = 4096;
 
-/** RFC 5952 text of 16 IPv6 bytes: lowercase hex, the longest run (>= 2) of zero groups as "::". */
-export function formatIPv6(b: Uint8Array, at = 0): string {
-  const g: number[] = new Array<number>(8);
-  for (let i = 0; i < 8; i++) g[i] = (b[at + 2 * i]! << 8) | b[at + 2 * i + 1]!;
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (from: number, to: number): string => g.slice(from, to).map((x) => x.toString(16)).join(':');
-  if (bestAt < 0) return hex(0, 8);
-  return `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
-}
+export { formatIPv6 };
 
 interface V6Entry {
   w0: number;

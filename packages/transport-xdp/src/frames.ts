@@ -11,6 +11,7 @@
  * sum, and every datagram is authenticated by the protocol above anyway.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { formatIPv6 } from '@wraith/core';
 
 export const ETH_HLEN = 14;
 export const IPV4_HLEN = 20;
@@ -59,27 +60,7 @@ export function ipToBytes(ip: string): Uint8Array {
 /** 4 or 16 bytes at `off` as an IP literal (IPv6 in the RFC 5952 short form). */
 export function bytesToIp(b: Uint8Array, off: number, family: 4 | 6): string {
   if (family === 4) return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[off + i * 2]! << 8) | b[off + i * 2 + 1]!);
-  // Longest run of two or more zero groups becomes '::'.
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
-  if (best < 0) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  return formatIPv6(b, off);
 }
 
 /** One's-complement sum of b[start, end) as 16-bit big-endian words, unfolded. */
