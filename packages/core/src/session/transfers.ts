@@ -238,7 +238,15 @@ export class TransferTable {
       case 'resend': {
         const e = this.senders.get(m.transferId);
         if (!e) return;
-        e.sender.onResend(m.chunkIndex);
+        try {
+          e.sender.onResend(m.chunkIndex);
+        } catch (err) {
+          // Our file changed under the transfer: end it here; the session is fine.
+          if (!(err instanceof WraithError) || err.code !== 'E_SOURCE_CHANGED') throw err;
+          this.cancel(e.id, err.code, err.message);
+          this.d.emit({ type: 'transfer_failed', session: sid, transferId: e.id, code: err.code, reason: err.message, byPeer: false });
+          return;
+        }
         if (e.state === 'sent') {
           e.state = 'active';
           this.rr.push(e.id);

@@ -44,8 +44,14 @@ export interface TransferSenderOptions {
   maxBufferedBytes: number;
   /** The receiver's initial_window transport parameter (bytes; see FlowWindow). */
   initialWindow: number;
-  /** Hash every supplied chunk against its leaf, so a file changed since hashing fails with E_SOURCE_CHANGED (default true). */
-  verifySource?: boolean;
+  /**
+   * When a chunk's bytes are hashed against its leaf, so that a file changed since it was hashed
+   * fails with E_SOURCE_CHANGED: 'supply' every chunk before it goes out; 'resend' (default) only
+   * a chunk the receiver asked for again. The receiver verifies every chunk against the root, so
+   * changed bytes never land either way; 'resend' saves the sender a second pass over the file
+   * and names the cause one round trip later.
+   */
+  verifySource?: 'supply' | 'resend';
   /**
    * Called when all of a chunk's data is acked and the sender drops the bytes,
    * so the node may reuse the buffer. Items are views into it: the session must
@@ -149,7 +155,7 @@ export class TransferSender {
   private readonly hasher: Blake3;
   private readonly maxBuffered: number;
   private readonly initialWindowBytes: number;
-  private readonly verifySource: boolean;
+  private readonly verifySource: 'supply' | 'resend';
   private readonly release: ((index: number, bytes: Uint8Array) => void) | undefined;
 
   private isAccepted = false;
@@ -185,7 +191,7 @@ export class TransferSender {
     this.hasher = opts.hasher;
     this.maxBuffered = opts.maxBufferedBytes;
     this.initialWindowBytes = opts.initialWindow;
-    this.verifySource = opts.verifySource ?? true;
+    this.verifySource = opts.verifySource ?? 'resend';
     this.release = opts.release;
     this.n = chunkCount(opts.manifest);
     this.peerHeld = new ChunkSet(this.n);
@@ -272,6 +278,9 @@ export class TransferSender {
     }
     // Requested but not supplied: nothing of this generation went out yet.
     if (c.phase !== 'ready') return;
+    // The receiver's hash disagreed: unless these bytes were checked when supplied, the file may
+    // have changed since it was hashed, and sending them again would only fail again.
+    if (c.bytes !== null && this.verifySource !== 'supply') this.checkSource(c.index, c.bytes);
     this.startGeneration(c);
     c.resend = true;
     if (c.bytes !== null) {
@@ -333,17 +342,22 @@ export class TransferSender {
       });
     }
     const tree = this.tree as MerkleTree;
-    if (this.verifySource && !bytesEqual(leafHash(this.hasher, bytes), tree.leaf(index))) {
+    if (this.verifySource === 'supply' || c.resend) this.checkSource(index, bytes);
+    c.bytes = bytes;
+    c.phase = 'ready';
+    if (c.proof === null && this.depth > 0) c.proof = tree.proof(index);
+    this.activate(index);
+  }
+
+  /** E_SOURCE_CHANGED unless `bytes` hash to chunk `index`'s leaf. */
+  private checkSource(index: number, bytes: Uint8Array): void {
+    if (!bytesEqual(leafHash(this.hasher, bytes), (this.tree as MerkleTree).leaf(index))) {
       throw new WraithError(
         'E_SOURCE_CHANGED',
         `chunk ${index} of ${JSON.stringify(this.manifest.name)} no longer matches the hash taken when it was offered`,
         { index },
       );
     }
-    c.bytes = bytes;
-    c.phase = 'ready';
-    if (c.proof === null && this.depth > 0) c.proof = tree.proof(index);
-    this.activate(index);
   }
 
   /**

@@ -23,7 +23,15 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 function setup(
   data: Uint8Array,
   chunkSize: number,
-  o: { window?: number; buffer?: number; initialWindow?: number; held?: Array<[number, number]>; tree?: MerkleTree; manifest?: FileManifest } = {},
+  o: {
+    window?: number;
+    buffer?: number;
+    initialWindow?: number;
+    held?: Array<[number, number]>;
+    tree?: MerkleTree;
+    manifest?: FileManifest;
+    verifySource?: 'supply' | 'resend';
+  } = {},
 ): { sender: TransferSender; receiver: TransferReceiver; manifest: FileManifest; tree: MerkleTree } {
   const built = o.tree && o.manifest ? { tree: o.tree, manifest: o.manifest } : buildFileTree(h, 'dir/file.bin', data, chunkSize);
   const { manifest, tree } = built;
@@ -35,6 +43,7 @@ function setup(
     hasher: h,
     maxBufferedBytes: o.buffer ?? 6 * chunkSize,
     initialWindow: o.initialWindow ?? window,
+    ...(o.verifySource ? { verifySource: o.verifySource } : {}),
   });
   const receiver = new TransferReceiver({ id: 3, manifest, hasher: h, windowBytes: window, ...(o.held ? { held: o.held } : {}) });
   return { sender, receiver, manifest, tree };
@@ -204,15 +213,51 @@ describe('integrity', () => {
     expect(receiver.stats.integrityFailures).toBe(8);
   });
 
-  it('a source file changed after hashing fails with E_SOURCE_CHANGED when supplied', () => {
+  it("verifySource 'supply': a source file changed after hashing fails with E_SOURCE_CHANGED when supplied", () => {
     const data = randomBytes(new SeededRng(14), 3 * 16 * KiB);
-    const { sender, receiver } = setup(data, 16 * KiB);
+    const { sender, receiver } = setup(data, 16 * KiB, { verifySource: 'supply' });
     sender.onAccept(receiver.acceptRanges());
     sender.onWindow(receiver.initialWindow());
     expect(sender.wantedChunks(1)).toEqual([0]);
     const changed = data.slice(0, 16 * KiB);
     changed[100] = (changed[100] as number) ^ 1;
     expect(() => sender.supplyChunk(0, changed)).toThrow(expect.objectContaining({ code: 'E_SOURCE_CHANGED' }));
+  });
+});
+
+describe("verifySource 'resend' (the default): a changed source is named at the receiver's RESEND", () => {
+  for (const [label, buffer] of [
+    ['the chunk is still held', 16],
+    ['the chunk was dropped and is read again', 1],
+  ] as const) {
+    it(`${label}: E_SOURCE_CHANGED, and the changed bytes are never written`, () => {
+      const rng = new SeededRng(15);
+      const data = randomBytes(rng, 8 * 16 * KiB);
+      const { sender, receiver } = setup(data, 16 * KiB, { buffer: buffer * 16 * KiB, window: 8 * 16 * KiB });
+      const changed = data.slice();
+      changed[5 * 16 * KiB + 77] = (changed[5 * 16 * KiB + 77] as number) ^ 1;
+      const hs = new Harness(rng, changed, sender, receiver);
+      hs.start();
+      expect(() => hs.run()).toThrow(expect.objectContaining({ code: 'E_SOURCE_CHANGED', details: { index: 5 } }));
+      expect(receiver.stats.integrityFailures).toBe(1);
+      expect(receiver.heldChunks).toBeLessThan(8);
+      expect(hs.dest.subarray(5 * 16 * KiB, 6 * 16 * KiB).some((b) => b !== 0)).toBe(false);
+    });
+  }
+
+  it('unchanged chunks are not hashed twice on the sender', () => {
+    const rng = new SeededRng(16);
+    const data = randomBytes(rng, 8 * 16 * KiB);
+    const built = buildFileTree(h, 'f', data, 16 * KiB);
+    let hashed = 0;
+    const counting: typeof h = { ...h, create: () => (hashed++, h.create()) };
+    const sender = new TransferSender({ id: 3, manifest: built.manifest, tree: built.tree, hasher: counting, maxBufferedBytes: 4 * 16 * KiB, initialWindow: 8 * 16 * KiB });
+    const receiver = new TransferReceiver({ id: 3, manifest: built.manifest, hasher: h, windowBytes: 8 * 16 * KiB });
+    const hs = new Harness(rng, data, sender, receiver, { loss: 0.05 });
+    hs.start();
+    hs.run();
+    expect(hex(h.hash(hs.dest))).toBe(hex(h.hash(data)));
+    expect(hashed).toBe(0);
   });
 });
 
