@@ -16,15 +16,10 @@ import { assertUnchanged, snapshotFd, walk, type SourceSnapshot, type WalkEntry 
 import { nowMicros } from './driver.js';
 import type { WraithNode } from './node.js';
 import { RateMeter, TokenBucket } from './rate.js';
+import { SourceHasher } from './source-hash.js';
 
 /** Files offered at once (small files are pipelined). */
 const MAX_IN_FLIGHT = 32;
-/**
- * Bytes read per FileIo batch while hashing a source (at least one chunk). Two batches are in
- * flight: the next is read while the current one is hashed, into buffers kept across files
- * (fresh buffers cost a page fault per 4 KiB, which halved the hashing rate).
- */
-const HASH_BATCH_BYTES = 4 * 1024 * 1024;
 
 interface Tx {
   entry: WalkEntry;
@@ -84,8 +79,7 @@ export class OutgoingJob {
   private walker: AsyncGenerator<WalkEntry> | null = null;
   private walkDone = false;
   private preparing = 0;
-  /** Read-ahead buffers for hashing, kept between files (null while a file is being hashed). */
-  private hashBufs: [Uint8Array, Uint8Array] | null = null;
+  private readonly hashing: SourceHasher;
   private totalBytes = 0;
   /** Bytes the first pass found (the walk's own total replaces it once it is done). */
   private expectedBytes = 0;
@@ -110,6 +104,7 @@ export class OutgoingJob {
 
   constructor(o: OutgoingOptions) {
     this.o = o;
+    this.hashing = new SourceHasher(o.node.io, o.node.hasher, (bytes) => o.stats.fileIo('read', o.node.io.backend, bytes));
     this.bucket = o.rateBps ? new TokenBucket(o.rateBps, Math.max(o.chunkSize * 2, o.rateBps / 10)) : null;
   }
 
@@ -122,6 +117,7 @@ export class OutgoingJob {
     // A first pass (stat only) for the totals of the started line and the progress.
     const expected = await countFiles(o.paths, o.followSymlinks);
     this.expectedBytes = expected.bytes;
+    this.hashing.prepareFor(expected.largest);
     await this.connect(Date.now() + Math.max(o.reconnectForMs, 0));
     o.ui.started({ transfer_id: o.transferId, direction: 'send', peer: `${o.peer.id}@${formatAddr(o.peer.addr)}`, files: expected.files, bytes_total: expected.bytes });
     const progress = setInterval(() => this.reportProgress(), 250);
@@ -150,6 +146,7 @@ export class OutgoingJob {
       }
       throw e;
     } finally {
+      this.hashing.close();
       clearInterval(progress);
       o.signal.removeEventListener('abort', onAbort);
       for (const t of [...this.active.values(), ...this.pending]) await closeFd(t);
@@ -257,8 +254,11 @@ export class OutgoingJob {
     try {
       const before = await snapshotFd(fd);
       const size = before.size;
-      const n = Math.max(1, Math.ceil(size / cs));
-      const leaves = await this.hashLeaves(entry.path, fd, size, n);
+      const t0 = performance.now();
+      const leaves = await this.hashing.leaves(entry.path, fd, size, cs);
+      if (size >= 1 << 20) {
+        o.log.debug({ path: entry.path, bytes: size, ms: Math.round(performance.now() - t0), worker_batches: this.hashing.workerBatches }, 'source hashed');
+      }
       const tree = new MerkleTree(o.node.hasher, leaves);
       const manifest: FileManifest = {
         name: entry.name,
@@ -275,56 +275,6 @@ export class OutgoingJob {
       await fh.close().catch(() => undefined);
       throw e;
     }
-  }
-
-  /** The leaf hashes of the file open at `fd`: `n` chunks of `size` bytes, read ahead in batches. */
-  private async hashLeaves(path: string, fd: number, size: number, n: number): Promise<Uint8Array> {
-    const o = this.o;
-    const cs = o.chunkSize;
-    const io = o.node.io;
-    const per = Math.max(1, Math.floor(HASH_BATCH_BYTES / cs));
-    const bufs = this.hashBuffers(Math.min(per * cs, Math.max(size, 1)));
-    const leaves = new Uint8Array(n * 32);
-    const read = (first: number, buf: Uint8Array): Promise<Uint8Array[]> => {
-      const reqs: Array<{ offset: number; length: number; buf: Uint8Array }> = [];
-      for (let j = first; j < Math.min(n, first + per); j++) {
-        const length = Math.min(cs, size - j * cs);
-        reqs.push({ offset: j * cs, length, buf: buf.subarray((j - first) * cs, (j - first) * cs + length) });
-      }
-      const p = io.readChunks(fd, reqs);
-      p.catch(() => undefined); // awaited below; an early exit must not leave it unhandled
-      return p;
-    };
-    let pending: Promise<Uint8Array[]> | null = read(0, bufs[0]);
-    try {
-      for (let first = 0, b = 0; first < n; first += per, b ^= 1) {
-        const got: Uint8Array[] = await (pending as Promise<Uint8Array[]>);
-        pending = first + per < n ? read(first + per, bufs[b ^ 1] as Uint8Array) : null;
-        let bytes = 0;
-        for (let k = 0; k < got.length; k++) {
-          const chunk = got[k] as Uint8Array;
-          if (chunk.length !== Math.min(cs, size - (first + k) * cs)) {
-            throw new WraithError('E_SOURCE_CHANGED', `${path} changed while it was being read`);
-          }
-          leaves.set(leafHash(o.node.hasher, chunk), (first + k) * 32);
-          bytes += chunk.length;
-        }
-        o.stats.fileIo('read', io.backend, bytes);
-      }
-      return leaves;
-    } finally {
-      // The buffers are reused: no read may still be writing into them.
-      if (pending !== null) await pending.catch(() => undefined);
-      this.hashBufs = bufs;
-    }
-  }
-
-  /** Two read-ahead buffers of at least `bytes`, reused across files. */
-  private hashBuffers(bytes: number): [Uint8Array, Uint8Array] {
-    const have = this.hashBufs;
-    this.hashBufs = null;
-    if (have !== null && have[0].length >= bytes) return have;
-    return [Buffer.allocUnsafeSlow(bytes), Buffer.allocUnsafeSlow(bytes)];
   }
 
   private offer(t: Tx): void {
@@ -497,15 +447,17 @@ export class OutgoingJob {
 }
 
 /** Regular files and their bytes under the PATHs (no warnings: the real walk reports them). */
-async function countFiles(paths: readonly string[], followSymlinks: boolean): Promise<{ files: number; bytes: number }> {
+async function countFiles(paths: readonly string[], followSymlinks: boolean): Promise<{ files: number; bytes: number; largest: number }> {
   let files = 0;
   let bytes = 0;
+  let largest = 0;
   for await (const e of walk(paths, { followSymlinks })) {
     if (e.kind !== 'file') continue;
     files++;
     bytes += e.size;
+    largest = Math.max(largest, e.size);
   }
-  return { files, bytes };
+  return { files, bytes, largest };
 }
 
 async function closeFd(t: Tx): Promise<void> {

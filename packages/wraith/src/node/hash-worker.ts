@@ -1,0 +1,51 @@
+/**
+ * Worker thread of SourceHasher (source-hash.ts): takes batches of a file from the shared
+ * counter, reads them with pread on the sender's descriptor and writes their leaf hashes into
+ * the shared leaf row. Replies once per job, when no batch is left to take.
+ */
+import { readSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { WraithError, leafHash } from '@wraith/core';
+import { loadBlake3Async } from '@wraith/blake3';
+import type { HashJob, HashReply } from './source-hash.js';
+
+const hasher = await loadBlake3Async('auto');
+let buf = Buffer.alloc(0);
+
+function run(job: HashJob): void {
+  const { fd, size, chunkSize: cs, per, batches } = job;
+  const n = Math.max(1, Math.ceil(size / cs));
+  const next = new Int32Array(job.next);
+  const done = new Uint8Array(job.done);
+  const leaves = new Uint8Array(job.leaves);
+  for (let b = Atomics.add(next, 0, 1); b < batches; b = Atomics.add(next, 0, 1)) {
+    const first = b * per;
+    const last = Math.min(n, first + per);
+    const start = first * cs;
+    const len = Math.min(size, last * cs) - start;
+    if (buf.length < len) buf = Buffer.allocUnsafeSlow(len);
+    let got = 0;
+    while (got < len) {
+      const r = readSync(fd, buf, got, len - got, start + got);
+      if (r === 0) throw new WraithError('E_SOURCE_CHANGED', `the file became shorter while it was being read (${start + got} of ${size} bytes)`);
+      got += r;
+    }
+    for (let j = first; j < last; j++) {
+      const at = (j - first) * cs;
+      leaves.set(leafHash(hasher, buf.subarray(at, at + Math.min(cs, size - j * cs))), j * 32);
+    }
+    done[b] = 1;
+  }
+}
+
+parentPort?.on('message', (job: HashJob) => {
+  let reply: HashReply;
+  try {
+    run(job);
+    reply = { id: job.id };
+  } catch (e) {
+    const code = e instanceof WraithError ? e.code : (e as NodeJS.ErrnoException).code === 'EACCES' ? 'E_PERMISSION' : 'E_IO';
+    reply = { id: job.id, error: { code, message: (e as Error).message } };
+  }
+  parentPort?.postMessage(reply);
+});
