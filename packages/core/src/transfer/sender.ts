@@ -172,6 +172,8 @@ export class TransferSender {
   /** Supplied chunks with first-pass work left, ascending. */
   private readonly active: number[] = [];
   private readonly rereads: number[] = [];
+  /** The most window seen ahead of the next new chunk: about the receiver's window size. */
+  private peakRoom = 0;
   private lostProofs: LostProof[] = [];
   private lostData: LostData[] = [];
 
@@ -302,8 +304,16 @@ export class TransferSender {
     // Refill in batches, not a chunk per ACK: each read is a hand-off to another thread (a
     // cross-CPU wake-up), and a batch this big goes to kernel workers instead of being copied
     // on the event loop. A RESEND is served at once; an empty buffer takes any room.
-    const batch = Math.min(READ_BATCH_BYTES, this.maxBuffered / 4);
-    if (this.rereads.length === 0 && this.budgetUsed > 0 && this.maxBuffered - this.budgetUsed < batch) return out;
+    const cs = this.manifest.chunkSize;
+    const next = this.nextNew < this.n ? this.peerHeld.firstMissing(this.nextNew) : -1;
+    if (next >= 0) this.peakRoom = Math.max(this.peakRoom, this.maxOffset - next * cs);
+    const batch = Math.min(READ_BATCH_BYTES, this.maxBuffered / 4, Math.max(cs, this.peakRoom / 4));
+    if (this.rereads.length === 0 && this.budgetUsed > 0) {
+      if (this.maxBuffered - this.budgetUsed < batch) return out;
+      // The receiver opens its window a chunk at a time, as it writes: wait for a batch of
+      // window too (unless the file ends inside it), or reads go out a chunk or two at a time.
+      if (next >= 0 && this.maxOffset - next * cs < batch && this.maxOffset < this.manifest.size) return out;
+    }
     while (out.length < max) {
       const reread = this.rereads[0];
       let index: number;

@@ -261,6 +261,34 @@ describe("verifySource 'resend' (the default): a changed source is named at the 
   });
 });
 
+describe('read batching', () => {
+  it('with a window that opens a chunk at a time, reads are asked for 2 MiB at a time (a short batch only at the end of the file)', () => {
+    const rng = new SeededRng(17);
+    const cs = 256 * KiB;
+    const data = randomBytes(rng, 20 * MiB + 100 * KiB);
+    const { sender, receiver } = setup(data, cs, { window: 8 * MiB, buffer: 16 * MiB });
+    const sizes: number[][] = [];
+    const wanted = sender.wantedChunks.bind(sender);
+    sender.wantedChunks = (): number[] => {
+      const got = wanted(64);
+      if (got.length > 0) sizes.push(got);
+      return got;
+    };
+    const hs = new Harness(rng, data, sender, receiver, { burst: 64, reorder: 64, maxPayload: 1400 });
+    hs.start();
+    hs.run(2_000_000);
+    expect(hex(h.hash(hs.dest))).toBe(hex(h.hash(data)));
+    const n = Math.ceil(data.length / cs);
+    expect(sizes.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    // The first call fills the buffer; after that, 8 chunks (2 MiB) or the file's last ones.
+    for (const batch of sizes.slice(1)) {
+      if (batch.includes(n - 1)) continue;
+      expect(batch.length).toBeGreaterThanOrEqual(8);
+    }
+    expect(sizes.length).toBeLessThan(n / 4);
+  });
+});
+
 describe('flow control', () => {
   it('data or a proof beyond the granted window is E_FLOW_CONTROL', () => {
     const data = randomBytes(new SeededRng(20), 10 * 16 * KiB);
