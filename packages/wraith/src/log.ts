@@ -4,10 +4,12 @@
  * are redacted wherever they appear at the top level or one level down.
  */
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 import { REDACTED, SECRET_FIELDS } from './redact.js';
 
 export type { Logger } from 'pino';
+
+const require = createRequire(import.meta.url);
 
 export interface LogOptions {
   readonly level: Level | 'silent';
@@ -41,6 +43,8 @@ export function createLog(opts: LogOptions): Log {
     file = pino.destination({ dest: opts.file, mkdir: true, sync: true });
     stream = file;
   } else if (opts.pretty ?? process.stderr.isTTY === true) {
+    // Only a terminal needs it, so only a terminal pays for loading it.
+    const pretty = require('pino-pretty') as typeof import('pino-pretty');
     stream = pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
   } else {
     stream = pino.destination({ dest: 2, sync: true });

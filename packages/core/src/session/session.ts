@@ -128,6 +128,8 @@ export class Session {
   private pacingWakeAt: Instant = NEVER;
   private readonly keyUpdatesOut: Array<{ seq: number; publicKey: Uint8Array }> = [];
   private closeFrame: { code: ErrorCode; reason: string } | null = null;
+  /** closeFrame answers the peer's CLOSE. */
+  private closeEcho = false;
   private closeEmitted = false;
   private readonly openBatch = new ProtectBatch(1);
   private readonly openBatchN = new ProtectBatch(64);
@@ -533,7 +535,17 @@ export class Session {
         return;
       case 'close': {
         const code = errorCodeForWire(f.errorCode);
-        this.finishClosed(code === 'E_INTERNAL' && f.errorCode === 0 ? null : code, f.reason, true);
+        const local = code === 'E_INTERNAL' && f.errorCode === 0 ? null : code;
+        if (this.state.kind !== 'established' || !this.keys) {
+          this.finishClosed(local, f.reason, true);
+          return;
+        }
+        // Answer with one CLOSE of our own (PROTOCOL.md §4): the closing peer then ends at once
+        // instead of lingering 3 × PTO. The session is over for us now; it only sends that.
+        this.emitClosed(local, f.reason, true);
+        this.closeFrame = { code: 'E_PEER_CLOSED', reason: '' };
+        this.closeEcho = true;
+        this.state = { kind: 'closing', until: now + 3 * this.rtt.pto(this.cfg.maxAckDelay) };
         return;
       }
     }
@@ -794,6 +806,8 @@ export class Session {
       const c = this.closeFrame;
       if (!c) return 0;
       this.closeFrame = null;
+      // An answer to the peer's CLOSE is all there is left to send.
+      if (this.closeEcho) this.state = { kind: 'closing', until: now };
       put({ type: 'close', errorCode: wireCodeFor(c.code), reason: c.reason });
       return this.finishPacket(now, out, slot, w, pn, frames, false, dest);
     }

@@ -301,7 +301,7 @@ export class WraithNode {
     // Let the CLOSE frames leave.
     const deadline = Date.now() + graceMs;
     while (this.endpoint.sessionCount > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 2));
       this.driver.run();
     }
     this.bridge.update();
