@@ -108,9 +108,6 @@ export interface CryptoNative {
     status: Uint8Array): number;
   /** 16. */
   tagLen: number;
-  /** Ciphertexts up to this size are opened in one pass through a per-key scratch buffer;
-   *  larger ones are authenticated first, then decrypted in place. */
-  scratchMax: number;
   /** OpenSSL_version(OPENSSL_VERSION) of the node binary the addon links against. */
   opensslVersion: string;
 }

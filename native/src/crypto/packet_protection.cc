@@ -1,9 +1,9 @@
 // Batched ChaCha20-Poly1305 packet protection (docs/PROTOCOL.md §2.2), registered as
 // `native.crypto`. JS owns every byte: the packets live in one Uint8Array and the batch
 // layout is a set of typed arrays (packages/core ProtectBatch); one call seals or opens
-// the whole batch in place. Nothing is copied in or out except a failed-open guard: a
-// packet is decrypted into a per-key scratch buffer and copied over the ciphertext only
-// after its tag verified, so a forged packet's bytes stay exactly as received.
+// the whole batch in place. A packet is decrypted in place; if its tag does not verify, the
+// same keystream is applied again, so a forged packet's bytes end exactly as received (the
+// caller may try another key on them).
 //
 // Nonce = 4 zero bytes ‖ u64 LE packet number; AAD = the header bytes; 16-byte tag.
 // One EVP_CIPHER_CTX per direction is keyed once; each packet only resets the IV.
@@ -29,9 +29,6 @@ constexpr size_t kNonceLen = 12;
 constexpr size_t kTagLen = 16;
 // JS packet numbers are doubles: the largest exact integer (Number.MAX_SAFE_INTEGER).
 constexpr double kMaxPnDouble = 9007199254740991.0;
-// A packet whose ciphertext fits here is opened in one pass through the scratch buffer
-// (every UDP datagram does); a larger one is authenticated first, then decrypted in place.
-constexpr size_t kScratchMax = 65536;
 // EVP update lengths are ints: feed longer ranges in pieces.
 constexpr size_t kUpdateMax = size_t{1} << 30;
 
@@ -41,8 +38,6 @@ constexpr napi_type_tag kPacketKeyTag = {0x7772616974685f63ULL, 0x6861636861706b
 struct PacketKey {
   EVP_CIPHER_CTX* seal = nullptr;
   EVP_CIPHER_CTX* open = nullptr;
-  uint8_t* scratch = nullptr;
-  size_t scratchCap = 0;
 
   bool live() const { return seal != nullptr && open != nullptr; }
 
@@ -52,29 +47,6 @@ struct PacketKey {
     if (open != nullptr) EVP_CIPHER_CTX_free(open);
     seal = nullptr;
     open = nullptr;
-    if (scratch != nullptr) {
-      OPENSSL_cleanse(scratch, scratchCap);
-      std::free(scratch);
-    }
-    scratch = nullptr;
-    scratchCap = 0;
-  }
-
-  // Grows the scratch buffer to hold n bytes (n <= kScratchMax). False when memory is short:
-  // the caller then takes the two-pass path, which needs no scratch.
-  bool EnsureScratch(size_t n) {
-    if (n <= scratchCap) return true;
-    size_t cap = (n + 2047) & ~size_t{2047};
-    if (cap > kScratchMax) cap = kScratchMax;
-    uint8_t* p = static_cast<uint8_t*>(std::malloc(cap));
-    if (p == nullptr) return false;
-    if (scratch != nullptr) {
-      OPENSSL_cleanse(scratch, scratchCap);
-      std::free(scratch);
-    }
-    scratch = p;
-    scratchCap = cap;
-    return true;
   }
 };
 
@@ -409,24 +381,6 @@ Napi::Value SealBatch(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// Authenticates one packet without writing anything, decrypting in pieces into a stack
-// buffer that is thrown away: the path for ciphertexts larger than the scratch buffer.
-bool AuthenticateOnly(EVP_CIPHER_CTX* ctx, const uint8_t* nonce, const uint8_t* hdr, size_t h, const uint8_t* ct,
-                      size_t n, uint8_t* tag) {
-  uint8_t sink[1024];
-  bool ok = EVP_DecryptInit_ex(ctx, nullptr, nullptr, nullptr, nonce) == 1 && Update(ctx, nullptr, hdr, h);
-  for (size_t done = 0; ok && done < n;) {
-    size_t piece = n - done < sizeof sink ? n - done : sizeof sink;
-    ok = Update(ctx, sink, ct + done, piece);
-    done += piece;
-  }
-  int outl = 0;
-  ok = ok && SetTag(ctx, tag) &&
-       EVP_DecryptFinal_ex(ctx, sink, &outl) == 1 && outl == 0;
-  OPENSSL_cleanse(sink, sizeof sink);
-  return ok;
-}
-
 // openBatch(key, buf, count, offsets, headerLens, payloadLens, pns, status) -> number opened.
 // status[i] = 1 and payloadLens[i] -= 16 for an authentic packet (plaintext in place);
 // status[i] = 0 otherwise, with the packet's bytes and payloadLens[i] untouched. A bad
@@ -447,7 +401,6 @@ Napi::Value OpenBatch(const Napi::CallbackInfo& info) {
   uint8_t nonce[kNonceLen];
   uint8_t tag[kTagLen];
   uint8_t finalSink[kTagLen];  // EVP final output: always empty for a stream cipher
-  size_t scratchUsed = 0;
   uint32_t opened = 0;
   for (uint32_t i = 0; i < b.count; i++) {
     status[i] = 0;
@@ -460,26 +413,15 @@ Napi::Value OpenBatch(const Napi::CallbackInfo& info) {
     const size_t n = len - kTagLen;
     std::memcpy(tag, ct + n, kTagLen);
     WriteNonce(nonce, pn);
-    bool ok;
-    if (n <= kScratchMax && k->EnsureScratch(n)) {
-      // One pass: decrypt into scratch, publish only if the tag verifies.
-      int outl = 0;
-      ok = EVP_DecryptInit_ex(k->open, nullptr, nullptr, nullptr, nonce) == 1 && Update(k->open, nullptr, hdr, h) &&
-           Update(k->open, k->scratch, ct, n) &&
-           SetTag(k->open, tag) &&
-           EVP_DecryptFinal_ex(k->open, finalSink, &outl) == 1 && outl == 0;
-      if (n > scratchUsed) scratchUsed = n;
-      if (ok && n > 0) std::memcpy(ct, k->scratch, n);
-    } else {
-      // Two passes: authenticate, then (only if authentic) decrypt in place.
-      ok = AuthenticateOnly(k->open, nonce, hdr, h, ct, n, tag);
-      if (ok) {
-        int outl = 0;
-        ok = EVP_DecryptInit_ex(k->open, nullptr, nullptr, nullptr, nonce) == 1 && Update(k->open, nullptr, hdr, h) &&
-             Update(k->open, ct, ct, n) && SetTag(k->open, tag) &&
-             EVP_DecryptFinal_ex(k->open, finalSink, &outl) == 1 && outl == 0;
-        // The tag verified on the first pass over the same bytes; a failure here means the
-        // buffer changed under us (shared memory) or OpenSSL failed: leave it failed.
+    int outl = 0;
+    bool xored = false;
+    const bool ok = EVP_DecryptInit_ex(k->open, nullptr, nullptr, nullptr, nonce) == 1 &&
+                    Update(k->open, nullptr, hdr, h) && (xored = Update(k->open, ct, ct, n)) &&
+                    SetTag(k->open, tag) && EVP_DecryptFinal_ex(k->open, finalSink, &outl) == 1 && outl == 0;
+    if (!ok && xored) {
+      // Not authentic: the same keystream XORed again puts the ciphertext back.
+      if (EVP_DecryptInit_ex(k->open, nullptr, nullptr, nullptr, nonce) != 1 || !Update(k->open, ct, ct, n)) {
+        OPENSSL_cleanse(ct, n);  // cannot fail after the same calls succeeded; never leave plaintext
       }
     }
     if (ok) {
@@ -488,7 +430,6 @@ Napi::Value OpenBatch(const Napi::CallbackInfo& info) {
       opened++;
     }
   }
-  if (scratchUsed > 0) OPENSSL_cleanse(k->scratch, scratchUsed);
   return Napi::Number::New(env, opened);
 }
 
@@ -499,7 +440,6 @@ void InitCrypto(Napi::Env env, Napi::Object exports) {
   c.Set("sealBatch", Napi::Function::New(env, SealBatch, "sealBatch"));
   c.Set("openBatch", Napi::Function::New(env, OpenBatch, "openBatch"));
   c.Set("tagLen", Napi::Number::New(env, kTagLen));
-  c.Set("scratchMax", Napi::Number::New(env, kScratchMax));
   c.Set("opensslVersion", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));
   exports.Set("crypto", c);
 }

@@ -18,6 +18,8 @@ import {
   decodeLongHeader,
   encodeLongHeader,
   isLongHeader,
+  isShortHeader,
+  SHORT_HEADER_LEN,
   peekDcid,
   type LongHeaderPacket,
 } from './wire/index.js';
@@ -279,9 +281,25 @@ export class Endpoint {
   handleBatch(now: Instant, batch: DatagramBatch): void {
     const groups = this.batchGroups;
     groups.clear();
+    const buf = batch.buf;
     for (let i = 0; i < batch.count; i++) {
-      const bytes = batch.datagram(i);
       this.counters.datagramsReceived++;
+      // The common case first, without a view or a string: a short header for the session
+      // the previous datagram went to (the batch is one session's flight, mostly).
+      const off = batch.offsets[i] ?? 0;
+      const len = batch.lengths[i] ?? 0;
+      const last = this.lastRx;
+      if (
+        last !== null &&
+        len >= SHORT_HEADER_LEN &&
+        isShortHeader(buf[off] ?? 0) &&
+        readU32(buf, off + 1) === this.lastRxCidHi &&
+        readU32(buf, off + 5) === this.lastRxCidLo
+      ) {
+        this.group(last, i);
+        continue;
+      }
+      const bytes = batch.datagram(i);
       if (bytes.length === 0) {
         this.drops.add('empty');
         continue;
@@ -309,20 +327,39 @@ export class Endpoint {
         }
         continue;
       }
-      let g = groups.get(s);
-      if (!g) {
-        g = [];
-        groups.set(s, g);
+      if (bytes.length >= SHORT_HEADER_LEN) {
+        this.lastRx = s;
+        this.lastRxCidHi = readU32(bytes, 1);
+        this.lastRxCidLo = readU32(bytes, 5);
       }
-      g.push(i);
+      this.group(s, i);
     }
     this.flushGroups(now, batch);
   }
 
   private readonly batchGroups = new Map<Session, number[]>();
+  /** Index arrays for batchGroups, kept between batches. */
+  private readonly spareGroups: number[][] = [];
+  /** The session of the last short-header datagram and its CID (two big-endian words). */
+  private lastRx: Session | null = null;
+  private lastRxCidHi = 0;
+  private lastRxCidLo = 0;
+
+  private group(s: Session, i: number): void {
+    let g = this.batchGroups.get(s);
+    if (!g) {
+      g = this.spareGroups.pop() ?? [];
+      g.length = 0;
+      this.batchGroups.set(s, g);
+    }
+    g.push(i);
+  }
 
   private flushGroups(now: Instant, batch: DatagramBatch): void {
-    for (const [s, idx] of this.batchGroups) s.handleShortBatch(now, batch, idx);
+    for (const [s, idx] of this.batchGroups) {
+      s.handleShortBatch(now, batch, idx);
+      this.spareGroups.push(idx);
+    }
     this.batchGroups.clear();
   }
 
@@ -740,6 +777,7 @@ export class Endpoint {
       if (this.byResetToken.get(k) === s) this.byResetToken.delete(k);
     }
     this.sessions.delete(cidKey(s.localCid));
+    if (this.lastRx === s) this.lastRx = null;
     this.byId.delete(s.id);
   }
 }
@@ -761,6 +799,10 @@ function fnv1a(b: Uint8Array): number {
 }
 
 /** Map key for an 8-byte connection id. */
+function readU32(b: Uint8Array, at: number): number {
+  return (((b[at] ?? 0) << 24) | ((b[at + 1] ?? 0) << 16) | ((b[at + 2] ?? 0) << 8) | (b[at + 3] ?? 0)) >>> 0;
+}
+
 function cidKey(cid: Uint8Array): string {
   return String.fromCharCode(
     ((cid[0] ?? 0) << 8) | (cid[1] ?? 0),

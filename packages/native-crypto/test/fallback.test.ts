@@ -54,7 +54,6 @@ describe('probeNativeProtection on unusable addon modules', () => {
       },
       openBatch: () => 0,
       tagLen: 16,
-      scratchMax: 65536,
       opensslVersion: 'OpenSSL 0.0.0-fake',
     };
     const r = probeNativeProtection({ native: { crypto: wrong }, loadError: null });

@@ -128,6 +128,9 @@ export class Session {
   private pacingWakeAt: Instant = NEVER;
   private readonly keyUpdatesOut: Array<{ seq: number; publicKey: Uint8Array }> = [];
   private closeFrame: { code: ErrorCode; reason: string } | null = null;
+  /** What prepareShort found for the datagram at hand (one object, not one per packet). */
+  private readonly rx: { pn: number; key: PacketKey | null; which: 'current' | 'next' | 'prev' } = { pn: 0, key: null, which: 'current' };
+  private readonly rxReader = new Reader(new Uint8Array(0));
   /** closeFrame answers the peer's CLOSE. */
   private closeEcho = false;
   private closeEmitted = false;
@@ -321,8 +324,8 @@ export class Session {
    * not authenticate, or does not parse, is dropped without changing state.
    */
   handleShort(now: Instant, from: SocketAddr, datagram: Uint8Array): void {
-    const k = this.prepareShort(now, from, datagram);
-    if (!k) return;
+    if (!this.prepareShort(now, from, datagram)) return;
+    const k = this.rx;
     const b = this.openBatch;
     b.buf = datagram;
     b.count = 1;
@@ -331,7 +334,7 @@ export class Session {
     b.payloadLens[0] = datagram.length - SHORT_HEADER_LEN;
     b.pns[0] = k.pn;
     b.status[0] = 0;
-    k.key.open(b);
+    (k.key as PacketKey).open(b);
     if (b.status[0] !== 1) return this.unprocessable(now, from, datagram, 'auth');
     this.acceptShort(now, from, datagram, b.payloadLens[0] ?? 0, k.pn, k.which);
   }
@@ -355,10 +358,11 @@ export class Session {
         const slot = idx[i] as number;
         const dg = batch.datagram(slot);
         const wasClosed = this.state.kind === 'closed';
-        const k = this.prepareShort(now, batch.addrs[slot] as SocketAddr, dg);
+        const ok = this.prepareShort(now, batch.addrs[slot] as SocketAddr, dg);
         // A stateless reset for this very session ended it: nothing collected may be opened.
         if (!wasClosed && this.state.kind === 'closed') return;
-        if (!k) continue;
+        if (!ok) continue;
+        const k = this.rx;
         if (runKey !== null && k.key !== runKey) break;
         runKey = k.key;
         runWhich = k.which;
@@ -392,39 +396,39 @@ export class Session {
     }
   }
 
-  /** Header, packet number, replay window and key phase; null when dropped. */
-  private prepareShort(
-    now: Instant,
-    from: SocketAddr,
-    datagram: Uint8Array,
-  ): { pn: number; key: PacketKey; which: 'current' | 'next' | 'prev' } | null {
+  /** Header, packet number, replay window and key phase into `rx`; false when dropped. */
+  private prepareShort(now: Instant, from: SocketAddr, datagram: Uint8Array): boolean {
     const keys = this.keys;
     if (!keys || this.state.kind === 'closed') {
       this.d.drop('no_keys');
-      return null;
+      return false;
     }
     if (datagram.length < SHORT_HEADER_LEN + AEAD_TAG_LEN) {
       this.d.drop('truncated');
-      return null;
+      return false;
     }
     let hdr: { keyPhase: number; pnTruncated: number };
     try {
-      hdr = decodeShortHeader(new Reader(datagram), this.hdrScratch);
+      hdr = decodeShortHeader(this.rxReader.reset(datagram), this.hdrScratch);
     } catch {
       this.d.drop('malformed_header');
-      return null;
+      return false;
     }
     const pn = expandPn(this.largestRecvPn, hdr.pnTruncated);
     if (!this.replay.check(pn)) {
       this.unprocessable(now, from, datagram, 'replay');
-      return null;
+      return false;
     }
     const k = keys.recvKeyFor(hdr.keyPhase);
     if (!k) {
       this.unprocessable(now, from, datagram, 'key_phase');
-      return null;
+      return false;
     }
-    return { pn, key: k.key, which: k.which };
+    const rx = this.rx;
+    rx.pn = pn;
+    rx.key = k.key;
+    rx.which = k.which;
+    return true;
   }
 
   /**
