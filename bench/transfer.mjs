@@ -6,6 +6,8 @@
 // Usage (root for apt-get and, where /dev/shm is not a tmpfs, for mounting one; build first):
 //   npx tsc -b && npm run bench -- [--size 1GiB] [--runs 3] [--json FILE]
 //       [--only wraith,udx,socat,iperf3] [--disk-dir DIR] [--timeout 600]
+//   npm run bench -- --netns [--size 1GiB] [--runs 3] [--json FILE]
+//       [--only wraith,udx,socat,iperf3] [--timeout 600]
 //   (`npm run bench` with no argument runs this; also `npm run bench -- transfer ...`)
 //   WRAITH_BENCH_PROFILE=DIR adds one profiled wraith run (node --cpu-prof on both processes,
 //   profiles written under DIR/sender and DIR/receiver) and prints the top self-time functions
@@ -42,7 +44,25 @@
 // Missing Debian packages (socat, iperf3, time) are installed with apt-get. The source file is
 // generated (random bytes) into the tmpfs once; everything is removed at the end, also on
 // failure or Ctrl-C. Traffic stays on 127.0.0.1. Results go to bench/results/transfer.json
-// unless --json names a file.
+// unless --json names a file (bench/results/transfer-netns.json with --netns).
+//
+// --netns: the same measurement between two network namespaces created for the run (names
+// wrt-PID-RANDOM-a/b) and joined by one veth pair (wta0 in A, wtb0 in B; 10.213.R.1 and .2/24,
+// static neighbour entries), deleted at the end, also on failure or Ctrl-C; no interface
+// outside them is touched. Every receiver runs in B and every sender in A, each started with
+// `ip netns exec NS` (which execs: the spawned pid is the measured process itself; each run
+// checks that the measured pids are node/socat/iperf3 inside the right namespace). Cases:
+//   wraith-xdp    daemon and sender with --transport xdp --no-udp-fallback --xdp-interface
+//                 (their veth end); the daemon binds B's address. If AF_XDP cannot start, the
+//                 row fails with the node's error (no fallback to UDP).
+//   wraith-udp    --transport udp: the native sendmmsg/GSO/GRO UDP path.
+//   wraith-dgram  --transport udp with WRAITH_UDP_BACKEND=dgram on both sides (node:dgram).
+//   udx, socat, iperf3  as above, addressed by the namespace addresses.
+// ("wraith" in --only means the three wraith rows.) The wraith processes log at info level so
+// the transport each side actually ran (ready line, run/daemon.json, "node started", the
+// node:dgram notice) is checked against the case and recorded per run, with the AF_XDP
+// packet counters each side logs as its transport closes. wraith-disk and profiling are
+// loopback-only.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import {
@@ -66,6 +86,7 @@ import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { createVethPair, deleteAllNetns, netnsInode, netnsOf } from './lib/netns.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
@@ -76,9 +97,13 @@ const MB = 1e6;
 const TMPFS_MAGIC = 0x01021994;
 const RAMFS_MAGIC = 0x858458f6;
 const CASES = ['wraith-tmpfs', 'wraith-disk', 'udx', 'socat', 'iperf3'];
+const NETNS_CASES = ['wraith-xdp', 'wraith-udp', 'wraith-dgram', 'udx', 'socat', 'iperf3'];
 const LABEL = {
   'wraith-tmpfs': 'wraith (to tmpfs)',
   'wraith-disk': 'wraith (to disk)',
+  'wraith-xdp': 'wraith AF_XDP',
+  'wraith-udp': 'wraith UDP (sendmmsg/GSO)',
+  'wraith-dgram': 'wraith UDP (node:dgram)',
   udx: 'udx-native + secret-stream',
   socat: 'socat TLS 1.3',
   iperf3: 'iperf3 TCP (no crypto)',
@@ -103,17 +128,23 @@ function parseSize(s) {
 function usage() {
   return `usage: npm run bench -- [--size 1GiB] [--runs 3] [--json FILE] [--only ${['wraith', ...CASES.slice(2)].join(',')}]
                        [--disk-dir DIR] [--timeout SECONDS]
+       npm run bench -- --netns [--size 1GiB] [--runs 3] [--json FILE] [--only ...] [--timeout SECONDS]
   --only also takes wraith-tmpfs and wraith-disk (wraith = both)
+  --netns: between two network namespaces joined by veth (root), cases ${NETNS_CASES.join(', ')}
+           (wraith = the three wraith rows); default JSON bench/results/transfer-netns.json
   WRAITH_BENCH_PROFILE=DIR: one extra wraith run under node --cpu-prof, top self-time functions printed
   build first: npx tsc -b`;
 }
 
 function parseArgs(argv) {
+  const netns = argv.includes('--netns');
+  const cases = netns ? NETNS_CASES : CASES;
   const o = {
+    netns,
     size: GiB,
     runs: 3,
-    json: join(here, 'results', 'transfer.json'),
-    only: [...CASES],
+    json: join(here, 'results', netns ? 'transfer-netns.json' : 'transfer.json'),
+    only: [...cases],
     diskDir: null,
     timeout: 600,
     profile: process.env.WRAITH_BENCH_PROFILE ? resolve(userCwd, process.env.WRAITH_BENCH_PROFILE) : null,
@@ -130,16 +161,16 @@ function parseArgs(argv) {
     else if (a === '--json') o.json = resolve(userCwd, next());
     else if (a === '--disk-dir') o.diskDir = resolve(userCwd, next());
     else if (a === '--timeout') o.timeout = Number(next());
+    else if (a === '--netns') continue;
     else if (a === '--only') {
       const want = new Set();
       for (const n of next().split(',').map((s) => s.trim()).filter(Boolean)) {
         if (n === 'wraith') {
-          want.add('wraith-tmpfs');
-          want.add('wraith-disk');
-        } else if (CASES.includes(n)) want.add(n);
-        else throw new Error(`--only: unknown case '${n}' (cases: wraith, ${CASES.join(', ')})`);
+          for (const c of cases) if (c.startsWith('wraith-')) want.add(c);
+        } else if (cases.includes(n)) want.add(n);
+        else throw new Error(`--only: unknown case '${n}'${netns ? ' with --netns' : ''} (cases: wraith, ${cases.join(', ')})`);
       }
-      o.only = CASES.filter((c) => want.has(c));
+      o.only = cases.filter((c) => want.has(c));
     } else if (a === '--help' || a === '-h') {
       console.log(usage());
       process.exit(0);
@@ -148,6 +179,7 @@ function parseArgs(argv) {
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be a positive integer');
   if (!(o.timeout > 0)) throw new Error('--timeout must be a positive number of seconds');
   if (o.only.length === 0) throw new Error('--only selected no case');
+  if (netns && o.diskDir) throw new Error('--disk-dir: the disk case is loopback-only (no --netns)');
   return o;
 }
 
@@ -174,15 +206,22 @@ function procHwm(pid) {
   return m ? Number(m[1]) * 1024 : null;
 }
 
+/** wraith log lines kept from stderr (the rest only as a tail): which transport ran, and its counters. */
+const KEEP_LOG = /^(node started|XDP |AF_XDP |UDP on node:dgram|Zero-copy mode)/;
+
 /**
  * A child process with its stdout read as NDJSON. With `timed`, it runs under GNU time, which
  * writes the child's wall, user and system time and maxrss (getrusage) to a file at its exit.
+ * With `ns`, it runs in that network namespace through `ip netns exec`, which execs (no extra
+ * process): the pid is GNU time's, or the command's itself.
  */
 class Proc {
-  constructor(label, cmd, args, { timed = false, env = process.env } = {}) {
+  constructor(label, cmd, args, { timed = false, env = process.env, ns = null } = {}) {
     this.label = label;
+    this.ns = ns;
     this.timeFile = timed ? join(work.dir, `time-${process.pid}-${Math.random().toString(16).slice(2)}.txt`) : null;
-    const [c, a] = timed ? [TIME, ['-o', this.timeFile, '-f', '%e %U %S %M', cmd, ...args]] : [cmd, args];
+    let [c, a] = timed ? [TIME, ['-o', this.timeFile, '-f', '%e %U %S %M', cmd, ...args]] : [cmd, args];
+    if (ns) [c, a] = ['ip', ['netns', 'exec', ns, c, ...a]];
     this.proc = spawn(c, a, { stdio: ['ignore', 'pipe', 'pipe'], env });
     children.add(this);
     this.pid = this.proc.pid;
@@ -190,8 +229,16 @@ class Proc {
     this.stdoutRaw = [];
     this.stderr = '';
     this.waiters = new Set();
+    this.logs = [];
     this.proc.stderr.on('data', (d) => {
       this.stderr = (this.stderr + d).slice(-8192);
+    });
+    createInterface({ input: this.proc.stderr }).on('line', (l) => {
+      if (!l.startsWith('{') || this.logs.length >= 200) return;
+      try {
+        const j = JSON.parse(l);
+        if (KEEP_LOG.test(String(j.msg ?? '')) || j.level >= 50) this.logs.push(j);
+      } catch {}
     });
     createInterface({ input: this.proc.stdout }).on('line', (l) => {
       this.stdoutRaw.push(l);
@@ -397,7 +444,11 @@ async function sha256File(file) {
   return h.digest('hex');
 }
 
-async function freePort() {
+/** Namespaces are fresh for the run: ports are handed out in turn (no TIME_WAIT of an earlier run in the way). */
+let nsPort = 20000;
+
+async function freePort(net) {
+  if (net?.mode === 'netns') return nsPort++;
   return new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);
@@ -408,12 +459,24 @@ async function freePort() {
   });
 }
 
-/** Waits until something listens on TCP HOST:port (without connecting: the servers take one connection). */
-async function waitListen(port, proc, ms = 20_000) {
-  const want = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+/**
+ * Waits until something listens on TCP host:port (without connecting: the servers take one
+ * connection). In a namespace, through the server's own /proc/PID/net/tcp (its namespace's table).
+ */
+async function waitListen(port, proc, ms = 20_000, host = HOST) {
+  const hexIp = host
+    .split('.')
+    .reverse()
+    .map((x) => Number(x).toString(16).toUpperCase().padStart(2, '0'))
+    .join('');
+  const want = `${hexIp}:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const table = proc.ns ? `/proc/${proc.realPid()}/net/tcp` : '/proc/net/tcp';
   const deadline = Date.now() + ms;
   for (;;) {
-    const rows = readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1);
+    let rows = [];
+    try {
+      rows = readFileSync(table, 'utf8').split('\n').slice(1);
+    } catch {}
     if (rows.some((r) => r.trim().split(/\s+/)[1] === want && r.trim().split(/\s+/)[3] === '0A')) return;
     if (proc.exit) throw new Error(`${proc.label} exited before listening\n${proc.tail()}`);
     if (Date.now() > deadline) throw new Error(`${proc.label}: not listening on ${port} within ${ms / 1000} s\n${proc.tail()}`);
@@ -448,69 +511,192 @@ function wraithHomes(root) {
   return s;
 }
 
-async function runWraith(ctx, destRoot, { profile = null } = {}) {
+/** What a wraith side actually ran: "xdp", "udp/native" or "udp/dgram" (from its ready line or "node started" log). */
+function wraithTransport(p, ready = null) {
+  const started = p.logs.find((l) => l.msg === 'node started');
+  const t = ready?.transport ?? started?.transport ?? null;
+  if (t !== 'udp') return t;
+  // The node says so at info level when it is on node:dgram; "node started" shows info was on.
+  if (p.logs.some((l) => String(l.msg).startsWith('UDP on node:dgram'))) return 'udp/dgram';
+  return started ? 'udp/native' : 'udp/?';
+}
+
+/** The AF_XDP totals a wraith side logs as its transport closes ("XDP disabled on interface IF"). */
+function xdpTotals(p) {
+  const l = p.logs.find((x) => String(x.msg).startsWith('XDP disabled on interface'));
+  if (!l) return null;
+  const out = {};
+  for (const k of ['xdp_rx_packets', 'xdp_tx_packets', 'kernel_rx_packets', 'kernel_tx_packets', 'rx_dropped', 'rx_ring_full', 'tx_oversize']) out[k] = l[k] ?? null;
+  return out;
+}
+
+const WRAITH_NETNS = {
+  'wraith-xdp': { expect: 'xdp', flags: (ifname) => ['--transport', 'xdp', '--no-udp-fallback', '--xdp-interface', ifname], env: {} },
+  'wraith-udp': { expect: 'udp/native', flags: () => ['--transport', 'udp'], env: {} },
+  'wraith-dgram': { expect: 'udp/dgram', flags: () => ['--transport', 'udp'], env: { WRAITH_UDP_BACKEND: 'dgram' } },
+};
+
+/**
+ * The process a Proc measures (GNU time's child, or the process itself), once it has exec'd:
+ * its pid and comm, checked to be `comm` inside the Proc's namespace.
+ */
+async function measured(p, comm) {
+  const pid = p.realPid();
+  let got = null;
+  for (let i = 0; i < 1000; i++) {
+    try {
+      got = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      got = null;
+      break;
+    }
+    if (got !== 'time' && got !== 'ip') break;
+    await sleep(2);
+  }
+  const inNs = p.ns ? netnsOf(pid) === netnsInode(p.ns) : null;
+  if (got !== null && got !== comm) throw new Error(`${p.label}: the measured process ${pid} is '${got}', not '${comm}'`);
+  if (got !== null && p.ns && !inNs) throw new Error(`${p.label}: process ${pid} is not in namespace ${p.ns}`);
+  return { pid, comm: got, in_namespace: inNs };
+}
+
+async function runWraith(ctx, destRoot, { profile = null, kind = null } = {}) {
+  const net = ctx.net;
   const h = wraithHomes(destRoot);
   const out = mkdtempSync(join(destRoot, 'out-'));
   const prof = (side) => (profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profile, side)}`] : []);
-  const rx = new Proc('wraith daemon', process.execPath, [
-    ...prof('receiver'),
-    WRAITH,
-    '--home', h.rx,
-    'daemon',
-    '--bind', `${HOST}:0`,
-    '--output', out,
-    '--auto-accept',
-    '--admin-listen', 'off',
-    '--json',
-    '--min-free', '0',
-  ]);
+  const nk = kind ? WRAITH_NETNS[kind] : null;
+  // In namespaces: info-level logs, to learn (and record) which transport each side ran.
+  const extra = (ifname) => (nk ? [...nk.flags(ifname), '--log-level', 'info'] : []);
+  const env = nk ? { ...process.env, ...nk.env } : process.env;
+  const bind = nk ? `${net.rxHost}:${await freePort(net)}` : `${HOST}:0`;
+  const rx = new Proc(
+    'wraith daemon',
+    process.execPath,
+    [
+      ...prof('receiver'),
+      WRAITH,
+      '--home', h.rx,
+      'daemon',
+      '--bind', bind,
+      '--output', out,
+      '--auto-accept',
+      '--admin-listen', 'off',
+      '--json',
+      '--min-free', '0',
+      ...extra(net.rxIf),
+    ],
+    { env, ns: net.rxNs },
+  );
+  let res;
+  let tx = null;
   try {
-    const ready = await rx.line((l) => l.type === 'ready', 60_000, 'its ready line');
+    const ready = await rx.line((l) => l.type === 'ready' || l.type === 'error', 60_000, 'its ready line');
+    if (ready.type === 'error') throw new Error(`wraith daemon: ${ready.code}: ${ready.message}${ready.hint ? ` (hint: ${ready.hint})` : ''}`);
     const addr = ready.udp_addrs[0];
+    let check = null;
+    if (nk) {
+      // ip netns exec execs: the pid we read /proc of must be the daemon's own, in B.
+      if (ready.pid !== rx.pid) throw new Error(`wraith daemon: ready pid ${ready.pid} is not the spawned pid ${rx.pid}`);
+      check = { receiver: await measured(rx, 'node') };
+      let fileTransport = null;
+      try {
+        fileTransport = JSON.parse(readFileSync(join(h.rx, 'run', 'daemon.json'), 'utf8')).transport ?? null;
+      } catch {}
+      if (fileTransport !== ready.transport) throw new Error(`wraith daemon: ready says transport ${ready.transport}, run/daemon.json ${fileTransport}`);
+    }
     const rxCpu0 = procCpu(rx.pid);
     const t0 = performance.now();
-    const tx = new Proc('wraith send', process.execPath, [...prof('sender'), WRAITH, '--home', h.tx, 'send', ctx.src, '--to', `${h.rxId}@${addr}`, '--json', '--no-progress', '--reconnect-for', '0s'], { timed: true });
+    tx = new Proc(
+      'wraith send',
+      process.execPath,
+      [...prof('sender'), WRAITH, '--home', h.tx, 'send', ctx.src, '--to', `${h.rxId}@${addr}`, '--json', '--no-progress', '--reconnect-for', '0s', ...extra(net.txIf)],
+      { timed: true, env, ns: net.txNs },
+    );
+    if (nk) check.sender = await measured(tx, 'node');
     const e = await tx.wait(ctx.timeout * 1000);
     const t1 = e.at;
     const rxCpu1 = procCpu(rx.pid);
     const rxHwm = procHwm(rx.pid);
-    if (e.code !== 0) throw new Error(`wraith send exited ${e.code ?? e.signal}\n${tx.tail()}\n--- daemon\n${rx.tail()}`);
+    if (e.code !== 0) {
+      const err = tx.lines.findLast((l) => l.type === 'error');
+      throw new Error(`wraith send exited ${e.code ?? e.signal}${err ? `: ${err.code}: ${err.message}` : ''}\n${tx.tail()}\n--- daemon\n${rx.tail()}`);
+    }
     const done = tx.lines.find((l) => l.type === 'completed') ?? {};
     const file = join(out, basename(ctx.src));
     const verified = existsSync(file) && (await sha256File(file)) === ctx.sha256;
-    return {
+    res = {
       wall_s: (t1 - t0) / 1000,
       sender: sideFromTime(tx.usage()),
       receiver: { cpu_s: rxCpu1 - rxCpu0, peak_rss_bytes: rxHwm },
       verified,
       extra: { payload_bytes_sent: done.payload_bytes_sent ?? null, bytes_retransmitted: done.bytes_retransmitted ?? null, transport: ready.transport },
     };
+    if (nk) {
+      const started = tx.logs.find((l) => l.msg === 'node started');
+      if (started && started.pid !== check.sender.pid) throw new Error(`wraith send: logged pid ${started.pid} is not the measured pid ${check.sender.pid}`);
+      res.extra.transport = { receiver: wraithTransport(rx, ready), sender: wraithTransport(tx) };
+      res.extra.measured_processes = check;
+      if (nk.expect === 'xdp') res.extra.xdp_totals = { sender: xdpTotals(tx), receiver: null };
+    }
   } finally {
-    // Graceful (SIGTERM) so a profiled daemon writes its profile.
+    tx?.kill('SIGKILL');
+    // Graceful (SIGTERM) so a profiled daemon writes its profile (and an AF_XDP one its totals).
     rx.kill('SIGTERM');
     try {
       await rx.wait(20_000);
     } catch {}
     rmSync(out, { recursive: true, force: true });
   }
+  if (nk) {
+    if (nk.expect === 'xdp') {
+      res.extra.xdp_totals.receiver = xdpTotals(rx);
+      // Of the datagrams each side moved, the part AF_XDP carried (the rest went through the kernel socket).
+      const share = (c, dir) => (c && c[`xdp_${dir}_packets`] + c[`kernel_${dir}_packets`] > 0 ? c[`xdp_${dir}_packets`] / (c[`xdp_${dir}_packets`] + c[`kernel_${dir}_packets`]) : null);
+      res.extra.af_xdp_share = { sender_tx: share(res.extra.xdp_totals.sender, 'tx'), receiver_rx: share(res.extra.xdp_totals.receiver, 'rx') };
+    }
+    const t = res.extra.transport;
+    // A row must be what it says: a side on another transport fails the run, saying which.
+    const wrong = [];
+    for (const [side, p] of [['receiver', rx], ['sender', tx]]) {
+      if (t[side] === nk.expect) continue;
+      const why = p.logs.find((l) => /unavailable|node:dgram/.test(String(l.msg)))?.msg;
+      wrong.push(`wraith ${side} ran on ${t[side]}, not ${nk.expect}${why ? ` (${why})` : ''}`);
+    }
+    if (wrong.length) res.error = wrong.join('; ');
+  }
+  return res;
+}
+
+/** In namespace mode, both measured processes checked (see measured()), else null. */
+async function checkSides(net, rx, tx, comm) {
+  if (net.mode !== 'netns') return null;
+  try {
+    return { receiver: await measured(rx, comm), sender: await measured(tx, comm) };
+  } catch (e) {
+    tx.kill('SIGKILL');
+    throw e;
+  }
 }
 
 async function runUdx(ctx) {
+  const net = ctx.net;
   const outFile = join(work.dir, 'udx-out.bin');
   rmSync(outFile, { force: true });
-  const rx = new Proc('udx receiver', process.execPath, [join(PEERS, 'udx-recv.mjs'), '--out', outFile, '--host', HOST], { timed: true });
+  const rx = new Proc('udx receiver', process.execPath, [join(PEERS, 'udx-recv.mjs'), '--out', outFile, '--host', net.rxHost], { timed: true, ns: net.rxNs });
   try {
     const ready = await rx.line((l) => l.type === 'ready', 60_000, 'its ready line');
     const rxPid = rx.realPid();
     const rxCpu0 = procCpu(rxPid);
     const t0 = performance.now();
-    const tx = new Proc('udx sender', process.execPath, [join(PEERS, 'udx-send.mjs'), '--file', ctx.src, '--port', String(ready.port), '--host', HOST], { timed: true });
+    const bindArgs = net.mode === 'netns' ? ['--bind', net.txHost] : [];
+    const tx = new Proc('udx sender', process.execPath, [join(PEERS, 'udx-send.mjs'), '--file', ctx.src, '--port', String(ready.port), '--host', net.rxHost, ...bindArgs], { timed: true, ns: net.txNs });
+    const check = await checkSides(net, rx, tx, 'node');
     const e = await tx.wait(ctx.timeout * 1000);
     if (e.code !== 0) throw new Error(`udx sender exited ${e.code ?? e.signal}\n${tx.tail()}\n--- receiver\n${rx.tail()}`);
     const t1 = e.at;
     await rx.wait(60_000);
     const verified = (await sha256File(outFile)) === ctx.sha256;
-    return { wall_s: (t1 - t0) / 1000, sender: sideFromTime(tx.usage()), receiver: sideFromTime(rx.usage(), rxCpu0), verified, extra: {} };
+    return { wall_s: (t1 - t0) / 1000, sender: sideFromTime(tx.usage()), receiver: sideFromTime(rx.usage(), rxCpu0), verified, extra: check ? { measured_processes: check } : {} };
   } finally {
     rx.kill('SIGKILL');
     rmSync(outFile, { force: true });
@@ -528,14 +714,16 @@ async function runSocat(ctx) {
   const outFile = join(work.dir, 'socat-out.bin');
   rmSync(outFile, { force: true });
   const tls = ctx.cert ?? (ctx.cert = makeCert(work.dir));
-  const port = await freePort();
+  const net = ctx.net;
+  const port = await freePort(net);
   const v13 = 'openssl-min-proto-version=TLS1.3';
-  const rx = new Proc('socat server', 'socat', ['-u', `OPENSSL-LISTEN:${port},bind=${HOST},reuseaddr,cert=${tls.cert},key=${tls.key},verify=0,${v13}`, `CREATE:${outFile}`], { timed: true });
+  const rx = new Proc('socat server', 'socat', ['-u', `OPENSSL-LISTEN:${port},bind=${net.rxHost},reuseaddr,cert=${tls.cert},key=${tls.key},verify=0,${v13}`, `CREATE:${outFile}`], { timed: true, ns: net.rxNs });
   try {
-    await waitListen(port, rx);
+    await waitListen(port, rx, 20_000, net.rxHost);
     const rxCpu0 = procCpu(rx.realPid());
     const t0 = performance.now();
-    const tx = new Proc('socat client', 'socat', ['-d', '-d', '-u', `OPEN:${ctx.src},rdonly`, `OPENSSL:${HOST}:${port},verify=0,${v13}`], { timed: true });
+    const tx = new Proc('socat client', 'socat', ['-d', '-d', '-u', `OPEN:${ctx.src},rdonly`, `OPENSSL:${net.rxHost}:${port},verify=0,${v13}`], { timed: true, ns: net.txNs });
+    const check = await checkSides(net, rx, tx, 'socat');
     const e = await tx.wait(ctx.timeout * 1000);
     if (e.code !== 0) throw new Error(`socat client exited ${e.code ?? e.signal}\n${tx.tail()}\n--- server\n${rx.tail()}`);
     const er = await rx.wait(60_000);
@@ -544,7 +732,7 @@ async function runSocat(ctx) {
     const verified = (await sha256File(outFile)) === ctx.sha256;
     const cipher = /SSL connection using (\S+)/.exec(tx.stderr)?.[1] ?? null;
     const proto = /SSL proto version used: (\S+)/i.exec(tx.stderr)?.[1] ?? /(TLSv1\.\d)/.exec(tx.stderr)?.[1] ?? null;
-    return { wall_s: (t1 - t0) / 1000, sender: sideFromTime(tx.usage()), receiver: sideFromTime(rx.usage(), rxCpu0), verified, extra: { cipher, protocol: proto } };
+    return { wall_s: (t1 - t0) / 1000, sender: sideFromTime(tx.usage()), receiver: sideFromTime(rx.usage(), rxCpu0), verified, extra: { cipher, protocol: proto, ...(check ? { measured_processes: check } : {}) } };
   } finally {
     rx.kill('SIGKILL');
     rmSync(outFile, { force: true });
@@ -552,13 +740,15 @@ async function runSocat(ctx) {
 }
 
 async function runIperf3(ctx) {
-  const port = await freePort();
-  const rx = new Proc('iperf3 server', 'iperf3', ['-s', '-1', '-B', HOST, '-p', String(port)], { timed: true });
+  const net = ctx.net;
+  const port = await freePort(net);
+  const rx = new Proc('iperf3 server', 'iperf3', ['-s', '-1', '-B', net.rxHost, '-p', String(port)], { timed: true, ns: net.rxNs });
   try {
-    await waitListen(port, rx);
+    await waitListen(port, rx, 20_000, net.rxHost);
     const rxCpu0 = procCpu(rx.realPid());
     const t0 = performance.now();
-    const tx = new Proc('iperf3 client', 'iperf3', ['-c', HOST, '-p', String(port), '-n', String(ctx.size), '-J'], { timed: true });
+    const tx = new Proc('iperf3 client', 'iperf3', ['-c', net.rxHost, '-p', String(port), '-n', String(ctx.size), '-J'], { timed: true, ns: net.txNs });
+    const check = await checkSides(net, rx, tx, 'iperf3');
     const e = await tx.wait(ctx.timeout * 1000);
     if (e.code !== 0) throw new Error(`iperf3 client exited ${e.code ?? e.signal}\n${tx.tail()}\n--- server\n${rx.tail()}`);
     const er = await rx.wait(60_000);
@@ -577,7 +767,7 @@ async function runIperf3(ctx) {
       sender: sideFromTime(tx.usage()),
       receiver: sideFromTime(rx.usage(), rxCpu0),
       verified: null, // memory to memory: no file
-      extra: { iperf3_reported_MBps: reported, bytes_sent: sent, bytes_received: bytes },
+      extra: { iperf3_reported_MBps: reported, bytes_sent: sent, bytes_received: bytes, ...(check ? { measured_processes: check } : {}) },
     };
   } finally {
     rx.kill('SIGKILL');
@@ -683,6 +873,7 @@ function summarize(runs, size) {
 }
 
 const fmt = (x, d = 0) => (x == null ? 'n/a' : x.toFixed(d));
+const pct = (x) => (x == null ? 'n/a' : `${(100 * x).toFixed(1)} %`);
 
 function table(results, order) {
   const udx = results.udx?.median?.goodput_MBps;
@@ -730,9 +921,10 @@ function targets(results) {
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const need = new Set(o.only);
-  if (!existsSync(join(repo, 'packages', 'wraith', 'dist', 'cli.js')) && (need.has('wraith-tmpfs') || need.has('wraith-disk'))) {
+  if (!existsSync(join(repo, 'packages', 'wraith', 'dist', 'cli.js')) && o.only.some((c) => c.startsWith('wraith-'))) {
     throw new Error('packages/wraith is not built: run `npx tsc -b` first');
   }
+  if (o.netns && process.getuid?.() !== 0) throw new Error('--netns needs root (network namespaces, AF_XDP)');
   const deb = [['/usr/bin/time', 'time']];
   if (need.has('socat')) deb.push(['socat', 'socat'], ['openssl', 'openssl']);
   if (need.has('iperf3')) deb.push(['iperf3', 'iperf3']);
@@ -763,12 +955,24 @@ async function main() {
   const loadStart = loadavg();
   console.error(`generating ${o.size} random bytes in ${tmp.how} ...`);
   const sha256 = generate(src, o.size);
-  const ctx = { src, sha256, size: o.size, timeout: o.timeout, cert: null };
+  let net = { mode: 'loopback', rxHost: HOST, txHost: HOST, rxNs: null, txNs: null, rxIf: null, txIf: null };
+  if (o.netns) {
+    cleanups.push(deleteAllNetns);
+    process.on('exit', deleteAllNetns); // also after a crash outside main's finally
+    // 10.213.R.0/24 lives only inside the two namespaces.
+    const pair = createVethPair({ prefix: 'wrt', ifA: 'wta0', ifB: 'wtb0', firstOctet: 213 });
+    net = { mode: 'netns', rxHost: pair.ipB, txHost: pair.ipA, rxNs: pair.b, txNs: pair.a, rxIf: pair.ifB, txIf: pair.ifA, subnet: pair.net };
+    console.error(`namespaces ${pair.a} (${pair.ifA} ${pair.ipA}, senders) and ${pair.b} (${pair.ifB} ${pair.ipB}, receivers), veth`);
+  }
+  const ctx = { src, sha256, size: o.size, timeout: o.timeout, cert: null, net };
   const wraithTmpRoot = mkdtempSync(join(work.dir, 'wraith-'));
 
   const run = {
     'wraith-tmpfs': () => runWraith(ctx, wraithTmpRoot),
     'wraith-disk': () => runWraith(ctx, diskDir),
+    'wraith-xdp': () => runWraith(ctx, wraithTmpRoot, { kind: 'wraith-xdp' }),
+    'wraith-udp': () => runWraith(ctx, wraithTmpRoot, { kind: 'wraith-udp' }),
+    'wraith-dgram': () => runWraith(ctx, wraithTmpRoot, { kind: 'wraith-dgram' }),
     udx: () => runUdx(ctx),
     socat: () => runSocat(ctx),
     iperf3: () => runIperf3(ctx),
@@ -777,7 +981,7 @@ async function main() {
   for (const c of o.only) results[c] = { label: LABEL[c], runs: [], unavailable: unavailable[c] ?? null };
 
   console.error(
-    `transfer bench: ${o.size} bytes (${(o.size / GiB).toFixed(3)} GiB), ${o.runs} run(s) each of ${o.only.join(', ')}; ` +
+    `transfer bench${o.netns ? ' (--netns)' : ''}: ${o.size} bytes (${(o.size / GiB).toFixed(3)} GiB), ${o.runs} run(s) each of ${o.only.join(', ')}; ` +
       `${cpus().length} CPUs, load average ${loadStart.map((x) => x.toFixed(2)).join(' ')}`,
   );
   for (let i = 0; i < o.runs; i++) {
@@ -800,7 +1004,9 @@ async function main() {
         console.error(
           `  ${LABEL[c]} run ${i + 1}: ${r.goodput_MBps.toFixed(1)} MB/s (${r.wall_s.toFixed(2)} s), CPU ${fmt(r.sender.cpu_s, 2)} / ${fmt(r.receiver.cpu_s, 2)} s, ` +
             `peak RSS ${fmt(r.sender.peak_rss_bytes / MB)} / ${fmt(r.receiver.peak_rss_bytes / MB)} MB, load ${load1.toFixed(2)}` +
-            (r.extra?.bytes_retransmitted != null ? `, retransmitted ${r.extra.bytes_retransmitted} B` : ''),
+            (r.extra?.bytes_retransmitted != null ? `, retransmitted ${r.extra.bytes_retransmitted} B` : '') +
+            (typeof r.extra?.transport === 'object' ? `, transport ${r.extra.transport.sender} -> ${r.extra.transport.receiver}` : '') +
+            (r.extra?.af_xdp_share ? `, AF_XDP share tx ${pct(r.extra.af_xdp_share.sender_tx)} / rx ${pct(r.extra.af_xdp_share.receiver_rx)}` : ''),
         );
     }
   }
@@ -815,6 +1021,7 @@ async function main() {
   }
 
   let profile = null;
+  if (o.profile && o.netns) console.error('WRAITH_BENCH_PROFILE: profiling is loopback-only (wraith-tmpfs); ignored with --netns');
   if (o.profile && need.has('wraith-tmpfs')) {
     console.error(`profiling one wraith run (node --cpu-prof) into ${o.profile} ...`);
     for (const side of ['sender', 'receiver']) mkdirSync(join(o.profile, side), { recursive: true });
@@ -840,6 +1047,16 @@ async function main() {
     loadavg: { start: loadStart, end: loadEnd },
     size_bytes: o.size,
     runs: o.runs,
+    mode: net.mode,
+    network:
+      net.mode === 'netns'
+        ? {
+            link: 'veth between two network namespaces',
+            subnet: net.subnet,
+            sender: { namespace: net.txNs, interface: net.txIf, address: net.txHost },
+            receiver: { namespace: net.rxNs, interface: net.rxIf, address: net.rxHost },
+          }
+        : { link: 'loopback', address: HOST },
     scratch: tmp.how,
     units: { goodput: 'MB/s (10^6 bytes/s), file bytes / wall time', cpu: 'seconds of user+system CPU per GiB moved', rss: 'MB (10^6 bytes), peak resident set' },
     cases: results,
@@ -850,11 +1067,14 @@ async function main() {
   writeFileSync(o.json, `${JSON.stringify(doc, null, 2)}\n`);
 
   console.log(
-    `\ntransfer bench: ${(o.size / GiB).toFixed(3)} GiB over 127.0.0.1, median of ${o.runs} run(s); ${cpus().length} CPUs; ` +
+    `\ntransfer bench: ${(o.size / GiB).toFixed(3)} GiB over ${net.mode === 'netns' ? `veth between namespaces, ${net.txHost} -> ${net.rxHost}` : HOST}, median of ${o.runs} run(s); ${cpus().length} CPUs; ` +
       `load average ${loadStart.map((x) => x.toFixed(2)).join(' ')} at start, ${loadEnd.map((x) => x.toFixed(2)).join(' ')} at end`,
   );
   console.log(table(results, o.only));
   for (const c of o.only) if (results[c].unavailable) console.log(`${LABEL[c]}: not run: ${results[c].unavailable}`);
+  for (const c of o.only) {
+    for (const r of results[c].runs) if (r.error) console.log(`${LABEL[c]}: run ${r.run} failed: ${r.error.split('\n')[0]}`);
+  }
   if (tgt.length) {
     console.log('\ntargets (wraith to tmpfs, medians):');
     for (const t of tgt) console.log(`  ${t.issue.padEnd(13)} ${t.target.padEnd(40)} ${fmt(t.value, t.unit === 'x' ? 2 : 1).padStart(8)} ${t.unit.padEnd(4)} ${t.met == null ? 'n/a' : t.met ? 'met' : 'NOT met'}`);

@@ -31,13 +31,14 @@
 // Each case runs --seconds after a 0.5 s warm-up, --runs times alternating
 // the transports; the table shows the median. Results go to
 // bench/results/xdp.json unless --json names a file.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { createVethPair, deleteAllNetns } from './lib/netns.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const self = fileURLToPath(import.meta.url);
@@ -237,12 +238,7 @@ async function worker(c) {
 
 // --- orchestration (root namespace: creates and deletes the namespaces only) --------------------
 
-const namespaces = new Set();
 const children = new Set();
-
-function ip(args) {
-  return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
 
 function cleanup() {
   for (const c of children) {
@@ -250,62 +246,13 @@ function cleanup() {
       c.kill('SIGKILL');
     } catch {}
   }
-  for (const ns of namespaces) {
-    try {
-      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-    } catch {}
-  }
-  namespaces.clear();
+  deleteAllNetns();
 }
 
-/** Deletes namespaces of earlier runs whose process is gone (one killed with SIGKILL cannot clean up). */
-function deleteStale() {
-  let list = '';
-  try {
-    list = ip(['netns', 'list']);
-  } catch {
-    return;
-  }
-  for (const line of list.split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    const m = /^wrb-(\d+)-[0-9a-f]+-[ab]$/.exec(name);
-    if (!m) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-      continue; // still running
-    } catch (e) {
-      if (e.code === 'EPERM') continue;
-    }
-    try {
-      execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-    } catch {}
-  }
-}
-
+/** Namespaces wrb-PID-RANDOM-a/b, veth wa0 (A) <-> wb0 (B), static neighbours: bench/lib/netns.mjs. */
 function setup() {
-  deleteStale();
-  const tag = `${process.pid}-${randomBytes(3).toString('hex')}`;
-  const a = `wrb-${tag}-a`;
-  const b = `wrb-${tag}-b`;
-  const r = randomBytes(2);
-  const net = `10.${100 + (r[0] % 100)}.${r[1]}`;
-  const env = { a, b, ifA: 'wa0', ifB: 'wb0', ipA: `${net}.1`, ipB: `${net}.2` };
-  for (const ns of [a, b]) {
-    ip(['netns', 'add', ns]);
-    namespaces.add(ns);
-    ip(['-n', ns, 'link', 'set', 'lo', 'up']);
-  }
-  // Created inside A with the peer placed straight into B: never in the root namespace.
-  ip(['-n', a, 'link', 'add', 'wa0', 'type', 'veth', 'peer', 'name', 'wb0', 'netns', b]);
-  ip(['-n', a, 'addr', 'add', `${env.ipA}/24`, 'dev', 'wa0']);
-  ip(['-n', b, 'addr', 'add', `${env.ipB}/24`, 'dev', 'wb0']);
-  ip(['-n', a, 'link', 'set', 'wa0', 'up']);
-  ip(['-n', b, 'link', 'set', 'wb0', 'up']);
-  const mac = (ns, dev) => JSON.parse(ip(['-n', ns, '-j', 'link', 'show', 'dev', dev]))[0].address;
-  // Static neighbours: AF_XDP sends from the first datagram on (no ARP phase).
-  ip(['-n', a, 'neigh', 'replace', env.ipB, 'lladdr', mac(b, 'wb0'), 'dev', 'wa0', 'nud', 'permanent']);
-  ip(['-n', b, 'neigh', 'replace', env.ipA, 'lladdr', mac(a, 'wa0'), 'dev', 'wb0', 'nud', 'permanent']);
-  return env;
+  const p = createVethPair({ prefix: 'wrb', ifA: 'wa0', ifB: 'wb0' });
+  return { a: p.a, b: p.b, ifA: p.ifA, ifB: p.ifB, ipA: p.ipA, ipB: p.ipB };
 }
 
 class Worker {

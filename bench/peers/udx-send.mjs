@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Sender half of the udx-native + @hyperswarm/secret-stream peer (see udx-common.mjs).
 //
-//   node bench/peers/udx-send.mjs --file FILE --port PORT [--host 127.0.0.1]
+//   node bench/peers/udx-send.mjs --file FILE --port PORT [--host 127.0.0.1] [--bind ADDR]
+//
+// --bind: the local address (default: --host, which suits loopback only).
 //
 // Streams FILE (fs.createReadStream piped by hand with backpressure), hashing it as it reads,
 // waits for the receiver's SHA-256 and prints {"type":"done","bytes":N,"sha256":HEX,"ok":BOOL}.
@@ -12,13 +14,13 @@ import SecretStream from '@hyperswarm/secret-stream';
 import UDX from 'udx-native';
 import { RECEIVER_STREAM_ID, SENDER_STREAM_ID, args, emit, fail } from './udx-common.mjs';
 
-const o = args({ file: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string' } });
+const o = args({ file: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string' }, bind: { type: 'string' } });
 if (!o.file || !o.port) fail('--file FILE and --port PORT are required');
 
 const size = statSync(o.file).size;
 const udx = new UDX();
 const socket = udx.createSocket();
-socket.bind(0, o.host);
+socket.bind(0, o.bind ?? o.host);
 const raw = udx.createStream(SENDER_STREAM_ID);
 raw.connect(socket, RECEIVER_STREAM_ID, Number(o.port), o.host);
 const ss = new SecretStream(true, raw);
