@@ -92,6 +92,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
 const WRAITH = join(repo, 'packages', 'wraith', 'bin', 'wraith.js');
 const PEERS = join(here, 'peers');
+/** What /proc/PID/comm says for a node process (the kernel keeps 15 characters). */
+const NODE_COMM = basename(process.execPath).slice(0, 15);
 const GiB = 1024 ** 3;
 const MB = 1e6;
 const TMPFS_MAGIC = 0x01021994;
@@ -597,7 +599,7 @@ async function runWraith(ctx, destRoot, { profile = null, kind = null } = {}) {
     if (nk) {
       // ip netns exec execs: the pid we read /proc of must be the daemon's own, in B.
       if (ready.pid !== rx.pid) throw new Error(`wraith daemon: ready pid ${ready.pid} is not the spawned pid ${rx.pid}`);
-      check = { receiver: await measured(rx, 'node') };
+      check = { receiver: await measured(rx, NODE_COMM) };
       let fileTransport = null;
       try {
         fileTransport = JSON.parse(readFileSync(join(h.rx, 'run', 'daemon.json'), 'utf8')).transport ?? null;
@@ -612,7 +614,7 @@ async function runWraith(ctx, destRoot, { profile = null, kind = null } = {}) {
       [...prof('sender'), WRAITH, '--home', h.tx, 'send', ctx.src, '--to', `${h.rxId}@${addr}`, '--json', '--no-progress', '--reconnect-for', '0s', ...extra(net.txIf)],
       { timed: true, env, ns: net.txNs },
     );
-    if (nk) check.sender = await measured(tx, 'node');
+    if (nk) check.sender = await measured(tx, NODE_COMM);
     const e = await tx.wait(ctx.timeout * 1000);
     const t1 = e.at;
     const rxCpu1 = procCpu(rx.pid);
@@ -690,7 +692,7 @@ async function runUdx(ctx) {
     const t0 = performance.now();
     const bindArgs = net.mode === 'netns' ? ['--bind', net.txHost] : [];
     const tx = new Proc('udx sender', process.execPath, [join(PEERS, 'udx-send.mjs'), '--file', ctx.src, '--port', String(ready.port), '--host', net.rxHost, ...bindArgs], { timed: true, ns: net.txNs });
-    const check = await checkSides(net, rx, tx, 'node');
+    const check = await checkSides(net, rx, tx, NODE_COMM);
     const e = await tx.wait(ctx.timeout * 1000);
     if (e.code !== 0) throw new Error(`udx sender exited ${e.code ?? e.signal}\n${tx.tail()}\n--- receiver\n${rx.tail()}`);
     const t1 = e.at;
