@@ -1,7 +1,6 @@
 import type { Instant } from '../time.js';
 import type { RttEstimator } from '../recovery/rtt.js';
-import type { CongestionController, ControllerOptions } from './controller.js';
-import { INITIAL_WINDOW_PACKETS, MINIMUM_WINDOW_PACKETS } from './constants.js';
+import { LossBasedController } from './loss-based.js';
 
 /** RFC 9438 §4.1 C: the cubic scaling constant (segments / s³). */
 const CUBIC_C = 0.4;
@@ -19,31 +18,14 @@ const MAX_TARGET_GROWTH = 1.5;
  * recovery period. Windows are kept in bytes; the cubic function works in
  * segments of `mtu` bytes as the RFC does.
  */
-export class Cubic implements CongestionController {
-  private mtu: number;
-  private cwnd: number;
-  private ssthresh = Number.POSITIVE_INFINITY;
+export class Cubic extends LossBasedController {
   private wMax = 0; // bytes
   private cwndPrior = 0; // bytes, window before the last reduction
   private k = 0; // seconds
   private epochStart: Instant = -1; // start of the current congestion-avoidance epoch, -1 when none
   private wEst = 0; // bytes
-  private recoveryStart: Instant = Number.NEGATIVE_INFINITY;
-  private congestionEvents = 0;
 
-  constructor(opts: ControllerOptions) {
-    this.mtu = opts.mtu;
-    this.cwnd = (opts.initialWindowPackets ?? INITIAL_WINDOW_PACKETS) * opts.mtu;
-  }
-
-  onSent(): void {}
-
-  onAck(now: Instant, _pn: number, sentTime: Instant, bytes: number, appLimited: boolean, rtt: RttEstimator): void {
-    if (sentTime <= this.recoveryStart || appLimited) return;
-    if (this.cwnd < this.ssthresh) {
-      this.cwnd += bytes; // §4.10 slow start
-      return;
-    }
+  protected avoid(now: Instant, bytes: number, rtt: RttEstimator): void {
     const mss = this.mtu;
     if (this.epochStart < 0) {
       // §4.2: a new congestion-avoidance epoch.
@@ -73,51 +55,19 @@ export class Cubic implements CongestionController {
     }
   }
 
-  onEndAcks(): void {}
-
-  onCongestionEvent(now: Instant, sentTime: Instant, isPersistentCongestion: boolean): void {
-    if (sentTime > this.recoveryStart) {
-      this.recoveryStart = now;
-      this.congestionEvents++;
-      // §4.7 fast convergence: release bandwidth when the window keeps shrinking.
-      this.wMax = this.cwnd < this.wMax ? (this.cwnd * (1 + BETA_CUBIC)) / 2 : this.cwnd;
-      this.cwndPrior = this.cwnd;
-      this.ssthresh = Math.max(this.cwnd * BETA_CUBIC, this.minWindow());
-      this.cwnd = this.ssthresh;
-      this.epochStart = -1;
-    }
-    if (isPersistentCongestion) {
-      // §4.8 / RFC 9002 §7.6.2: collapse to the minimum window and restart the epoch.
-      this.cwnd = this.minWindow();
-      this.epochStart = -1;
-    }
+  protected reduce(): void {
+    // §4.7 fast convergence: release bandwidth when the window keeps shrinking.
+    this.wMax = this.cwnd < this.wMax ? (this.cwnd * (1 + BETA_CUBIC)) / 2 : this.cwnd;
+    this.cwndPrior = this.cwnd;
+    this.ssthresh = Math.max(this.cwnd * BETA_CUBIC, this.minWindow());
+    this.epochStart = -1;
   }
 
-  onPacketLost(): void {}
-  onAppLimited(): void {}
-
-  onMtuUpdate(mtu: number): void {
-    this.mtu = mtu;
-    this.cwnd = Math.max(this.cwnd, this.minWindow());
+  protected restart(): void {
+    this.epochStart = -1; // §4.8
   }
 
-  window(): number {
-    return this.cwnd;
-  }
-
-  pacingRate(): number | null {
-    return null;
-  }
-
-  metrics(): Record<string, number> {
-    return {
-      cc_ssthresh: Number.isFinite(this.ssthresh) ? this.ssthresh : -1,
-      cc_w_max: this.wMax,
-      cc_congestion_events: this.congestionEvents,
-    };
-  }
-
-  private minWindow(): number {
-    return MINIMUM_WINDOW_PACKETS * this.mtu;
+  protected extraMetrics(): Record<string, number> {
+    return { cc_w_max: this.wMax };
   }
 }
