@@ -104,6 +104,8 @@ export class Endpoint {
   private readonly keyCrypto: KeyCrypto;
   private readonly sessions = new Map<string, Session>();
   private readonly byId = new Map<number, Session>();
+  /** byId's sessions as an array, for the round robin (rebuilt when one comes or goes). */
+  private sessionList: Session[] | null = null;
   /** Responder sessions still in handshake, by initiator address + cid. */
   private readonly pendingInit = new Map<string, { session: Session; response: Uint8Array }>();
   private readonly queue: QueuedDatagram[] = [];
@@ -692,7 +694,7 @@ export class Endpoint {
       const dg = s.pollHandshakeRetransmit(now);
       if (dg) out.push(dg, s.path.addr);
     }
-    const list = [...this.byId.values()];
+    const list = (this.sessionList ??= [...this.byId.values()]);
     const n = list.length;
     // Round robin, a fair share each, then whatever room is left.
     for (let pass = 0; pass < 2 && out.count < out.capacity; pass++) {
@@ -757,6 +759,7 @@ export class Endpoint {
     );
     this.sessions.set(cidKey(localCid), s);
     this.byId.set(id, s);
+    this.sessionList = null;
     return s;
   }
 
@@ -779,6 +782,7 @@ export class Endpoint {
     this.sessions.delete(cidKey(s.localCid));
     if (this.lastRx === s) this.lastRx = null;
     this.byId.delete(s.id);
+    this.sessionList = null;
   }
 }
 

@@ -128,6 +128,9 @@ export class Session {
   private pacingWakeAt: Instant = NEVER;
   private readonly keyUpdatesOut: Array<{ seq: number; publicKey: Uint8Array }> = [];
   private closeFrame: { code: ErrorCode; reason: string } | null = null;
+  /** Packets sent + received, and bytes in flight, when idle() last marked the window unused. */
+  private idleMarkedAt = -1;
+  private idleMarkedInFlight = -1;
   /** What prepareShort found for the datagram at hand (one object, not one per packet). */
   private readonly rx: { pn: number; key: PacketKey | null; which: 'current' | 'next' | 'prev' } = { pn: 0, key: null, which: 'current' };
   private readonly rxReader = new Reader(new Uint8Array(0));
@@ -754,6 +757,7 @@ export class Session {
     const keys = this.keys;
     if (!keys || this.state.kind === 'closed' || this.state.kind === 'handshake') return 0;
     this.transfers.pollReads();
+    if (this.state.kind === 'established' && this.idle(now)) return 0;
     const key = keys.currentSendKey;
     const sb = this.sealBatch;
     sb.buf = out.buf;
@@ -784,6 +788,37 @@ export class Session {
       }
     }
     return written;
+  }
+
+  /**
+   * Nothing to send now, told without building a packet: an endpoint asks every session on
+   * every loop, and most of a busy daemon's sessions are idle. It does what buildPacket would
+   * do in that case (tell the controller the window went unused) and nothing else.
+   */
+  private idle(now: Instant): boolean {
+    if (
+      this.transfers.hasData() ||
+      this.pingsOwed > 0 ||
+      this.keyUpdatesOut.length > 0 ||
+      this.transfers.windowDirty.size > 0 ||
+      this.ctlSend.hasPending ||
+      this.path.responses.length > 0 ||
+      this.path.candidate !== null ||
+      this.acks.ackDeadline() <= now
+    ) {
+      return false;
+    }
+    // Marking again with nothing sent, received or lost since would change nothing.
+    const activity = this.stats.packetsSent + this.stats.packetsReceived;
+    const inFlight = this.recovery.bytesInFlight;
+    if (activity === this.idleMarkedAt && inFlight === this.idleMarkedInFlight) return true;
+    const mds = Math.min(this.cfg.maxDatagramSize, this.remoteParams.maxDatagramSize ?? Infinity);
+    if (this.recovery.canSend(mds) && this.recovery.pacer.nextSendTime(now, mds) <= now) {
+      this.recovery.onAppLimited(now);
+      this.idleMarkedAt = activity;
+      this.idleMarkedInFlight = inFlight;
+    }
+    return true;
   }
 
   /** Build one packet's plaintext in slot `slot`; returns its length (0: nothing to send). */
