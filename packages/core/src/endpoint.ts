@@ -24,6 +24,7 @@ import {
   type LongHeaderPacket,
 } from './wire/index.js';
 import { resolveSessionConfig, type SessionConfig } from './session/config.js';
+import { TimerQueue } from './timer-queue.js';
 import type { SessionEvent } from './session/events.js';
 import { equalBytes, hex, type StaticKeyPair } from './session/handshake.js';
 import type { KeyCrypto } from './session/keys.js';
@@ -104,8 +105,14 @@ export class Endpoint {
   private readonly keyCrypto: KeyCrypto;
   private readonly sessions = new Map<string, Session>();
   private readonly byId = new Map<number, Session>();
-  /** byId's sessions as an array, for the round robin (rebuilt when one comes or goes). */
-  private sessionList: Session[] | null = null;
+  /**
+   * The endpoint asks only the sessions something happened to. `active`: may have something to
+   * send (anything happened to it since it last had nothing); `retime`: its timeout() may have
+   * moved. A datagram, a command, a timer and sending are what happens to a session.
+   */
+  private readonly active = new Set<Session>();
+  private readonly retime = new Set<Session>();
+  private readonly timers = new TimerQueue<Session>();
   /** Responder sessions still in handshake, by initiator address + cid. */
   private readonly pendingInit = new Map<string, { session: Session; response: Uint8Array }>();
   private readonly queue: QueuedDatagram[] = [];
@@ -200,7 +207,19 @@ export class Endpoint {
   session(id: number): Session {
     const s = this.byId.get(id);
     if (!s) throw new WraithError('E_PEER_CLOSED', `no session ${id}`);
+    return this.touch(s);
+  }
+
+  /** Something happened to `s` (or may: the caller holds it): ask it again. */
+  private touch(s: Session): Session {
+    this.active.add(s);
+    this.retime.add(s);
     return s;
+  }
+
+  private touchId(id: number): Session | undefined {
+    const s = this.byId.get(id);
+    return s === undefined ? undefined : this.touch(s);
   }
 
   hasSession(id: number): boolean {
@@ -224,11 +243,11 @@ export class Endpoint {
   }
 
   supplyChunk(sessionId: number, transferId: number, index: number, bytes: Uint8Array): void {
-    this.byId.get(sessionId)?.transfers.supplyChunk(transferId, index, bytes);
+    this.touchId(sessionId)?.transfers.supplyChunk(transferId, index, bytes);
   }
 
   chunkWritten(sessionId: number, transferId: number, index: number): void {
-    this.byId.get(sessionId)?.transfers.chunkWritten(transferId, index);
+    this.touchId(sessionId)?.transfers.chunkWritten(transferId, index);
   }
 
   finishTransfer(sessionId: number, transferId: number, status: 'verified' | 'already_present'): void {
@@ -245,12 +264,12 @@ export class Endpoint {
   }
 
   close(now: Instant, sessionId: number, code: ErrorCode | null, reason: string): void {
-    this.byId.get(sessionId)?.close(now, code, reason);
+    this.touchId(sessionId)?.close(now, code, reason);
   }
 
   /** Close every session (shutdown). */
   closeAll(now: Instant, code: ErrorCode | null, reason: string): void {
-    for (const s of this.byId.values()) s.close(now, code, reason);
+    for (const s of this.byId.values()) this.touch(s).close(now, code, reason);
   }
 
   get sessionCount(): number {
@@ -258,6 +277,7 @@ export class Endpoint {
   }
 
   listSessions(): Session[] {
+    for (const s of this.byId.values()) this.touch(s);
     return [...this.byId.values()];
   }
 
@@ -272,7 +292,7 @@ export class Endpoint {
     if (!dcid) return this.drops.add('malformed_header');
     const s = this.sessions.get(cidKey(dcid));
     if (!s) return this.onUnknownCid(now, from, bytes, dcid);
-    s.handleShort(now, from, bytes);
+    this.touch(s).handleShort(now, from, bytes);
   }
 
   /**
@@ -359,7 +379,7 @@ export class Endpoint {
 
   private flushGroups(now: Instant, batch: DatagramBatch): void {
     for (const [s, idx] of this.batchGroups) {
-      s.handleShortBatch(now, batch, idx);
+      this.touch(s).handleShortBatch(now, batch, idx);
       this.spareGroups.push(idx);
     }
     this.batchGroups.clear();
@@ -403,7 +423,13 @@ export class Endpoint {
     return s;
   }
 
+  private lookupTouch(cid: Uint8Array): Session | undefined {
+    const s = this.sessions.get(cidKey(cid));
+    return s === undefined ? undefined : this.touch(s);
+  }
+
   private applyReset(now: Instant, s: Session): void {
+    this.touch(s);
     const token = s.peerResetToken as Uint8Array;
     if (!s.closed) {
       s.peerReset();
@@ -455,14 +481,14 @@ export class Endpoint {
       case 'initiation':
         return this.onInitiation(now, from, bytes.length, p);
       case 'version_negotiation': {
-        const s = this.sessions.get(cidKey(p.dcid));
+        const s = this.lookupTouch(p.dcid);
         if (!s || !s.initiator || s.established) return this.drops.add('unexpected_handshake');
         this.counters.handshakesFailed++;
         s.fail('E_VERSION', `the peer supports wire versions ${p.versions.join(', ')}, not ${WIRE_VERSION}`);
         return;
       }
       case 'cookie_reply': {
-        const s = this.sessions.get(cidKey(p.dcid));
+        const s = this.lookupTouch(p.dcid);
         if (!s || !s.initiator || s.established || !s.initiationNoise) return this.drops.add('unexpected_handshake');
         // Unauthenticated: only a cookie-sized one from the address we dialled may make us
         // re-send our 1200-byte INITIATION, and only to that address (no reflection).
@@ -481,7 +507,7 @@ export class Endpoint {
         return;
       }
       case 'response': {
-        const s = this.sessions.get(cidKey(p.dcid));
+        const s = this.lookupTouch(p.dcid);
         if (!s || !s.initiator || s.state.kind !== 'handshake') return this.drops.add('unexpected_handshake');
         let msg3: Uint8Array;
         try {
@@ -506,7 +532,7 @@ export class Endpoint {
         return;
       }
       case 'finish': {
-        const s = this.sessions.get(cidKey(p.dcid));
+        const s = this.lookupTouch(p.dcid);
         if (!s || s.initiator) return this.drops.add('unexpected_handshake');
         if (s.state.kind === 'established') {
           // Only a byte-exact copy of the FINISH that completed the handshake is the
@@ -667,17 +693,23 @@ export class Endpoint {
   // ------------------------------------------------------------------- timers
 
   pollTimeout(): Instant {
-    let t = NEVER;
     if (this.queue.length > 0) return 0;
-    for (const s of this.byId.values()) t = Math.min(t, s.timeout());
-    return t;
+    this.retimeTouched();
+    return this.timers.next();
   }
 
   handleTimeout(now: Instant): void {
-    for (const s of this.byId.values()) {
+    this.retimeTouched();
+    for (const s of this.timers.due(now)) {
+      this.touch(s);
       if (s.timeout() <= now) s.handleTimeout(now);
       if (s.closed) this.removeSession(s);
     }
+  }
+
+  private retimeTouched(): void {
+    for (const s of this.retime) this.timers.set(s, s.timeout());
+    this.retime.clear();
   }
 
   // ----------------------------------------------------------------- transmit
@@ -689,25 +721,35 @@ export class Endpoint {
       const q = this.queue.shift() as QueuedDatagram;
       out.push(q.bytes, q.addr);
     }
-    for (const s of this.byId.values()) {
+    const list = [...this.active];
+    const n = list.length;
+    for (const s of list) {
       if (out.count >= out.capacity) break;
       const dg = s.pollHandshakeRetransmit(now);
       if (dg) out.push(dg, s.path.addr);
     }
-    const list = (this.sessionList ??= [...this.byId.values()]);
-    const n = list.length;
     // Round robin, a fair share each, then whatever room is left.
+    const sent = new Array<number>(n).fill(0);
     for (let pass = 0; pass < 2 && out.count < out.capacity; pass++) {
       let progress = false;
       for (let k = 0; k < n && out.count < out.capacity; k++) {
-        const s = list[(this.rrIndex + k) % n] as Session;
+        const j = (this.rrIndex + k) % n;
+        const s = list[j] as Session;
         const share = pass === 0 ? Math.max(1, Math.floor((out.capacity - start) / n)) : out.capacity;
-        if (s.pollTransmit(now, out, share) > 0) progress = true;
+        const m = s.pollTransmit(now, out, share);
+        sent[j] = (sent[j] ?? 0) + m;
+        if (m > 0) progress = true;
       }
       if (!progress) break;
     }
     if (n > 0) this.rrIndex = (this.rrIndex + 1) % n;
-    for (const s of list) if (s.closed) this.removeSession(s);
+    for (let j = 0; j < n; j++) {
+      const s = list[j] as Session;
+      // Sending arms timers; a session that sent may have more (the batch filled up).
+      if ((sent[j] ?? 0) > 0) this.retime.add(s);
+      else if (out.count < out.capacity) this.active.delete(s);
+      if (s.closed) this.removeSession(s);
+    }
     const added = out.count - start;
     this.counters.datagramsSent += added;
     return added;
@@ -759,7 +801,7 @@ export class Endpoint {
     );
     this.sessions.set(cidKey(localCid), s);
     this.byId.set(id, s);
-    this.sessionList = null;
+    this.touch(s);
     return s;
   }
 
@@ -782,7 +824,9 @@ export class Endpoint {
     this.sessions.delete(cidKey(s.localCid));
     if (this.lastRx === s) this.lastRx = null;
     this.byId.delete(s.id);
-    this.sessionList = null;
+    this.active.delete(s);
+    this.retime.delete(s);
+    this.timers.delete(s);
   }
 }
 

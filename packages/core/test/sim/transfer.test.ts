@@ -49,6 +49,32 @@ describe('simulated transfers', () => {
     expect(pair.b.endpoint.drops.get('auth')).toBeGreaterThan(0);
   });
 
+  it('8 sessions between the same two endpoints, each with its own file at 2 % loss: all identical, and an idle session still sends when asked', () => {
+    const imp = { lossRate: 0.02, reorderRate: 0.02, reorderDelay: 5_000 };
+    const pair = new SimPair({
+      seed: 88,
+      ab: link(imp),
+      ba: link(imp),
+      backend: nodeBackend,
+      hasher: fastBlake3,
+      endpointA: { maxSessionsPerPeer: 16 },
+      endpointB: { maxSessionsPerPeer: 16 },
+    });
+    const sessions = Array.from({ length: 8 }, () => pair.connect());
+    expect(pair.runUntil(() => pair.a.events.filter((e) => e.type === 'connected').length === 8, 30e6)).toBe(true);
+    const files = sessions.map((s, i) => ({ s, name: `f${i}.bin`, data: randomFile(880 + i, 2 * MiB + i * 1000) }));
+    for (const f of files) pair.send(f.s, f.name, f.data, 64 * 1024);
+    const complete = (n: number): boolean => pair.a.events.filter((e) => e.type === 'transfer_complete').length >= n;
+    expect(pair.runUntil(() => complete(8), 600e6)).toBe(true);
+    for (const f of files) expect(sha256hex(pair.b.received.get(f.name) as Uint8Array), f.name).toBe(sha256hex(f.data));
+    // Every session has been idle for a while; the third one is asked again.
+    pair.runUntil(() => false, pair.now + 2e6);
+    const late = randomFile(899, 300_000);
+    pair.send(files[2]!.s, 'late.bin', late, 64 * 1024);
+    expect(pair.runUntil(() => complete(9), pair.now + 60e6)).toBe(true);
+    expect(sha256hex(pair.b.received.get('late.bin') as Uint8Array)).toBe(sha256hex(late));
+  });
+
   it('verifies with the reference BLAKE3 too (small file)', () => {
     const pair = new SimPair({ seed: 5, ab: link(), ba: link(), backend: nodeBackend, hasher: nobleBlake3 });
     const data = randomFile(5, 300_000);
