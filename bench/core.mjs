@@ -8,12 +8,12 @@
 // Build first (plain Node imports the compiled packages):
 //   npx tsc -b              (or: npx tsc -b packages/core packages/blake3 packages/native-crypto)
 // Run:
-//   npm run bench:core -- [--mib 256] [--noble-mib 64] [--only node,noble,native-evp]
+//   npm run bench:core -- [--mib 256] [--noble-mib 64] [--only node,noble,native-openssl]
 //                         [--gbps 10] [--delay-ms 1] [--seed 1] [--json FILE]
 // Each backend first moves 8 MiB untimed (JIT warm-up). The noble backend (pure JS) runs a
 // smaller file by default (--noble-mib); rates are per packet and per second, so rows compare.
 // "packets" are the datagrams delivered over both links (each was sealed once and opened once);
-// native-evp (the OpenSSL addon's batched packet protection) runs when the addon is built. Simulated goodput is file bytes over simulated time from the
+// native-openssl (the OpenSSL addon's batched packet protection) runs when the addon is built. Simulated goodput is file bytes over simulated time from the
 // offer to the sender's transfer_complete: what the engine would reach on that link if the CPU
 // kept up. Writes JSON to bench/results/core.json unless --json names another file.
 import { createHash } from 'node:crypto';
@@ -62,12 +62,12 @@ let nativeNote = null;
 try {
   const native = await import('@wraith/native-crypto');
   const p = native.nativePacketProtection();
-  if (p) rows.push({ name: 'native-evp', backend: nodeBackend, protection: p, mib });
+  if (p) rows.push({ name: 'native-openssl', backend: nodeBackend, protection: p, mib });
   else nativeNote = native.nativeProtectionStatus().reason;
 } catch (e) {
   nativeNote = `@wraith/native-crypto not loadable: ${e.message}`;
 }
-if (nativeNote) console.warn(`native-evp skipped: ${nativeNote}`);
+if (nativeNote) console.warn(`native-openssl skipped: ${nativeNote}`);
 const only = opts.only?.split(',');
 const selected = only ? rows.filter((r) => only.includes(r.name)) : rows;
 if (selected.length === 0) throw new Error(`--only ${opts.only} selects nothing (have ${rows.map((r) => r.name).join(', ')})`);

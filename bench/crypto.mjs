@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Packet protection throughput: native-evp (batched OpenSSL in the addon) against the JS
+// Packet protection throughput: native-openssl (batched OpenSSL in the addon) against the JS
 // implementations over node:crypto and @noble/ciphers, sealing and opening batches of
 // 64 packets of 1400 B (13-byte header as AAD, docs/PROTOCOL.md §2.2) in place.
 //
@@ -8,7 +8,7 @@
 //   cd native && node scripts/install.mjs  (the addon; without it only the JS rows run)
 // Run:
 //   node bench/crypto.mjs [--trials 5] [--seconds 0.5] [--batch 64] [--size 1400]
-//                         [--only native-evp,js-node,js-noble] [--json FILE]
+//                         [--only native-openssl,js-node,js-noble] [--json FILE]
 // Prints a table (median of the trials; wall-clock rates, plus CPU time per packet, which
 // holds up better when other processes share the cores) and writes JSON to bench/results/crypto.json
 // unless --json names another file.
@@ -44,7 +44,7 @@ for (const [k, v] of Object.entries({ trials, seconds, batch: count, size })) {
 const impls = [];
 const native = nativePacketProtection();
 if (native) impls.push(native);
-else console.warn(`native-evp skipped: ${nativeProtectionStatus().reason}`);
+else console.warn(`native-openssl skipped: ${nativeProtectionStatus().reason}`);
 impls.push(jsPacketProtection(nodeBackend), jsPacketProtection(nobleBackend));
 const only = opts.only?.split(',');
 const selected = only ? impls.filter((p) => only.includes(p.name)) : impls;

@@ -91,8 +91,12 @@ export interface NativePacketKeyHandle { readonly [nativePacketKeyBrand]: true }
 /** Errors carry `code` (E_INTERNAL, E_WIRE_TOO_LARGE, E_NONCE_EXHAUSTED, E_NOISE_STATE,
  *  E_CRYPTO_KEY, E_CRYPTO_BACKEND) and, for a bad packet layout, `index`, `end`, `bufLen`. */
 export interface CryptoNative {
-  /** Two EVP contexts (seal, open) keyed once; the key bytes are not kept outside them. */
-  createPacketKey(key32: Uint8Array): NativePacketKeyHandle;
+  /** A key on the 'direct' engine (OpenSSL's ChaCha20_ctr32 and Poly1305 primitives; the
+   *  default when aeadEngine() says so) or 'evp' (two EVP contexts keyed once). Throws
+   *  E_CRYPTO_BACKEND when 'direct' is asked for and unavailable. */
+  createPacketKey(key32: Uint8Array, engine?: 'direct' | 'evp'): NativePacketKeyHandle;
+  /** What a key created without an engine runs on; `reason` says why not 'direct'. */
+  aeadEngine(): { engine: 'direct' | 'evp'; reason: string | null };
   /** Frees the contexts; true the first time. Later seal/open calls throw E_NOISE_STATE. */
   destroyPacketKey(key: NativePacketKeyHandle): boolean;
   /** Validates every packet first (pn, room for the tag), then seals each in place:

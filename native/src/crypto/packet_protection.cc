@@ -6,7 +6,9 @@
 // caller may try another key on them).
 //
 // Nonce = 4 zero bytes ‖ u64 LE packet number; AAD = the header bytes; 16-byte tag.
-// One EVP_CIPHER_CTX per direction is keyed once; each packet only resets the IV.
+// A key runs on one of two engines: "direct" (aead_direct.h: OpenSSL's ChaCha20 and Poly1305
+// primitives, ~25% cheaper per packet; the default when they self-test) or "evp" (one
+// EVP_CIPHER_CTX per direction keyed once; each packet only resets the IV).
 #include <napi.h>
 #include <openssl/crypto.h>
 #include <openssl/core_names.h>
@@ -21,6 +23,7 @@
 #include <string>
 
 #include "common/registry.h"
+#include "crypto/aead_direct.h"
 
 namespace {
 
@@ -38,15 +41,22 @@ constexpr napi_type_tag kPacketKeyTag = {0x7772616974685f63ULL, 0x6861636861706b
 struct PacketKey {
   EVP_CIPHER_CTX* seal = nullptr;
   EVP_CIPHER_CTX* open = nullptr;
+  bool direct = false;
+  bool alive = false;
+  uint32_t key[8] = {0};  // direct engine only
+  alignas(64) uint8_t poly[wraith::aead::kPolyCtxMax];
 
-  bool live() const { return seal != nullptr && open != nullptr; }
+  bool live() const { return alive; }
 
   void Release() {
-    // EVP_CIPHER_CTX_free cleanses the key schedule it holds.
+    // EVP_CIPHER_CTX_free cleanses the key schedule it holds; the direct key is wiped here.
     if (seal != nullptr) EVP_CIPHER_CTX_free(seal);
     if (open != nullptr) EVP_CIPHER_CTX_free(open);
     seal = nullptr;
     open = nullptr;
+    OPENSSL_cleanse(key, sizeof key);
+    OPENSSL_cleanse(poly, sizeof poly);
+    alive = false;
   }
 };
 
@@ -275,8 +285,9 @@ inline bool SetTag(EVP_CIPHER_CTX* ctx, uint8_t* tag) {
 
 // ---- exports ----
 
-// createPacketKey(key32: Uint8Array) -> handle. The caller's key bytes are copied to the
-// stack only for the two EVP inits, then wiped; the contexts hold the only copy.
+// createPacketKey(key32: Uint8Array, engine?: 'direct' | 'evp') -> handle. Without an engine
+// the key runs direct when the primitives passed their self-test, else on EVP. The caller's key
+// bytes are copied to the stack only while the key is set up, then wiped.
 Napi::Value CreatePacketKey(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bool isTyped = false;
@@ -290,25 +301,56 @@ Napi::Value CreatePacketKey(const Napi::CallbackInfo& info) {
   if (len != kKeyLen) {
     return Throw(env, "E_CRYPTO_KEY", "ChaCha20-Poly1305 key must be 32 bytes, got " + std::to_string(len));
   }
+  const std::string& directReason = wraith::aead::DirectUnavailableReason();
+  bool direct = directReason.empty();
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    const std::string engine = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+    if (engine == "evp") {
+      direct = false;
+    } else if (engine == "direct") {
+      if (!direct) return Throw(env, "E_CRYPTO_BACKEND", "the direct ChaCha20-Poly1305 engine is unavailable: " + directReason);
+    } else {
+      return Throw(env, "E_INTERNAL", "engine must be 'direct' or 'evp'", true);
+    }
+  }
   uint8_t key[kKeyLen];
   std::memcpy(key, data, kKeyLen);
-  uint8_t zeroNonce[kNonceLen] = {0};
   PacketKey* k = new PacketKey();
-  k->seal = EVP_CIPHER_CTX_new();
-  k->open = EVP_CIPHER_CTX_new();
-  bool ok = k->seal != nullptr && k->open != nullptr &&
-            EVP_EncryptInit_ex(k->seal, EVP_chacha20_poly1305(), nullptr, key, zeroNonce) == 1 &&
-            EVP_DecryptInit_ex(k->open, EVP_chacha20_poly1305(), nullptr, key, zeroNonce) == 1 &&
-            EVP_CIPHER_CTX_iv_length(k->seal) == static_cast<int>(kNonceLen);
+  bool ok;
+  if (direct) {
+    std::memcpy(k->key, key, kKeyLen);  // little-endian words, as ChaCha20_ctr32 takes them
+    ok = true;
+  } else {
+    uint8_t zeroNonce[kNonceLen] = {0};
+    k->seal = EVP_CIPHER_CTX_new();
+    k->open = EVP_CIPHER_CTX_new();
+    ok = k->seal != nullptr && k->open != nullptr &&
+         EVP_EncryptInit_ex(k->seal, EVP_chacha20_poly1305(), nullptr, key, zeroNonce) == 1 &&
+         EVP_DecryptInit_ex(k->open, EVP_chacha20_poly1305(), nullptr, key, zeroNonce) == 1 &&
+         EVP_CIPHER_CTX_iv_length(k->seal) == static_cast<int>(kNonceLen);
+  }
   OPENSSL_cleanse(key, sizeof key);
   if (!ok) {
     k->Release();
     delete k;
     return Throw(env, "E_CRYPTO_BACKEND", "OpenSSL EVP_chacha20_poly1305 could not be initialised");
   }
+  k->direct = direct;
+  k->alive = true;
   Napi::External<PacketKey> ext = Napi::External<PacketKey>::New(env, k, FinalizeKey);
   ext.TypeTag(&kPacketKeyTag);
   return ext;
+}
+
+// aeadEngine() -> { engine: 'direct' | 'evp', reason: string | null }: what a key created
+// without an engine runs on, and why not direct.
+Napi::Value AeadEngine(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string& reason = wraith::aead::DirectUnavailableReason();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("engine", Napi::String::New(env, reason.empty() ? "direct" : "evp"));
+  o.Set("reason", reason.empty() ? env.Null() : Napi::String::New(env, reason));
+  return o;
 }
 
 // destroyPacketKey(handle) -> true the first time, false when already destroyed.
@@ -368,6 +410,11 @@ Napi::Value SealBatch(const Napi::CallbackInfo& info) {
     }
     uint8_t* hdr = b.buf.data + o;
     uint8_t* p = hdr + h;
+    if (k->direct) {
+      wraith::aead::Seal(k->key, k->poly, pn, hdr, h, p, len, p + len);
+      pl[i] = len + kTagLen;
+      continue;
+    }
     WriteNonce(nonce, pn);
     int outl = 0;
     if (EVP_EncryptInit_ex(k->seal, nullptr, nullptr, nullptr, nonce) != 1 || !Update(k->seal, nullptr, hdr, h) ||
@@ -412,6 +459,14 @@ Napi::Value OpenBatch(const Napi::CallbackInfo& info) {
     uint8_t* ct = hdr + h;
     const size_t n = len - kTagLen;
     std::memcpy(tag, ct + n, kTagLen);
+    if (k->direct) {
+      if (wraith::aead::Open(k->key, k->poly, pn, hdr, h, ct, n, tag)) {
+        pl[i] = len - kTagLen;
+        status[i] = 1;
+        opened++;
+      }
+      continue;
+    }
     WriteNonce(nonce, pn);
     int outl = 0;
     bool xored = false;
@@ -439,6 +494,7 @@ void InitCrypto(Napi::Env env, Napi::Object exports) {
   c.Set("destroyPacketKey", Napi::Function::New(env, DestroyPacketKey, "destroyPacketKey"));
   c.Set("sealBatch", Napi::Function::New(env, SealBatch, "sealBatch"));
   c.Set("openBatch", Napi::Function::New(env, OpenBatch, "openBatch"));
+  c.Set("aeadEngine", Napi::Function::New(env, AeadEngine, "aeadEngine"));
   c.Set("tagLen", Napi::Number::New(env, kTagLen));
   c.Set("opensslVersion", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));
   exports.Set("crypto", c);

@@ -29,11 +29,15 @@ export interface NativeProtectionStatus {
   reason: string | null;
   /** OpenSSL version the addon runs on, when the crypto area loaded. */
   openssl: string | null;
+  /** 'direct' (OpenSSL's ChaCha20 and Poly1305 primitives) or 'evp', when available. */
+  engine: 'direct' | 'evp' | null;
+  /** Why the engine is not 'direct' (null when it is, or when unavailable). */
+  engineReason: string | null;
 }
 
 export type PacketProtectionPreference = 'auto' | 'native' | 'js';
 
-export const NATIVE_PROTECTION_NAME = 'native-evp';
+export const NATIVE_PROTECTION_NAME = 'native-openssl';
 
 const CRYPTO_FUNCTIONS = ['createPacketKey', 'destroyPacketKey', 'sealBatch', 'openBatch'] as const;
 
@@ -156,7 +160,7 @@ export function probeNativeProtection(mod: NativeAddonModule): {
 } {
   const unavailable = (reason: string, openssl: string | null = null) => ({
     protection: null,
-    status: { available: false, reason, openssl },
+    status: { available: false, reason, openssl, engine: null, engineReason: null },
   });
   if (mod.native === null) return unavailable(mod.loadError ?? 'the native addon did not load');
   const n = mod.native['crypto'] as CryptoNative | undefined;
@@ -173,9 +177,11 @@ export function probeNativeProtection(mod: NativeAddonModule): {
     failure = `self-test threw: ${(e as Error).message}`;
   }
   if (failure !== null) return unavailable(failure, openssl);
+  // An addon older than the engine choice runs EVP.
+  const engine = typeof n.aeadEngine === 'function' ? n.aeadEngine() : { engine: 'evp' as const, reason: 'the addon predates the direct engine' };
   return {
     protection: { name: NATIVE_PROTECTION_NAME, newKey: (key32) => new NativePacketKey(n, key32) },
-    status: { available: true, reason: null, openssl },
+    status: { available: true, reason: null, openssl, engine: engine.engine, engineReason: engine.reason },
   };
 }
 
@@ -193,7 +199,7 @@ function load(): ReturnType<typeof probeNativeProtection> {
   return cached;
 }
 
-/** Batched native packet protection ('native-evp'), or null when the addon or its crypto area is unavailable. */
+/** Batched native packet protection ('native-openssl'), or null when the addon or its crypto area is unavailable. */
 export function nativePacketProtection(): PacketProtection | null {
   return load().protection;
 }

@@ -34,7 +34,7 @@ describe('probeNativeProtection on unusable addon modules', () => {
   it('no addon: null, with the loader reason', () => {
     const r = probeNativeProtection({ native: null, loadError: 'disabled by WRAITH_NO_NATIVE=1' });
     expect(r.protection).toBeNull();
-    expect(r.status).toEqual({ available: false, reason: 'disabled by WRAITH_NO_NATIVE=1', openssl: null });
+    expect(r.status).toEqual({ available: false, reason: 'disabled by WRAITH_NO_NATIVE=1', openssl: null, engine: null, engineReason: null });
   });
 
   it('an addon built without the crypto area, or with part of it: null, naming what is missing', () => {
@@ -58,7 +58,7 @@ describe('probeNativeProtection on unusable addon modules', () => {
     };
     const r = probeNativeProtection({ native: { crypto: wrong }, loadError: null });
     expect(r.protection).toBeNull();
-    expect(r.status).toEqual({ available: false, reason: expect.stringMatching(/known answer/), openssl: 'OpenSSL 0.0.0-fake' });
+    expect(r.status).toEqual({ available: false, reason: expect.stringMatching(/known answer/), openssl: 'OpenSSL 0.0.0-fake', engine: null, engineReason: null });
     const throwing = { ...wrong, createPacketKey: () => { throw new Error('EVP gone'); } };
     expect(probeNativeProtection({ native: { crypto: throwing }, loadError: null }).status.reason).toBe('self-test threw: EVP gone');
   });
@@ -74,7 +74,7 @@ describe('under WRAITH_NO_NATIVE=1', () => {
   // Registered only where it applies (no skips): the main pass runs it through the child below.
   if (NO_NATIVE) it('in this process: native is null with the reason, auto falls back to JS, native throws', () => {
     expect(nativePacketProtection()).toBeNull();
-    expect(nativeProtectionStatus()).toEqual({ available: false, reason: expect.stringMatching(/WRAITH_NO_NATIVE=1/), openssl: null });
+    expect(nativeProtectionStatus()).toEqual({ available: false, reason: expect.stringMatching(/WRAITH_NO_NATIVE=1/), openssl: null, engine: null, engineReason: null });
     roundTrip('js-node');
     roundTrip('js-noble');
     expect(bestPacketProtection(nodeBackend, 'auto').name).toBe('js-node');

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { expect, it } from 'vitest';
 import { ProtectBatch, jsPacketProtection, nobleBackend, nodeBackend, type PacketKey } from '@wraith/core';
-import { describeIf } from '../../../test/support/prereq.js';
+import { IN_CI, describeIf } from '../../../test/support/prereq.js';
 import { bestPacketProtection, nativePacketProtection, nativeProtectionStatus } from '../src/index.js';
 import {
   HDR,
@@ -39,17 +39,17 @@ const anyPnArb = fc.oneof(
   fc.constantFrom(2 ** 53 - 1, 2 ** 53, 2 ** 64, -1, -0, 0.5, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY),
 );
 
-describeIf(nativeProtectionStatus().reason, 'nativePacketProtection (native-evp)', () => {
+describeIf(nativeProtectionStatus().reason, 'nativePacketProtection (native-openssl)', () => {
   const native = nativePacketProtection()!;
   const raw = rawCrypto()!;
 
-  it('is named native-evp, reports its OpenSSL, and is what bestPacketProtection picks', () => {
-    expect(native.name).toBe('native-evp');
+  it('is named native-openssl, reports its OpenSSL, and is what bestPacketProtection picks', () => {
+    expect(native.name).toBe('native-openssl');
     expect(nativeProtectionStatus()).toMatchObject({ available: true, reason: null });
     expect(nativeProtectionStatus().openssl).toMatch(/^OpenSSL \d/);
-    expect(bestPacketProtection(nodeBackend).name).toBe('native-evp');
-    expect(bestPacketProtection(nodeBackend, 'auto').name).toBe('native-evp');
-    expect(bestPacketProtection(nodeBackend, 'native').name).toBe('native-evp');
+    expect(bestPacketProtection(nodeBackend).name).toBe('native-openssl');
+    expect(bestPacketProtection(nodeBackend, 'auto').name).toBe('native-openssl');
+    expect(bestPacketProtection(nodeBackend, 'native').name).toBe('native-openssl');
     expect(bestPacketProtection(nobleBackend, 'js').name).toBe('js-noble');
     expect(codeOf(() => bestPacketProtection(nodeBackend, 'fast' as 'js'))).toBe('E_CRYPTO_BACKEND');
   });
@@ -403,6 +403,68 @@ describeIf(nativeProtectionStatus().reason, 'nativePacketProtection (native-evp)
     expect(hex(big.subarray(0, 17))).toBe('00'.repeat(17));
     expect(hex(big.subarray(17 + l.buf.length))).toBe('00'.repeat(16));
   });
+
+    it('raw binding: the direct engine is the default here, and it and EVP give the same bytes and verdicts on any batch', () => {
+      // The direct engine composes OpenSSL's primitives itself; EVP is the reference.
+      const eng = raw.aeadEngine();
+      if (IN_CI) expect(eng).toEqual({ engine: 'direct', reason: null });
+      else if (eng.engine !== 'direct') console.warn(`direct engine unavailable: ${eng.reason}`);
+      expect(nativeProtectionStatus().engine).toBe(eng.engine);
+      expect(rawCodeOf(() => raw.createPacketKey(KEY, 'fast' as 'evp'))).toBe('E_INTERNAL');
+      if (eng.engine !== 'direct') return;
+      const lenArb = fc.oneof(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 1000, max: 1500 }), fc.integer({ min: 0, max: 9000 }));
+      const pktArb = fc.record({
+        hl: fc.integer({ min: 0, max: 40 }),
+        len: lenArb,
+        pn: fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 40n }), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })),
+        flip: fc.option(fc.nat(), { nil: undefined }),
+      });
+      fc.assert(
+        fc.property(fc.array(pktArb, { minLength: 1, maxLength: 16 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.integer(), (pkts, key32, seed) => {
+          const n = pkts.length;
+          const offsets = new Uint32Array(n);
+          const hls = Uint32Array.from(pkts.map((p) => p.hl));
+          const pns = BigUint64Array.from(pkts.map((p) => p.pn));
+          let total = 0;
+          pkts.forEach((p, i) => {
+            offsets[i] = total;
+            total += p.hl + p.len + 16 + (i % 3);
+          });
+          const plain = new Uint8Array(total).map((_, i) => (i * 131 + seed) & 0xff);
+          const keys = [raw.createPacketKey(key32, 'direct'), raw.createPacketKey(key32, 'evp')] as const;
+          try {
+            const out = keys.map((k) => {
+              const buf = plain.slice();
+              const pls = Uint32Array.from(pkts.map((p) => p.len));
+              raw.sealBatch(k, buf, n, offsets, hls, pls, pns);
+              return { buf, pls };
+            });
+            expect(hex(out[0]!.buf)).toBe(hex(out[1]!.buf));
+            expect(Array.from(out[0]!.pls)).toEqual(Array.from(out[1]!.pls));
+            // Forge some packets (header, body or tag), then open the same bytes with both.
+            const sealed = out[0]!.buf;
+            pkts.forEach((p, i) => {
+              const span = p.hl + p.len + 16;
+              if (p.flip !== undefined) sealed[offsets[i]! + (p.flip % span)]! ^= 1 << (p.flip % 8);
+            });
+            const opened = keys.map((k) => {
+              const buf = sealed.slice();
+              const pls = Uint32Array.from(pkts.map((p) => p.len + 16));
+              const status = new Uint8Array(n);
+              const count = raw.openBatch(k, buf, n, offsets, hls, pls, pns, status);
+              return { buf, pls, status, count };
+            });
+            expect(hex(opened[0]!.buf)).toBe(hex(opened[1]!.buf));
+            expect(Array.from(opened[0]!.status)).toEqual(Array.from(opened[1]!.status));
+            expect(Array.from(opened[0]!.pls)).toEqual(Array.from(opened[1]!.pls));
+            expect(opened[0]!.count).toBe(pkts.filter((p) => p.flip === undefined).length);
+          } finally {
+            keys.forEach((k) => raw.destroyPacketKey(k));
+          }
+        }),
+        { numRuns: 150 },
+      );
+    });
 
     it('raw binding: BigUint64Array packet numbers reach the whole u64 nonce space and match Float64 ones', () => {
       const key = raw.createPacketKey(KEY);

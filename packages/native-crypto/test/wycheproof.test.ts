@@ -2,7 +2,8 @@
  * Wycheproof ChaCha20-Poly1305 (C2SP testvectors_v1) through the native batch binding.
  * Our nonce is fixed (4 zero bytes ‖ u64 LE packet number, docs/PROTOCOL.md §2.2), so only
  * 96-bit-nonce vectors whose nonce starts with 4 zero bytes can be expressed; their packet
- * number is the LE64 of nonce bytes 4..11 and their AAD becomes the "header".
+ * number is the LE64 of nonce bytes 4..11 and their AAD becomes the "header". Both native
+ * engines run every vector.
  */
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
@@ -29,6 +30,9 @@ interface AeadFile {
 const file = vectorFile('wycheproof_chacha20_poly1305_test.json');
 const reason = nativeProtectionStatus().reason ?? file.missing;
 
+/** Both engines of the binding (native/src/crypto: OpenSSL's primitives directly, and EVP). */
+const ENGINES = ['direct', 'evp'] as const;
+
 /** How many of the file's vectors our nonce layout can express (checked below). */
 const EXPECTED_USABLE = 10;
 
@@ -46,10 +50,10 @@ describeIf(reason, 'Wycheproof ChaCha20-Poly1305 through native sealBatch/openBa
     expect(usable.filter((t) => t.pn < 2n ** 53n).length).toBe(0);
   });
 
-  it('seals each usable vector to its ct ‖ tag and opens it back; a flipped tag bit fails untouched', () => {
+  it.each(ENGINES)('%s engine: seals each usable vector to its ct ‖ tag and opens it back; a flipped tag bit fails untouched', (engine) => {
     const raw = rawCrypto()!;
     for (const t of usable) {
-      const key = raw.createPacketKey(unhex(t.key));
+      const key = raw.createPacketKey(unhex(t.key), engine);
       try {
         const aad = unhex(t.aad);
         const msg = unhex(t.msg);
@@ -92,7 +96,7 @@ describeIf(reason, 'Wycheproof ChaCha20-Poly1305 through native sealBatch/openBa
     }
   });
 
-  it('opens all usable vectors that share a key in one batch', () => {
+  it.each(ENGINES)('%s engine: opens all usable vectors that share a key in one batch', (engine) => {
     const raw = rawCrypto()!;
     const byKey = new Map<string, typeof usable>();
     for (const t of usable) byKey.set(t.key, [...(byKey.get(t.key) ?? []), t]);
@@ -115,7 +119,7 @@ describeIf(reason, 'Wycheproof ChaCha20-Poly1305 through native sealBatch/openBa
         buf.set(unhex(t.aad + t.ct + t.tag), off);
         off += hls[i]! + pls[i]! + 3;
       });
-      const key = raw.createPacketKey(unhex(k));
+      const key = raw.createPacketKey(unhex(k), engine);
       try {
         opened += raw.openBatch(key, buf, n, offsets, hls, pls, pns, status);
       } finally {
