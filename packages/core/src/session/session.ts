@@ -12,8 +12,8 @@ import {
   Reader,
   SHORT_HEADER_LEN,
   Writer,
-  decodeFrames,
-  decodeShortHeader,
+  decodeFrame,
+  decodeShortHeaderFields,
   encodeFrame,
   encodeShortHeader,
   errorCodeForWire,
@@ -140,13 +140,13 @@ export class Session {
   private readonly openBatch = new ProtectBatch(1);
   private readonly openBatchN = new ProtectBatch(64);
   private readonly pendingOpen = new Uint32Array(64);
+  /** The views of the datagrams in openBatchN (one view per datagram, made once). */
+  private readonly pendingDg: Uint8Array[] = [];
   // Reused per packet. Never `length = 0` a hot array: V8 drops its storage and the
   // next push allocates again. A count says how many entries are live.
   private readonly frameScratch: Frame[] = [];
   private rxFrameCount = 0;
-  private readonly rxCollect = (f: Frame): void => {
-    this.frameScratch[this.rxFrameCount++] = f;
-  };
+  private readonly frameReader = new Reader(new Uint8Array(0));
   // Reused by buildPacket: the packet being built (never kept past it).
   private readonly txWriter = new Writer(new Uint8Array(0));
   private readonly txHdr: { keyPhase: number; dcid: Uint8Array; pnTruncated: number } = { keyPhase: 0, dcid: new Uint8Array(0), pnTruncated: 0 };
@@ -350,6 +350,7 @@ export class Session {
   handleShortBatch(now: Instant, batch: DatagramBatch, idx: readonly number[]): void {
     const b = this.openBatchN;
     const pending = this.pendingOpen;
+    const pendingDg = this.pendingDg;
     let i = 0;
     while (i < idx.length) {
       // Collect a run under one key.
@@ -376,14 +377,16 @@ export class Session {
         b.pns[j] = k.pn;
         b.status[j] = 0;
         pending[j] = slot;
+        pendingDg[j] = dg;
       }
       if (runKey === null || b.count === 0) continue;
       runKey.open(b);
       const n = b.count;
       for (let j = 0; j < n; j++) {
         const slot = pending[j] as number;
+        const dg = pendingDg[j] as Uint8Array;
         if (b.status[j] !== 1) {
-          this.unprocessable(now, batch.addrs[slot] as SocketAddr, batch.datagram(slot), 'auth');
+          this.unprocessable(now, batch.addrs[slot] as SocketAddr, dg, 'auth');
           if (this.state.kind === 'closed') return;
           continue;
         }
@@ -393,7 +396,7 @@ export class Session {
           this.d.drop('replay');
           continue;
         }
-        this.acceptShort(now, batch.addrs[slot] as SocketAddr, batch.datagram(slot), b.payloadLens[j] ?? 0, pn, runWhich);
+        this.acceptShort(now, batch.addrs[slot] as SocketAddr, dg, b.payloadLens[j] ?? 0, pn, runWhich);
         if (this.state.kind === 'closed') return;
       }
     }
@@ -412,7 +415,8 @@ export class Session {
     }
     let hdr: { keyPhase: number; pnTruncated: number };
     try {
-      hdr = decodeShortHeader(this.rxReader.reset(datagram), this.hdrScratch);
+      // The endpoint routed it by its CID: only the key phase and packet number are needed.
+      hdr = decodeShortHeaderFields(this.rxReader.reset(datagram), this.hdrScratch);
     } catch {
       this.d.drop('malformed_header');
       return false;
@@ -454,15 +458,17 @@ export class Session {
     which: 'current' | 'next' | 'prev',
   ): void {
     const keys = this.keys as KeySchedule;
-    const plain = datagram.subarray(SHORT_HEADER_LEN, SHORT_HEADER_LEN + plainLen);
     const frames = this.frameScratch;
     this.rxFrameCount = 0;
-    let n: number;
+    let n = 0;
     try {
-      decodeFrames(plain, this.rxCollect);
-      n = this.rxFrameCount;
+      // decodeFrames' loop over a reused reader, without a view of the plaintext.
+      const r = this.frameReader.reset(datagram, SHORT_HEADER_LEN, SHORT_HEADER_LEN + plainLen);
+      while (!r.atEnd()) frames[n++] = decodeFrame(r);
+      this.rxFrameCount = n;
       if (n === 0) throw new WraithError('E_WIRE_FRAME', 'empty packet');
     } catch {
+      this.rxFrameCount = n;
       this.clearRxFrames();
       return this.d.drop('malformed_frame');
     }

@@ -202,7 +202,10 @@ export class TransferReceiver {
       const cStart = i * cs;
       const a = Math.max(offset, cStart) - cStart;
       const b = Math.min(end, cStart + cs) - cStart;
-      const src = data.subarray(cStart + a - offset, cStart + b - offset);
+      const from = cStart + a - offset;
+      const to = cStart + b - offset;
+      // Mostly the data lies in one chunk: no view needed.
+      const src = from === 0 && to === data.length ? data : data.subarray(from, to);
       if (this.held.has(i)) {
         this.stats.duplicateBytes += b - a;
         continue;

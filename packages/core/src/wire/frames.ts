@@ -353,11 +353,9 @@ function decodeAck(r: Reader): AckFrame {
   return { type: 'ack', largest, ackDelay, ranges };
 }
 
-function decodeSpan(r: Reader, field: string): { offset: number; data: Uint8Array } {
-  const offset = r.varint(`${field} offset`);
-  const len = r.varint(`${field} length`);
+// Field names are constants: a template string here would build two strings per frame.
+function decodeSpanEnd(offset: number, len: number, field: string): void {
   if (offset + len > MAX_VARINT) throw frameError(`${field}: offset ${offset} + length ${len} exceeds 2^53-1`, { offset, len });
-  return { offset, data: r.bytes(len, `${field} data`) };
 }
 
 /**
@@ -380,13 +378,17 @@ export function decodeFrame(r: Reader): Frame {
     case FrameType.ACK:
       return decodeAck(r);
     case FrameType.CONTROL: {
-      const { offset, data } = decodeSpan(r, 'control');
-      return { type: 'control', offset, data };
+      const offset = r.varint('control offset');
+      const len = r.varint('control length');
+      decodeSpanEnd(offset, len, 'control');
+      return { type: 'control', offset, data: r.bytes(len, 'control data') };
     }
     case FrameType.CHUNK: {
       const transferId = r.varint('chunk transfer id');
-      const { offset, data } = decodeSpan(r, 'chunk');
-      return { type: 'chunk', transferId, offset, data };
+      const offset = r.varint('chunk offset');
+      const len = r.varint('chunk length');
+      decodeSpanEnd(offset, len, 'chunk');
+      return { type: 'chunk', transferId, offset, data: r.bytes(len, 'chunk data') };
     }
     case FrameType.PROOF: {
       const transferId = r.varint('proof transfer id');

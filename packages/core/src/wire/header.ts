@@ -282,9 +282,24 @@ export function decodeShortHeader(
   r: Reader,
   out: ShortHeader = { keyPhase: 0, dcid: new Uint8Array(0), pnTruncated: 0 },
 ): ShortHeader {
+  decodeShort(r, out, true);
+  return out;
+}
+
+/**
+ * decodeShortHeader for a datagram already routed by its CID: the same checks and errors,
+ * but the CID is skipped, not viewed (no allocation per packet).
+ */
+export function decodeShortHeaderFields<T extends { keyPhase: number; pnTruncated: number }>(r: Reader, out: T): T {
+  decodeShort(r, out, false);
+  return out;
+}
+
+function decodeShort(r: Reader, out: { keyPhase: number; pnTruncated: number; dcid?: Uint8Array }, cid: boolean): void {
   const first = r.u8('first byte');
   if (!isShortHeader(first)) throw headerError(`first byte 0x${first.toString(16)} is not a short header`, { first });
-  out.dcid = r.bytes(CID_LEN, 'dcid');
+  if (cid) out.dcid = r.bytes(CID_LEN, 'dcid');
+  else r.skip(CID_LEN, 'dcid');
   out.pnTruncated = r.u32('packet number');
   out.keyPhase = (first & KEY_PHASE_BIT) === 0 ? 0 : 1;
   if (r.remaining < AEAD_TAG_LEN) {
@@ -292,7 +307,6 @@ export function decodeShortHeader(
       remaining: r.remaining,
     });
   }
-  return out;
 }
 
 const EMPTY = new Uint8Array(0);

@@ -10,6 +10,7 @@ import {
   Writer,
   decodeLongHeader,
   decodeShortHeader,
+  decodeShortHeaderFields,
   encodeLongHeader,
   encodeShortHeader,
   isLongHeader,
@@ -222,6 +223,32 @@ describe('short header', () => {
     expectCode(() => encodeShortHeader(new Writer(buf), { keyPhase: 0, dcid: hex('01'), pnTruncated: 0 }), 'E_WIRE_HEADER');
     expectCode(() => encodeShortHeader(new Writer(buf), { keyPhase: 0, dcid, pnTruncated: 2 ** 32 }), 'E_WIRE_VARINT');
     expectCode(() => encodeShortHeader(new Writer(buf, 0, 12), { keyPhase: 0, dcid, pnTruncated: 0 }), 'E_WIRE_TOO_LARGE');
+  });
+
+  it('decodeShortHeaderFields agrees with decodeShortHeader on any bytes, fields and error codes, without the CID', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 40 }), fc.nat({ max: 40 }), fc.constantFrom(0x40, 0x44, 0x41, 0xc0, -1), (bytes, start, first) => {
+        const at = Math.min(start, bytes.length);
+        if (first >= 0 && at < bytes.length) bytes[at] = first;
+        let want: unknown;
+        let got: unknown;
+        try {
+          const h = decodeShortHeader(new Reader(bytes, at));
+          want = { keyPhase: h.keyPhase, pnTruncated: h.pnTruncated };
+        } catch (e) {
+          want = (e as { code?: string }).code;
+        }
+        const r = new Reader(bytes, at);
+        try {
+          got = { ...decodeShortHeaderFields(r, { keyPhase: 9, pnTruncated: -1 }) };
+        } catch (e) {
+          got = (e as { code?: string }).code;
+        }
+        expect(got).toEqual(want);
+        if (typeof want === 'object') expect(r.offset).toBe(at + SHORT_HEADER_LEN);
+      }),
+      RUNS,
+    );
   });
 
   it('round-trips (property)', () => {
