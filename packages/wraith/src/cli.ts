@@ -3,15 +3,18 @@
  * code out) so tests run it in-process; `run` is what bin/wraith.js calls.
  */
 import { CommanderError } from 'commander';
-import { WraithError } from '@wraith/core';
+import type { WraithError } from '@wraith/core';
 import type { CliIo, CliState } from './cli/context.js';
 import { buildProgram } from './cli/program.js';
-import { formatError, toWraithError } from './ui/errors.js';
 import { NdjsonUi } from './ui/ndjson.js';
 
 export type { CliIo } from './cli/context.js';
 
-function usageFromCommander(e: CommanderError): WraithError {
+// @wraith/core and ./ui/errors.js are imported where an error is reported: importing
+// @wraith/core loads the whole engine, which --help and --version do not need.
+
+async function usageFromCommander(e: CommanderError): Promise<WraithError> {
+  const { WraithError } = await import('@wraith/core');
   const message = e.message.replace(/^error: /, '').replace(/\n\(Did you mean (.+)\?\)$/, '; did you mean $1?');
   return new WraithError('E_USAGE', message, { commander: e.code }, 'see `wraith <command> --help`');
 }
@@ -34,7 +37,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
       if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : 2;
       if (e.code === 'commander.executeSubCommandAsync') return e.exitCode;
     }
-    const err = e instanceof CommanderError ? usageFromCommander(e) : toWraithError(e);
+    const { formatError, toWraithError } = await import('./ui/errors.js');
+    const err = e instanceof CommanderError ? await usageFromCommander(e) : toWraithError(e);
     if (state.json) new NdjsonUi(io.stdout).error(err, state.transferId);
     else io.stderr.write(formatError(err));
     if (err.code === 'E_INTERNAL' && err.stack !== undefined && io.env.WRAITH_DEBUG === '1') io.stderr.write(`${err.stack}\n`);
@@ -56,7 +60,8 @@ export function run(): void {
       // Something left open (a socket, a timer) must not keep a finished command alive.
       setTimeout(() => process.exit(code), 2000).unref();
     },
-    (e: unknown) => {
+    async (e: unknown) => {
+      const { formatError, toWraithError } = await import('./ui/errors.js');
       process.stderr.write(formatError(toWraithError(e)));
       process.exitCode = 1;
     },

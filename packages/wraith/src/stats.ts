@@ -3,8 +3,20 @@
  * several nodes in one process stay apart). Components write to the named metrics below; the
  * admin API serves `metrics()` as Prometheus text; tests read values with `read()`.
  * Every name and label value is documented in docs/METRICS.md.
+ *
+ * A node whose metrics nobody reads (send, receive, demo: no admin API) gets a DiscardStats,
+ * which never loads prom-client (~25 ms of start-up with @opentelemetry/api).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+const require = createRequire(import.meta.url);
+const prom = (): typeof import('prom-client') => require('prom-client') as typeof import('prom-client');
+
+/** What the node does with a metric: a prom-client one, or one that discards. */
+export type CounterMetric<L extends string> = Pick<Counter<L>, 'inc'>;
+export type GaugeMetric<L extends string> = Pick<Gauge<L>, 'inc' | 'dec' | 'set' | 'reset'>;
+export type HistogramMetric = Pick<Histogram, 'observe'>;
 
 export type Direction = 'tx' | 'rx';
 export type DropReason =
@@ -29,7 +41,8 @@ type Sample = { value: number; labels: Record<string, unknown>; metricName?: str
 const RTT_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2];
 
 export class Stats {
-  readonly registry = new Registry();
+  /** null in a DiscardStats. */
+  readonly registry: Registry | null = this.createRegistry();
 
   readonly packets = this.counter('wraith_packets_total', 'Datagrams sent (tx) and received (rx).', ['direction']);
   readonly bytes = this.counter('wraith_bytes_total', 'UDP payload bytes sent (tx) and received (rx).', ['direction']);
@@ -37,12 +50,7 @@ export class Stats {
   readonly retransmittedPackets = this.counter('wraith_retransmitted_packets_total', 'Packets whose frames were sent again after loss.', []);
   readonly retransmittedBytes = this.counter('wraith_retransmitted_bytes_total', 'Chunk payload bytes sent more than once.', []);
   readonly lostPackets = this.counter('wraith_lost_packets_total', 'Packets declared lost (RFC 9002).', []);
-  readonly rtt = new Histogram({
-    name: 'wraith_rtt_seconds',
-    help: 'RTT samples from acknowledgements.',
-    buckets: RTT_BUCKETS,
-    registers: [this.registry],
-  });
+  readonly rtt = this.histogram('wraith_rtt_seconds', 'RTT samples from acknowledgements.', RTT_BUCKETS);
   readonly cwnd = this.gauge('wraith_cwnd_bytes', 'Congestion window, summed over sessions.', []);
   readonly pacingRate = this.gauge('wraith_pacing_rate_bytes_per_second', 'Pacing rate, summed over sessions.', []);
   readonly handshakes = this.counter('wraith_handshakes_total', 'Handshakes by outcome.', ['outcome']);
@@ -66,15 +74,29 @@ export class Stats {
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     // Node process metrics (CPU, memory, event loop lag) for the daemon; off for tests.
-    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'wraith_process_' });
+    if (opts.processMetrics && this.registry !== null) prom().collectDefaultMetrics({ register: this.registry, prefix: 'wraith_process_' });
   }
 
-  private counter<L extends string>(name: string, help: string, labelNames: L[]): Counter<L> {
-    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  // Called by the field initialisers above; DiscardStats overrides them.
+  protected createRegistry(): Registry | null {
+    return new (prom().Registry)();
   }
 
-  private gauge<L extends string>(name: string, help: string, labelNames: L[]): Gauge<L> {
-    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  protected counter<L extends string>(name: string, help: string, labelNames: L[]): CounterMetric<L> {
+    return new (prom().Counter)({ name, help, labelNames, registers: [this.served()] });
+  }
+
+  protected gauge<L extends string>(name: string, help: string, labelNames: L[]): GaugeMetric<L> {
+    return new (prom().Gauge)({ name, help, labelNames, registers: [this.served()] });
+  }
+
+  protected histogram(name: string, help: string, buckets: number[]): HistogramMetric {
+    return new (prom().Histogram)({ name, help, buckets, registers: [this.served()] });
+  }
+
+  private served(): Registry {
+    if (this.registry === null) throw new Error('these stats discard their metrics (DiscardStats): nothing to read');
+    return this.registry;
   }
 
   // Typed shorthands for the label values documented in docs/METRICS.md.
@@ -103,11 +125,11 @@ export class Stats {
 
   /** Prometheus text exposition. */
   metrics(): Promise<string> {
-    return this.registry.metrics();
+    return this.served().metrics();
   }
 
   get contentType(): string {
-    return this.registry.contentType;
+    return this.served().contentType;
   }
 
   /**
@@ -115,7 +137,7 @@ export class Stats {
    * (so `read('wraith_packets_total')` is all directions). 0 for a series never written.
    */
   async read(name: MetricName, labels: Record<string, string> = {}): Promise<number> {
-    const metric = this.registry.getSingleMetric(name);
+    const metric = this.served().getSingleMetric(name);
     if (metric === undefined) throw new Error(`no metric ${name}`);
     const values = (await metric.get()).values as Sample[];
     return values
@@ -126,12 +148,33 @@ export class Stats {
 
   /** count and sum of a histogram. */
   async readHistogram(name: HistogramName): Promise<{ count: number; sum: number }> {
-    const metric = this.registry.getSingleMetric(name);
+    const metric = this.served().getSingleMetric(name);
     if (metric === undefined) throw new Error(`no metric ${name}`);
     const values = (await metric.get()).values as Sample[];
     const pick = (suffix: string): number =>
       values.filter((v) => v.metricName === `${name}${suffix}`).reduce((s, v) => s + v.value, 0);
     return { count: pick('_count'), sum: pick('_sum') };
+  }
+}
+
+const DISCARD = { inc() {}, dec() {}, set() {}, reset() {}, observe() {} };
+
+/** Stats of a node that serves no metrics: every write is dropped, prom-client is not loaded. */
+export class DiscardStats extends Stats {
+  protected override createRegistry(): null {
+    return null;
+  }
+
+  protected override counter<L extends string>(): CounterMetric<L> {
+    return DISCARD;
+  }
+
+  protected override gauge<L extends string>(): GaugeMetric<L> {
+    return DISCARD;
+  }
+
+  protected override histogram(): HistogramMetric {
+    return DISCARD;
   }
 }
 

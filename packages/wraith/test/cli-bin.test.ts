@@ -3,33 +3,16 @@
  * compiled dist/. The build (`tsc -b packages/wraith`) runs first when dist/ is older than src/.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../test/support/prereq.js';
-import { tmpDir } from './helpers.js';
+import { buildCliIfStale, tmpDir } from './helpers.js';
 
 const PKG = join(REPO_ROOT, 'packages', 'wraith');
 const BIN = join(PKG, 'bin', 'wraith.js');
-const BUILD_INFO = join(PKG, 'dist', '.tsbuildinfo');
 
-function newestSource(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-beforeAll(() => {
-  const stale = !existsSync(BUILD_INFO) || statSync(BUILD_INFO).mtimeMs < newestSource(join(PKG, 'src'));
-  if (!stale) return;
-  const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(process.execPath, [tsc, '-b', 'packages/wraith'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (!existsSync(join(PKG, 'dist', 'cli.js'))) throw new Error(`tsc -b packages/wraith emitted nothing:\n${r.stdout}${r.stderr}`);
-  if (r.status !== 0) console.warn(`tsc -b packages/wraith reported errors; testing what it emitted:\n${r.stdout}`);
-}, 180_000);
+beforeAll(buildCliIfStale, 180_000);
 
 function wraith(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [BIN, ...args], {

@@ -1,8 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { REPO_ROOT } from '../../../test/support/prereq.js';
 import { join } from 'node:path';
+import { Type as TypeBox, type TSchema } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
 import { isWraithError, type WraithError } from '@wraith/core';
+import { Type, type JsonSchema } from '../src/config/json-schema.js';
 import { configKeys } from '../src/config/keys.js';
 import { DEFAULTS_FILE, loadConfig, readTomlFile } from '../src/config/load.js';
 import { configToJson, configToToml } from '../src/config/show.js';
@@ -81,6 +83,26 @@ describe('defaults (config/wraith.toml)', () => {
     const s = JSON.parse(JSON.stringify(ConfigFileSchema)) as { type: string; properties: Record<string, unknown> };
     expect(s.type).toBe('object');
     expect(Object.keys(s.properties)).toEqual(['node', 'network', 'xdp', 'transfer', 'receive', 'peers', 'admin', 'dos', 'crypto', 'io', 'logging']);
+  });
+
+  it('is built as TypeBox would build it (the same JSON)', () => {
+    const build = (T: typeof Type | typeof TypeBox): JsonSchema | TSchema => {
+      const B = T as typeof Type; // the same call signatures here
+      const entry = B.Object({ id: B.String({ 'x-kind': 'peer_id' }), note: B.Optional(B.String()) }, { additionalProperties: false });
+      return B.Object(
+        {
+          a: B.Optional(B.Integer({ minimum: 1, maximum: 9, 'x-kind': 'int' })),
+          b: B.Optional(B.Union([B.Integer({ minimum: 0 }), B.String({ pattern: '^x$' })], { 'x-kind': 'size' })),
+          c: B.Optional(B.Union([B.Literal('on'), B.Literal(4096)], { 'x-kind': 'enum' })),
+          d: B.Optional(B.Array(B.Integer({ minimum: 0 }), { 'x-kind': 'list', 'x-item': 'int' })),
+          e: B.Optional(B.Boolean({ 'x-kind': 'bool' })),
+          f: B.Optional(B.Record(B.String({ pattern: '^[a-z]+$' }), entry, { 'x-kind': 'peers' })),
+          g: B.Object({}, { 'x-kind': 'section' }),
+        },
+        { additionalProperties: false, description: 'top' },
+      );
+    };
+    expect(JSON.stringify(build(Type))).toBe(JSON.stringify(build(TypeBox)));
   });
 });
 

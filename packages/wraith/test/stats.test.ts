@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../test/support/prereq.js';
-import { Stats } from '../src/stats.js';
+import { DiscardStats, Stats } from '../src/stats.js';
 
 describe('stats', () => {
   it('counts per label and sums over labels', async () => {
@@ -36,9 +36,21 @@ describe('stats', () => {
     expect(await a.metrics()).toContain('wraith_transport_info{transport="udp"');
   });
 
+  it('DiscardStats takes the writes and keeps nothing', async () => {
+    const s = new DiscardStats();
+    s.packets.inc({ direction: 'tx' }, 3);
+    s.drop('decrypt');
+    s.rtt.observe(0.002);
+    s.transfersActive.inc({ direction: 'send' });
+    s.transfersActive.dec({ direction: 'send' });
+    s.setTransportInfo({ transport: 'udp', io_backend: 'fs', crypto_backend: 'node', zero_copy: 'off' });
+    expect(s.registry).toBeNull();
+    await expect(s.read('wraith_packets_total')).rejects.toThrow(/discard/);
+  });
+
   it('documents every metric in docs/METRICS.md', async () => {
     const doc = readFileSync(join(REPO_ROOT, 'docs', 'METRICS.md'), 'utf8');
-    const names = (await new Stats().registry.getMetricsAsJSON()).map((m) => m.name);
+    const names = (await new Stats().registry!.getMetricsAsJSON()).map((m) => m.name);
     expect(names.length).toBeGreaterThan(15);
     for (const n of names) expect(doc, n).toContain(`\`${n}\``);
   });

@@ -4,9 +4,8 @@
  * so a bad flag gets the same message as a bad key ("--chunk-size (transfer.chunk_size): ...").
  */
 import { Option, type Command } from 'commander';
-import { configKeys, type ConfigKey } from '../config/keys.js';
+import { configKeys, enumValues, type ConfigKey } from '../config/keys.js';
 import type { Tree } from '../config/validate.js';
-import { enumValues } from '../config/validate.js';
 
 function placeholder(key: ConfigKey): string {
   switch (key.schema['x-kind']) {

@@ -1,4 +1,4 @@
-/** What command handlers share: the I/O they write to, and loading home + config + logger. */
+/** What command handlers share: the I/O they write to, and loading home + config (the logger: ./logging.ts). */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { DestinationStream } from 'pino';
@@ -6,7 +6,6 @@ import { WraithError } from '@wraith/core';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import type { Tree } from '../config/validate.js';
 import { ensureHome, homePaths, openHome, resolveHomeDir, type Home } from '../home/home.js';
-import { createLog, type Log } from '../log.js';
 import type { OutStream } from '../ui/types.js';
 import { configFlagsToTree, getFlag, setFlag } from './config-flags.js';
 
@@ -75,24 +74,4 @@ export async function loadAll(
     cwd: io.cwd,
   });
   return { homeDir, home, loaded };
-}
-
-/**
- * The logger. Long-running daemons log at the configured level; interactive commands (send,
- * receive, demo) at "warn" so logs do not fight the progress output, unless --verbose (debug)
- * or --log-level is given.
- */
-export function makeLog(loaded: LoadedConfig, io: CliIo, o: { interactive: boolean; verbose: boolean; levelFlag: boolean }): Log {
-  const c = loaded.config.logging;
-  let level = c.level;
-  if (o.verbose && !o.levelFlag) level = 'debug';
-  else if (o.interactive && !o.levelFlag && c.file === null && (level === 'info' || level === 'debug' || level === 'trace')) level = 'warn';
-  const log = createLog({
-    level,
-    file: c.file,
-    pretty: c.file === null && io.stderr.isTTY === true,
-    ...(io.logStream !== undefined && c.file === null ? { stream: io.logStream } : {}),
-  });
-  for (const w of loaded.warnings) log.logger.warn(w);
-  return log;
 }

@@ -1,5 +1,8 @@
-/** The `wraith` command tree (commander). Handlers live in ./commands/. */
-import { Command } from 'commander';
+/**
+ * The `wraith` command tree (commander), registered in ./commands/. Registering loads no handler:
+ * each is imported from ./actions/ when its command runs, so `--help` and `--version` stay cheap.
+ */
+import { Command, CommanderError } from 'commander';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDoctorCommand } from './commands/doctor.js';
@@ -23,9 +26,15 @@ export function buildProgram(io: CliIo, state: CliState): Command {
     .allowExcessArguments(false);
   program
     .description('fast, encrypted, resumable file transfer between Linux servers')
-    .version(versionText(), '-V, --version', 'print version, protocol version and native addon status')
+    .option('-V, --version', 'print version, protocol version and native addon status')
     .option('--home <DIR>', 'node home: identity, config.toml, state (default: $WRAITH_HOME, else ~/.config/wraith)')
     .helpCommand('help [command]', 'help for a command');
+  // What .version(text) does, with the text (which loads the native addon) made only when asked.
+  program.on('option:version', () => {
+    const text = versionText();
+    io.stdout.write(`${text}\n`);
+    throw new CommanderError(0, 'commander.version', text);
+  });
   withHelp(program, [
     'wraith keygen && wraith id',
     'wraith daemon --output /srv/incoming',

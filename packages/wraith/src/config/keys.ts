@@ -3,7 +3,7 @@
  * command-line flag (`[section] a_b` <-> `--a-b`, or the schema's `x-flag`). The CLI builds its
  * config flags from this list, so a new key in the schema is a new flag without other edits.
  */
-import type { TSchema } from '@sinclair/typebox';
+import type { JsonSchema } from './json-schema.js';
 import { ConfigFileSchema, type LeafMeta } from './schema.js';
 
 export interface ConfigKey {
@@ -13,23 +13,29 @@ export interface ConfigKey {
   readonly dotted: string;
   /** e.g. "--chunk-size" */
   readonly flag: string;
-  readonly schema: TSchema & LeafMeta;
+  readonly schema: JsonSchema & LeafMeta;
 }
 
 /** The leaf annotations of a schema node, or undefined for a section. */
-export function leafMeta(schema: TSchema): (TSchema & LeafMeta) | undefined {
+export function leafMeta(schema: JsonSchema): (JsonSchema & LeafMeta) | undefined {
   const kind = (schema as { 'x-kind'?: string })['x-kind'];
   if (kind === undefined || kind === 'section' || kind === 'peers' || kind === 'peer') return undefined;
-  return schema as TSchema & LeafMeta;
+  return schema as JsonSchema & LeafMeta;
 }
 
-export function sectionProperties(schema: TSchema): Record<string, TSchema> | undefined {
+export function sectionProperties(schema: JsonSchema): Record<string, JsonSchema> | undefined {
   const kind = (schema as { 'x-kind'?: string })['x-kind'];
   if (kind !== 'section' && kind !== 'peer') return undefined;
-  return (schema as unknown as { properties: Record<string, TSchema> }).properties;
+  return (schema as unknown as { properties: Record<string, JsonSchema> }).properties;
 }
 
-function collect(schema: TSchema, prefix: string[], out: ConfigKey[]): void {
+/** The values of an enum leaf (its `anyOf` of literals). */
+export function enumValues(meta: JsonSchema): unknown[] {
+  const anyOf = (meta as { anyOf?: { const: unknown }[] }).anyOf ?? [];
+  return anyOf.map((s) => s.const);
+}
+
+function collect(schema: JsonSchema, prefix: string[], out: ConfigKey[]): void {
   const props = sectionProperties(schema);
   if (props === undefined) return;
   for (const [name, child] of Object.entries(props)) {

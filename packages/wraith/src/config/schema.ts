@@ -1,6 +1,6 @@
 /**
- * THE config schema: one TypeBox (JSON Schema) description of config.toml that the loader
- * validates against and the admin API reuses for its JSON schemas.
+ * THE config schema: one JSON Schema description of config.toml (built like TypeBox's, see
+ * ./json-schema.ts) that the loader validates against and the admin API can reuse.
  *
  * Every key is optional in a file (files and flags are layers over config/wraith.toml). Leaves
  * carry `x-` annotations that JSON Schema cannot express and the loader needs:
@@ -12,7 +12,7 @@
  *   x-secret    redacted by `config show` and the logs
  *   x-deprecated how to replace a deprecated key
  */
-import { Type, type TSchema } from '@sinclair/typebox';
+import { Type, type JsonSchema } from './json-schema.js';
 
 export type LeafKind = 'int' | 'size' | 'duration' | 'bool' | 'enum' | 'string' | 'path' | 'addr' | 'peer_id' | 'list';
 
@@ -70,10 +70,10 @@ const path = (description: string, extra: Extra = {}) =>
 const addr = (description: string, extra: Extra = {}) =>
   Type.Optional(Type.String({ minLength: 1, 'x-kind': 'addr', ...extra, description }));
 
-const list = (description: string, item: TSchema, itemKind: LeafKind, extra: Extra = {}) =>
+const list = (description: string, item: JsonSchema, itemKind: LeafKind, extra: Extra = {}) =>
   Type.Optional(Type.Array(item, { 'x-kind': 'list', 'x-item': itemKind, ...extra, description }));
 
-const section = (properties: Record<string, TSchema>, description: string) =>
+const section = (properties: Record<string, JsonSchema>, description: string) =>
   Type.Optional(Type.Object(properties, { additionalProperties: false, 'x-kind': 'section', description }));
 
 const KiB = 1024;

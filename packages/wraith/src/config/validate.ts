@@ -5,11 +5,11 @@
  * was expected and what was found.
  */
 import { isAbsolute, resolve } from 'node:path';
-import type { TSchema } from '@sinclair/typebox';
 import { WraithError } from '@wraith/core';
 import { parseAddr, parsePeerId } from '../peer.js';
 import { formatDuration, formatSize, parseDuration, parseSize } from '../units.js';
-import { leafMeta, sectionProperties } from './keys.js';
+import type { JsonSchema } from './json-schema.js';
+import { enumValues, leafMeta, sectionProperties } from './keys.js';
 import { ConfigFileSchema, PEER_NAME_PATTERN, type LeafKind, type LeafMeta } from './schema.js';
 import { nearest } from './suggest.js';
 
@@ -71,7 +71,7 @@ function bounds(meta: LeafMeta, fmt: (n: number) => string): string {
 }
 
 /** The "expected ..." phrase for a leaf. */
-export function expectation(meta: TSchema & LeafMeta): string {
+export function expectation(meta: JsonSchema & LeafMeta): string {
   switch (meta['x-kind']) {
     case 'int':
       return meta['x-pow2'] ? `a power of two${bounds(meta, String)}` : `an integer${bounds(meta, String)}`;
@@ -113,18 +113,13 @@ function itemPhrase(kind: LeafKind): string {
   }
 }
 
-export function enumValues(meta: TSchema): unknown[] {
-  const anyOf = (meta as { anyOf?: { const: unknown }[] }).anyOf ?? [];
-  return anyOf.map((s) => s.const);
-}
-
 interface Ctx {
   readonly source: ConfigSource;
   readonly baseDir: string;
   readonly warnings: string[];
 }
 
-function leaf(meta: TSchema & LeafMeta, value: unknown, path: (string | number)[], ctx: Ctx): unknown {
+function leaf(meta: JsonSchema & LeafMeta, value: unknown, path: (string | number)[], ctx: Ctx): unknown {
   const fail = (): never => {
     throw configError(path, ctx.source, `expected ${expectation(meta)}, found ${showValue(value)}`);
   };
@@ -182,14 +177,14 @@ function leaf(meta: TSchema & LeafMeta, value: unknown, path: (string | number)[
     case 'list': {
       if (!Array.isArray(value)) fail();
       const itemKind = meta['x-item'] ?? 'string';
-      const itemMeta = { ...(meta.items as TSchema), 'x-kind': itemKind, description: meta.description } as TSchema & LeafMeta;
+      const itemMeta = { ...(meta.items as JsonSchema), 'x-kind': itemKind, description: meta.description } as JsonSchema & LeafMeta;
       if (itemKind === 'int') Object.assign(itemMeta, { 'x-min': meta.items?.minimum ?? 0, 'x-max': meta.items?.maximum });
       return (value as unknown[]).map((v, i) => leaf(itemMeta, v, [...path, i], ctx));
     }
   }
 }
 
-function table(schema: TSchema, value: unknown, path: string[], ctx: Ctx): Tree {
+function table(schema: JsonSchema, value: unknown, path: string[], ctx: Ctx): Tree {
   if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Date) {
     throw configError(path, ctx.source, `expected a table, found ${showValue(value)}`);
   }
@@ -228,11 +223,11 @@ function table(schema: TSchema, value: unknown, path: string[], ctx: Ctx): Tree 
 
 const PEER_NAME = new RegExp(PEER_NAME_PATTERN);
 
-function peers(schema: TSchema, value: unknown, path: string[], ctx: Ctx): Tree {
+function peers(schema: JsonSchema, value: unknown, path: string[], ctx: Ctx): Tree {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw configError(path, ctx.source, `expected tables [peers.NAME], found ${showValue(value)}`);
   }
-  const entry = Object.values((schema as unknown as { patternProperties: Record<string, TSchema> }).patternProperties)[0]!;
+  const entry = Object.values((schema as unknown as { patternProperties: Record<string, JsonSchema> }).patternProperties)[0]!;
   const out: Tree = {};
   for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
     if (!PEER_NAME.test(name)) {

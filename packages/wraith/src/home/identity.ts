@@ -5,8 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { x25519 } from '@noble/curves/ed25519.js';
-import { WraithError } from '@wraith/core';
+import { WraithError, selectBackend } from '@wraith/core';
 import { fsyncDir } from '../fsutil.js';
 import { peerIdFromPublicKey, type PeerId } from '../peer.js';
 import { checkPrivate } from './home.js';
@@ -20,7 +19,8 @@ export interface Identity {
 
 export function identityFromPrivateKey(privateKey: Uint8Array, file: string): Identity {
   if (privateKey.length !== 32) throw new WraithError('E_CRYPTO_KEY', `a private key is 32 bytes, found ${privateKey.length}`);
-  const publicKey = x25519.getPublicKey(privateKey);
+  // node:crypto when it has X25519, else @noble/curves (core's fallback); the same public key.
+  const publicKey = selectBackend('auto').x25519PublicKey(privateKey);
   return { privateKey, publicKey, peerId: peerIdFromPublicKey(publicKey), file };
 }
 

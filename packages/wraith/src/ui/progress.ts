@@ -2,7 +2,8 @@
  * Human output: a cli-progress bar on a TTY (bytes, rate, ETA), or plain lines when the output
  * is not a terminal (logs, pipes). Both write to stderr-like streams so stdout stays clean.
  */
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
 import type { WraithError } from '@wraith/core';
 import { humanBytes, humanDuration, humanRate } from '../units.js';
 import { formatError } from './errors.js';
@@ -20,13 +21,17 @@ function fileLine(e: FileEvent): string {
   return `${what}: ${e.name} (${humanBytes(e.bytes)})`;
 }
 
+// cli-progress takes ~10 ms to import: loaded when a bar is drawn, not for --json or plain lines.
+const require = createRequire(import.meta.url);
+
 /** A single cli-progress bar; file lines and warnings are printed above it. */
 export class ProgressBarUi implements TransferUi {
   private readonly multi: cliProgress.MultiBar;
   private bar: cliProgress.SingleBar | null = null;
 
   constructor(private readonly out: OutStream) {
-    this.multi = new cliProgress.MultiBar(
+    const { MultiBar, Presets } = require('cli-progress') as typeof cliProgress;
+    this.multi = new MultiBar(
       {
         stream: out as unknown as NodeJS.WritableStream,
         // `total`, `eta` and `value` are cli-progress's own placeholders: ours are suffixed _h.
@@ -37,7 +42,7 @@ export class ProgressBarUi implements TransferUi {
         fps: 10,
         barsize: 30,
       },
-      cliProgress.Presets.shades_classic,
+      Presets.shades_classic,
     );
   }
 

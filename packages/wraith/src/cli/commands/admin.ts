@@ -1,29 +1,14 @@
 /**
  * `status`, `transfers`, `peers`, `cancel ID`: clients of the running daemon's admin API. They
- * find the daemon through <home>/run/daemon.json and read the token from the home.
+ * find the daemon through <home>/run/daemon.json and read the token from the home. The client
+ * is in ../actions/admin.ts, loaded when one runs.
  */
 import type { Command } from 'commander';
-import { runCancel, runPeers, runStatus, runTransfers } from '../../admin/commands.js';
-import { resolveHomeDir } from '../../home/home.js';
 import type { CliIo, CliState } from '../context.js';
 import { withHelp } from '../help.js';
 
 async function runClient(what: string, globals: { home?: string }, io: CliIo, json: boolean, id?: string): Promise<void> {
-  const home = resolveHomeDir(globals.home, io.env, io.cwd);
-  const opts = { out: io.stdout };
-  switch (what) {
-    case 'status':
-      await runStatus(home, json, opts);
-      return;
-    case 'transfers':
-      await runTransfers(home, json, opts);
-      return;
-    case 'peers':
-      await runPeers(home, json, opts);
-      return;
-    default:
-      await runCancel(home, id ?? '', json, opts);
-  }
+  await (await import('../actions/admin.js')).runClient(what, globals, io, json, id);
 }
 
 export function registerAdminCommands(program: Command, io: CliIo, state: CliState): void {

@@ -1,9 +1,9 @@
-/** `wraith keygen` and `wraith id`. */
+/** `wraith keygen` and `wraith id`; the handlers are in ../actions/identity.ts, loaded when run. */
 import type { Command } from 'commander';
-import { generateIdentity, loadIdentity } from '../../home/identity.js';
-import { NdjsonUi } from '../../ui/ndjson.js';
-import { loadAll, type CliIo, type CliState } from '../context.js';
+import type { CliIo, CliState } from '../context.js';
 import { withHelp } from '../help.js';
+
+const actions = () => import('../actions/identity.js');
 
 export function registerIdentityCommands(program: Command, io: CliIo, state: CliState): void {
   withHelp(
@@ -13,18 +13,7 @@ export function registerIdentityCommands(program: Command, io: CliIo, state: Cli
       .option('--force', 'replace an existing key (the peer id changes)')
       .option('--config <FILE>', 'config file (for [node] identity_file)')
       .option('--json', 'print NDJSON')
-      .action(async (opts: { force?: boolean; json?: boolean }, cmd: Command) => {
-        state.json = opts.json === true;
-        const { loaded } = await loadAll(cmd.optsWithGlobals(), undefined, io, 'ensure');
-        const file = loaded.config.node.identity_file;
-        const identity = await generateIdentity(file, { force: opts.force === true });
-        if (state.json) {
-          new NdjsonUi(io.stdout).emit('identity', null, { peer_id: identity.peerId, file, created: true });
-        } else {
-          io.stdout.write(`${identity.peerId}\n`);
-          io.stderr.write(`wrote ${file}\n`);
-        }
-      }),
+      .action(async (opts: { force?: boolean; json?: boolean }, cmd: Command) => (await actions()).keygen(opts, cmd, io, state)),
     ['wraith keygen', 'wraith --home /var/lib/wraith keygen', 'wraith keygen --force   # replace the key: peers must learn the new id'],
   );
 
@@ -34,16 +23,7 @@ export function registerIdentityCommands(program: Command, io: CliIo, state: Cli
       .description('print this node\'s peer id (give it to senders as <id>@<host>:<port>)')
       .option('--config <FILE>', 'config file (for [node] identity_file)')
       .option('--json', 'print NDJSON')
-      .action(async (opts: { json?: boolean }, cmd: Command) => {
-        state.json = opts.json === true;
-        const { loaded } = await loadAll(cmd.optsWithGlobals(), undefined, io, 'open');
-        const identity = await loadIdentity(loaded.config.node.identity_file);
-        if (state.json) {
-          new NdjsonUi(io.stdout).emit('identity', null, { peer_id: identity.peerId, file: identity.file, created: false });
-        } else {
-          io.stdout.write(`${identity.peerId}\n`);
-        }
-      }),
+      .action(async (opts: { json?: boolean }, cmd: Command) => (await actions()).id(opts, cmd, io, state)),
     ['wraith id', 'echo "$(wraith id)@$(hostname -f):40000"   # the PEER senders use'],
   );
 }

@@ -1,0 +1,210 @@
+/**
+ * `wraith doctor` (registered in ../commands/doctor.ts): what this machine and home allow —
+ * native addon, home and key permissions, config, io_uring, capabilities and memlock for AF_XDP,
+ * huge pages, free space, a running daemon. Exits 0 unless a check fails; then with that
+ * failure's exit code.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
+import { release } from 'node:os';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ERRORS, EXIT_CODES, WraithError } from '@wraith/core';
+import { loadConfig, type LoadedConfig } from '../../config/load.js';
+import { checkPrivate, homePaths, resolveHomeDir } from '../../home/home.js';
+import { loadIdentity } from '../../home/identity.js';
+import { readRunInfo } from '../../home/runinfo.js';
+import { toWraithError } from '../../ui/errors.js';
+import { NdjsonUi } from '../../ui/ndjson.js';
+import { humanBytes } from '../../units.js';
+import type { CliIo, CliState } from '../context.js';
+import { nativeStatus } from '../version.js';
+import { blockingChecks, gatherChecks } from '../../doctor/run.js';
+import { formatJson, formatTable } from '../../doctor/format.js';
+import type { Check as SystemCheck } from '../../doctor/types.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'fail';
+
+export interface Check {
+  readonly name: string;
+  readonly status: CheckStatus;
+  readonly detail: string;
+  readonly error?: WraithError;
+}
+
+// Capability bit numbers (linux/capability.h).
+const CAPS: Record<string, number> = { CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_IPC_LOCK: 14, CAP_BPF: 39 };
+
+function effectiveCaps(): bigint | null {
+  try {
+    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m === null ? null : BigInt(`0x${m[1]}`);
+  } catch {
+    return null;
+  }
+}
+
+function memlockLimit(): number | null {
+  try {
+    const m = /^Max locked memory\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    if (m === null) return null;
+    return m[1] === 'unlimited' ? Infinity : Number(m[1]);
+  } catch {
+    return null;
+  }
+}
+
+function readProc(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+export async function runChecks(homeDir: string, configFile: string | null): Promise<Check[]> {
+  const checks: Check[] = [];
+  const add = (name: string, status: CheckStatus, detail: string, error?: WraithError): void => {
+    checks.push({ name, status, detail, ...(error !== undefined ? { error } : {}) });
+  };
+  const nodeMajor = Number(process.versions.node.split('.')[0]);
+  add('node', nodeMajor >= 20 ? 'ok' : 'fail', `${process.version} (needs >= 20)`);
+  add('kernel', 'ok', release());
+  const n = nativeStatus();
+  add('native addon', n.loaded ? 'ok' : 'warn', n.loaded ? 'loaded' : `${n.detail}; portable fallbacks are used`);
+
+  const home = homePaths(homeDir);
+  if (!existsSync(homeDir)) {
+    add('home', 'warn', `${homeDir} does not exist; \`wraith keygen\` creates it`);
+  } else {
+    try {
+      await checkPrivate(homeDir, 'dir');
+      add('home', 'ok', homeDir);
+    } catch (e) {
+      const err = toWraithError(e);
+      add('home', 'fail', err.message, err);
+    }
+  }
+
+  let loaded: LoadedConfig | null = null;
+  try {
+    loaded = await loadConfig({ home: homeDir, configFile });
+    add('config', loaded.warnings.length > 0 ? 'warn' : 'ok', [loaded.files.user ?? loaded.files.defaults, ...loaded.warnings].join('; '));
+  } catch (e) {
+    const err = toWraithError(e);
+    add('config', 'fail', err.message, err);
+  }
+
+  const keyFile = loaded?.config.node.identity_file ?? home.identityFile;
+  if (!existsSync(keyFile)) {
+    add('identity', 'warn', `${keyFile} does not exist; run \`wraith keygen\``);
+  } else {
+    try {
+      const id = await loadIdentity(keyFile);
+      add('identity', 'ok', `peer id ${id.peerId}`);
+    } catch (e) {
+      const err = toWraithError(e);
+      add('identity', 'fail', err.message, err);
+    }
+  }
+
+  const uring = readProc('/proc/sys/kernel/io_uring_disabled');
+  add('io_uring', uring === null || uring === '0' ? 'ok' : 'warn',
+    uring === null ? 'kernel.io_uring_disabled not present (allowed)' : uring === '0' ? 'allowed' : `kernel.io_uring_disabled = ${uring}; the fs backend is used`);
+
+  const caps = effectiveCaps();
+  if (caps !== null) {
+    const missing = Object.entries(CAPS).filter(([, bit]) => (caps & (1n << BigInt(bit))) === 0n).map(([name]) => name);
+    add('capabilities', missing.length === 0 ? 'ok' : 'warn',
+      missing.length === 0 ? 'CAP_NET_RAW CAP_NET_ADMIN CAP_BPF CAP_IPC_LOCK' : `missing ${missing.join(' ')}: AF_XDP needs them (UDP works without)`);
+  }
+
+  const memlock = memlockLimit();
+  if (memlock !== null && loaded !== null) {
+    const need = loaded.config.xdp.umem_size;
+    add('memlock', memlock >= need ? 'ok' : 'warn',
+      memlock === Infinity ? 'unlimited' : `${humanBytes(memlock)}${memlock < need ? `; AF_XDP wants at least umem_size = ${humanBytes(need)} (LimitMEMLOCK=infinity)` : ''}`);
+  }
+
+  if (loaded !== null) {
+    const c = loaded.config;
+    if (c.xdp.huge_pages) {
+      const free = /^HugePages_Free:\s+(\d+)/m.exec(readProc('/proc/meminfo') ?? '');
+      add('huge pages', free !== null && Number(free[1]) > 0 ? 'ok' : 'warn', free === null ? 'unknown' : `${free[1]} free`);
+    }
+    if (c.network.xdp_interface !== null) {
+      const exists = existsSync(`/sys/class/net/${c.network.xdp_interface}`);
+      add('xdp interface', exists ? 'ok' : 'fail', exists ? c.network.xdp_interface : `${c.network.xdp_interface} does not exist`,
+        exists ? undefined : new WraithError('E_CONFIG', `network.xdp_interface: no interface ${c.network.xdp_interface}`));
+    }
+    const dir = c.transfer.download_dir;
+    if (existsSync(dir)) {
+      const s = await statfs(dir);
+      const free = s.bavail * s.bsize;
+      add('download dir', free > c.receive.min_free ? 'ok' : 'warn', `${dir}: ${humanBytes(free)} free, min_free ${humanBytes(c.receive.min_free)}`);
+    } else {
+      add('download dir', 'ok', `${dir} (created at start)`);
+    }
+  }
+
+  try {
+    const info = existsSync(homeDir) ? await readRunInfo(home) : null;
+    add('daemon', 'ok', info === null ? 'not running' : `pid ${info.pid}, ${info.transport}, ${info.udp_addrs.join(' ')}${info.admin_url !== null ? `, admin ${info.admin_url}` : ''}`);
+  } catch (e) {
+    add('daemon', 'warn', toWraithError(e).message);
+  }
+  return checks;
+}
+
+export interface DoctorOptions {
+  json?: boolean;
+  config?: string;
+  interface?: string;
+  debug?: boolean;
+}
+
+export async function doctor(opts: DoctorOptions, cmd: Command, io: CliIo, state: CliState): Promise<void> {
+  state.json = opts.json === true;
+  const g = cmd.optsWithGlobals<{ home?: string; config?: string }>();
+  const homeDir = resolveHomeDir(g.home, io.env, io.cwd);
+  const configFile = g.config !== undefined ? resolve(io.cwd, g.config) : null;
+  let transport: 'auto' | 'udp' | 'xdp' = 'auto';
+  let port: number | undefined;
+  let iface: string | undefined = opts.interface;
+  let umemBytes: number | undefined;
+  try {
+    const loaded = await loadConfig({ home: homeDir, ...(configFile !== null ? { configFile } : {}), cwd: io.cwd });
+    transport = loaded.config.network.transport;
+    const m = /:(\d+)$/.exec(loaded.config.network.listen_addr);
+    if (m) port = Number(m[1]);
+    iface ??= loaded.config.network.xdp_interface ?? undefined;
+    umemBytes = loaded.config.xdp.umem_size;
+  } catch {
+    // a broken config is reported by the home checks below
+  }
+  const system = await gatherChecks({
+    ...(iface !== undefined ? { interface: iface } : {}),
+    ...(opts.debug ? { debug: true } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(umemBytes !== undefined ? { umemBytes } : {}),
+    transport,
+  });
+  const home: SystemCheck[] = (await runChecks(homeDir, configFile))
+    .filter((c) => !['node', 'kernel', 'native addon'].includes(c.name))
+    .map((c) => ({
+      name: c.name.replace(/ /g, '_'),
+      status: c.status,
+      found: c.detail,
+      ...(c.error ? { code: c.error.code, remedy: c.error.hint } : {}),
+    }));
+  const checks = [...system, ...home];
+  const blocking = blockingChecks(system, transport);
+  const transportOk = blocking.length === 0;
+  io.stdout.write(state.json ? formatJson(checks, transport, transportOk) : formatTable(checks, transport, transportOk));
+  const homeFail = home.find((c) => c.status === 'fail');
+  const first = blocking[0] ?? homeFail;
+  if (first) {
+    const code = first.code;
+    state.exitCode = code !== undefined && code in ERRORS ? EXIT_CODES[ERRORS[code as keyof typeof ERRORS].category] : 1;
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * `wraith daemon`, `receive`, `send` and `demo` (registered in ../commands/node.ts). Only the
+ * daemon serves metrics (admin API); the others count into a DiscardStats.
+ */
+import { stat } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { WraithError } from '@wraith/core';
+import { formatAddr, parseAddr, parsePeer } from '../../peer.js';
+import { acquireDaemonLock } from '../../home/lock.js';
+import { loadIdentity } from '../../home/identity.js';
+import { removeRunInfo, writeRunInfo } from '../../home/runinfo.js';
+import { ensureAdminToken } from '../../home/token.js';
+import { loadNode } from '../../node-api.js';
+import { DiscardStats, Stats } from '../../stats.js';
+import { createUi } from '../../ui/index.js';
+import { NdjsonUi } from '../../ui/ndjson.js';
+import type { TransferUi } from '../../ui/types.js';
+import { humanBytes, humanRate, parseDuration, parseRate, parseSize } from '../../units.js';
+import { flagLayer, loadAll, type CliIo, type CliState } from '../context.js';
+import { makeLog } from '../logging.js';
+import { watchShutdown } from '../signals.js';
+
+export interface RunOpts {
+  json?: boolean;
+  verbose?: boolean;
+  logLevel?: string;
+  bind?: string;
+  output?: string;
+  progress?: boolean;
+  [k: string]: unknown;
+}
+
+export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean };
+
+/** A UI that also remembers the transfer id, so a fatal error line can carry it. */
+function tracking(ui: TransferUi, state: CliState): TransferUi {
+  return {
+    ...ui,
+    started: (e) => {
+      state.transferId = e.transfer_id;
+      ui.started(e);
+    },
+    progress: (e) => ui.progress(e),
+    file: (e) => ui.file(e),
+    warning: (e) => ui.warning(e),
+    completed: (e) => ui.completed(e),
+    error: (err, id) => ui.error(err, id),
+    close: () => ui.close(),
+  };
+}
+
+function bindAlias(value: string | undefined): { flag: string; value: unknown } {
+  if (value !== undefined) parseAddr(value, { allowPortZero: true }); // E_ADDR_INVALID naming --bind's value
+  return { flag: '--bind', value };
+}
+
+export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
+  state.json = opts.json === true;
+  const flags = flagLayer(cmd, opts, {
+    'network.listen_addr': bindAlias(opts.bind),
+    'transfer.download_dir': { flag: '--output', value: opts.output },
+  });
+  const { home, loaded } = await loadAll(cmd.optsWithGlobals(), flags, io, 'open');
+  const { config } = loaded;
+  const log = makeLog(loaded, io, { interactive: false, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
+  const identity = await loadIdentity(config.node.identity_file);
+  const lock = await acquireDaemonLock(home);
+  const releaseOnExit = (): void => lock.releaseSync();
+  process.on('exit', releaseOnExit);
+  const shutdown = watchShutdown(io, () => log.reopen());
+  try {
+    const startDaemon = await loadNode('startDaemon');
+    const adminOn = config.admin.listen !== 'off' || config.admin.unix_socket !== null;
+    const adminToken = adminOn ? await ensureAdminToken(home) : null;
+    const stats = new Stats({ processMetrics: true });
+    const handle = await startDaemon({ config, home, identity, log, stats, signal: shutdown.signal, adminToken });
+    await writeRunInfo(home, { pid: process.pid, peer_id: identity.peerId, ...handle.info });
+    // run/daemon.json follows the transport in use (the XDP watchdog may fall back to UDP).
+    handle.onInfoChanged((info) => {
+      writeRunInfo(home, { pid: process.pid, peer_id: identity.peerId, ...info }).catch((e: Error) =>
+        log.logger.warn({ err: e.message }, 'could not update run/daemon.json'),
+      );
+    });
+    log.logger.info({ peer_id: identity.peerId, ...handle.info }, 'daemon ready');
+    if (state.json) {
+      new NdjsonUi(io.stdout).emit('ready', null, { pid: process.pid, peer_id: identity.peerId, ...handle.info });
+    } else {
+      const addr = handle.info.udp_addrs[0] ?? config.network.listen_addr;
+      io.stdout.write(`wraith daemon ready: ${identity.peerId}@${addr} (${handle.info.transport}${handle.info.admin_url !== null ? `, admin ${handle.info.admin_url}` : ''})\n`);
+    }
+    const stopped = await Promise.race([handle.done.then(() => 'done' as const), shutdown.requested.then(() => 'signal' as const)]);
+    if (stopped === 'signal') {
+      log.logger.info('shutting down');
+      await handle.close();
+    }
+  } finally {
+    shutdown.dispose();
+    await removeRunInfo(home);
+    await lock.release();
+    process.off('exit', releaseOnExit);
+    log.flush();
+  }
+}
+
+export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, io: CliIo, state: CliState): Promise<void> {
+  state.json = opts.json === true;
+  const flags = flagLayer(cmd, opts, {
+    'network.listen_addr': bindAlias(opts.bind),
+    'transfer.download_dir': { flag: '--output', value: opts.output },
+  });
+  const { home, loaded } = await loadAll(cmd.optsWithGlobals(), flags, io, 'open');
+  const { config } = loaded;
+  const log = makeLog(loaded, io, { interactive: true, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
+  const identity = await loadIdentity(config.node.identity_file);
+  // Same home, same resume state: one receiver (daemon or receive) at a time.
+  const lock = await acquireDaemonLock(home);
+  const shutdown = watchShutdown(io, () => log.reopen());
+  const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
+  try {
+    const runReceive = await loadNode('runReceive');
+    const result = await runReceive(
+      { config, home, identity, log, stats: new DiscardStats(), signal: shutdown.signal, once: opts.once === true },
+      ui,
+    );
+    if (result.errors.length > 0) state.exitCode = result.errors[0]!.exitCode;
+  } finally {
+    ui.close();
+    shutdown.dispose();
+    await lock.release();
+    log.flush();
+  }
+}
+
+export async function send(paths: string[], opts: SendOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
+  state.json = opts.json === true;
+  let rateBps: number | null = null;
+  if (opts.rate !== undefined) {
+    rateBps = parseRate(opts.rate);
+    if (rateBps === null) {
+      throw new WraithError('E_USAGE', `--rate: expected bytes per second like 500M, 1.5GiB or 800Mbit, found ${JSON.stringify(opts.rate)}`);
+    }
+  }
+  const reconnectForMs = parseDuration(opts.reconnectFor);
+  if (reconnectForMs === null) {
+    throw new WraithError('E_USAGE', `--reconnect-for: expected a duration like 30s, 5m or 1h, found ${JSON.stringify(opts.reconnectFor)}`);
+  }
+  for (const p of paths) {
+    await stat(p).catch(() => {
+      throw new WraithError('E_NOT_FOUND', `${p}: no such file or directory`, { path: p });
+    });
+  }
+  const flags = flagLayer(cmd, opts, {});
+  const { home, loaded } = await loadAll(cmd.optsWithGlobals(), flags, io, 'open');
+  const { config } = loaded;
+  const peer = parsePeer(opts.to, config.peers);
+  const log = makeLog(loaded, io, { interactive: true, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
+  const identity = await loadIdentity(config.node.identity_file);
+  const shutdown = watchShutdown(io, () => log.reopen());
+  const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
+  try {
+    const runSend = await loadNode('runSend');
+    log.logger.debug({ peer: `${peer.id}@${formatAddr(peer.addr)}`, paths }, 'sending');
+    const result = await runSend(
+      {
+        config,
+        home,
+        identity,
+        log,
+        stats: new DiscardStats(),
+        signal: shutdown.signal,
+        paths,
+        peer,
+        rateBps,
+        reconnectForMs,
+        followSymlinks: opts.followSymlinks === true,
+      },
+      ui,
+    );
+    if (result.errors.length > 0) state.exitCode = result.errors[0]!.exitCode;
+  } finally {
+    ui.close();
+    shutdown.dispose();
+    log.flush();
+  }
+}
+
+export async function demo(opts: RunOpts & { size: string }, cmd: Command, io: CliIo, state: CliState): Promise<void> {
+  state.json = opts.json === true;
+  const size = parseSize(opts.size);
+  if (size === null) throw new WraithError('E_USAGE', `--size: expected a size like 64MiB or 1GB, found ${JSON.stringify(opts.size)}`);
+  const flags = flagLayer(cmd, opts, {});
+  const { loaded } = await loadAll(cmd.optsWithGlobals(), flags, io, 'none');
+  const log = makeLog(loaded, io, { interactive: true, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
+  const shutdown = watchShutdown(io);
+  const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
+  try {
+    const runDemo = await loadNode('runDemo');
+    const r = await runDemo({ config: loaded.config, log, stats: new DiscardStats(), signal: shutdown.signal, size }, ui);
+    if (!state.json) {
+      io.stdout.write(`demo: ${humanBytes(r.bytes)} in ${r.seconds.toFixed(2)} s (${humanRate(r.bytes / Math.max(r.seconds, 1e-9))}), ${r.verified ? 'verified' : 'NOT verified'}\n`);
+    }
+    if (!r.verified) throw new WraithError('E_INTEGRITY', 'demo: the received data does not match what was sent');
+  } finally {
+    ui.close();
+    shutdown.dispose();
+    log.flush();
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Start-up cost of the CLI: commands register without loading their handlers, so `--version`
+ * and help load none of the heavy packages (each costs 10-60 ms of import time, and `wraith send`
+ * is on the critical path of every transfer). A child process records what it loads through
+ * fixtures/record-modules.mjs.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EXIT_CODES } from '@wraith/core';
+import { REPO_ROOT } from '../../../test/support/prereq.js';
+import { HELP_EXIT_CODES } from '../src/cli/help.js';
+import { buildCliIfStale, tmpDir } from './helpers.js';
+
+const BIN = join(REPO_ROOT, 'packages', 'wraith', 'bin', 'wraith.js');
+const RECORDER = join(REPO_ROOT, 'packages', 'wraith', 'test', 'fixtures', 'record-modules.mjs');
+
+// @wraith/core counts: its index loads the whole engine and @noble/*.
+const HEAVY = /^(@sinclair\/typebox|prom-client|pino|fastify|cli-progress|@noble\/.*|@wraith\/core)$/;
+
+function packageOf(url: string): string | null {
+  if (url.includes('/packages/core/')) return '@wraith/core'; // a workspace package: its real path
+  return /.*\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? null;
+}
+
+beforeAll(buildCliIfStale, 180_000);
+
+async function loadedBy(args: string[]): Promise<{ code: number | null; out: string; modules: string[] }> {
+  const file = join(tmpDir(), 'modules.txt');
+  const child = spawn(process.execPath, ['--import', RECORDER, BIN, ...args], {
+    cwd: REPO_ROOT,
+    env: { PATH: process.env.PATH, HOME: tmpDir(), RECORD_MODULES: file },
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, out, modules: [...new Set(readFileSync(file, 'utf8').split('\n').filter((l) => l !== ''))] };
+}
+
+describe('CLI start-up', () => {
+  it.each([[['--version'], /^wraith \S+\nprotocol 1\n/], [['--help'], /^Usage: wraith /], [['help', 'send'], /^Usage: wraith send /], [['send', '--help'], /^Usage: wraith send /]])(
+    '%j loads none of the heavy packages',
+    async (args, output) => {
+      const r = await loadedBy(args);
+      expect(r.code).toBe(0);
+      expect(r.out).toMatch(output);
+      expect(r.modules.some((m) => m.endsWith('/packages/wraith/dist/cli.js'))).toBe(true); // the recorder works
+      expect([...new Set(r.modules.map(packageOf))].filter((p) => p !== null && HEAVY.test(p))).toEqual([]);
+    },
+  );
+
+  it('prints the exit codes of @wraith/core in help', () => {
+    expect(HELP_EXIT_CODES).toEqual(EXIT_CODES);
+  });
+});
