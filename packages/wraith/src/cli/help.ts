@@ -1,22 +1,7 @@
 /** Help text shared by every command: examples and the exit-code table. */
 import type { Command } from 'commander';
-import type { ErrorCategory } from '@wraith/core';
-
-/**
- * @wraith/core's EXIT_CODES, copied: importing @wraith/core loads the whole engine (and @noble/*)
- * just to print help. test/cli-startup.test.ts checks the two agree.
- */
-export const HELP_EXIT_CODES: Readonly<Record<ErrorCategory, number>> = {
-  internal: 1,
-  usage: 2,
-  config: 3,
-  auth: 4,
-  network: 5,
-  protocol: 5,
-  transfer: 6,
-  io: 7,
-  cancelled: 130,
-};
+// The errors module alone: the package index would load the whole engine to print help.
+import { EXIT_CODES } from '@wraith/core/errors';
 
 const CATEGORY_TEXT: Record<string, string> = {
   internal: 'internal error or not supported here (a bug: please report it)',
@@ -32,7 +17,7 @@ const CATEGORY_TEXT: Record<string, string> = {
 
 export function exitCodeTable(): string {
   const byCode = new Map<number, string[]>();
-  for (const [cat, code] of Object.entries(HELP_EXIT_CODES)) {
+  for (const [cat, code] of Object.entries(EXIT_CODES)) {
     if (cat === 'protocol') continue; // shares 5 with network
     byCode.set(code, [...(byCode.get(code) ?? []), CATEGORY_TEXT[cat] ?? cat]);
   }
