@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { nobleBlake3, type Blake3 } from '@wraith/core';
 import { describeIf, vectorFile } from '../../../test/support/prereq.js';
-import { SMALL_INPUT, blake3Backends, loadBlake3, loadBlake3Async } from '../src/index.js';
+import { SELF_TEST, SMALL_INPUT, blake3Backends, loadBlake3, loadBlake3Async, selfTestInput } from '../src/index.js';
 
 interface VectorCase {
   input_len: number;
@@ -58,6 +58,11 @@ describe('backend selection', () => {
         : 'noble';
     expect(auto.name).toBe(want);
     expect(() => loadBlake3('sha256' as 'auto')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
+  });
+
+  it("the self-test's known answers are the reference's hashes of its inputs", () => {
+    expect(SELF_TEST.length).toBeGreaterThan(0);
+    for (const [len, want] of SELF_TEST) expect(hex(nobleBlake3.hash(selfTestInput(len))), `${len} bytes`).toBe(want);
   });
 });
 
