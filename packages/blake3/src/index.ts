@@ -4,10 +4,12 @@
  */
 import { WraithError, nobleBlake3, type Blake3 } from '@wraith/core';
 import { hybrid } from './hybrid.js';
-import { loadNative } from './native.js';
+import { loadNativeChecked } from './native-only.js';
+import { selfTest } from './self-test.js';
 import { initWasm, loadWasm } from './wasm.js';
 
 export { SMALL_INPUT } from './hybrid.js';
+export { SELF_TEST, selfTestInput } from './self-test.js';
 
 export type Blake3Preference = 'auto' | 'native' | 'wasm' | 'noble';
 
@@ -18,37 +20,6 @@ export interface Blake3BackendReport {
   reason: string | null;
 }
 
-/**
- * Known answers (computed with @noble/hashes, the core reference; a test recomputes them) on
- * lengths that cross BLAKE3's 1 KiB chunk boundary and our 8 KiB hybrid threshold. Constants,
- * not the reference itself: hashing ~80 KB in JS cost every start-up ~20 ms.
- */
-export const SELF_TEST: ReadonlyArray<readonly [number, string]> = [
-  [3, 'c2343edb8fd0f4327103eb52d65fb0588b6c27d546908500b4e32a6f9c329ee8'],
-  [65, '0bc6e22b399b318c710ae1829dd6f6cda4636ba4b001bf2a4542c52be2ea6865'],
-  [1025, 'd430e3aeddbe0369dd2113e1268ad385aa98a5881298987b5f16de60fe33e57f'],
-  [9000, '2b76569d98b91217abe69d82c9b93b0c62e31ea6dd9b157431d813381015db0d'],
-  [70000, '2a25f0dd520277b9811a8ad4b2dda1b51bcf435a63fba04ba5133298b4841d2a'],
-];
-
-/** The self-test input of `len` bytes. */
-export function selfTestInput(len: number): Uint8Array {
-  const data = new Uint8Array(len);
-  for (let i = 0; i < len; i++) data[i] = (i * 7 + 1) & 255;
-  return data;
-}
-
-/** A backend gives the known answers, one-shot and streamed in two parts, or it is not used. */
-function selfTest(b: Blake3): string | null {
-  for (const [len, want] of SELF_TEST) {
-    const data = selfTestInput(len);
-    const got = Buffer.from(b.hash(data)).toString('hex');
-    const stream = Buffer.from(b.create().update(data.subarray(0, len >> 1)).update(data.subarray(len >> 1)).digest()).toString('hex');
-    if (got !== want || stream !== want) return `self-test failed on ${len} bytes`;
-  }
-  return null;
-}
-
 function checked(r: { blake3: Blake3 } | { reason: string }): { blake3: Blake3 } | { reason: string } {
   if ('reason' in r) return r;
   const bad = selfTest(r.blake3);
@@ -57,7 +28,7 @@ function checked(r: { blake3: Blake3 } | { reason: string }): { blake3: Blake3 }
 
 let nativeCache: { blake3: Blake3 } | { reason: string } | null = null;
 function native(): { blake3: Blake3 } | { reason: string } {
-  nativeCache ??= checked(loadNative());
+  nativeCache ??= loadNativeChecked();
   return nativeCache;
 }
 let wasmCache: { blake3: Blake3 } | { reason: string } | null = null;

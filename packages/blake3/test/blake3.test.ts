@@ -60,6 +60,13 @@ describe('backend selection', () => {
     expect(() => loadBlake3('sha256' as 'auto')).toThrow(expect.objectContaining({ code: 'E_USAGE' }));
   });
 
+  it('@wraith/blake3/native gives the self-tested native backend alone, or the reason', async () => {
+    const { loadNativeChecked } = await import('../src/native-only.js');
+    const r = loadNativeChecked();
+    if (report('native').available) expect('blake3' in r && r.blake3.name).toBe('native');
+    else expect(r).toEqual({ reason: report('native').reason });
+  });
+
   it("the self-test's known answers are the reference's hashes of its inputs", () => {
     expect(SELF_TEST.length).toBeGreaterThan(0);
     for (const [len, want] of SELF_TEST) expect(hex(nobleBlake3.hash(selfTestInput(len))), `${len} bytes`).toBe(want);

@@ -5,11 +5,22 @@
  */
 import { readSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { WraithError, leafHash } from '@wraith/core';
-import { loadBlake3Async } from '@wraith/blake3';
+import type { Blake3 } from '@wraith/core';
+import { WraithError } from '@wraith/core/errors';
+import { leafHash } from '@wraith/core/merkle';
+import { loadNativeChecked } from '@wraith/blake3/native';
 import type { HashJob, HashReply } from './source-hash.js';
 
-const hasher = await loadBlake3Async('auto');
+// The native backend alone loads in a few ms; the package index (the engine, WebAssembly) is
+// only the fallback. A worker that joins late leaves the first batches to the event loop.
+async function loadHasher(): Promise<Blake3> {
+  const n = loadNativeChecked();
+  if ('blake3' in n) return n.blake3;
+  const { loadBlake3Async } = await import('@wraith/blake3');
+  return loadBlake3Async('auto');
+}
+
+const hasher = await loadHasher();
 let buf = Buffer.alloc(0);
 
 function run(job: HashJob): void {
