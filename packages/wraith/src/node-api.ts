@@ -15,6 +15,7 @@ import type { Identity } from './home/identity.js';
 import type { RunInfo } from './home/runinfo.js';
 import type { Log } from './log.js';
 import type { PeerSpec } from './peer.js';
+import type { EarlyHash } from './node/hash-jobs.js';
 import type { Stats } from './stats.js';
 import type { ReceiveUi, SendUi, TransferUi } from './ui/types.js';
 
@@ -54,6 +55,8 @@ export interface SendOptions extends NodeContext {
   /** --reconnect-for: how long to keep re-dialling a lost peer (ms). */
   readonly reconnectForMs: number;
   readonly followSymlinks: boolean;
+  /** The first file's hashing, begun while the node loaded (EarlyHash.start); runSend owns it. */
+  readonly earlyHash?: EarlyHash | null;
 }
 
 export interface SendResult {

@@ -5,6 +5,7 @@
  * fails with E_SOURCE_CHANGED on either side.
  */
 import { randomFillSync } from 'node:crypto';
+import { fstatSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { hashChunks } from '@wraith/core';
 import { loadBlake3Async } from '@wraith/blake3';
 import { createFileIo, type FileIo } from '@wraith/io-uring';
 import * as fromSource from '../src/node/source-hash.js';
+import type * as JobsModule from '../src/node/hash-jobs.js';
 
 const MiB = 1024 * 1024;
 const CS = 256 * 1024;
@@ -76,7 +78,7 @@ for (const [label, load, worker] of [
         } while (Date.now() < until && (worker ? shared === 0 : Date.now() < until - 4800));
         expect(shared > 0).toBe(worker);
       } finally {
-        sh.close();
+        await sh.close();
       }
     });
 
@@ -96,8 +98,130 @@ for (const [label, load, worker] of [
         const ok = await withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS));
         expect(Buffer.from(ok).equals(Buffer.from(hashChunks(hasher, big.data, CS)))).toBe(true);
       } finally {
-        sh.close();
+        await sh.close();
       }
     });
   });
 }
+
+describe('EarlyHash: the first big file hashed before the node is up (built modules: the worker loads)', () => {
+  const built = async (): Promise<{ mod: Module; jobs: typeof JobsModule }> => ({
+    mod: (await import('../dist/node/source-hash.js')) as Module,
+    jobs: (await import('../dist/node/hash-jobs.js')) as typeof JobsModule,
+  });
+  /** The early job's descriptor is closed (its number may since name something else). */
+  const closedOn = (fd: number, path: string): boolean => {
+    try {
+      return fstatSync(fd).ino !== statSync(path).ino;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EBADF';
+    }
+  };
+
+  it('starts only for a regular file of at least PARALLEL_MIN_BYTES named first (a symlink only when followed)', async () => {
+    const { jobs } = await built();
+    const big = files.get(40 * MiB + 12345)!;
+    const link = join(dir, 'link-to-big');
+    symlinkSync(big.path, link);
+    expect(jobs.EarlyHash.start([files.get(3 * MiB + 5)!.path], CS, false)).toBeNull();
+    expect(jobs.EarlyHash.start([dir], CS, false)).toBeNull();
+    expect(jobs.EarlyHash.start([join(dir, 'missing')], CS, false)).toBeNull();
+    expect(jobs.EarlyHash.start([link], CS, false)).toBeNull();
+    expect(jobs.EarlyHash.start([], CS, false)).toBeNull();
+    const followed = jobs.EarlyHash.start([link, files.get(0)!.path], CS, true);
+    expect(followed).not.toBeNull();
+    expect(closedOn(followed!.fd, big.path)).toBe(false);
+    await followed!.dispose();
+    expect(closedOn(followed!.fd, big.path)).toBe(true);
+  });
+
+  it('is adopted for the same file: the worker alone hashed it, and the leaves are right', async () => {
+    const { mod, jobs } = await built();
+    const hasher = await loadBlake3Async('auto');
+    const big = files.get(40 * MiB + 12345)!;
+    const early = jobs.EarlyHash.start([big.path], CS, false)!;
+    expect(early).not.toBeNull();
+    expect(await early.reply).toEqual({ id: early.job.id }); // every batch taken by the worker
+    const sh = new mod.SourceHasher(io, hasher, () => undefined, early);
+    try {
+      const got = await withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS));
+      expect(Buffer.from(got).equals(Buffer.from(hashChunks(hasher, big.data, CS)))).toBe(true);
+      expect(sh.workerBatches).toBe(early.job.batches);
+      // The adopted worker serves the next file too.
+      const again = await withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS));
+      expect(Buffer.from(again).equals(Buffer.from(got))).toBe(true);
+    } finally {
+      await sh.close();
+    }
+    expect(closedOn(early.fd, big.path)).toBe(true);
+  });
+
+  it('is not adopted for another chunk size or a file changed since, and the leaves are those of what is read', async () => {
+    const { mod, jobs } = await built();
+    const hasher = await loadBlake3Async('auto');
+    const data = randomFillSync(new Uint8Array(40 * MiB));
+    const path = join(dir, 'changes');
+    await writeFile(path, data);
+    // Another chunk size: hashed afresh at the asked size.
+    const e1 = jobs.EarlyHash.start([path], CS, false)!;
+    await e1.reply;
+    const sh1 = new mod.SourceHasher(io, hasher, () => undefined, e1);
+    try {
+      const got = await withFd(path, (fd) => sh1.leaves(path, fd, data.length, 2 * CS));
+      expect(Buffer.from(got).equals(Buffer.from(hashChunks(hasher, data, 2 * CS)))).toBe(true);
+    } finally {
+      await sh1.close();
+    }
+    expect(closedOn(e1.fd, path)).toBe(true);
+    // Rewritten in place (same inode, same size) with a new mtime after the early job hashed it.
+    const e2 = jobs.EarlyHash.start([path], CS, false)!;
+    await e2.reply;
+    data[12345] = data[12345]! ^ 1;
+    const fh = await open(path, 'r+');
+    await fh.write(data.subarray(12345, 12346), 0, 1, 12345);
+    await fh.close();
+    utimesSync(path, new Date(), new Date(Date.now() + 5000));
+    const sh2 = new mod.SourceHasher(io, hasher, () => undefined, e2);
+    try {
+      const got = await withFd(path, (fd) => sh2.leaves(path, fd, data.length, CS));
+      expect(Buffer.from(got).equals(Buffer.from(hashChunks(hasher, data, CS)))).toBe(true);
+    } finally {
+      await sh2.close();
+    }
+    expect(closedOn(e2.fd, path)).toBe(true);
+    // An early job nobody asked for ends with the hasher.
+    const e3 = jobs.EarlyHash.start([path], CS, false)!;
+    await new mod.SourceHasher(io, hasher, () => undefined, e3).close();
+    expect(closedOn(e3.fd, path)).toBe(true);
+  });
+
+  it('leaves nothing running: a process that sends its early-hashed file exits by itself once the hasher is closed', async () => {
+    const big = files.get(40 * MiB + 12345)!;
+    // The order of `wraith send`: the early job, then prepareFor (which must not start a second
+    // worker that nobody ends), the leaves, close.
+    const script = `
+      import { loadBlake3Async } from '@wraith/blake3';
+      import { createFileIo } from '@wraith/io-uring';
+      import { openSync, closeSync } from 'node:fs';
+      import { EarlyHash } from './dist/node/hash-jobs.js';
+      import { SourceHasher } from './dist/node/source-hash.js';
+      const early = EarlyHash.start([process.argv[1]], ${CS}, false);
+      const io = (await createFileIo('auto')).io;
+      const sh = new SourceHasher(io, await loadBlake3Async('auto'), () => {}, early);
+      sh.prepareFor(${big.data.length});
+      const fd = openSync(process.argv[1], 'r');
+      await sh.leaves(process.argv[1], fd, ${big.data.length}, ${CS});
+      closeSync(fd);
+      await sh.close();
+      await io.destroy();
+      process.stdout.write(String(early !== null) + ' ' + Date.now());
+    `;
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, big.path], { cwd: join(__dirname, '..'), encoding: 'utf8', timeout: 20_000 });
+    const exitedAt = Date.now();
+    expect(r.status, r.stderr).toBe(0);
+    const [started, doneAt] = r.stdout.split(' ');
+    expect(started).toBe('true');
+    expect(exitedAt - Number(doneAt)).toBeLessThan(1000); // a live worker would hold it until killed
+  });
+});

@@ -9,7 +9,7 @@ import type { Blake3 } from '@wraith/core';
 import { WraithError } from '@wraith/core/errors';
 import { leafHash } from '@wraith/core/merkle';
 import { loadNativeChecked } from '@wraith/blake3/native';
-import type { HashJob, HashReply } from './source-hash.js';
+import type { HashJob, HashReply } from './hash-jobs.js';
 
 // The native backend alone loads in a few ms; the package index (the engine, WebAssembly) is
 // only the fallback. A worker that joins late leaves the first batches to the event loop.

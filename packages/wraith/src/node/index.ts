@@ -205,6 +205,7 @@ export const runSend: NodeModule['runSend'] = async (opts0, ui) => {
       stats: opts.stats,
       signal: opts.signal,
       transferId,
+      earlyHash: opts.earlyHash ?? null,
     });
     const r = await job.run();
     if (r.errors.length === 0) {

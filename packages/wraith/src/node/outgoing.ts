@@ -16,6 +16,7 @@ import { assertUnchanged, snapshotFd, walk, type SourceSnapshot, type WalkEntry 
 import { nowMicros } from './driver.js';
 import type { WraithNode } from './node.js';
 import { RateMeter, TokenBucket } from './rate.js';
+import type { EarlyHash } from './hash-jobs.js';
 import { SourceHasher } from './source-hash.js';
 
 /** Files offered at once (small files are pipelined). */
@@ -48,6 +49,8 @@ export interface OutgoingOptions {
   stats: Stats;
   signal: AbortSignal;
   transferId: string;
+  /** The first file's hashing, begun before the node started (the job owns it from here). */
+  earlyHash?: EarlyHash | null;
 }
 
 export interface OutgoingResult {
@@ -104,7 +107,7 @@ export class OutgoingJob {
 
   constructor(o: OutgoingOptions) {
     this.o = o;
-    this.hashing = new SourceHasher(o.node.io, o.node.hasher, (bytes) => o.stats.fileIo('read', o.node.io.backend, bytes));
+    this.hashing = new SourceHasher(o.node.io, o.node.hasher, (bytes) => o.stats.fileIo('read', o.node.io.backend, bytes), o.earlyHash ?? null);
     this.bucket = o.rateBps ? new TokenBucket(o.rateBps, Math.max(o.chunkSize * 2, o.rateBps / 10)) : null;
   }
 
@@ -146,7 +149,7 @@ export class OutgoingJob {
       }
       throw e;
     } finally {
-      this.hashing.close();
+      await this.hashing.close();
       clearInterval(progress);
       o.signal.removeEventListener('abort', onAbort);
       for (const t of [...this.active.values(), ...this.pending]) await closeFd(t);

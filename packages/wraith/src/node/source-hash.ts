@@ -6,86 +6,78 @@
  * hashes the current one, into buffers kept across files. For a big file a worker thread hashes
  * too: both take the next batch from a shared counter, so the worker joins whenever it is ready
  * and a slow side never holds the other up. A worker that fails leaves its batches to the loop.
+ * The first file's job may have begun before the node started (EarlyHash, hash-jobs.ts): the
+ * hasher adopts it when it opens the same file.
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { WraithError, leafHash, type Blake3, type ErrorCode } from '@wraith/core';
 import type { FileIo } from '@wraith/io-uring';
+import { HashWorker, PARALLEL_MIN_BYTES, newJob, stopJob, type EarlyHash, type HashJob, type HashReply } from './hash-jobs.js';
 
-/** Bytes read per batch (at least one chunk). */
-export const HASH_BATCH_BYTES = 4 * 1024 * 1024;
-/** Files at least this big are hashed by the worker too. */
-export const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
-
-/** What the worker is asked (hash-worker.ts). */
-export interface HashJob {
-  id: number;
-  fd: number;
-  size: number;
-  chunkSize: number;
-  /** Chunks per batch. */
-  per: number;
-  batches: number;
-  /** Int32 [next batch to claim]. */
-  next: SharedArrayBuffer;
-  /** One byte per batch: 1 once its leaves are in `leaves`. */
-  done: SharedArrayBuffer;
-  /** chunks × 32 bytes. */
-  leaves: SharedArrayBuffer;
-}
-
-/** What the worker answers once it has stopped taking batches of a job: done, or why it stopped. */
-export type HashReply = { id: number } | { id: number; error: { code: string; message: string } };
+export { HASH_BATCH_BYTES, PARALLEL_MIN_BYTES, type HashJob, type HashReply } from './hash-jobs.js';
 
 export class SourceHasher {
   /** Batches of the last file that the worker hashed. */
   workerBatches = 0;
   private bufs: [Uint8Array, Uint8Array] | null = null;
-  private worker: Worker | null = null;
-  private workerDead = false;
-  private jobs = 0;
-  private readonly waiting = new Map<number, (r: HashReply | null) => void>();
+  private worker: HashWorker | null = null;
+  private workerFailed = false;
 
   constructor(
     private readonly io: FileIo,
     private readonly hasher: Blake3,
     private readonly onRead: (bytes: number) => void,
+    /** A job begun before the node was up: adopted by leaves() for the same file, else disposed. */
+    private early: EarlyHash | null = null,
   ) {}
 
-  /** Start the worker now (it takes ~70 ms to load) when files this big are coming. */
+  /** Start the worker now (it takes ~40 ms to load) when files this big are coming. */
   prepareFor(bytes: number): void {
-    if (bytes >= PARALLEL_MIN_BYTES) this.spawn();
+    // An early job brings its own worker.
+    if (bytes >= PARALLEL_MIN_BYTES && this.early === null) this.spawn();
   }
 
   /** Leaf hashes (chunks × 32 bytes) of the `size`-byte file open at `fd`. */
   async leaves(path: string, fd: number, size: number, chunkSize: number): Promise<Uint8Array> {
-    const n = Math.max(1, Math.ceil(size / chunkSize));
-    const per = Math.max(1, Math.floor(HASH_BATCH_BYTES / chunkSize));
-    const batches = Math.ceil(n / per);
-    const job: HashJob = {
-      id: ++this.jobs,
-      fd,
-      size,
-      chunkSize,
-      per,
-      batches,
-      next: new SharedArrayBuffer(4),
-      done: new SharedArrayBuffer(batches),
-      leaves: new SharedArrayBuffer(n * 32),
-    };
+    const early = this.early;
+    this.early = null;
+    if (early !== null && early.adopt(fd, chunkSize)) {
+      this.worker ??= early.worker;
+      try {
+        return await this.run(path, fd, early.job, early.reply);
+      } finally {
+        await early.finish();
+        if (this.worker !== early.worker) early.worker.terminate();
+      }
+    }
+    await early?.dispose();
+    const job = newJob(fd, size, chunkSize);
+    return this.run(path, fd, job, size >= PARALLEL_MIN_BYTES ? this.submit(job) : null);
+  }
+
+  /** Ends the worker (between sends it holds nothing) and an early job nobody adopted. */
+  async close(): Promise<void> {
+    const early = this.early;
+    this.early = null;
+    this.worker?.terminate();
+    this.worker = null;
+    await early?.dispose();
+  }
+
+  /** Hashes `job` (read through `fd`) with `helper`, the worker's reply to it, if any. */
+  private async run(path: string, fd: number, job: HashJob, helper: Promise<HashReply | null> | null): Promise<Uint8Array> {
+    const { size, batches } = job;
     const next = new Int32Array(job.next);
     const done = new Uint8Array(job.done);
-    const helper = size >= PARALLEL_MIN_BYTES ? this.submit(job) : null;
     let mine = 0;
     try {
-      await this.hashBatches(path, job, () => {
+      await this.hashBatches(path, fd, job, () => {
         const b = Atomics.add(next, 0, 1);
         if (b < batches) mine++;
         return b;
       });
     } catch (e) {
-      Atomics.store(next, 0, batches); // the worker stops after its current batch
-      await helper; // and no longer reads `fd` when the caller closes it
+      stopJob(job); // the worker stops after its current batch
+      await helper; // and no longer reads the file when the caller closes it
       throw e;
     }
     // Every batch done means the worker is not reading either; otherwise wait for it.
@@ -99,7 +91,7 @@ export class SourceHasher {
     this.workerBatches = batches - mine - done.reduce((a, d) => a + (d === 0 ? 1 : 0), 0);
     // A worker that died mid-batch: hash what it left.
     let b = 0;
-    await this.hashBatches(path, job, () => {
+    await this.hashBatches(path, fd, job, () => {
       while (b < batches && done[b] === 1) b++;
       return b++;
     });
@@ -107,14 +99,8 @@ export class SourceHasher {
     return new Uint8Array(job.leaves).slice(); // off the shared memory
   }
 
-  /** Ends the worker (between sends it holds nothing). */
-  close(): void {
-    void this.worker?.terminate();
-    this.worker = null;
-  }
-
   /** Hashes the batches `claim` hands out until it returns one past the end, reading one ahead. */
-  private async hashBatches(path: string, job: HashJob, claim: () => number): Promise<void> {
+  private async hashBatches(path: string, fd: number, job: HashJob, claim: () => number): Promise<void> {
     const { size, chunkSize: cs, per, batches } = job;
     const n = Math.max(1, Math.ceil(size / cs));
     const leaves = new Uint8Array(job.leaves);
@@ -129,7 +115,7 @@ export class SourceHasher {
         const at = (j - b * per) * cs;
         reqs.push({ offset: j * cs, length, buf: buf.subarray(at, at + length) });
       }
-      const p = this.io.readChunks(job.fd, reqs);
+      const p = this.io.readChunks(fd, reqs);
       p.catch(() => undefined); // awaited below; an early exit must not leave it unhandled
       return p;
     };
@@ -166,41 +152,15 @@ export class SourceHasher {
   }
 
   private spawn(): void {
-    if (this.worker !== null || this.workerDead || availableParallelism() < 2) return;
-    let w: Worker;
-    try {
-      // No flags of the host process: the worker needs none, and module conditions meant for
-      // the host (a test runner's 'source') would point it at sources it cannot load.
-      w = new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: [] });
-    } catch {
-      this.workerDead = true;
-      return;
-    }
-    w.unref();
-    w.on('message', (r: HashReply) => {
-      const settle = this.waiting.get(r.id);
-      this.waiting.delete(r.id);
-      settle?.(r);
-    });
-    const died = (): void => {
-      this.workerDead = true;
-      this.worker = null;
-      for (const settle of this.waiting.values()) settle(null);
-      this.waiting.clear();
-    };
-    w.on('error', died);
-    w.on('exit', died);
-    this.worker = w;
+    if (this.worker !== null || this.workerFailed) return; // a worker that died is not replaced
+    this.worker = HashWorker.spawn();
+    if (this.worker === null) this.workerFailed = true;
   }
 
-  /** Hands `job` to the worker; null when there is none (or it dies): the loop does it all. */
+  /** Hands `job` to the worker; null when there is none: the loop does it all. */
   private submit(job: HashJob): Promise<HashReply | null> | null {
     this.spawn();
     const w = this.worker;
-    if (w === null) return null;
-    return new Promise((resolve) => {
-      this.waiting.set(job.id, resolve);
-      w.postMessage(job);
-    });
+    return w !== null && w.alive ? w.submit(job) : null;
   }
 }

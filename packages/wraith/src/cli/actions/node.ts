@@ -11,6 +11,7 @@ import { loadIdentity } from '../../home/identity.js';
 import { removeRunInfo, writeRunInfo } from '../../home/runinfo.js';
 import { ensureAdminToken } from '../../home/token.js';
 import { loadNode } from '../../node-api.js';
+import { EarlyHash } from '../../node/hash-jobs.js';
 import { DiscardStats, Stats } from '../../stats.js';
 import { createUi } from '../../ui/index.js';
 import { NdjsonUi } from '../../ui/ndjson.js';
@@ -157,6 +158,9 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   const identity = await loadIdentity(config.node.identity_file);
   const shutdown = watchShutdown(io, () => log.reopen());
   const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
+  // A worker hashes the first big file while the engine loads and the node starts: the root
+  // must be known before anything is offered, so this hides much of that pass.
+  const earlyHash = EarlyHash.start(paths, config.transfer.chunk_size, opts.followSymlinks === true);
   try {
     const runSend = await loadNode('runSend');
     log.logger.debug({ peer: `${peer.id}@${formatAddr(peer.addr)}`, paths }, 'sending');
@@ -173,6 +177,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
         rateBps,
         reconnectForMs,
         followSymlinks: opts.followSymlinks === true,
+        earlyHash,
       },
       ui,
     );
@@ -181,6 +186,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
     ui.close();
     shutdown.dispose();
     log.flush();
+    await earlyHash?.dispose();
   }
 }
 

@@ -1,0 +1,199 @@
+/**
+ * Hashing jobs shared by the event loop and a worker thread (hash-worker.ts), and the early
+ * start of the first big file's job. Node built-ins only: `wraith send` starts the job here
+ * while it is still loading the engine, so the worker hashes during start-up.
+ */
+import { closeSync, fstatSync, lstatSync, openSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/** Bytes read per batch (at least one chunk). */
+export const HASH_BATCH_BYTES = 4 * 1024 * 1024;
+/** Files at least this big are hashed by the worker too. */
+export const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
+
+/** What the worker is asked: the batches of one file, claimed from a shared counter. */
+export interface HashJob {
+  id: number;
+  fd: number;
+  size: number;
+  chunkSize: number;
+  /** Chunks per batch. */
+  per: number;
+  batches: number;
+  /** Int32 [next batch to claim]. */
+  next: SharedArrayBuffer;
+  /** One byte per batch: 1 once its leaves are in `leaves`. */
+  done: SharedArrayBuffer;
+  /** chunks × 32 bytes. */
+  leaves: SharedArrayBuffer;
+}
+
+/** What the worker answers once it has stopped taking batches of a job: done, or why it stopped. */
+export type HashReply = { id: number } | { id: number; error: { code: string; message: string } };
+
+let jobIds = 0;
+
+export function newJob(fd: number, size: number, chunkSize: number): HashJob {
+  const n = Math.max(1, Math.ceil(size / chunkSize));
+  const per = Math.max(1, Math.floor(HASH_BATCH_BYTES / chunkSize));
+  const batches = Math.ceil(n / per);
+  return {
+    id: ++jobIds,
+    fd,
+    size,
+    chunkSize,
+    per,
+    batches,
+    next: new SharedArrayBuffer(4),
+    done: new SharedArrayBuffer(batches),
+    leaves: new SharedArrayBuffer(n * 32),
+  };
+}
+
+/** Makes every batch of `job` claimed: a worker on it stops after its current batch. */
+export function stopJob(job: HashJob): void {
+  Atomics.store(new Int32Array(job.next), 0, job.batches);
+}
+
+/** One worker thread; jobs go by message, one reply each. Null from spawn() on one CPU or failure. */
+export class HashWorker {
+  private readonly waiting = new Map<number, (r: HashReply | null) => void>();
+  private dead = false;
+
+  private constructor(private readonly w: Worker) {
+    w.on('message', (r: HashReply) => {
+      const settle = this.waiting.get(r.id);
+      this.waiting.delete(r.id);
+      if (this.waiting.size === 0) w.unref();
+      settle?.(r);
+    });
+    const died = (): void => {
+      this.dead = true;
+      for (const settle of this.waiting.values()) settle(null);
+      this.waiting.clear();
+    };
+    w.on('error', died);
+    w.on('exit', died);
+    // Idle, it keeps no process alive; with a job out, it does (someone awaits the reply).
+    w.unref(); // after the listeners: adding one refs the port again
+  }
+
+  static spawn(): HashWorker | null {
+    if (availableParallelism() < 2) return null;
+    try {
+      // No flags of the host process: the worker needs none, and module conditions meant for
+      // the host (a test runner's 'source') would point it at sources it cannot load.
+      return new HashWorker(new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: [] }));
+    } catch {
+      return null;
+    }
+  }
+
+  get alive(): boolean {
+    return !this.dead;
+  }
+
+  /** The worker's reply to `job`, or null when it dies first. */
+  submit(job: HashJob): Promise<HashReply | null> {
+    if (this.dead) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      this.waiting.set(job.id, resolve);
+      this.w.ref();
+      this.w.postMessage(job);
+    });
+  }
+
+  terminate(): void {
+    void this.w.terminate();
+  }
+}
+
+/** Identity of an open file, compared before a job's leaves are trusted for another descriptor. */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+export function identityOf(fd: number): FileIdentity {
+  const st = fstatSync(fd);
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+/**
+ * A job begun before the node was up, on a descriptor of its own. The source hasher adopts it
+ * when the file it opens is the same (identity and chunk size); otherwise it is disposed.
+ */
+export class EarlyHash {
+  private adopted = false;
+  private closed = false;
+
+  private constructor(
+    readonly fd: number,
+    readonly identity: FileIdentity,
+    readonly job: HashJob,
+    readonly worker: HashWorker,
+    readonly reply: Promise<HashReply | null>,
+  ) {}
+
+  /**
+   * Starts hashing the first PATH argument when it is a regular file of at least
+   * PARALLEL_MIN_BYTES (a symlink only with followSymlinks). Best effort: null otherwise, or on
+   * any error (the send then hashes as usual).
+   */
+  static start(paths: readonly string[], chunkSize: number, followSymlinks: boolean): EarlyHash | null {
+    const path = paths[0];
+    if (path === undefined || !Number.isSafeInteger(chunkSize) || chunkSize < 1) return null;
+    let fd = -1;
+    try {
+      const st = followSymlinks ? statSync(path) : lstatSync(path);
+      if (!st.isFile() || st.size < PARALLEL_MIN_BYTES) return null;
+      fd = openSync(path, 'r');
+      const identity = identityOf(fd);
+      const worker = HashWorker.spawn();
+      if (worker === null) {
+        closeSync(fd);
+        return null;
+      }
+      const job = newJob(fd, identity.size, chunkSize);
+      return new EarlyHash(fd, identity, job, worker, worker.submit(job));
+    } catch {
+      if (fd >= 0) closeSync(fd);
+      return null;
+    }
+  }
+
+  /** The job, if `fd` is the same file and the chunk size agrees; the caller then owns it. */
+  adopt(fd: number, chunkSize: number): boolean {
+    if (this.adopted || this.closed || chunkSize !== this.job.chunkSize) return false;
+    try {
+      if (!sameIdentity(this.identity, identityOf(fd))) return false;
+    } catch {
+      return false;
+    }
+    this.adopted = true;
+    return true;
+  }
+
+  /** After the job (or once adopted and finished): no batch is being read from our descriptor. */
+  async finish(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    stopJob(this.job);
+    await this.reply;
+    closeSync(this.fd);
+  }
+
+  /** Ends an early job nobody adopted (its worker too); a no-op once adopted. */
+  async dispose(): Promise<void> {
+    if (this.adopted) return;
+    await this.finish();
+    this.worker.terminate();
+  }
+}
