@@ -28,12 +28,26 @@ class NativeState implements Blake3State {
   }
 }
 
+/**
+ * The package's compiled binding itself: its createHash() gives the C hasher directly, where the
+ * package wraps each one in a stream.Transform (~5 µs per hasher, one per chunk). Null when the
+ * layout differs; the package entry is used then.
+ */
+function rawBinding(): NativeModule | null {
+  try {
+    const raw = require('@c4312/blake3-native/build/Release/blake3.node') as Partial<NativeModule>;
+    return typeof raw.createHash === 'function' ? (raw as NativeModule) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The native backend, or the reason it cannot load. */
 export function loadNative(): { blake3: Blake3 } | { reason: string } {
   if (process.env.WRAITH_NO_NATIVE === '1') return { reason: 'disabled by WRAITH_NO_NATIVE=1' };
   let mod: NativeModule;
   try {
-    mod = require('@c4312/blake3-native') as NativeModule;
+    mod = rawBinding() ?? (require('@c4312/blake3-native') as NativeModule);
   } catch (e) {
     return { reason: `@c4312/blake3-native does not load: ${(e as Error).message.split('\n')[0] ?? ''}` };
   }
