@@ -173,8 +173,13 @@ export class Reader {
     return new Reader(this.buf, start, start + n);
   }
 
+  /** Moves past `n` bytes (the checks of bytes(), without making a view). */
   skip(n: number, field = 'skip'): void {
-    this.bytes(n, field);
+    if (!Number.isInteger(n) || n < 0) {
+      throw new WraithError('E_WIRE_TRUNCATED', `${field}: invalid length ${n} at offset ${this.pos}`, { field, offset: this.pos });
+    }
+    this.need(n, field);
+    this.pos += n;
   }
 
   /** Consume consecutive zero bytes; returns how many. */
