@@ -55,12 +55,17 @@ function bindAlias(value: string | undefined): { flag: string; value: unknown } 
   return { flag: '--bind', value };
 }
 
-export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
-  state.json = opts.json === true;
-  const flags = flagLayer(cmd, opts, {
+/** The flags of the receiving commands: --bind and --output stand for their config keys. */
+function receiverFlags(cmd: Command, opts: RunOpts): ReturnType<typeof flagLayer> {
+  return flagLayer(cmd, opts, {
     'network.listen_addr': bindAlias(opts.bind),
     'transfer.download_dir': { flag: '--output', value: opts.output },
   });
+}
+
+export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
+  state.json = opts.json === true;
+  const flags = receiverFlags(cmd, opts);
   const { home, loaded } = await loadAll(cmd.optsWithGlobals(), flags, io, 'open');
   const { config } = loaded;
   const log = makeLog(loaded, io, { interactive: false, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
@@ -105,10 +110,7 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
 
 export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, io: CliIo, state: CliState): Promise<void> {
   state.json = opts.json === true;
-  const flags = flagLayer(cmd, opts, {
-    'network.listen_addr': bindAlias(opts.bind),
-    'transfer.download_dir': { flag: '--output', value: opts.output },
-  });
+  const flags = receiverFlags(cmd, opts);
   const { home, loaded } = await loadAll(cmd.optsWithGlobals(), flags, io, 'open');
   const { config } = loaded;
   const log = makeLog(loaded, io, { interactive: true, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
