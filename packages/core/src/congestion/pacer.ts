@@ -1,5 +1,6 @@
 import type { Duration, Instant } from '../time.js';
 import type { RttEstimator } from '../recovery/rtt.js';
+import { WraithError } from '../errors.js';
 import type { CongestionController } from './controller.js';
 
 /** Burst allowance: the bucket holds this much time's worth of the pacing rate (quinn uses 2 ms). */
@@ -21,6 +22,8 @@ export interface PacerOptions {
   mtu: number;
   minBurstPackets?: number;
   maxBurstPackets?: number;
+  /** Cap on the rate, bytes per second (a user's rate limit); null or absent: none. */
+  maxRate?: number | null;
 }
 
 /**
@@ -36,6 +39,7 @@ export class Pacer {
   private mtu: number;
   private readonly minBurst: number;
   private readonly maxBurst: number;
+  private readonly maxRate: number;
   private tokens: number;
   private last: Instant = 0;
   private started = false;
@@ -46,11 +50,19 @@ export class Pacer {
     this.mtu = opts.mtu;
     this.minBurst = opts.minBurstPackets ?? MIN_BURST_PACKETS;
     this.maxBurst = opts.maxBurstPackets ?? MAX_BURST_PACKETS;
+    const cap = opts.maxRate ?? null;
+    if (cap !== null && !(cap > 0)) throw new WraithError('E_INTERNAL', `a pacing rate cap is a positive number of bytes per second, got ${cap}`);
+    this.maxRate = cap ?? Infinity;
     this.tokens = this.capacity(this.rate());
   }
 
-  /** The rate in force, bytes per second. */
+  /** The rate in force, bytes per second: the controller's, under the cap. */
   rate(): number {
+    const r = this.controllerRate();
+    return r < this.maxRate ? r : this.maxRate;
+  }
+
+  private controllerRate(): number {
     if (!this.rtt.hasSample) return (this.cc.window() * 1e6) / this.rtt.initialRtt;
     const r = this.cc.pacingRate();
     if (r !== null && r > 0) return r;

@@ -31,6 +31,8 @@ export interface LossRecoveryOptions {
   maxPtoInterval?: Duration;
   /** Datagram size for the pacer's burst (default 1452). */
   mtu?: number;
+  /** Cap on the pacing rate, bytes per second (default: none). */
+  maxPacingRate?: number | null;
 }
 
 /** Result of onAckReceived. Both arrays are reused by the next onAckReceived call. */
@@ -104,7 +106,7 @@ export class LossRecovery<T> {
     this.rtt = opts.rtt;
     this.maxAckDelay = opts.maxAckDelay;
     this.maxPtoInterval = opts.maxPtoInterval ?? DEFAULT_MAX_PTO_INTERVAL;
-    this.pacer = new Pacer(opts.congestion, opts.rtt, { mtu: opts.mtu ?? DEFAULT_MTU });
+    this.pacer = new Pacer(opts.congestion, opts.rtt, { mtu: opts.mtu ?? DEFAULT_MTU, maxRate: opts.maxPacingRate ?? null });
   }
 
   get bytesInFlight(): number {

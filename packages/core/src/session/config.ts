@@ -25,6 +25,12 @@ export interface SessionConfig {
   maxTransfers: number;
   /** Bytes of control stream a receiver buffers out of order. */
   maxControlBuffer: number;
+  /**
+   * Cap on the rate file data leaves at, bytes per second, retransmissions included; null:
+   * congestion control alone. The pacer enforces it, so a backlog after a stall still leaves
+   * at the cap.
+   */
+  maxSendRate: number | null;
 }
 
 export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
@@ -42,6 +48,7 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   sendBufferBytes: 32 * 1024 * 1024,
   maxTransfers: 64,
   maxControlBuffer: 4 * 1024 * 1024,
+  maxSendRate: null,
 };
 
 export function resolveSessionConfig(partial?: Partial<SessionConfig>): SessionConfig {

@@ -198,6 +198,7 @@ export class Session {
       rtt: this.rtt,
       maxAckDelay: this.cfg.maxAckDelay,
       maxPtoInterval: this.cfg.maxPtoInterval,
+      maxPacingRate: this.cfg.maxSendRate,
     });
     this.acks = new AckTracker({ maxAckDelay: this.cfg.maxAckDelay });
     this.ctlRecv = new ControlStreamAssembler(this.cfg.maxControlBuffer);

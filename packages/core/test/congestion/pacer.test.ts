@@ -56,6 +56,22 @@ describe('Pacer', () => {
     expect(times.length).toBeLessThanOrEqual(20 + 1001);
   });
 
+  it('maxRate caps the controller rate (a user rate limit) and leaves a slower controller alone', () => {
+    // Controller 10 MB/s, cap 2 MB/s: one 1000-byte packet per 500 µs after a 10-packet burst.
+    const capped = new Pacer(fixed(1e6, 10e6), rtt, { mtu: MTU, maxRate: 2e6 });
+    expect(capped.rate()).toBe(2e6);
+    const times = drive(capped, 1_000_000);
+    expect(times.filter((t) => t === 0).length).toBe(10);
+    expect(times.length).toBeGreaterThanOrEqual(10 + 1999);
+    expect(times.length).toBeLessThanOrEqual(10 + 2001);
+    // A cap above the controller's rate changes nothing.
+    expect(new Pacer(fixed(1e6, 10e6), rtt, { mtu: MTU, maxRate: 50e6 }).rate()).toBe(10e6);
+    expect(new Pacer(fixed(1e6, 10e6), rtt, { mtu: MTU, maxRate: null }).rate()).toBe(10e6);
+    for (const bad of [0, -1, Number.NaN]) {
+      expect(() => new Pacer(fixed(1e6, 10e6), rtt, { mtu: MTU, maxRate: bad })).toThrow(expect.objectContaining({ code: 'E_INTERNAL' }));
+    }
+  });
+
   it('bounds the burst between 10 and 1024 datagrams', () => {
     const p = new Pacer(fixed(1e6, 1e3), rtt, { mtu: MTU });
     expect(p.capacity(1e3)).toBe(10 * MTU);

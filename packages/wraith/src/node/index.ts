@@ -189,6 +189,7 @@ export const runSend: NodeModule['runSend'] = async (opts0, ui) => {
     stats: opts.stats,
     bind: bindHost,
     acceptIncoming: false,
+    maxSendRate: opts.rateBps,
   });
   const transferId = randomBytes(8).toString('hex');
   try {

@@ -38,6 +38,8 @@ export interface NodeStartOptions {
   acceptIncoming: boolean;
   /** Whether an authenticated initiator may send us files. */
   authorize?: (peerId: string, addr: SocketAddr) => boolean;
+  /** `send --rate`: file data leaves every session at most this fast (bytes/s). */
+  maxSendRate?: number | null;
 }
 
 /** Events of incoming sessions kept while the receiving side is still starting (see `early`). */
@@ -198,6 +200,7 @@ export class WraithNode {
         rekeyInterval: config.transfer.rekey_interval * 1000,
         congestion: config.network.congestion,
         transferWindow: Math.min(config.receive.max_buffer_bytes, 32 * 1024 * 1024),
+        maxSendRate: opts.maxSendRate ?? null,
       },
     });
     const driver = new Driver(endpoint, selected.transport);

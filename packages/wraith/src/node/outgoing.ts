@@ -351,7 +351,8 @@ export class OutgoingJob {
       });
       const ep = o.node.endpoint;
       let n = 0;
-      // With --rate, chunks go out as their tokens arrive: waiting for a whole request (up to 64
+      // With --rate, disk reads follow the rate too (the wire cap itself is the sessions' pacer,
+      // maxSendRate), and chunks go out as their tokens arrive: waiting for a whole request (up to 64
       // chunks, more than the bucket holds) stalled, and releasing it at once wasted the tokens
       // that accrue while the window is closed.
       for (let first = 0; first < reqs.length; ) {
