@@ -18,12 +18,13 @@ export function createUi(c: UiChoice): TransferUi {
   if (c.json) return new NdjsonUi(c.stdout, c.now !== undefined ? { now: c.now } : {});
   const ui: TransferUi = c.stderr.isTTY === true && c.progress ? new ProgressBarUi(c.stderr) : new PlainUi(c.stderr, c.now !== undefined ? { now: c.now } : {});
   if (!c.progress) {
-    return { ...bind(ui), progress: () => undefined };
+    return { ...forwarding(ui), progress: () => undefined };
   }
   return ui;
 }
 
-function bind(ui: TransferUi): TransferUi {
+/** A UI that forwards every call to `ui` (spread it and override what differs). */
+export function forwarding(ui: TransferUi): TransferUi {
   return {
     started: (e) => ui.started(e),
     progress: (e) => ui.progress(e),

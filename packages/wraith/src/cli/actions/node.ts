@@ -13,7 +13,7 @@ import { ensureAdminToken } from '../../home/token.js';
 import { loadNode } from '../../node-api.js';
 import { EarlyHash } from '../../node/hash-jobs.js';
 import { DiscardStats, Stats } from '../../stats.js';
-import { createUi } from '../../ui/index.js';
+import { createUi, forwarding } from '../../ui/index.js';
 import { NdjsonUi } from '../../ui/ndjson.js';
 import type { TransferUi } from '../../ui/types.js';
 import { humanBytes, humanRate, parseDuration, parseRate, parseSize } from '../../units.js';
@@ -36,17 +36,11 @@ export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: stri
 /** A UI that also remembers the transfer id, so a fatal error line can carry it. */
 function tracking(ui: TransferUi, state: CliState): TransferUi {
   return {
-    ...ui,
+    ...forwarding(ui),
     started: (e) => {
       state.transferId = e.transfer_id;
       ui.started(e);
     },
-    progress: (e) => ui.progress(e),
-    file: (e) => ui.file(e),
-    warning: (e) => ui.warning(e),
-    completed: (e) => ui.completed(e),
-    error: (err, id) => ui.error(err, id),
-    close: () => ui.close(),
   };
 }
 
