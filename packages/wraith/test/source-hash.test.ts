@@ -128,6 +128,11 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
     expect(jobs.EarlyHash.start([join(dir, 'missing')], CS, false)).toBeNull();
     expect(jobs.EarlyHash.start([link], CS, false)).toBeNull();
     expect(jobs.EarlyHash.start([], CS, false)).toBeNull();
+    // A FIFO is never opened (an open would block until a writer came).
+    const fifo = join(dir, 'fifo');
+    const { spawnSync } = await import('node:child_process');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    expect(jobs.EarlyHash.start([fifo], CS, true)).toBeNull();
     const followed = jobs.EarlyHash.start([link, files.get(0)!.path], CS, true);
     expect(followed).not.toBeNull();
     expect(closedOn(followed!.fd, big.path)).toBe(false);

@@ -3,7 +3,7 @@
  * start of the first big file's job. Node built-ins only: `wraith send` starts the job here
  * while it is still loading the engine, so the worker hashes during start-up.
  */
-import { closeSync, fstatSync, lstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
@@ -154,7 +154,14 @@ export class EarlyHash {
     try {
       const st = followSymlinks ? statSync(path) : lstatSync(path);
       if (!st.isFile() || st.size < PARALLEL_MIN_BYTES) return null;
-      fd = openSync(path, 'r');
+      // The path may have changed since: never block on a FIFO, never follow a new symlink,
+      // and check what was opened.
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | (followSymlinks ? 0 : constants.O_NOFOLLOW));
+      const opened = fstatSync(fd);
+      if (!opened.isFile() || opened.size < PARALLEL_MIN_BYTES) {
+        closeSync(fd);
+        return null;
+      }
       const identity = identityOf(fd);
       const worker = HashWorker.spawn();
       if (worker === null) {
