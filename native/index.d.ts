@@ -160,6 +160,16 @@ export interface XskSocketInstance {
    *  frames or ring slots). */
   tx(hdrs: Uint8Array, hdrStride: number, hdrLens: Uint32Array, payload: Uint8Array,
     payOffsets: Uint32Array, payLens: Uint32Array, count: number, udpChecksum: boolean, kick?: boolean): number;
+  /** The TX frames as one buffer (txFrames * frameSize bytes); it keeps the UMEM mapped for
+   *  as long as it lives. Frames lent by txLend() may be written through it. */
+  txArea(): ArrayBuffer;
+  /** Takes back whatever the previous lend left unsubmitted, then lends up to max free TX
+   *  frames: offsets[i] is where frame i starts in txArea(). Returns the count. */
+  txLend(offsets: Uint32Array, max: number): number;
+  /** Queues lens[i] bytes at txArea() offset offsets[i], each inside a frame of the last lend
+   *  not submitted yet (else TypeError, nothing queued); fills in UDP checksums when
+   *  udpChecksum. Does not kick. Returns count. */
+  txSubmit(offsets: Uint32Array, lens: Uint32Array, count: number, udpChecksum: boolean): number;
   /** Collects completions and kicks what is still queued. */
   reclaim(): { freeFrames: number; queued: number };
   /** Kicks TX if anything is queued; returns how many descriptors are still queued. */

@@ -1,8 +1,10 @@
-// One AF_XDP socket with its own UMEM, bound to one RX queue. JS owns the
-// batch memory: rx() copies whole frames out of UMEM into a JS buffer and
-// gives the UMEM frames straight back to the fill ring; tx() copies headers
-// and payloads from JS into free UMEM frames, fills in UDP checksums and
-// kicks the kernel. One call moves a whole batch.
+// One AF_XDP socket with its own UMEM, bound to one RX queue. rx() copies
+// whole frames out of UMEM into a JS buffer and gives the UMEM frames
+// straight back to the fill ring. Two TX paths: tx() copies headers and
+// payloads from JS into free UMEM frames; or JS borrows free frames
+// (txLend), builds and seals datagrams in them through txArea(), and
+// txSubmit() queues them where they are. Both fill in UDP checksums. One
+// call moves a whole batch.
 #include <napi.h>
 #include <uv.h>
 #include <linux/if_xdp.h>
@@ -58,6 +60,8 @@ struct Counters {
   double rxBadDescs = 0;     // descriptors outside the UMEM (never expected)
   double rxTruncated = 0;    // frames longer than the JS slot
   double txNoFrames = 0;     // tx() stopped early: no free frame or TX slot
+  double txLent = 0, txSubmitted = 0;  // frames lent to JS, and queued from there
+  double txBadCompletions = 0;         // completions for frames not queued (never expected)
   double txKicks = 0, txKickAgain = 0, txKickDropped = 0, txKickErrors = 0;
   double fillWakeups = 0;
   double pollWakeups = 0;    // readable events from uv_poll
@@ -73,6 +77,9 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
                            InstanceMethod<&XskSocket::Bind>("bind"),
                            InstanceMethod<&XskSocket::Rx>("rx"),
                            InstanceMethod<&XskSocket::Tx>("tx"),
+                           InstanceMethod<&XskSocket::TxArea>("txArea"),
+                           InstanceMethod<&XskSocket::TxLend>("txLend"),
+                           InstanceMethod<&XskSocket::TxSubmit>("txSubmit"),
                            InstanceMethod<&XskSocket::Reclaim>("reclaim"),
                            InstanceMethod<&XskSocket::KickJs>("kick"),
                            InstanceMethod<&XskSocket::Stats>("stats"),
@@ -171,6 +178,8 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     // TX frames live after the RX ones; the free list is a stack.
     freeTx_.reserve(txFrames_);
     for (uint32_t i = 0; i < txFrames_; i++) freeTx_.push_back(static_cast<uint64_t>(rxFrames_ + i) * frameSize_);
+    txState_.assign(txFrames_, kTxFree);
+    lent_.reserve(txFrames_);
     return 0;
   }
 
@@ -332,9 +341,31 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
   uint32_t ReclaimCompletions() {
     uint32_t idx = 0;
     uint32_t n = comp_.Peek(ringSize_, &idx);
-    for (uint32_t i = 0; i < n; i++) freeTx_.push_back(*comp_.Addr(idx + i) & ~static_cast<uint64_t>(frameSize_ - 1));
+    for (uint32_t i = 0; i < n; i++) {
+      uint64_t addr = *comp_.Addr(idx + i) & ~static_cast<uint64_t>(frameSize_ - 1);
+      uint32_t t = TxIndex(addr);
+      if (addr < static_cast<uint64_t>(rxFrames_) * frameSize_ || t >= txFrames_ || txState_[t] != kTxKernel) {
+        counters_.txBadCompletions++;  // not a frame we queued: never free it twice
+        continue;
+      }
+      freeTx_.push_back(addr);
+      txState_[t] = kTxFree;
+    }
     if (n) comp_.Release(n);
     return n;
+  }
+
+  // TX frame index of a UMEM address (TX frames follow the RX ones).
+  uint32_t TxIndex(uint64_t addr) const { return static_cast<uint32_t>(addr / frameSize_) - rxFrames_; }
+
+  // Takes back every frame still lent to JS.
+  void ReturnLent() {
+    for (uint32_t i : lent_) {
+      if (txState_[i] != kTxLent) continue;  // submitted meanwhile
+      txState_[i] = kTxFree;
+      freeTx_.push_back(static_cast<uint64_t>(rxFrames_ + i) * frameSize_);
+    }
+    lent_.clear();
   }
 
   // Wakes the kernel to send what the TX ring holds. Copy mode always needs
@@ -402,6 +433,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
       for (uint32_t i = 0; i < n; i++) {
         uint64_t addr = freeTx_.back();
         freeTx_.pop_back();
+        txState_[TxIndex(addr)] = kTxKernel;
         uint8_t* f = umem_.base + addr;
         uint32_t h = hdrLens[i], pl = payLens[i];
         std::memcpy(f, hdrs.data + static_cast<size_t>(i) * hdrStride, h);
@@ -419,6 +451,101 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
       n = 0;
     }
     if (kick) Kick();
+    return Napi::Number::New(env, n);
+  }
+
+  // txArea() -> ArrayBuffer over the TX frames (txFrames * frameSize bytes).
+  // It keeps the mapping alive by itself, so a buffer that outlives the
+  // socket never points at unmapped memory.
+  Napi::Value TxArea(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Usable(env)) return env.Undefined();
+    auto* hold = new std::shared_ptr<UmemMapping>(umem_.mapping);
+    uint8_t* start = umem_.base + static_cast<size_t>(rxFrames_) * frameSize_;
+    return Napi::ArrayBuffer::New(
+        env, start, static_cast<size_t>(txFrames_) * frameSize_,
+        [](Napi::Env, void*, std::shared_ptr<UmemMapping>* h) { delete h; }, hold);
+  }
+
+  // txLend(offsets, max) -> n: first takes back whatever an earlier lend left
+  // unsubmitted, then lends up to `max` free TX frames; offsets[i] is where
+  // frame i starts in txArea(). Only one lend is outstanding at a time.
+  Napi::Value TxLend(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Usable(env)) return env.Undefined();
+    if (!bound_) return ThrowType(env, "txLend() before bind()");
+    int64_t max;
+    uint32_t* offs;
+    if (!args::GetInt(info, 1, "max", 0, 65536, &max) || !args::GetU32Array(info, 0, "offsets", static_cast<size_t>(max), &offs))
+      return env.Undefined();
+    ReturnLent();
+    ReclaimCompletions();
+    // Every frame in the TX ring is a frame not free, and txFrames <= ringSize,
+    // so a lent frame always finds a ring slot at txSubmit().
+    uint32_t n = std::min<uint32_t>(static_cast<uint32_t>(max), static_cast<uint32_t>(freeTx_.size()));
+    for (uint32_t i = 0; i < n; i++) {
+      uint64_t addr = freeTx_.back();
+      freeTx_.pop_back();
+      uint32_t t = TxIndex(addr);
+      txState_[t] = kTxLent;
+      lent_.push_back(t);
+      offs[i] = t * frameSize_;
+    }
+    counters_.txLent += n;
+    return Napi::Number::New(env, n);
+  }
+
+  // txSubmit(offsets, lens, count, csum) -> count: queues lens[i] bytes at
+  // txArea() offset offsets[i], each inside a frame lent by the last
+  // txLend() and not submitted yet. A bad batch throws and queues nothing.
+  // The kick is left to kick()/reclaim(), as with tx(..., kick = false).
+  Napi::Value TxSubmit(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Usable(env)) return env.Undefined();
+    if (!bound_) return ThrowType(env, "txSubmit() before bind()");
+    int64_t count;
+    uint32_t *offs, *lens;
+    if (!args::GetInt(info, 2, "count", 0, 65536, &count) ||
+        !args::GetU32Array(info, 0, "offsets", static_cast<size_t>(count), &offs) ||
+        !args::GetU32Array(info, 1, "lens", static_cast<size_t>(count), &lens))
+      return env.Undefined();
+    bool csum = info.Length() > 3 && info[3].ToBoolean().Value();
+    uint32_t n = static_cast<uint32_t>(count);
+    // Validate all first; frames seen in this batch are marked so a repeat fails.
+    std::string bad;
+    uint32_t checked = 0;
+    for (; checked < n; checked++) {
+      uint32_t off = offs[checked], len = lens[checked];
+      uint32_t t = off / frameSize_, in = off % frameSize_;
+      if (t >= txFrames_ || txState_[t] != kTxLent || len == 0 || in + len > frameSize_) {
+        bad = "txSubmit frame " + std::to_string(checked) + " (" + std::to_string(len) + " B at " + std::to_string(off) +
+              ") is not inside a lent, unsubmitted frame";
+        break;
+      }
+      txState_[t] = kTxKernel;
+    }
+    if (!bad.empty()) {
+      for (uint32_t i = 0; i < checked; i++) txState_[offs[i] / frameSize_] = kTxLent;
+      return ThrowType(env, bad);
+    }
+    uint32_t idx = 0;
+    if (n > 0 && tx_.Reserve(n, &idx) != n) {  // cannot happen (see TxLend); refuse whole
+      for (uint32_t i = 0; i < n; i++) txState_[offs[i] / frameSize_] = kTxLent;
+      return ThrowSys(env, kUnavailable, "txSubmit", ENOSPC, "the TX ring is full");
+    }
+    const uint64_t base = static_cast<uint64_t>(rxFrames_) * frameSize_;
+    for (uint32_t i = 0; i < n; i++) {
+      uint64_t addr = base + offs[i];
+      if (csum) FillUdpChecksum(umem_.base + addr, lens[i]);
+      struct xdp_desc* d = tx_.Desc(idx + i);
+      d->addr = addr;
+      d->len = lens[i];
+      d->options = 0;
+      counters_.txBytes += lens[i];
+    }
+    counters_.txPackets += n;
+    counters_.txSubmitted += n;
+    if (n > 0) tx_.Submit(n);
     return Napi::Number::New(env, n);
   }
 
@@ -453,6 +580,9 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     set("rxBadDescs", counters_.rxBadDescs);
     set("rxTruncated", counters_.rxTruncated);
     set("txNoFrames", counters_.txNoFrames);
+    set("txLent", counters_.txLent);
+    set("txSubmitted", counters_.txSubmitted);
+    set("txBadCompletions", counters_.txBadCompletions);
     set("txKicks", counters_.txKicks);
     set("txKickAgain", counters_.txKickAgain);
     set("txKickDropped", counters_.txKickDropped);
@@ -629,6 +759,10 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
   ProdRing fill_, tx_;
   ConsRing comp_, rx_;
   std::vector<uint64_t> freeTx_;
+  // Per TX frame: free, lent to JS (txLend), or queued to the kernel.
+  enum : uint8_t { kTxFree = 0, kTxLent = 1, kTxKernel = 2 };
+  std::vector<uint8_t> txState_;
+  std::vector<uint32_t> lent_;  // indices of the last lend
   Counters counters_;
 
   uv_poll_t* poll_ = nullptr;

@@ -33,6 +33,9 @@ int Umem::Alloc(size_t bytes, bool wantHuge, int numaNode, std::string* where) {
     hugePages = true;
   }
   base = static_cast<uint8_t*>(p);
+  mapping = std::make_shared<UmemMapping>();
+  mapping->base = p;
+  mapping->len = mapLen;
   // Prefer the NIC's node before the pages are first touched; best effort.
   if (numaNode >= 0 && numaNode < 64) {
     unsigned long mask = 1UL << numaNode;
@@ -45,8 +48,12 @@ int Umem::Alloc(size_t bytes, bool wantHuge, int numaNode, std::string* where) {
   return 0;
 }
 
+UmemMapping::~UmemMapping() {
+  if (base) munmap(base, len);
+}
+
 void Umem::Free() {
-  if (base) munmap(base, mapLen);
+  mapping.reset();
   base = nullptr;
   len = mapLen = 0;
 }

@@ -26,6 +26,8 @@ export interface TransportPair {
 export interface ComplianceOptions {
   /** Deadline of each wait, in milliseconds (default 2000). */
   waitMs?: number;
+  /** The transport implements txBatch(): its lent buffers are held to the contract too. */
+  lendsBuffers?: boolean;
 }
 
 /** Datagrams per send call in the suite's batches. */
@@ -376,5 +378,50 @@ export function runTransportCompliance(
         expect(sameBytes(r.bytes, payload(seq, sizeOf(seq), 0)), `datagram ${seq} intact`).toBe(true);
       }
     });
+
+    if (opts.lendsBuffers === true) {
+      it('lends its own send buffers: datagrams written there arrive intact, and unsent lends come back', async () => {
+        const p = await open();
+        const lend = p.a.txBatch?.bind(p.a);
+        if (lend === undefined) throw new Error(`${name}: lendsBuffers is set but txBatch() is missing`);
+        const sb = new Sink(p.b);
+        const dst = p.b.localAddr();
+        // Batches taken and never sent must not use the buffers up.
+        for (let k = 0; k < 1000; k++) expect(lend(), `lend ${k}`).not.toBeNull();
+        const n = 1000;
+        const max = Math.min(p.a.maxDatagram(dst), lend()!.slotSize);
+        const sizeOf = (s: number): number => sizeFor(s, max);
+        const own = new DatagramBatch(BATCH, max);
+        let seq = 0;
+        while (seq < n) {
+          const b = lend();
+          if (b === null) {
+            await p.tick();
+            continue;
+          }
+          expect(b.count).toBe(0);
+          for (; b.count < b.capacity && seq < n; seq++) {
+            const bytes = payload(seq, sizeOf(seq), 0);
+            const i = b.count++;
+            b.buf.set(bytes, b.offsets[i]);
+            b.lengths[i] = bytes.length;
+            b.addrs[i] = dst;
+          }
+          const accepted = p.a.send(b);
+          // What it refuses is copied out before the next lend, as the contract says.
+          const rest: Uint8Array[] = [];
+          for (let i = accepted; i < b.count; i++) rest.push(b.datagram(i).slice());
+          for (let k = 0; k < rest.length; ) {
+            own.clear();
+            for (let j = k; j < rest.length && own.count < BATCH; j++) own.push(rest[j]!, dst);
+            k += p.a.send(own);
+            if (k < rest.length) await p.tick();
+          }
+          await p.tick();
+        }
+        await until(p, () => sb.count >= n, `${n} datagrams sent from lent buffers`);
+        expectExactly(sb, p.a.localAddr(), n, 0, sizeOf);
+      });
+    }
   });
 }

@@ -49,7 +49,9 @@ export function formatIPv6(b: Uint8Array, at = 0): string {
 /**
  * A batch of datagrams in one buffer. Slot i starts at `offsets[i]` and holds
  * `lengths[i]` bytes; `addrs[i]` is the destination (send) or source (recv).
- * Slots are `slotSize` bytes apart; the buffer is allocated once.
+ * Slots are `slotSize` bytes apart; the buffer is allocated once. A transport
+ * may instead build one over memory it owns (`buf`), setting the offsets
+ * itself: each slot must still have slotSize bytes.
  */
 export class DatagramBatch {
   readonly buf: Uint8Array;
@@ -60,10 +62,10 @@ export class DatagramBatch {
   readonly slotSize: number;
   count = 0;
 
-  constructor(capacity: number, slotSize: number) {
+  constructor(capacity: number, slotSize: number, buf?: Uint8Array) {
     this.capacity = capacity;
     this.slotSize = slotSize;
-    this.buf = new Uint8Array(capacity * slotSize);
+    this.buf = buf ?? new Uint8Array(capacity * slotSize);
     this.offsets = new Uint32Array(capacity);
     this.lengths = new Uint32Array(capacity);
     this.addrs = new Array<SocketAddr>(capacity);
@@ -131,6 +133,16 @@ export interface Transport {
    * waiting for an onWritable that never comes.
    */
   send(batch: DatagramBatch): number;
+  /**
+   * Optional: an empty batch whose slots are the transport's own send
+   * buffers (AF_XDP: free UMEM frames, with room for the headers in front).
+   * The caller writes (and seals) datagrams in place and passes the batch to
+   * send(), which then queues them without a copy. Each call takes back what
+   * the previous batch left unsent, so the batch is valid until the next
+   * txBatch(), and a datagram send() refuses must be copied out before it.
+   * null: no full batch of buffers is free now (send a batch of your own).
+   */
+  txBatch?(): DatagramBatch | null;
   /** Register the receive callback (once). */
   onRecv(cb: (batch: DatagramBatch) => void): void;
   /** Register the callback fired when a refused send may now succeed. */

@@ -8,10 +8,14 @@
  * RX: one uv_poll per socket on the main loop; a wakeup copies up to
  * batchSize frames into that socket's DatagramBatch, which is parsed in
  * place (offsets point at the UDP payloads) and handed to onRecv.
- * TX: per-peer header templates; send() writes only headers into a staging
- * area, and native tx() copies header + payload into UMEM, fills in the UDP
- * checksum and kicks. Peers whose next hop is not resolved yet go through
- * the kernel UDP socket (which also makes the kernel resolve them).
+ * TX: per-peer header templates. The node asks txBatch() for a batch over
+ * free UMEM frames (lent by the addon), builds and seals its packets there,
+ * and send() writes the headers in front of them and queues the frames where
+ * they are (txSubmit). A batch of the caller's own goes the copying way:
+ * headers into a staging area, then native tx() copies header + payload into
+ * UMEM. Both fill in the UDP checksum in native code; the pump kicks. Peers
+ * whose next hop is not resolved yet go through the kernel UDP socket
+ * (which also makes the kernel resolve them).
  */
 import dgram from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
@@ -74,6 +78,8 @@ const DEFAULT_BATCH = 64;
 const XDP_PACKET_HEADROOM = 256;
 /** Staging stride for one header (>= MAX_HDR_LEN). */
 const HDR_STRIDE = 64;
+/** Where a lent frame's datagram starts: room for the largest header in front. */
+const TX_HEADROOM = 64;
 /** Upper bound of cached source addresses before the cache is reset. */
 const ADDR_CACHE_MAX = 65536;
 /** Pump delay while waiting for TX completions. */
@@ -264,6 +270,9 @@ export class XdpTransport implements Transport {
   private readonly payOffs: Uint32Array;
   private readonly payLens: Uint32Array;
   private readonly stagedIdx: Uint32Array;
+  // Lent UMEM frames (txBatch): where each starts in txArea, and the batch over them.
+  private readonly lendOffs: Uint32Array;
+  private lendBatch: DatagramBatch | null = null;
 
   private udp4: dgram.Socket | null = null;
   private udp6: dgram.Socket | null = null;
@@ -305,6 +314,7 @@ export class XdpTransport implements Transport {
     this.payOffs = new Uint32Array(b);
     this.payLens = new Uint32Array(b);
     this.stagedIdx = new Uint32Array(b);
+    this.lendOffs = new Uint32Array(b);
     this.kernelBatch = new DatagramBatch(1, 65536);
     const src = cfg.bindHost;
     this.hops = new NextHopCache(
@@ -385,8 +395,33 @@ export class XdpTransport implements Transport {
     return Math.min(this.cfg.mtu, this.cfg.frameSize - ETH_HLEN) - ipHdr - UDP_HLEN;
   }
 
+  /**
+   * A batch over batchSize free UMEM frames of socket 0, each slot
+   * TX_HEADROOM bytes into its frame; null when fewer are free. The previous
+   * batch's unsent frames go back to the free list first.
+   */
+  txBatch(): DatagramBatch | null {
+    if (this.closed) return null;
+    const sock = this.cfg.sockets[0]!.sock;
+    const want = this.cfg.batchSize;
+    let b = this.lendBatch;
+    if (b === null) {
+      b = new DatagramBatch(want, this.cfg.frameSize - TX_HEADROOM, new Uint8Array(sock.txArea()));
+      this.lendBatch = b;
+    }
+    b.clear();
+    const n = sock.txLend(this.lendOffs, want);
+    if (n < want) {
+      sock.txLend(this.lendOffs, 0); // give the partial lend back
+      return null;
+    }
+    for (let i = 0; i < n; i++) b.offsets[i] = this.lendOffs[i]! + TX_HEADROOM;
+    return b;
+  }
+
   send(batch: DatagramBatch): number {
     if (this.closed) throw new WraithError('E_TRANSPORT_CLOSED', `xdp transport on ${this.cfg.ifname} is closed`);
+    if (batch === this.lendBatch) return this.sendLent(batch);
     let staged = 0;
     for (let i = 0; i < batch.count; i++) {
       const addr = batch.addrs[i]!;
@@ -429,6 +464,54 @@ export class XdpTransport implements Transport {
     return batch.count;
   }
 
+  /** send() of a txBatch(): headers go in front of each datagram, the frames are queued in place. */
+  private sendLent(batch: DatagramBatch): number {
+    const buf = batch.buf;
+    let staged = 0;
+    let bytes = 0;
+    for (let i = 0; i < batch.count; i++) {
+      const addr = batch.addrs[i]!;
+      const len = batch.lengths[i]!;
+      if (len > this.maxDatagram(addr)) {
+        this.dropOversize(len, addr);
+        continue;
+      }
+      const tpl = this.templateFor(addr);
+      if (tpl === null) {
+        // Kernel path: what is staged goes first, to keep the order.
+        this.submit(staged, bytes);
+        staged = bytes = 0;
+        if (this.kernelInflight >= KERNEL_INFLIGHT_MAX) {
+          this.kernelBlocked = true;
+          return i;
+        }
+        this.sendKernel(batch, i, addr, len);
+        continue;
+      }
+      const at = batch.offsets[i]! - tpl.length;
+      tpl.write(buf, at, len);
+      this.payOffs[staged] = at;
+      this.payLens[staged] = tpl.length + len;
+      staged++;
+      bytes += len;
+    }
+    this.submit(staged, bytes);
+    return batch.count;
+  }
+
+  /**
+   * Queues staged lent frames (payOffs/payLens: where each frame starts in
+   * the TX area, and its length). A lent frame always has a TX ring slot, so
+   * native takes all of them (or throws on a frame that was not lent).
+   */
+  private submit(staged: number, payloadBytes: number): void {
+    if (staged === 0) return;
+    this.cfg.sockets[0]!.sock.txSubmit(this.payOffs, this.payLens, staged, true);
+    this.c.xdpTxPackets += staged;
+    this.c.xdpTxBytes += payloadBytes;
+    this.schedulePump();
+  }
+
   stats(): TransportStats {
     const extra: Record<string, number> = {};
     const add = (k: string, v: number | undefined): void => {
@@ -454,6 +537,8 @@ export class XdpTransport implements Transport {
       add('tx_kick_dropped', s['txKickDropped']);
       add('tx_kick_errors', s['txKickErrors']);
       add('tx_no_frames', s['txNoFrames']);
+      add('tx_lent_frames', s['txLent']);
+      add('tx_in_place', s['txSubmitted']);
       add('poll_wakeups', s['pollWakeups']);
       xdpRx += q.rxDatagrams;
       xdpRxBytes += q.rxBytes;

@@ -121,13 +121,17 @@ export class Driver {
       }
       this.backlog.clear();
     }
+    const t = this.transport;
     for (let rounds = 0; rounds < FLUSH_ROUNDS; rounds++) {
-      this.out.clear();
-      const n = this.endpoint.pollTransmit(now, this.out);
+      // Packets are built and sealed straight in the transport's buffers when it lends them.
+      const lent = t.txBatch?.() ?? null;
+      const out = lent !== null && lent.slotSize >= this.endpoint.config.maxDatagramSize ? lent : this.out;
+      out.clear();
+      const n = this.endpoint.pollTransmit(now, out);
       if (n === 0) return;
-      const sent = this.transport.send(this.out);
-      if (sent < this.out.count) {
-        for (let i = sent; i < this.out.count; i++) this.backlog.push(this.out.datagram(i), this.out.addrs[i] as SocketAddr);
+      const sent = t.send(out);
+      if (sent < out.count) {
+        for (let i = sent; i < out.count; i++) this.backlog.push(out.datagram(i), out.addrs[i] as SocketAddr);
         return; // onWritable resumes us
       }
     }
