@@ -528,7 +528,7 @@ function xdpTotals(p) {
   const l = p.logs.find((x) => String(x.msg).startsWith('XDP disabled on interface'));
   if (!l) return null;
   const out = {};
-  for (const k of ['xdp_rx_packets', 'xdp_tx_packets', 'kernel_rx_packets', 'kernel_tx_packets', 'rx_dropped', 'rx_ring_full', 'tx_oversize']) out[k] = l[k] ?? null;
+  for (const k of ['xdp_rx_packets', 'xdp_tx_packets', 'tx_in_place', 'kernel_rx_packets', 'kernel_tx_packets', 'rx_dropped', 'rx_ring_full', 'tx_oversize']) out[k] = l[k] ?? null;
   return out;
 }
 
@@ -655,6 +655,9 @@ async function runWraith(ctx, destRoot, { profile = null, kind = null } = {}) {
       // Of the datagrams each side moved, the part AF_XDP carried (the rest went through the kernel socket).
       const share = (c, dir) => (c && c[`xdp_${dir}_packets`] + c[`kernel_${dir}_packets`] > 0 ? c[`xdp_${dir}_packets`] / (c[`xdp_${dir}_packets`] + c[`kernel_${dir}_packets`]) : null);
       res.extra.af_xdp_share = { sender_tx: share(res.extra.xdp_totals.sender, 'tx'), receiver_rx: share(res.extra.xdp_totals.receiver, 'rx') };
+      // Of the sender's AF_XDP datagrams, the part built and sealed in place in UMEM (no copy on TX).
+      const snd = res.extra.xdp_totals.sender;
+      res.extra.af_xdp_share.sender_in_place = snd && snd.xdp_tx_packets > 0 ? (snd.tx_in_place ?? 0) / snd.xdp_tx_packets : null;
     }
     const t = res.extra.transport;
     // A row must be what it says: a side on another transport fails the run, saying which.
@@ -1008,7 +1011,7 @@ async function main() {
             `peak RSS ${fmt(r.sender.peak_rss_bytes / MB)} / ${fmt(r.receiver.peak_rss_bytes / MB)} MB, load ${load1.toFixed(2)}` +
             (r.extra?.bytes_retransmitted != null ? `, retransmitted ${r.extra.bytes_retransmitted} B` : '') +
             (typeof r.extra?.transport === 'object' ? `, transport ${r.extra.transport.sender} -> ${r.extra.transport.receiver}` : '') +
-            (r.extra?.af_xdp_share ? `, AF_XDP share tx ${pct(r.extra.af_xdp_share.sender_tx)} / rx ${pct(r.extra.af_xdp_share.receiver_rx)}` : ''),
+            (r.extra?.af_xdp_share ? `, AF_XDP share tx ${pct(r.extra.af_xdp_share.sender_tx)} / rx ${pct(r.extra.af_xdp_share.receiver_rx)}, sealed in UMEM ${pct(r.extra.af_xdp_share.sender_in_place)}` : ''),
         );
     }
   }

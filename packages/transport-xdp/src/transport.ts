@@ -91,6 +91,7 @@ const KERNEL_INFLIGHT_MAX = 1024;
 const CLOSE_TOTALS = [
   'xdp_rx_packets',
   'xdp_tx_packets',
+  'tx_in_place',
   'kernel_rx_packets',
   'kernel_tx_packets',
   'kernel_tx_errors',
