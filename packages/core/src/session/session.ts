@@ -30,6 +30,7 @@ import type { SessionConfig } from './config.js';
 import type { SessionEvent } from './events.js';
 import { Handshake, hex, type StaticKeyPair } from './handshake.js';
 import { KeySchedule, type KeyCrypto } from './keys.js';
+import { ChunkFramePool } from './chunk-frames.js';
 import { PathState } from './path.js';
 import { EntryList, isItem, type SentEntry, type SentPacket } from './sent.js';
 import { STATELESS_RESET_MIN_TRIGGER } from './stateless-reset.js';
@@ -140,8 +141,10 @@ export class Session {
   private readonly openBatch = new ProtectBatch(1);
   private readonly openBatchN = new ProtectBatch(64);
   private readonly pendingOpen = new Uint32Array(64);
-  /** The views of the datagrams in openBatchN (one view per datagram, made once). */
-  private readonly pendingDg: Uint8Array[] = [];
+  /** The datagram lengths of the packets in openBatchN. */
+  private readonly pendingLen = new Uint32Array(64);
+  /** CHUNK frames of the packet being applied (reused: no object per packet). */
+  private readonly rxChunks = new ChunkFramePool();
   // Reused per packet. Never `length = 0` a hot array: V8 drops its storage and the
   // next push allocates again. A count says how many entries are live.
   private readonly frameScratch: Frame[] = [];
@@ -328,7 +331,7 @@ export class Session {
    * not authenticate, or does not parse, is dropped without changing state.
    */
   handleShort(now: Instant, from: SocketAddr, datagram: Uint8Array): void {
-    if (!this.prepareShort(now, from, datagram)) return;
+    if (!this.prepareShort(now, from, datagram, 0, datagram.length)) return;
     const k = this.rx;
     const b = this.openBatch;
     b.buf = datagram;
@@ -340,7 +343,7 @@ export class Session {
     b.status[0] = 0;
     (k.key as PacketKey).open(b);
     if (b.status[0] !== 1) return this.unprocessable(now, from, datagram, 'auth');
-    this.acceptShort(now, from, datagram, b.payloadLens[0] ?? 0, k.pn, k.which);
+    this.acceptShort(now, from, datagram, 0, datagram.length, b.payloadLens[0] ?? 0, k.pn, k.which);
   }
 
   /**
@@ -351,7 +354,8 @@ export class Session {
   handleShortBatch(now: Instant, batch: DatagramBatch, idx: readonly number[]): void {
     const b = this.openBatchN;
     const pending = this.pendingOpen;
-    const pendingDg = this.pendingDg;
+    const pendingLen = this.pendingLen;
+    const buf = batch.buf;
     let i = 0;
     while (i < idx.length) {
       // Collect a run under one key.
@@ -361,9 +365,10 @@ export class Session {
       let runWhich: 'current' | 'next' | 'prev' = 'current';
       for (; i < idx.length && b.count < b.offsets.length; i++) {
         const slot = idx[i] as number;
-        const dg = batch.datagram(slot);
+        const off = batch.offsets[slot] ?? 0;
+        const len = batch.lengths[slot] ?? 0;
         const wasClosed = this.state.kind === 'closed';
-        const ok = this.prepareShort(now, batch.addrs[slot] as SocketAddr, dg);
+        const ok = this.prepareShort(now, batch.addrs[slot] as SocketAddr, buf, off, len);
         // A stateless reset for this very session ended it: nothing collected may be opened.
         if (!wasClosed && this.state.kind === 'closed') return;
         if (!ok) continue;
@@ -372,22 +377,23 @@ export class Session {
         runKey = k.key;
         runWhich = k.which;
         const j = b.count++;
-        b.offsets[j] = batch.offsets[slot] ?? 0;
+        b.offsets[j] = off;
         b.headerLens[j] = SHORT_HEADER_LEN;
-        b.payloadLens[j] = dg.length - SHORT_HEADER_LEN;
+        b.payloadLens[j] = len - SHORT_HEADER_LEN;
         b.pns[j] = k.pn;
         b.status[j] = 0;
         pending[j] = slot;
-        pendingDg[j] = dg;
+        pendingLen[j] = len;
       }
       if (runKey === null || b.count === 0) continue;
       runKey.open(b);
       const n = b.count;
       for (let j = 0; j < n; j++) {
         const slot = pending[j] as number;
-        const dg = pendingDg[j] as Uint8Array;
+        const off = b.offsets[j] ?? 0;
+        const len = pendingLen[j] ?? 0;
         if (b.status[j] !== 1) {
-          this.unprocessable(now, batch.addrs[slot] as SocketAddr, dg, 'auth');
+          this.unprocessable(now, batch.addrs[slot] as SocketAddr, buf.subarray(off, off + len), 'auth');
           if (this.state.kind === 'closed') return;
           continue;
         }
@@ -397,39 +403,42 @@ export class Session {
           this.d.drop('replay');
           continue;
         }
-        this.acceptShort(now, batch.addrs[slot] as SocketAddr, dg, b.payloadLens[j] ?? 0, pn, runWhich);
+        this.acceptShort(now, batch.addrs[slot] as SocketAddr, buf, off, len, b.payloadLens[j] ?? 0, pn, runWhich);
         if (this.state.kind === 'closed') return;
       }
     }
   }
 
-  /** Header, packet number, replay window and key phase into `rx`; false when dropped. */
-  private prepareShort(now: Instant, from: SocketAddr, datagram: Uint8Array): boolean {
+  /**
+   * Header, packet number, replay window and key phase of the datagram at
+   * buf[off, off + len) into `rx`; false when dropped.
+   */
+  private prepareShort(now: Instant, from: SocketAddr, buf: Uint8Array, off: number, len: number): boolean {
     const keys = this.keys;
     if (!keys || this.state.kind === 'closed') {
       this.d.drop('no_keys');
       return false;
     }
-    if (datagram.length < SHORT_HEADER_LEN + AEAD_TAG_LEN) {
+    if (len < SHORT_HEADER_LEN + AEAD_TAG_LEN) {
       this.d.drop('truncated');
       return false;
     }
     let hdr: { keyPhase: number; pnTruncated: number };
     try {
       // The endpoint routed it by its CID: only the key phase and packet number are needed.
-      hdr = decodeShortHeaderFields(this.rxReader.reset(datagram), this.hdrScratch);
+      hdr = decodeShortHeaderFields(this.rxReader.reset(buf, off, off + len), this.hdrScratch);
     } catch {
       this.d.drop('malformed_header');
       return false;
     }
     const pn = expandPn(this.largestRecvPn, hdr.pnTruncated);
     if (!this.replay.check(pn)) {
-      this.unprocessable(now, from, datagram, 'replay');
+      this.unprocessable(now, from, buf.subarray(off, off + len), 'replay');
       return false;
     }
     const k = keys.recvKeyFor(hdr.keyPhase);
     if (!k) {
-      this.unprocessable(now, from, datagram, 'key_phase');
+      this.unprocessable(now, from, buf.subarray(off, off + len), 'key_phase');
       return false;
     }
     const rx = this.rx;
@@ -449,11 +458,13 @@ export class Session {
     this.d.drop(reason);
   }
 
-  /** An authenticated packet: parse all frames first, then let it change state. */
+  /** An authenticated packet (the datagram at buf[off, off + len)): parse all frames first, then let it change state. */
   private acceptShort(
     now: Instant,
     from: SocketAddr,
-    datagram: Uint8Array,
+    buf: Uint8Array,
+    off: number,
+    len: number,
     plainLen: number,
     pn: number,
     which: 'current' | 'next' | 'prev',
@@ -464,8 +475,9 @@ export class Session {
     let n = 0;
     try {
       // decodeFrames' loop over a reused reader, without a view of the plaintext.
-      const r = this.frameReader.reset(datagram, SHORT_HEADER_LEN, SHORT_HEADER_LEN + plainLen);
-      while (!r.atEnd()) frames[n++] = decodeFrame(r);
+      const start = off + SHORT_HEADER_LEN;
+      const r = this.frameReader.reset(buf, start, start + plainLen);
+      while (!r.atEnd()) frames[n++] = decodeFrame(r, this.rxChunks);
       this.rxFrameCount = n;
       if (n === 0) throw new WraithError('E_WIRE_FRAME', 'empty packet');
     } catch {
@@ -484,7 +496,7 @@ export class Session {
     }
     keys.packetsUnderKey++;
     this.stats.packetsReceived++;
-    this.stats.bytesReceived += datagram.length;
+    this.stats.bytesReceived += len;
     this.lastRecvAt = now;
     if (!this.confirmed) {
       this.confirmed = true;
@@ -494,7 +506,7 @@ export class Session {
     // A new address becomes the candidate first, so this datagram counts toward its
     // anti-amplification budget (RFC 9000 §8.1) and the challenge can go out at once.
     if (!addrEquals(from, this.path.addr) && newest) this.onPeerMoved(now, from);
-    this.path.onReceived(from, datagram.length);
+    this.path.onReceived(from, len);
     let ackEliciting = false;
     for (let i = 0; i < n; i++) if (isAckEliciting(frames[i] as Frame)) ackEliciting = true;
     this.acks.onPacketReceived(now, pn, ackEliciting);
@@ -959,6 +971,7 @@ export class Session {
     const f = this.frameScratch;
     for (let i = 0; i < f.length && f[i] !== undefined; i++) f[i] = undefined as unknown as Frame;
     this.rxFrameCount = 0;
+    this.rxChunks.reset();
   }
 
   /** Encode a frame into the packet being built, if it fits. */

@@ -364,7 +364,15 @@ function decodeSpanEnd(offset: number, len: number, field: string): void {
  * E_WIRE_VARINT for a type not in its shortest encoding, and E_WIRE_FRAME,
  * E_WIRE_TRUNCATED or E_WIRE_VARINT for a malformed body.
  */
-export function decodeFrame(r: Reader): Frame {
+/** A CHUNK frame whose fields decodeFrame may overwrite. */
+export type MutableChunkFrame = { -readonly [K in keyof ChunkFrame]: ChunkFrame[K] };
+
+/** Hands decodeFrame a reused CHUNK frame to fill instead of a new object. */
+export interface ChunkFrameSource {
+  next(): MutableChunkFrame;
+}
+
+export function decodeFrame(r: Reader, chunks?: ChunkFrameSource): Frame {
   const at = r.offset;
   const type = r.varint('frame type');
   if (r.offset - at !== varintLength(type)) {
@@ -388,7 +396,13 @@ export function decodeFrame(r: Reader): Frame {
       const offset = r.varint('chunk offset');
       const len = r.varint('chunk length');
       decodeSpanEnd(offset, len, 'chunk');
-      return { type: 'chunk', transferId, offset, data: r.bytes(len, 'chunk data') };
+      const data = r.bytes(len, 'chunk data');
+      if (chunks === undefined) return { type: 'chunk', transferId, offset, data };
+      const f = chunks.next();
+      f.transferId = transferId;
+      f.offset = offset;
+      f.data = data;
+      return f;
     }
     case FrameType.PROOF: {
       const transferId = r.varint('proof transfer id');

@@ -341,3 +341,32 @@ describe('properties', () => {
     );
   });
 });
+
+describe('decodeFrame with a reused CHUNK frame source', () => {
+  it('fills distinct pooled objects per packet, decodes like the allocating path, and reset drops the views', async () => {
+    const { ChunkFramePool } = await import('../../src/session/chunk-frames.js');
+    const pool = new ChunkFramePool();
+    const frames: Frame[] = [
+      { type: 'chunk', transferId: 3, offset: 1000, data: Uint8Array.from([1, 2, 3]) },
+      { type: 'ping' },
+      { type: 'chunk', transferId: 4, offset: 0, data: Uint8Array.from([9, 8]) },
+    ];
+    const buf = new Uint8Array(256);
+    const w = new Writer(buf);
+    for (const f of frames) encodeFrame(w, f);
+    for (let round = 0; round < 3; round++) {
+      const r = new Reader(buf.subarray(0, w.offset));
+      const got: Frame[] = [];
+      while (!r.atEnd()) got.push(decodeFrame(r, pool));
+      expect(got).toEqual(frames);
+      expect(got[0]).not.toBe(got[2]);
+      const first = got[0];
+      pool.reset();
+      expect(first).toMatchObject({ type: 'chunk', data: new Uint8Array(0) });
+      // The next packet reuses the same objects.
+      const again = decodeFrame(new Reader(buf.subarray(0, w.offset)), pool);
+      expect(again).toBe(first);
+      pool.reset();
+    }
+  });
+});
