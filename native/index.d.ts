@@ -102,9 +102,14 @@ export interface CryptoNative {
   /** Validates every packet first (pn, room for the tag), then seals each in place:
    *  AAD = buf[off, off+hl), plaintext at off+hl of payloadLens[i] bytes, tag appended,
    *  payloadLens[i] += 16. Nonce = 4 zero bytes ‖ u64 LE pn. `pns` may be a BigUint64Array
-   *  (the full u64 nonce space) instead of Float64Array (integers ≤ 2^53−1). */
+   *  (the full u64 nonce space) instead of Float64Array (integers ≤ 2^53−1). With tails
+   *  (tailSrcCount > 0), the last tailLens[i] plaintext bytes of packet i are read from
+   *  tailSrcs[tailIdx[i]] at tailOffs[i] (no source may share memory with buf) and written
+   *  encrypted into place: the same bytes as copying them in first, in one pass. */
   sealBatch(key: NativePacketKeyHandle, buf: Uint8Array, count: number, offsets: Uint32Array,
-    headerLens: Uint32Array, payloadLens: Uint32Array, pns: Float64Array | BigUint64Array): void;
+    headerLens: Uint32Array, payloadLens: Uint32Array, pns: Float64Array | BigUint64Array,
+    tailLens?: Uint32Array, tailOffs?: Uint32Array, tailIdx?: Uint8Array, tailSrcs?: Uint8Array[],
+    tailSrcCount?: number): void;
   /** Opens in place; status[i] = 1 and payloadLens[i] -= 16 when authentic, else status[i] = 0
    *  with the packet's bytes untouched. Throws only for bad arguments; returns how many opened. */
   openBatch(key: NativePacketKeyHandle, buf: Uint8Array, count: number, offsets: Uint32Array,

@@ -22,6 +22,12 @@ const std::string& DirectUnavailableReason();
 void Seal(const uint32_t key[8], void* poly, uint64_t pn, const uint8_t* aad, size_t alen, uint8_t* p, size_t len,
           uint8_t tag[16]);
 
+// Seal, except that the last tlen bytes of the payload are read from tail (not from p) and
+// written encrypted into p[len - tlen, len): the copy into the packet and the encryption are
+// one pass. tail must not overlap p.
+void SealTail(const uint32_t key[8], void* poly, uint64_t pn, const uint8_t* aad, size_t alen, uint8_t* p, size_t len,
+              const uint8_t* tail, size_t tlen, uint8_t tag[16]);
+
 // Checks the tag over aad and ciphertext ct[0, len) first and decrypts in place only when
 // it is authentic: a forged packet's bytes are never touched.
 bool Open(const uint32_t key[8], void* poly, uint64_t pn, const uint8_t* aad, size_t alen, uint8_t* ct, size_t len,

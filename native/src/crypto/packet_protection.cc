@@ -250,6 +250,50 @@ bool ReadBatch(Napi::Env env, const Napi::CallbackInfo& info, bool withStatus, B
   return true;
 }
 
+// Seal's optional tails (ProtectBatch.tailLens & co.): the last tailLens[i] payload bytes of
+// packet i come from srcs[tailIdx[i]] at tailOffs[i]. Every source must lie outside buf.
+constexpr uint32_t kMaxTailSources = 255;
+struct Tails {
+  bool any = false;
+  View lens, offs, idx;
+  View srcs[kMaxTailSources];
+  uint32_t nsrc = 0;
+  const uint32_t* tl() const { return reinterpret_cast<const uint32_t*>(lens.data); }
+  const uint32_t* to() const { return reinterpret_cast<const uint32_t*>(offs.data); }
+};
+
+// Arguments 7..11 of sealBatch: tailLens, tailOffs, tailIdx, tailSrcs (array), tailSrcCount.
+bool ReadTails(Napi::Env env, const Napi::CallbackInfo& info, const Batch& b, Tails* t) {
+  if (info.Length() < 12 || info[11].IsUndefined()) return true;
+  uint32_t n = 0;
+  if (!GetCount(env, info[11], &n)) return false;
+  if (n == 0) return true;
+  if (n > kMaxTailSources || !info[10].IsArray()) {
+    Throw(env, "E_INTERNAL", "tailSrcs must be an array of at most 255 sources", true);
+    return false;
+  }
+  if (!GetView(env, info[7], "tailLens", napi_uint32_array, &t->lens) ||
+      !GetView(env, info[8], "tailOffs", napi_uint32_array, &t->offs) ||
+      !GetView(env, info[9], "tailIdx", napi_uint8_array, &t->idx))
+    return false;
+  if (t->lens.length < b.count || t->offs.length < b.count || t->idx.length < b.count) {
+    Throw(env, "E_INTERNAL", "ProtectBatch count " + std::to_string(b.count) + " exceeds a tail array's length");
+    return false;
+  }
+  Napi::Array arr = info[10].As<Napi::Array>();
+  for (uint32_t j = 0; j < n; j++) {
+    Napi::Value v = arr.Get(j);
+    if (!GetView(env, v, "tail source", napi_uint8_array, &t->srcs[j])) return false;
+    if (Overlaps(t->srcs[j], t->srcs[j].length, b.buf, b.buf.length)) {
+      Throw(env, "E_INTERNAL", "a tail source shares memory with buf");
+      return false;
+    }
+  }
+  t->nsrc = n;
+  t->any = true;
+  return true;
+}
+
 inline void WriteNonce(uint8_t nonce[kNonceLen], uint64_t pn) {
   nonce[0] = nonce[1] = nonce[2] = nonce[3] = 0;
   for (int i = 0; i < 8; i++) nonce[4 + i] = static_cast<uint8_t>(pn >> (8 * i));
@@ -377,9 +421,22 @@ Napi::Value SealBatch(const Napi::CallbackInfo& info) {
   }
   Batch b;
   if (!ReadBatch(env, info, false, &b)) return env.Undefined();
+  thread_local Tails t;  // 255 views: kept off the stack
+  t.any = false;
+  t.nsrc = 0;
+  if (!ReadTails(env, info, b, &t)) return env.Undefined();
   const uint32_t* off = b.off();
   const uint32_t* hl = b.hl();
   uint32_t* pl = b.pl();
+  for (uint32_t i = 0; t.any && i < b.count; i++) {
+    const uint32_t tl = t.tl()[i];
+    if (tl == 0) continue;
+    const uint32_t j = t.idx.data[i];
+    if (j >= t.nsrc || tl > pl[i] || uint64_t{t.to()[i]} + tl > t.srcs[j].length) {
+      return ThrowAt(env, "E_INTERNAL", "packet " + std::to_string(i) + ": its tail lies outside its source or payload", i,
+                     NAN, b.buf.length);
+    }
+  }
   for (uint32_t i = 0; i < b.count; i++) {
     uint64_t pn;
     double raw;
@@ -410,11 +467,27 @@ Napi::Value SealBatch(const Napi::CallbackInfo& info) {
     }
     uint8_t* hdr = b.buf.data + o;
     uint8_t* p = hdr + h;
+    // Lengths and offsets were checked above; the arrays may be shared memory, so re-check.
+    const uint32_t tl = t.any ? t.tl()[i] : 0;
+    const uint8_t* tail = nullptr;
+    if (tl > 0) {
+      const uint32_t j = t.idx.data[i], to = t.to()[i];
+      if (j >= t.nsrc || tl > len || uint64_t{to} + tl > t.srcs[j].length) {
+        return ThrowAt(env, "E_INTERNAL", "packet " + std::to_string(i) + ": the batch changed while it was being sealed", i,
+                       NAN, b.buf.length);
+      }
+      tail = t.srcs[j].data + to;
+    }
     if (k->direct) {
-      wraith::aead::Seal(k->key, k->poly, pn, hdr, h, p, len, p + len);
+      if (tl > 0) {
+        wraith::aead::SealTail(k->key, k->poly, pn, hdr, h, p, len, tail, tl, p + len);
+      } else {
+        wraith::aead::Seal(k->key, k->poly, pn, hdr, h, p, len, p + len);
+      }
       pl[i] = len + kTagLen;
       continue;
     }
+    if (tl > 0) std::memcpy(p + (len - tl), tail, tl);
     WriteNonce(nonce, pn);
     int outl = 0;
     if (EVP_EncryptInit_ex(k->seal, nullptr, nullptr, nullptr, nonce) != 1 || !Update(k->seal, nullptr, hdr, h) ||

@@ -78,7 +78,11 @@ class NativePacketKey implements PacketKey {
   seal(b: ProtectBatch): void {
     const h = this.live();
     try {
-      this.n.sealBatch(h, b.buf, b.count, b.offsets, b.headerLens, b.payloadLens, b.pns);
+      if (b.tailSrcCount === 0) this.n.sealBatch(h, b.buf, b.count, b.offsets, b.headerLens, b.payloadLens, b.pns);
+      else {
+        this.n.sealBatch(h, b.buf, b.count, b.offsets, b.headerLens, b.payloadLens, b.pns,
+          b.tailLens, b.tailOffs, b.tailIdx, b.tailSrcs, b.tailSrcCount);
+      }
     } catch (e) {
       throw fromNative(e);
     }

@@ -371,6 +371,103 @@ describeIf(nativeProtectionStatus().reason, 'nativePacketProtection (native-open
     expect(hex(l.buf)).toBe(opened);
   });
 
+  it('seal with tails read from other buffers gives the bytes of copying them in first (direct, EVP, js-node)', () => {
+    const lenArb = fc.oneof(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 1000, max: 1440 }), fc.integer({ min: 0, max: 5000 }));
+    const pktArb = fc.record({ hl: fc.integer({ min: 0, max: 40 }), len: lenArb, cut: fc.double({ min: 0, max: 1, noNaN: true }), src: fc.nat(2), pn: fc.integer({ min: 0, max: 2 ** 40 }) });
+    const impls = [native, jsPacketProtection(nodeBackend)];
+    fc.assert(
+      fc.property(fc.array(pktArb, { minLength: 1, maxLength: 12 }), fc.integer(), (pkts, seed) => {
+        const n = pkts.length;
+        const srcs = [0, 1, 2].map((j) => new Uint8Array(6000).map((_, i) => (i * 7 + j * 31 + seed) & 0xff));
+        let total = 0;
+        const offsets = pkts.map((p) => {
+          const at = total;
+          total += p.hl + p.len + 16 + 3;
+          return at;
+        });
+        const plain = new Uint8Array(total).map((_, i) => (i * 131 + seed) & 0xff);
+        const tails = pkts.map((p) => Math.floor(p.len * p.cut));
+        const tailOffs = pkts.map((p, i) => (p.len * 3 + i) % (6000 - tails[i]!));
+        // The reference: tails copied in, sealed without tails.
+        const expected = plain.slice();
+        pkts.forEach((p, i) => expected.set(srcs[p.src]!.subarray(tailOffs[i]!, tailOffs[i]! + tails[i]!), offsets[i]! + p.hl + p.len - tails[i]!));
+        const fill = (b: ProtectBatch, buf: Uint8Array, withTails: boolean): void => {
+          b.buf = buf;
+          b.count = n;
+          b.clearTails();
+          pkts.forEach((p, i) => {
+            b.offsets[i] = offsets[i]!;
+            b.headerLens[i] = p.hl;
+            b.payloadLens[i] = p.len;
+            b.pns[i] = p.pn;
+            b.tailLens[i] = withTails ? tails[i]! : 0;
+            b.tailOffs[i] = tailOffs[i]!;
+            b.tailIdx[i] = withTails ? b.tailSource(srcs[p.src]!) : 0;
+          });
+        };
+        const ref = new ProtectBatch(n);
+        const refBuf = expected.slice();
+        fill(ref, refBuf, false);
+        impls[1]!.newKey(KEY).seal(ref);
+        for (const impl of impls) {
+          const b = new ProtectBatch(n);
+          const buf = plain.slice();
+          fill(b, buf, true);
+          impl.newKey(KEY).seal(b);
+          expect(hex(buf), impl.name).toBe(hex(refBuf));
+          expect(Array.from(b.payloadLens.subarray(0, n)), impl.name).toEqual(Array.from(ref.payloadLens.subarray(0, n)));
+        }
+        // The raw binding on EVP takes the same tails.
+        const evp = raw.createPacketKey(KEY, 'evp');
+        try {
+          const b = new ProtectBatch(n);
+          const buf = plain.slice();
+          fill(b, buf, true);
+          raw.sealBatch(evp, buf, n, b.offsets, b.headerLens, b.payloadLens, b.pns, b.tailLens, b.tailOffs, b.tailIdx, b.tailSrcs, b.tailSrcCount);
+          expect(hex(buf), 'evp').toBe(hex(refBuf));
+        } finally {
+          raw.destroyPacketKey(evp);
+        }
+      }),
+      { numRuns: 120 },
+    );
+  });
+
+  it('seal refuses a tail outside its source or payload, or sharing memory with the packets, before touching any packet', () => {
+    for (const impl of [native, jsPacketProtection(nodeBackend)]) {
+      const key = impl.newKey(KEY);
+      const src = new Uint8Array(100);
+      const cases: Array<[string, (b: ProtectBatch) => void]> = [
+        ['past the source end', (b) => { b.tailOffs[1] = 90; b.tailLens[1] = 20; }],
+        ['longer than the payload', (b) => { b.tailLens[1] = 60; }],
+        ['an unknown source', (b) => { b.tailIdx[1] = 3; }],
+      ];
+      for (const [what, spoil] of cases) {
+        const b = new ProtectBatch(2);
+        b.buf = new Uint8Array(200);
+        b.count = 2;
+        b.offsets.set([0, 100]);
+        b.headerLens.set([13, 13]);
+        b.payloadLens.set([50, 50]);
+        b.pns.set([1, 2]);
+        b.tailLens.set([10, 10]);
+        b.tailIdx.set([b.tailSource(src), 0]);
+        spoil(b);
+        const before = hex(b.buf);
+        expect(codeOf(() => key.seal(b)), `${impl.name}: ${what}`).toBe('E_INTERNAL');
+        expect(hex(b.buf), `${impl.name}: ${what}`).toBe(before);
+      }
+    }
+    const b = new ProtectBatch(1);
+    b.buf = new Uint8Array(200);
+    b.count = 1;
+    b.headerLens[0] = 13;
+    b.payloadLens[0] = 50;
+    b.tailLens[0] = 10;
+    b.tailIdx[0] = b.tailSource(b.buf.subarray(150));
+    expect(codeOf(() => native.newKey(KEY).seal(b))).toBe('E_INTERNAL');
+  });
+
   it('works on views of any ArrayBuffer: pooled Buffers, subarrays with an offset, SharedArrayBuffer', () => {
     const nat = native.newKey(KEY);
     const jsn = jsPacketProtection(nodeBackend).newKey(KEY);

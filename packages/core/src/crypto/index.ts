@@ -24,7 +24,10 @@ export { deriveKeyUpdate, type KeyUpdate } from './rekey.js';
 export {
   ProtectBatch,
   jsPacketProtection,
+  checkTails,
+  copyTails,
   MAX_PACKET_NUMBER,
+  MAX_TAIL_SOURCES,
   type PacketKey,
   type PacketProtection,
 } from './packet-protection.js';

@@ -25,6 +25,19 @@ export class ProtectBatch {
   readonly pns: Float64Array;
   /** open: 1 = authentic, 0 = failed. */
   readonly status: Uint8Array;
+  /**
+   * seal only, optional: the last tailLens[i] payload bytes of packet i are
+   * not in buf yet but at tailSrcs[tailIdx[i]][tailOffs[i], +tailLens[i]);
+   * sealing reads them from there (a file chunk is encrypted straight into
+   * the packet, not copied in first). The result is the same as copying them
+   * in and sealing. Callers that use tails set tailLens for every packet.
+   */
+  readonly tailLens: Uint32Array;
+  readonly tailOffs: Uint32Array;
+  readonly tailIdx: Uint8Array;
+  /** The distinct tail sources of this batch; tailSrcCount of them are in use. */
+  readonly tailSrcs: Uint8Array[] = [];
+  tailSrcCount = 0;
 
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > 65536) {
@@ -36,6 +49,54 @@ export class ProtectBatch {
     this.payloadLens = new Uint32Array(capacity);
     this.pns = new Float64Array(capacity);
     this.status = new Uint8Array(capacity);
+    this.tailLens = new Uint32Array(capacity);
+    this.tailOffs = new Uint32Array(capacity);
+    this.tailIdx = new Uint8Array(capacity);
+  }
+
+  /** The tailIdx of `src` in this batch, added if new (a batch spans few chunks). */
+  tailSource(src: Uint8Array): number {
+    const n = this.tailSrcCount;
+    for (let j = 0; j < n; j++) if (this.tailSrcs[j] === src) return j;
+    if (n >= MAX_TAIL_SOURCES) throw new WraithError('E_INTERNAL', `a ProtectBatch takes at most ${MAX_TAIL_SOURCES} tail sources`);
+    this.tailSrcs[n] = src;
+    this.tailSrcCount = n + 1;
+    return n;
+  }
+
+  /** Forget the tails (and drop the references to their sources). */
+  clearTails(): void {
+    for (let j = 0; j < this.tailSrcCount; j++) this.tailSrcs[j] = EMPTY;
+    this.tailSrcCount = 0;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+/** tailIdx is a byte. */
+export const MAX_TAIL_SOURCES = 255;
+
+/** Throws unless every tail of the batch lies in its source and its packet's payload. */
+export function checkTails(b: ProtectBatch): void {
+  if (b.tailSrcCount === 0) return;
+  for (let i = 0; i < b.count; i++) {
+    const t = b.tailLens[i]!;
+    if (t === 0) continue;
+    const src = b.tailSrcs[b.tailIdx[i]!];
+    if (b.tailIdx[i]! >= b.tailSrcCount || src === undefined || b.tailOffs[i]! + t > src.length || t > b.payloadLens[i]!) {
+      throw new WraithError('E_INTERNAL', `packet ${i}: tail of ${t} bytes at ${b.tailOffs[i]} is outside its source or payload`, { index: i });
+    }
+  }
+}
+
+/** Copies every tail into place (what a protection without tail support does first). */
+export function copyTails(b: ProtectBatch): void {
+  if (b.tailSrcCount === 0) return;
+  for (let i = 0; i < b.count; i++) {
+    const t = b.tailLens[i]!;
+    if (t === 0) continue;
+    const src = b.tailSrcs[b.tailIdx[i]!] as Uint8Array;
+    const o = b.tailOffs[i]!;
+    b.buf.set(src.subarray(o, o + t), b.offsets[i]! + b.headerLens[i]! + b.payloadLens[i]! - t);
   }
 }
 
@@ -95,6 +156,8 @@ class JsPacketKey implements PacketKey {
         });
       }
     }
+    checkTails(b);
+    copyTails(b);
     for (let i = 0; i < b.count; i++) {
       const off = offsets[i]!;
       const hl = headerLens[i]!;
