@@ -101,7 +101,11 @@ export function copyTails(b: ProtectBatch): void {
 }
 
 export interface PacketKey {
-  /** Seal packets 0..count-1 in place. Throws (before touching any packet) on a bad layout. */
+  /**
+   * Seal packets 0..count-1 in place, reading any tails from their sources
+   * (copyTails() first does it for an implementation that cannot). Throws
+   * (before touching any packet) on a bad layout.
+   */
   seal(b: ProtectBatch): void;
   /** Open packets 0..count-1 in place; never throws for bad packets: see status. */
   open(b: ProtectBatch): void;

@@ -12,7 +12,9 @@ import {
   Reader,
   SHORT_HEADER_LEN,
   Writer,
+  chunkFrameOverhead,
   decodeFrame,
+  encodeChunkHeader,
   decodeShortHeaderFields,
   encodeFrame,
   encodeShortHeader,
@@ -40,6 +42,7 @@ import { TransferTable } from './transfers.js';
 const CHUNK_FRAME_RESERVE = 24;
 /** Smallest useful room for a data item in a packet. */
 const MIN_ITEM_ROOM = 64;
+const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
 export type SessionState =
   | { kind: 'handshake' }
@@ -152,6 +155,12 @@ export class Session {
   private readonly frameReader = new Reader(new Uint8Array(0));
   // Reused by buildPacket: the packet being built (never kept past it).
   private readonly txWriter = new Writer(new Uint8Array(0));
+  /**
+   * The last CHUNK frame's data, not yet in the packet being built: the
+   * sealer encrypts it straight from the chunk buffer (ProtectBatch tails).
+   * Copied in if another frame follows it.
+   */
+  private readonly txTail: { buf: Uint8Array; at: number; src: Uint8Array; start: number; len: number } = { buf: EMPTY_BYTES, at: 0, src: EMPTY_BYTES, start: 0, len: 0 };
   private readonly txHdr: { keyPhase: number; dcid: Uint8Array; pnTruncated: number } = { keyPhase: 0, dcid: new Uint8Array(0), pnTruncated: 0 };
   private readonly txFrames = new EntryList();
   private txAckEliciting = false;
@@ -781,6 +790,8 @@ export class Session {
     const sb = this.sealBatch;
     sb.buf = out.buf;
     sb.count = 0;
+    sb.clearTails();
+    const tail = this.txTail;
     const limit = Math.min(max, out.capacity - out.count, sb.offsets.length);
     let written = 0;
     while (written < limit) {
@@ -792,6 +803,15 @@ export class Session {
       sb.headerLens[i] = SHORT_HEADER_LEN;
       sb.payloadLens[i] = len - SHORT_HEADER_LEN;
       sb.pns[i] = this.nextPn - 1;
+      if (tail.len > 0) {
+        sb.tailLens[i] = tail.len;
+        sb.tailOffs[i] = tail.start;
+        sb.tailIdx[i] = sb.tailSource(tail.src);
+        tail.len = 0;
+        tail.src = tail.buf = EMPTY_BYTES;
+      } else {
+        sb.tailLens[i] = 0;
+      }
       written++;
       if (this.state.kind !== 'established') break;
     }
@@ -801,6 +821,7 @@ export class Session {
     }
     if (sb.count > 0) {
       key.seal(sb);
+      sb.clearTails();
       for (let i = 0; i < sb.count; i++) {
         const slot = out.count - sb.count + i;
         out.lengths[slot] = SHORT_HEADER_LEN + (sb.payloadLens[i] ?? 0);
@@ -847,6 +868,7 @@ export class Session {
     const cap = mds - AEAD_TAG_LEN;
     const base = out.offsets[slot] ?? 0;
     const w = this.txWriter.reset(out.buf, base, base + cap);
+    this.txTail.len = 0; // nothing deferred may carry over from a packet that was not finished
     const pn = this.nextPn;
     const hdr = this.txHdr;
     hdr.keyPhase = phase;
@@ -947,7 +969,7 @@ export class Session {
           this.appLimited = true;
           break;
         }
-        if (!put(this.itemFrame(item))) {
+        if (!(item.kind === 'chunk' ? this.putChunk(item) : put(this.itemFrame(item)))) {
           this.transfers.itemLost(item);
           break;
         }
@@ -966,6 +988,31 @@ export class Session {
     return this.finishPacket(now, out, slot, w, pn, frames, this.txAckEliciting, dest);
   }
 
+  /** A CHUNK frame whose data stays in the chunk buffer until sealing (see txTail), if it fits. */
+  private putChunk(item: SendItem & { kind: 'chunk' }): boolean {
+    const w = this.txWriter;
+    const len = item.end - item.start;
+    if (chunkFrameOverhead(item.transferId, item.offset, len) + len > w.remaining) return false;
+    if (this.txTail.len > 0) this.flushTail();
+    encodeChunkHeader(w, item.transferId, item.offset, len);
+    const t = this.txTail;
+    t.buf = w.target;
+    t.at = w.skip(len);
+    t.src = item.src;
+    t.start = item.start;
+    t.len = len;
+    this.txAckEliciting = true;
+    return true;
+  }
+
+  /** Another frame follows the deferred CHUNK data: copy the data in after all. */
+  private flushTail(): void {
+    const t = this.txTail;
+    t.buf.set(t.src.subarray(t.start, t.start + t.len), t.at);
+    t.len = 0;
+    t.src = t.buf = EMPTY_BYTES;
+  }
+
   /** Let go of the last packet's frames (their bytes may be a transport buffer). */
   private clearRxFrames(): void {
     const f = this.frameScratch;
@@ -978,6 +1025,7 @@ export class Session {
   private readonly txPut = (f: Frame): boolean => {
     const w = this.txWriter;
     if (frameLength(f) > w.remaining) return false;
+    if (this.txTail.len > 0) this.flushTail();
     encodeFrame(w, f);
     if (isAckEliciting(f)) this.txAckEliciting = true;
     return true;

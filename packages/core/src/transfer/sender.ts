@@ -31,7 +31,17 @@ export const MAX_PROOF_HASHES_PER_FRAME = 255;
 
 export type SendItem =
   | { kind: 'proof'; transferId: number; chunkIndex: number; first: number; hashes: Uint8Array }
-  | { kind: 'chunk'; transferId: number; offset: number; data: Uint8Array };
+  | {
+      kind: 'chunk';
+      transferId: number;
+      offset: number;
+      /** The bytes: a view of src[start, end), made when asked for. */
+      data: Uint8Array;
+      /** The chunk buffer the bytes are in, and where. */
+      src: Uint8Array;
+      start: number;
+      end: number;
+    };
 
 export interface TransferSenderOptions {
   id: number;
@@ -102,12 +112,16 @@ class ChunkItem {
     readonly owner: TransferSender,
     readonly transferId: number,
     readonly offset: number,
-    readonly data: Uint8Array,
+    readonly src: Uint8Array,
     readonly index: number,
     readonly gen: number,
     readonly start: number,
     readonly end: number,
   ) {}
+
+  get data(): Uint8Array {
+    return this.src.subarray(this.start, this.end);
+  }
 }
 
 /** A PROOF item with its bookkeeping. */
@@ -479,10 +493,9 @@ export class TransferSender {
   }
 
   private dataItem(c: OutChunk, start: number, end: number, again: boolean): SendItem {
-    const data = (c.bytes as Uint8Array).subarray(start, end);
-    this.stats.payloadBytesSent += data.length;
-    if (again) this.stats.bytesRetransmitted += data.length;
-    return new ChunkItem(this, this.id, c.offset + start, data, c.index, c.gen, start, end);
+    this.stats.payloadBytesSent += end - start;
+    if (again) this.stats.bytesRetransmitted += end - start;
+    return new ChunkItem(this, this.id, c.offset + start, c.bytes as Uint8Array, c.index, c.gen, start, end);
   }
 
   private live(index: number, gen: number): OutChunk | null {

@@ -289,10 +289,7 @@ export function encodeFrame(w: Writer, f: Frame, maxAckRanges = DEFAULT_MAX_ACK_
       w.bytes(f.data);
       return;
     case 'chunk':
-      w.varint(FrameType.CHUNK);
-      w.varint(f.transferId);
-      w.varint(f.offset);
-      w.varint(f.data.length);
+      encodeChunkHeader(w, f.transferId, f.offset, f.data.length);
       w.bytes(f.data);
       return;
     case 'proof':
@@ -364,6 +361,19 @@ function decodeSpanEnd(offset: number, len: number, field: string): void {
  * E_WIRE_VARINT for a type not in its shortest encoding, and E_WIRE_FRAME,
  * E_WIRE_TRUNCATED or E_WIRE_VARINT for a malformed body.
  */
+/**
+ * A CHUNK frame up to its data: the caller writes the `len` data bytes next
+ * (or leaves them to the packet sealer, Writer.skip). Checks what frameLength does.
+ */
+export function encodeChunkHeader(w: Writer, transferId: number, offset: number, len: number): void {
+  checkVarint(transferId, 'chunk transfer id');
+  checkSpan(offset, len, 'chunk');
+  w.varint(FrameType.CHUNK);
+  w.varint(transferId);
+  w.varint(offset);
+  w.varint(len);
+}
+
 /** A CHUNK frame whose fields decodeFrame may overwrite. */
 export type MutableChunkFrame = { -readonly [K in keyof ChunkFrame]: ChunkFrame[K] };
 

@@ -44,6 +44,11 @@ export class Writer {
     return this.lim;
   }
 
+  /** The buffer being written. */
+  get target(): Uint8Array {
+    return this.buf;
+  }
+
   get remaining(): number {
     return this.lim - this.pos;
   }
@@ -143,6 +148,14 @@ export class Writer {
     this.room(n, field);
     this.buf.fill(0, this.pos, this.pos + n);
     this.pos += n;
+  }
+
+  /** Leave `n` bytes for someone else to fill (before the buffer is read); returns where they start. */
+  skip(n: number, field = 'bytes'): number {
+    this.room(n, field);
+    const p = this.pos;
+    this.pos = p + n;
+    return p;
   }
 
   /** Reserve `n` bytes and return a writable view of them (for encodeInto and the like). */
