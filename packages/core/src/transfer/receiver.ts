@@ -17,7 +17,8 @@ import { ChunkSet, type ChunkRanges, type ReadonlyChunkRanges } from './chunk-se
 import { FlowWindow } from './flow-window.js';
 import { HASH_LEN, type Blake3 } from './hasher.js';
 import { chunkCount, chunkRange, validateManifest, type FileManifest } from './manifest.js';
-import { leafHash, treeDepth, verifyProof } from './merkle.js';
+import { leafHash, treeDepth } from './merkle.js';
+import { ProofVerifier } from './proof-verifier.js';
 import { makeResumeState, type ResumeState } from './resume.js';
 
 /** Suggested window: room for several chunks in flight, at least 16 MiB. */
@@ -89,6 +90,9 @@ export class TransferReceiver {
   private readonly failures = new Map<number, number>();
   private advertised = 0;
   private buffered = 0;
+
+  /** Remembers proven tree nodes, so in-order chunks need a node hash or two, not a full path. */
+  private verifier: ProofVerifier | null = null;
 
   constructor(opts: TransferReceiverOptions) {
     validateManifest(opts.manifest);
@@ -311,7 +315,8 @@ export class TransferReceiver {
     if (c.verified || c.got.covered < c.length || c.proofCount < this.depth) return;
     const data = c.data ?? new Uint8Array(0);
     const leaf = leafHash(this.hasher, data);
-    const ok = verifyProof(this.hasher, this.manifest.root, c.index, this.n, leaf, c.proof ?? new Uint8Array(0));
+    this.verifier ??= new ProofVerifier(this.hasher, this.manifest.root, this.n);
+    const ok = this.verifier.verify(c.index, leaf, c.proof ?? new Uint8Array(0));
     if (ok) {
       c.verified = true;
       c.leaf = leaf;

@@ -259,3 +259,50 @@ describe('scale', () => {
     }
   });
 });
+
+describe('ProofVerifier (remembers proven nodes)', () => {
+  it('passes a leaf only if it is the real one, passes every real proof, in any order, and hashes less in order', async () => {
+    const { ProofVerifier } = await import('../../src/transfer/proof-verifier.js');
+    const op = fc.record({ i: fc.nat(), forge: fc.option(fc.record({ where: fc.constantFrom('leaf', 'proof'), bit: fc.nat() }), { nil: undefined }) });
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 0, max: 2 ** 31 }), fc.array(op, { maxLength: 60 }), (n, seed, ops) => {
+        const leaves = randomLeaves(new SeededRng(seed), n);
+        const tree = new MerkleTree(h, concat(leaves));
+        const v = new ProofVerifier(h, tree.root, n);
+        for (const o of ops) {
+          const i = o.i % n;
+          let leaf = leaves[i] as Uint8Array;
+          let proof = tree.proof(i);
+          if (o.forge) {
+            const target = o.forge.where === 'leaf' || proof.length === 0 ? leaf.slice() : proof.slice();
+            target[(o.forge.bit >> 3) % target.length]! ^= 1 << (o.forge.bit & 7);
+            if (o.forge.where === 'leaf' || proof.length === 0) leaf = target;
+            else proof = target;
+          }
+          // With nothing proven yet it is verifyProof exactly.
+          expect(new ProofVerifier(h, tree.root, n).verify(i, leaf, proof)).toBe(verifyProof(h, tree.root, i, n, leaf, proof));
+          const got = v.verify(i, leaf, proof);
+          const genuine = hex(leaf) === hex(leaves[i] as Uint8Array);
+          // Sound: only the real leaf passes. Complete: a real proof always passes. A real leaf
+          // with a forged proof may pass once its path is proven (the proof is not needed then).
+          if (!genuine) expect(got, `forged leaf ${i} of ${n}`).toBe(false);
+          else if (verifyProof(h, tree.root, i, n, leaf, proof)) expect(got, `chunk ${i} of ${n}`).toBe(true);
+          // A forged leaf never passes, however much the verifier has seen.
+          const other = leaves[(i + 1) % n] as Uint8Array;
+          if (n > 1 && hex(other) !== hex(leaves[i] as Uint8Array)) expect(v.verify(i, other, tree.proof(i))).toBe(false);
+        }
+      }),
+      { numRuns: 150, seed: 4321 },
+    );
+    // In order, after the first chunk, a proof costs at most two node hashes on average.
+    const n = 1000;
+    const leaves = randomLeaves(new SeededRng(3), n);
+    const tree = new MerkleTree(h, concat(leaves));
+    let hashes = 0;
+    const counting: Blake3 = { ...h, hash: (b: Uint8Array) => (hashes++, h.hash(b)) };
+    const v = new ProofVerifier(counting, tree.root, n);
+    for (let i = 0; i < n; i++) expect(v.verify(i, leaves[i] as Uint8Array, tree.proof(i))).toBe(true);
+    expect(hashes).toBeLessThanOrEqual(2 * n);
+    expect(hashes).toBeGreaterThan(0);
+  });
+});
