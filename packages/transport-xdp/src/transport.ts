@@ -422,52 +422,8 @@ export class XdpTransport implements Transport {
 
   send(batch: DatagramBatch): number {
     if (this.closed) throw new WraithError('E_TRANSPORT_CLOSED', `xdp transport on ${this.cfg.ifname} is closed`);
-    if (batch === this.lendBatch) return this.sendLent(batch);
-    let staged = 0;
-    for (let i = 0; i < batch.count; i++) {
-      const addr = batch.addrs[i]!;
-      const len = batch.lengths[i]!;
-      if (len > this.maxDatagram(addr)) {
-        this.dropOversize(len, addr);
-        continue;
-      }
-      const tpl = this.templateFor(addr);
-      if (tpl === null) {
-        // Kernel path: keep order with what is already staged.
-        if (staged > 0) {
-          const n = this.flush(batch, staged);
-          if (n < staged) return this.stagedIdx[n]!;
-          staged = 0;
-        }
-        if (this.kernelInflight >= KERNEL_INFLIGHT_MAX) {
-          this.kernelBlocked = true;
-          return i;
-        }
-        this.sendKernel(batch, i, addr, len);
-        continue;
-      }
-      const off = staged * HDR_STRIDE;
-      this.hdrLens[staged] = tpl.write(this.hdrs, off, len);
-      this.payOffs[staged] = batch.offsets[i]!;
-      this.payLens[staged] = len;
-      this.stagedIdx[staged] = i;
-      staged++;
-      if (staged === this.cfg.batchSize) {
-        const n = this.flush(batch, staged);
-        if (n < staged) return this.stagedIdx[n]!;
-        staged = 0;
-      }
-    }
-    if (staged > 0) {
-      const n = this.flush(batch, staged);
-      if (n < staged) return this.stagedIdx[n]!;
-    }
-    return batch.count;
-  }
-
-  /** send() of a txBatch(): headers go in front of each datagram, the frames are queued in place. */
-  private sendLent(batch: DatagramBatch): number {
-    const buf = batch.buf;
+    // A txBatch() is already in UMEM: headers go in front of each datagram, frames queue in place.
+    const lent = batch === this.lendBatch;
     let staged = 0;
     let bytes = 0;
     for (let i = 0; i < batch.count; i++) {
@@ -479,9 +435,12 @@ export class XdpTransport implements Transport {
       }
       const tpl = this.templateFor(addr);
       if (tpl === null) {
-        // Kernel path: what is staged goes first, to keep the order.
-        this.submit(staged, bytes);
-        staged = bytes = 0;
+        // Kernel path: keep order with what is already staged.
+        if (staged > 0) {
+          const n = this.flushStaged(batch, staged, bytes, lent);
+          if (n < staged) return this.stagedIdx[n]!;
+          staged = bytes = 0;
+        }
         if (this.kernelInflight >= KERNEL_INFLIGHT_MAX) {
           this.kernelBlocked = true;
           return i;
@@ -489,15 +448,37 @@ export class XdpTransport implements Transport {
         this.sendKernel(batch, i, addr, len);
         continue;
       }
-      const at = batch.offsets[i]! - tpl.length;
-      tpl.write(buf, at, len);
-      this.payOffs[staged] = at;
-      this.payLens[staged] = tpl.length + len;
+      if (lent) {
+        const at = batch.offsets[i]! - tpl.length;
+        tpl.write(batch.buf, at, len);
+        this.payOffs[staged] = at;
+        this.payLens[staged] = tpl.length + len;
+      } else {
+        this.hdrLens[staged] = tpl.write(this.hdrs, staged * HDR_STRIDE, len);
+        this.payOffs[staged] = batch.offsets[i]!;
+        this.payLens[staged] = len;
+      }
+      this.stagedIdx[staged] = i;
       staged++;
       bytes += len;
+      if (staged === this.cfg.batchSize) {
+        const n = this.flushStaged(batch, staged, bytes, lent);
+        if (n < staged) return this.stagedIdx[n]!;
+        staged = bytes = 0;
+      }
     }
-    this.submit(staged, bytes);
+    if (staged > 0) {
+      const n = this.flushStaged(batch, staged, bytes, lent);
+      if (n < staged) return this.stagedIdx[n]!;
+    }
     return batch.count;
+  }
+
+  /** Queues what send() staged; returns how many went (lent frames always all go). */
+  private flushStaged(batch: DatagramBatch, staged: number, payloadBytes: number, lent: boolean): number {
+    if (!lent) return this.flush(batch, staged);
+    this.submit(staged, payloadBytes);
+    return staged;
   }
 
   /**
@@ -506,7 +487,6 @@ export class XdpTransport implements Transport {
    * native takes all of them (or throws on a frame that was not lent).
    */
   private submit(staged: number, payloadBytes: number): void {
-    if (staged === 0) return;
     this.cfg.sockets[0]!.sock.txSubmit(this.payOffs, this.payLens, staged, true);
     this.c.xdpTxPackets += staged;
     this.c.xdpTxBytes += payloadBytes;
