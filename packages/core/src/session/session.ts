@@ -969,7 +969,7 @@ export class Session {
           this.appLimited = true;
           break;
         }
-        if (!(item.kind === 'chunk' ? this.putChunk(item) : put(this.itemFrame(item)))) {
+        if (!(item.kind === 'chunk' ? this.putChunk(item) : put(this.proofFrame(item)))) {
           this.transfers.itemLost(item);
           break;
         }
@@ -1061,12 +1061,6 @@ export class Session {
     return len;
   }
 
-  private readonly chunkScratch: { type: 'chunk'; transferId: number; offset: number; data: Uint8Array } = {
-    type: 'chunk',
-    transferId: 0,
-    offset: 0,
-    data: new Uint8Array(0),
-  };
   private readonly proofScratch: { type: 'proof'; transferId: number; chunkIndex: number; first: number; hashes: Uint8Array } = {
     type: 'proof',
     transferId: 0,
@@ -1075,20 +1069,13 @@ export class Session {
     hashes: new Uint8Array(0),
   };
 
-  /** The frame for a data item, in a reused object (encoded at once, never kept). */
-  private itemFrame(item: SendItem): Frame {
-    if (item.kind === 'proof') {
-      const f = this.proofScratch;
-      f.transferId = item.transferId;
-      f.chunkIndex = item.chunkIndex;
-      f.first = item.first;
-      f.hashes = item.hashes;
-      return f;
-    }
-    const f = this.chunkScratch;
+  /** The frame for a PROOF item, in a reused object (encoded at once, never kept). CHUNK items go through putChunk. */
+  private proofFrame(item: SendItem & { kind: 'proof' }): Frame {
+    const f = this.proofScratch;
     f.transferId = item.transferId;
-    f.offset = item.offset;
-    f.data = item.data;
+    f.chunkIndex = item.chunkIndex;
+    f.first = item.first;
+    f.hashes = item.hashes;
     return f;
   }
 
