@@ -57,16 +57,28 @@ function receiverFlags(cmd: Command, opts: RunOpts): ReturnType<typeof flagLayer
   });
 }
 
-export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
+/**
+ * What `daemon` and `receive` open alike: config, log, identity, and the home's receiver lock
+ * (same home, same resume state: one receiver at a time), released on exit even without unwinding.
+ */
+async function openReceiver(opts: RunOpts, cmd: Command, io: CliIo, state: CliState, interactive: boolean) {
   state.json = opts.json === true;
-  const flags = receiverFlags(cmd, opts);
-  const { home, loaded } = await loadAll(cmd.optsWithGlobals(), flags, io, 'open');
+  const { home, loaded } = await loadAll(cmd.optsWithGlobals(), receiverFlags(cmd, opts), io, 'open');
   const { config } = loaded;
-  const log = makeLog(loaded, io, { interactive: false, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
+  const log = makeLog(loaded, io, { interactive, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
   const identity = await loadIdentity(config.node.identity_file);
   const lock = await acquireDaemonLock(home);
   const releaseOnExit = (): void => lock.releaseSync();
   process.on('exit', releaseOnExit);
+  const release = async (): Promise<void> => {
+    await lock.release();
+    process.off('exit', releaseOnExit);
+  };
+  return { home, config, log, identity, release };
+}
+
+export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
+  const { home, config, log, identity, release } = await openReceiver(opts, cmd, io, state, false);
   const shutdown = watchShutdown(io, () => log.reopen());
   try {
     const startDaemon = await loadNode('startDaemon');
@@ -96,21 +108,13 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
   } finally {
     shutdown.dispose();
     await removeRunInfo(home);
-    await lock.release();
-    process.off('exit', releaseOnExit);
+    await release();
     log.flush();
   }
 }
 
 export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, io: CliIo, state: CliState): Promise<void> {
-  state.json = opts.json === true;
-  const flags = receiverFlags(cmd, opts);
-  const { home, loaded } = await loadAll(cmd.optsWithGlobals(), flags, io, 'open');
-  const { config } = loaded;
-  const log = makeLog(loaded, io, { interactive: true, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
-  const identity = await loadIdentity(config.node.identity_file);
-  // Same home, same resume state: one receiver (daemon or receive) at a time.
-  const lock = await acquireDaemonLock(home);
+  const { home, config, log, identity, release } = await openReceiver(opts, cmd, io, state, true);
   const shutdown = watchShutdown(io, () => log.reopen());
   const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
   try {
@@ -123,7 +127,7 @@ export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, 
   } finally {
     ui.close();
     shutdown.dispose();
-    await lock.release();
+    await release();
     log.flush();
   }
 }
