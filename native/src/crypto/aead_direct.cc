@@ -26,7 +26,9 @@ PolyInitFn polyInit = nullptr;
 PolyUpdateFn polyUpdate = nullptr;
 PolyFinalFn polyFinal = nullptr;
 
-const uint8_t kZeros[64] = {0};
+// Keystream source; also bounds the in-place part sealed in one call with the MAC key.
+constexpr size_t kShortHead = 128;
+const uint8_t kZeros[64 + kShortHead] = {0};
 
 inline void Counter(unsigned int ctr[4], uint32_t block, uint64_t pn) {
   // Nonce = 4 zero bytes ‖ u64 LE pn, read as three little-endian words.
@@ -41,14 +43,10 @@ inline void PadTo16(void* poly, size_t n) {
 }
 
 // Keys the MAC with block 0 and feeds aad ‖ pad ‖ ct ‖ pad ‖ le64 lengths; writes the tag.
-void Mac(const uint32_t key[8], void* poly, uint64_t pn, const uint8_t* aad, size_t alen, const uint8_t* ct,
-         size_t len, uint8_t tag[16]) {
-  unsigned int ctr[4];
-  Counter(ctr, 0, pn);
-  uint8_t block0[64];
-  chacha(block0, kZeros, sizeof block0, key, ctr);
+// MacKeyed takes block 0's keystream already made (its first 32 bytes key Poly1305).
+void MacKeyed(const uint8_t block0[32], void* poly, const uint8_t* aad, size_t alen, const uint8_t* ct, size_t len,
+              uint8_t tag[16]) {
   polyInit(poly, block0);
-  OPENSSL_cleanse(block0, sizeof block0);
   if (alen > 0) polyUpdate(poly, aad, alen);
   PadTo16(poly, alen);
   if (len > 0) polyUpdate(poly, ct, len);
@@ -60,6 +58,16 @@ void Mac(const uint32_t key[8], void* poly, uint64_t pn, const uint8_t* aad, siz
   }
   polyUpdate(poly, lens, sizeof lens);
   polyFinal(poly, tag);
+}
+
+void Mac(const uint32_t key[8], void* poly, uint64_t pn, const uint8_t* aad, size_t alen, const uint8_t* ct,
+         size_t len, uint8_t tag[16]) {
+  unsigned int ctr[4];
+  Counter(ctr, 0, pn);
+  uint8_t block0[64];
+  chacha(block0, kZeros, sizeof block0, key, ctr);
+  MacKeyed(block0, poly, aad, alen, ct, len, tag);
+  OPENSSL_cleanse(block0, sizeof block0);
 }
 
 inline void Xor(const uint32_t key[8], uint64_t pn, uint8_t* p, size_t len) {
@@ -165,6 +173,15 @@ void Seal(const uint32_t key[8], void* poly, uint64_t pn, const uint8_t* aad, si
   Mac(key, poly, pn, aad, alen, p, len, tag);
 }
 
+// Blocks from 1 + inPlace/64 on: the tail, encrypted from where it is into p + inPlace.
+inline void EncryptRest(const uint32_t key[8], uint64_t pn, uint8_t* p, size_t inPlace, const uint8_t* rest,
+                        size_t n) {
+  if (n == 0) return;
+  unsigned int ctr[4];
+  Counter(ctr, static_cast<uint32_t>(1 + inPlace / 64), pn);
+  chacha(p + inPlace, rest, n, key, ctr);
+}
+
 void SealTail(const uint32_t key[8], void* poly, uint64_t pn, const uint8_t* aad, size_t alen, uint8_t* p, size_t len,
               const uint8_t* tail, size_t tlen, uint8_t tag[16]) {
   // The keystream runs in 64-byte blocks: bring the tail's first bytes in until the in-place
@@ -173,12 +190,22 @@ void SealTail(const uint32_t key[8], void* poly, uint64_t pn, const uint8_t* aad
   const size_t fill = std::min(tlen, (64 - head % 64) % 64);
   std::memcpy(p + head, tail, fill);
   const size_t inPlace = head + fill;
-  if (inPlace > 0) Xor(key, pn, p, inPlace);
-  if (tlen > fill) {
+  if (inPlace > kShortHead) {
+    Xor(key, pn, p, inPlace);
+  } else {
+    // One keystream call makes the MAC key (block 0) and the in-place part's blocks: a short
+    // call costs about as much as a long one's setup.
     unsigned int ctr[4];
-    Counter(ctr, static_cast<uint32_t>(1 + inPlace / 64), pn);
-    chacha(p + inPlace, tail + fill, tlen - fill, key, ctr);
+    Counter(ctr, 0, pn);
+    uint8_t ks[64 + kShortHead];
+    chacha(ks, kZeros, 64 + inPlace, key, ctr);
+    for (size_t i = 0; i < inPlace; i++) p[i] ^= ks[64 + i];
+    EncryptRest(key, pn, p, inPlace, tail + fill, tlen - fill);
+    MacKeyed(ks, poly, aad, alen, p, len, tag);
+    OPENSSL_cleanse(ks, sizeof ks);
+    return;
   }
+  EncryptRest(key, pn, p, inPlace, tail + fill, tlen - fill);
   Mac(key, poly, pn, aad, alen, p, len, tag);
 }
 
