@@ -160,4 +160,23 @@ describe('transfers', () => {
     expect(diff, diff.slice(0, 30).join('\n')).toEqual([]);
     expect(s).toBeLessThanOrEqual(30);
   }, 5 * 60_000);
+
+  it('with --direct-writes a file arrives identical and leaves (almost) nothing in the page cache; without, it stays cached', async () => {
+    const size = 64 * 1024 * 1024 + 1000;
+    const src = join(await scope.tempDir('direct'), 'direct.bin');
+    const sent = await writeRandomFile(src, size);
+    const direct = await scope.daemon({ home: await scope.home('rx-direct'), args: ['--direct-writes'] });
+    for (const [d, name] of [[direct, 'direct'], [daemon, 'buffered']] as const) {
+      const send = scope.send([src], d.peer(), { home: tx });
+      const r = await send.result(2 * 60_000);
+      expect(r.code, send.describe()).toBe(0);
+      const got = join(d.output, 'direct.bin');
+      // Resident bytes of the received file (fincore reads mincore(2)), before hashing reads it in.
+      const resident = Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', got], { encoding: 'utf8' }).trim());
+      console.log(`${name}: ${resident} of ${size} bytes resident after the transfer`);
+      expect(await sha256File(got), name).toBe(sent);
+      if (name === 'direct') expect(resident).toBeLessThan(1024 * 1024);
+      else expect(resident).toBeGreaterThan(size / 2);
+    }
+  }, 5 * 60_000);
 });

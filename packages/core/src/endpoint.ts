@@ -67,6 +67,11 @@ export interface EndpointConfig {
    */
   releaseChunk?: (bytes: Uint8Array) => void;
   /**
+   * Allocates the receive buffer of one chunk (zeroed, `size` bytes); default `new Uint8Array`.
+   * A node passes aligned memory so verified chunks can be written with O_DIRECT as they are.
+   */
+  allocChunk?: (size: number) => Uint8Array;
+  /**
    * Stateless resets sent per second at most, also the burst (token bucket;
    * default 20, 0: never send one). Resets from peers are accepted regardless.
    */
@@ -786,6 +791,7 @@ export class Endpoint {
         drop: (r) => this.drops.add(r),
         unprocessable: (now, from, bytes) => this.onUnprocessable(now, from, bytes),
         ...(this.c.releaseChunk ? { releaseChunk: this.c.releaseChunk } : {}),
+        ...(this.c.allocChunk ? { allocChunk: this.c.allocChunk } : {}),
       },
       {
         initiator,

@@ -5,3 +5,5 @@ export { UringFileIo } from './uring-file-io.js';
 export { safeOpenBeneath, renameNoReplace, relativeComponents } from './safe-open.js';
 export { nativeStatus } from './native.js';
 export { codeForErrno, errnoName } from './errno.js';
+export { allocAligned, isAligned } from './aligned.js';
+export { ALIGN } from './buffer-pool.js';

@@ -34,7 +34,7 @@ export type DropReason =
 export type HandshakeOutcome = 'ok' | 'timeout' | 'rejected' | 'auth_failed' | 'cookie_sent' | 'version_mismatch';
 export type TransferOutcome = 'completed' | 'already_present' | 'failed' | 'cancelled' | 'rejected';
 export type TransferDirection = 'send' | 'receive';
-export type IoOp = 'open' | 'read' | 'write' | 'fsync' | 'install';
+export type IoOp = 'open' | 'read' | 'write' | 'write_direct' | 'fsync' | 'install';
 
 type Sample = { value: number; labels: Record<string, unknown>; metricName?: string };
 

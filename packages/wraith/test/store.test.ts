@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { constants, existsSync, lstatSync, openSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { open, rename as fsRename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,67 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { isWraithError, type WraithError } from '@wraith/core';
 import type { OnConflict } from '../src/config/schema.js';
 import { conflictName, partialName, validateRelativeName } from '../src/store/names.js';
-import { FileStore, type ContentRootFn, type FileStoreOptions, type IncomingFile, type PartialFile } from '../src/store/store.js';
+import { FileStore } from '../src/store/store.js';
 import { tmpDir } from './helpers.js';
-
-const PEER = 'ab'.repeat(32);
-const PEER2 = 'cd'.repeat(32);
-const CHUNK = 16384;
-const MTIME = Date.UTC(2024, 0, 2, 3, 4, 5);
-
-/** Tests use SHA-256 of the content as the "content root" (the store only compares hex). */
-const rootOf = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
-const contentRoot: ContentRootFn = async (fd, size) => {
-  const fh = await open(`/proc/self/fd/${fd}`, 'r');
-  try {
-    const buf = Buffer.alloc(size);
-    await fh.read(buf, 0, size, 0);
-    return rootOf(buf);
-  } finally {
-    await fh.close();
-  }
-};
-
-function data(n: number, seed = 1): Buffer {
-  const b = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff;
-  return b;
-}
-
-async function makeStore(over: Partial<FileStoreOptions> = {}): Promise<{ store: FileStore; dir: string; state: string }> {
-  const base = tmpDir();
-  const dir = join(base, 'incoming');
-  const state = join(base, 'state');
-  const store = await FileStore.open({
-    downloadDir: dir,
-    stateDir: state,
-    onConflict: 'refuse',
-    maxFileSize: null,
-    maxTotalBytes: null,
-    minFree: 0,
-    partialTtlMs: 7 * 86_400_000,
-    resume: true,
-    contentRoot,
-    ...over,
-  });
-  return { store, dir: store.downloadDir, state };
-}
-
-function offer(name: string, content: Buffer, over: Partial<IncomingFile> = {}): IncomingFile {
-  return { peerId: PEER, root: rootOf(content), name, size: content.length, mode: 0o644, mtimeMs: MTIME, chunkSize: CHUNK, ...over };
-}
-
-async function ready(store: FileStore, o: IncomingFile): Promise<PartialFile> {
-  const r = await store.begin(o);
-  if (r.status !== 'ready') throw new Error(`expected ready, got ${r.status}`);
-  return r.file;
-}
-
-async function receive(store: FileStore, name: string, content: Buffer, over: Partial<IncomingFile> = {}) {
-  const f = await ready(store, offer(name, content, over));
-  await f.write(content, 0);
-  return f.complete();
-}
+import { CHUNK, MTIME, PEER, PEER2, data, makeStore, offer, ready, receive, rootOf } from './store-helpers.js';
 
 async function rejects(p: Promise<unknown>): Promise<WraithError> {
   try {

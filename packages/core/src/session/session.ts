@@ -60,6 +60,7 @@ export interface SessionDeps {
   emit: (e: SessionEvent) => void;
   drop: (reason: string) => void;
   releaseChunk?: (bytes: Uint8Array) => void;
+  allocChunk?: (size: number) => Uint8Array;
   /**
    * A short-header datagram this session could not process (it failed
    * authentication, the replay window or the key phase): true when the
@@ -225,6 +226,7 @@ export class Session {
       maxTransfers: this.cfg.maxTransfers,
       firstLocalId: opts.initiator ? 0 : 1,
       ...(deps.releaseChunk ? { releaseChunk: deps.releaseChunk } : {}),
+      ...(deps.allocChunk ? { allocChunk: deps.allocChunk } : {}),
     });
   }
 

@@ -33,6 +33,8 @@ export interface TransferTableDeps {
   firstLocalId: number;
   /** Chunk bytes handed over with supplyChunk are no longer needed (the driver may reuse them). */
   releaseChunk?: (bytes: Uint8Array) => void;
+  /** Receive buffers for chunks (TransferReceiverOptions.allocChunk). */
+  allocChunk?: (size: number) => Uint8Array;
 }
 
 /**
@@ -100,6 +102,7 @@ export class TransferTable {
       hasher: this.d.hasher,
       ...(held ? { held } : {}),
       windowBytes: this.d.windowBytes,
+      ...(this.d.allocChunk ? { allocChunk: this.d.allocChunk } : {}),
     });
     e.receiver = receiver;
     e.state = 'active';

@@ -37,6 +37,11 @@ export interface TransferReceiverOptions {
   held?: ReadonlyChunkRanges;
   /** Bytes of not-held chunk data the sender may have outstanding; default defaultWindowBytes. */
   windowBytes?: number;
+  /**
+   * Allocates a zeroed chunk buffer of `size` bytes (default `new Uint8Array`): lets a node hand
+   * out buffers its file writes can use as they are (O_DIRECT wants aligned memory).
+   */
+  allocChunk?: (size: number) => Uint8Array;
 }
 
 export interface ReceiverStats {
@@ -75,6 +80,7 @@ export class TransferReceiver {
   readonly id: number;
   readonly manifest: FileManifest;
   private readonly pool: Uint8Array[] = [];
+  private readonly allocChunk: (size: number) => Uint8Array;
   private poolMax = 0;
   readonly windowBytes: number;
   readonly stats: ReceiverStats = { bytesReceived: 0, duplicateBytes: 0, integrityFailures: 0, chunksVerified: 0 };
@@ -106,6 +112,7 @@ export class TransferReceiver {
     this.id = opts.id;
     this.manifest = opts.manifest;
     this.hasher = opts.hasher;
+    this.allocChunk = opts.allocChunk ?? ((size) => new Uint8Array(size));
     this.windowBytes = windowBytes;
     this.n = chunkCount(opts.manifest);
     this.depth = this.n > 0 ? treeDepth(this.n) : 0;
@@ -221,7 +228,7 @@ export class TransferReceiver {
       }
       if (c.data === null) {
         // Reused buffers: fresh memory costs a page fault per 4 KiB on first touch.
-        const buf = this.pool.pop() ?? new Uint8Array(cs);
+        const buf = this.pool.pop() ?? this.newBuffer(cs);
         c.buf = buf;
         c.data = buf.subarray(0, c.length);
         this.buffered += c.length;
@@ -273,6 +280,12 @@ export class TransferReceiver {
 
   resumeState(peerId: string): ResumeState {
     return makeResumeState(peerId, this.manifest, this.held);
+  }
+
+  private newBuffer(size: number): Uint8Array {
+    const buf = this.allocChunk(size);
+    if (buf.length !== size) throw new WraithError('E_INTERNAL', `allocChunk(${size}) returned ${buf.length} bytes`);
+    return buf;
   }
 
   /** Return a chunk's buffer to the pool (bounded by the window). */

@@ -201,7 +201,13 @@ export const ConfigFileSchema = Type.Object(
       'denial-of-service defence',
     ),
     crypto: section({ backend: oneOf('AEAD and X25519 implementation', CRYPTO_BACKENDS, { 'x-flag': '--crypto-backend' }) }, 'crypto'),
-    io: section({ backend: oneOf('file I/O implementation', IO_BACKENDS, { 'x-flag': '--io-backend' }) }, 'file I/O'),
+    io: section(
+      {
+        backend: oneOf('file I/O implementation', IO_BACKENDS, { 'x-flag': '--io-backend' }),
+        direct_writes: bool('write received chunks with O_DIRECT where the file system takes it (skips the page cache)'),
+      },
+      'file I/O',
+    ),
     logging: section(
       {
         level: oneOf('log level', LOG_LEVELS, { 'x-flag': '--log-level' }),
@@ -272,7 +278,7 @@ export interface ResolvedConfig {
   };
   dos: { max_handshakes_per_s: number };
   crypto: { backend: Enum<typeof CRYPTO_BACKENDS> };
-  io: { backend: Enum<typeof IO_BACKENDS> };
+  io: { backend: Enum<typeof IO_BACKENDS>; direct_writes: boolean };
   logging: { level: Enum<typeof LOG_LEVELS>; file: string | null };
 }
 

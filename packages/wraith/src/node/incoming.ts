@@ -2,6 +2,7 @@ import { ChunkSet, WraithError, chunkCount, leafHash, type ErrorCode, type FileM
 import type { Logger } from 'pino';
 import type { Stats } from '../stats.js';
 import type { FileStore, PartialFile } from '../store/index.js';
+import { writeBatch } from '../store/direct-writes.js';
 import type { ReceiveUi } from '../ui/types.js';
 import { nowMicros } from './driver.js';
 import type { WraithNode } from './node.js';
@@ -228,14 +229,16 @@ export class IncomingTransfers {
       while (r.queue.length > 0 && !r.failed) {
         const batch = r.queue.splice(0, 64);
         if (r.file) {
-          await this.node.io.writeChunks(
-            r.file.fd,
+          const file = r.file;
+          const n = await writeBatch(
+            this.node.io,
+            file,
             batch.map((c) => ({ offset: c.offset, data: c.bytes })),
+            (err) => this.log.warn({ name: r.manifest.name, err: asWraith(err).message }, 'an O_DIRECT write failed: this file goes through the page cache from here'),
           );
-          let n = 0;
-          for (const c of batch) n += c.bytes.length;
-          this.store.wrote(r.file, n);
-          this.stats.fileIo('write', this.node.io.backend, n);
+          this.store.wrote(file, n.direct + n.buffered);
+          if (n.buffered > 0) this.stats.fileIo('write', this.node.io.backend, n.buffered);
+          if (n.direct > 0) this.stats.fileIo('write_direct', this.node.io.backend, n.direct);
           for (const c of batch) {
             r.unsynced.push(c.index);
             r.unsyncedBytes += c.bytes.length;

@@ -37,6 +37,7 @@ async function openStore(config: ResolvedConfig, stateDir: string, node: WraithN
     minFree: config.receive.min_free,
     partialTtlMs: config.transfer.partial_ttl,
     resume: config.transfer.enable_resume,
+    directWrites: config.io.direct_writes,
     logger: node.log,
     stats: node.opts.stats,
     contentRoot: (fd, size, chunkSize) => contentRoot(node, fd, size, chunkSize),

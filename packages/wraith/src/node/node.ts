@@ -13,7 +13,7 @@ import {
   type TransportStats,
 } from '@wraith/core';
 import { loadBlake3Async } from '@wraith/blake3';
-import { createFileIo, type FileIo } from '@wraith/io-uring';
+import { allocAligned, createFileIo, type FileIo } from '@wraith/io-uring';
 import { bestPacketProtection } from '@wraith/native-crypto';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/schema.js';
@@ -193,6 +193,8 @@ export class WraithNode {
       maxHandshakesPerSec: config.dos.max_handshakes_per_s,
       ...(opts.authorize ? { authorize: opts.authorize } : {}),
       releaseChunk: (bytes) => chunkPool.release(bytes),
+      // Receive buffers O_DIRECT can write from as they are (store/direct-writes.ts).
+      allocChunk: allocAligned,
       session: {
         maxDatagramSize: config.network.max_datagram_size,
         handshakeTimeout: config.network.handshake_timeout * 1000,

@@ -18,6 +18,7 @@ import type { OnConflict } from '../config/schema.js';
 import type { Stats } from '../stats.js';
 import { Admission, statfsFree, type FreeSpaceFn } from './admission.js';
 import { Beneath, ioError, type BeneathOpener } from './beneath.js';
+import { openDirect, type WriteTarget } from './direct-writes.js';
 import { fdChmod, fdClose, fdDatasync, fdFsync, fdOpen, fdStat, fdTruncate, fdUtimes, fdWriteAll } from './fdio.js';
 import { conflictName, isPartialName, partialName, validateRelativeName } from './names.js';
 import { chunkCount, normalizeRanges, rangesBytes, ResumeStore, type ChunkRanges, type ResumeState } from './resume.js';
@@ -50,6 +51,8 @@ export interface FileStoreOptions {
   readonly stats?: Stats;
   /** Sweep old partials when opening (default true). */
   readonly sweepOnOpen?: boolean;
+  /** Give each partial file an O_DIRECT fd for aligned chunk writes (direct-writes.ts). */
+  readonly directWrites?: boolean;
 }
 
 export interface IncomingFile {
@@ -92,6 +95,7 @@ export class FileStore {
   private readonly active = new Map<string, PartialFile>();
   private readonly dirMode: number;
   private readonly now: () => number;
+  private directRefused = false;
 
   private constructor(
     realDir: string,
@@ -193,6 +197,7 @@ export class FileStore {
     const file = new PartialFile(this, {
       key,
       fd,
+      direct: await this.directFd(fd),
       offer,
       rootHex,
       parts,
@@ -201,6 +206,16 @@ export class FileStore {
     });
     this.active.set(key, file);
     return { status: 'ready', file };
+  }
+
+  /** An O_DIRECT fd beside `fd` when asked for and the file system takes it (said once if not). */
+  private async directFd(fd: number): Promise<number | null> {
+    if (!this.opts.directWrites) return null;
+    const r = await openDirect(fd);
+    if ('fd' in r) return r.fd;
+    if (!this.directRefused) this.opts.logger?.info({ reason: r.reason }, `writing received files through the page cache: ${r.reason}`);
+    this.directRefused = true;
+    return null;
   }
 
   /** Creates a received directory (and its parents) with the store's directory mode. */
@@ -489,6 +504,7 @@ export class FileStore {
 interface PartialInit {
   readonly key: string;
   readonly fd: number;
+  readonly direct: number | null;
   readonly offer: IncomingFile;
   readonly rootHex: string;
   readonly parts: string[];
@@ -497,9 +513,11 @@ interface PartialInit {
 }
 
 /** A file being received. Not safe to use after complete() or abort(). */
-export class PartialFile {
+export class PartialFile implements WriteTarget {
   readonly key: string;
   readonly fd: number;
+  /** The O_DIRECT fd for aligned chunk writes, or null (see direct-writes.ts). */
+  direct: number | null;
   readonly offer: IncomingFile;
   readonly rootHex: string;
   readonly parts: string[];
@@ -522,6 +540,12 @@ export class PartialFile {
     return this.leavesFh;
   }
 
+  private async closeDirect(): Promise<void> {
+    const fd = this.direct;
+    this.direct = null;
+    if (fd !== null) await fdClose(fd).catch(() => undefined);
+  }
+
   private async closeLeaves(): Promise<void> {
     const fh = this.leavesFh;
     this.leavesFh = null;
@@ -534,6 +558,7 @@ export class PartialFile {
   ) {
     this.key = init.key;
     this.fd = init.fd;
+    this.direct = init.direct;
     this.offer = init.offer;
     this.rootHex = init.rootHex;
     this.parts = init.parts;
@@ -598,6 +623,7 @@ export class PartialFile {
     this.assertOpen();
     this.closed = true;
     await this.closeLeaves();
+    await this.closeDirect();
     try {
       try {
         await fdChmod(this.fd, this.offer.mode & 0o777);
@@ -621,6 +647,7 @@ export class PartialFile {
     if (this.closed) return;
     this.closed = true;
     await this.closeLeaves();
+    await this.closeDirect();
     await fdClose(this.fd).catch(() => undefined);
     if (!(opts.keep && this.store.opts.resume)) await this.store.discard(this);
     this.store.forget(this);

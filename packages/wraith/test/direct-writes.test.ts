@@ -1,0 +1,102 @@
+import { randomFillSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALIGN, allocAligned, createFileIo, type FileIo, type WriteRequest } from '@wraith/io-uring';
+import { describeIf, NO_NATIVE_PASS } from '../../../test/support/prereq.js';
+import { openDirect, splitDirect, writeBatch } from '../src/store/direct-writes.js';
+import { makeStore, offer, ready, rootOf } from './store-helpers.js';
+
+const w = (offset: number, data: Uint8Array): WriteRequest => ({ offset, data });
+const spans = (ws: WriteRequest[]): Array<[number, number]> => ws.map((x) => [x.offset, x.data.length]);
+
+describe('splitDirect', () => {
+  const yes = (): boolean => true;
+  const no = (): boolean => false;
+
+  it('sends whole aligned blocks of aligned memory direct, the rest through the page cache', () => {
+    const s = splitDirect([w(0, new Uint8Array(2 * ALIGN)), w(4 * ALIGN, new Uint8Array(ALIGN + 100)), w(8 * ALIGN, new Uint8Array(100))], yes);
+    expect(spans(s.direct)).toEqual([[0, 2 * ALIGN], [4 * ALIGN, ALIGN]]);
+    expect(spans(s.buffered)).toEqual([[5 * ALIGN, 100], [8 * ALIGN, 100]]);
+  });
+
+  it('keeps a misaligned offset or memory of unknown alignment buffered, whole', () => {
+    expect(spans(splitDirect([w(512, new Uint8Array(2 * ALIGN))], yes).buffered)).toEqual([[512, 2 * ALIGN]]);
+    const s = splitDirect([w(0, new Uint8Array(2 * ALIGN))], no);
+    expect(s.direct).toEqual([]);
+    expect(spans(s.buffered)).toEqual([[0, 2 * ALIGN]]);
+  });
+
+  it('hands out views of the caller memory, not copies', () => {
+    const b = new Uint8Array(ALIGN + 10);
+    const s = splitDirect([w(0, b)], yes);
+    expect(s.direct[0]!.data.buffer).toBe(b.buffer);
+    expect(s.buffered[0]!.data.byteOffset).toBe(ALIGN);
+  });
+});
+
+describe('writeBatch fallback', () => {
+  it('rewrites the direct spans through the page cache when an O_DIRECT write fails, and turns O_DIRECT off', async () => {
+    const calls: Array<[number, Array<[number, number]>]> = [];
+    const io = {
+      writeChunks: async (fd: number, reqs: ReadonlyArray<WriteRequest>) => {
+        calls.push([fd, spans([...reqs])]);
+        if (fd === 7) throw new Error('EINVAL');
+      },
+    } as unknown as FileIo;
+    const target = { fd: 3, direct: 7 as number | null };
+    const failures: unknown[] = [];
+    const aligned = allocAligned(2 * ALIGN + 5);
+    const n = await writeBatch(io, target, [w(0, aligned)], (e) => failures.push(e));
+    expect(failures).toHaveLength(1);
+    expect(target.direct).toBeNull();
+    expect(n).toEqual({ direct: 0, buffered: 2 * ALIGN + 5 });
+    const toBuffered = calls.filter(([fd]) => fd === 3).flatMap(([, s]) => s);
+    // With the addon the aligned part went direct first; either way every byte reached fd 3.
+    expect(toBuffered.reduce((a, [, len]) => a + len, 0)).toBe(2 * ALIGN + 5);
+  });
+});
+
+describeIf(NO_NATIVE_PASS ? 'the no-native pass has no aligned memory' : null, 'O_DIRECT writes through the store', () => {
+  let io: FileIo;
+  beforeAll(async () => {
+    io = (await createFileIo('auto')).io;
+  });
+  afterAll(async () => {
+    await io.destroy();
+  });
+
+  it('writes a file with an unaligned end byte-identically, mostly direct', async () => {
+    const chunk = 256 * 1024;
+    const size = 3 * chunk + 1000;
+    const content = Buffer.alloc(size);
+    randomFillSync(content);
+    const { store } = await makeStore({ directWrites: true });
+    const f = await ready(store, offer('d.bin', content, { chunkSize: chunk }));
+    expect(f.direct).not.toBeNull();
+    const writes: WriteRequest[] = [];
+    for (let off = 0; off < size; off += chunk) {
+      const b = allocAligned(Math.min(chunk, size - off));
+      b.set(content.subarray(off, off + b.length));
+      writes.push(w(off, b));
+    }
+    const n = await writeBatch(io, f, writes.reverse(), (e) => {
+      throw e;
+    });
+    expect(n).toEqual({ direct: 3 * chunk, buffered: 1000 });
+    const r = await f.complete();
+    expect(f.direct).toBeNull();
+    expect(rootOf(readFileSync(r.path))).toBe(rootOf(content));
+  });
+
+  it('opens no O_DIRECT fd unless asked', async () => {
+    const { store } = await makeStore();
+    const f = await ready(store, offer('b.bin', Buffer.alloc(10)));
+    expect(f.direct).toBeNull();
+    await f.abort();
+  });
+
+  it('says why a file cannot have one', async () => {
+    const r = await openDirect(987_654);
+    expect('reason' in r && r.reason).toMatch(/^EBADF|ENOENT/);
+  });
+});
