@@ -19,42 +19,18 @@
 // bench/results/fairness.json unless --json names a file.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomFillSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync, closeSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { benchArgs } from './lib/args.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
 const WRAITH = join(repo, 'packages', 'wraith', 'bin', 'wraith.js');
 
-function parseArgs(argv) {
-  const o = { runs: 3, seconds: 30, rateMbit: 20, burst: '32kbit', latency: '50ms', sizeMib: 256, congestion: 'bbr', json: join(here, 'results', 'fairness.json') };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--runs') o.runs = Number(next());
-    else if (a === '--seconds') o.seconds = Number(next());
-    else if (a === '--rate-mbit') o.rateMbit = Number(next());
-    else if (a === '--burst') o.burst = next();
-    else if (a === '--latency') o.latency = next();
-    else if (a === '--size-mib') o.sizeMib = Number(next());
-    else if (a === '--congestion') o.congestion = next();
-    else if (a === '--json') o.json = next();
-    else if (a === '--help' || a === '-h') {
-      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
-      process.exit(0);
-    } else throw new Error(`unknown option ${a}`);
-  }
-  return o;
-}
-
-const opts = parseArgs(process.argv.slice(2));
+const opts = benchArgs(import.meta.url, { runs: 3, seconds: 30, 'rate-mbit': 20, burst: '32kbit', latency: '50ms', 'size-mib': 256, congestion: 'bbr', json: join(here, 'results', 'fairness.json') });
 if (process.getuid?.() !== 0) {
   console.error('bench/fairness.mjs needs root (network namespaces, tc)');
   process.exit(2);
