@@ -21,27 +21,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { SeededRng, nobleBackend, nodeBackend } from '@wraith/core';
 import { SimPair } from '@wraith/core/sim';
 import { loadBlake3Async } from '@wraith/blake3';
+import { benchArgs } from './lib/args.mjs';
 
-const { values: opts } = parseArgs({
-  options: {
-    mib: { type: 'string', default: '256' },
-    'noble-mib': { type: 'string', default: '64' },
-    only: { type: 'string' },
-    gbps: { type: 'string', default: '10' },
-    'delay-ms': { type: 'string', default: '1' },
-    seed: { type: 'string', default: '1' },
-    json: { type: 'string' },
-  },
-});
-const mib = Number(opts.mib);
-const nobleMib = Number(opts['noble-mib']);
-const gbps = Number(opts.gbps);
-const delayMs = Number(opts['delay-ms']);
-const seed = Number(opts.seed);
+const opts = benchArgs(import.meta.url, { mib: 256, 'noble-mib': 64, only: null, gbps: 10, 'delay-ms': 1, seed: 1, json: null });
+const { mib, nobleMib, gbps, delayMs, seed } = opts;
 for (const [k, v] of Object.entries({ mib, 'noble-mib': nobleMib, gbps, 'delay-ms': delayMs })) {
   if (!(v > 0)) throw new Error(`--${k} must be a positive number, got ${v}`);
 }

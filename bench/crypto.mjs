@@ -16,27 +16,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { ProtectBatch, jsPacketProtection, nobleBackend, nodeBackend } from '@wraith/core';
 import { nativePacketProtection, nativeProtectionStatus } from '@wraith/native-crypto';
+import { benchArgs } from './lib/args.mjs';
 
 const HEADER = 13;
 const TAG = 16;
 
-const { values: opts } = parseArgs({
-  options: {
-    trials: { type: 'string', default: '5' },
-    seconds: { type: 'string', default: '0.5' },
-    batch: { type: 'string', default: '64' },
-    size: { type: 'string', default: '1400' },
-    only: { type: 'string' },
-    json: { type: 'string' },
-  },
-});
-const trials = Number(opts.trials);
-const seconds = Number(opts.seconds);
-const count = Number(opts.batch);
-const size = Number(opts.size);
+const opts = benchArgs(import.meta.url, { trials: 5, seconds: 0.5, batch: 64, size: 1400, only: null, json: null });
+const { trials, seconds, batch: count, size } = opts;
 for (const [k, v] of Object.entries({ trials, seconds, batch: count, size })) {
   if (!(v > 0) || (k !== 'seconds' && !Number.isInteger(v))) throw new Error(`--${k} must be a positive number, got ${v}`);
 }

@@ -8,7 +8,8 @@
 //   npx tsc -b && node bench/fairness.mjs [--runs 3] [--seconds 30] [--rate-mbit 20]
 //       [--burst 32kbit] [--latency 50ms] [--size-mib 256] [--congestion bbr|cubic] [--json FILE]
 //
-// Topology, all created here and removed at the end (also on failure or Ctrl-C):
+// Topology, all created here (bench/lib/netns.mjs) and removed at the end (also on failure or
+// Ctrl-C); nothing outside the two namespaces is touched:
 //   namespace A (senders)  --veth-->  namespace B (receivers)
 //   A's egress: tc tbf rate 20mbit burst 32kbit latency 50ms (the bottleneck)
 // B runs `iperf3 -s` and `wraith daemon`; A runs `iperf3 -c -C cubic -t 30`
@@ -18,43 +19,20 @@
 // iperf3 is installed with apt-get when missing. Results go to
 // bench/results/fairness.json unless --json names a file.
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes, randomFillSync } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync, closeSync, readFileSync } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { benchArgs } from './lib/args.mjs';
+import { createVethPair, deleteAllNetns } from './lib/netns.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
 const WRAITH = join(repo, 'packages', 'wraith', 'bin', 'wraith.js');
 
-function parseArgs(argv) {
-  const o = { runs: 3, seconds: 30, rateMbit: 20, burst: '32kbit', latency: '50ms', sizeMib: 256, congestion: 'bbr', json: join(here, 'results', 'fairness.json') };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--runs') o.runs = Number(next());
-    else if (a === '--seconds') o.seconds = Number(next());
-    else if (a === '--rate-mbit') o.rateMbit = Number(next());
-    else if (a === '--burst') o.burst = next();
-    else if (a === '--latency') o.latency = next();
-    else if (a === '--size-mib') o.sizeMib = Number(next());
-    else if (a === '--congestion') o.congestion = next();
-    else if (a === '--json') o.json = next();
-    else if (a === '--help' || a === '-h') {
-      process.stdout.write(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n');
-      process.exit(0);
-    } else throw new Error(`unknown option ${a}`);
-  }
-  return o;
-}
-
-const opts = parseArgs(process.argv.slice(2));
+const opts = benchArgs(import.meta.url, { runs: 3, seconds: 30, 'rate-mbit': 20, burst: '32kbit', latency: '50ms', 'size-mib': 256, congestion: 'bbr', json: join(here, 'results', 'fairness.json') });
 if (process.getuid?.() !== 0) {
   console.error('bench/fairness.mjs needs root (network namespaces, tc)');
   process.exit(2);
@@ -91,7 +69,6 @@ function ensureIperf3() {
 }
 
 // --- cleanup -------------------------------------------------------------------------------------
-const namespaces = [];
 const children = new Set();
 let workDir = null;
 
@@ -102,11 +79,7 @@ function cleanup() {
     } catch {}
   }
   children.clear();
-  for (const ns of namespaces.splice(0)) {
-    try {
-      sh('ip', ['netns', 'del', ns]);
-    } catch {}
-  }
+  deleteAllNetns();
   if (workDir) {
     try {
       rmSync(workDir, { recursive: true, force: true });
@@ -174,31 +147,20 @@ function median(xs) {
 
 // --- setup ---------------------------------------------------------------------------------------
 ensureIperf3();
-const tag = `${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-const nsA = `wfair-${tag}-a`;
-const nsB = `wfair-${tag}-b`;
-const r = randomBytes(1)[0];
-const ipA = `10.77.${r}.1`;
-const ipB = `10.77.${r}.2`;
-sh('ip', ['netns', 'add', nsA]);
-namespaces.push(nsA);
-sh('ip', ['netns', 'add', nsB]);
-namespaces.push(nsB);
-// The pair is created inside A with its peer moved straight into B: nothing in the root namespace.
-sh('ip', ['-n', nsA, 'link', 'add', 'vfa', 'type', 'veth', 'peer', 'name', 'vfb', 'netns', nsB]);
-for (const [ns, dev, ip] of [
-  [nsA, 'vfa', ipA],
-  [nsB, 'vfb', ipB],
+// Namespaces wfair-PID-RANDOM-a/b, veth vfa (A, 10.77.R.1/24) <-> vfb (B, .2), static
+// neighbours (bench/lib/netns.mjs); cleanup() deletes both namespaces and with them the pair.
+const pair = createVethPair({ prefix: 'wfair', ifA: 'vfa', ifB: 'vfb', firstOctet: 77 });
+const { a: nsA, b: nsB, ipB } = pair;
+// Segmentation offloads off, so tbf meters wire-sized packets.
+for (const [ns, dev] of [
+  [nsA, pair.ifA],
+  [nsB, pair.ifB],
 ]) {
-  sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-  sh('ip', ['-n', ns, 'addr', 'add', `${ip}/24`, 'dev', dev]);
-  sh('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-  // Segmentation offloads off, so tbf meters wire-sized packets.
   try {
     sh('ip', ['netns', 'exec', ns, 'ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off']);
   } catch {}
 }
-sh('ip', ['netns', 'exec', nsA, 'tc', 'qdisc', 'add', 'dev', 'vfa', 'root', 'tbf', 'rate', `${opts.rateMbit}mbit`, 'burst', opts.burst, 'latency', opts.latency]);
+sh('ip', ['netns', 'exec', nsA, 'tc', 'qdisc', 'add', 'dev', pair.ifA, 'root', 'tbf', 'rate', `${opts.rateMbit}mbit`, 'burst', opts.burst, 'latency', opts.latency]);
 
 workDir = mkdtempSync(join(tmpdir(), 'wraith-fairness-'));
 const homeA = join(workDir, 'a');

@@ -22,30 +22,15 @@ import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './lib/args.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-function parseArgs(argv) {
-  const o = { sizeMib: 1024, chunkKib: 1024, depth: 8, runs: 5, dir: tmpdir(), direct: true, json: join(here, 'results', 'io.json') };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--size-mib') o.sizeMib = Number(next());
-    else if (a === '--chunk-kib') o.chunkKib = Number(next());
-    else if (a === '--depth') o.depth = Number(next());
-    else if (a === '--runs') o.runs = Number(next());
-    else if (a === '--dir') o.dir = next();
-    else if (a === '--json') o.json = next();
-    else if (a === '--no-direct') o.direct = false;
-    else if (a === '--help' || a === '-h') {
-      console.log('usage: npx tsc -b && node bench/io.mjs [--size-mib N] [--chunk-kib N] [--depth N] [--runs N] [--dir DIR] [--no-direct] [--json FILE]');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
-  }
+const USAGE = 'usage: npx tsc -b && node bench/io.mjs [--size-mib N] [--chunk-kib N] [--depth N] [--runs N] [--dir DIR] [--no-direct] [--json FILE]';
+
+function parseOptions() {
+  const o = benchArgs(import.meta.url, { 'size-mib': 1024, 'chunk-kib': 1024, depth: 8, runs: 5, dir: tmpdir(), 'no-direct': false, json: join(here, 'results', 'io.json') }, { usage: USAGE });
+  o.direct = !o.noDirect;
   for (const k of ['sizeMib', 'chunkKib', 'depth', 'runs']) {
     if (!Number.isInteger(o[k]) || o[k] < 1) throw new Error(`--${k} must be a positive integer`);
   }
@@ -115,7 +100,7 @@ function warm(path) {
 }
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
+  const o = parseOptions();
   const { createFileIo } = await loadPackage();
   const size = o.sizeMib * 1048576;
   const chunk = o.chunkKib * 1024;

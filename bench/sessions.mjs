@@ -11,20 +11,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { DatagramBatch, nodeBackend } from '@wraith/core';
 import { SimPair } from '@wraith/core/sim';
 import { loadBlake3Async } from '@wraith/blake3';
+import { benchArgs } from './lib/args.mjs';
 
-const { values: opts } = parseArgs({
-  options: {
-    sessions: { type: 'string', default: '1,10,100,1000' },
-    calls: { type: 'string', default: '2000' },
-    json: { type: 'string' },
-  },
-});
+const opts = benchArgs(import.meta.url, { sessions: '1,10,100,1000', calls: 2000, json: null });
 const counts = opts.sessions.split(',').map(Number);
-const calls = Number(opts.calls);
+const { calls } = opts;
 if (counts.some((n) => !Number.isInteger(n) || n < 1) || !(calls > 0)) throw new Error('--sessions takes positive integers, --calls a positive number');
 
 const hasher = await loadBlake3Async('auto');

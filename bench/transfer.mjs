@@ -86,6 +86,7 @@ import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './lib/args.mjs';
 import { createVethPair, deleteAllNetns, netnsInode, netnsOf } from './lib/netns.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -139,44 +140,28 @@ function usage() {
 }
 
 function parseArgs(argv) {
-  const netns = argv.includes('--netns');
+  const a = benchArgs(import.meta.url, { netns: false, size: null, runs: 3, json: null, only: null, 'disk-dir': null, timeout: 600 }, { usage: usage(), argv });
+  const { netns } = a;
   const cases = netns ? NETNS_CASES : CASES;
   const o = {
     netns,
-    size: GiB,
-    runs: 3,
-    json: join(here, 'results', netns ? 'transfer-netns.json' : 'transfer.json'),
+    size: a.size === null ? GiB : parseSize(a.size),
+    runs: a.runs,
+    json: a.json === null ? join(here, 'results', netns ? 'transfer-netns.json' : 'transfer.json') : resolve(userCwd, a.json),
     only: [...cases],
-    diskDir: null,
-    timeout: 600,
+    diskDir: a.diskDir === null ? null : resolve(userCwd, a.diskDir),
+    timeout: a.timeout,
     profile: process.env.WRAITH_BENCH_PROFILE ? resolve(userCwd, process.env.WRAITH_BENCH_PROFILE) : null,
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--size') o.size = parseSize(next());
-    else if (a === '--runs') o.runs = Number(next());
-    else if (a === '--json') o.json = resolve(userCwd, next());
-    else if (a === '--disk-dir') o.diskDir = resolve(userCwd, next());
-    else if (a === '--timeout') o.timeout = Number(next());
-    else if (a === '--netns') continue;
-    else if (a === '--only') {
-      const want = new Set();
-      for (const n of next().split(',').map((s) => s.trim()).filter(Boolean)) {
-        if (n === 'wraith') {
-          for (const c of cases) if (c.startsWith('wraith-')) want.add(c);
-        } else if (cases.includes(n)) want.add(n);
-        else throw new Error(`--only: unknown case '${n}'${netns ? ' with --netns' : ''} (cases: wraith, ${cases.join(', ')})`);
-      }
-      o.only = cases.filter((c) => want.has(c));
-    } else if (a === '--help' || a === '-h') {
-      console.log(usage());
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}\n${usage()}`);
+  if (a.only !== null) {
+    const want = new Set();
+    for (const n of a.only.split(',').map((s) => s.trim()).filter(Boolean)) {
+      if (n === 'wraith') {
+        for (const c of cases) if (c.startsWith('wraith-')) want.add(c);
+      } else if (cases.includes(n)) want.add(n);
+      else throw new Error(`--only: unknown case '${n}'${netns ? ' with --netns' : ''} (cases: wraith, ${cases.join(', ')})`);
+    }
+    o.only = cases.filter((c) => want.has(c));
   }
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be a positive integer');
   if (!(o.timeout > 0)) throw new Error('--timeout must be a positive number of seconds');

@@ -19,23 +19,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { DatagramBatch } from '@wraith/core';
 import { createUdpTransport, udpBackend } from '@wraith/transport-udp';
+import { benchArgs } from './lib/args.mjs';
 
-const { values: opts } = parseArgs({
-  options: {
-    trials: { type: 'string', default: '3' },
-    seconds: { type: 'string', default: '2' },
-    batch: { type: 'string', default: '64' },
-    size: { type: 'string', default: '1400' },
-    only: { type: 'string' },
-    host: { type: 'string', default: '127.0.0.1' },
-    json: { type: 'string' },
-    role: { type: 'string' }, // internal: "rx" in the forked receiver
-    backend: { type: 'string' }, // internal
-  },
-});
+// --role rx and --backend NAME are internal: what main() passes to the forked receiver.
+const opts = benchArgs(import.meta.url, { trials: 3, seconds: 2, batch: 64, size: 1400, only: null, host: '127.0.0.1', json: null, role: null, backend: null }, { hidden: ['role', 'backend'] });
 
 /** The variants, as UdpTransportInit fragments. */
 const VARIANTS = {
@@ -52,7 +41,7 @@ else await main();
 
 async function receiver() {
   const init = VARIANTS[opts.backend];
-  const t = await createUdpTransport({ bind: { host: opts.host, port: 0 }, maxDatagram: Math.max(1452, Number(opts.size)), ...init });
+  const t = await createUdpTransport({ bind: { host: opts.host, port: 0 }, maxDatagram: Math.max(1452, opts.size), ...init });
   let packets = 0;
   let bytes = 0;
   let first = 0n;
@@ -171,10 +160,7 @@ function pick(o, keys) {
 }
 
 async function main() {
-  const trials = Number(opts.trials);
-  const seconds = Number(opts.seconds);
-  const count = Number(opts.batch);
-  const size = Number(opts.size);
+  const { trials, seconds, batch: count, size } = opts;
   for (const [k, v] of Object.entries({ trials, seconds, batch: count, size })) {
     if (!(v > 0) || (k !== 'seconds' && !Number.isInteger(v))) throw new Error(`--${k} must be a positive number, got ${v}`);
   }

@@ -38,6 +38,7 @@ import { cpus, loadavg, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './lib/args.mjs';
 import { createVethPair, deleteAllNetns } from './lib/netns.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -45,26 +46,10 @@ const self = fileURLToPath(import.meta.url);
 const PORT = 4433;
 const WARMUP_MS = 500;
 
-function parseArgs(argv) {
-  const o = { runs: 3, seconds: 2, size: 1400, batch: 64, rxRate: 0, json: join(here, 'results', 'xdp.json') };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--runs') o.runs = Number(next());
-    else if (a === '--seconds') o.seconds = Number(next());
-    else if (a === '--size') o.size = Number(next());
-    else if (a === '--batch') o.batch = Number(next());
-    else if (a === '--rx-rate') o.rxRate = Number(next());
-    else if (a === '--json') o.json = next();
-    else if (a === '--help' || a === '-h') {
-      console.log('usage: npx tsc -b && node bench/xdp.mjs [--runs N] [--seconds S] [--size BYTES] [--batch N] [--rx-rate PPS] [--json FILE]   (root)');
-      process.exit(0);
-    } else throw new Error(`unknown argument ${a}`);
-  }
+const USAGE = 'usage: npx tsc -b && node bench/xdp.mjs [--runs N] [--seconds S] [--size BYTES] [--batch N] [--rx-rate PPS] [--json FILE]   (root)';
+
+function parseOptions() {
+  const o = benchArgs(import.meta.url, { runs: 3, seconds: 2, size: 1400, batch: 64, 'rx-rate': 0, json: join(here, 'results', 'xdp.json') }, { usage: USAGE });
   if (!Number.isInteger(o.runs) || o.runs < 1) throw new Error('--runs must be a positive integer');
   if (!(o.seconds > 0) || o.seconds > 60) throw new Error('--seconds must be in (0, 60]');
   if (!Number.isInteger(o.size) || o.size < 64 || o.size > 1472) throw new Error('--size must be in 64..1472 (one 1500-byte MTU frame)');
@@ -356,7 +341,7 @@ function median(xs) {
 const kpps = (v) => `${(v / 1000).toFixed(0)} k`;
 
 async function main() {
-  const o = parseArgs(process.argv.slice(2));
+  const o = parseOptions();
   if (process.getuid?.() !== 0) {
     console.error('bench/xdp.mjs needs root (network namespaces, BPF, AF_XDP)');
     process.exit(2);
