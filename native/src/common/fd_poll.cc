@@ -35,7 +35,9 @@ bool FdPoll::Start(Napi::Env env, int fd, void* owner, uv_poll_cb cb, const char
 
 bool FdPoll::Close(uv_close_cb onClosed, Napi::Value closeCb) {
   if (handle_ == nullptr) return false;
-  if (closeCb.IsFunction()) closeCb_ = Napi::Persistent(closeCb.As<Napi::Function>());
+  if (closeCb.IsFunction() && closeCb_.IsEmpty()) closeCb_ = Napi::Persistent(closeCb.As<Napi::Function>());
+  if (closing_) return true;
+  closing_ = true;
   uv_poll_stop(handle_);
   uv_close(reinterpret_cast<uv_handle_t*>(handle_), onClosed);
   return true;

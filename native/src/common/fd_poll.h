@@ -24,18 +24,29 @@ class FdPoll {
   // while the old handle is still closing.
   bool open() const { return handle_ != nullptr; }
 
-  // Changes the events watched (UDP adds UV_WRITABLE after EAGAIN).
-  void Watch(int events, uv_poll_cb cb) { uv_poll_start(handle_, events, cb); }
+  // Open and not closing: events are still watched and delivered.
+  bool active() const { return handle_ != nullptr && !closing_; }
+
+  // Changes the events watched (UDP adds UV_WRITABLE after EAGAIN). Does
+  // nothing once Close() ran: libuv asserts on uv_poll_start of a closing
+  // handle.
+  void Watch(int events, uv_poll_cb cb) {
+    if (active()) uv_poll_start(handle_, events, cb);
+  }
 
   // Stops watching and closes the handle; onClosed runs on a later turn and
   // calls Closed() first and Finish() last. closeCb, when a function, is
-  // kept for Finish(). false when no handle was open: nothing will run.
+  // kept for Finish() (the first one given wins). false when no handle was
+  // open: nothing will run. Called again while the handle is closing, it only
+  // keeps closeCb and returns true: the onClosed of the first call is the one
+  // that runs, once (a second uv_poll_stop/uv_close would abort the process).
   bool Close(uv_close_cb onClosed, Napi::Value closeCb = Napi::Value());
 
   // Frees the closed handle.
   void Closed() {
     delete handle_;
     handle_ = nullptr;
+    closing_ = false;
   }
 
   // Runs the callback close() was given, if any, and drops the async context.
@@ -53,6 +64,7 @@ class FdPoll {
 
  private:
   uv_poll_t* handle_ = nullptr;
+  bool closing_ = false;  // uv_close called, its callback not run yet
   std::unique_ptr<Napi::AsyncContext> ctx_;
   Napi::FunctionReference closeCb_;
 };

@@ -563,7 +563,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   void ArmWritable() {
-    if (!poll_.open() || wantWritable_) return;
+    if (!poll_.active() || wantWritable_) return;
     wantWritable_ = true;
     poll_.Watch(UV_READABLE | UV_WRITABLE, OnPoll);
   }

@@ -655,7 +655,8 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     s->counters_.pollWakeups++;
     Napi::Env env = s->env_;
     Napi::HandleScope scope(env);
-    for (uint32_t done = 0; done < s->pollBudget_ && s->poll_.open() && !s->closing_;) {
+    // active(): a stopPoll() from the callback ends the batch loop too.
+    for (uint32_t done = 0; done < s->pollBudget_ && s->poll_.active() && !s->closing_;) {
       uint32_t n = s->RxInto(s->pollDst_, s->pollDstLen_, s->pollStride_, s->pollLens_, s->pollMax_);
       if (n == 0) break;
       done += n;
@@ -664,7 +665,9 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
   }
 
   // stopPoll() leaves the socket open; close() tears it down only once the
-  // handle closed (see FdPoll).
+  // handle closed (see FdPoll). Runs once per startPoll(), whatever mix of
+  // stopPoll() and close() asked for it: a close() that came while a
+  // stopPoll() was still closing the handle tears down here.
   static void OnPollClosed(uv_handle_t* h) {
     auto* s = static_cast<XskSocket*>(h->data);
     s->poll_.Closed();
@@ -677,13 +680,16 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     s->Unref();
   }
 
+  // Any number of times, in any order with close(): FdPoll closes the handle
+  // once.
   Napi::Value StopPoll(const Napi::CallbackInfo& info) {
     if (!closing_) poll_.Close(OnPollClosed);
     return info.Env().Undefined();
   }
 
-  // close(cb) -> true when cb will be called once teardown finishes, false
-  // when teardown already happened (no poll handle was open).
+  // close(cb) -> true when cb will be called once teardown finishes (also
+  // after a stopPoll() whose handle is still closing), false when teardown
+  // already happened (no poll handle was open) or close() ran before.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (closing_) return Napi::Boolean::New(info.Env(), false);
     closing_ = true;
