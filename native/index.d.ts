@@ -186,8 +186,10 @@ export interface XskSocketInstance {
    *  and cb(count), batch after batch until the ring is empty or `budget` frames (default
    *  4 * max) were handled. The buffers stay referenced. */
   startPoll(dst: Uint8Array, stride: number, lengths: Uint32Array, max: number, cb: (count: number) => void, budget?: number): void;
+  /** Idempotent, in any order with close(); the socket stays open. */
   stopPoll(): void;
-  /** true: teardown finishes after the poll handle closes, then cb runs; false: done now. */
+  /** true: teardown finishes after the poll handle closes (also one a stopPoll() is still closing), then cb runs;
+   *  false: done now, or close() was called before (this cb never runs). */
   close(cb?: () => void): boolean;
 }
 export interface XdpQueryResult {

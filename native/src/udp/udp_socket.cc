@@ -24,11 +24,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/errors.h"
+#include "common/fd_poll.h"
 #include "common/registry.h"
 #include "udp/sockaddr.h"
 
@@ -563,9 +563,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   void ArmWritable() {
-    if (poll_ == nullptr || wantWritable_) return;
+    if (!poll_.active() || wantWritable_) return;
     wantWritable_ = true;
-    uv_poll_start(poll_, UV_READABLE | UV_WRITABLE, OnPoll);
+    poll_.Watch(UV_READABLE | UV_WRITABLE, OnPoll);
   }
 
   // ---- receive ----
@@ -575,7 +575,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   Napi::Value StartPoll(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!Usable(env)) return env.Undefined();
-    if (poll_) return ThrowType(env, "already polling");
+    if (poll_.open()) return ThrowType(env, "already polling");
     if (info.Length() < 1 || !info[0].IsObject()) return ThrowType(env, "startPoll options must be an object");
     Napi::Object o = info[0].As<Napi::Object>();
     View<uint8_t> area, ip, fams;
@@ -602,21 +602,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     Napi::Value onRecv = o.Get("onRecv"), onWritable = o.Get("onWritable");
     if (!onRecv.IsFunction() || !onWritable.IsFunction()) return ThrowType(env, "onRecv and onWritable must be functions");
 
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return ThrowType(env, "no libuv loop");
-    auto* h = new uv_poll_t;
-    int rc = uv_poll_init(loop, h, fd_);
-    if (rc != 0) {
-      delete h;
-      return ThrowSys(env, "E_SOCKET", "uv_poll_init(udp fd " + std::to_string(fd_) + ")", -rc);
-    }
-    h->data = this;
-    rc = uv_poll_start(h, UV_READABLE, OnPoll);
-    if (rc != 0) {
-      uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_poll_t*>(x); });
-      return ThrowSys(env, "E_SOCKET", "uv_poll_start(udp fd " + std::to_string(fd_) + ")", -rc);
-    }
-    poll_ = h;
+    if (!poll_.Start(env, fd_, this, OnPoll, "E_SOCKET", "udp", "wraith:udp")) return env.Undefined();
     area_ = area.data;
     areaLen_ = area.len;
     outOffs_ = offs.data;
@@ -636,7 +622,6 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     pollRefs_ = Napi::Persistent(o);  // keeps every array and callback alive
     onRecv_ = Napi::Persistent(onRecv.As<Napi::Function>());
     onWritable_ = Napi::Persistent(onWritable.As<Napi::Function>());
-    asyncCtx_ = std::make_unique<Napi::AsyncContext>(env, "wraith:udp");
     Ref();  // the poll handle points at us: stay alive until it is closed
     return env.Undefined();
   }
@@ -655,7 +640,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     Napi::HandleScope scope(env);
     if ((events & UV_WRITABLE) && s->wantWritable_) {
       s->wantWritable_ = false;
-      uv_poll_start(s->poll_, UV_READABLE, OnPoll);
+      s->poll_.Watch(UV_READABLE, OnPoll);
       s->c_[k_writableWakeups]++;
       if (!s->Call(s->onWritable_, 0)) return;
     }
@@ -665,17 +650,8 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // Calls into JS; false when the socket closed meanwhile or JS threw (the
   // exception is raised as uncaught, as for any event callback).
   bool Call(Napi::FunctionReference& fn, uint32_t count) {
-    Napi::Env env = env_;
-    if (count > 0) {
-      fn.MakeCallback(Value(), {Napi::Number::New(env, count)}, *asyncCtx_);
-    } else {
-      fn.MakeCallback(Value(), {}, *asyncCtx_);
-    }
-    if (env.IsExceptionPending()) {
-      napi_fatal_exception(env, env.GetAndClearPendingException().Value());
-      return false;
-    }
-    return !closing_;
+    bool ok = count > 0 ? poll_.Call(env_, fn, Value(), {Napi::Number::New(env_, count)}) : poll_.Call(env_, fn, Value(), {});
+    return ok && !closing_;
   }
 
   void Drain() {
@@ -828,35 +804,22 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // when everything is closed already. libuv removes the fd from epoll on
   // close, so the fd is closed only after the handle.
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (closing_) return Napi::Boolean::New(env, false);
+    if (closing_) return Napi::Boolean::New(info.Env(), false);
     closing_ = true;
-    if (poll_) {
-      if (info.Length() > 0 && info[0].IsFunction()) closeCb_ = Napi::Persistent(info[0].As<Napi::Function>());
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnPollClosed);
-      return Napi::Boolean::New(env, true);
-    }
-    Teardown();
-    return Napi::Boolean::New(env, false);
+    bool later = poll_.Close(OnPollClosed, info[0]);
+    if (!later) Teardown();
+    return Napi::Boolean::New(info.Env(), later);
   }
 
   static void OnPollClosed(uv_handle_t* h) {
     auto* s = static_cast<UdpSocket*>(h->data);
-    delete reinterpret_cast<uv_poll_t*>(h);
-    s->poll_ = nullptr;
+    s->poll_.Closed();
     s->Teardown();
-    Napi::Env env = s->env_;
-    Napi::HandleScope scope(env);
+    Napi::HandleScope scope(s->env_);
     s->pollRefs_.Reset();
     s->onRecv_.Reset();
     s->onWritable_.Reset();
-    if (!s->closeCb_.IsEmpty()) {
-      Napi::FunctionReference cb = std::move(s->closeCb_);
-      cb.MakeCallback(s->Value(), {}, *s->asyncCtx_);
-      if (env.IsExceptionPending()) napi_fatal_exception(env, env.GetAndClearPendingException().Value());
-    }
-    s->asyncCtx_.reset();
+    s->poll_.Finish(s->env_, s->Value());
     s->Unref();
   }
 
@@ -917,7 +880,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   std::vector<Desc> desc_;
   std::vector<CompactAddr> msgAddr_;
 
-  uv_poll_t* poll_ = nullptr;
+  FdPoll poll_;
   bool wantWritable_ = false, closing_ = false;
   uint8_t* area_ = nullptr;
   size_t areaLen_ = 0;
@@ -926,8 +889,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   uint16_t* outPorts_ = nullptr;
   uint32_t batch_ = 0, region_ = 0, budget_ = 0, segsPerMsg_ = 1;
   Napi::ObjectReference pollRefs_;
-  Napi::FunctionReference onRecv_, onWritable_, closeCb_;
-  std::unique_ptr<Napi::AsyncContext> asyncCtx_;
+  Napi::FunctionReference onRecv_, onWritable_;
 };
 
 }  // namespace

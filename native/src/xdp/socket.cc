@@ -21,6 +21,7 @@
 
 #include "bpf/exports.h"
 #include "common/errors.h"
+#include "common/fd_poll.h"
 #include "xdp/args.h"
 #include "xdp/csum.h"
 #include "xdp/ring.h"
@@ -618,7 +619,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     Napi::Env env = info.Env();
     if (!Usable(env)) return env.Undefined();
     if (!bound_) return ThrowType(env, "startPoll() before bind()");
-    if (poll_) return ThrowType(env, "already polling");
+    if (poll_.open()) return ThrowType(env, "already polling");
     args::Bytes dst;
     int64_t stride, max;
     uint32_t* lens;
@@ -631,22 +632,7 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     int64_t budget = 4 * max;
     if (info.Length() > 5 && !info[5].IsUndefined() && !args::GetInt(info, 5, "budget", 1, 1 << 20, &budget)) return env.Undefined();
 
-    uv_loop_t* loop = nullptr;
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) return ThrowType(env, "no libuv loop");
-    auto* h = new uv_poll_t;
-    int rc = uv_poll_init(loop, h, fd_);
-    if (rc != 0) {
-      delete h;
-      return ThrowSys(env, kUnavailable, "uv_poll_init(xsk fd " + std::to_string(fd_) + ")", -rc);
-    }
-    h->data = this;
-    rc = uv_poll_start(h, UV_READABLE, OnPoll);
-    if (rc != 0) {
-      // An initialised handle must go through uv_close before its memory goes.
-      uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* x) { delete reinterpret_cast<uv_poll_t*>(x); });
-      return ThrowSys(env, kUnavailable, "uv_poll_start(xsk fd " + std::to_string(fd_) + ")", -rc);
-    }
-    poll_ = h;
+    if (!poll_.Start(env, fd_, this, OnPoll, kUnavailable, "xsk", "wraith:xsk-rx")) return env.Undefined();
     pollDst_ = dst.data;
     pollDstLen_ = dst.len;
     pollStride_ = static_cast<uint32_t>(stride);
@@ -656,7 +642,6 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     pollDstRef_ = Napi::Persistent(info[0].As<Napi::Object>());
     pollLensRef_ = Napi::Persistent(info[2].As<Napi::Object>());
     pollCb_ = Napi::Persistent(info[4].As<Napi::Function>());
-    asyncCtx_ = std::make_unique<Napi::AsyncContext>(env, "wraith:xsk-rx");
     Ref();  // the poll handle points at us: stay alive until it is closed
     return env.Undefined();
   }
@@ -670,67 +655,47 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
     s->counters_.pollWakeups++;
     Napi::Env env = s->env_;
     Napi::HandleScope scope(env);
-    for (uint32_t done = 0; done < s->pollBudget_ && s->poll_ && !s->closing_;) {
+    // active(): a stopPoll() from the callback ends the batch loop too.
+    for (uint32_t done = 0; done < s->pollBudget_ && s->poll_.active() && !s->closing_;) {
       uint32_t n = s->RxInto(s->pollDst_, s->pollDstLen_, s->pollStride_, s->pollLens_, s->pollMax_);
       if (n == 0) break;
       done += n;
-      s->pollCb_.MakeCallback(s->Value(), {Napi::Number::New(env, n)}, *s->asyncCtx_);
-      if (env.IsExceptionPending()) {
-        // An exception thrown by the callback becomes an uncaught exception.
-        Napi::Error e = env.GetAndClearPendingException();
-        napi_fatal_exception(env, e.Value());
-        return;
-      }
+      if (!s->poll_.Call(env, s->pollCb_, s->Value(), {Napi::Number::New(env, n)})) return;
     }
   }
 
-  // Closing the poll handle is asynchronous; the fd is closed only after it,
-  // because libuv removes the fd from epoll again on close and the number
-  // could already belong to another file.
-  void ClosePoll() {
-    uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_), OnPollClosed);
-  }
-
+  // stopPoll() leaves the socket open; close() tears it down only once the
+  // handle closed (see FdPoll). Runs once per startPoll(), whatever mix of
+  // stopPoll() and close() asked for it: a close() that came while a
+  // stopPoll() was still closing the handle tears down here.
   static void OnPollClosed(uv_handle_t* h) {
     auto* s = static_cast<XskSocket*>(h->data);
-    delete reinterpret_cast<uv_poll_t*>(h);
-    s->poll_ = nullptr;
+    s->poll_.Closed();
     s->pollDstRef_.Reset();
     s->pollLensRef_.Reset();
     s->pollCb_.Reset();
-    Napi::Env env = s->env_;
-    Napi::HandleScope scope(env);
-    if (s->closing_) {
-      s->Teardown();
-      if (!s->closeCb_.IsEmpty()) {
-        Napi::FunctionReference cb = std::move(s->closeCb_);
-        cb.MakeCallback(s->Value(), {}, *s->asyncCtx_);
-        if (env.IsExceptionPending()) napi_fatal_exception(env, env.GetAndClearPendingException().Value());
-      }
-    }
-    s->asyncCtx_.reset();
+    Napi::HandleScope scope(s->env_);
+    if (s->closing_) s->Teardown();
+    s->poll_.Finish(s->env_, s->Value());  // only close() gives a callback
     s->Unref();
   }
 
+  // Any number of times, in any order with close(): FdPoll closes the handle
+  // once.
   Napi::Value StopPoll(const Napi::CallbackInfo& info) {
-    if (poll_ && !closing_) ClosePoll();
+    if (!closing_) poll_.Close(OnPollClosed);
     return info.Env().Undefined();
   }
 
-  // close(cb) -> true when cb will be called once teardown finishes, false
-  // when teardown already happened (no poll handle was open).
+  // close(cb) -> true when cb will be called once teardown finishes (also
+  // after a stopPoll() whose handle is still closing), false when teardown
+  // already happened (no poll handle was open) or close() ran before.
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (closing_) return Napi::Boolean::New(env, false);
+    if (closing_) return Napi::Boolean::New(info.Env(), false);
     closing_ = true;
-    if (poll_) {
-      if (info.Length() > 0 && info[0].IsFunction()) closeCb_ = Napi::Persistent(info[0].As<Napi::Function>());
-      ClosePoll();
-      return Napi::Boolean::New(env, true);
-    }
-    Teardown();
-    return Napi::Boolean::New(env, false);
+    bool later = poll_.Close(OnPollClosed, info[0]);
+    if (!later) Teardown();
+    return Napi::Boolean::New(info.Env(), later);
   }
 
   Napi::Value GetFd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
@@ -765,14 +730,13 @@ class XskSocket : public Napi::ObjectWrap<XskSocket> {
   std::vector<uint32_t> lent_;  // indices of the last lend
   Counters counters_;
 
-  uv_poll_t* poll_ = nullptr;
+  FdPoll poll_;
   uint8_t* pollDst_ = nullptr;
   size_t pollDstLen_ = 0;
   uint32_t pollStride_ = 0, pollMax_ = 0, pollBudget_ = 0;
   uint32_t* pollLens_ = nullptr;
   Napi::ObjectReference pollDstRef_, pollLensRef_;
-  Napi::FunctionReference pollCb_, closeCb_;
-  std::unique_ptr<Napi::AsyncContext> asyncCtx_;
+  Napi::FunctionReference pollCb_;
 };
 
 // fillUdpChecksum(frame) -> false when the frame is not Ethernet + IP + UDP as
