@@ -547,7 +547,14 @@ export class Endpoint {
           rs = s.onFinish(now, p.noise);
           s.finishDatagram = bytes.slice();
           this.counters.dhOperations += 1;
-        } catch {
+        } catch (e) {
+          if (e instanceof WraithError && e.code === 'E_HANDSHAKE_NO_PARAMS') {
+            // It decrypted, so it came from the initiator's ephemeral key: no better FINISH will follow.
+            this.drops.add('finish_without_params');
+            this.counters.handshakesFailed++;
+            s.fail(e.code, e.message);
+            return;
+          }
           return this.drops.add('handshake_auth');
         }
         // The pending entry stays until the session goes: a copy of its INITIATION is now a replay.
