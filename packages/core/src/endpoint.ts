@@ -492,6 +492,7 @@ export class Endpoint {
         if (!s || !s.initiator || s.established || !s.initiationNoise) return this.drops.add('unexpected_handshake');
         // Unauthenticated: only a cookie-sized one from the address we dialled may make us
         // re-send our 1200-byte INITIATION, and only to that address (no reflection).
+        // Why it stays unauthenticated: PROTOCOL.md §6.
         if (!addrEquals(from, s.path.addr)) return this.drops.add('unexpected_handshake');
         if (p.cookie.length !== COOKIE_LEN) return this.drops.add('malformed_handshake');
         const dg = this.encodeLong({
