@@ -495,6 +495,8 @@ export class Endpoint {
         // Why it stays unauthenticated: PROTOCOL.md §6.
         if (!addrEquals(from, s.path.addr)) return this.drops.add('unexpected_handshake');
         if (p.cookie.length !== COOKIE_LEN) return this.drops.add('malformed_handshake');
+        // Forgeable by an observer of the INITIATION: one re-send per retransmit interval at most.
+        if (!s.mayResendForCookie(now)) return this.drops.add('cookie_reply_rate_limited');
         const dg = this.encodeLong({
           type: 'initiation',
           version: WIRE_VERSION,
@@ -504,7 +506,7 @@ export class Endpoint {
           noise: s.initiationNoise,
         });
         this.queue.push({ bytes: dg, addr: s.path.addr });
-        s.armHandshakeRetransmit(now, dg);
+        s.armCookieResend(now, dg);
         return;
       }
       case 'response': {
