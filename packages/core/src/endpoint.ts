@@ -497,8 +497,11 @@ export class Endpoint {
         if (!s || !s.initiator || s.established || !s.initiationNoise) return this.drops.add('unexpected_handshake');
         // Unauthenticated: only a cookie-sized one from the address we dialled may make us
         // re-send our 1200-byte INITIATION, and only to that address (no reflection).
+        // Why it stays unauthenticated: PROTOCOL.md §6.
         if (!addrEquals(from, s.path.addr)) return this.drops.add('unexpected_handshake');
         if (p.cookie.length !== COOKIE_LEN) return this.drops.add('malformed_handshake');
+        // Forgeable by an observer of the INITIATION: one re-send per retransmit interval at most.
+        if (!s.mayResendForCookie(now)) return this.drops.add('cookie_reply_rate_limited');
         const dg = this.encodeLong({
           type: 'initiation',
           version: WIRE_VERSION,
@@ -508,7 +511,7 @@ export class Endpoint {
           noise: s.initiationNoise,
         });
         this.queue.push({ bytes: dg, addr: s.path.addr });
-        s.armHandshakeRetransmit(now, dg);
+        s.armCookieResend(now, dg);
         return;
       }
       case 'response': {
@@ -552,7 +555,14 @@ export class Endpoint {
           rs = s.onFinish(now, p.noise);
           s.finishDatagram = bytes.slice();
           this.counters.dhOperations += 1;
-        } catch {
+        } catch (e) {
+          if (e instanceof WraithError && e.code === 'E_HANDSHAKE_NO_PARAMS') {
+            // It decrypted, so it came from the initiator's ephemeral key: no better FINISH will follow.
+            this.drops.add('finish_without_params');
+            this.counters.handshakesFailed++;
+            s.fail(e.code, e.message);
+            return;
+          }
           return this.drops.add('handshake_auth');
         }
         // The pending entry stays until the session goes: a copy of its INITIATION is now a replay.

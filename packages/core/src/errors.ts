@@ -67,6 +67,7 @@ export const ERRORS = {
   E_NOISE_STATE: spec('internal', 'a Noise operation was called in the wrong state'),
   E_NOISE_PROTOCOL: spec('config', 'supported: Noise_XX_25519_ChaChaPoly_{BLAKE2s,BLAKE2b,SHA256,SHA512}'),
   E_NONCE_EXHAUSTED: spec('protocol', 'a key reached its nonce limit without being updated'),
+  E_HANDSHAKE_NO_PARAMS: spec('protocol', 'the initiator sent a FINISH without transport parameters, which wire version 1 requires; the peer is not a conforming wraith'),
   E_HANDSHAKE_TIMEOUT: spec('network', 'the peer did not complete the handshake in time; check the address and firewall'),
   E_PEER_ID_MISMATCH: spec('auth', 'the peer presented another identity than the one dialled; check the peer id'),
   E_PEER_NOT_AUTHORIZED: spec('auth', 'the peer is not in trusted_peers; add its id or use --auto-accept'),

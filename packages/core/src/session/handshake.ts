@@ -68,6 +68,7 @@ export class Handshake {
    * A message that fails to decrypt (forged or corrupted on the way) leaves
    * this handshake exactly as it was: the state is rebuilt from our
    * ephemeral key and the transcript, so the genuine message still works.
+   * A FINISH without parameters is refused the same way (E_HANDSHAKE_NO_PARAMS).
    */
   read(message: Uint8Array): void {
     let payload: Uint8Array;
@@ -76,6 +77,11 @@ export class Handshake {
     } catch (err) {
       this.rebuild();
       throw err;
+    }
+    if (!this.initiator && this.hs.isComplete && payload.length === 0) {
+      // Accepting it would keep the INITIATION's parameters, which travel in the clear.
+      this.rebuild();
+      throw new WraithError('E_HANDSHAKE_NO_PARAMS', 'FINISH carried no transport parameters (PROTOCOL.md §3)');
     }
     this.transcript.push({ write: false, bytes: message.slice() });
     if (payload.length > 0) this.remoteParams = decodeTransportParams(payload);

@@ -1,6 +1,6 @@
 import { WraithError, type ErrorCode } from '../errors.js';
 import type { Rng } from '../rng.js';
-import { NEVER, type Instant } from '../time.js';
+import { NEVER, type Duration, type Instant } from '../time.js';
 import { addrEquals, type DatagramBatch, type SocketAddr } from '../transport.js';
 import { ProtectBatch, ReplayWindow, type CryptoBackend, type PacketKey } from '../crypto/index.js';
 import { AckTracker, LossRecovery, RttEstimator, createController } from '../recovery/index.js';
@@ -111,6 +111,8 @@ export class Session {
   private handshakeDatagram: Uint8Array | null = null;
   private handshakeSendAt: Instant = NEVER;
   private handshakeRetries = 0;
+  /** Initiator: a COOKIE_REPLY may draw a re-sent INITIATION from this time on (PROTOCOL.md §6). */
+  private cookieResendAt: Instant = Number.NEGATIVE_INFINITY;
   private readonly handshakeDeadline: Instant;
   /** Initiator: an authenticated short packet from the responder arrived. */
   private confirmed: boolean;
@@ -271,6 +273,28 @@ export class Session {
   armHandshakeRetransmit(now: Instant, datagram: Uint8Array): void {
     this.handshakeDatagram = datagram;
     this.handshakeSendAt = now + this.cfg.handshakeRetransmit;
+  }
+
+  /**
+   * Initiator, on a COOKIE_REPLY: may it draw a re-sent INITIATION now? The first one may; after
+   * that, at most one per retransmit interval (PROTOCOL.md §6), so forged replies cannot make us
+   * send our 1200-byte INITIATION at their rate.
+   */
+  mayResendForCookie(now: Instant): boolean {
+    return now >= this.cookieResendAt;
+  }
+
+  /**
+   * Initiator: `datagram` (the INITIATION with the cookie as token) goes out now in answer to a
+   * COOKIE_REPLY. It counts as a retransmission: the backoff advances as when the timer fires,
+   * the timer repeats `datagram` from then on, and no other COOKIE_REPLY draws an INITIATION
+   * before that timer is due.
+   */
+  armCookieResend(now: Instant, datagram: Uint8Array): void {
+    this.handshakeDatagram = datagram;
+    this.handshakeRetries++;
+    this.handshakeSendAt = now + this.handshakeInterval();
+    this.cookieResendAt = this.handshakeSendAt;
   }
 
   /** Responder: read message 1, return message 2. */
@@ -772,11 +796,16 @@ export class Session {
   pollHandshakeRetransmit(now: Instant): Uint8Array | null {
     if (!this.handshakeDatagram || now < this.handshakeSendAt) return null;
     this.handshakeRetries++;
+    this.handshakeSendAt = now + this.handshakeInterval();
+    return this.handshakeDatagram;
+  }
+
+  /** The handshake retransmission interval after `handshakeRetries` retries: doubled per retry. */
+  private handshakeInterval(): Duration {
     // Capped like the PTO (PROTOCOL.md §5b): under heavy loss the handshake keeps trying about
     // once a second instead of waiting up to 16 s between attempts (and timing out first).
     const backoff = this.cfg.handshakeRetransmit * 2 ** Math.min(this.handshakeRetries, 6);
-    this.handshakeSendAt = now + Math.min(backoff, Math.max(this.cfg.handshakeRetransmit, this.cfg.maxPtoInterval));
-    return this.handshakeDatagram;
+    return Math.min(backoff, Math.max(this.cfg.handshakeRetransmit, this.cfg.maxPtoInterval));
   }
 
   /**

@@ -134,4 +134,123 @@ describe('anti-amplification', () => {
     // And the real handshake still completes.
     expect(client.events.some((e) => e.type === 'connected')).toBe(true);
   });
+
+  // PROTOCOL.md §6: an observer of the INITIATION can forge COOKIE_REPLYs from the dialled
+  // address. Each would make the initiator re-send its 1200-byte INITIATION there (31x a 38-byte
+  // reply); it re-sends for at most one per retransmit interval and drops the rest.
+  it('forged COOKIE_REPLYs from the dialled address draw at most one re-sent INITIATION per retransmit interval', () => {
+    const net = new SimNet({ seed: 7003, backend: nodeBackend, hasher: fastBlake3, link: { delay: 50_000 } });
+    const client = net.addClient({ host: '198.18.3.2', port: 8888 });
+    const sentAt: number[] = [];
+    net.onClientSend = (_from, bytes) => {
+      if (packetKind(bytes) === 'initiation') sentAt.push(net.now);
+    };
+    const sid = client.ep.connect(0, net.serverAddr, net.server.staticPublicKey);
+    const forged = cookieReply(client.ep.session(sid).localCid, new Uint8Array(16).fill(7));
+    // They arrive at 50 ms, the genuine RESPONSE at 100 ms: all while the handshake is open.
+    for (let i = 0; i < 100; i++) net.injectToClient(net.serverAddr, client.addr, forged);
+    net.runUntil(() => false, 90_000);
+    console.log(`${sentAt.length} INITIATIONs (at ${sentAt.join(', ')} µs) for 100 forged COOKIE_REPLYs of ${forged.length} B`);
+    // The original, and one re-send, at once, for the first reply; the other 99 are dropped.
+    expect(sentAt).toEqual([0, 50_000]);
+    expect(client.ep.drops.get('cookie_reply_rate_limited')).toBe(99);
+    // The junk token is ignored by a responder not under load: the handshake completes.
+    net.runUntil(() => client.events.some((e) => e.type === 'connected'), 2e6);
+    expect(client.events.some((e) => e.type === 'connected')).toBe(true);
+    expect(sentAt.length).toBeLessThanOrEqual(2);
+  });
+
+  // Over a whole handshake that never completes (nothing answers at the dialled address but the
+  // attacker): forged replies at most double the INITIATIONs the retransmit timer sends anyway.
+  // period 0: the observer answers every INITIATION it sees with a forged reply (the worst timing).
+  for (const period of [0, 10_000, 250_000, 1_000_000]) {
+    const what = period === 0 ? 'for every INITIATION seen' : `every ${period / 1000} ms`;
+    it(`a forged COOKIE_REPLY ${what} for a whole handshake: at most twice the INITIATIONs of an unanswered one`, () => {
+      const dead: SocketAddr = { host: '192.0.2.77', port: 7000 };
+      const run = (forge: boolean): { initiations: number; initiationBytes: number; attackerBytes: number; limited: number; closed: boolean } => {
+        const net = new SimNet({ seed: 7004, backend: nodeBackend, hasher: fastBlake3 });
+        const client = net.addClient({ host: '198.18.3.3', port: 8888 });
+        let initiations = 0;
+        let initiationBytes = 0;
+        let attackerBytes = 0;
+        let forged: Uint8Array | null = null;
+        net.onClientSend = (_from, bytes) => {
+          if (packetKind(bytes) !== 'initiation') return;
+          initiations++;
+          initiationBytes += bytes.length;
+          if (period === 0 && forged) {
+            net.injectToClient(dead, client.addr, forged);
+            attackerBytes += forged.length;
+          }
+        };
+        const sid = client.ep.connect(0, dead, net.server.staticPublicKey);
+        if (forge) forged = cookieReply(client.ep.session(sid).localCid, new Uint8Array(16).fill(9));
+        if (forged && period > 0) {
+          net.every(period, 10_000, 11e6, () => {
+            net.injectToClient(dead, client.addr, forged);
+            attackerBytes += forged.length;
+          });
+        }
+        net.runUntil(() => false, 11.5e6);
+        const closed = client.events.some((e) => e.type === 'closed' && e.code === 'E_HANDSHAKE_TIMEOUT');
+        return { initiations, initiationBytes, attackerBytes, limited: client.ep.drops.get('cookie_reply_rate_limited'), closed };
+      };
+      const base = run(false);
+      const attacked = run(true);
+      console.log(
+        `forged ${what}: unanswered ${base.initiations} INITIATIONs; forged ${attacked.attackerBytes} B drew ` +
+          `${attacked.initiations} INITIATIONs (${attacked.initiationBytes} B, ${(attacked.initiationBytes / attacked.attackerBytes).toFixed(2)}x), ` +
+          `${attacked.limited} replies dropped`,
+      );
+      expect(base.closed).toBe(true);
+      expect(attacked.closed).toBe(true);
+      expect(attacked.initiations).toBeLessThanOrEqual(2 * base.initiations);
+      if (period > 0 && period < 250_000) {
+        // A flood faster than the retransmit interval: mostly dropped, the initiator sends less than the attacker.
+        expect(attacked.limited).toBeGreaterThan(0);
+        expect(attacked.initiationBytes).toBeLessThanOrEqual(attacked.attackerBytes);
+      }
+    });
+  }
+
+  it('a genuine COOKIE_REPLY is followed at once, also after forged ones: handshakes with a responder demanding cookies complete', () => {
+    for (const forge of [false, true]) {
+      const net = new SimNet({ seed: 7005, backend: nodeBackend, hasher: fastBlake3, link: { delay: 50_000 }, server: { perSourceInitiationsPerSec: 0 } });
+      const client = net.addClient({ host: '198.18.3.4', port: 8888 });
+      const sent: Array<{ at: number; token: string }> = [];
+      net.onClientSend = (_from, bytes) => {
+        if (packetKind(bytes) !== 'initiation') return;
+        const p = decodeLongHeader(new Reader(bytes));
+        if (p.type === 'initiation') sent.push({ at: net.now, token: Buffer.from(p.token).toString('hex') });
+      };
+      const cookies: string[] = [];
+      net.onServerSend = (_to, bytes) => {
+        if (packetKind(bytes) !== 'cookie_reply') return;
+        const p = decodeLongHeader(new Reader(bytes));
+        if (p.type === 'cookie_reply') cookies.push(Buffer.from(p.cookie).toString('hex'));
+      };
+      const sid = client.ep.connect(0, net.serverAddr, net.server.staticPublicKey);
+      if (forge) {
+        const forged = cookieReply(client.ep.session(sid).localCid, new Uint8Array(16).fill(7));
+        for (let i = 0; i < 100; i++) net.injectToClient(net.serverAddr, client.addr, forged);
+      }
+      net.runUntil(() => client.events.some((e) => e.type === 'connected'), 5e6);
+      const connectedAt = net.now;
+      console.log(`forged: ${forge}; INITIATIONs ${JSON.stringify(sent)}; cookies ${cookies.length}; connected at ${connectedAt} µs; drops`, client.ep.drops.snapshot());
+      expect(client.events.some((e) => e.type === 'connected')).toBe(true);
+      expect(net.server.counters.cookiesValidated).toBeGreaterThanOrEqual(1);
+      if (!forge) {
+        // INITIATION at 0, COOKIE_REPLY back at 100 ms and followed at once, RESPONSE at 200 ms.
+        expect(sent.map((x) => x.at)).toEqual([0, 100_000]);
+        expect(sent[1]?.token).toBe(cookies[0]);
+        expect(connectedAt).toBeLessThanOrEqual(200_000);
+        expect(client.ep.drops.get('cookie_reply_rate_limited')).toBe(0);
+      } else {
+        // The forged ones arrive first (50 ms) and take this interval's re-send; the genuine
+        // cookie drawn by the next timer retransmission is followed: one interval's delay.
+        expect(sent.some((x) => cookies.includes(x.token))).toBe(true);
+        expect(connectedAt).toBeLessThanOrEqual(1.5e6);
+      }
+    }
+  });
 });
