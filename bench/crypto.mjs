@@ -16,7 +16,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ProtectBatch, jsPacketProtection, nobleBackend, nodeBackend } from '@wraith/core';
+import { ProtectBatch, jsPacketProtection, nodeBackend } from '@wraith/core';
+import { nobleBackend } from '@wraith/core/noble';
 import { nativePacketProtection, nativeProtectionStatus } from '@wraith/native-crypto';
 import { benchArgs } from './lib/args.mjs';
 

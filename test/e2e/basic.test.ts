@@ -2,8 +2,9 @@
  * Quick transfers between a daemon and `wraith send` on loopback, the set
  * that also runs on the JavaScript fallbacks (test/no-native.list, run with
  * WRAITH_NO_NATIVE=1): a file of a few MiB, a small tree with an empty file
- * and directory, a file the receiver already has, a conflicting name, and
- * IPv6 loopback. Every file is compared by sha256.
+ * and directory, a file the receiver already has, a conflicting name, IPv6
+ * loopback, and both ends on the @noble crypto backend (`--crypto-backend noble`,
+ * which loads it on demand). Every file is compared by sha256.
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
@@ -126,5 +127,23 @@ describe('basic transfers', () => {
     expect(r.events.find((e) => e.type === 'started')?.['peer']).toBe(`${v6.peerId}@::1:${v6.port}`.replace('@::1:', '@[::1]:'));
     expect(await sha256File(join(v6.output, 'six.bin'))).toBe(sent);
     await v6.terminate();
+  }, 180_000);
+});
+
+describe('crypto backends', () => {
+  it('both ends on the @noble reference (--crypto-backend noble, loaded on demand) move a file intact', async () => {
+    const home = await scope.home('noble-rx');
+    const flags = ['--crypto-backend', 'noble', '--log-level', 'info'];
+    const d = await scope.daemon({ home, args: flags });
+    const src = join(await scope.tempDir('noble'), 'noble.bin');
+    const sent = await writeRandomFile(src, 1024 * 1024 + 7);
+    const send = scope.send([src], d.peer(), { home: tx, args: flags });
+    const r = await send.result(120_000);
+    expect(r.code, send.describe()).toBe(0);
+    expect(await sha256File(join(d.output, 'noble.bin'))).toBe(sent);
+    // "node started" names the backend: the handshake and key schedule ran on noble at both ends.
+    expect(send.stderr).toMatch(/"crypto":"noble\//);
+    expect(d.stderr).toMatch(/"crypto":"noble\//);
+    expect(await d.terminate()).toEqual({ code: 0, signal: null });
   }, 180_000);
 });

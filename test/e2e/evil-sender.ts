@@ -19,13 +19,13 @@ import {
   DatagramBatch,
   Endpoint,
   buildFileTree,
-  nobleBlake3,
+  loadBackend,
   parsePeerId,
-  selectBackend,
   type SessionEvent,
   type SocketAddr,
   type Transport,
 } from '@wraith/core';
+import { nobleBlake3 } from '@wraith/core/noble';
 import { createUdpTransport } from '@wraith/transport-udp';
 
 export type OfferOutcome =
@@ -67,7 +67,7 @@ export class EvilSender {
 
   /** Dials `peerId@addr` and completes the handshake (the receiver must accept any peer). */
   static async connect(peerId: string, addr: SocketAddr, timeoutMs = 15_000): Promise<EvilSender> {
-    const backend = selectBackend('auto');
+    const backend = await loadBackend('auto');
     const rng = { fill: (b: Uint8Array) => void randomFillSync(b) };
     const ep = new Endpoint({
       staticKey: backend.x25519GenerateKeyPair(rng),

@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { DatagramBatch, Endpoint, selectBackend, type SessionEvent, type SocketAddr as CoreAddr } from '@wraith/core';
+import { DatagramBatch, Endpoint, loadBackend, type CryptoBackend, type SessionEvent, type SocketAddr as CoreAddr } from '@wraith/core';
 import { loadBlake3Async } from '@wraith/blake3';
 import { REPO_ROOT } from './prereq.js';
 import { Daemon, Scope, WraithProc, WRAITH_BIN, type DaemonOptions, type TestHome } from './procs.js';
@@ -199,10 +199,10 @@ export function viaRelay(daemon: Daemon, relay: ImpairmentRelay): string {
 
 // --- an engine initiator over a real socket ----------------------------------------------------
 
-let engineDeps: Promise<{ backend: ReturnType<typeof selectBackend>; hasher: Awaited<ReturnType<typeof loadBlake3Async>> }> | null = null;
+let engineDeps: Promise<{ backend: CryptoBackend; hasher: Awaited<ReturnType<typeof loadBlake3Async>> }> | null = null;
 
 function deps() {
-  engineDeps ??= (async () => ({ backend: selectBackend('auto'), hasher: await loadBlake3Async('auto') }))();
+  engineDeps ??= (async () => ({ backend: await loadBackend('auto'), hasher: await loadBlake3Async('auto') }))();
   return engineDeps;
 }
 

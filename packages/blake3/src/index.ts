@@ -1,8 +1,9 @@
 /**
  * BLAKE3 backends for @wraith/core's `Blake3` interface: the native addon,
- * WebAssembly, and the @noble/hashes reference, chosen at run time.
+ * WebAssembly, and the @noble/hashes reference, chosen at run time. The reference
+ * (`@wraith/core/noble`) is imported only when it is the one chosen.
  */
-import { WraithError, nobleBlake3, type Blake3 } from '@wraith/core';
+import { WraithError, type Blake3 } from '@wraith/core';
 import { hybrid } from './hybrid.js';
 import { loadNativeChecked } from './native-only.js';
 import { selfTest } from './self-test.js';
@@ -39,6 +40,21 @@ function wasm(): { blake3: Blake3 } | { reason: string } {
   return wasmCache;
 }
 
+// Like wasm, the reference loads asynchronously (a dynamic import of @wraith/core/noble, so
+// that @noble/* stays unloaded whenever native or wasm is used): by loadBlake3Async when it
+// is chosen, or by blake3Backends.
+let nobleCache: Blake3 | null = null;
+async function loadNoble(): Promise<Blake3> {
+  nobleCache ??= (await import('@wraith/core/noble')).nobleBlake3;
+  return nobleCache;
+}
+function noble(why: string): Blake3 {
+  if (nobleCache === null) {
+    throw new WraithError('E_CRYPTO_BACKEND', `BLAKE3 backend noble is not loaded${why}: use loadBlake3Async`, { backend: 'noble' });
+  }
+  return nobleCache;
+}
+
 function unavailable(name: string, reason: string): WraithError {
   return new WraithError('E_CRYPTO_BACKEND', `BLAKE3 backend ${name} is not available: ${reason}`, { backend: name, reason });
 }
@@ -46,13 +62,14 @@ function unavailable(name: string, reason: string): WraithError {
 /**
  * A BLAKE3 implementation, synchronously. 'auto' prefers native (combined
  * with wasm for small inputs when wasm was initialised by loadBlake3Async),
- * then wasm, then noble. 'wasm' works only after loadBlake3Async. A named
+ * then wasm, then noble. 'wasm' and 'noble' work only after loadBlake3Async
+ * loaded them (so does 'auto' when neither native nor wasm is there). A named
  * backend that cannot load throws E_CRYPTO_BACKEND with the reason.
  */
 export function loadBlake3(pref: Blake3Preference = 'auto'): Blake3 {
   switch (pref) {
     case 'noble':
-      return nobleBlake3;
+      return noble('');
     case 'native': {
       const n = native();
       if ('reason' in n) throw unavailable('native', n.reason);
@@ -68,22 +85,28 @@ export function loadBlake3(pref: Blake3Preference = 'auto'): Blake3 {
       const w = wasm();
       if ('blake3' in n) return 'blake3' in w ? hybrid(n.blake3, w.blake3) : n.blake3;
       if ('blake3' in w) return w.blake3;
-      return nobleBlake3;
+      return noble(` (native: ${n.reason}; wasm: ${w.reason})`);
     }
     default:
       throw new WraithError('E_USAGE', `unknown BLAKE3 backend ${JSON.stringify(pref)}; use auto, native, wasm or noble`);
   }
 }
 
-/** Like loadBlake3, after initialising blake3-wasm (needed for 'wasm', and for the fastest 'auto'). */
+/**
+ * Like loadBlake3, after initialising blake3-wasm (needed for 'wasm', and for the fastest
+ * 'auto') and, when it is the choice ('noble', or 'auto' with neither native nor wasm),
+ * importing the noble reference.
+ */
 export async function loadBlake3Async(pref: Blake3Preference = 'auto'): Promise<Blake3> {
   if (pref === 'auto' || pref === 'wasm') await initWasm();
+  if (pref === 'noble' || (pref === 'auto' && !('blake3' in native()) && !('blake3' in wasm()))) await loadNoble();
   return loadBlake3(pref);
 }
 
 /** Which backends load here and, for those that do not, why (for logs and `wraith doctor`). */
 export async function blake3Backends(): Promise<Blake3BackendReport[]> {
   await initWasm();
+  await loadNoble();
   const n = native();
   const w = wasm();
   return [

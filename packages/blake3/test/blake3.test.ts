@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { nobleBlake3, type Blake3 } from '@wraith/core';
+import type { Blake3 } from '@wraith/core';
+import { nobleBlake3 } from '@wraith/core/noble';
 import { describeIf, vectorFile } from '../../../test/support/prereq.js';
 import { SELF_TEST, SMALL_INPUT, blake3Backends, loadBlake3, loadBlake3Async, selfTestInput } from '../src/index.js';
 
@@ -12,20 +13,32 @@ interface VectorCase {
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const input = (len: number): Uint8Array => Uint8Array.from({ length: len }, (_, i) => i % 251);
 
-// Taken before anything initialises wasm in this process (each test file runs in its own).
-let wasmBeforeInit: unknown = null;
-try {
-  loadBlake3('wasm');
-} catch (e) {
-  wasmBeforeInit = e;
+// Taken before anything initialises wasm or loads noble in this process (each test file runs
+// in its own).
+function attempt(f: () => Blake3): Blake3 | unknown {
+  try {
+    return f();
+  } catch (e) {
+    return e;
+  }
 }
-const autoBeforeInit = loadBlake3('auto').name;
+const wasmBeforeInit = attempt(() => loadBlake3('wasm'));
+const nobleBeforeLoad = attempt(() => loadBlake3('noble'));
+const autoBeforeInit = attempt(() => loadBlake3('auto'));
 
-describe('before wasm is initialised', () => {
-  it('the sync loader refuses wasm, and auto does not include it', () => {
-    expect(wasmBeforeInit).toMatchObject({ code: 'E_CRYPTO_BACKEND' });
-    expect((wasmBeforeInit as Error).message).toContain('loadBlake3Async');
-    expect(autoBeforeInit).not.toContain('wasm');
+describe('before wasm is initialised and noble loaded', () => {
+  it('the sync loader refuses wasm and noble, and auto includes neither', () => {
+    for (const e of [wasmBeforeInit, nobleBeforeLoad]) {
+      expect(e).toMatchObject({ code: 'E_CRYPTO_BACKEND' });
+      expect((e as Error).message).toContain('loadBlake3Async');
+    }
+    if (autoBeforeInit instanceof Error) {
+      // No native backend here: wasm and noble both wait for loadBlake3Async.
+      expect(autoBeforeInit).toMatchObject({ code: 'E_CRYPTO_BACKEND' });
+      expect(autoBeforeInit.message).toContain('loadBlake3Async');
+    } else {
+      expect((autoBeforeInit as Blake3).name).toMatch(/^native$/);
+    }
   });
 });
 
@@ -43,7 +56,8 @@ describe('backend selection', () => {
   });
 
   it('named backends load or throw E_CRYPTO_BACKEND; auto picks the fastest available', async () => {
-    expect(loadBlake3('noble')).toBe(nobleBlake3);
+    expect(await loadBlake3Async('noble')).toBe(nobleBlake3);
+    expect(loadBlake3('noble')).toBe(nobleBlake3); // loaded now
     for (const name of ['native', 'wasm'] as const) {
       if (report(name).available) expect(loadBlake3(name).name).toBe(name);
       else expect(() => loadBlake3(name)).toThrow(expect.objectContaining({ code: 'E_CRYPTO_BACKEND' }));

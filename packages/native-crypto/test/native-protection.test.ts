@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { expect, it } from 'vitest';
-import { ProtectBatch, jsPacketProtection, nobleBackend, nodeBackend, type PacketKey } from '@wraith/core';
+import { ProtectBatch, jsPacketProtection, nodeBackend, type PacketKey } from '@wraith/core';
+import { nobleBackend } from '@wraith/core/noble';
 import { IN_CI, describeIf } from '../../../test/support/prereq.js';
 import { bestPacketProtection, nativePacketProtection, nativeProtectionStatus } from '../src/index.js';
 import {

@@ -15,8 +15,9 @@ import { buildCliIfStale, tmpDir } from './helpers.js';
 const BIN = join(REPO_ROOT, 'packages', 'wraith', 'bin', 'wraith.js');
 const RECORDER = join(REPO_ROOT, 'packages', 'wraith', 'test', 'fixtures', 'record-modules.mjs');
 
-// @wraith/core counts: its index loads the whole engine and @noble/*. Its errors module alone
-// (no imports; help prints its exit codes) does not.
+// @wraith/core counts: its index loads the whole engine (no longer @noble/*, which loads only
+// when selected: packages/core/test/no-noble.test.ts). Its errors module alone (no imports;
+// help prints its exit codes) does not.
 const HEAVY = /^(@sinclair\/typebox|prom-client|pino|fastify|cli-progress|@noble\/.*|@wraith\/core)$/;
 
 function packageOf(url: string): string | null {

@@ -22,7 +22,7 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { DatagramBatch, Endpoint, selectBackend } from '@wraith/core';
+import { DatagramBatch, Endpoint, loadBackend } from '@wraith/core';
 import { loadBlake3Async } from '@wraith/blake3';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
@@ -36,7 +36,7 @@ const TICK_MS = 5;
 const print = (o) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 // --- initiations, built ahead -----------------------------------------------------------------
-const backend = selectBackend('auto');
+const backend = await loadBackend('auto');
 const hasher = await loadBlake3Async('auto');
 const peer = Uint8Array.from(Buffer.from(cfg.peerId, 'hex'));
 const target = cfg.target;

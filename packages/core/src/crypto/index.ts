@@ -12,9 +12,8 @@ export {
   type HmacFn,
   type KeyPair,
 } from './backend.js';
-export { nobleBackend } from './backend-noble.js';
 export { nodeBackend, nodeBackendAvailable } from './backend-node.js';
-export { selectBackend, type BackendPreference } from './select-backend.js';
+export { selectBackend, loadBackend, type BackendPreference } from './select-backend.js';
 export { CipherState, MAX_NONCE } from './noise/cipher-state.js';
 export { SymmetricState } from './noise/symmetric-state.js';
 export { HandshakeState, NOISE_MAX_MESSAGE, type HandshakeOptions } from './noise/handshake-state.js';

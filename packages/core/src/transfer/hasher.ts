@@ -1,9 +1,9 @@
 /**
  * The BLAKE3 interface the transfer engine hashes through. Core ships only the
- * portable reference (@noble/hashes); fast backends live in @wraith/blake3 and
- * are injected, so core stays free of native code.
+ * portable reference (`nobleBlake3` in hasher-noble.ts, exported by
+ * `@wraith/core/noble` so the main entry never loads @noble/*); fast backends
+ * live in @wraith/blake3 and are injected, so core stays free of native code.
  */
-import { blake3 } from '@noble/hashes/blake3.js';
 
 /** Incremental hashing; `digest()` ends the state. */
 export interface Blake3State {
@@ -22,21 +22,3 @@ export interface Blake3 {
 
 /** BLAKE3 output length used everywhere in the protocol (bytes). */
 export const HASH_LEN = 32;
-
-class NobleState implements Blake3State {
-  private readonly h = blake3.create();
-  update(d: Uint8Array): Blake3State {
-    this.h.update(d);
-    return this;
-  }
-  digest(): Uint8Array {
-    return this.h.digest();
-  }
-}
-
-/** The @noble/hashes reference: correct everywhere, ~45 MB/s, so tests and fallback only. */
-export const nobleBlake3: Blake3 = {
-  name: 'noble',
-  hash: (data) => blake3(data),
-  create: () => new NobleState(),
-};

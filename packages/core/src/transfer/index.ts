@@ -1,6 +1,6 @@
 // HASH_LEN and the chunk_log2 bounds are exported by wire/ with the same values;
 // they stay internal here so the package index has one of each.
-export { nobleBlake3, type Blake3, type Blake3State } from './hasher.js';
+export { type Blake3, type Blake3State } from './hasher.js';
 export {
   leafHash,
   nodeHash,

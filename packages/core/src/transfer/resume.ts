@@ -3,7 +3,6 @@
  * has written and fsynced, tied to the peer and to the exact content (root,
  * size, chunk size). Plain JSON; anything read back is validated in full.
  */
-import { bytesToHex } from '@noble/hashes/utils.js';
 import { WraithError } from '../errors.js';
 import { ChunkSet, type ChunkRanges } from './chunk-set.js';
 import { chunkCountFor, validateChunkSize, type FileManifest } from './manifest.js';
@@ -23,6 +22,12 @@ export interface ResumeState {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+
+function toHex(b: Uint8Array): string {
+  let s = '';
+  for (const x of b) s += x.toString(16).padStart(2, '0');
+  return s;
+}
 
 function bad(problem: string, details?: Record<string, unknown>): WraithError {
   return new WraithError('E_RESUME_STATE', `resume state: ${problem}`, details);
@@ -61,7 +66,7 @@ export function makeResumeState(peerId: string, m: FileManifest, held: ChunkSet)
   return {
     version: 1,
     peerId,
-    root: bytesToHex(m.root),
+    root: toHex(m.root),
     name: m.name,
     size: m.size,
     chunkSize: m.chunkSize,
@@ -73,7 +78,7 @@ export function makeResumeState(peerId: string, m: FileManifest, held: ChunkSet)
 export function resumeMatches(state: ResumeState, peerId: string, m: FileManifest): boolean {
   return (
     state.peerId === peerId &&
-    state.root === bytesToHex(m.root) &&
+    state.root === toHex(m.root) &&
     state.name === m.name &&
     state.size === m.size &&
     state.chunkSize === m.chunkSize &&

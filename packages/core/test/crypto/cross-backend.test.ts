@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/rng.js';
 import { HASH_NAMES, type HashName } from '../../src/crypto/backend.js';
-import { nobleBackend } from '../../src/crypto/backend-noble.js';
+import { nobleBackend } from '../../src/noble.js';
 import { nodeBackend } from '../../src/crypto/backend-node.js';
 import { HandshakeState } from '../../src/crypto/noise/handshake-state.js';
 import { hex } from './helpers.js';

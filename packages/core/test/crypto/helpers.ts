@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Rng } from '../../src/rng.js';
-import { nobleBackend } from '../../src/crypto/backend-noble.js';
+import { nobleBackend } from '../../src/noble.js';
 import { nodeBackend } from '../../src/crypto/backend-node.js';
 import type { CryptoBackend, KeyPair } from '../../src/crypto/backend.js';
 

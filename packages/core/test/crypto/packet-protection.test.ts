@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/rng.js';
-import { nobleBackend } from '../../src/crypto/backend-noble.js';
+import { nobleBackend } from '../../src/noble.js';
 import { nodeBackend } from '../../src/crypto/backend-node.js';
 import { writeNonce } from '../../src/crypto/noise/cipher-state.js';
 import { ProtectBatch, jsPacketProtection, type PacketKey } from '../../src/crypto/packet-protection.js';

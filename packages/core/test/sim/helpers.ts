@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { nobleBlake3, type Blake3 } from '../../src/transfer/index.js';
+import type { Blake3 } from '../../src/transfer/index.js';
+import { nobleBlake3 } from '../../src/noble.js';
 
 let fast: Blake3 = nobleBlake3;
 try {
-  const mod = (await import('@wraith/blake3')) as { loadBlake3?: (p: string) => Blake3 };
-  if (mod.loadBlake3) fast = mod.loadBlake3('auto');
+  const mod = (await import('@wraith/blake3')) as { loadBlake3Async?: (p: string) => Promise<Blake3> };
+  if (mod.loadBlake3Async) fast = await mod.loadBlake3Async('auto');
 } catch {
   // the reference hasher is correct, only slower
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/rng.js';
 import { nodeBackend } from '../../src/crypto/index.js';
-import { nobleBlake3 } from '../../src/transfer/index.js';
+import { nobleBlake3 } from '../../src/noble.js';
 import { SimPair, type SimLinkConfig } from '../../src/sim/index.js';
 import { fastBlake3, sha256hex } from './helpers.js';
 

@@ -9,11 +9,11 @@ import {
   leafHash,
   merkleProof,
   merkleRoot,
-  nobleBlake3,
   treeDepth,
   verifyProof,
   type Blake3,
 } from '../../src/transfer/index.js';
+import { nobleBlake3 } from '../../src/noble.js';
 
 const h = nobleBlake3;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

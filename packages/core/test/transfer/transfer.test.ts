@@ -7,12 +7,12 @@ import {
   buildFileTree,
   chunkCount,
   hashChunks,
-  nobleBlake3,
   parseResumeState,
   type FileManifest,
   type MerkleTree,
   type SendItem,
 } from '../../src/transfer/index.js';
+import { nobleBlake3 } from '../../src/noble.js';
 import { Harness, randomBytes } from './harness.js';
 
 const h = nobleBlake3;

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { WraithError, selectBackend } from '@wraith/core';
+import { WraithError, loadBackend } from '@wraith/core';
 import { fsyncDir } from '../fsutil.js';
 import { peerIdFromPublicKey, type PeerId } from '../peer.js';
 import { checkPrivate } from './home.js';
@@ -17,10 +17,10 @@ export interface Identity {
   readonly file: string;
 }
 
-export function identityFromPrivateKey(privateKey: Uint8Array, file: string): Identity {
+export async function identityFromPrivateKey(privateKey: Uint8Array, file: string): Promise<Identity> {
   if (privateKey.length !== 32) throw new WraithError('E_CRYPTO_KEY', `a private key is 32 bytes, found ${privateKey.length}`);
-  // node:crypto when it has X25519, else @noble/curves (core's fallback); the same public key.
-  const publicKey = selectBackend('auto').x25519PublicKey(privateKey);
+  // node:crypto when it has X25519, else @noble/curves (core's fallback, imported only then); the same public key.
+  const publicKey = (await loadBackend('auto')).x25519PublicKey(privateKey);
   return { privateKey, publicKey, peerId: peerIdFromPublicKey(publicKey), file };
 }
 
@@ -56,7 +56,7 @@ async function writeExclusive(path: string, data: string): Promise<void> {
  */
 export async function generateIdentity(file: string, opts: { force?: boolean } = {}): Promise<Identity> {
   const privateKey = new Uint8Array(randomBytes(32));
-  const identity = identityFromPrivateKey(privateKey, file);
+  const identity = await identityFromPrivateKey(privateKey, file);
   const text = `${Buffer.from(privateKey).toString('hex')}\n`;
   await withPrivateUmask(async () => {
     if (!opts.force) {
@@ -104,5 +104,5 @@ export async function loadIdentity(file: string): Promise<Identity> {
     throw new WraithError('E_CRYPTO_KEY', `${file} is not an identity key: expected 64 lowercase hex characters and a newline`,
       { path: file }, 'restore it from a backup, or run `wraith keygen --force` (this changes the peer id)');
   }
-  return identityFromPrivateKey(new Uint8Array(Buffer.from(hex, 'hex')), file);
+  return await identityFromPrivateKey(new Uint8Array(Buffer.from(hex, 'hex')), file);
 }

@@ -4,7 +4,7 @@ import {
   Endpoint,
   WraithError,
   parsePeerId,
-  selectBackend,
+  loadBackend,
   type Blake3,
   type ErrorCode,
   type SessionEvent,
@@ -174,7 +174,7 @@ export class WraithNode {
   static async start(opts: NodeStartOptions): Promise<WraithNode> {
     const { config, log } = opts;
     const nlog = log.child('node');
-    const backend = selectBackend(config.crypto.backend);
+    const backend = await loadBackend(config.crypto.backend); // imports @noble/* only when selected
     const protection = bestPacketProtection(backend);
     const hasher = await loadBlake3Async('auto');
     const { io, reason } = await createFileIo(config.io.backend, (m) => nlog.info(m));
