@@ -54,6 +54,7 @@ describe('probeNativeProtection on unusable addon modules', () => {
         for (let i = 0; i < count; i++) payloadLens[i] = payloadLens[i]! + 16;
       },
       openBatch: () => 0,
+      aeadEngine: () => ({ engine: 'evp', reason: null }),
       tagLen: 16,
       opensslVersion: 'OpenSSL 0.0.0-fake',
     };
