@@ -161,12 +161,12 @@ describe('transfers', () => {
     expect(s).toBeLessThanOrEqual(30);
   }, 5 * 60_000);
 
-  it('with --direct-writes a file arrives identical and leaves (almost) nothing in the page cache; without, it stays cached', async () => {
+  it('by default a file arrives identical and leaves (almost) nothing in the page cache (O_DIRECT); with --no-direct-writes it stays cached', async () => {
     const size = 64 * 1024 * 1024 + 1000;
     const src = join(await scope.tempDir('direct'), 'direct.bin');
     const sent = await writeRandomFile(src, size);
-    const direct = await scope.daemon({ home: await scope.home('rx-direct'), args: ['--direct-writes'] });
-    for (const [d, name] of [[direct, 'direct'], [daemon, 'buffered']] as const) {
+    const buffered = await scope.daemon({ home: await scope.home('rx-buffered'), args: ['--no-direct-writes'] });
+    for (const [d, name] of [[daemon, 'direct'], [buffered, 'buffered']] as const) {
       const send = scope.send([src], d.peer(), { home: tx });
       const r = await send.result(2 * 60_000);
       expect(r.code, send.describe()).toBe(0);

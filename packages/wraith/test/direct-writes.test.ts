@@ -1,6 +1,7 @@
 import { randomFillSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WraithError } from '@wraith/core';
 import { ALIGN, allocAligned, createFileIo, type FileIo, type WriteRequest } from '@wraith/io-uring';
 import { describeIf, NO_NATIVE_PASS } from '../../../test/support/prereq.js';
 import { openDirect, splitDirect, writeBatch } from '../src/store/direct-writes.js';
@@ -53,6 +54,20 @@ describe('writeBatch fallback', () => {
     const toBuffered = calls.filter(([fd]) => fd === 3).flatMap(([, s]) => s);
     // With the addon the aligned part went direct first; either way every byte reached fd 3.
     expect(toBuffered.reduce((a, [, len]) => a + len, 0)).toBe(2 * ALIGN + 5);
+  });
+});
+
+describe('writeBatch on a full disk', () => {
+  it('reports E_NO_SPACE from an O_DIRECT write as it is: no fallback, O_DIRECT stays on', async () => {
+    const io = {
+      writeChunks: async (fd: number) => {
+        if (fd === 7) throw new WraithError('E_NO_SPACE', 'write(fd=7): ENOSPC');
+      },
+    } as unknown as FileIo;
+    const target = { fd: 3, direct: 7 as number | null };
+    const failures: unknown[] = [];
+    await expect(writeBatch(io, target, [w(0, allocAligned(ALIGN))], (e) => failures.push(e))).rejects.toMatchObject({ code: 'E_NO_SPACE' });
+    expect(failures).toEqual([]);
   });
 });
 

@@ -10,6 +10,7 @@
  * ordinary fd's fdatasync covers both.
  */
 import * as fs from 'node:fs';
+import { isWraithError } from '@wraith/core';
 import { ALIGN, isAligned, type FileIo, type WriteRequest } from '@wraith/io-uring';
 import { fdClose, fdOpen } from './fdio.js';
 
@@ -52,9 +53,9 @@ export interface WrittenBytes {
 }
 
 /**
- * Writes a batch through both fds. A failed O_DIRECT write turns O_DIRECT off for this file
- * (`onDirectFailure` hears why) and its spans are written again through the page cache, so a
- * file system that accepts the open but not the write loses nothing.
+ * Writes a batch through both fds. A failed O_DIRECT write (other than a full disk) turns
+ * O_DIRECT off for this file (`onDirectFailure` hears why) and its spans are written again
+ * through the page cache, so a file system that accepts the open but not the write loses nothing.
  */
 export async function writeBatch(
   io: FileIo,
@@ -69,6 +70,8 @@ export async function writeBatch(
   await Promise.all([
     direct.length > 0 && dfd !== null
       ? io.writeChunks(dfd, direct).catch((err: unknown) => {
+          // A full disk is full either way: report it, not a fallback.
+          if (isWraithError(err) && err.code === 'E_NO_SPACE') throw err;
           directOk = false;
           if (target.direct === dfd) {
             target.direct = null;
