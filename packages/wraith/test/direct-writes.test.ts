@@ -5,6 +5,7 @@ import { WraithError } from '@wraith/core';
 import { ALIGN, allocAligned, createFileIo, type FileIo, type WriteRequest } from '@wraith/io-uring';
 import { describeIf, NO_NATIVE_PASS } from '../../../test/support/prereq.js';
 import { openDirect, splitDirect, writeBatch } from '../src/store/direct-writes.js';
+import { DIRECT_MIN_BYTES } from '../src/store/store.js';
 import { makeStore, offer, ready, rootOf } from './store-helpers.js';
 
 const w = (offset: number, data: Uint8Array): WriteRequest => ({ offset, data });
@@ -103,11 +104,19 @@ describeIf(NO_NATIVE_PASS ? 'the no-native pass has no aligned memory' : null, '
     expect(rootOf(readFileSync(r.path))).toBe(rootOf(content));
   });
 
-  it('opens no O_DIRECT fd unless asked', async () => {
+  it('opens no O_DIRECT fd unless asked, nor for a file below DIRECT_MIN_BYTES', async () => {
+    const big = Buffer.alloc(DIRECT_MIN_BYTES);
     const { store } = await makeStore();
-    const f = await ready(store, offer('b.bin', Buffer.alloc(10)));
+    const f = await ready(store, offer('b.bin', big));
     expect(f.direct).toBeNull();
     await f.abort();
+    const { store: ds } = await makeStore({ directWrites: true });
+    const small = await ready(ds, offer('s.bin', big.subarray(1)));
+    expect(small.direct).toBeNull();
+    const large = await ready(ds, offer('l.bin', big));
+    expect(large.direct).not.toBeNull();
+    await small.abort();
+    await large.abort();
   });
 
   it('says why a file cannot have one', async () => {

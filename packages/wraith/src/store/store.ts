@@ -55,6 +55,9 @@ export interface FileStoreOptions {
   readonly directWrites?: boolean;
 }
 
+/** Smaller files go through the page cache: a second open per file costs more than the copy saves. */
+export const DIRECT_MIN_BYTES = 256 * 1024;
+
 export interface IncomingFile {
   readonly peerId: string;
   /** Manifest root, 64 hex or 32 bytes. */
@@ -197,7 +200,7 @@ export class FileStore {
     const file = new PartialFile(this, {
       key,
       fd,
-      direct: await this.directFd(fd),
+      direct: offer.size >= DIRECT_MIN_BYTES ? await this.directFd(fd) : null,
       offer,
       rootHex,
       parts,
