@@ -6,10 +6,11 @@
  * CLI start-up test's recorder.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildIfStale } from '../../../test/support/build.js';
 import { REPO_ROOT } from '../../../test/support/prereq.js';
 
 const RECORDER = join(REPO_ROOT, 'packages', 'wraith', 'test', 'fixtures', 'record-modules.mjs');
@@ -17,26 +18,8 @@ const NOBLE = /\/node_modules\/@noble\//;
 const dir = mkdtempSync(join(tmpdir(), 'wraith-no-noble-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function newest(d: string): number {
-  let t = 0;
-  for (const e of readdirSync(d, { withFileTypes: true })) {
-    const p = join(d, e.name);
-    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
-  }
-  return t;
-}
-
 /** `tsc -b packages/blake3` (which builds core too) when either dist/ is older than its src/. */
-beforeAll(() => {
-  const stale = ['core', 'blake3'].some((p) => {
-    const info = join(REPO_ROOT, 'packages', p, 'dist', '.tsbuildinfo');
-    return !existsSync(info) || statSync(info).mtimeMs < newest(join(REPO_ROOT, 'packages', p, 'src'));
-  });
-  if (!stale) return;
-  const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = spawnSync(process.execPath, [tsc, '-b', 'packages/blake3'], { cwd: REPO_ROOT, encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tsc -b packages/blake3 failed:\n${r.stdout}${r.stderr}`);
-}, 180_000);
+beforeAll(() => buildIfStale('blake3', { watched: ['core', 'blake3'] }), 180_000);
 
 let runs = 0;
 /** Runs `script` (an ES module, from the repository root) and returns its stdout and every module URL it loaded. */
