@@ -4,7 +4,7 @@
  */
 import { CommanderError } from 'commander';
 import type { WraithError } from '@wraith/core';
-import type { CliIo, CliState } from './cli/context.js';
+import type { CliEntry, CliIo, CliState } from './cli/context.js';
 import { buildProgram } from './cli/program.js';
 import { NdjsonUi } from './ui/ndjson.js';
 
@@ -46,14 +46,14 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   }
 }
 
-/** Entry point for bin/wraith.js. */
-export function run(): void {
+/** Entry point for bin/wraith.js, which says whether it loaded the bundle. */
+export function run(entry: CliEntry = 'modules'): void {
   // `wraith config show | head`: a closed pipe ends the command quietly, like other tools.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(0);
     throw e;
   });
-  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), handleSignals: true };
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), handleSignals: true, entry };
   main(process.argv.slice(2), io).then(
     (code) => {
       process.exitCode = code;

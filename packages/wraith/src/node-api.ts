@@ -6,9 +6,9 @@
  *   export const startDaemon: NodeModule['startDaemon'] = async (opts) => { ... };
  *   export const runSend: NodeModule['runSend'] = ...; runReceive, runDemo likewise.
  *
- * Until ./node/index.js exists the commands that need it exit with E_INTERNAL "not wired yet".
+ * The node is imported only by the commands that run one, so the others start without it.
  */
-import { WraithError } from '@wraith/core';
+import type { WraithError } from '@wraith/core';
 import type { ResolvedConfig } from './config/schema.js';
 import type { Home } from './home/home.js';
 import type { Identity } from './home/identity.js';
@@ -104,27 +104,8 @@ export interface NodeModule {
   runDemo(opts: DemoOptions, ui: TransferUi): Promise<DemoResult>;
 }
 
-const NODE_MODULE = './node/index.js';
-const NOT_WIRED_HINT = 'this command needs the node driver, which this build does not include yet';
-
-/** Loads ./node/index.js; E_INTERNAL "not wired yet" while it does not exist or lacks `fn`. */
+/** The node's `fn`, from ./node/index.js (imported on first use). */
 export async function loadNode<K extends keyof NodeModule>(fn: K): Promise<NodeModule[K]> {
-  let mod: Partial<NodeModule>;
-  try {
-    // A variable specifier keeps the compiler from requiring the module to exist yet.
-    const spec = NODE_MODULE;
-    mod = (await import(spec)) as Partial<NodeModule>;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const missing = code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes('node/index');
-    if (missing || (e as Error).message?.includes('Failed to load url ./node/index.js')) {
-      throw new WraithError('E_INTERNAL', `${fn}: not wired yet (the node driver is not built into this version)`, { fn }, NOT_WIRED_HINT);
-    }
-    throw e;
-  }
-  const f = mod[fn];
-  if (typeof f !== 'function') {
-    throw new WraithError('E_INTERNAL', `${fn}: not wired yet (./node/index.js does not export it)`, { fn }, NOT_WIRED_HINT);
-  }
-  return f as NodeModule[K];
+  const mod: NodeModule = await import('./node/index.js');
+  return mod[fn];
 }

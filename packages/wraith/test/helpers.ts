@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { buildIfStale } from '../../../test/support/build.js';
+import { buildIfStale, bundleCliIfStale } from '../../../test/support/build.js';
 import type { CliIo } from '../src/cli/context.js';
 
 const dirs: string[] = [];
@@ -34,7 +34,11 @@ export function memIo(env: NodeJS.ProcessEnv = {}, cwd = process.cwd()): CliIo &
   return { stdout: new MemStream(), stderr: new MemStream(), logs, logStream: logs, env, cwd, handleSignals: false };
 }
 
-/** For tests of bin/wraith.js (it runs dist/): `tsc -b packages/wraith` when dist/ is older than src/. */
+/**
+ * For tests of bin/wraith.js (it runs dist/, from the bundle when that is current): `tsc -b
+ * packages/wraith` when dist/ is older than src/, then the bundle when it is older than a build.
+ */
 export function buildCliIfStale(): void {
   buildIfStale('wraith', { emitted: 'cli.js' });
+  bundleCliIfStale();
 }

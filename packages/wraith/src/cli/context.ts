@@ -18,7 +18,11 @@ export interface CliIo {
   readonly logStream?: DestinationStream;
   /** Install SIGINT/SIGTERM/SIGHUP handlers (only the real process). */
   readonly handleSignals: boolean;
+  /** What bin/wraith.js loaded: the bundle, or the modules (a missing or outdated bundle). */
+  readonly entry?: CliEntry;
 }
+
+export type CliEntry = 'bundle' | 'modules';
 
 /** Set by a command once it knows its output mode, so errors are printed to match. */
 export interface CliState {

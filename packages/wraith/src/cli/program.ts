@@ -31,7 +31,7 @@ export function buildProgram(io: CliIo, state: CliState): Command {
     .helpCommand('help [command]', 'help for a command');
   // What .version(text) does, with the text (which loads the native addon) made only when asked.
   program.on('option:version', () => {
-    const text = versionText();
+    const text = versionText(io.entry);
     io.stdout.write(`${text}\n`);
     throw new CommanderError(0, 'commander.version', text);
   });

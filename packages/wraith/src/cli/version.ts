@@ -1,6 +1,7 @@
-/** `wraith --version`: package version, wire protocol version and native addon status. */
+/** `wraith --version`: package version, wire protocol version, native addon status and what ran. */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { CliEntry } from './context.js';
 
 /** The wire version this build speaks (docs/PROTOCOL.md). */
 export const PROTOCOL_VERSION = 1;
@@ -23,12 +24,18 @@ export function nativeStatus(): { loaded: boolean; detail: string } {
   }
 }
 
-export function versionText(): string {
+const ENTRY_TEXT: Record<CliEntry, string> = {
+  bundle: 'bundle (dist/bundle)',
+  modules: 'modules (no current bundle: npm run build makes one)',
+};
+
+export function versionText(entry?: CliEntry): string {
   const n = nativeStatus();
   return [
     `wraith ${packageVersion()}`,
     `protocol ${PROTOCOL_VERSION}`,
     `native addon: ${n.detail}`,
     `node ${process.version}`,
+    ...(entry === undefined ? [] : [`cli: ${ENTRY_TEXT[entry]}`]),
   ].join('\n');
 }

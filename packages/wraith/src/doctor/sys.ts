@@ -58,9 +58,6 @@ function loadNative(): NativeModule {
   }
 }
 
-/** @wraith/io-uring is not a dependency of this package: loaded by name when present. */
-const IO_URING_PACKAGE: string = '@wraith/io-uring';
-
 export function realSys(): Sys {
   let native: NativeModule | null = null;
   return {
@@ -118,10 +115,10 @@ export function realSys(): Sys {
     },
     async ioUringProbe() {
       try {
-        const m = (await import(IO_URING_PACKAGE)) as { probeIoUring?: () => UringProbe };
+        const m = (await import('@wraith/io-uring')) as { probeIoUring?: () => UringProbe };
         if (typeof m.probeIoUring === 'function') return m.probeIoUring();
       } catch {
-        // not installed or not built: ask the addon directly
+        // not built: ask the addon directly
       }
       native ??= loadNative();
       const probe = native.native?.uringProbe;
