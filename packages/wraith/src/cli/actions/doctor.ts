@@ -1,11 +1,10 @@
 /**
  * `wraith doctor` (registered in ../commands/doctor.ts): what this machine and home allow —
  * native addon, home and key permissions, config, io_uring, capabilities and memlock for AF_XDP,
- * huge pages, free space, a running daemon. Exits 0 unless a check fails; then with that
+ * huge pages, the download directory (free space, O_DIRECT), a running daemon. Exits 0 unless a check fails; then with that
  * failure's exit code.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { statfs } from 'node:fs/promises';
 import { release } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -21,6 +20,7 @@ import type { CliIo, CliState } from '../context.js';
 import { nativeStatus } from '../version.js';
 import { blockingChecks, gatherChecks } from '../../doctor/run.js';
 import { formatJson, formatTable } from '../../doctor/format.js';
+import { downloadDirCheck } from '../../doctor/download-dir.js';
 import type { Check as SystemCheck } from '../../doctor/types.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -137,14 +137,8 @@ export async function runChecks(homeDir: string, configFile: string | null): Pro
       add('xdp interface', exists ? 'ok' : 'fail', exists ? c.network.xdp_interface : `${c.network.xdp_interface} does not exist`,
         exists ? undefined : new WraithError('E_CONFIG', `network.xdp_interface: no interface ${c.network.xdp_interface}`));
     }
-    const dir = c.transfer.download_dir;
-    if (existsSync(dir)) {
-      const s = await statfs(dir);
-      const free = s.bavail * s.bsize;
-      add('download dir', free > c.receive.min_free ? 'ok' : 'warn', `${dir}: ${humanBytes(free)} free, min_free ${humanBytes(c.receive.min_free)}`);
-    } else {
-      add('download dir', 'ok', `${dir} (created at start)`);
-    }
+    const d = await downloadDirCheck({ dir: c.transfer.download_dir, minFree: c.receive.min_free, directWrites: c.io.direct_writes });
+    add('download dir', d.status, d.detail, d.status === 'fail' ? new WraithError('E_PERMISSION', d.detail) : undefined);
   }
 
   try {

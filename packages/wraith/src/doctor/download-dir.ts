@@ -1,0 +1,73 @@
+/**
+ * The download_dir check of `wraith doctor`: free space against min_free, the file system, and
+ * whether a file there can be created and written with O_DIRECT ([io] direct_writes), probed
+ * the way the store opens it: a scratch file, removed at once, reopened through /proc/self/fd.
+ */
+import { closeSync, constants, existsSync, openSync, unlinkSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { openDirect } from '../store/direct-writes.js';
+import { humanBytes } from '../units.js';
+
+export type DownloadDirStatus = 'ok' | 'warn' | 'fail';
+
+/** statfs f_type values (linux/magic.h) of the file systems downloads usually land on. */
+const FS_NAMES: ReadonlyMap<number, string> = new Map([
+  [0xef53, 'ext4'],
+  [0x58465342, 'xfs'],
+  [0x9123683e, 'btrfs'],
+  [0x2fc12fc1, 'zfs'],
+  [0x01021994, 'tmpfs'],
+  [0x6969, 'nfs'],
+  [0xff534d42, 'cifs'],
+  [0x794c7630, 'overlayfs'],
+  [0x65735546, 'fuse'],
+  [0xf2f52010, 'f2fs'],
+]);
+
+export function fsName(type: number): string {
+  return FS_NAMES.get(type) ?? `type 0x${type.toString(16)}`;
+}
+
+export interface DownloadDirOptions {
+  readonly dir: string;
+  readonly minFree: number;
+  readonly directWrites: boolean;
+  /** The O_DIRECT reopen (tests inject a refusal); default the store's. */
+  readonly openDirect?: (fd: number) => Promise<{ fd: number } | { reason: string }>;
+}
+
+export async function downloadDirCheck(o: DownloadDirOptions): Promise<{ status: DownloadDirStatus; detail: string }> {
+  if (!existsSync(o.dir)) return { status: 'ok', detail: `${o.dir} (created at start)` };
+  const s = await statfs(o.dir);
+  const free = s.bavail * s.bsize;
+  const parts = [`${o.dir}: ${fsName(s.type)}, ${humanBytes(free)} free, min_free ${humanBytes(o.minFree)}`];
+  const status: DownloadDirStatus = free > o.minFree ? 'ok' : 'warn';
+  const scratch = join(o.dir, `.wraith-doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
+  let fd: number;
+  try {
+    fd = openSync(scratch, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    return { status: 'fail', detail: `${parts[0]}; cannot create a file there (${code}): received files cannot be written` };
+  }
+  try {
+    unlinkSync(scratch);
+    if (!o.directWrites) {
+      parts.push('O_DIRECT off ([io] direct_writes = false)');
+    } else {
+      const d = await (o.openDirect ?? openDirect)(fd);
+      if ('fd' in d) {
+        closeSync(d.fd);
+        parts.push('O_DIRECT: yes (received chunks skip the page cache)');
+      } else {
+        // The store falls back to the page cache by itself: worth knowing, not a problem.
+        parts.push(`O_DIRECT: no (${d.reason}); received files go through the page cache`);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { status, detail: parts.join('; ') };
+}

@@ -1,0 +1,66 @@
+/** The doctor's download_dir check on real directories (the O_DIRECT answer checked against an open of our own). */
+import { closeSync, constants, openSync, readdirSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { downloadDirCheck, fsName } from '../../src/doctor/download-dir.js';
+import { tmpDir } from '../helpers.js';
+
+function directOpens(dir: string): boolean {
+  const p = join(dir, 'oracle');
+  try {
+    closeSync(openSync(p, constants.O_WRONLY | constants.O_CREAT | constants.O_DIRECT, 0o600));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    try {
+      unlinkSync(p);
+    } catch {
+      // never created
+    }
+  }
+}
+
+describe('download_dir', () => {
+  it('names the file system and free space, says whether O_DIRECT opens, and leaves nothing behind', async () => {
+    const dir = tmpDir();
+    const r = await downloadDirCheck({ dir, minFree: 0, directWrites: true });
+    expect(r.status).toBe('ok');
+    expect(r.detail).toContain(`${dir}: ${fsName(statfsSync(dir).type)}, `);
+    expect(r.detail).toMatch(/ free, min_free 0 B; /);
+    expect(r.detail).toContain(directOpens(dir) ? 'O_DIRECT: yes' : 'O_DIRECT: no');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a file system that refuses O_DIRECT is reported, and is not a problem', async () => {
+    const dir = tmpDir();
+    const r = await downloadDirCheck({ dir, minFree: 0, directWrites: true, openDirect: async () => ({ reason: 'EINVAL: the file system does not take O_DIRECT' }) });
+    expect(r).toEqual({ status: 'ok', detail: expect.stringContaining('O_DIRECT: no (EINVAL: the file system does not take O_DIRECT); received files go through the page cache') });
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('with direct_writes off it does not probe', async () => {
+    let probed = false;
+    const r = await downloadDirCheck({ dir: tmpDir(), minFree: 0, directWrites: false, openDirect: async () => ((probed = true), { reason: 'x' }) });
+    expect(r.detail).toContain('O_DIRECT off ([io] direct_writes = false)');
+    expect(probed).toBe(false);
+  });
+
+  it('less free space than min_free warns', async () => {
+    const dir = tmpDir();
+    const s = statfsSync(dir);
+    const r = await downloadDirCheck({ dir, minFree: s.blocks * s.bsize, directWrites: true });
+    expect(r.status).toBe('warn');
+  });
+
+  it('a directory that does not exist yet is created at start; one where no file can be created fails', async () => {
+    const missing = join(tmpDir(), 'later');
+    expect(await downloadDirCheck({ dir: missing, minFree: 0, directWrites: true })).toEqual({ status: 'ok', detail: `${missing} (created at start)` });
+    const base = tmpDir();
+    const notDir = join(base, 'file');
+    writeFileSync(notDir, 'x');
+    const r = await downloadDirCheck({ dir: notDir, minFree: 0, directWrites: true });
+    expect(r.status).toBe('fail');
+    expect(r.detail).toContain('cannot create a file there (ENOTDIR)');
+  });
+});
