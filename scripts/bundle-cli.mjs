@@ -9,7 +9,7 @@
 // them. Each bundled module keeps its own import.meta.url (rewritten to its dist/ file's URL),
 // so paths it resolves from it (the hash worker, config/wraith.toml, package.json,
 // createRequire for the addons) are unchanged.
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,9 +47,12 @@ try {
   process.exit(0);
 }
 
+/** Chunks of earlier builds are kept this long: a daemon started from one imports them lazily. */
+const KEEP_OLD_MS = 7 * 24 * 3600 * 1000;
+
 const t0 = performance.now();
-await rm(outdir, { recursive: true, force: true });
 const r = await build({
+  absWorkingDir: root,
   entryPoints: [entry],
   outdir,
   bundle: true,
@@ -65,5 +68,12 @@ const r = await build({
 });
 const inputs = Object.keys(r.metafile.inputs).length;
 const outputs = Object.values(r.metafile.outputs);
+// Chunk names carry a content hash, so a rebuild adds files rather than replacing them; one
+// still running from an older build must find its chunks (an error path imports them late).
+const current = new Set(Object.keys(r.metafile.outputs).map((p) => join(root, p)));
+for (const name of await readdir(outdir)) {
+  const p = join(outdir, name);
+  if (!current.has(p) && Date.now() - (await stat(p)).mtimeMs > KEEP_OLD_MS) await unlink(p);
+}
 const kib = outputs.reduce((n, o) => n + o.bytes, 0) / 1024;
 console.log(`bundled ${inputs} modules into ${outputs.length} files in ${relative(root, outdir)} (${kib.toFixed(0)} KiB, ${Math.round(performance.now() - t0)} ms)`);
