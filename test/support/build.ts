@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './prereq.js';
+import { bundleIsCurrent } from '../../packages/wraith/bin/bundle-state.js'; // bin/wraith.js's own check
 
 function newestMtime(dir: string): number {
   let t = 0;
@@ -34,20 +35,9 @@ export function buildIfStale(target: string, opts: { watched?: readonly string[]
   console.warn(`tsc -b packages/${target} reported errors; testing what it emitted:\n${r.stdout}`);
 }
 
-/** bin/wraith.js's test: the CLI bundle is newer than every package's last `tsc -b`. */
-export function cliBundleIsCurrent(): boolean {
-  const bundle = join(REPO_ROOT, 'packages', 'wraith', 'dist', 'bundle', 'cli.js');
-  if (!existsSync(bundle)) return false;
-  const made = statSync(bundle).mtimeMs;
-  return readdirSync(join(REPO_ROOT, 'packages')).every((name) => {
-    const info = join(REPO_ROOT, 'packages', name, 'dist', '.tsbuildinfo');
-    return !existsSync(info) || statSync(info).mtimeMs <= made;
-  });
-}
-
 /** `node scripts/bundle-cli.mjs` unless the bundle is current. */
 export function bundleCliIfStale(): void {
-  if (cliBundleIsCurrent()) return;
+  if (bundleIsCurrent()) return;
   const r = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'bundle-cli.mjs')], { cwd: REPO_ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`scripts/bundle-cli.mjs failed:\n${r.stdout}${r.stderr}`);
 }
