@@ -58,30 +58,17 @@ describeIf(needRoot() ?? (native.xdp ? null : `native addon: ${native.reason}`),
     expect(r.closeCbs).toEqual([{ call: 2, fdProp: -1, fdOpen: false }]);
   });
 
-  it('stopPoll() then close(cb): close waits for the handle stopPoll started closing, cb runs once', async () => {
-    const r = await run(['stopPoll', 'close']);
-    expect(r.returns).toEqual([null, true]);
+  // Each order that ends closed: which call returned what, and which call's cb ran (once).
+  it.each<[string, string[], Array<boolean | null>, number]>([
+    ['stopPoll() then close(cb): close waits for the handle stopPoll started closing, cb runs once', ['stopPoll', 'close'], [null, true], 1],
+    ['close(cb) then stopPoll(): stopPoll does nothing, cb runs once', ['close', 'stopPoll'], [true, null], 0],
+    ['close(cb) twice: the second returns false and its cb never runs', ['close', 'close'], [true, false], 0],
+  ])('%s', async (_name, calls, returns, cbCall) => {
+    const r = await run(calls);
+    expect(r.returns).toEqual(returns);
     expect(r.sameTurn).toEqual({ fdProp: r.fd, fdOpen: true, closeCbs: 0 });
     expect(r.settled).toEqual({ fdProp: -1, fdOpen: false, closeCbs: 1 });
     expect(r.closeAgain).toBe(false);
-    expect(r.closeCbs).toEqual([{ call: 1, fdProp: -1, fdOpen: false }]);
-  });
-
-  it('close(cb) then stopPoll(): stopPoll does nothing, cb runs once', async () => {
-    const r = await run(['close', 'stopPoll']);
-    expect(r.returns).toEqual([true, null]);
-    expect(r.sameTurn).toEqual({ fdProp: r.fd, fdOpen: true, closeCbs: 0 });
-    expect(r.settled).toEqual({ fdProp: -1, fdOpen: false, closeCbs: 1 });
-    expect(r.closeAgain).toBe(false);
-    expect(r.closeCbs).toEqual([{ call: 0, fdProp: -1, fdOpen: false }]);
-  });
-
-  it('close(cb) twice: the second returns false and its cb never runs', async () => {
-    const r = await run(['close', 'close']);
-    expect(r.returns).toEqual([true, false]);
-    expect(r.sameTurn).toEqual({ fdProp: r.fd, fdOpen: true, closeCbs: 0 });
-    expect(r.settled).toEqual({ fdProp: -1, fdOpen: false, closeCbs: 1 });
-    expect(r.closeAgain).toBe(false);
-    expect(r.closeCbs).toEqual([{ call: 0, fdProp: -1, fdOpen: false }]);
+    expect(r.closeCbs).toEqual([{ call: cbCall, fdProp: -1, fdOpen: false }]);
   });
 });
