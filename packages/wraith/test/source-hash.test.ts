@@ -82,6 +82,39 @@ for (const [label, load, worker] of [
       }
     });
 
+    it('hashedBytes() rises with the batches hashed, while busy, to the sum of the files', async () => {
+      const mod = await load();
+      const hasher = await loadBlake3Async('auto');
+      const sh = new mod.SourceHasher(io, hasher, () => undefined);
+      try {
+        const small = files.get(3 * MiB + 5)!;
+        await withFd(small.path, (fd) => sh.leaves(small.path, fd, small.data.length, CS));
+        expect(sh.busy).toBe(false);
+        expect(sh.hashedBytes()).toBe(small.data.length);
+        const big = files.get(40 * MiB + 12345)!;
+        const samples: Array<[boolean, number]> = [];
+        await withFd(big.path, async (fd) => {
+          let finished = false;
+          const p = sh.leaves(big.path, fd, big.data.length, CS).finally(() => (finished = true));
+          while (!finished) {
+            samples.push([sh.busy, sh.hashedBytes()]);
+            await new Promise((r) => setImmediate(r));
+          }
+          await p;
+        });
+        const during = samples.slice(1); // the first is taken before the job starts
+        expect(during.length).toBeGreaterThan(2);
+        expect(during.every(([busy]) => busy)).toBe(true);
+        const bytes = during.map(([, n]) => n);
+        expect(bytes.every((n, i) => n >= small.data.length && n <= small.data.length + big.data.length && (i === 0 || n >= bytes[i - 1]!))).toBe(true);
+        expect(new Set(bytes).size).toBeGreaterThan(1); // it moved while hashing
+        expect(sh.busy).toBe(false);
+        expect(sh.hashedBytes()).toBe(small.data.length + big.data.length);
+      } finally {
+        await sh.close();
+      }
+    });
+
     it('a file shorter than its snapshot is E_SOURCE_CHANGED, and the hasher still works after', async () => {
       const mod = await load();
       const hasher = await loadBlake3Async('auto');

@@ -93,6 +93,24 @@ describe('human output', () => {
     expect(tty.text).toContain('done: 4.00 MiB sent');
   });
 
+  it('while a send hashes its source: bytes_hashed in NDJSON, "hashing N%" on the bar and the plain line', () => {
+    const hashing = { transfer_id: 't', bytes_total: 4 * 2 ** 20, bytes_done: 0, rate_bps: 0, eta_s: null, bytes_hashed: 2 ** 20 };
+    const out = new MemStream();
+    new NdjsonUi(out, { now: () => T0 }).progress(hashing);
+    expect(lines(out)[0]).toMatchObject({ bytes_done: 0, bytes_hashed: 2 ** 20 });
+    const plain = new MemStream();
+    const p = new PlainUi(plain, { now: () => T0, progressIntervalMs: 0 });
+    p.progress(hashing);
+    p.progress({ ...hashing, bytes_hashed: undefined, bytes_done: 2 ** 20 });
+    expect(plain.lines()).toEqual(['progress: 0% 0 B / 4.00 MiB, 0.00 bit/s, ETA -, hashing 25%', 'progress: 25% 1.00 MiB / 4.00 MiB, 0.00 bit/s, ETA -']);
+    const tty = Object.assign(new MemStream(), { isTTY: true, columns: 120, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+    const bar = new ProgressBarUi(tty);
+    bar.started({ transfer_id: 't', direction: 'send', peer: 'p@h:1', files: 1, bytes_total: 4 * 2 ** 20 });
+    bar.progress(hashing);
+    bar.close();
+    expect(tty.text).toMatch(/0% \| 0 B \/ 4\.00 MiB \| .* \| ETA - \| hashing 25%/);
+  });
+
   it('computes ETA', () => {
     expect(etaSeconds(100, 40, 20)).toBe(3);
     expect(etaSeconds(100, 40, 0)).toBeNull();

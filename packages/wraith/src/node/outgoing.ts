@@ -446,6 +446,7 @@ export class OutgoingJob {
       bytes_done: done,
       rate_bps: rate,
       eta_s: rate > 0 ? Math.max(0, (total - done) / rate) : null,
+      ...(this.hashing.busy ? { bytes_hashed: Math.min(total, this.hashing.hashedBytes()) } : {}),
     });
   }
 }

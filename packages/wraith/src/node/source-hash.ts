@@ -21,6 +21,9 @@ export class SourceHasher {
   private bufs: [Uint8Array, Uint8Array] | null = null;
   private worker: HashWorker | null = null;
   private workerFailed = false;
+  /** Bytes of the files hashed to the end; the running jobs' finished batches count too. */
+  private hashedFiles = 0;
+  private readonly running = new Set<HashJob>();
 
   constructor(
     private readonly io: FileIo,
@@ -54,6 +57,22 @@ export class SourceHasher {
     return this.run(path, fd, job, size >= PARALLEL_MIN_BYTES ? this.submit(job) : null);
   }
 
+  /** A file is being hashed now. */
+  get busy(): boolean {
+    return this.running.size > 0;
+  }
+
+  /** Source bytes hashed so far, over all files (progress: the send waits for them). */
+  hashedBytes(): number {
+    let n = this.hashedFiles;
+    for (const job of this.running) {
+      const done = new Uint8Array(job.done);
+      const batchBytes = job.per * job.chunkSize;
+      for (let b = 0; b < job.batches; b++) if (done[b] === 1) n += Math.min(job.size, (b + 1) * batchBytes) - b * batchBytes;
+    }
+    return n;
+  }
+
   /** Ends the worker (between sends it holds nothing) and an early job nobody adopted. */
   async close(): Promise<void> {
     const early = this.early;
@@ -63,8 +82,20 @@ export class SourceHasher {
     await early?.dispose();
   }
 
-  /** Hashes `job` (read through `fd`) with `helper`, the worker's reply to it, if any. */
+  /** runJob, counted by hashedBytes() while it runs. */
   private async run(path: string, fd: number, job: HashJob, helper: Promise<HashReply | null> | null): Promise<Uint8Array> {
+    this.running.add(job);
+    try {
+      const leaves = await this.runJob(path, fd, job, helper);
+      this.hashedFiles += job.size;
+      return leaves;
+    } finally {
+      this.running.delete(job);
+    }
+  }
+
+  /** Hashes `job` (read through `fd`) with `helper`, the worker's reply to it, if any. */
+  private async runJob(path: string, fd: number, job: HashJob, helper: Promise<HashReply | null> | null): Promise<Uint8Array> {
     const { size, batches } = job;
     const next = new Int32Array(job.next);
     const done = new Uint8Array(job.done);

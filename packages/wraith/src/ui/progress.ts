@@ -7,7 +7,7 @@ import type cliProgress from 'cli-progress';
 import type { WraithError } from '@wraith/core';
 import { humanBytes, humanDuration, humanRate } from '../units.js';
 import { formatError } from './errors.js';
-import type { CompletedEvent, FileEvent, OutStream, ProgressEvent, StartedEvent, TransferUi, WarningEvent } from './types.js';
+import { hashingPercent, type CompletedEvent, type FileEvent, type OutStream, type ProgressEvent, type StartedEvent, type TransferUi, type WarningEvent } from './types.js';
 
 function summary(e: CompletedEvent): string {
   const parts = [`${humanBytes(e.payload_bytes_sent)} sent`];
@@ -19,6 +19,12 @@ function summary(e: CompletedEvent): string {
 function fileLine(e: FileEvent): string {
   const what = e.status === 'already_present' ? 'already present' : e.status;
   return `${what}: ${e.name} (${humanBytes(e.bytes)})`;
+}
+
+/** `sep` + "hashing 35%" while a send is still hashing its source, else nothing. */
+function hashing(e: ProgressEvent, sep: string): string {
+  const p = hashingPercent(e);
+  return p === null ? '' : `${sep}hashing ${p}%`;
 }
 
 // cli-progress takes ~10 ms to import: loaded when a bar is drawn, not for --json or plain lines.
@@ -35,7 +41,7 @@ export class ProgressBarUi implements TransferUi {
       {
         stream: out as unknown as NodeJS.WritableStream,
         // `total`, `eta` and `value` are cli-progress's own placeholders: ours are suffixed _h.
-        format: ' {bar} {percentage}% | {done_h} / {total_h} | {rate_h} | ETA {eta_h}',
+        format: ' {bar} {percentage}% | {done_h} / {total_h} | {rate_h} | ETA {eta_h}{hash_h}',
         hideCursor: true,
         clearOnComplete: false,
         stopOnComplete: false,
@@ -58,7 +64,7 @@ export class ProgressBarUi implements TransferUi {
 
   started(e: StartedEvent): void {
     this.line(`${e.direction === 'send' ? 'sending' : 'receiving'} ${e.files} file${e.files === 1 ? '' : 's'}, ${humanBytes(e.bytes_total)} ${e.direction === 'send' ? 'to' : 'from'} ${e.peer}`);
-    this.bar = this.multi.create(Math.max(1, e.bytes_total), 0, { done_h: humanBytes(0), total_h: humanBytes(e.bytes_total), rate_h: '-', eta_h: '-' });
+    this.bar = this.multi.create(Math.max(1, e.bytes_total), 0, { done_h: humanBytes(0), total_h: humanBytes(e.bytes_total), rate_h: '-', eta_h: '-', hash_h: '' });
   }
 
   progress(e: ProgressEvent): void {
@@ -67,6 +73,7 @@ export class ProgressBarUi implements TransferUi {
       total_h: humanBytes(e.bytes_total),
       rate_h: humanRate(e.rate_bps),
       eta_h: e.eta_s === null ? '-' : humanDuration(e.eta_s),
+      hash_h: hashing(e, ' | '),
     });
   }
 
@@ -125,7 +132,7 @@ export class PlainUi implements TransferUi {
     this.lastProgress = t;
     const pct = e.bytes_total === 0 ? 100 : Math.floor((e.bytes_done / e.bytes_total) * 100);
     this.out.write(
-      `progress: ${pct}% ${humanBytes(e.bytes_done)} / ${humanBytes(e.bytes_total)}, ${humanRate(e.rate_bps)}, ETA ${e.eta_s === null ? '-' : humanDuration(e.eta_s)}\n`,
+      `progress: ${pct}% ${humanBytes(e.bytes_done)} / ${humanBytes(e.bytes_total)}, ${humanRate(e.rate_bps)}, ETA ${e.eta_s === null ? '-' : humanDuration(e.eta_s)}${hashing(e, ', ')}\n`,
     );
   }
 

@@ -21,6 +21,17 @@ export interface ProgressEvent {
   readonly rate_bps: number;
   /** Seconds left at the current rate; null when unknown (rate 0). */
   readonly eta_s: number | null;
+  /**
+   * Sends only, while a file is being hashed: source bytes hashed so far, of bytes_total. A file
+   * is hashed whole before its first chunk goes out, so on a big file this moves first.
+   */
+  readonly bytes_hashed?: number;
+}
+
+/** The percentage of the source hashed while a send is hashing, else null. */
+export function hashingPercent(e: ProgressEvent): number | null {
+  if (e.bytes_hashed === undefined || e.bytes_total === 0) return null;
+  return Math.floor((e.bytes_hashed / e.bytes_total) * 100);
 }
 
 export interface FileEvent {
