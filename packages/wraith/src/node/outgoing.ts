@@ -437,6 +437,8 @@ export class OutgoingJob {
     }
     const done = this.doneBytes + live;
     if (done > this.lastDone) this.meter.add(done - this.lastDone);
+    // Nothing can move while the next file is hashed: the rate (and ETA) start when data does.
+    else if (this.hashing.busy) this.meter.restart();
     this.lastDone = done;
     const rate = this.meter.rate();
     const total = Math.max(this.walkDone ? this.totalBytes : Math.max(this.totalBytes, this.expectedBytes), done);

@@ -12,6 +12,14 @@ export class RateMeter {
     this.current += bytes;
   }
 
+  /** Forget the window: the rate counts from now (a send that waited for its hashing). */
+  restart(): void {
+    this.buckets.length = 0;
+    this.start = Date.now();
+    this.current = 0;
+    this.currentAt = Math.floor(this.start / 1000);
+  }
+
   private roll(): void {
     const sec = Math.floor(Date.now() / 1000);
     while (this.currentAt < sec) {
