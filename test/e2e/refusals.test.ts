@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Scope, sha256File, writeRandomFile, type Daemon, type RunResult, type TestHome } from '../support/procs.js';
+import { Scope, freeUdpPort, sha256File, writeRandomFile, type Daemon, type RunResult, type TestHome } from '../support/procs.js';
 
 const scope = new Scope('refusals');
 let rx: TestHome;
@@ -86,6 +86,20 @@ describe('refusals', () => {
     // A malformed id is a different refusal with the same exit code.
     const bad = await scope.send([src], `abc@${daemon.addr}`, { home: tx }).result(30_000);
     expectFatal(bad, 'E_PEER_ID_INVALID', 2);
+  });
+
+  it('nothing listens at the address: a warning at once, then E_HANDSHAKE_TIMEOUT naming the address, exit 5 (and the daemon\'s address works)', async () => {
+    const addr = `127.0.0.1:${await freeUdpPort()}`;
+    const t0 = Date.now();
+    const r = await scope.send([src], `${daemon.ready['peer_id'] as string}@${addr}`, { home: tx, args: ['--handshake-timeout', '1s', '--reconnect-for', '3s'] }).result(60_000);
+    expectFatal(r, 'E_HANDSHAKE_TIMEOUT', 5);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    const warning = r.events.find((e) => e.type === 'warning');
+    expect(warning?.['message']).toMatch(new RegExp(`^no answer from ${addr.replace(/\./g, '\\.')} yet \\(.+\\); dialling again for up to 3s \\(--reconnect-for\\)$`));
+    expect(r.events.indexOf(warning!)).toBe(0); // before anything else: the command says why it waits
+    expect(r.events.at(-1)?.['message']).toMatch(new RegExp(`^no wraith node answered at ${addr.replace(/\./g, '\\.')} \\([2-9] dials over \\d+s; last: `));
+    const ok = await scope.send([src], daemon.peer(), { home: tx, args: ['--handshake-timeout', '1s', '--reconnect-for', '3s'] }).result(60_000);
+    expect(ok.code, ok.stderr).toBe(0);
   });
 
   it('a second daemon (or receive) on the same home: E_HOME_LOCKED, exit 3', async () => {

@@ -10,6 +10,7 @@ import {
 } from '@wraith/core';
 import type { Logger } from 'pino';
 import { formatAddr, type PeerSpec } from '../peer.js';
+import { humanDuration } from '../units.js';
 import type { Stats } from '../stats.js';
 import type { SendUi } from '../ui/types.js';
 import { assertUnchanged, snapshotFd, walk, type SourceSnapshot, type WalkEntry } from '../walk.js';
@@ -104,6 +105,8 @@ export class OutgoingJob {
   private woken = false;
   private lastDone = 0;
   private sessionLost: WraithError | null = null;
+  /** A session was established at least once: failing to dial after that is a lost peer. */
+  private everConnected = false;
 
   constructor(o: OutgoingOptions) {
     this.o = o;
@@ -168,21 +171,35 @@ export class OutgoingJob {
 
   private async connect(deadline: number): Promise<void> {
     const o = this.o;
+    const began = Date.now();
+    const addr = formatAddr(o.peer.addr);
     let last: WraithError | null = null;
-    for (let attempt = 0; ; attempt++) {
+    let dials = 0;
+    for (;;) {
+      dials++;
       try {
         this.session = await o.node.connect(o.peer.id, o.peer.addr, (e) => this.onEvent(e));
         this.sessionLost = null;
+        this.everConnected = true;
         return;
       } catch (e) {
         last = e instanceof WraithError ? e : new WraithError('E_PEER_LOST', String(e));
         if (last.category === 'auth' || Date.now() >= deadline || o.signal.aborted) break;
-        o.log.info({ attempt, err: last.message }, 'peer unreachable, retrying');
+        // Until the first session nothing else is printed: say why the command waits.
+        if (dials === 1 && !this.everConnected) {
+          o.ui.warning({ transfer_id: o.transferId, code: last.code, message: `no answer from ${addr} yet (${last.message}); dialling again for up to ${humanDuration(o.reconnectForMs / 1000)} (--reconnect-for)` });
+        }
+        o.log.info({ attempt: dials, err: last.message }, 'peer unreachable, retrying');
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
-    if (last && this.o.reconnectForMs > 0 && last.code !== 'E_PEER_ID_MISMATCH' && last.category !== 'auth') {
-      throw new WraithError('E_PEER_LOST', `the peer could not be reached again within --reconnect-for (${last.message})`);
+    if (last && last.code !== 'E_PEER_ID_MISMATCH' && last.category !== 'auth') {
+      const tried = `${dials} dial${dials === 1 ? '' : 's'} over ${humanDuration((Date.now() - began) / 1000)}; last: ${last.message}`;
+      if (!this.everConnected) {
+        const what = last.code === 'E_HANDSHAKE_TIMEOUT' ? `no wraith node answered at ${addr}` : `could not connect to ${addr}`;
+        throw new WraithError(last.code, `${what} (${tried})`, last.details);
+      }
+      if (o.reconnectForMs > 0) throw new WraithError('E_PEER_LOST', `the peer could not be reached again within --reconnect-for (${tried})`);
     }
     throw last ?? new WraithError('E_PEER_LOST', 'could not connect');
   }
