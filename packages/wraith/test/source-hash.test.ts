@@ -177,14 +177,15 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
     const { mod, jobs } = await built();
     const hasher = await loadBlake3Async('auto');
     const big = files.get(40 * MiB + 12345)!;
-    const early = jobs.EarlyHash.start([big.path], CS, false)!;
+    const early = jobs.EarlyHash.start([big.path], CS, false, 1)!;
     expect(early).not.toBeNull();
-    expect(await early.reply).toEqual({ id: early.job.id }); // every batch taken by the worker
+    expect(await early.replies).toEqual([{ id: early.job.id }]); // every batch taken by the worker
     const sh = new mod.SourceHasher(io, hasher, () => undefined, early);
     try {
       const got = await withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS));
       expect(Buffer.from(got).equals(Buffer.from(hashChunks(hasher, big.data, CS)))).toBe(true);
       expect(sh.workerBatches).toBe(early.job.batches);
+      expect(sh.workerShares).toEqual([early.job.batches]);
       // The adopted worker serves the next file too.
       const again = await withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS));
       expect(Buffer.from(again).equals(Buffer.from(got))).toBe(true);
@@ -202,7 +203,7 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
     await writeFile(path, data);
     // Another chunk size: hashed afresh at the asked size.
     const e1 = jobs.EarlyHash.start([path], CS, false)!;
-    await e1.reply;
+    await e1.replies;
     const sh1 = new mod.SourceHasher(io, hasher, () => undefined, e1);
     try {
       const got = await withFd(path, (fd) => sh1.leaves(path, fd, data.length, 2 * CS));
@@ -213,7 +214,7 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
     expect(closedOn(e1.fd, path)).toBe(true);
     // Rewritten in place (same inode, same size) with a new mtime after the early job hashed it.
     const e2 = jobs.EarlyHash.start([path], CS, false)!;
-    await e2.reply;
+    await e2.replies;
     data[12345] = data[12345]! ^ 1;
     const fh = await open(path, 'r+');
     await fh.write(data.subarray(12345, 12346), 0, 1, 12345);
@@ -233,19 +234,62 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
     expect(closedOn(e3.fd, path)).toBe(true);
   });
 
+  it('with several workers, all of them take batches and none is left running', async () => {
+    const { mod, jobs } = await built();
+    const hasher = await loadBlake3Async('auto');
+    const big = files.get(40 * MiB + 12345)!;
+    const want = Buffer.from(hashChunks(hasher, big.data, CS));
+    const early = jobs.EarlyHash.start([big.path], CS, false, 3)!;
+    expect(early.workers.length).toBe(3);
+    const replies = await early.replies;
+    expect(replies.map((r) => r.id)).toEqual([early.job.id, early.job.id, early.job.id]);
+    const sh = new mod.SourceHasher(io, hasher, () => undefined, early, 3);
+    try {
+      const first = await withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS));
+      expect(Buffer.from(first).equals(want)).toBe(true);
+      expect(sh.workerBatches).toBe(early.job.batches);
+      expect(sh.workerShares.reduce((a, n) => a + n, 0)).toBe(early.job.batches);
+      // Adopted, the three serve later files: each takes a share of some run (the loop races them).
+      const took = [0, 0, 0];
+      const until = Date.now() + 10_000;
+      do {
+        const again = await withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS));
+        expect(Buffer.from(again).equals(want)).toBe(true);
+        expect(sh.workerShares.length).toBeLessThanOrEqual(3);
+        expect(sh.workerShares.reduce((a, n) => a + n, 0)).toBe(sh.workerBatches);
+        sh.workerShares.forEach((n, i) => (took[i]! += n));
+      } while (Date.now() < until && took.some((n) => n === 0));
+      expect(took.every((n) => n > 0), `batches by worker: ${took.join(', ')}`).toBe(true);
+    } finally {
+      await sh.close();
+    }
+    expect(closedOn(early.fd, big.path)).toBe(true);
+    // None: the event loop alone, even for a big file.
+    const alone = new mod.SourceHasher(io, hasher, () => undefined, null, 0);
+    try {
+      alone.prepareFor(big.data.length);
+      const got = await withFd(big.path, (fd) => alone.leaves(big.path, fd, big.data.length, CS));
+      expect(Buffer.from(got).equals(want)).toBe(true);
+      expect(alone.workerBatches).toBe(0);
+      expect(alone.workerShares).toEqual([]);
+    } finally {
+      await alone.close();
+    }
+  });
+
   it('leaves nothing running: a process that sends its early-hashed file exits by itself once the hasher is closed', async () => {
     const big = files.get(40 * MiB + 12345)!;
-    // The order of `wraith send`: the early job, then prepareFor (which must not start a second
-    // worker that nobody ends), the leaves, close.
+    // The order of `wraith send`: the early job (two workers), then prepareFor (which must not
+    // start more workers that nobody ends), the leaves, close.
     const script = `
       import { loadBlake3Async } from '@wraith/blake3';
       import { createFileIo } from '@wraith/io-uring';
       import { openSync, closeSync } from 'node:fs';
       import { EarlyHash } from './dist/node/hash-jobs.js';
       import { SourceHasher } from './dist/node/source-hash.js';
-      const early = EarlyHash.start([process.argv[1]], ${CS}, false);
+      const early = EarlyHash.start([process.argv[1]], ${CS}, false, 2);
       const io = (await createFileIo('auto')).io;
-      const sh = new SourceHasher(io, await loadBlake3Async('auto'), () => {}, early);
+      const sh = new SourceHasher(io, await loadBlake3Async('auto'), () => {}, early, 2);
       sh.prepareFor(${big.data.length});
       const fd = openSync(process.argv[1], 'r');
       await sh.leaves(process.argv[1], fd, ${big.data.length}, ${CS});

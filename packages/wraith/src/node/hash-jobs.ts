@@ -9,8 +9,18 @@ import { Worker } from 'node:worker_threads';
 
 /** Bytes read per batch (at least one chunk). */
 export const HASH_BATCH_BYTES = 4 * 1024 * 1024;
-/** Files at least this big are hashed by the worker too. */
+/** Files at least this big are hashed by workers too. */
 export const PARALLEL_MIN_BYTES = 32 * 1024 * 1024;
+/**
+ * At most this many workers: past ~5 threads a cached file's hashing is bound by memory
+ * bandwidth (each thread copies and hashes ~2.4 GB/s), and a send should not take a big server.
+ */
+export const MAX_HASH_WORKERS = 4;
+
+/** Workers for a big file beside the event loop: one per spare CPU, up to MAX_HASH_WORKERS. */
+export function defaultHashWorkers(): number {
+  return Math.max(0, Math.min(MAX_HASH_WORKERS, availableParallelism() - 1));
+}
 
 /** What the worker is asked: the batches of one file, claimed from a shared counter. */
 export interface HashJob {
@@ -23,13 +33,13 @@ export interface HashJob {
   batches: number;
   /** Int32 [next batch to claim]. */
   next: SharedArrayBuffer;
-  /** One byte per batch: 1 once its leaves are in `leaves`. */
+  /** One byte per batch: 0 until its leaves are in `leaves`, then who hashed it (1 the event loop, 2+ a worker's tag). */
   done: SharedArrayBuffer;
   /** chunks × 32 bytes. */
   leaves: SharedArrayBuffer;
 }
 
-/** What the worker answers once it has stopped taking batches of a job: done, or why it stopped. */
+/** What a worker answers once it has stopped taking batches of a job: done, or why it stopped. */
 export type HashReply = { id: number } | { id: number; error: { code: string; message: string } };
 
 let jobIds = 0;
@@ -79,12 +89,13 @@ export class HashWorker {
     w.unref(); // after the listeners: adding one refs the port again
   }
 
-  static spawn(): HashWorker | null {
+  /** `tag` (2..255) marks the batches it hashes in a job's done row. */
+  static spawn(tag = 2): HashWorker | null {
     if (availableParallelism() < 2) return null;
     try {
       // No flags of the host process: the worker needs none, and module conditions meant for
       // the host (a test runner's 'source') would point it at sources it cannot load.
-      return new HashWorker(new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: [] }));
+      return new HashWorker(new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: [], workerData: { tag } }));
     } catch {
       return null;
     }
@@ -107,6 +118,24 @@ export class HashWorker {
   terminate(): void {
     void this.w.terminate();
   }
+}
+
+/** Up to `n` workers (fewer when one cannot start), tagged 2, 3, ... */
+export function spawnWorkers(n: number): HashWorker[] {
+  const out: HashWorker[] = [];
+  while (out.length < n) {
+    const w = HashWorker.spawn(out.length + 2);
+    if (w === null) break;
+    out.push(w);
+  }
+  return out;
+}
+
+/** `job` for every live worker of `workers`: their replies (none from one that died); null when none is alive. */
+export function submitAll(workers: readonly HashWorker[], job: HashJob): Promise<HashReply[]> | null {
+  const live = workers.filter((w) => w.alive);
+  if (live.length === 0) return null;
+  return Promise.all(live.map((w) => w.submit(job))).then((rs) => rs.filter((r): r is HashReply => r !== null));
 }
 
 /** Identity of an open file, compared before a job's leaves are trusted for another descriptor. */
@@ -138,8 +167,8 @@ export class EarlyHash {
     readonly fd: number,
     readonly identity: FileIdentity,
     readonly job: HashJob,
-    readonly worker: HashWorker,
-    readonly reply: Promise<HashReply | null>,
+    readonly workers: HashWorker[],
+    readonly replies: Promise<HashReply[]>,
   ) {}
 
   /**
@@ -147,7 +176,7 @@ export class EarlyHash {
    * PARALLEL_MIN_BYTES (a symlink only with followSymlinks). Best effort: null otherwise, or on
    * any error (the send then hashes as usual).
    */
-  static start(paths: readonly string[], chunkSize: number, followSymlinks: boolean): EarlyHash | null {
+  static start(paths: readonly string[], chunkSize: number, followSymlinks: boolean, workerCount = defaultHashWorkers()): EarlyHash | null {
     const path = paths[0];
     if (path === undefined || !Number.isSafeInteger(chunkSize) || chunkSize < 1) return null;
     let fd = -1;
@@ -163,13 +192,14 @@ export class EarlyHash {
         return null;
       }
       const identity = identityOf(fd);
-      const worker = HashWorker.spawn();
-      if (worker === null) {
+      const workers = spawnWorkers(workerCount);
+      const job = newJob(fd, identity.size, chunkSize);
+      const replies = submitAll(workers, job);
+      if (replies === null) {
         closeSync(fd);
         return null;
       }
-      const job = newJob(fd, identity.size, chunkSize);
-      return new EarlyHash(fd, identity, job, worker, worker.submit(job));
+      return new EarlyHash(fd, identity, job, workers, replies);
     } catch {
       if (fd >= 0) closeSync(fd);
       return null;
@@ -193,7 +223,7 @@ export class EarlyHash {
     if (this.closed) return;
     this.closed = true;
     stopJob(this.job);
-    await this.reply;
+    await this.replies;
     closeSync(this.fd);
   }
 
@@ -201,6 +231,6 @@ export class EarlyHash {
   async dispose(): Promise<void> {
     if (this.adopted) return;
     await this.finish();
-    this.worker.terminate();
+    for (const w of this.workers) w.terminate();
   }
 }

@@ -4,7 +4,7 @@
  * the shared leaf row. Replies once per job, when no batch is left to take.
  */
 import { readSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { Blake3 } from '@wraith/core';
 import { WraithError } from '@wraith/core/errors';
 import { leafHash } from '@wraith/core/merkle';
@@ -21,6 +21,8 @@ async function loadHasher(): Promise<Blake3> {
 }
 
 const hasher = await loadHasher();
+/** What this worker writes into a job's done row for its batches (the event loop writes 1). */
+const tag = (workerData as { tag?: number } | null)?.tag ?? 2;
 let buf = Buffer.alloc(0);
 
 function run(job: HashJob): void {
@@ -45,7 +47,7 @@ function run(job: HashJob): void {
       const at = (j - first) * cs;
       leaves.set(leafHash(hasher, buf.subarray(at, at + Math.min(cs, size - j * cs))), j * 32);
     }
-    done[b] = 1;
+    done[b] = tag;
   }
 }
 

@@ -3,23 +3,37 @@
  * the first chunk goes out, so this pass is on the critical path of every send).
  *
  * The file is read in batches of HASH_BATCH_BYTES. The event loop reads ahead one batch while it
- * hashes the current one, into buffers kept across files. For a big file a worker thread hashes
- * too: both take the next batch from a shared counter, so the worker joins whenever it is ready
- * and a slow side never holds the other up. A worker that fails leaves its batches to the loop.
+ * hashes the current one, into buffers kept across files. For a big file worker threads hash
+ * too (one per spare CPU, hash-jobs.ts): all take the next batch from a shared counter, so a
+ * worker joins whenever it is ready and a slow one never holds the others up. A worker that
+ * fails leaves its batches to the loop.
  * The first file's job may have begun before the node started (EarlyHash, hash-jobs.ts): the
  * hasher adopts it when it opens the same file.
  */
 import { WraithError, leafHash, type Blake3, type ErrorCode } from '@wraith/core';
 import type { FileIo } from '@wraith/io-uring';
-import { HashWorker, PARALLEL_MIN_BYTES, newJob, stopJob, type EarlyHash, type HashJob, type HashReply } from './hash-jobs.js';
+import {
+  PARALLEL_MIN_BYTES,
+  defaultHashWorkers,
+  newJob,
+  spawnWorkers,
+  stopJob,
+  submitAll,
+  type EarlyHash,
+  type HashJob,
+  type HashReply,
+  type HashWorker,
+} from './hash-jobs.js';
 
-export { HASH_BATCH_BYTES, PARALLEL_MIN_BYTES, type HashJob, type HashReply } from './hash-jobs.js';
+export { HASH_BATCH_BYTES, MAX_HASH_WORKERS, PARALLEL_MIN_BYTES, type HashJob, type HashReply } from './hash-jobs.js';
 
 export class SourceHasher {
-  /** Batches of the last file that the worker hashed. */
+  /** Batches of the last file that workers hashed. */
   workerBatches = 0;
+  /** Batches of the last file by worker (index 0 the first worker); trailing workers with none are left out. */
+  workerShares: number[] = [];
   private bufs: [Uint8Array, Uint8Array] | null = null;
-  private worker: HashWorker | null = null;
+  private workers: HashWorker[] = [];
   private workerFailed = false;
   /** Bytes of the files hashed to the end; the running jobs' finished batches count too. */
   private hashedFiles = 0;
@@ -31,11 +45,13 @@ export class SourceHasher {
     private readonly onRead: (bytes: number) => void,
     /** A job begun before the node was up: adopted by leaves() for the same file, else disposed. */
     private early: EarlyHash | null = null,
+    /** Workers for a big file (none on one CPU). */
+    private readonly workerCount = defaultHashWorkers(),
   ) {}
 
-  /** Start the worker now (it takes ~40 ms to load) when files this big are coming. */
+  /** Start the workers now (one takes ~40 ms to load) when files this big are coming. */
   prepareFor(bytes: number): void {
-    // An early job brings its own worker.
+    // An early job brings its own workers.
     if (bytes >= PARALLEL_MIN_BYTES && this.early === null) this.spawn();
   }
 
@@ -44,12 +60,12 @@ export class SourceHasher {
     const early = this.early;
     this.early = null;
     if (early !== null && early.adopt(fd, chunkSize)) {
-      this.worker ??= early.worker;
+      if (this.workers.length === 0) this.workers = early.workers;
       try {
-        return await this.run(path, fd, early.job, early.reply);
+        return await this.run(path, fd, early.job, early.replies);
       } finally {
         await early.finish();
-        if (this.worker !== early.worker) early.worker.terminate();
+        if (this.workers !== early.workers) for (const w of early.workers) w.terminate();
       }
     }
     await early?.dispose();
@@ -68,22 +84,22 @@ export class SourceHasher {
     for (const job of this.running) {
       const done = new Uint8Array(job.done);
       const batchBytes = job.per * job.chunkSize;
-      for (let b = 0; b < job.batches; b++) if (done[b] === 1) n += Math.min(job.size, (b + 1) * batchBytes) - b * batchBytes;
+      for (let b = 0; b < job.batches; b++) if (done[b] !== 0) n += Math.min(job.size, (b + 1) * batchBytes) - b * batchBytes;
     }
     return n;
   }
 
-  /** Ends the worker (between sends it holds nothing) and an early job nobody adopted. */
+  /** Ends the workers (between sends they hold nothing) and an early job nobody adopted. */
   async close(): Promise<void> {
     const early = this.early;
     this.early = null;
-    this.worker?.terminate();
-    this.worker = null;
+    for (const w of this.workers) w.terminate();
+    this.workers = [];
     await early?.dispose();
   }
 
   /** runJob, counted by hashedBytes() while it runs. */
-  private async run(path: string, fd: number, job: HashJob, helper: Promise<HashReply | null> | null): Promise<Uint8Array> {
+  private async run(path: string, fd: number, job: HashJob, helper: Promise<HashReply[]> | null): Promise<Uint8Array> {
     this.running.add(job);
     try {
       const leaves = await this.runJob(path, fd, job, helper);
@@ -94,36 +110,38 @@ export class SourceHasher {
     }
   }
 
-  /** Hashes `job` (read through `fd`) with `helper`, the worker's reply to it, if any. */
-  private async runJob(path: string, fd: number, job: HashJob, helper: Promise<HashReply | null> | null): Promise<Uint8Array> {
+  /** Hashes `job` (read through `fd`) with `helper`, the workers' replies to it, if any. */
+  private async runJob(path: string, fd: number, job: HashJob, helper: Promise<HashReply[]> | null): Promise<Uint8Array> {
     const { size, batches } = job;
     const next = new Int32Array(job.next);
     const done = new Uint8Array(job.done);
-    let mine = 0;
     try {
-      await this.hashBatches(path, fd, job, () => {
-        const b = Atomics.add(next, 0, 1);
-        if (b < batches) mine++;
-        return b;
-      });
+      await this.hashBatches(path, fd, job, () => Atomics.add(next, 0, 1));
     } catch (e) {
-      stopJob(job); // the worker stops after its current batch
-      await helper; // and no longer reads the file when the caller closes it
+      stopJob(job); // the workers stop after their current batch
+      await helper; // and no longer read the file when the caller closes it
       throw e;
     }
-    // Every batch done means the worker is not reading either; otherwise wait for it.
+    // Every batch done means no worker is reading either (one still loading claims none);
+    // otherwise wait for them all.
     if (helper !== null && done.includes(0)) {
-      const reply = await helper;
-      if (reply !== null && 'error' in reply) {
-        const { code, message } = reply.error;
+      const failed = (await helper).find((r) => 'error' in r);
+      if (failed !== undefined && 'error' in failed) {
+        const { code, message } = failed.error;
         throw new WraithError(code as ErrorCode, code === 'E_SOURCE_CHANGED' ? `${path} changed while it was being read` : `${path}: ${message}`);
       }
     }
-    this.workerBatches = batches - mine - done.reduce((a, d) => a + (d === 0 ? 1 : 0), 0);
+    const shares: number[] = [];
+    for (let b = 0; b < batches; b++) {
+      const t = done[b] as number;
+      if (t >= 2) shares[t - 2] = (shares[t - 2] ?? 0) + 1;
+    }
+    this.workerShares = Array.from(shares, (n) => n ?? 0);
+    this.workerBatches = shares.reduce((a, n) => a + n, 0);
     // A worker that died mid-batch: hash what it left.
     let b = 0;
     await this.hashBatches(path, fd, job, () => {
-      while (b < batches && done[b] === 1) b++;
+      while (b < batches && done[b] !== 0) b++;
       return b++;
     });
     this.onRead(size);
@@ -183,15 +201,14 @@ export class SourceHasher {
   }
 
   private spawn(): void {
-    if (this.worker !== null || this.workerFailed) return; // a worker that died is not replaced
-    this.worker = HashWorker.spawn();
-    if (this.worker === null) this.workerFailed = true;
+    if (this.workers.length > 0 || this.workerFailed || this.workerCount === 0) return; // one that died is not replaced
+    this.workers = spawnWorkers(this.workerCount);
+    if (this.workers.length === 0) this.workerFailed = true;
   }
 
-  /** Hands `job` to the worker; null when there is none: the loop does it all. */
-  private submit(job: HashJob): Promise<HashReply | null> | null {
+  /** Hands `job` to the workers; null when there are none: the loop does it all. */
+  private submit(job: HashJob): Promise<HashReply[]> | null {
     this.spawn();
-    const w = this.worker;
-    return w !== null && w.alive ? w.submit(job) : null;
+    return submitAll(this.workers, job);
   }
 }
