@@ -593,10 +593,12 @@ async function runWraith(ctx, destRoot, { profile = null, kind = null } = {}) {
     }
     const rxCpu0 = procCpu(rx.pid);
     const t0 = performance.now();
+    // --no-hash-cache: every run reads and hashes the source, as a first send of a file does.
+    const args = ['send', ctx.src, '--to', `${h.rxId}@${addr}`, '--json', '--no-progress', '--reconnect-for', '0s', '--no-hash-cache'];
     tx = new Proc(
       'wraith send',
       process.execPath,
-      [...prof('sender'), WRAITH, '--home', h.tx, 'send', ctx.src, '--to', `${h.rxId}@${addr}`, '--json', '--no-progress', '--reconnect-for', '0s', ...extra(net.txIf)],
+      [...prof('sender'), WRAITH, '--home', h.tx, ...args, ...extra(net.txIf)],
       { timed: true, env, ns: net.txNs },
     );
     if (nk) check.sender = await measured(tx, NODE_COMM);

@@ -180,7 +180,7 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
     const early = jobs.EarlyHash.start([big.path], CS, false, 1)!;
     expect(early).not.toBeNull();
     expect(await early.replies).toEqual([{ id: early.job.id }]); // every batch taken by the worker
-    const sh = new mod.SourceHasher(io, hasher, () => undefined, early);
+    const sh = new mod.SourceHasher(io, hasher, () => undefined, { early });
     try {
       const got = await withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS));
       expect(Buffer.from(got).equals(Buffer.from(hashChunks(hasher, big.data, CS)))).toBe(true);
@@ -204,7 +204,7 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
     // Another chunk size: hashed afresh at the asked size.
     const e1 = jobs.EarlyHash.start([path], CS, false)!;
     await e1.replies;
-    const sh1 = new mod.SourceHasher(io, hasher, () => undefined, e1);
+    const sh1 = new mod.SourceHasher(io, hasher, () => undefined, { early: e1 });
     try {
       const got = await withFd(path, (fd) => sh1.leaves(path, fd, data.length, 2 * CS));
       expect(Buffer.from(got).equals(Buffer.from(hashChunks(hasher, data, 2 * CS)))).toBe(true);
@@ -220,7 +220,7 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
     await fh.write(data.subarray(12345, 12346), 0, 1, 12345);
     await fh.close();
     utimesSync(path, new Date(), new Date(Date.now() + 5000));
-    const sh2 = new mod.SourceHasher(io, hasher, () => undefined, e2);
+    const sh2 = new mod.SourceHasher(io, hasher, () => undefined, { early: e2 });
     try {
       const got = await withFd(path, (fd) => sh2.leaves(path, fd, data.length, CS));
       expect(Buffer.from(got).equals(Buffer.from(hashChunks(hasher, data, CS)))).toBe(true);
@@ -230,7 +230,7 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
     expect(closedOn(e2.fd, path)).toBe(true);
     // An early job nobody asked for ends with the hasher.
     const e3 = jobs.EarlyHash.start([path], CS, false)!;
-    await new mod.SourceHasher(io, hasher, () => undefined, e3).close();
+    await new mod.SourceHasher(io, hasher, () => undefined, { early: e3 }).close();
     expect(closedOn(e3.fd, path)).toBe(true);
   });
 
@@ -243,7 +243,7 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
     expect(early.workers.length).toBe(3);
     const replies = await early.replies;
     expect(replies.map((r) => r.id)).toEqual([early.job.id, early.job.id, early.job.id]);
-    const sh = new mod.SourceHasher(io, hasher, () => undefined, early, 3);
+    const sh = new mod.SourceHasher(io, hasher, () => undefined, { early, workers: 3 });
     try {
       const first = await withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS));
       expect(Buffer.from(first).equals(want)).toBe(true);
@@ -265,7 +265,7 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
     }
     expect(closedOn(early.fd, big.path)).toBe(true);
     // None: the event loop alone, even for a big file.
-    const alone = new mod.SourceHasher(io, hasher, () => undefined, null, 0);
+    const alone = new mod.SourceHasher(io, hasher, () => undefined, { workers: 0 });
     try {
       alone.prepareFor(big.data.length);
       const got = await withFd(big.path, (fd) => alone.leaves(big.path, fd, big.data.length, CS));
@@ -289,7 +289,7 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
       import { SourceHasher } from './dist/node/source-hash.js';
       const early = EarlyHash.start([process.argv[1]], ${CS}, false, 2);
       const io = (await createFileIo('auto')).io;
-      const sh = new SourceHasher(io, await loadBlake3Async('auto'), () => {}, early, 2);
+      const sh = new SourceHasher(io, await loadBlake3Async('auto'), () => {}, { early, workers: 2 });
       sh.prepareFor(${big.data.length});
       const fd = openSync(process.argv[1], 'r');
       await sh.leaves(process.argv[1], fd, ${big.data.length}, ${CS});

@@ -160,6 +160,7 @@ export const ConfigFileSchema = Type.Object(
         download_dir: path('where received files go; default <home>/incoming (created 0700)', { 'x-nullable': true }),
         max_concurrent: int('transfers in flight per session', 1, 4096),
         enable_resume: bool('keep partial files and resume state'),
+        hash_cache: bool('remember the leaf hashes of big files sent (in <home>/state/hash-cache), so an unchanged file sent again is not read through to hash it'),
         partial_ttl: duration('delete partial files older than this', 60 * SECOND, 365 * DAY),
         rekey_interval: duration('key update period (forward secrecy)', SECOND, DAY),
       },
@@ -254,6 +255,7 @@ export interface ResolvedConfig {
     download_dir: string;
     max_concurrent: number;
     enable_resume: boolean;
+    hash_cache: boolean;
     partial_ttl: number;
     rekey_interval: number;
   };

@@ -10,6 +10,7 @@ import type { TransferUi } from '../ui/types.js';
 import type { IncomingTransfers } from './incoming.js';
 import type { WraithNode } from './node.js';
 import { OutgoingJob } from './outgoing.js';
+import { hashCacheIn } from './hash-cache.js';
 
 /** Finished transfers kept for GET /v1/transfers. */
 const KEEP_FINISHED = 200;
@@ -183,6 +184,7 @@ export class DaemonAdminProvider implements AdminProvider {
       stats: this.opts.stats,
       signal: abort.signal,
       transferId: id,
+      hashCache: hashCacheIn(this.opts.home.stateDir, this.opts.config.transfer.hash_cache),
     });
     void run
       .run()

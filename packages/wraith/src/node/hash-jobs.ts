@@ -6,6 +6,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import type { HashCache } from './hash-cache.js';
 
 /** Bytes read per batch (at least one chunk). */
 export const HASH_BATCH_BYTES = 4 * 1024 * 1024;
@@ -176,7 +177,14 @@ export class EarlyHash {
    * PARALLEL_MIN_BYTES (a symlink only with followSymlinks). Best effort: null otherwise, or on
    * any error (the send then hashes as usual).
    */
-  static start(paths: readonly string[], chunkSize: number, followSymlinks: boolean, workerCount = defaultHashWorkers()): EarlyHash | null {
+  static start(
+    paths: readonly string[],
+    chunkSize: number,
+    followSymlinks: boolean,
+    workerCount = defaultHashWorkers(),
+    /** Where the file's leaves may be remembered already: then nothing starts. */
+    cache: HashCache | null = null,
+  ): EarlyHash | null {
     const path = paths[0];
     if (path === undefined || !Number.isSafeInteger(chunkSize) || chunkSize < 1) return null;
     let fd = -1;
@@ -192,6 +200,10 @@ export class EarlyHash {
         return null;
       }
       const identity = identityOf(fd);
+      if (cache?.has(fd, chunkSize) === true) {
+        closeSync(fd);
+        return null;
+      }
       const workers = spawnWorkers(workerCount);
       const job = newJob(fd, identity.size, chunkSize);
       const replies = submitAll(workers, job);

@@ -13,6 +13,7 @@ import { formatAddr, type PeerSpec } from '../peer.js';
 import { IncomingTransfers } from './incoming.js';
 import { WraithNode } from './node.js';
 import { OutgoingJob } from './outgoing.js';
+import { hashCacheIn } from './hash-cache.js';
 import { runDemo as demo } from './demo.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { Logger } from 'pino';
@@ -208,6 +209,7 @@ export const runSend: NodeModule['runSend'] = async (opts0, ui) => {
       signal: opts.signal,
       transferId,
       earlyHash: opts.earlyHash ?? null,
+      hashCache: hashCacheIn(opts.home.stateDir, config.transfer.hash_cache),
     });
     const r = await job.run();
     if (r.errors.length === 0) {

@@ -18,6 +18,7 @@ import { nowMicros } from './driver.js';
 import type { WraithNode } from './node.js';
 import { RateMeter, TokenBucket } from './rate.js';
 import type { EarlyHash } from './hash-jobs.js';
+import type { HashCache } from './hash-cache.js';
 import { SourceHasher } from './source-hash.js';
 
 /** Files offered at once (small files are pipelined). */
@@ -52,6 +53,8 @@ export interface OutgoingOptions {
   transferId: string;
   /** The first file's hashing, begun before the node started (the job owns it from here). */
   earlyHash?: EarlyHash | null;
+  /** Leaf rows of big files remembered across sends ([transfer] hash_cache). */
+  hashCache?: HashCache | null;
 }
 
 export interface OutgoingResult {
@@ -110,7 +113,10 @@ export class OutgoingJob {
 
   constructor(o: OutgoingOptions) {
     this.o = o;
-    this.hashing = new SourceHasher(o.node.io, o.node.hasher, (bytes) => o.stats.fileIo('read', o.node.io.backend, bytes), o.earlyHash ?? null);
+    this.hashing = new SourceHasher(o.node.io, o.node.hasher, (bytes) => o.stats.fileIo('read', o.node.io.backend, bytes), {
+      early: o.earlyHash ?? null,
+      cache: o.hashCache ?? null,
+    });
     this.bucket = o.rateBps ? new TokenBucket(o.rateBps, Math.max(o.chunkSize * 2, o.rateBps / 10)) : null;
   }
 
@@ -277,7 +283,8 @@ export class OutgoingJob {
       const t0 = performance.now();
       const leaves = await this.hashing.leaves(entry.path, fd, size, cs);
       if (size >= 1 << 20) {
-        o.log.debug({ path: entry.path, bytes: size, ms: Math.round(performance.now() - t0), worker_batches: this.hashing.workerBatches }, 'source hashed');
+        const h = this.hashing;
+        o.log.debug({ path: entry.path, bytes: size, ms: Math.round(performance.now() - t0), worker_batches: h.workerBatches, from_cache: h.fromCache }, 'source hashed');
       }
       const tree = new MerkleTree(o.node.hasher, leaves);
       const manifest: FileManifest = {

@@ -8,10 +8,12 @@
  * worker joins whenever it is ready and a slow one never holds the others up. A worker that
  * fails leaves its batches to the loop.
  * The first file's job may have begun before the node started (EarlyHash, hash-jobs.ts): the
- * hasher adopts it when it opens the same file.
+ * hasher adopts it when it opens the same file. With a HashCache, a big file's leaves are
+ * looked up first and remembered after.
  */
 import { WraithError, leafHash, type Blake3, type ErrorCode } from '@wraith/core';
 import type { FileIo } from '@wraith/io-uring';
+import { CACHE_MIN_BYTES, fileKey, type FileKey, type HashCache } from './hash-cache.js';
 import {
   PARALLEL_MIN_BYTES,
   defaultHashWorkers,
@@ -27,7 +29,18 @@ import {
 
 export { HASH_BATCH_BYTES, MAX_HASH_WORKERS, PARALLEL_MIN_BYTES, type HashJob, type HashReply } from './hash-jobs.js';
 
+export interface SourceHasherOptions {
+  /** A job begun before the node was up: adopted by leaves() for the same file, else disposed. */
+  early?: EarlyHash | null;
+  /** Workers for a big file (default: one per spare CPU; none on one CPU). */
+  workers?: number;
+  /** Leaf rows remembered across sends. */
+  cache?: HashCache | null;
+}
+
 export class SourceHasher {
+  /** The last file's leaves came from the cache. */
+  fromCache = false;
   /** Batches of the last file that workers hashed. */
   workerBatches = 0;
   /** Batches of the last file by worker (index 0 the first worker); trailing workers with none are left out. */
@@ -38,16 +51,20 @@ export class SourceHasher {
   /** Bytes of the files hashed to the end; the running jobs' finished batches count too. */
   private hashedFiles = 0;
   private readonly running = new Set<HashJob>();
+  private early: EarlyHash | null;
+  private readonly workerCount: number;
+  private readonly cache: HashCache | null;
 
   constructor(
     private readonly io: FileIo,
     private readonly hasher: Blake3,
     private readonly onRead: (bytes: number) => void,
-    /** A job begun before the node was up: adopted by leaves() for the same file, else disposed. */
-    private early: EarlyHash | null = null,
-    /** Workers for a big file (none on one CPU). */
-    private readonly workerCount = defaultHashWorkers(),
-  ) {}
+    opts: SourceHasherOptions = {},
+  ) {
+    this.early = opts.early ?? null;
+    this.workerCount = opts.workers ?? defaultHashWorkers();
+    this.cache = opts.cache ?? null;
+  }
 
   /** Start the workers now (one takes ~40 ms to load) when files this big are coming. */
   prepareFor(bytes: number): void {
@@ -57,6 +74,33 @@ export class SourceHasher {
 
   /** Leaf hashes (chunks × 32 bytes) of the `size`-byte file open at `fd`. */
   async leaves(path: string, fd: number, size: number, chunkSize: number): Promise<Uint8Array> {
+    this.fromCache = false;
+    this.workerBatches = 0;
+    this.workerShares = [];
+    const cache = size >= CACHE_MIN_BYTES ? this.cache : null;
+    if (cache === null) return this.hash(path, fd, size, chunkSize);
+    const known = await cache.get(fd, chunkSize);
+    if (known !== null) {
+      const early = this.early; // started before the entry could be seen (hash-jobs.ts checks)
+      this.early = null;
+      await early?.dispose();
+      this.fromCache = true;
+      this.hashedFiles += size;
+      return known;
+    }
+    let before: FileKey | null = null;
+    try {
+      before = fileKey(fd);
+    } catch {
+      // not remembered then
+    }
+    const started = cache.now();
+    const leaves = await this.hash(path, fd, size, chunkSize);
+    if (before !== null) await cache.put(fd, before, chunkSize, leaves, started);
+    return leaves;
+  }
+
+  private async hash(path: string, fd: number, size: number, chunkSize: number): Promise<Uint8Array> {
     const early = this.early;
     this.early = null;
     if (early !== null && early.adopt(fd, chunkSize)) {

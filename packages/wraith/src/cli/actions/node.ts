@@ -12,6 +12,7 @@ import { removeRunInfo, writeRunInfo } from '../../home/runinfo.js';
 import { ensureAdminToken } from '../../home/token.js';
 import { loadNode } from '../../node-api.js';
 import { EarlyHash } from '../../node/hash-jobs.js';
+import { hashCacheIn } from '../../node/hash-cache.js';
 import { DiscardStats, Stats } from '../../stats.js';
 import { createUi, forwarding } from '../../ui/index.js';
 import { NdjsonUi } from '../../ui/ndjson.js';
@@ -160,7 +161,13 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
   // A worker hashes the first big file while the engine loads and the node starts: the root
   // must be known before anything is offered, so this hides much of that pass.
-  const earlyHash = EarlyHash.start(paths, config.transfer.chunk_size, opts.followSymlinks === true);
+  const earlyHash = EarlyHash.start(
+    paths,
+    config.transfer.chunk_size,
+    opts.followSymlinks === true,
+    undefined,
+    hashCacheIn(home.stateDir, config.transfer.hash_cache),
+  );
   try {
     const runSend = await loadNode('runSend');
     log.logger.debug({ peer: `${peer.id}@${formatAddr(peer.addr)}`, paths }, 'sending');

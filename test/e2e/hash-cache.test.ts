@@ -1,0 +1,77 @@
+/**
+ * The sender's hash cache ([transfer] hash_cache): a big file sent a second time, unchanged, is
+ * not read through to hash it (its leaves come from <home>/state/hash-cache) and arrives
+ * identical under the same root; once changed in place, it is hashed again and the receiver
+ * gets the new content. A file written just before its send is not remembered (racy), and
+ * --no-hash-cache leaves the cache alone.
+ */
+import { open, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Scope, sha256File, writeRandomFile, type RunResult, type TestHome } from '../support/procs.js';
+
+const MiB = 1024 * 1024;
+const SIZE = 40 * MiB + 4321;
+
+const scope = new Scope('hash-cache');
+afterAll(() => scope.dispose());
+
+/** The sender's "source hashed" debug line. */
+function hashedLine(r: RunResult): Record<string, unknown> {
+  const line = r.stderr.split('\n').find((l) => l.includes('"source hashed"'));
+  expect(line, r.stderr).toBeDefined();
+  return JSON.parse(line!) as Record<string, unknown>;
+}
+
+const entries = async (home: TestHome): Promise<string[]> => (await readdir(join(home.dir, 'state', 'hash-cache')).catch(() => [])).filter((n) => n.endsWith('.leaves'));
+
+describe('hash cache', () => {
+  it('a big file sent again unchanged takes its leaves from the cache; changed, it is hashed again; just written, it is not remembered', async () => {
+    const tx = await scope.home('tx');
+    const src = join(await scope.tempDir('src'), 'big.bin');
+    await writeRandomFile(src, SIZE);
+    const send = async (args: string[] = []): Promise<{ r: RunResult; output: string; root: unknown }> => {
+      const daemon = await scope.daemon({ home: await scope.home('rx') });
+      const r = await scope.send([src], daemon.peer(), { home: tx, args: ['--log-level', 'debug', '--reconnect-for', '0s', ...args] }).result(60_000);
+      expect(r.code, r.stderr).toBe(0);
+      await daemon.terminate();
+      return { r, output: daemon.output, root: r.events.find((e) => e.type === 'completed')?.['root'] };
+    };
+
+    // Written a moment ago: a later write in the same clock tick could keep its timestamps.
+    const fresh = await send();
+    expect(hashedLine(fresh.r)).toMatchObject({ from_cache: false });
+    expect(await entries(tx)).toEqual([]);
+
+    await new Promise((r) => setTimeout(r, 2100));
+    const opted = await send(['--no-hash-cache']);
+    expect(hashedLine(opted.r)).toMatchObject({ from_cache: false });
+    expect(await entries(tx)).toEqual([]);
+
+    const first = await send();
+    expect(hashedLine(first.r)).toMatchObject({ from_cache: false });
+    expect(await entries(tx)).toHaveLength(1);
+    const second = await send();
+    expect(hashedLine(second.r)).toMatchObject({ from_cache: true });
+    expect(second.root).toBe(first.root);
+    const want = await sha256File(src);
+    expect(await sha256File(join(second.output, 'big.bin'))).toBe(want);
+
+    // One byte rewritten in place: same size and inode, new ctime.
+    const fh = await open(src, 'r+');
+    try {
+      const b = Buffer.alloc(1);
+      await fh.read(b, 0, 1, SIZE - 10);
+      b[0] = b[0]! ^ 0xff;
+      await fh.write(b, 0, 1, SIZE - 10);
+    } finally {
+      await fh.close();
+    }
+    const changed = await send();
+    expect(hashedLine(changed.r)).toMatchObject({ from_cache: false });
+    expect(changed.root).not.toBe(first.root);
+    const now = await sha256File(src);
+    expect(now).not.toBe(want);
+    expect(await sha256File(join(changed.output, 'big.bin'))).toBe(now);
+  }, 120_000);
+});
