@@ -212,22 +212,27 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
       await sh1.close();
     }
     expect(closedOn(e1.fd, path)).toBe(true);
-    // Rewritten in place (same inode, same size) with a new mtime after the early job hashed it.
-    const e2 = jobs.EarlyHash.start([path], CS, false)!;
-    await e2.replies;
-    data[12345] = data[12345]! ^ 1;
-    const fh = await open(path, 'r+');
-    await fh.write(data.subarray(12345, 12346), 0, 1, 12345);
-    await fh.close();
-    utimesSync(path, new Date(), new Date(Date.now() + 5000));
-    const sh2 = new mod.SourceHasher(io, hasher, () => undefined, { early: e2 });
-    try {
-      const got = await withFd(path, (fd) => sh2.leaves(path, fd, data.length, CS));
-      expect(Buffer.from(got).equals(Buffer.from(hashChunks(hasher, data, CS)))).toBe(true);
-    } finally {
-      await sh2.close();
+    // Rewritten in place (same inode, same size) after the early job hashed it: with a new
+    // mtime, then with the mtime put back (only the ctime shows it).
+    for (const mtime of ['new', 'put back'] as const) {
+      const e2 = jobs.EarlyHash.start([path], CS, false)!;
+      await e2.replies;
+      const st = statSync(path);
+      data[12345] = data[12345]! ^ 1;
+      const fh = await open(path, 'r+');
+      await fh.write(data.subarray(12345, 12346), 0, 1, 12345);
+      await fh.close();
+      utimesSync(path, new Date(), mtime === 'new' ? new Date(Date.now() + 5000) : st.mtime);
+      expect(statSync(path).mtimeMs === st.mtimeMs).toBe(mtime === 'put back');
+      const sh2 = new mod.SourceHasher(io, hasher, () => undefined, { early: e2 });
+      try {
+        const got = await withFd(path, (fd) => sh2.leaves(path, fd, data.length, CS));
+        expect(Buffer.from(got).equals(Buffer.from(hashChunks(hasher, data, CS))), `mtime ${mtime}`).toBe(true);
+      } finally {
+        await sh2.close();
+      }
+      expect(closedOn(e2.fd, path)).toBe(true);
     }
-    expect(closedOn(e2.fd, path)).toBe(true);
     // An early job nobody asked for ends with the hasher.
     const e3 = jobs.EarlyHash.start([path], CS, false)!;
     await new mod.SourceHasher(io, hasher, () => undefined, { early: e3 }).close();

@@ -139,21 +139,25 @@ export function submitAll(workers: readonly HashWorker[], job: HashJob): Promise
   return Promise.all(live.map((w) => w.submit(job))).then((rs) => rs.filter((r): r is HashReply => r !== null));
 }
 
-/** Identity of an open file, compared before a job's leaves are trusted for another descriptor. */
+/**
+ * Identity of an open file, compared before a job's leaves are trusted for another descriptor.
+ * The ctime catches a rewrite that put the mtime back.
+ */
 export interface FileIdentity {
   dev: number;
   ino: number;
   size: number;
   mtimeMs: number;
+  ctimeMs: number;
 }
 
 export function identityOf(fd: number): FileIdentity {
   const st = fstatSync(fd);
-  return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
 }
 
 export function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
 /**
@@ -170,6 +174,8 @@ export class EarlyHash {
     readonly job: HashJob,
     readonly workers: HashWorker[],
     readonly replies: Promise<HashReply[]>,
+    /** Wall-clock ms when the job began (a hash cache must not take a file changed just before). */
+    readonly startedMs: number,
   ) {}
 
   /**
@@ -199,6 +205,7 @@ export class EarlyHash {
         closeSync(fd);
         return null;
       }
+      const startedMs = cache?.now() ?? Date.now();
       const identity = identityOf(fd);
       if (cache?.has(fd, chunkSize) === true) {
         closeSync(fd);
@@ -211,7 +218,7 @@ export class EarlyHash {
         closeSync(fd);
         return null;
       }
-      return new EarlyHash(fd, identity, job, workers, replies);
+      return new EarlyHash(fd, identity, job, workers, replies, startedMs);
     } catch {
       if (fd >= 0) closeSync(fd);
       return null;

@@ -94,7 +94,8 @@ export class SourceHasher {
     } catch {
       // not remembered then
     }
-    const started = cache.now();
+    // An early job adopted by hash() began before now: the earlier start is the safe bound.
+    const started = Math.min(cache.now(), this.early?.startedMs ?? Number.POSITIVE_INFINITY);
     const leaves = await this.hash(path, fd, size, chunkSize);
     if (before !== null) await cache.put(fd, before, chunkSize, leaves, started);
     return leaves;
