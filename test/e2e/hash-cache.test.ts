@@ -3,9 +3,10 @@
  * not read through to hash it (its leaves come from <home>/state/hash-cache) and arrives
  * identical under the same root; once changed in place, it is hashed again and the receiver
  * gets the new content. A file written just before its send is not remembered (racy), and
- * --no-hash-cache leaves the cache alone.
+ * --no-hash-cache leaves the cache alone. A receiver uses the same cache for the file it already
+ * has when it is offered again.
  */
-import { open, readdir } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Scope, sha256File, writeRandomFile, type RunResult, type TestHome } from '../support/procs.js';
@@ -73,5 +74,32 @@ describe('hash cache', () => {
     const now = await sha256File(src);
     expect(now).not.toBe(want);
     expect(await sha256File(join(changed.output, 'big.bin'))).toBe(now);
+  }, 120_000);
+
+  it('a receiver offered a file it already has hashes it once, then finds its leaves in its own cache', async () => {
+    const tx = await scope.home('tx');
+    const rx = await scope.home('rx');
+    const daemon = await scope.daemon({ home: rx });
+    const src = join(await scope.tempDir('src'), 'kept.bin');
+    const want = await writeRandomFile(src, SIZE);
+    const send = async (): Promise<string> => {
+      const r = await scope.send([src], daemon.peer(), { home: tx, args: ['--reconnect-for', '0s'] }).result(60_000);
+      expect(r.code, r.stderr).toBe(0);
+      return String(r.events.find((e) => e.type === 'file')?.['status']);
+    };
+    expect(await send()).toBe('sent');
+    expect(await sha256File(join(daemon.output, 'kept.bin'))).toBe(want);
+    expect(await entries(rx)).toEqual([]);
+    await new Promise((r) => setTimeout(r, 2100)); // installed long enough ago to be remembered
+    expect(await send()).toBe('already_present');
+    const [entry] = await entries(rx);
+    expect(entry).toBeDefined();
+    const path = join(rx.dir, 'state', 'hash-cache', entry!);
+    const storedAt = (await stat(path)).mtimeMs;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await send()).toBe('already_present');
+    expect((await stat(path)).mtimeMs).toBeGreaterThan(storedAt); // found and marked used
+    expect(await entries(rx)).toEqual([entry]);
+    await daemon.terminate();
   }, 120_000);
 });

@@ -160,7 +160,7 @@ export const ConfigFileSchema = Type.Object(
         download_dir: path('where received files go; default <home>/incoming (created 0700)', { 'x-nullable': true }),
         max_concurrent: int('transfers in flight per session', 1, 4096),
         enable_resume: bool('keep partial files and resume state'),
-        hash_cache: bool('remember the leaf hashes of big files sent (in <home>/state/hash-cache), so an unchanged file sent again is not read through to hash it'),
+        hash_cache: bool('remember the leaf hashes of big files sent or found already present (in <home>/state/hash-cache), so an unchanged file is not read through again to hash it'),
         partial_ttl: duration('delete partial files older than this', 60 * SECOND, 365 * DAY),
         rekey_interval: duration('key update period (forward secrecy)', SECOND, DAY),
       },

@@ -1,6 +1,7 @@
 /**
- * Leaf rows of big source files, kept in <home>/state/hash-cache so that sending an unchanged
- * file again (a resumed or repeated send) does not read all of it to hash it first.
+ * Leaf rows of big files, kept in <home>/state/hash-cache so that an unchanged file is not read
+ * through again to hash it: a file sent again (a resumed or repeated send), or a file a receiver
+ * already has and is offered again (node/index.ts, contentRoot).
  *
  * An entry is found by the file's device, inode, size, mtime and ctime (ns) and the chunk size.
  * Any write to a file moves its ctime, and nothing but the clock sets a ctime. An entry is made

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { MerkleBuilder, WraithError, leafHash, type SocketAddr } from '@wraith/core';
+import { MerkleTree, WraithError, type SocketAddr } from '@wraith/core';
 import type { NodeContext, NodeModule } from '../node-api.js';
 import type { RunInfo } from '../home/runinfo.js';
 import { FileStore } from '../store/index.js';
@@ -14,6 +14,7 @@ import { IncomingTransfers } from './incoming.js';
 import { WraithNode } from './node.js';
 import { OutgoingJob } from './outgoing.js';
 import { hashCacheIn } from './hash-cache.js';
+import { SourceHasher } from './source-hash.js';
 import { runDemo as demo } from './demo.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { Logger } from 'pino';
@@ -29,6 +30,9 @@ export function authorizer(config: ResolvedConfig, log: Logger): (peerId: string
 }
 
 async function openStore(config: ResolvedConfig, stateDir: string, node: WraithNode): Promise<FileStore> {
+  // The event loop alone (no worker threads idling in the daemon), reading ahead; the cache
+  // makes a file found again (a backup sent twice) cost one small read.
+  const hashing = new SourceHasher(node.io, node.hasher, () => undefined, { workers: 0, cache: hashCacheIn(stateDir, config.transfer.hash_cache) });
   return FileStore.open({
     downloadDir: config.transfer.download_dir,
     stateDir,
@@ -41,30 +45,23 @@ async function openStore(config: ResolvedConfig, stateDir: string, node: WraithN
     directWrites: config.io.direct_writes,
     logger: node.log,
     stats: node.opts.stats,
-    contentRoot: (fd, size, chunkSize) => contentRoot(node, fd, size, chunkSize),
+    contentRoot: (fd, size, chunkSize) => contentRoot(node, hashing, fd, size, chunkSize),
   });
 }
-
-/** Chunks read at once while hashing an existing file. */
-const ROOT_BATCH = 16;
 
 /**
  * The manifest root of an open file, computed as a sender does: the store compares it with an
  * offer to tell "already present" (same content) from a conflict.
  */
-async function contentRoot(node: WraithNode, fd: number, size: number, chunkSize: number): Promise<Uint8Array> {
-  const b = new MerkleBuilder(node.hasher);
-  const n = Math.max(1, Math.ceil(size / chunkSize));
-  for (let i = 0; i < n; i += ROOT_BATCH) {
-    const reqs: Array<{ offset: number; length: number }> = [];
-    for (let j = i; j < Math.min(n, i + ROOT_BATCH); j++) reqs.push({ offset: j * chunkSize, length: Math.min(chunkSize, size - j * chunkSize) });
-    const bufs = await node.io.readChunks(fd, reqs);
-    bufs.forEach((buf, k) => {
-      if (buf.length !== reqs[k]?.length) throw new WraithError('E_IO', `short read while hashing an existing file (${buf.length} of ${reqs[k]?.length} bytes)`);
-      b.addLeaf(leafHash(node.hasher, buf));
-    });
+async function contentRoot(node: WraithNode, hashing: SourceHasher, fd: number, size: number, chunkSize: number): Promise<Uint8Array> {
+  try {
+    return new MerkleTree(node.hasher, await hashing.leaves('the existing file', fd, size, chunkSize)).root;
+  } catch (e) {
+    if (e instanceof WraithError && e.code === 'E_SOURCE_CHANGED') {
+      throw new WraithError('E_IO', `an existing file of ${size} bytes became shorter while it was hashed`);
+    }
+    throw e;
   }
-  return b.root();
 }
 
 function warnOpen(config: ResolvedConfig, log: Logger): void {
