@@ -97,6 +97,20 @@ describe('HashCache', () => {
     }
   });
 
+  it('does not store an entry bigger than its whole bound', async () => {
+    const cache = new HashCache(join(dir, 'c6'), LEAVES, later); // the header and sum do not fit
+    const f = await bigFile();
+    try {
+      expect(await cache.put(f.fd, fileKey(f.fd), CS, rowFor(7), cache.now())).toBe(false);
+      expect(cache.counts.tooBig).toBe(1);
+      expect(await readdir(cache.dir).catch(() => [])).toEqual([]);
+      const roomy = new HashCache(cache.dir, 2 * LEAVES, later);
+      expect(await roomy.put(f.fd, fileKey(f.fd), CS, rowFor(7), roomy.now())).toBe(true);
+    } finally {
+      closeSync(f.fd);
+    }
+  });
+
   it('misses and deletes a damaged or cut entry', async () => {
     const cache = new HashCache(join(dir, 'c3'), undefined, later);
     const f = await bigFile();

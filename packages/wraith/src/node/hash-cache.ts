@@ -18,8 +18,11 @@ import { join } from 'node:path';
 
 /** Files at least this big are remembered (smaller ones hash in a few ms). */
 export const CACHE_MIN_BYTES = 32 * 1024 * 1024;
-/** Cache size bound: 64 MiB holds the leaves of ~512 GiB of files at 256 KiB chunks. */
-export const MAX_BYTES = 64 * 1024 * 1024;
+/**
+ * Cache size bound: the leaves of ~2 TiB of files at 256 KiB chunks (1/8192 of their size). A
+ * bigger single entry is not stored: it would only push out everything else.
+ */
+export const MAX_BYTES = 256 * 1024 * 1024;
 /** A file changed less than this before its hashing began is not remembered. */
 export const RACY_MS = 2000;
 
@@ -54,7 +57,7 @@ export function hashCacheIn(stateDir: string, enabled: boolean): HashCache | nul
 
 export class HashCache {
   /** Entries made and found since this object was created (for logs and tests). */
-  readonly counts = { hits: 0, stored: 0, racy: 0, damaged: 0, evicted: 0 };
+  readonly counts = { hits: 0, stored: 0, racy: 0, tooBig: 0, damaged: 0, evicted: 0 };
 
   constructor(
     readonly dir: string,
@@ -126,11 +129,15 @@ export class HashCache {
       return false;
     }
     const text = keyText(before, chunkSize);
+    const head = Buffer.concat([MAGIC, Buffer.from(text)]);
+    if (head.length + leaves.length + SUM > this.maxBytes) {
+      this.counts.tooBig++;
+      return false;
+    }
     const path = this.pathOf(text);
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
-      const head = Buffer.concat([MAGIC, Buffer.from(text)]);
       const sum = createHash('sha256').update(head).update(leaves).digest();
       const fh = await open(tmp, 'wx', 0o600);
       try {
