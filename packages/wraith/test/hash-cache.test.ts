@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashChunks } from '@wraith/core';
 import { loadBlake3Async } from '@wraith/blake3';
 import { createFileIo, type FileIo } from '@wraith/io-uring';
-import { CACHE_MIN_BYTES, HashCache, RACY_MS, fileKey } from '../src/node/hash-cache.js';
+import { CACHE_MIN_BYTES, HashCache, RACY_FINE_MS, RACY_MS, fileKey, racyBoundMs } from '../src/node/hash-cache.js';
 import { SourceHasher } from '../src/node/source-hash.js';
 
 const MiB = 1024 * 1024;
@@ -79,11 +79,12 @@ describe('HashCache', () => {
     try {
       // Written just now: a write in the same clock tick would keep these timestamps.
       expect(await cache.put(f.fd, fileKey(f.fd), CS, rowFor(2), Date.now())).toBe(false);
+      expect(await cache.put(f.fd, fileKey(f.fd), CS, rowFor(2), Date.now() + RACY_FINE_MS / 2)).toBe(false);
       const old = new HashCache(cache.dir, undefined, later);
       const before = fileKey(f.fd);
       writeSync(f.fd, Buffer.from([1]), 0, 1, 5000); // changed while it was hashed
       expect(await old.put(f.fd, before, CS, rowFor(2), old.now())).toBe(false);
-      expect(cache.counts.racy + old.counts.racy).toBe(2);
+      expect(cache.counts.racy + old.counts.racy).toBe(3);
       expect(await old.get(f.fd, CS)).toBeNull();
       const small = await bigFile(CACHE_MIN_BYTES - 1);
       try {
@@ -106,6 +107,26 @@ describe('HashCache', () => {
       expect(await readdir(cache.dir).catch(() => [])).toEqual([]);
       const roomy = new HashCache(cache.dir, 2 * LEAVES, later);
       expect(await roomy.put(f.fd, fileKey(f.fd), CS, rowFor(7), roomy.now())).toBe(true);
+    } finally {
+      closeSync(f.fd);
+    }
+  });
+
+  it('takes a few clock ticks for sub-second ctimes, 2 s for whole-second ones', async () => {
+    const f = await bigFile();
+    try {
+      const key = fileKey(f.fd);
+      const fine = { ...key, ctimeNs: key.ctimeNs - (key.ctimeNs % 1_000_000_000n) + 123_456_789n };
+      const whole = { ...key, ctimeNs: key.ctimeNs - (key.ctimeNs % 1_000_000_000n) };
+      expect(racyBoundMs(fine)).toBe(RACY_FINE_MS);
+      expect(racyBoundMs(whole)).toBe(RACY_MS);
+      // A whole-second mtime (as tar and cp -p leave) changes nothing.
+      expect(racyBoundMs({ ...fine, mtimeNs: 1_700_000_000_000_000_000n })).toBe(RACY_FINE_MS);
+      // So a file written and hashed at once (tar ... && wraith send) is remembered, where its
+      // file system stamps sub-second ctimes (ext4, xfs, btrfs, tmpfs do).
+      await new Promise((r) => setTimeout(r, 2 * racyBoundMs(key)));
+      const cache = new HashCache(join(dir, 'c7'));
+      expect(await cache.put(f.fd, key, CS, rowFor(8), Date.now())).toBe(true);
     } finally {
       closeSync(f.fd);
     }

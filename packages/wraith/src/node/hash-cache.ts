@@ -5,9 +5,10 @@
  *
  * An entry is found by the file's device, inode, size, mtime and ctime (ns) and the chunk size.
  * Any write to a file moves its ctime, and nothing but the clock sets a ctime. An entry is made
- * only when the file's ctime and mtime were at least RACY_MS older than the start of its hashing
- * and it had not changed by the end, so that a write landing in the same clock tick as the one
- * before cannot hide behind an equal timestamp (git's "racy clean" rule). Each entry carries a
+ * only when the file's ctime and mtime were older than the start of its hashing by more than one
+ * tick of the clock that stamps them (racyBoundMs) and it had not changed by the end, so that a
+ * write landing in the same tick as the one before cannot hide behind an equal timestamp (git's
+ * "racy clean" rule). Each entry carries a
  * SHA-256 of itself; a damaged one is deleted and missed. Past MAX_BYTES the least recently used
  * entries go. Node built-ins only: `wraith send` consults it before the engine has loaded.
  */
@@ -23,8 +24,22 @@ export const CACHE_MIN_BYTES = 32 * 1024 * 1024;
  * bigger single entry is not stored: it would only push out everything else.
  */
 export const MAX_BYTES = 256 * 1024 * 1024;
-/** A file changed less than this before its hashing began is not remembered. */
+/** A file changed less than this before its hashing began is not remembered... */
 export const RACY_MS = 2000;
+/**
+ * ...or less than this, where the file system keeps sub-second ctimes: those come from a clock
+ * that ticks every 1-10 ms (a jiffy), so this is several ticks.
+ */
+export const RACY_FINE_MS = 50;
+
+/**
+ * How long before the hashing a change must lie. A ctime with no sub-second part comes from a
+ * file system with whole-second (or coarser) stamps, or falls on a whole second by chance: both
+ * get RACY_MS. A user can set an mtime, never a ctime, so only the ctime tells.
+ */
+export function racyBoundMs(key: FileKey): number {
+  return key.ctimeNs % 1_000_000_000n === 0n ? RACY_MS : RACY_FINE_MS;
+}
 
 const MAGIC = Buffer.from('wraith-leaves-1\n');
 const SUM = 32;
@@ -123,7 +138,7 @@ export class HashCache {
     } catch {
       return false;
     }
-    const limitNs = BigInt(Math.floor(startedMs - RACY_MS)) * 1_000_000n;
+    const limitNs = BigInt(Math.floor(startedMs - racyBoundMs(before))) * 1_000_000n;
     if (!sameKey(before, after) || before.ctimeNs >= limitNs || before.mtimeNs >= limitNs) {
       this.counts.racy++;
       return false;
