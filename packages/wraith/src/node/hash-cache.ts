@@ -8,9 +8,9 @@
  * only when the file's ctime and mtime were older than the start of its hashing by more than one
  * tick of the clock that stamps them (racyBoundMs) and it had not changed by the end, so that a
  * write landing in the same tick as the one before cannot hide behind an equal timestamp (git's
- * "racy clean" rule). Each entry carries a
- * SHA-256 of itself; a damaged one is deleted and missed. Past MAX_BYTES the least recently used
- * entries go. Node built-ins only: `wraith send` consults it before the engine has loaded.
+ * "racy clean" rule). Each entry carries a SHA-256 of itself; a damaged one is deleted and
+ * missed. Past MAX_BYTES the least recently used entries go. Node built-ins only: `wraith send`
+ * consults it before the engine has loaded.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, fstatSync, type BigIntStats } from 'node:fs';
