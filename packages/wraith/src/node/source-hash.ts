@@ -41,8 +41,6 @@ export interface SourceHasherOptions {
 export class SourceHasher {
   /** The last file's leaves came from the cache. */
   fromCache = false;
-  /** Batches of the last file that workers hashed. */
-  workerBatches = 0;
   /** Batches of the last file by worker (index 0 the first worker); trailing workers with none are left out. */
   workerShares: number[] = [];
   private bufs: [Uint8Array, Uint8Array] | null = null;
@@ -75,7 +73,6 @@ export class SourceHasher {
   /** Leaf hashes (chunks × 32 bytes) of the `size`-byte file open at `fd`. */
   async leaves(path: string, fd: number, size: number, chunkSize: number): Promise<Uint8Array> {
     this.fromCache = false;
-    this.workerBatches = 0;
     this.workerShares = [];
     const cache = size >= CACHE_MIN_BYTES ? this.cache : null;
     if (cache === null) return this.hash(path, fd, size, chunkSize);
@@ -116,6 +113,11 @@ export class SourceHasher {
     await early?.dispose();
     const job = newJob(fd, size, chunkSize);
     return this.run(path, fd, job, size >= PARALLEL_MIN_BYTES ? this.submit(job) : null);
+  }
+
+  /** Batches of the last file that workers hashed. */
+  get workerBatches(): number {
+    return this.workerShares.reduce((a, n) => a + n, 0);
   }
 
   /** A file is being hashed now. */
@@ -182,7 +184,6 @@ export class SourceHasher {
       if (t >= 2) shares[t - 2] = (shares[t - 2] ?? 0) + 1;
     }
     this.workerShares = Array.from(shares, (n) => n ?? 0);
-    this.workerBatches = shares.reduce((a, n) => a + n, 0);
     // A worker that died mid-batch: hash what it left.
     let b = 0;
     await this.hashBatches(path, fd, job, () => {
