@@ -70,11 +70,17 @@ describe('soak', () => {
     const treeSnap = await snapshotTree(treeRoot);
 
     const samples: MemSample[] = [];
+    // Only whole lines: a read can land inside the probe's append (tmpfs grows a file page by
+    // page), and would see half a line.
+    const probeLines = async (): Promise<string[]> => {
+      const text = await readFile(probeOut, 'utf8').catch(() => '');
+      return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
+    };
     const sample = async (): Promise<void> => {
-      const before = (await readFile(probeOut, 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+      const before = (await probeLines()).length;
       daemon.signal('SIGUSR2');
       for (let i = 0; i < 200; i++) {
-        const lines = (await readFile(probeOut, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+        const lines = await probeLines();
         if (lines.length > before) {
           const s = JSON.parse(lines[lines.length - 1]!) as Omit<MemSample, 'vmRssKiB'>;
           samples.push({ ...s, vmRssKiB: procStatus(daemon.pid)?.['VmRSS'] ?? -1 });
