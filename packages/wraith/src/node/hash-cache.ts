@@ -13,7 +13,7 @@
  * consults it before the engine has loaded.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, fstatSync, type BigIntStats } from 'node:fs';
+import { existsSync, fstatSync, lstatSync, statSync, type BigIntStats } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -54,9 +54,10 @@ export interface FileKey {
 }
 
 export function fileKey(fd: number): FileKey {
-  const st: BigIntStats = fstatSync(fd, { bigint: true });
-  return { dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs };
+  return keyOf(fstatSync(fd, { bigint: true }));
 }
+
+const keyOf = (st: BigIntStats): FileKey => ({ dev: st.dev, ino: st.ino, size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs });
 
 function keyText(k: FileKey, chunkSize: number): string {
   return `${k.dev}:${k.ino}:${k.size}:${k.mtimeNs}:${k.ctimeNs}:${chunkSize}\n`;
@@ -88,11 +89,23 @@ export class HashCache {
   /** An entry exists for the file open at `fd` (not read: get() checks it). */
   has(fd: number, chunkSize: number): boolean {
     try {
-      const key = fileKey(fd);
-      return key.size >= BigInt(CACHE_MIN_BYTES) && existsSync(this.pathOf(keyText(key, chunkSize)));
+      return this.hasKey(fileKey(fd), chunkSize);
     } catch {
       return false;
     }
+  }
+
+  /** The same for the file at `path` (followed when it is a symlink and `follow` is set). */
+  hasPath(path: string, chunkSize: number, follow: boolean): boolean {
+    try {
+      return this.hasKey(keyOf(follow ? statSync(path, { bigint: true }) : lstatSync(path, { bigint: true })), chunkSize);
+    } catch {
+      return false;
+    }
+  }
+
+  private hasKey(key: FileKey, chunkSize: number): boolean {
+    return key.size >= BigInt(CACHE_MIN_BYTES) && existsSync(this.pathOf(keyText(key, chunkSize)));
   }
 
   /** The leaf row (chunks × 32 bytes) remembered for the file open at `fd`, or null. */

@@ -127,9 +127,9 @@ export class OutgoingJob {
       onWarning: (w) => o.ui.warning({ transfer_id: o.transferId, code: null, message: w.message }),
     });
     // A first pass (stat only) for the totals of the started line and the progress.
-    const expected = await countFiles(o.paths, o.followSymlinks);
+    const expected = await countFiles(o.paths, o.followSymlinks, o.hashCache ?? null, o.chunkSize);
     this.expectedBytes = expected.bytes;
-    this.hashing.prepareFor(expected.largest);
+    this.hashing.prepareFor(expected.largestToHash);
     await this.connect(Date.now() + Math.max(o.reconnectForMs, 0));
     o.ui.started({ transfer_id: o.transferId, direction: 'send', peer: `${o.peer.id}@${formatAddr(o.peer.addr)}`, files: expected.files, bytes_total: expected.bytes });
     const progress = setInterval(() => this.reportProgress(), 250);
@@ -284,7 +284,7 @@ export class OutgoingJob {
       const leaves = await this.hashing.leaves(entry.path, fd, size, cs);
       if (size >= 1 << 20) {
         const h = this.hashing;
-        o.log.debug({ path: entry.path, bytes: size, ms: Math.round(performance.now() - t0), worker_batches: h.workerBatches, from_cache: h.fromCache }, 'source hashed');
+        o.log.debug({ path: entry.path, bytes: size, ms: Math.round(performance.now() - t0), worker_batches: h.workerBatches, hash_workers: h.workerThreads, from_cache: h.fromCache }, 'source hashed');
       }
       const tree = new MerkleTree(o.node.hasher, leaves);
       const manifest: FileManifest = {
@@ -477,18 +477,26 @@ export class OutgoingJob {
   }
 }
 
-/** Regular files and their bytes under the PATHs (no warnings: the real walk reports them). */
-async function countFiles(paths: readonly string[], followSymlinks: boolean): Promise<{ files: number; bytes: number; largest: number }> {
+/**
+ * Regular files and their bytes under the PATHs (no warnings: the real walk reports them), and
+ * the size of the largest that the cache does not know (the one hash workers are started for).
+ */
+async function countFiles(
+  paths: readonly string[],
+  followSymlinks: boolean,
+  cache: HashCache | null,
+  chunkSize: number,
+): Promise<{ files: number; bytes: number; largestToHash: number }> {
   let files = 0;
   let bytes = 0;
-  let largest = 0;
+  let largestToHash = 0;
   for await (const e of walk(paths, { followSymlinks })) {
     if (e.kind !== 'file') continue;
     files++;
     bytes += e.size;
-    largest = Math.max(largest, e.size);
+    if (e.size > largestToHash && cache?.hasPath(e.path, chunkSize, followSymlinks) !== true) largestToHash = e.size;
   }
-  return { files, bytes, largest };
+  return { files, bytes, largestToHash };
 }
 
 async function closeFd(t: Tx): Promise<void> {

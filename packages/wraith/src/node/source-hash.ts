@@ -120,6 +120,11 @@ export class SourceHasher {
     return this.workerShares.reduce((a, n) => a + n, 0);
   }
 
+  /** Worker threads this hasher holds now (its own, or an adopted early job's). */
+  get workerThreads(): number {
+    return this.workers.length;
+  }
+
   /** A file is being hashed now. */
   get busy(): boolean {
     return this.running.size > 0;
