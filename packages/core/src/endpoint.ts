@@ -268,6 +268,11 @@ export class Endpoint {
     return this.byId.get(sessionId)?.transfers.senderStats(transferId) ?? null;
   }
 
+  /** The receiver has accepted an outgoing transfer (false while it decides), or null when it is not sending. */
+  transferAccepted(sessionId: number, transferId: number): boolean | null {
+    return this.byId.get(sessionId)?.transfers.senderAccepted(transferId) ?? null;
+  }
+
   close(now: Instant, sessionId: number, code: ErrorCode | null, reason: string): void {
     this.touchId(sessionId)?.close(now, code, reason);
   }

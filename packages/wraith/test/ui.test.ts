@@ -111,6 +111,25 @@ describe('human output', () => {
     expect(tty.text).toMatch(/0% \| 0 B \/ 4\.00 MiB \| .* \| ETA - \| hashing 25%/);
   });
 
+  it('while the receiver decides on an offer: waiting_for_receiver in NDJSON, "waiting for receiver" on the bar and the plain line', () => {
+    const waiting = { transfer_id: 't', bytes_total: 4 * 2 ** 20, bytes_done: 0, rate_bps: 0, eta_s: null, waiting_for_receiver: true as const };
+    const out = new MemStream();
+    const nd = new NdjsonUi(out, { now: () => T0, progressIntervalMs: 0 });
+    nd.progress(waiting);
+    nd.progress({ ...waiting, waiting_for_receiver: undefined, bytes_done: 2 ** 20 });
+    expect(lines(out)[0]).toMatchObject({ bytes_done: 0, waiting_for_receiver: true });
+    expect(lines(out)[1]).not.toHaveProperty('waiting_for_receiver');
+    const plain = new MemStream();
+    new PlainUi(plain, { now: () => T0, progressIntervalMs: 0 }).progress(waiting);
+    expect(plain.lines()).toEqual(['progress: 0% 0 B / 4.00 MiB, 0.00 bit/s, ETA -, waiting for receiver']);
+    const tty = Object.assign(new MemStream(), { isTTY: true, columns: 120, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+    const bar = new ProgressBarUi(tty);
+    bar.started({ transfer_id: 't', direction: 'send', peer: 'p@h:1', files: 1, bytes_total: 4 * 2 ** 20 });
+    bar.progress(waiting);
+    bar.close();
+    expect(tty.text).toMatch(/ETA - \| waiting for receiver/);
+  });
+
   it('computes ETA', () => {
     expect(etaSeconds(100, 40, 20)).toBe(3);
     expect(etaSeconds(100, 40, 0)).toBeNull();

@@ -369,6 +369,11 @@ export class TransferTable {
     return this.senders.get(id)?.sender.stats ?? null;
   }
 
+  /** Whether the receiver has accepted an outgoing transfer yet, or null when it is not sending. */
+  senderAccepted(id: number): boolean | null {
+    return this.senders.get(id)?.sender.accepted ?? null;
+  }
+
   /** Flow state of the outgoing transfers, summed (for metrics and diagnosis). */
   senderFlow(): { window_offset: number; send_buffered: number; sent: number } {
     let window = 0;

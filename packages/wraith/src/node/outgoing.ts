@@ -454,15 +454,24 @@ export class OutgoingJob {
 
   private reportProgress(): void {
     let live = 0;
+    let offered = 0;
+    let accepted = 0;
     const ep = this.o.node.endpoint;
     for (const t of this.active.values()) {
       const p = ep.transferProgress(t.session, t.transferId);
       if (p) live += Math.min(t.manifest.size, p.payloadBytesSent - p.bytesRetransmitted + p.bytesSkippedResume);
+      const a = ep.transferAccepted(t.session, t.transferId);
+      if (a !== null) offered++;
+      if (a === true) accepted++;
     }
+    // Everything in flight is offered and none accepted yet: the receiver is deciding (on a
+    // big file it already has, that means hashing its copy).
+    const waiting = !this.hashing.busy && offered > 0 && accepted === 0;
     const done = this.doneBytes + live;
     if (done > this.lastDone) this.meter.add(done - this.lastDone);
-    // Nothing can move while the next file is hashed: the rate (and ETA) start when data does.
-    else if (this.hashing.busy) this.meter.restart();
+    // Nothing can move while the next file is hashed or the receiver decides: the rate (and
+    // ETA) start when data does.
+    else if (this.hashing.busy || waiting) this.meter.restart();
     this.lastDone = done;
     const rate = this.meter.rate();
     const total = Math.max(this.walkDone ? this.totalBytes : Math.max(this.totalBytes, this.expectedBytes), done);
@@ -473,6 +482,7 @@ export class OutgoingJob {
       rate_bps: rate,
       eta_s: rate > 0 ? Math.max(0, (total - done) / rate) : null,
       ...(this.hashing.busy ? { bytes_hashed: Math.min(total, this.hashing.hashedBytes()) } : {}),
+      ...(waiting ? { waiting_for_receiver: true as const } : {}),
     });
   }
 }

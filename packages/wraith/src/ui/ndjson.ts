@@ -50,6 +50,7 @@ export class NdjsonUi implements TransferUi {
       rate_bps: Math.round(e.rate_bps),
       eta_s: e.eta_s === null ? null : Math.round(e.eta_s * 10) / 10,
       ...(e.bytes_hashed !== undefined ? { bytes_hashed: e.bytes_hashed } : {}),
+      ...(e.waiting_for_receiver === true ? { waiting_for_receiver: true } : {}),
     });
   }
 

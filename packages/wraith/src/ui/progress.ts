@@ -7,7 +7,7 @@ import type cliProgress from 'cli-progress';
 import type { WraithError } from '@wraith/core';
 import { humanBytes, humanDuration, humanRate } from '../units.js';
 import { formatError } from './errors.js';
-import { hashingPercent, type CompletedEvent, type FileEvent, type OutStream, type ProgressEvent, type StartedEvent, type TransferUi, type WarningEvent } from './types.js';
+import { sendPhase, type CompletedEvent, type FileEvent, type OutStream, type ProgressEvent, type StartedEvent, type TransferUi, type WarningEvent } from './types.js';
 
 function summary(e: CompletedEvent): string {
   const parts = [`${humanBytes(e.payload_bytes_sent)} sent`];
@@ -21,10 +21,10 @@ function fileLine(e: FileEvent): string {
   return `${what}: ${e.name} (${humanBytes(e.bytes)})`;
 }
 
-/** `sep` + "hashing 35%" while a send is still hashing its source, else nothing. */
-function hashing(e: ProgressEvent, sep: string): string {
-  const p = hashingPercent(e);
-  return p === null ? '' : `${sep}hashing ${p}%`;
+/** `sep` + "hashing 35%" or "waiting for receiver" while a send cannot move data yet, else nothing. */
+function phase(e: ProgressEvent, sep: string): string {
+  const p = sendPhase(e);
+  return p === null ? '' : `${sep}${p}`;
 }
 
 // cli-progress takes ~10 ms to import: loaded when a bar is drawn, not for --json or plain lines.
@@ -73,7 +73,7 @@ export class ProgressBarUi implements TransferUi {
       total_h: humanBytes(e.bytes_total),
       rate_h: humanRate(e.rate_bps),
       eta_h: e.eta_s === null ? '-' : humanDuration(e.eta_s),
-      hash_h: hashing(e, ' | '),
+      hash_h: phase(e, ' | '),
     });
   }
 
@@ -132,7 +132,7 @@ export class PlainUi implements TransferUi {
     this.lastProgress = t;
     const pct = e.bytes_total === 0 ? 100 : Math.floor((e.bytes_done / e.bytes_total) * 100);
     this.out.write(
-      `progress: ${pct}% ${humanBytes(e.bytes_done)} / ${humanBytes(e.bytes_total)}, ${humanRate(e.rate_bps)}, ETA ${e.eta_s === null ? '-' : humanDuration(e.eta_s)}${hashing(e, ', ')}\n`,
+      `progress: ${pct}% ${humanBytes(e.bytes_done)} / ${humanBytes(e.bytes_total)}, ${humanRate(e.rate_bps)}, ETA ${e.eta_s === null ? '-' : humanDuration(e.eta_s)}${phase(e, ', ')}\n`,
     );
   }
 

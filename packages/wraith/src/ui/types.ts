@@ -26,6 +26,18 @@ export interface ProgressEvent {
    * is hashed whole before its first chunk goes out, so on a big file this moves first.
    */
   readonly bytes_hashed?: number;
+  /**
+   * Sends only: every file in flight is offered and the receiver has accepted none yet (it may
+   * be hashing a copy it already has, to tell "already present" from a conflict).
+   */
+  readonly waiting_for_receiver?: true;
+}
+
+/** "hashing N%" or "waiting for receiver" while a send cannot move data, else null. */
+export function sendPhase(e: ProgressEvent): string | null {
+  const p = hashingPercent(e);
+  if (p !== null) return `hashing ${p}%`;
+  return e.waiting_for_receiver === true ? 'waiting for receiver' : null;
 }
 
 /** The percentage of the source hashed while a send is hashing, else null. */
