@@ -3,6 +3,7 @@ export { createFileIo, probeIoUring, type BackendPreference, type CreateOptions 
 export { FsFileIo } from './fs-file-io.js';
 export { UringFileIo } from './uring-file-io.js';
 export { safeOpenBeneath, renameNoReplace, relativeComponents } from './safe-open.js';
+export { nativeBeneath, type NativeBeneath } from './beneath-native.js';
 export { nativeStatus } from './native.js';
 export { codeForErrno, errnoName } from './errno.js';
 export { allocAligned, isAligned } from './aligned.js';

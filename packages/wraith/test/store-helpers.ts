@@ -29,6 +29,12 @@ export function data(n: number, seed = 1): Buffer {
   return b;
 }
 
+/** Seams every makeStore() gets (the store tests run once portable, once over the addon). */
+let seams: Partial<FileStoreOptions> = {};
+export function setStoreSeams(s: Partial<FileStoreOptions>): void {
+  seams = s;
+}
+
 export async function makeStore(over: Partial<FileStoreOptions> = {}): Promise<{ store: FileStore; dir: string; state: string }> {
   const base = tmpDir();
   const dir = join(base, 'incoming');
@@ -43,6 +49,7 @@ export async function makeStore(over: Partial<FileStoreOptions> = {}): Promise<{
     partialTtlMs: 7 * 86_400_000,
     resume: true,
     contentRoot,
+    ...seams,
     ...over,
   });
   return { store, dir: store.downloadDir, state };

@@ -1,13 +1,16 @@
 import { constants, existsSync, lstatSync, openSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { open, rename as fsRename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { nativeBeneath } from '@wraith/io-uring';
+import { describeIf, NO_NATIVE_PASS } from '../../../test/support/prereq.js';
 import { isWraithError, type WraithError } from '@wraith/core';
 import type { OnConflict } from '../src/config/schema.js';
 import { conflictName, partialName, validateRelativeName } from '../src/store/names.js';
-import { FileStore } from '../src/store/store.js';
+import { FileStore, type FileStoreOptions } from '../src/store/store.js';
 import { tmpDir } from './helpers.js';
-import { CHUNK, MTIME, PEER, PEER2, data, makeStore, offer, ready, receive, rootOf } from './store-helpers.js';
+import { CHUNK, MTIME, PEER, PEER2, data, makeStore, offer, ready, receive, rootOf, setStoreSeams } from './store-helpers.js';
 
 async function rejects(p: Promise<unknown>): Promise<WraithError> {
   try {
@@ -62,366 +65,407 @@ describe('names', () => {
   });
 });
 
-describe('receiving a file', () => {
-  it('writes a partial beside the final name, then installs it with mode and mtime', async () => {
-    const { store, dir, state } = await makeStore();
-    const content = data(40000);
-    const o = offer('sub/dir/file.bin', content, { mode: 0o4755 });
-    const f = await ready(store, o);
-    const partial = join(dir, 'sub', 'dir', `.file.bin.${rootOf(content).slice(0, 16)}.wraith-part`);
-    expect(f.path).toBe(partial);
-    expect(statSync(partial).size).toBe(content.length); // sparse, full size
-    expect(statSync(join(dir, 'sub')).mode & 0o777).toBe(0o700);
-    expect(existsSync(join(dir, 'sub/dir/file.bin'))).toBe(false);
+// Everything below runs twice: the portable path (lstat walk, O_NOFOLLOW, link + unlink), and
+// the addon's seams the daemon uses (openat2 beneath, one-step lstat, renameat2).
+const native = NO_NATIVE_PASS ? null : nativeBeneath(tmpdir());
+const MODES: Array<[string, string | null, Partial<FileStoreOptions>]> = [
+  ['portable', null, {}],
+  [
+    'over the addon (openat2, renameat2)',
+    native === null ? (NO_NATIVE_PASS ? 'the no-native pass' : 'the native addon (fs helpers) is not loaded') : null,
+    native === null ? {} : { opener: native.open, lstatBeneath: native.lstat, renameNoReplace: native.renameNoReplace },
+  ],
+];
 
-    await f.write(content.subarray(CHUNK), CHUNK);
-    await f.write(content.subarray(0, CHUNK), 0);
-    await f.saveProgress([[0, 3]]);
-    expect(readdirSync(state)).toEqual([`${PEER}.${rootOf(content)}.json`]);
-    const r = await f.complete();
+for (const [mode, missing, seams] of MODES) {
+describeIf(missing, mode, () => {
+  beforeEach(() => setStoreSeams(seams));
+  afterEach(() => setStoreSeams({}));
 
-    expect(r).toEqual({ status: 'installed', path: join(dir, 'sub/dir/file.bin'), name: 'sub/dir/file.bin' });
-    expect(readFileSync(r.path)).toEqual(content);
-    const st = statSync(r.path);
-    expect(st.mode & 0o7777).toBe(0o755); // setuid stripped
-    expect(st.mtimeMs).toBe(MTIME);
-    expect(existsSync(partial)).toBe(false);
-    expect(readdirSync(state)).toEqual([]);
-    expect(store.reservedBytes).toBe(0);
-  });
+  describe('receiving a file', () => {
+    it('writes a partial beside the final name, then installs it with mode and mtime', async () => {
+      const { store, dir, state } = await makeStore();
+      const content = data(40000);
+      const o = offer('sub/dir/file.bin', content, { mode: 0o4755 });
+      const f = await ready(store, o);
+      const partial = join(dir, 'sub', 'dir', `.file.bin.${rootOf(content).slice(0, 16)}.wraith-part`);
+      expect(f.path).toBe(partial);
+      expect(statSync(partial).size).toBe(content.length); // sparse, full size
+      expect(statSync(join(dir, 'sub')).mode & 0o777).toBe(0o700);
+      expect(existsSync(join(dir, 'sub/dir/file.bin'))).toBe(false);
 
-  it('refuses writes outside the file', async () => {
-    const { store } = await makeStore();
-    const f = await ready(store, offer('f', data(10)));
-    expect((await rejects(f.write(data(5), 8))).code).toBe('E_PROTOCOL');
-    await f.abort();
-  });
+      await f.write(content.subarray(CHUNK), CHUNK);
+      await f.write(content.subarray(0, CHUNK), 0);
+      await f.saveProgress([[0, 3]]);
+      expect(readdirSync(state)).toEqual([`${PEER}.${rootOf(content)}.json`]);
+      const r = await f.complete();
 
-  it('receives an empty file', async () => {
-    const { store, dir } = await makeStore();
-    const r = await receive(store, 'empty', Buffer.alloc(0));
-    expect(r.status).toBe('installed');
-    expect(statSync(join(dir, 'empty')).size).toBe(0);
-  });
-
-  it('refuses a second concurrent transfer of the same file', async () => {
-    const { store } = await makeStore();
-    const o = offer('f', data(10));
-    const f = await ready(store, o);
-    expect((await rejects(store.begin(o))).code).toBe('E_EXISTS');
-    expect((await rejects(store.begin({ ...o, peerId: PEER2 }))).code).toBe('E_EXISTS');
-    await f.abort();
-  });
-
-  it('uses an injected renameNoReplace for installation', async () => {
-    const calls: string[] = [];
-    const { store, dir } = await makeStore({
-      renameNoReplace: async (from, to) => {
-        calls.push(to);
-        if (existsSync(to)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
-        await fsRename(from, to);
-      },
-      onConflict: 'rename',
+      expect(r).toEqual({ status: 'installed', path: join(dir, 'sub/dir/file.bin'), name: 'sub/dir/file.bin' });
+      expect(readFileSync(r.path)).toEqual(content);
+      const st = statSync(r.path);
+      expect(st.mode & 0o7777).toBe(0o755); // setuid stripped
+      expect(st.mtimeMs).toBe(MTIME);
+      expect(existsSync(partial)).toBe(false);
+      expect(readdirSync(state)).toEqual([]);
+      expect(store.reservedBytes).toBe(0);
     });
-    await receive(store, 'a.txt', data(100, 1));
-    await receive(store, 'a.txt', data(100, 2));
-    expect(calls).toEqual([join(dir, 'a.txt'), join(dir, 'a.txt'), join(dir, 'a (1).txt')]);
-  });
 
-  it('uses an injected beneath opener', async () => {
-    const opened: string[] = [];
-    const { store, dir } = await makeStore({
-      opener: async (root, rel, flags, mode) => {
-        opened.push(rel);
-        return openSync(join(root, rel), flags | constants.O_NOFOLLOW, mode);
-      },
+    it('refuses writes outside the file', async () => {
+      const { store } = await makeStore();
+      const f = await ready(store, offer('f', data(10)));
+      expect((await rejects(f.write(data(5), 8))).code).toBe('E_PROTOCOL');
+      await f.abort();
     });
-    const content = data(100);
-    await receive(store, 'x/y', content);
-    expect(opened).toContain(`x/.y.${rootOf(content).slice(0, 16)}.wraith-part`);
-    expect(readFileSync(join(dir, 'x/y'))).toEqual(content);
-  });
-});
 
-describe('existing final names', () => {
-  it('reports already_present for the same content, at begin and at install', async () => {
-    const { store, dir } = await makeStore();
-    const content = data(5000);
-    writeFileSync(join(dir, 'same'), content);
-    expect(await store.begin(offer('same', content))).toEqual({ status: 'already_present', path: join(dir, 'same') });
-
-    const f = await ready(store, offer('later', content));
-    writeFileSync(join(dir, 'later'), content); // appears while receiving
-    await f.write(content, 0);
-    expect((await f.complete()).status).toBe('already_present');
-    expect(existsSync(f.path)).toBe(false);
-  });
-
-  it('refuse: E_EXISTS before any data, and at install without touching the other file', async () => {
-    const { store, dir } = await makeStore({ onConflict: 'refuse' });
-    writeFileSync(join(dir, 'taken'), 'other');
-    const early = await rejects(store.begin(offer('taken', data(10))));
-    expect(early.code).toBe('E_EXISTS');
-    expect(early.exitCode).toBe(6);
-
-    const content = data(10);
-    const f = await ready(store, offer('race', content));
-    await f.write(content, 0);
-    writeFileSync(join(dir, 'race'), 'other');
-    const late = await rejects(f.complete());
-    expect(late.code).toBe('E_EXISTS');
-    expect(late.message).toContain(`.race.${rootOf(content).slice(0, 16)}.wraith-part`);
-    expect(readFileSync(join(dir, 'race'), 'utf8')).toBe('other');
-    expect(readFileSync(f.path)).toEqual(content); // kept for a retry
-  });
-
-  it('rename: installs as "name (1).ext", then "name (2).ext"', async () => {
-    const { store, dir } = await makeStore({ onConflict: 'rename' });
-    writeFileSync(join(dir, 'r.txt'), 'other');
-    expect((await receive(store, 'r.txt', data(10, 1))).name).toBe('r (1).txt');
-    expect((await receive(store, 'r.txt', data(10, 2))).name).toBe('r (2).txt');
-    expect(readFileSync(join(dir, 'r.txt'), 'utf8')).toBe('other');
-    expect(readFileSync(join(dir, 'r (2).txt'))).toEqual(data(10, 2));
-  });
-
-  it('overwrite: replaces a file, refuses to replace a directory', async () => {
-    const { store, dir } = await makeStore({ onConflict: 'overwrite' });
-    writeFileSync(join(dir, 'o'), 'other');
-    await receive(store, 'o', data(10));
-    expect(readFileSync(join(dir, 'o'))).toEqual(data(10));
-    mkdirSync(join(dir, 'd'));
-    expect((await rejects(store.begin(offer('d', data(10))))).code).toBe('E_EXISTS');
-  });
-});
-
-describe('path safety', () => {
-  it('refuses to write through a planted symlink to a directory outside; nothing is written there', async () => {
-    const outside = tmpDir('wraith-outside-');
-    for (const mode of ['refuse', 'rename', 'overwrite'] as OnConflict[]) {
-      const { store, dir } = await makeStore({ onConflict: mode });
-      symlinkSync(outside, join(dir, 'x'));
-      const err = await rejects(store.begin(offer('x/f', data(10))));
-      expect(err.code).toBe('E_PATH_INVALID');
-      expect(err.message).toMatch(/x is a symlink/);
-      expect((await rejects(store.makeDirectory('x/sub'))).code).toBe('E_PATH_INVALID');
-    }
-    expect(readdirSync(outside)).toEqual([]);
-  });
-
-  it('never follows a symlink at the partial name', async () => {
-    const outside = tmpDir('wraith-outside-');
-    const victim = join(outside, 'victim');
-    writeFileSync(victim, 'precious');
-    const { store, dir } = await makeStore();
-    const content = data(10);
-    symlinkSync(victim, join(dir, `.f.${rootOf(content).slice(0, 16)}.wraith-part`));
-    expect((await rejects(store.begin(offer('f', content)))).code).toBe('E_PATH_INVALID');
-    expect(readFileSync(victim, 'utf8')).toBe('precious');
-  });
-
-  it('overwrite replaces a symlink at the final name, not its target', async () => {
-    const outside = tmpDir('wraith-outside-');
-    const victim = join(outside, 'victim');
-    writeFileSync(victim, 'precious');
-    const { store, dir } = await makeStore({ onConflict: 'overwrite' });
-    symlinkSync(victim, join(dir, 'link'));
-    await receive(store, 'link', data(10));
-    expect(lstatSync(join(dir, 'link')).isFile()).toBe(true);
-    expect(readFileSync(victim, 'utf8')).toBe('precious');
-  });
-
-  it('refuses traversal names before touching the disk', async () => {
-    const { store, dir } = await makeStore();
-    for (const name of ['../escape', '/abs', 'a/../../b']) {
-      expect((await rejects(store.begin(offer(name, data(1))))).code).toBe('E_PATH_INVALID');
-    }
-    expect(readdirSync(dir)).toEqual([]);
-  });
-
-  it('refuses a regular file where a directory is needed', async () => {
-    const { store, dir } = await makeStore();
-    writeFileSync(join(dir, 'notdir'), 'x');
-    expect((await rejects(store.begin(offer('notdir/f', data(1))))).code).toBe('E_EXISTS');
-  });
-});
-
-describe('directories', () => {
-  it('creates directories 0700, then applies the sent mode and mtime', async () => {
-    const { store, dir } = await makeStore();
-    await store.makeDirectory('d/e');
-    expect(statSync(join(dir, 'd/e')).mode & 0o777).toBe(0o700);
-    await receive(store, 'd/e/f', data(3));
-    await store.finishDirectory('d/e', 0o2750, MTIME);
-    const st = statSync(join(dir, 'd/e'));
-    expect(st.mode & 0o7777).toBe(0o750);
-    expect(st.mtimeMs).toBe(MTIME);
-  });
-
-  it('refuses to apply metadata through a symlink', async () => {
-    const outside = tmpDir('wraith-outside-');
-    const { store, dir } = await makeStore();
-    symlinkSync(outside, join(dir, 'ln'));
-    expect((await rejects(store.finishDirectory('ln', 0o777, MTIME))).code).toBe('E_PATH_INVALID');
-    expect(statSync(outside).mode & 0o777).toBe(0o700);
-  });
-});
-
-describe('admission', () => {
-  it('refuses files over max_file_size with E_FILE_TOO_LARGE', async () => {
-    const { store, dir } = await makeStore({ maxFileSize: 100 });
-    const err = await rejects(store.begin(offer('big', data(101))));
-    expect(err.code).toBe('E_FILE_TOO_LARGE');
-    expect(err.message).toContain('max_file_size is 100');
-    expect(readdirSync(dir)).toEqual([]);
-  });
-
-  it('keeps min_free free (E_NO_SPACE) and holds back what unfinished transfers still need', async () => {
-    let free = 1000;
-    const { store } = await makeStore({ freeSpace: async () => free, minFree: 400 });
-    const a = await ready(store, offer('a', data(500, 1)));
-    expect(store.reservedBytes).toBe(500);
-    expect(store.pendingBytes).toBe(500);
-    const err = await rejects(store.begin(offer('b', data(200, 2))));
-    expect(err.code).toBe('E_NO_SPACE');
-    expect(err.exitCode).toBe(7);
-    expect(err.message).toContain('min_free keeps 400');
-    await a.write(data(300, 1), 0); // 300 bytes landed: the disk has less free, a needs less
-    free -= 300;
-    expect(store.pendingBytes).toBe(200);
-    expect((await rejects(store.begin(offer('b', data(200, 2))))).code).toBe('E_NO_SPACE');
-    await a.abort();
-    free += 300;
-    expect(store.reservedBytes).toBe(0);
-    const b = await ready(store, offer('b', data(200, 2)));
-    await b.abort();
-  });
-
-  it('enforces max_total_bytes over unfinished transfers', async () => {
-    const { store } = await makeStore({ maxTotalBytes: 300 });
-    const a = await ready(store, offer('a', data(200, 1)));
-    const err = await rejects(store.begin(offer('b', data(200, 2))));
-    expect(err.code).toBe('E_NO_SPACE');
-    expect(err.message).toContain('max_total_bytes = 300');
-    await a.write(data(200, 1), 0);
-    await a.complete();
-    await (await ready(store, offer('b', data(200, 2)))).abort();
-  });
-});
-
-describe('resume', () => {
-  it('keeps the partial and its verified chunks across an interruption', async () => {
-    const { store } = await makeStore();
-    const content = data(3 * CHUNK + 5);
-    const o = offer('r', content);
-    const f1 = await ready(store, o);
-    expect(f1.resumed).toEqual([]);
-    await f1.write(content.subarray(0, CHUNK), 0);
-    await f1.write(content.subarray(2 * CHUNK, 3 * CHUNK), 2 * CHUNK);
-    await f1.saveProgress([[0, 1], [2, 1]]);
-    await f1.abort({ keep: true });
-
-    const f2 = await ready(store, o);
-    expect(f2.resumed).toEqual([[0, 1], [2, 1]]);
-    expect(f2.resumedBytes).toBe(2 * CHUNK);
-    await f2.write(content.subarray(CHUNK, 2 * CHUNK), CHUNK);
-    await f2.write(content.subarray(3 * CHUNK), 3 * CHUNK);
-    const r = await f2.complete();
-    expect(readFileSync(r.path)).toEqual(content);
-  });
-
-  it('counts only missing bytes against free space when resuming', async () => {
-    let free = 10 * CHUNK;
-    const { store } = await makeStore({ freeSpace: async () => free });
-    const content = data(4 * CHUNK);
-    const f1 = await ready(store, offer('r', content));
-    await f1.write(content.subarray(0, 3 * CHUNK), 0);
-    await f1.saveProgress([[0, 3]]);
-    await f1.abort({ keep: true });
-    free = 2 * CHUNK; // enough for the last chunk only
-    const f2 = await ready(store, offer('r', content));
-    expect(f2.resumedBytes).toBe(3 * CHUNK);
-    await f2.abort();
-  });
-
-  it('restarts a partial without state, and forgets another sender\'s state for it', async () => {
-    const { store, state } = await makeStore();
-    const content = data(2 * CHUNK);
-    const f1 = await ready(store, offer('s', content));
-    await f1.write(content.subarray(0, CHUNK), 0);
-    await f1.saveProgress([[0, 1]]);
-    await f1.abort({ keep: true });
-    const f2 = await ready(store, offer('s', content, { peerId: PEER2 }));
-    expect(f2.resumed).toEqual([]);
-    expect(readdirSync(state)).toEqual([]); // PEER's state pointed at the restarted partial
-    const head = Buffer.alloc(CHUNK);
-    const fh = await open(f2.path, 'r');
-    await fh.read(head, 0, CHUNK, 0);
-    await fh.close();
-    expect(head.every((b) => b === 0)).toBe(true);
-    await f2.abort();
-  });
-
-  it('discards a mismatching or malformed state', async () => {
-    const { store, state } = await makeStore();
-    const content = data(2 * CHUNK);
-    const f1 = await ready(store, offer('m', content));
-    await f1.saveProgress([[0, 1]]);
-    await f1.abort({ keep: true });
-    const file = join(state, readdirSync(state)[0]!);
-    writeFileSync(file, '{"version":1,"have":[[5,9]]');
-    expect((await ready(store, offer('m', content))).resumed).toEqual([]);
-  });
-
-  it('deletes partial and state on abort without keep, and when resume is off', async () => {
-    const { store, state } = await makeStore({ resume: false });
-    const content = data(CHUNK);
-    const f = await ready(store, offer('n', content));
-    await f.saveProgress([[0, 1]]);
-    expect(readdirSync(state)).toEqual([]);
-    await f.abort({ keep: true });
-    expect(existsSync(f.path)).toBe(false);
-  });
-});
-
-describe('partial TTL sweep', () => {
-  it('removes partials and states older than partial_ttl, keeps fresh ones and other files', async () => {
-    let now = Date.now();
-    const { store, dir, state } = await makeStore({ partialTtlMs: 3_600_000, now: () => now });
-    const oldC = data(100, 1);
-    const newC = data(100, 2);
-    const f1 = await ready(store, offer('deep/old', oldC));
-    await f1.saveProgress([[0, 1]]);
-    await f1.abort({ keep: true });
-    const f2 = await ready(store, offer('new', newC));
-    await f2.saveProgress([[0, 1]]);
-    await f2.abort({ keep: true });
-    writeFileSync(join(dir, 'deep', 'keep.wraith-part'), 'not ours');
-    const hourAgo = (now - 2 * 3_600_000) / 1000;
-    utimesSync(f1.path, hourAgo, hourAgo);
-    utimesSync(join(state, `${PEER}.${rootOf(oldC)}.json`), hourAgo, hourAgo);
-    utimesSync(join(dir, 'deep', 'keep.wraith-part'), hourAgo, hourAgo);
-
-    expect(await store.sweep()).toEqual({ partials: 1, states: 1 });
-    expect(existsSync(f1.path)).toBe(false);
-    expect(existsSync(f2.path)).toBe(true);
-    expect(existsSync(join(dir, 'deep', 'keep.wraith-part'))).toBe(true);
-    expect(readdirSync(state)).toEqual([`${PEER}.${rootOf(newC)}.json`]);
-
-    now += 2 * 3_600_000; // later: everything left is expired
-    expect(await store.sweep()).toEqual({ partials: 1, states: 1 });
-  });
-
-  it('sweeps when the store opens', async () => {
-    const base = tmpDir();
-    const dir = join(base, 'in');
-    mkdirSync(dir);
-    const p = join(dir, `.x.${'0'.repeat(16)}.wraith-part`);
-    writeFileSync(p, 'x');
-    utimesSync(p, 0, 0);
-    await FileStore.open({
-      downloadDir: dir, stateDir: join(base, 'st'), onConflict: 'refuse', maxFileSize: null, maxTotalBytes: null,
-      minFree: 0, partialTtlMs: 86_400_000, resume: true,
+    it('receives an empty file', async () => {
+      const { store, dir } = await makeStore();
+      const r = await receive(store, 'empty', Buffer.alloc(0));
+      expect(r.status).toBe('installed');
+      expect(statSync(join(dir, 'empty')).size).toBe(0);
     });
-    expect(existsSync(p)).toBe(false);
+
+    it('refuses a second concurrent transfer of the same file', async () => {
+      const { store } = await makeStore();
+      const o = offer('f', data(10));
+      const f = await ready(store, o);
+      expect((await rejects(store.begin(o))).code).toBe('E_EXISTS');
+      expect((await rejects(store.begin({ ...o, peerId: PEER2 }))).code).toBe('E_EXISTS');
+      await f.abort();
+    });
+
+    it('uses an injected renameNoReplace for installation', async () => {
+      const calls: string[] = [];
+      const { store, dir } = await makeStore({
+        renameNoReplace: async (from, to) => {
+          calls.push(to);
+          if (existsSync(to)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+          await fsRename(from, to);
+        },
+        onConflict: 'rename',
+      });
+      await receive(store, 'a.txt', data(100, 1));
+      await receive(store, 'a.txt', data(100, 2));
+      expect(calls).toEqual([join(dir, 'a.txt'), join(dir, 'a.txt'), join(dir, 'a (1).txt')]);
+    });
+
+    it('uses an injected one-step lstat for the final name, the directories and the parents at install', async () => {
+      const asked: string[] = [];
+      const { store, dir } = await makeStore({
+        lstatBeneath: async (root, rel) => {
+          asked.push(rel);
+          try {
+            return lstatSync(join(root, rel));
+          } catch {
+            return null;
+          }
+        },
+      });
+      const content = data(100);
+      await receive(store, 'x/y/z', content);
+      // The final name at begin, then the directories (mkdirs, open without an opener, install).
+      expect(asked[0]).toBe('x/y/z');
+      expect(asked.slice(1).length).toBeGreaterThanOrEqual(2);
+      expect(asked.slice(1).every((r) => r === 'x/y')).toBe(true);
+      await receive(store, 'x/y/w', content);
+      expect(readFileSync(join(dir, 'x/y/w'))).toEqual(content);
+    });
+
+    it('uses an injected beneath opener', async () => {
+      const opened: string[] = [];
+      const { store, dir } = await makeStore({
+        opener: async (root, rel, flags, mode) => {
+          opened.push(rel);
+          return openSync(join(root, rel), flags | constants.O_NOFOLLOW, mode);
+        },
+      });
+      const content = data(100);
+      await receive(store, 'x/y', content);
+      expect(opened).toContain(`x/.y.${rootOf(content).slice(0, 16)}.wraith-part`);
+      expect(readFileSync(join(dir, 'x/y'))).toEqual(content);
+    });
+  });
+
+  describe('existing final names', () => {
+    it('reports already_present for the same content, at begin and at install', async () => {
+      const { store, dir } = await makeStore();
+      const content = data(5000);
+      writeFileSync(join(dir, 'same'), content);
+      expect(await store.begin(offer('same', content))).toEqual({ status: 'already_present', path: join(dir, 'same') });
+
+      const f = await ready(store, offer('later', content));
+      writeFileSync(join(dir, 'later'), content); // appears while receiving
+      await f.write(content, 0);
+      expect((await f.complete()).status).toBe('already_present');
+      expect(existsSync(f.path)).toBe(false);
+    });
+
+    it('refuse: E_EXISTS before any data, and at install without touching the other file', async () => {
+      const { store, dir } = await makeStore({ onConflict: 'refuse' });
+      writeFileSync(join(dir, 'taken'), 'other');
+      const early = await rejects(store.begin(offer('taken', data(10))));
+      expect(early.code).toBe('E_EXISTS');
+      expect(early.exitCode).toBe(6);
+
+      const content = data(10);
+      const f = await ready(store, offer('race', content));
+      await f.write(content, 0);
+      writeFileSync(join(dir, 'race'), 'other');
+      const late = await rejects(f.complete());
+      expect(late.code).toBe('E_EXISTS');
+      expect(late.message).toContain(`.race.${rootOf(content).slice(0, 16)}.wraith-part`);
+      expect(readFileSync(join(dir, 'race'), 'utf8')).toBe('other');
+      expect(readFileSync(f.path)).toEqual(content); // kept for a retry
+    });
+
+    it('rename: installs as "name (1).ext", then "name (2).ext"', async () => {
+      const { store, dir } = await makeStore({ onConflict: 'rename' });
+      writeFileSync(join(dir, 'r.txt'), 'other');
+      expect((await receive(store, 'r.txt', data(10, 1))).name).toBe('r (1).txt');
+      expect((await receive(store, 'r.txt', data(10, 2))).name).toBe('r (2).txt');
+      expect(readFileSync(join(dir, 'r.txt'), 'utf8')).toBe('other');
+      expect(readFileSync(join(dir, 'r (2).txt'))).toEqual(data(10, 2));
+    });
+
+    it('overwrite: replaces a file, refuses to replace a directory', async () => {
+      const { store, dir } = await makeStore({ onConflict: 'overwrite' });
+      writeFileSync(join(dir, 'o'), 'other');
+      await receive(store, 'o', data(10));
+      expect(readFileSync(join(dir, 'o'))).toEqual(data(10));
+      mkdirSync(join(dir, 'd'));
+      expect((await rejects(store.begin(offer('d', data(10))))).code).toBe('E_EXISTS');
+    });
+  });
+
+  describe('path safety', () => {
+    it('refuses to write through a planted symlink to a directory outside; nothing is written there', async () => {
+      const outside = tmpDir('wraith-outside-');
+      for (const mode of ['refuse', 'rename', 'overwrite'] as OnConflict[]) {
+        const { store, dir } = await makeStore({ onConflict: mode });
+        symlinkSync(outside, join(dir, 'x'));
+        const err = await rejects(store.begin(offer('x/f', data(10))));
+        expect(err.code).toBe('E_PATH_INVALID');
+        expect(err.message).toMatch(/x is a symlink/);
+        expect((await rejects(store.makeDirectory('x/sub'))).code).toBe('E_PATH_INVALID');
+      }
+      expect(readdirSync(outside)).toEqual([]);
+    });
+
+    it('never follows a symlink at the partial name', async () => {
+      const outside = tmpDir('wraith-outside-');
+      const victim = join(outside, 'victim');
+      writeFileSync(victim, 'precious');
+      const { store, dir } = await makeStore();
+      const content = data(10);
+      symlinkSync(victim, join(dir, `.f.${rootOf(content).slice(0, 16)}.wraith-part`));
+      expect((await rejects(store.begin(offer('f', content)))).code).toBe('E_PATH_INVALID');
+      expect(readFileSync(victim, 'utf8')).toBe('precious');
+    });
+
+    it('overwrite replaces a symlink at the final name, not its target', async () => {
+      const outside = tmpDir('wraith-outside-');
+      const victim = join(outside, 'victim');
+      writeFileSync(victim, 'precious');
+      const { store, dir } = await makeStore({ onConflict: 'overwrite' });
+      symlinkSync(victim, join(dir, 'link'));
+      await receive(store, 'link', data(10));
+      expect(lstatSync(join(dir, 'link')).isFile()).toBe(true);
+      expect(readFileSync(victim, 'utf8')).toBe('precious');
+    });
+
+    it('refuses traversal names before touching the disk', async () => {
+      const { store, dir } = await makeStore();
+      for (const name of ['../escape', '/abs', 'a/../../b']) {
+        expect((await rejects(store.begin(offer(name, data(1))))).code).toBe('E_PATH_INVALID');
+      }
+      expect(readdirSync(dir)).toEqual([]);
+    });
+
+    it('refuses a regular file where a directory is needed', async () => {
+      const { store, dir } = await makeStore();
+      writeFileSync(join(dir, 'notdir'), 'x');
+      expect((await rejects(store.begin(offer('notdir/f', data(1))))).code).toBe('E_EXISTS');
+    });
+  });
+
+  describe('directories', () => {
+    it('creates directories 0700, then applies the sent mode and mtime', async () => {
+      const { store, dir } = await makeStore();
+      await store.makeDirectory('d/e');
+      expect(statSync(join(dir, 'd/e')).mode & 0o777).toBe(0o700);
+      await receive(store, 'd/e/f', data(3));
+      await store.finishDirectory('d/e', 0o2750, MTIME);
+      const st = statSync(join(dir, 'd/e'));
+      expect(st.mode & 0o7777).toBe(0o750);
+      expect(st.mtimeMs).toBe(MTIME);
+    });
+
+    it('refuses to apply metadata through a symlink', async () => {
+      const outside = tmpDir('wraith-outside-');
+      const { store, dir } = await makeStore();
+      symlinkSync(outside, join(dir, 'ln'));
+      expect((await rejects(store.finishDirectory('ln', 0o777, MTIME))).code).toBe('E_PATH_INVALID');
+      expect(statSync(outside).mode & 0o777).toBe(0o700);
+    });
+  });
+
+  describe('admission', () => {
+    it('refuses files over max_file_size with E_FILE_TOO_LARGE', async () => {
+      const { store, dir } = await makeStore({ maxFileSize: 100 });
+      const err = await rejects(store.begin(offer('big', data(101))));
+      expect(err.code).toBe('E_FILE_TOO_LARGE');
+      expect(err.message).toContain('max_file_size is 100');
+      expect(readdirSync(dir)).toEqual([]);
+    });
+
+    it('keeps min_free free (E_NO_SPACE) and holds back what unfinished transfers still need', async () => {
+      let free = 1000;
+      const { store } = await makeStore({ freeSpace: async () => free, minFree: 400 });
+      const a = await ready(store, offer('a', data(500, 1)));
+      expect(store.reservedBytes).toBe(500);
+      expect(store.pendingBytes).toBe(500);
+      const err = await rejects(store.begin(offer('b', data(200, 2))));
+      expect(err.code).toBe('E_NO_SPACE');
+      expect(err.exitCode).toBe(7);
+      expect(err.message).toContain('min_free keeps 400');
+      await a.write(data(300, 1), 0); // 300 bytes landed: the disk has less free, a needs less
+      free -= 300;
+      expect(store.pendingBytes).toBe(200);
+      expect((await rejects(store.begin(offer('b', data(200, 2))))).code).toBe('E_NO_SPACE');
+      await a.abort();
+      free += 300;
+      expect(store.reservedBytes).toBe(0);
+      const b = await ready(store, offer('b', data(200, 2)));
+      await b.abort();
+    });
+
+    it('enforces max_total_bytes over unfinished transfers', async () => {
+      const { store } = await makeStore({ maxTotalBytes: 300 });
+      const a = await ready(store, offer('a', data(200, 1)));
+      const err = await rejects(store.begin(offer('b', data(200, 2))));
+      expect(err.code).toBe('E_NO_SPACE');
+      expect(err.message).toContain('max_total_bytes = 300');
+      await a.write(data(200, 1), 0);
+      await a.complete();
+      await (await ready(store, offer('b', data(200, 2)))).abort();
+    });
+  });
+
+  describe('resume', () => {
+    it('keeps the partial and its verified chunks across an interruption', async () => {
+      const { store } = await makeStore();
+      const content = data(3 * CHUNK + 5);
+      const o = offer('r', content);
+      const f1 = await ready(store, o);
+      expect(f1.resumed).toEqual([]);
+      await f1.write(content.subarray(0, CHUNK), 0);
+      await f1.write(content.subarray(2 * CHUNK, 3 * CHUNK), 2 * CHUNK);
+      await f1.saveProgress([[0, 1], [2, 1]]);
+      await f1.abort({ keep: true });
+
+      const f2 = await ready(store, o);
+      expect(f2.resumed).toEqual([[0, 1], [2, 1]]);
+      expect(f2.resumedBytes).toBe(2 * CHUNK);
+      await f2.write(content.subarray(CHUNK, 2 * CHUNK), CHUNK);
+      await f2.write(content.subarray(3 * CHUNK), 3 * CHUNK);
+      const r = await f2.complete();
+      expect(readFileSync(r.path)).toEqual(content);
+    });
+
+    it('counts only missing bytes against free space when resuming', async () => {
+      let free = 10 * CHUNK;
+      const { store } = await makeStore({ freeSpace: async () => free });
+      const content = data(4 * CHUNK);
+      const f1 = await ready(store, offer('r', content));
+      await f1.write(content.subarray(0, 3 * CHUNK), 0);
+      await f1.saveProgress([[0, 3]]);
+      await f1.abort({ keep: true });
+      free = 2 * CHUNK; // enough for the last chunk only
+      const f2 = await ready(store, offer('r', content));
+      expect(f2.resumedBytes).toBe(3 * CHUNK);
+      await f2.abort();
+    });
+
+    it('restarts a partial without state, and forgets another sender\'s state for it', async () => {
+      const { store, state } = await makeStore();
+      const content = data(2 * CHUNK);
+      const f1 = await ready(store, offer('s', content));
+      await f1.write(content.subarray(0, CHUNK), 0);
+      await f1.saveProgress([[0, 1]]);
+      await f1.abort({ keep: true });
+      const f2 = await ready(store, offer('s', content, { peerId: PEER2 }));
+      expect(f2.resumed).toEqual([]);
+      expect(readdirSync(state)).toEqual([]); // PEER's state pointed at the restarted partial
+      const head = Buffer.alloc(CHUNK);
+      const fh = await open(f2.path, 'r');
+      await fh.read(head, 0, CHUNK, 0);
+      await fh.close();
+      expect(head.every((b) => b === 0)).toBe(true);
+      await f2.abort();
+    });
+
+    it('discards a mismatching or malformed state', async () => {
+      const { store, state } = await makeStore();
+      const content = data(2 * CHUNK);
+      const f1 = await ready(store, offer('m', content));
+      await f1.saveProgress([[0, 1]]);
+      await f1.abort({ keep: true });
+      const file = join(state, readdirSync(state)[0]!);
+      writeFileSync(file, '{"version":1,"have":[[5,9]]');
+      expect((await ready(store, offer('m', content))).resumed).toEqual([]);
+    });
+
+    it('deletes partial and state on abort without keep, and when resume is off', async () => {
+      const { store, state } = await makeStore({ resume: false });
+      const content = data(CHUNK);
+      const f = await ready(store, offer('n', content));
+      await f.saveProgress([[0, 1]]);
+      expect(readdirSync(state)).toEqual([]);
+      await f.abort({ keep: true });
+      expect(existsSync(f.path)).toBe(false);
+    });
+  });
+
+  describe('partial TTL sweep', () => {
+    it('removes partials and states older than partial_ttl, keeps fresh ones and other files', async () => {
+      let now = Date.now();
+      const { store, dir, state } = await makeStore({ partialTtlMs: 3_600_000, now: () => now });
+      const oldC = data(100, 1);
+      const newC = data(100, 2);
+      const f1 = await ready(store, offer('deep/old', oldC));
+      await f1.saveProgress([[0, 1]]);
+      await f1.abort({ keep: true });
+      const f2 = await ready(store, offer('new', newC));
+      await f2.saveProgress([[0, 1]]);
+      await f2.abort({ keep: true });
+      writeFileSync(join(dir, 'deep', 'keep.wraith-part'), 'not ours');
+      const hourAgo = (now - 2 * 3_600_000) / 1000;
+      utimesSync(f1.path, hourAgo, hourAgo);
+      utimesSync(join(state, `${PEER}.${rootOf(oldC)}.json`), hourAgo, hourAgo);
+      utimesSync(join(dir, 'deep', 'keep.wraith-part'), hourAgo, hourAgo);
+
+      expect(await store.sweep()).toEqual({ partials: 1, states: 1 });
+      expect(existsSync(f1.path)).toBe(false);
+      expect(existsSync(f2.path)).toBe(true);
+      expect(existsSync(join(dir, 'deep', 'keep.wraith-part'))).toBe(true);
+      expect(readdirSync(state)).toEqual([`${PEER}.${rootOf(newC)}.json`]);
+
+      now += 2 * 3_600_000; // later: everything left is expired
+      expect(await store.sweep()).toEqual({ partials: 1, states: 1 });
+    });
+
+    it('sweeps when the store opens', async () => {
+      const base = tmpDir();
+      const dir = join(base, 'in');
+      mkdirSync(dir);
+      const p = join(dir, `.x.${'0'.repeat(16)}.wraith-part`);
+      writeFileSync(p, 'x');
+      utimesSync(p, 0, 0);
+      await FileStore.open({
+        downloadDir: dir, stateDir: join(base, 'st'), onConflict: 'refuse', maxFileSize: null, maxTotalBytes: null,
+        minFree: 0, partialTtlMs: 86_400_000, resume: true,
+      });
+      expect(existsSync(p)).toBe(false);
+    });
   });
 });
+}

@@ -18,6 +18,7 @@ import { SourceHasher } from './source-hash.js';
 import { runDemo as demo } from './demo.js';
 import type { ResolvedConfig } from '../config/schema.js';
 import type { Logger } from 'pino';
+import { nativeBeneath } from '@wraith/io-uring';
 
 /** Authorisation of initiators: trusted_peers, or anyone authenticated with auto_accept. */
 export function authorizer(config: ResolvedConfig, log: Logger): (peerId: string, addr: SocketAddr) => boolean {
@@ -33,7 +34,12 @@ async function openStore(config: ResolvedConfig, stateDir: string, node: WraithN
   // The event loop alone (no worker threads idling in the daemon), reading ahead; the cache
   // makes a file found again (a backup sent twice) cost one small read.
   const hashing = new SourceHasher(node.io, node.hasher, () => undefined, { workers: 0, cache: hashCacheIn(stateDir, config.transfer.hash_cache) });
+  // With the addon the kernel refuses symlinks and escapes in one openat2, with no race; the
+  // store's own lstat walk is the portable path.
+  const safe = nativeBeneath(config.transfer.download_dir);
+  node.log.debug({ open: safe !== null ? 'openat2' : 'lstat walk + O_NOFOLLOW' }, 'download directory access');
   return FileStore.open({
+    ...(safe !== null ? { opener: safe.open, lstatBeneath: safe.lstat, renameNoReplace: safe.renameNoReplace } : {}),
     downloadDir: config.transfer.download_dir,
     stateDir,
     onConflict: config.receive.on_conflict,

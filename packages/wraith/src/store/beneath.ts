@@ -15,6 +15,14 @@ import { fdClose, fdOpen } from './fdio.js';
 /** Opens `rel` (components joined by "/") under `root`; resolves to an fd. */
 export type BeneathOpener = (root: string, rel: string, flags: number, mode: number) => Promise<number>;
 
+/**
+ * lstat of `rel` under `root` with no symlink followed on the way (nor the last component):
+ * null when it does not exist; throws when a symlink, an escape or a non-directory is in the
+ * way. The addon's openat2(O_PATH) gives this in one step; a failure sends the caller to the
+ * component walk, which names the problem.
+ */
+export type BeneathLstat = (root: string, rel: string) => Promise<Stats | null>;
+
 function refused(rel: string, why: string): WraithError {
   return new WraithError('E_PATH_INVALID', `received name ${JSON.stringify(rel)} refused: ${why}`, { name: rel });
 }
@@ -33,7 +41,18 @@ export class Beneath {
   constructor(
     readonly root: string,
     private readonly opener: BeneathOpener | null = null,
+    private readonly lstatNative: BeneathLstat | null = null,
   ) {}
+
+  /** The one-step lstat when there is one and it succeeds; undefined: walk instead. */
+  private async quickLstat(parts: readonly string[]): Promise<Stats | null | undefined> {
+    if (this.lstatNative === null || parts.length === 0) return undefined;
+    try {
+      return await this.lstatNative(this.root, parts.join('/'));
+    } catch {
+      return undefined; // the walk says what is wrong (or finds it fixed meanwhile)
+    }
+  }
 
   abs(parts: readonly string[]): string {
     return join(this.root, ...parts);
@@ -41,6 +60,7 @@ export class Beneath {
 
   /** Checks that every directory component of `parts` (all but the last) is a real directory. */
   async checkParents(parts: readonly string[]): Promise<void> {
+    if ((await this.quickLstat(parts.slice(0, -1)))?.isDirectory() === true) return;
     let dir = this.root;
     for (let i = 0; i < parts.length - 1; i++) {
       dir = join(dir, parts[i]!);
@@ -60,6 +80,7 @@ export class Beneath {
    * existing component that is a symlink or not a directory. Returns the absolute path.
    */
   async mkdirs(parts: readonly string[], mode = 0o700): Promise<string> {
+    if ((await this.quickLstat(parts))?.isDirectory() === true) return this.abs(parts);
     let dir = this.root;
     for (let i = 0; i < parts.length; i++) {
       dir = join(dir, parts[i]!);
@@ -118,6 +139,8 @@ export class Beneath {
   }
 
   async lstat(parts: readonly string[]): Promise<Stats | null> {
+    const quick = await this.quickLstat(parts);
+    if (quick !== undefined) return quick;
     await this.checkParents(parts);
     return lstatOrNull(this.abs(parts));
   }

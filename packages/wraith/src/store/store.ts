@@ -17,7 +17,7 @@ import { fsyncDir } from '../fsutil.js';
 import type { OnConflict } from '../config/schema.js';
 import type { Stats } from '../stats.js';
 import { Admission, statfsFree, type FreeSpaceFn } from './admission.js';
-import { Beneath, ioError, type BeneathOpener } from './beneath.js';
+import { Beneath, ioError, type BeneathLstat, type BeneathOpener } from './beneath.js';
 import { openDirect, type WriteTarget } from './direct-writes.js';
 import { fdChmod, fdClose, fdDatasync, fdFsync, fdOpen, fdStat, fdTruncate, fdUtimes, fdWriteAll } from './fdio.js';
 import { conflictName, isPartialName, partialName, validateRelativeName } from './names.js';
@@ -45,6 +45,8 @@ export interface FileStoreOptions {
   readonly contentRoot?: ContentRootFn;
   readonly renameNoReplace?: RenameNoReplaceFn;
   readonly opener?: BeneathOpener;
+  /** A one-step lstat beneath the download directory (beneath.ts); the component walk without it. */
+  readonly lstatBeneath?: BeneathLstat;
   readonly freeSpace?: FreeSpaceFn;
   readonly now?: () => number;
   readonly logger?: Logger;
@@ -105,7 +107,7 @@ export class FileStore {
     readonly opts: FileStoreOptions,
   ) {
     this.downloadDir = realDir;
-    this.beneath = new Beneath(realDir, opts.opener ?? null);
+    this.beneath = new Beneath(realDir, opts.opener ?? null, opts.lstatBeneath ?? null);
     this.resumeStore = new ResumeStore(opts.stateDir);
     this.admission = new Admission(realDir, opts, opts.freeSpace ?? statfsFree);
     this.dirMode = opts.dirMode ?? 0o700;

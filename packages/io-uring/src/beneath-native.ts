@@ -1,0 +1,99 @@
+/**
+ * The file store's seams over the addon, with numeric open(2) flags and node:fs-style errors
+ * (`code` 'ELOOP', 'EEXIST', ...; negative `errno`), so a caller handles them as it handles
+ * node:fs errors:
+ * - open: openat2(root, rel, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS). The kernel refuses any
+ *   symlink and any escape from root in one step, where the portable path checks components
+ *   with lstat first (racy) and costs a thread-pool round trip per component;
+ * - lstat: the same openat2 with O_PATH | O_NOFOLLOW, then fstat: one step where the portable
+ *   path lstats every component;
+ * - renameNoReplace: renameat2(RENAME_NOREPLACE), or link + unlink where the file system has
+ *   no such flag.
+ * Both are synchronous syscalls on the caller's thread (metadata only: microseconds locally).
+ */
+import { link, unlink } from 'node:fs/promises';
+import { closeSync, fstatSync, type Stats } from 'node:fs';
+import { errnoName } from './errno.js';
+import { fsNative } from './native.js';
+
+export interface NativeBeneath {
+  open(root: string, rel: string, flags: number, mode: number): Promise<number>;
+  /** lstat of rel under root, no symlink followed (nor rel itself); null when it does not exist. */
+  lstat(root: string, rel: string): Promise<Stats | null>;
+  renameNoReplace(from: string, to: string): Promise<void>;
+}
+
+const ENOSYS = 38;
+const ENOENT = 2;
+const EINVAL = 22;
+
+/** A native error (positive errno) as a node:fs-style one. */
+function nodeStyle(e: unknown, syscall: string, path: string): Error {
+  const errno = (e as { errno?: unknown }).errno;
+  if (typeof errno !== 'number') return e as Error;
+  const code = errnoName(errno);
+  return Object.assign(new Error(`${code}: ${(e as Error).message}`), { code, errno: -errno, syscall, path });
+}
+
+/** The seams, or null without the addon or where openat2 is missing (Linux < 5.6). */
+export function nativeBeneath(root: string): NativeBeneath | null {
+  const n = fsNative;
+  if (n === null) return null;
+  const c = n.fsConstants;
+  try {
+    closeSync(n.fsOpenat2(c.AT_FDCWD, root, c.O_PATH | c.O_DIRECTORY, 0, 0));
+  } catch (e) {
+    if ((e as { errno?: unknown }).errno === ENOSYS) return null;
+    // Anything else (a missing directory) is the caller's to report when it uses it.
+  }
+  return {
+    open: async (dir, rel, flags, mode) => {
+      let dirfd: number;
+      try {
+        dirfd = n.fsOpenat2(c.AT_FDCWD, dir, c.O_PATH | c.O_DIRECTORY, 0, 0);
+      } catch (e) {
+        throw nodeStyle(e, 'openat2', dir);
+      }
+      try {
+        return n.fsOpenat2(dirfd, rel, flags, mode, c.RESOLVE_BENEATH | c.RESOLVE_NO_SYMLINKS);
+      } catch (e) {
+        throw nodeStyle(e, 'openat2', rel);
+      } finally {
+        closeSync(dirfd);
+      }
+    },
+    lstat: async (dir, rel) => {
+      let dirfd: number;
+      try {
+        dirfd = n.fsOpenat2(c.AT_FDCWD, dir, c.O_PATH | c.O_DIRECTORY, 0, 0);
+      } catch (e) {
+        throw nodeStyle(e, 'openat2', dir);
+      }
+      let fd: number;
+      try {
+        fd = n.fsOpenat2(dirfd, rel, c.O_PATH | c.O_NOFOLLOW, 0, c.RESOLVE_BENEATH | c.RESOLVE_NO_SYMLINKS);
+      } catch (e) {
+        if ((e as { errno?: unknown }).errno === ENOENT) return null;
+        throw nodeStyle(e, 'openat2', rel);
+      } finally {
+        closeSync(dirfd);
+      }
+      try {
+        return fstatSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    },
+    renameNoReplace: async (from, to) => {
+      try {
+        n.fsRenameat2(c.AT_FDCWD, from, c.AT_FDCWD, to, c.RENAME_NOREPLACE);
+        return;
+      } catch (e) {
+        // EINVAL: this file system has no RENAME_NOREPLACE; link + unlink never replaces either.
+        if ((e as { errno?: unknown }).errno !== EINVAL) throw nodeStyle(e, 'renameat2', to);
+      }
+      await link(from, to);
+      await unlink(from);
+    },
+  };
+}
