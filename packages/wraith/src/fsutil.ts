@@ -13,6 +13,35 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/**
+ * Directory fsyncs shared between callers (group commit): one that arrives while an fsync of
+ * the same directory runs waits for the next one, which all such arrivals share. Each caller's
+ * rename is covered, since the fsync it gets began after it asked.
+ */
+export class DirSyncer {
+  private readonly slots = new Map<string, { running: Promise<void>; queued: Promise<void> | null }>();
+
+  constructor(private readonly fsync: (dir: string) => Promise<void> = fsyncDir) {}
+
+  sync(dir: string): Promise<void> {
+    const slot = this.slots.get(dir);
+    if (slot === undefined) return this.start(dir);
+    slot.queued ??= slot.running.then(noop, noop).then(() => this.start(dir));
+    return slot.queued;
+  }
+
+  private start(dir: string): Promise<void> {
+    const slot: { running: Promise<void>; queued: Promise<void> | null } = { running: Promise.resolve(), queued: null };
+    slot.running = this.fsync(dir).finally(() => {
+      if (this.slots.get(dir) === slot && slot.queued === null) this.slots.delete(dir);
+    });
+    this.slots.set(dir, slot);
+    return slot.running;
+  }
+}
+
+const noop = (): void => undefined;
+
 /** Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);

@@ -58,14 +58,48 @@ export function rangesBytes(ranges: ChunkRanges, size: number, chunkSize: number
   return total;
 }
 
+const KEY_RE = /^([0-9a-f]{64}\.[0-9a-f]{64})\.(?:json|leaves)$/;
+
 export class ResumeStore {
+  /**
+   * Keys ("peer.root") that have a state or leaves file: read from the directory once, then
+   * kept by save, trackLeaves and delete. The node holding the home lock is the only writer,
+   * so a key not in it has no file, and a fresh transfer costs no failed open or unlink.
+   */
+  private known: Promise<Set<string>> | null = null;
+
   constructor(readonly dir: string) {}
+
+  private index(): Promise<Set<string>> {
+    this.known ??= readdir(this.dir).then(
+      (names) => new Set(names.map((n) => KEY_RE.exec(n)?.[1]).filter((k): k is string => k !== undefined)),
+      (e: unknown) => {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return new Set<string>();
+        this.known = null;
+        throw e;
+      },
+    );
+    return this.known;
+  }
+
+  /** A leaves file is being created for this key. */
+  async trackLeaves(peerId: string, rootHex: string): Promise<void> {
+    (await this.index()).add(`${peerId}.${rootHex}`);
+  }
+
+  /** Peer ids with a state or leaves file for `rootHex`. */
+  async peersWith(rootHex: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const k of await this.index()) if (k.endsWith(`.${rootHex}`)) out.push(k.slice(0, 64));
+    return out;
+  }
 
   path(peerId: string, rootHex: string): string {
     return join(this.dir, `${peerId}.${rootHex}.json`);
   }
 
   async load(peerId: string, rootHex: string): Promise<ResumeState | null> {
+    if (!(await this.index()).has(`${peerId}.${rootHex}`)) return null;
     const file = this.path(peerId, rootHex);
     let v: Partial<ResumeState>;
     try {
@@ -96,6 +130,8 @@ export class ResumeStore {
 
   async save(state: ResumeState): Promise<void> {
     if (!HEX64.test(state.peer_id) || !HEX64.test(state.root)) throw new Error('resume state: peer id and root are 64 hex');
+    const known = await this.index();
+    known.add(`${state.peer_id}.${state.root}`); // before the file: a delete racing it still unlinks
     await writeFileAtomic(this.path(state.peer_id, state.root), `${JSON.stringify(state)}\n`, 0o600);
   }
 
@@ -105,6 +141,10 @@ export class ResumeStore {
   }
 
   async delete(peerId: string, rootHex: string): Promise<void> {
+    const known = await this.index();
+    const key = `${peerId}.${rootHex}`;
+    if (!known.has(key)) return;
+    known.delete(key);
     await unlink(this.path(peerId, rootHex)).catch(() => undefined);
     await unlink(this.leavesPath(peerId, rootHex)).catch(() => undefined);
   }

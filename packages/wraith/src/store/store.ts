@@ -13,7 +13,7 @@ import { link, lstat, mkdir, open, readdir, realpath, rename, unlink, type FileH
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { WraithError } from '@wraith/core';
-import { fsyncDir } from '../fsutil.js';
+import { DirSyncer } from '../fsutil.js';
 import type { OnConflict } from '../config/schema.js';
 import type { Stats } from '../stats.js';
 import { Admission, statfsFree, type FreeSpaceFn } from './admission.js';
@@ -98,6 +98,8 @@ export class FileStore {
   private readonly resumeStore: ResumeStore;
   private readonly admission: Admission;
   private readonly active = new Map<string, PartialFile>();
+  /** Installs in one directory share its fsyncs. */
+  private readonly dirSync = new DirSyncer();
   private readonly dirMode: number;
   private readonly now: () => number;
   private directRefused = false;
@@ -187,11 +189,15 @@ export class FileStore {
         }
       }
       if (fd === null) {
-        fd = await this.beneath.open(partialParts, constants.O_RDWR | constants.O_CREAT, 0o600);
-        // A leftover partial without state cannot be trusted: start it over, sparse at full size.
-        await fdTruncate(fd, 0);
-        await fdTruncate(fd, offer.size);
-        await this.forgetOtherStates(rootHex, offer.peerId, partialRel);
+        fd = await this.createPartial(partialParts);
+        if (fd === null) {
+          // A leftover partial without state cannot be trusted: start it over, and another
+          // sender's state naming it is void.
+          fd = await this.beneath.open(partialParts, constants.O_RDWR | constants.O_CREAT, 0o600);
+          await fdTruncate(fd, 0);
+          await this.forgetOtherStates(rootHex, offer.peerId, partialRel);
+        }
+        if (offer.size > 0) await fdTruncate(fd, offer.size); // sparse at full size
       }
       this.opts.stats?.fileIo('open', 'fs');
     } catch (e) {
@@ -306,6 +312,7 @@ export class FileStore {
   /** @internal Persist leaf hashes of newly held chunks (before the state names them). */
   async saveLeaves(file: PartialFile, leaves: Map<number, Uint8Array>): Promise<void> {
     if (!this.opts.resume || leaves.size === 0) return;
+    await this.resumeStore.trackLeaves(file.offer.peerId, file.rootHex);
     const fh = await file.leavesHandle(() => open(this.resumeStore.leavesPath(file.offer.peerId, file.rootHex), 'a+', 0o600).then(async (h) => {
       await h.close();
       return open(this.resumeStore.leavesPath(file.offer.peerId, file.rootHex), 'r+');
@@ -367,7 +374,7 @@ export class FileStore {
     await this.beneath.checkParents(parts);
 
     const done = async (status: InstallResult['status'], finalParts: string[]): Promise<InstallResult> => {
-      await fsyncDir(parentAbs);
+      await this.dirSync.sync(parentAbs);
       await this.resumeStore.delete(offer.peerId, rootHex);
       this.opts.stats?.fileIo('install', 'fs');
       return { status, path: this.beneath.abs(finalParts), name: finalParts.join('/') };
@@ -484,11 +491,21 @@ export class FileStore {
   }
 
   /** Other senders' resume states for the same partial become wrong once it is restarted. */
+  /** A new partial file (O_EXCL), or null when one is left over. */
+  private async createPartial(partialParts: string[]): Promise<number | null> {
+    try {
+      return await this.beneath.open(partialParts, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
+    } catch (e) {
+      if (errnoOf(e) === 'EEXIST') return null;
+      throw e;
+    }
+  }
+
   private async forgetOtherStates(rootHex: string, peerId: string, partialRel: string): Promise<void> {
-    for (const s of await this.resumeStore.list()) {
-      if (s.root !== rootHex || s.peerId === peerId) continue;
-      const other = await this.resumeStore.load(s.peerId, s.root);
-      if (other !== null && other.partial === partialRel) await this.resumeStore.delete(s.peerId, s.root);
+    for (const other of await this.resumeStore.peersWith(rootHex)) {
+      if (other === peerId) continue;
+      const st = await this.resumeStore.load(other, rootHex);
+      if (st !== null && st.partial === partialRel) await this.resumeStore.delete(other, rootHex);
     }
   }
 
