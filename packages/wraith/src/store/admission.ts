@@ -30,12 +30,35 @@ interface Reservation {
 
 export class Admission {
   private readonly reserved = new Map<string, Reservation>();
+  /** The last free-space reading, and what reached the disk since (see admit). */
+  private reading: { free: number; at: number; written: number } | null = null;
 
   constructor(
     private readonly dir: string,
     private readonly limits: SpaceLimits,
     private readonly freeSpace: FreeSpaceFn = statfsFree,
+    /** How long a reading may serve a small file (0: ask every time). */
+    private readonly reuseMs = 0,
+    private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * Free bytes now. A reading under reuseMs old serves again, less what our transfers wrote
+   * since, while the file and everything pending take under half of it: a tree of small files
+   * then costs one statfs a second, and only another writer filling half the disk within that
+   * second could slip past.
+   */
+  private async free(needed: number, pending: number): Promise<number> {
+    const r = this.reading;
+    const t = this.now();
+    if (r !== null && t - r.at < this.reuseMs) {
+      const free = r.free - r.written;
+      if (needed + pending + this.limits.minFree < free / 2) return free;
+    }
+    const free = await this.freeSpace(this.dir);
+    this.reading = { free, at: t, written: 0 };
+    return free;
+  }
 
   /** Sum of the sizes of unfinished transfers (for max_total_bytes). */
   get reservedBytes(): number {
@@ -75,7 +98,7 @@ export class Admission {
       );
     }
     const pending = this.pendingBytes - (mine?.remaining ?? 0);
-    const free = await this.freeSpace(this.dir);
+    const free = await this.free(needed, pending);
     if (needed > free - minFree - pending) {
       throw new WraithError(
         'E_NO_SPACE',
@@ -91,6 +114,7 @@ export class Admission {
   consume(key: string, n: number): void {
     const r = this.reserved.get(key);
     if (r !== undefined) r.remaining = Math.max(0, r.remaining - n);
+    if (this.reading !== null) this.reading.written += n;
   }
 
   release(key: string): void {

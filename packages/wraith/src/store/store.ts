@@ -111,7 +111,8 @@ export class FileStore {
     this.downloadDir = realDir;
     this.beneath = new Beneath(realDir, opts.opener ?? null, opts.lstatBeneath ?? null);
     this.resumeStore = new ResumeStore(opts.stateDir);
-    this.admission = new Admission(realDir, opts, opts.freeSpace ?? statfsFree);
+    // statfs once a second at most for small files; an injected reader is asked every time.
+    this.admission = new Admission(realDir, opts, opts.freeSpace ?? statfsFree, opts.freeSpace === undefined ? 1000 : 0, opts.now ?? Date.now);
     this.dirMode = opts.dirMode ?? 0o700;
     this.now = opts.now ?? Date.now;
   }
