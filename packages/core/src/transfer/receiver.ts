@@ -227,8 +227,10 @@ export class TransferReceiver {
         continue;
       }
       if (c.data === null) {
-        // Reused buffers: fresh memory costs a page fault per 4 KiB on first touch.
-        const buf = this.pool.pop() ?? this.newBuffer(cs);
+        // Reused buffers: fresh memory costs a page fault per 4 KiB on first touch. A short
+        // chunk (a small file's only one) gets a buffer of its own size, never pooled: a tree
+        // of small files would otherwise allocate a whole chunk per file.
+        const buf = c.length < cs ? this.newBuffer(alignUp(c.length)) : (this.pool.pop() ?? this.newBuffer(cs));
         c.buf = buf;
         c.data = buf.subarray(0, c.length);
         this.buffered += c.length;
@@ -293,7 +295,7 @@ export class TransferReceiver {
     const buf = c.buf;
     c.buf = null;
     c.data = null;
-    if (buf && this.pool.length < this.poolMax) this.pool.push(buf);
+    if (buf && buf.length === this.manifest.chunkSize && this.pool.length < this.poolMax) this.pool.push(buf);
   }
 
   private checkIndex(i: number, what: string): void {
@@ -354,4 +356,9 @@ export class TransferReceiver {
     }
     this.resendQueue.push(c.index);
   }
+}
+
+/** Short-chunk buffers keep 4 KiB multiples (what O_DIRECT writers expect of a buffer). */
+function alignUp(n: number): number {
+  return Math.max(4096, Math.ceil(n / 4096) * 4096);
 }

@@ -31,6 +31,7 @@ function setup(
     tree?: MerkleTree;
     manifest?: FileManifest;
     verifySource?: 'supply' | 'resend';
+    allocChunk?: (size: number) => Uint8Array;
   } = {},
 ): { sender: TransferSender; receiver: TransferReceiver; manifest: FileManifest; tree: MerkleTree } {
   const built = o.tree && o.manifest ? { tree: o.tree, manifest: o.manifest } : buildFileTree(h, 'dir/file.bin', data, chunkSize);
@@ -45,7 +46,14 @@ function setup(
     initialWindow: o.initialWindow ?? window,
     ...(o.verifySource ? { verifySource: o.verifySource } : {}),
   });
-  const receiver = new TransferReceiver({ id: 3, manifest, hasher: h, windowBytes: window, ...(o.held ? { held: o.held } : {}) });
+  const receiver = new TransferReceiver({
+    id: 3,
+    manifest,
+    hasher: h,
+    windowBytes: window,
+    ...(o.held ? { held: o.held } : {}),
+    ...(o.allocChunk ? { allocChunk: o.allocChunk } : {}),
+  });
   return { sender, receiver, manifest, tree };
 }
 
@@ -69,6 +77,33 @@ describe('sender ↔ receiver over a lossy, reordering link', () => {
     expect(hs.maxReceiverBuffered).toBeLessThanOrEqual(receiver.windowBytes);
     expect(hs.maxReceiverBuffered).toBeGreaterThan(64 * KiB); // several chunks were in flight at once
     expect(hs.maxSenderBuffered).toBeLessThanOrEqual(8 * 64 * KiB + 64 * KiB);
+  });
+
+  it('chunk buffers: whole chunks come from a pool, a short chunk gets a buffer of its own size (4 KiB multiple)', () => {
+    for (const [size, want] of [
+      [5000, [8192]], // a small file: its only chunk, short
+      [3 * 64 * KiB + 100, 'pooled'],
+    ] as const) {
+      const rng = new SeededRng(size);
+      const data = randomBytes(rng, size);
+      const sizes: number[] = [];
+      const { sender, receiver } = setup(data, 64 * KiB, {
+        allocChunk: (n) => {
+          sizes.push(n);
+          return new Uint8Array(n);
+        },
+      });
+      const hs = new Harness(rng, data, sender, receiver, { loss: 0, spuriousLoss: 0, reorder: 0, burst: 8 });
+      hs.start();
+      hs.run();
+      expect(hex(h.hash(hs.dest))).toBe(hex(h.hash(data)));
+      if (want === 'pooled') {
+        expect(sizes.filter((n) => n === 64 * KiB).length).toBeLessThanOrEqual(4); // the window's worth at most
+        expect(sizes.filter((n) => n !== 64 * KiB)).toEqual([4096]); // the 100-byte tail
+      } else {
+        expect(sizes).toEqual(want);
+      }
+    }
   });
 
   it('random files, chunk sizes, payload sizes and loss: always complete and identical', () => {
