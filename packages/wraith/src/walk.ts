@@ -71,6 +71,9 @@ function fsError(op: string, path: string, e: unknown): WraithError {
   return new WraithError('E_IO', `${op}(${path}): ${(e as Error).message}`, { path });
 }
 
+/** Children of a directory lstat-ed at once. */
+const LSTAT_BATCH = 32;
+
 /** Walks every PATH in order. Throws E_NOT_FOUND for a missing PATH, E_USAGE for two PATHs with the same base name. */
 export async function* walk(paths: readonly string[], opts: WalkOptions = {}): AsyncGenerator<WalkEntry> {
   const warn = (path: string, reason: WalkWarningReason, message: string): void => opts.onWarning?.({ path, reason, message });
@@ -130,19 +133,25 @@ async function* walkDir(
   }
   names.sort();
 
-  for (const child of names) {
+  // lstat a batch of children at once (the thread pool runs them side by side; one at a time,
+  // each pays a full round trip), then go through them in order.
+  let batch: Array<Promise<Stats | NodeJS.ErrnoException>> = [];
+  for (let k = 0; k < names.length; k++) {
+    if (k % LSTAT_BATCH === 0) {
+      batch = names.slice(k, k + LSTAT_BATCH).map((c) => lstat(join(dir, c)).catch((e: NodeJS.ErrnoException) => e));
+    }
+    const child = names[k]!;
     const path = join(dir, child);
     const rel = `${name}/${child}`;
-    let cst: Stats;
-    try {
-      cst = await lstat(path);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+    const got = await batch[k % LSTAT_BATCH]!;
+    if (got instanceof Error) {
+      if (got.code === 'ENOENT') {
         warn(path, 'vanished', `${path} disappeared while walking: skipped`);
         continue;
       }
-      throw fsError('lstat', path, e);
+      throw fsError('lstat', path, got);
     }
+    let cst: Stats = got;
     if (cst.isSymbolicLink()) {
       if (!opts.followSymlinks) {
         warn(path, 'symlink', `${path} is a symlink: skipped (use --follow-symlinks to send its target)`);

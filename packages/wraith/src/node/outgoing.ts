@@ -126,11 +126,16 @@ export class OutgoingJob {
       followSymlinks: o.followSymlinks,
       onWarning: (w) => o.ui.warning({ transfer_id: o.transferId, code: null, message: w.message }),
     });
-    // A first pass (stat only) for the totals of the started line and the progress.
-    const expected = await countFiles(o.paths, o.followSymlinks, o.hashCache ?? null, o.chunkSize);
-    this.expectedBytes = expected.bytes;
-    this.hashing.prepareFor(expected.largestToHash);
+    // A first pass (stat only) for the totals of the started line and the progress, while the
+    // handshake runs (a big tree takes a while to stat).
+    const counting = countFiles(o.paths, o.followSymlinks, o.hashCache ?? null, o.chunkSize).then((expected) => {
+      this.hashing.prepareFor(expected.largestToHash);
+      return expected;
+    });
+    counting.catch(() => undefined); // a failed dial is reported first; the walk reports its own errors again
     await this.connect(Date.now() + Math.max(o.reconnectForMs, 0));
+    const expected = await counting;
+    this.expectedBytes = expected.bytes;
     o.ui.started({ transfer_id: o.transferId, direction: 'send', peer: `${o.peer.id}@${formatAddr(o.peer.addr)}`, files: expected.files, bytes_total: expected.bytes });
     const progress = setInterval(() => this.reportProgress(), 250);
     const onAbort = (): void => this.wakeUp();
