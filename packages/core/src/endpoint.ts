@@ -268,6 +268,11 @@ export class Endpoint {
     return this.byId.get(sessionId)?.transfers.senderStats(transferId) ?? null;
   }
 
+  /** How many outgoing transfers the session may have at once (ours and the peer's max_transfers, the lower), or null. */
+  offerLimit(sessionId: number): number | null {
+    return this.byId.get(sessionId)?.transfers.offerLimit ?? null;
+  }
+
   /** The receiver has accepted an outgoing transfer (false while it decides), or null when it is not sending. */
   transferAccepted(sessionId: number, transferId: number): boolean | null {
     return this.byId.get(sessionId)?.transfers.senderAccepted(transferId) ?? null;

@@ -119,7 +119,7 @@ describe('precedence: flag > --config FILE (else home/config.toml) > defaults', 
 
     const b = await loadConfig({ home, configFile: other });
     expect(b.config.transfer.chunk_size).toBe(2 * 2 ** 20);
-    expect(b.config.transfer.max_concurrent).toBe(8); // home/config.toml is not read when --config is given
+    expect(b.config.transfer.max_concurrent).toBe(64); // home/config.toml is not read when --config is given
 
     const c = await loadConfig({ home, configFile: other, flags: { transfer: { chunk_size: '4MiB' } } });
     expect(c.config.transfer.chunk_size).toBe(4 * 2 ** 20);

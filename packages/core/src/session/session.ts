@@ -226,6 +226,7 @@ export class Session {
       windowBytes: this.cfg.transferWindow,
       sendBufferBytes: this.cfg.sendBufferBytes,
       maxTransfers: this.cfg.maxTransfers,
+      peerMaxTransfers: () => this.remoteParams.maxTransfers,
       firstLocalId: opts.initiator ? 0 : 1,
       ...(deps.releaseChunk ? { releaseChunk: deps.releaseChunk } : {}),
       ...(deps.allocChunk ? { allocChunk: deps.allocChunk } : {}),

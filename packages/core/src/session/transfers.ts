@@ -29,6 +29,8 @@ export interface TransferTableDeps {
   windowBytes: number;
   sendBufferBytes: number;
   maxTransfers: number;
+  /** The peer's max_transfers transport parameter (how many of our offers it takes at once), once known. */
+  peerMaxTransfers?: () => number | undefined;
   /** Ids we allocate: even for the session initiator, odd for the responder. */
   firstLocalId: number;
   /** Chunk bytes handed over with supplyChunk are no longer needed (the driver may reuse them). */
@@ -62,10 +64,16 @@ export class TransferTable {
 
   // ---- commands from the driver ----
 
+  /** Outgoing transfers this session may have at once: ours and the peer's limit, the lower. */
+  get offerLimit(): number {
+    return Math.min(this.d.maxTransfers, this.d.peerMaxTransfers?.() ?? Number.POSITIVE_INFINITY);
+  }
+
   offer(manifest: FileManifest, tree: MerkleTree): number {
     validateManifest(manifest);
-    if (this.senders.size >= this.d.maxTransfers) {
-      throw new WraithError('E_TRANSFER_REJECTED', `too many transfers in flight (max ${this.d.maxTransfers})`);
+    const limit = this.offerLimit;
+    if (this.senders.size >= limit) {
+      throw new WraithError('E_TRANSFER_REJECTED', `too many transfers in flight (max ${limit})`);
     }
     const id = this.nextId;
     this.nextId += 2;

@@ -158,7 +158,7 @@ export const ConfigFileSchema = Type.Object(
       {
         chunk_size: size('Merkle chunk size in bytes', 16 * KiB, 16 * MiB, { 'x-pow2': true }),
         download_dir: path('where received files go; default <home>/incoming (created 0700)', { 'x-nullable': true }),
-        max_concurrent: int('transfers in flight per session', 1, 4096),
+        max_concurrent: int('files in flight per session: how many a send offers at once (small files overlap their round trips), and how many a receiver takes at once from one sender (announced in the handshake)', 1, 4096),
         enable_resume: bool('keep partial files and resume state'),
         hash_cache: bool('remember the leaf hashes of big files sent or found already present (in <home>/state/hash-cache), so an unchanged file is not read through again to hash it'),
         partial_ttl: duration('delete partial files older than this', 60 * SECOND, 365 * DAY),
@@ -174,7 +174,7 @@ export const ConfigFileSchema = Type.Object(
         max_total_bytes: size('bytes of unfinished incoming transfers at once; default unlimited', 0, MAX_BYTES, { 'x-nullable': true }),
         min_free: size('free space kept on the download file system', 0, MAX_BYTES),
         on_conflict: oneOf('when a different file already has the name', ON_CONFLICT),
-        max_buffer_bytes: size('memory for out-of-order chunk data per session', 1 * MiB, 64 * GiB),
+        max_buffer_bytes: size('memory for out-of-order chunk data per transfer (at most 32 MiB is used; a session holds up to transfer.max_concurrent transfers)', 1 * MiB, 64 * GiB),
       },
       'accepting files',
     ),

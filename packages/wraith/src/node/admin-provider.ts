@@ -179,6 +179,7 @@ export class DaemonAdminProvider implements AdminProvider {
       reconnectForMs: 60_000,
       rateBps: null,
       chunkSize: this.opts.config.transfer.chunk_size,
+      maxConcurrent: this.opts.config.transfer.max_concurrent,
       ui,
       log: this.opts.log.child('admin-send'),
       stats: this.opts.stats,

@@ -206,6 +206,7 @@ export const runSend: NodeModule['runSend'] = async (opts0, ui) => {
       reconnectForMs: opts.reconnectForMs,
       rateBps: opts.rateBps,
       chunkSize: config.transfer.chunk_size,
+      maxConcurrent: config.transfer.max_concurrent,
       ui,
       log: log.child('send'),
       stats: opts.stats,

@@ -202,6 +202,7 @@ export class WraithNode {
         rekeyInterval: config.transfer.rekey_interval * 1000,
         congestion: config.network.congestion,
         transferWindow: Math.min(config.receive.max_buffer_bytes, 32 * 1024 * 1024),
+        maxTransfers: config.transfer.max_concurrent,
         maxSendRate: opts.maxSendRate ?? null,
       },
     });

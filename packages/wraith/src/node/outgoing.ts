@@ -21,8 +21,13 @@ import type { EarlyHash } from './hash-jobs.js';
 import type { HashCache } from './hash-cache.js';
 import { SourceHasher } from './source-hash.js';
 
-/** Files offered at once (small files are pipelined). */
-const MAX_IN_FLIGHT = 32;
+/**
+ * Bytes of unfinished files in flight beyond the first: small files are offered many at once
+ * (up to [transfer] max_concurrent, so per-file round trips overlap), big ones a few at a time
+ * (the next is hashed while the last ones send; they finish one after another, not all at the
+ * end).
+ */
+const IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
 interface Tx {
   entry: WalkEntry;
@@ -46,6 +51,8 @@ export interface OutgoingOptions {
   reconnectForMs: number;
   rateBps: number | null;
   chunkSize: number;
+  /** Files in flight at once ([transfer] max_concurrent). */
+  maxConcurrent: number;
   ui: SendUi;
   log: Logger;
   stats: Stats;
@@ -86,6 +93,8 @@ export class OutgoingJob {
   private walker: AsyncGenerator<WalkEntry> | null = null;
   private walkDone = false;
   private preparing = 0;
+  /** Sizes of the files being prepared. */
+  private preparingBytes = 0;
   private readonly hashing: SourceHasher;
   private totalBytes = 0;
   /** Bytes the first pass found (the walk's own total replaces it once it is done). */
@@ -137,7 +146,11 @@ export class OutgoingJob {
     const expected = await counting;
     this.expectedBytes = expected.bytes;
     o.ui.started({ transfer_id: o.transferId, direction: 'send', peer: `${o.peer.id}@${formatAddr(o.peer.addr)}`, files: expected.files, bytes_total: expected.bytes });
-    const progress = setInterval(() => this.reportProgress(), 250);
+    const progress = setInterval(() => {
+      this.reportProgress();
+      // Big files in flight drain below IN_FLIGHT_BYTES as they send: prepare the next one then.
+      if (!this.walkDone && this.preparing === 0 && this.roomForMore()) this.wakeUp();
+    }, 250);
     const onAbort = (): void => this.wakeUp();
     o.signal.addEventListener('abort', onAbort);
     try {
@@ -229,7 +242,7 @@ export class OutgoingJob {
 
   /** Walk and prepare more files until enough are in flight. */
   private async fill(): Promise<void> {
-    while (!this.walkDone && this.active.size + this.preparing < MAX_IN_FLIGHT && !this.sessionLost) {
+    while (!this.walkDone && this.roomForMore() && !this.sessionLost) {
       const next = await (this.walker as AsyncGenerator<WalkEntry>).next();
       if (next.done) {
         this.walkDone = true;
@@ -238,12 +251,14 @@ export class OutgoingJob {
       const entry = next.value;
       this.totalBytes += entry.size;
       this.preparing++;
+      this.preparingBytes += entry.size;
       let t: Tx;
       try {
         t = await this.prepare(entry);
       } catch (e) {
         this.fileFailed(entry.name, e);
         this.preparing--;
+        this.preparingBytes -= entry.size;
         continue;
       }
       try {
@@ -261,8 +276,25 @@ export class OutgoingJob {
         }
       } finally {
         this.preparing--;
+        this.preparingBytes -= entry.size;
       }
     }
+  }
+
+  private roomForMore(): boolean {
+    const files = this.active.size + this.preparing;
+    const peerLimit = this.o.node.endpoint.offerLimit(this.session) ?? this.o.maxConcurrent;
+    if (files >= Math.min(this.o.maxConcurrent, peerLimit)) return false;
+    if (files === 0) return true;
+    let unfinished = this.preparingBytes;
+    for (const t of this.active.values()) unfinished += t.manifest.size - this.sentOf(t);
+    return unfinished < IN_FLIGHT_BYTES;
+  }
+
+  /** Payload bytes of `t` sent so far (resumed ones included). */
+  private sentOf(t: Tx): number {
+    const p = this.o.node.endpoint.transferProgress(t.session, t.transferId);
+    return p === null ? 0 : Math.min(t.manifest.size, p.payloadBytesSent - p.bytesRetransmitted + p.bytesSkippedResume);
   }
 
   /** Keep a prepared file, not offered, for recover() to offer on the next session. */
