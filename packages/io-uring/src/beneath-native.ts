@@ -21,6 +21,12 @@ export interface NativeBeneath {
   /** lstat of rel under root, no symlink followed (nor rel itself); null when it does not exist. */
   lstat(root: string, rel: string): Promise<Stats | null>;
   renameNoReplace(from: string, to: string): Promise<void>;
+  /**
+   * renameat2 of `from` to `to`, names in the directory `dir` under root ('' for root), with that
+   * directory opened beneath root (openat2, no symlinks): nothing on the way can be swapped for
+   * a symlink between a check and the rename. RENAME_NOREPLACE with `noReplace`.
+   */
+  renameBeneath(root: string, dir: string, from: string, to: string, noReplace: boolean): Promise<void>;
 }
 
 const ENOSYS = 38;
@@ -82,6 +88,33 @@ export function nativeBeneath(root: string): NativeBeneath | null {
         return fstatSync(fd);
       } finally {
         closeSync(fd);
+      }
+    },
+    renameBeneath: async (dir, rel, from, to, noReplace) => {
+      let rootfd: number;
+      try {
+        rootfd = n.fsOpenat2(c.AT_FDCWD, dir, c.O_PATH | c.O_DIRECTORY, 0, 0);
+      } catch (e) {
+        throw nodeStyle(e, 'openat2', dir);
+      }
+      try {
+        let dfd = rootfd;
+        if (rel !== '') {
+          try {
+            dfd = n.fsOpenat2(rootfd, rel, c.O_PATH | c.O_DIRECTORY, 0, c.RESOLVE_BENEATH | c.RESOLVE_NO_SYMLINKS);
+          } catch (e) {
+            throw nodeStyle(e, 'openat2', rel);
+          }
+        }
+        try {
+          n.fsRenameat2(dfd, from, dfd, to, noReplace ? c.RENAME_NOREPLACE : 0);
+        } catch (e) {
+          throw nodeStyle(e, 'renameat2', to);
+        } finally {
+          if (dfd !== rootfd) closeSync(dfd);
+        }
+      } finally {
+        closeSync(rootfd);
       }
     },
     renameNoReplace: async (from, to) => {

@@ -64,6 +64,25 @@ describeNative('nativeBeneath', () => {
     expect(readFileSync(join(root, 'outside', 'secret'), 'utf8')).toBe('secret');
   });
 
+  it('renameBeneath: within a directory opened beneath root; never through a symlink; replaces only when asked', async () => {
+    writeFileSync(join(dest, 'sub', 'p1'), 'one');
+    writeFileSync(join(dest, 'sub', 'taken'), 'taken');
+    expect(await code(nb.renameBeneath(dest, 'sub', 'p1', 'taken', true))).toBe('EEXIST');
+    expect(readFileSync(join(dest, 'sub', 'taken'), 'utf8')).toBe('taken');
+    await nb.renameBeneath(dest, 'sub', 'p1', 'final', true);
+    expect(readFileSync(join(dest, 'sub', 'final'), 'utf8')).toBe('one');
+    await nb.renameBeneath(dest, 'sub', 'final', 'taken', false); // replacing, as on_conflict = "overwrite"
+    expect(readFileSync(join(dest, 'sub', 'taken'), 'utf8')).toBe('one');
+    writeFileSync(join(dest, 'r1'), 'root');
+    await nb.renameBeneath(dest, '', 'r1', 'r2', true);
+    expect(readFileSync(join(dest, 'r2'), 'utf8')).toBe('root');
+    // A directory that is a symlink (here to outside): refused, nothing moves there.
+    writeFileSync(join(root, 'outside', 'x'), 'x');
+    expect(await code(nb.renameBeneath(dest, 'evildir', 'x', 'moved', true))).toBe('ELOOP');
+    expect(existsSync(join(root, 'outside', 'moved'))).toBe(false);
+    expect(await code(nb.renameBeneath(dest, '..', 'x', 'moved', true))).toBe('EXDEV');
+  });
+
   it('renameNoReplace moves, and never replaces (EEXIST)', async () => {
     writeFileSync(join(dest, 'a'), 'a');
     writeFileSync(join(dest, 'b'), 'b');

@@ -73,7 +73,7 @@ const MODES: Array<[string, string | null, Partial<FileStoreOptions>]> = [
   [
     'over the addon (openat2, renameat2)',
     native === null ? (NO_NATIVE_PASS ? 'the no-native pass' : 'the native addon (fs helpers) is not loaded') : null,
-    native === null ? {} : { opener: native.open, lstatBeneath: native.lstat, renameNoReplace: native.renameNoReplace },
+    native === null ? {} : { opener: native.open, lstatBeneath: native.lstat, renameNoReplace: native.renameNoReplace, renameBeneath: native.renameBeneath },
   ],
 ];
 
@@ -136,6 +136,7 @@ describeIf(missing, mode, () => {
     it('uses an injected renameNoReplace for installation', async () => {
       const calls: string[] = [];
       const { store, dir } = await makeStore({
+        renameBeneath: undefined, // it would take precedence
         renameNoReplace: async (from, to) => {
           calls.push(to);
           if (existsSync(to)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
@@ -151,6 +152,7 @@ describeIf(missing, mode, () => {
     it('uses an injected one-step lstat for the final name, the directories and the parents at install', async () => {
       const asked: string[] = [];
       const { store, dir } = await makeStore({
+        renameBeneath: undefined, // it checks the parents itself at install
         lstatBeneath: async (root, rel) => {
           asked.push(rel);
           try {
@@ -168,6 +170,24 @@ describeIf(missing, mode, () => {
       expect(asked.slice(1).every((r) => r === 'x/y')).toBe(true);
       await receive(store, 'x/y/w', content);
       expect(readFileSync(join(dir, 'x/y/w'))).toEqual(content);
+    });
+
+    it('uses an injected renameBeneath: sibling names in their directory, no replacing unless overwrite', async () => {
+      const calls: string[] = [];
+      const { store, dir } = await makeStore({
+        onConflict: 'rename',
+        renameBeneath: async (root, d, from, to, noReplace) => {
+          calls.push(`${d}|${from.startsWith('.') && from.endsWith('.wraith-part') ? 'partial' : from}|${to}|${noReplace}`);
+          const target = join(root, d, to);
+          if (noReplace && existsSync(target)) throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+          await fsRename(join(root, d, from), target);
+        },
+      });
+      await receive(store, 'top.txt', data(10, 1));
+      await receive(store, 'x/y.txt', data(10, 1));
+      await receive(store, 'x/y.txt', data(10, 2));
+      expect(calls).toEqual(['|partial|top.txt|true', 'x|partial|y.txt|true', 'x|partial|y.txt|true', 'x|partial|y (1).txt|true']);
+      expect(readFileSync(join(dir, 'x/y (1).txt'))).toEqual(data(10, 2));
     });
 
     it('uses an injected beneath opener', async () => {

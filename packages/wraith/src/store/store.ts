@@ -45,6 +45,12 @@ export interface FileStoreOptions {
   readonly contentRoot?: ContentRootFn;
   readonly renameNoReplace?: RenameNoReplaceFn;
   readonly opener?: BeneathOpener;
+  /**
+   * Renames `from` to `to` (names in the directory `dir`, relative to `root`; '' for root
+   * itself) with the directory opened beneath root, no symlink followed; without replacing when
+   * `noReplace` (code EEXIST). Node-style errors. Replaces the parent check and renameNoReplace.
+   */
+  readonly renameBeneath?: (root: string, dir: string, from: string, to: string, noReplace: boolean) => Promise<void>;
   /** A one-step lstat beneath the download directory (beneath.ts); the component walk without it. */
   readonly lstatBeneath?: BeneathLstat;
   readonly freeSpace?: FreeSpaceFn;
@@ -372,7 +378,8 @@ export class FileStore {
     const { offer, parts, partialParts, rootHex } = file;
     const partialAbs = this.beneath.abs(partialParts);
     const parentAbs = this.beneath.abs(parts.slice(0, -1));
-    await this.beneath.checkParents(parts);
+    // A rename beneath the download directory checks the parents itself, in the kernel.
+    if (this.opts.renameBeneath === undefined) await this.beneath.checkParents(parts);
 
     const done = async (status: InstallResult['status'], finalParts: string[]): Promise<InstallResult> => {
       await this.dirSync.sync(parentAbs);
@@ -381,7 +388,7 @@ export class FileStore {
       return { status, path: this.beneath.abs(finalParts), name: finalParts.join('/') };
     };
 
-    if (await this.installNoReplace(partialAbs, this.beneath.abs(parts))) return done('installed', parts);
+    if (await this.place(partialParts, parts, false)) return done('installed', parts);
 
     const existing = await this.lstatOrNull(parts);
     if (existing !== null && (await this.sameContent(parts, existing, offer.size, offer.chunkSize, rootHex))) {
@@ -395,20 +402,20 @@ export class FileStore {
         throw this.conflict(offer.name, partialParts.join('/'));
       case 'overwrite':
         try {
-          await rename(partialAbs, this.beneath.abs(parts));
+          await this.place(partialParts, parts, true);
         } catch (e) {
           const code = errnoOf(e);
           if (code === 'EISDIR' || code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') {
             throw new WraithError('E_EXISTS', `${offer.name} exists and is a directory; it cannot be overwritten by a file`, { name: offer.name });
           }
-          throw ioError('rename', partialAbs, e);
+          throw e instanceof WraithError ? e : ioError('rename', partialAbs, e);
         }
         return done('installed', parts);
       case 'rename': {
         const base = parts[parts.length - 1]!;
         for (let n = 1; n < 10_000; n++) {
           const candidate = [...parts.slice(0, -1), conflictName(base, n)];
-          if (await this.installNoReplace(partialAbs, this.beneath.abs(candidate))) return done('installed', candidate);
+          if (await this.place(partialParts, candidate, false)) return done('installed', candidate);
         }
         throw new WraithError('E_EXISTS', `no free name for ${offer.name} after 9999 tries`, { name: offer.name });
       }
@@ -438,6 +445,36 @@ export class FileStore {
   }
 
   // --- helpers ------------------------------------------------------------------------------
+
+  /**
+   * Renames the partial to `to`, its sibling: replacing only with `replace`; false when `to`
+   * exists and may not be replaced. With renameBeneath, in one step relative to the directory
+   * opened beneath the download directory (no symlink on the way, no race); otherwise by path.
+   * Errors other than "exists" keep their errno code for the caller.
+   */
+  private async place(from: readonly string[], to: readonly string[], replace: boolean): Promise<boolean> {
+    const rb = this.opts.renameBeneath;
+    if (rb !== undefined) {
+      try {
+        await rb(this.downloadDir, to.slice(0, -1).join('/'), from[from.length - 1]!, to[to.length - 1]!, !replace);
+        return true;
+      } catch (e) {
+        const code = errnoOf(e);
+        if (code === 'EEXIST' && !replace) return false;
+        if (code === 'ELOOP' || code === 'EXDEV') {
+          throw new WraithError('E_PATH_INVALID', `received name ${JSON.stringify(to.join('/'))} refused: it resolves through a symlink or outside the download directory`, { name: to.join('/') });
+        }
+        // EINVAL: this file system has no RENAME_NOREPLACE; the portable way below.
+        if (code !== 'EINVAL') throw e;
+      }
+      await this.beneath.checkParents(to);
+    }
+    if (replace) {
+      await rename(this.beneath.abs(from), this.beneath.abs(to));
+      return true;
+    }
+    return this.installNoReplace(this.beneath.abs(from), this.beneath.abs(to));
+  }
 
   /** link(2) + unlink, or the injected renameat2(RENAME_NOREPLACE); false if `to` exists. */
   private async installNoReplace(from: string, to: string): Promise<boolean> {
