@@ -236,7 +236,7 @@ describe('admin API: sending through the daemon', () => {
     // It is in the list too.
     const list = await api.req<{ transfers: Transfer[] }>('GET', '/v1/transfers');
     expect(list.status).toBe(200);
-    expect(list.body.transfers.find((t) => t.id === t0.id)).toMatchObject({ state: 'completed', bytes_done: SIZE });
+    expect(list.body.transfers.find((t) => t.id === t0.id)).toMatchObject({ state: 'completed', phase: null, bytes_done: SIZE });
 
     // Metrics: one more completed send, and its payload bytes.
     await until(

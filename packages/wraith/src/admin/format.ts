@@ -53,7 +53,7 @@ export function formatTransfers(list: readonly TransferDto[]): string {
       t.id,
       t.direction,
       t.peer_name ?? shortId(t.peer_id),
-      t.errors.length > 0 ? `${t.state} (${t.errors[0]!.code})` : t.state,
+      t.errors.length > 0 ? `${t.state} (${t.errors[0]!.code})` : t.phase !== null ? `${t.state} (${t.phase.replace(/_/g, ' ')})` : t.state,
       progress(t),
       t.state === 'running' ? humanRate(t.rate_bps) : '-',
       t.eta_s === null || t.state !== 'running' ? '-' : humanDuration(t.eta_s),

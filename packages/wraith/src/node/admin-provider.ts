@@ -102,6 +102,7 @@ export class DaemonAdminProvider implements AdminProvider {
       peer_name: null,
       path: r.name,
       state: 'running',
+      phase: null,
       bytes_done: r.done,
       bytes_total: r.size,
       files_done: 0,
@@ -130,6 +131,7 @@ export class DaemonAdminProvider implements AdminProvider {
       peer_name: peerName,
       path,
       state: 'queued',
+      phase: null,
       bytes_done: 0,
       bytes_total: null,
       files_done: 0,
@@ -154,6 +156,7 @@ export class DaemonAdminProvider implements AdminProvider {
         emit('transfer');
       },
       progress: (e) => {
+        dto.phase = e.bytes_hashed !== undefined ? 'hashing' : e.waiting_for_receiver === true ? 'waiting_for_receiver' : null;
         dto.bytes_done = e.bytes_done;
         dto.bytes_total = e.bytes_total;
         dto.rate_bps = e.rate_bps;
@@ -202,6 +205,7 @@ export class DaemonAdminProvider implements AdminProvider {
       .finally(() => {
         dto.finished_at = new Date().toISOString();
         dto.eta_s = null;
+        dto.phase = null;
         emit('transfer');
       });
     return { ...dto };
