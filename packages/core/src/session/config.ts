@@ -20,6 +20,12 @@ export interface SessionConfig {
   congestion: 'bbr' | 'cubic' | 'newreno';
   /** Bytes of chunk data a receiver lets each transfer have outstanding. */
   transferWindow: number;
+  /**
+   * Bytes of chunk data a receiver lets all transfers of the session have outstanding together
+   * (shared out, TransferTable): the session's receive memory stays within it plus a chunk per
+   * transfer. null: transferWindow per transfer, without a session cap.
+   */
+  sessionBufferBytes: number | null;
   /** Chunk bytes a sender keeps read from disk ahead of acknowledgement. */
   sendBufferBytes: number;
   maxTransfers: number;
@@ -45,6 +51,7 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = {
   maxPtoInterval: secs(1),
   congestion: 'bbr',
   transferWindow: 16 * 1024 * 1024,
+  sessionBufferBytes: null,
   sendBufferBytes: 32 * 1024 * 1024,
   maxTransfers: 64,
   maxControlBuffer: 4 * 1024 * 1024,

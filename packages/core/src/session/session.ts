@@ -224,6 +224,7 @@ export class Session {
       sendControl: (m) => this.ctlSend.queue(toWireControl(m)),
       hasher: deps.hasher,
       windowBytes: this.cfg.transferWindow,
+      ...(this.cfg.sessionBufferBytes !== null ? { sessionBufferBytes: this.cfg.sessionBufferBytes } : {}),
       sendBufferBytes: this.cfg.sendBufferBytes,
       maxTransfers: this.cfg.maxTransfers,
       peerMaxTransfers: () => this.remoteParams.maxTransfers,
@@ -250,7 +251,9 @@ export class Session {
     const p: TransportParams = {
       maxDatagramSize: this.cfg.maxDatagramSize,
       idleTimeoutMs: Math.round(this.cfg.idleTimeout / 1000),
-      initialWindow: this.cfg.transferWindow,
+      // What every new transfer is sure to get: with a shared session budget a new one may get
+      // no more than its first missing chunk (which a budget of 1 grants), so promise only that.
+      initialWindow: this.cfg.sessionBufferBytes !== null ? 1 : this.cfg.transferWindow,
       maxTransfers: this.cfg.maxTransfers,
       sourceCid: this.localCid,
     };

@@ -27,6 +27,8 @@ export interface TransferTableDeps {
   sendControl: (m: SessionControl) => void;
   hasher: Blake3;
   windowBytes: number;
+  /** All receivers' outstanding bytes together (SessionConfig.sessionBufferBytes); absent: no cap. */
+  sessionBufferBytes?: number;
   sendBufferBytes: number;
   maxTransfers: number;
   /** The peer's max_transfers transport parameter (how many of our offers it takes at once), once known. */
@@ -104,12 +106,14 @@ export class TransferTable {
   accept(id: number, held?: Array<[number, number]>): void {
     const e = this.receivers.get(id);
     if (!e || e.state !== 'offered') throw new WraithError('E_TRANSFER_UNKNOWN', `no offered transfer ${id}`);
+    // The others' shares shrink first; the new transfer gets what is free of its share.
+    this.rebalance(1);
     const receiver = new TransferReceiver({
       id,
       manifest: e.manifest,
       hasher: this.d.hasher,
       ...(held ? { held } : {}),
-      windowBytes: this.d.windowBytes,
+      windowBytes: this.budgetFor(null, this.takers().length + 1),
       ...(this.d.allocChunk ? { allocChunk: this.d.allocChunk } : {}),
     });
     e.receiver = receiver;
@@ -134,6 +138,7 @@ export class TransferTable {
     const had = this.senders.delete(id) || this.receivers.delete(id);
     if (!had) throw new WraithError('E_TRANSFER_UNKNOWN', `no transfer ${id}`);
     this.windowDirty.delete(id);
+    this.rebalance(0);
     this.d.sendControl({ type: 'cancel', transferId: id, errorCode: code, reason });
   }
 
@@ -148,6 +153,7 @@ export class TransferTable {
     if (!e?.receiver) return;
     e.receiver.chunkWritten(index);
     this.windowDirty.add(id);
+    this.rebalance(0); // the bytes it held are free for the others
     if (e.receiver.complete && e.state === 'active') {
       e.state = 'received';
       this.d.emit({ type: 'transfer_received', session: this.d.sessionId(), transferId: id });
@@ -160,6 +166,7 @@ export class TransferTable {
     if (!e) throw new WraithError('E_TRANSFER_UNKNOWN', `no transfer ${id}`);
     this.receivers.delete(id);
     this.windowDirty.delete(id);
+    this.rebalance(0);
     this.d.sendControl({ type: 'done', transferId: id, status: status === 'verified' ? 0 : 1 });
     const st = e.receiver?.stats;
     this.d.emit({
@@ -229,6 +236,7 @@ export class TransferTable {
         this.senders.delete(m.transferId);
         this.receivers.delete(m.transferId);
         this.windowDirty.delete(m.transferId);
+        this.rebalance(0);
         this.d.emit({ type: 'transfer_failed', session: sid, transferId: m.transferId, code: m.errorCode, reason: m.reason, byPeer: true });
         return;
       }
@@ -375,6 +383,52 @@ export class TransferTable {
   /** Live sender counters of a transfer (progress reporting), or null. */
   senderStats(id: number): { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number } | null {
     return this.senders.get(id)?.sender.stats ?? null;
+  }
+
+  // ---- the session's receive buffer, shared out ----
+
+  /** Receivers still taking data. */
+  private takers(): ReceiverEntry[] {
+    const out: ReceiverEntry[] = [];
+    for (const e of this.receivers.values()) if (e.receiver && !e.receiver.complete) out.push(e);
+    return out;
+  }
+
+  /** Granted, not yet held, over every receiver: the session's receive memory bound. */
+  get receiveOutstandingBytes(): number {
+    let n = 0;
+    for (const e of this.receivers.values()) if (e.receiver) n += e.receiver.outstandingBytes;
+    return n;
+  }
+
+  /**
+   * The budget of one receiver (`e`, or a new one when null) among `n` takers: its equal share
+   * (at most windowBytes), less what the others hold beyond theirs, at least 1 (the first
+   * missing chunk is always granted, so no transfer starves).
+   */
+  private budgetFor(e: ReceiverEntry | null, n: number): number {
+    const total = this.d.sessionBufferBytes;
+    if (total === undefined) return this.d.windowBytes;
+    const share = Math.min(this.d.windowBytes, Math.floor(total / Math.max(1, n)));
+    const others = this.receiveOutstandingBytes - (e?.receiver?.outstandingBytes ?? 0);
+    return Math.max(1, Math.min(share, total - others));
+  }
+
+  /**
+   * New budgets for the receivers taking data, `extra` more of them coming: a share that
+   * shrinks takes nothing back (the grant stays; nothing more is granted until it drains), one
+   * that grows grants at once and marks its WINDOW to announce.
+   */
+  private rebalance(extra: number): void {
+    if (this.d.sessionBufferBytes === undefined) return;
+    const takers = this.takers();
+    const n = takers.length + extra;
+    for (const e of takers) {
+      const r = e.receiver as TransferReceiver;
+      const before = r.grantedOffset;
+      r.setWindowBudget(this.budgetFor(e, n));
+      if (r.grantedOffset > before) this.windowDirty.add(e.id);
+    }
   }
 
   /** Whether the receiver has accepted an outgoing transfer yet, or null when it is not sending. */

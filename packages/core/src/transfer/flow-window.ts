@@ -31,7 +31,7 @@ export class FlowWindow {
     private readonly size: number,
     private readonly chunkSize: number,
     private readonly held: ChunkSet,
-    private readonly budget: number,
+    private budget: number,
   ) {
     if (!Number.isSafeInteger(budget) || budget < 0) {
       throw new WraithError('E_INTERNAL', `a flow-control budget is a non-negative integer, got ${budget}`);
@@ -48,6 +48,21 @@ export class FlowWindow {
   /** Bytes of granted chunks not yet held. */
   get outstandingBytes(): number {
     return this.outstanding;
+  }
+
+  /**
+   * A new budget (a session shares its buffer among its transfers, flow-budget.ts). A larger
+   * one grants more at once; a smaller one takes nothing back: it grants nothing more until the
+   * outstanding bytes fall under it (the first missing chunk is still granted when none are
+   * outstanding). 0 is not allowed here.
+   */
+  setBudget(budget: number): void {
+    if (!Number.isSafeInteger(budget) || budget < 1) {
+      throw new WraithError('E_INTERNAL', `a flow-control budget is a positive integer here, got ${budget}`);
+    }
+    const grew = budget > this.budget;
+    this.budget = budget;
+    if (grew) this.extend();
   }
 
   /** Chunk `index` (granted) was just added to `held`: its bytes free the budget. */

@@ -267,6 +267,17 @@ export class TransferReceiver {
     this.window.onHeld(index);
   }
 
+  /** Bytes granted and not yet held: what this transfer may have buffered or in flight. */
+  get outstandingBytes(): number {
+    return this.window.outstandingBytes;
+  }
+
+  /** A new flow-control budget from the session's share (FlowWindow.setBudget). */
+  setWindowBudget(bytes: number): void {
+    this.window.setBudget(bytes);
+    this.poolMax = Math.ceil(bytes / this.manifest.chunkSize) + 2;
+  }
+
   /** A larger max_offset to advertise in a WINDOW frame, or null if it did not move. */
   pollWindow(): number | null {
     const m = this.window.maxOffset;

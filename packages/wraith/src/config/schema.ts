@@ -174,7 +174,7 @@ export const ConfigFileSchema = Type.Object(
         max_total_bytes: size('bytes of unfinished incoming transfers at once; default unlimited', 0, MAX_BYTES, { 'x-nullable': true }),
         min_free: size('free space kept on the download file system', 0, MAX_BYTES),
         on_conflict: oneOf('when a different file already has the name', ON_CONFLICT),
-        max_buffer_bytes: size('memory for out-of-order chunk data per transfer (at most 32 MiB is used; a session holds up to transfer.max_concurrent transfers)', 1 * MiB, 64 * GiB),
+        max_buffer_bytes: size('memory for chunk data not yet on disk, per session: shared among its transfers, at most 32 MiB to one', 1 * MiB, 64 * GiB),
       },
       'accepting files',
     ),

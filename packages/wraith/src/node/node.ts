@@ -202,6 +202,9 @@ export class WraithNode {
         rekeyInterval: config.transfer.rekey_interval * 1000,
         congestion: config.network.congestion,
         transferWindow: Math.min(config.receive.max_buffer_bytes, 32 * 1024 * 1024),
+        // Shared out among the session's transfers: one sender cannot make this node buffer
+        // max_concurrent whole windows.
+        sessionBufferBytes: config.receive.max_buffer_bytes,
         maxTransfers: config.transfer.max_concurrent,
         maxSendRate: opts.maxSendRate ?? null,
       },
