@@ -30,7 +30,6 @@ export interface NativeBeneath {
 }
 
 const ENOSYS = 38;
-const ENOENT = 2;
 const EINVAL = 22;
 
 /** A native error (positive errno) as a node:fs-style one. */
@@ -52,37 +51,32 @@ export function nativeBeneath(root: string): NativeBeneath | null {
     if ((e as { errno?: unknown }).errno === ENOSYS) return null;
     // Anything else (a missing directory) is the caller's to report when it uses it.
   }
+  const BENEATH = c.RESOLVE_BENEATH | c.RESOLVE_NO_SYMLINKS;
+  /** `rel` opened beneath `dir` (openat2), the root's own fd closed again; node-style errors. */
+  const openUnder = (dir: string, rel: string, flags: number, mode: number): number => {
+    let rootfd: number;
+    try {
+      rootfd = n.fsOpenat2(c.AT_FDCWD, dir, c.O_PATH | c.O_DIRECTORY, 0, 0);
+    } catch (e) {
+      throw nodeStyle(e, 'openat2', dir);
+    }
+    try {
+      return n.fsOpenat2(rootfd, rel === '' ? '.' : rel, flags, mode, BENEATH);
+    } catch (e) {
+      throw nodeStyle(e, 'openat2', rel);
+    } finally {
+      closeSync(rootfd);
+    }
+  };
   return {
-    open: async (dir, rel, flags, mode) => {
-      let dirfd: number;
-      try {
-        dirfd = n.fsOpenat2(c.AT_FDCWD, dir, c.O_PATH | c.O_DIRECTORY, 0, 0);
-      } catch (e) {
-        throw nodeStyle(e, 'openat2', dir);
-      }
-      try {
-        return n.fsOpenat2(dirfd, rel, flags, mode, c.RESOLVE_BENEATH | c.RESOLVE_NO_SYMLINKS);
-      } catch (e) {
-        throw nodeStyle(e, 'openat2', rel);
-      } finally {
-        closeSync(dirfd);
-      }
-    },
+    open: async (dir, rel, flags, mode) => openUnder(dir, rel, flags, mode),
     lstat: async (dir, rel) => {
-      let dirfd: number;
-      try {
-        dirfd = n.fsOpenat2(c.AT_FDCWD, dir, c.O_PATH | c.O_DIRECTORY, 0, 0);
-      } catch (e) {
-        throw nodeStyle(e, 'openat2', dir);
-      }
       let fd: number;
       try {
-        fd = n.fsOpenat2(dirfd, rel, c.O_PATH | c.O_NOFOLLOW, 0, c.RESOLVE_BENEATH | c.RESOLVE_NO_SYMLINKS);
+        fd = openUnder(dir, rel, c.O_PATH | c.O_NOFOLLOW, 0);
       } catch (e) {
-        if ((e as { errno?: unknown }).errno === ENOENT) return null;
-        throw nodeStyle(e, 'openat2', rel);
-      } finally {
-        closeSync(dirfd);
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw e;
       }
       try {
         return fstatSync(fd);
@@ -91,30 +85,13 @@ export function nativeBeneath(root: string): NativeBeneath | null {
       }
     },
     renameBeneath: async (dir, rel, from, to, noReplace) => {
-      let rootfd: number;
+      const dfd = openUnder(dir, rel, c.O_PATH | c.O_DIRECTORY, 0);
       try {
-        rootfd = n.fsOpenat2(c.AT_FDCWD, dir, c.O_PATH | c.O_DIRECTORY, 0, 0);
+        n.fsRenameat2(dfd, from, dfd, to, noReplace ? c.RENAME_NOREPLACE : 0);
       } catch (e) {
-        throw nodeStyle(e, 'openat2', dir);
-      }
-      try {
-        let dfd = rootfd;
-        if (rel !== '') {
-          try {
-            dfd = n.fsOpenat2(rootfd, rel, c.O_PATH | c.O_DIRECTORY, 0, c.RESOLVE_BENEATH | c.RESOLVE_NO_SYMLINKS);
-          } catch (e) {
-            throw nodeStyle(e, 'openat2', rel);
-          }
-        }
-        try {
-          n.fsRenameat2(dfd, from, dfd, to, noReplace ? c.RENAME_NOREPLACE : 0);
-        } catch (e) {
-          throw nodeStyle(e, 'renameat2', to);
-        } finally {
-          if (dfd !== rootfd) closeSync(dfd);
-        }
+        throw nodeStyle(e, 'renameat2', to);
       } finally {
-        closeSync(rootfd);
+        closeSync(dfd);
       }
     },
     renameNoReplace: async (from, to) => {
