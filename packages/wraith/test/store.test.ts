@@ -190,6 +190,20 @@ describeIf(missing, mode, () => {
       expect(readFileSync(join(dir, 'x/y (1).txt'))).toEqual(data(10, 2));
     });
 
+    it('a failing renameBeneath reaches the caller as a coded error, and the partial stays', async () => {
+      const { store, dir } = await makeStore({
+        renameBeneath: async () => {
+          throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES', errno: -13 });
+        },
+      });
+      const f = await ready(store, offer('p.txt', data(10)));
+      await f.write(data(10), 0);
+      const err = await rejects(f.complete());
+      expect(err.code).toBe('E_PERMISSION');
+      expect(existsSync(join(dir, 'p.txt'))).toBe(false);
+      expect(existsSync(f.path)).toBe(true);
+    });
+
     it('uses an injected beneath opener', async () => {
       const opened: string[] = [];
       const { store, dir } = await makeStore({

@@ -495,8 +495,7 @@ export class OutgoingJob {
     let accepted = 0;
     const ep = this.o.node.endpoint;
     for (const t of this.active.values()) {
-      const p = ep.transferProgress(t.session, t.transferId);
-      if (p) live += Math.min(t.manifest.size, p.payloadBytesSent - p.bytesRetransmitted + p.bytesSkippedResume);
+      live += this.sentOf(t);
       const a = ep.transferAccepted(t.session, t.transferId);
       if (a !== null) offered++;
       if (a === true) accepted++;

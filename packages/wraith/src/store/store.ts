@@ -450,7 +450,7 @@ export class FileStore {
    * Renames the partial to `to`, its sibling: replacing only with `replace`; false when `to`
    * exists and may not be replaced. With renameBeneath, in one step relative to the directory
    * opened beneath the download directory (no symlink on the way, no race); otherwise by path.
-   * Errors other than "exists" keep their errno code for the caller.
+   * Replacing, errors keep their errno code for the caller; otherwise they are WraithErrors.
    */
   private async place(from: readonly string[], to: readonly string[], replace: boolean): Promise<boolean> {
     const rb = this.opts.renameBeneath;
@@ -465,7 +465,7 @@ export class FileStore {
           throw new WraithError('E_PATH_INVALID', `received name ${JSON.stringify(to.join('/'))} refused: it resolves through a symlink or outside the download directory`, { name: to.join('/') });
         }
         // EINVAL: this file system has no RENAME_NOREPLACE; the portable way below.
-        if (code !== 'EINVAL') throw e;
+        if (code !== 'EINVAL') throw replace ? e : ioError('renameat2', this.beneath.abs(to), e);
       }
       await this.beneath.checkParents(to);
     }
