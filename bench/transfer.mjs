@@ -81,12 +81,12 @@ import {
   writeSync,
 } from 'node:fs';
 import { SourceMap } from 'node:module';
-import { createServer } from 'node:net';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { benchArgs } from './lib/args.mjs';
+import { freeTcpPort } from './lib/net.mjs';
 import { createVethPair, deleteAllNetns, netnsInode, netnsOf } from './lib/netns.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -436,14 +436,7 @@ let nsPort = 20000;
 
 async function freePort(net) {
   if (net?.mode === 'netns') return nsPort++;
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
+  return freeTcpPort(HOST);
 }
 
 /**

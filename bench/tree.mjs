@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchArgs } from './lib/args.mjs';
+import { freeTcpPort } from './lib/net.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const WRAITH = join(resolve(here, '..'), 'packages', 'wraith', 'bin', 'wraith.js');
@@ -112,18 +113,6 @@ function checkTree(root, sums) {
   return n === sums.size;
 }
 
-async function freePort() {
-  const { createServer } = await import('node:net');
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-}
-
 const homes = {};
 function wraithHomes() {
   if (homes.rx) return homes;
@@ -170,7 +159,7 @@ async function runTarSocat(src, out) {
     cert = { key: join(work, 'key.pem'), cert: join(work, 'cert.pem') };
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', cert.key, '-out', cert.cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
   }
-  const port = await freePort();
+  const port = await freeTcpPort(HOST);
   const v13 = 'openssl-min-proto-version=TLS1.3';
   const rx = run('bash', ['-c', `socat -u OPENSSL-LISTEN:${port},bind=${HOST},reuseaddr,cert=${cert.cert},key=${cert.key},verify=0,${v13} STDOUT | tar x -C ${out}`], { timed: true });
   for (let i = 0; i < 500; i++) {
