@@ -406,11 +406,11 @@ export class TransferTable {
    * (at most windowBytes), less what the others hold beyond theirs, at least 1 (the first
    * missing chunk is always granted, so no transfer starves).
    */
-  private budgetFor(e: ReceiverEntry | null, n: number): number {
+  private budgetFor(e: ReceiverEntry | null, n: number, outstanding = this.receiveOutstandingBytes): number {
     const total = this.d.sessionBufferBytes;
     if (total === undefined) return this.d.windowBytes;
     const share = Math.min(this.d.windowBytes, Math.floor(total / Math.max(1, n)));
-    const others = this.receiveOutstandingBytes - (e?.receiver?.outstandingBytes ?? 0);
+    const others = outstanding - (e?.receiver?.outstandingBytes ?? 0);
     return Math.max(1, Math.min(share, total - others));
   }
 
@@ -423,10 +423,14 @@ export class TransferTable {
     if (this.d.sessionBufferBytes === undefined) return;
     const takers = this.takers();
     const n = takers.length + extra;
+    // The sum once, then kept up to date as each new budget grants more: O(takers), not squared.
+    let outstanding = this.receiveOutstandingBytes;
     for (const e of takers) {
       const r = e.receiver as TransferReceiver;
       const before = r.grantedOffset;
-      r.setWindowBudget(this.budgetFor(e, n));
+      const own = r.outstandingBytes;
+      r.setWindowBudget(this.budgetFor(e, n, outstanding));
+      outstanding += r.outstandingBytes - own;
       if (r.grantedOffset > before) this.windowDirty.add(e.id);
     }
   }
