@@ -9,7 +9,7 @@
  * - mode keeps the permission bits only (setuid, setgid and sticky are stripped).
  * - Empty files and empty directories are included; entries come in name order.
  */
-import { fstat, type Stats } from 'node:fs';
+import { fstatSync, type Stats } from 'node:fs';
 import { lstat, opendir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { WraithError } from '@wraith/core';
@@ -202,11 +202,16 @@ export function snapshotOf(st: { size: number; mtimeMs: number; ino: number }): 
   return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
 }
 
-/** Snapshot of an open file (take one before reading and one after). */
-export function snapshotFd(fd: number): Promise<SourceSnapshot> {
-  return new Promise((resolvePromise, reject) => {
-    fstat(fd, (err, st) => (err ? reject(fsError('fstat', `fd ${fd}`, err)) : resolvePromise(snapshotOf(st))));
-  });
+/**
+ * Snapshot of an open file (take one before reading and one after). An fstat of a file held
+ * open runs on the caller's thread: a thread-pool round trip cost more than the call.
+ */
+export function snapshotFd(fd: number): SourceSnapshot {
+  try {
+    return snapshotOf(fstatSync(fd));
+  } catch (e) {
+    throw fsError('fstat', `fd ${fd}`, e as NodeJS.ErrnoException);
+  }
 }
 
 /** E_SOURCE_CHANGED naming what changed between two snapshots of `path`. */

@@ -113,10 +113,10 @@ describe('source change check', () => {
     writeFileSync(p, 'abc');
     const fh = await open(p, 'r');
     try {
-      const before = await snapshotFd(fh.fd);
+      const before = snapshotFd(fh.fd);
       expect(() => assertUnchanged(p, before, before)).not.toThrow();
       writeFileSync(p, 'abcdef');
-      const after = await snapshotFd(fh.fd);
+      const after = snapshotFd(fh.fd);
       try {
         assertUnchanged(p, before, after);
         expect.unreachable();

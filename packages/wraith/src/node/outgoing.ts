@@ -1,4 +1,4 @@
-import { open as fsOpen, type FileHandle } from 'node:fs/promises';
+import { closeSync, open as fsOpen } from 'node:fs';
 import {
   MerkleTree,
   WraithError,
@@ -34,7 +34,6 @@ interface Tx {
   manifest: FileManifest;
   tree: MerkleTree | null;
   fd: number | null;
-  fh: FileHandle | null;
   before: SourceSnapshot | null;
   session: number;
   transferId: number;
@@ -179,7 +178,7 @@ export class OutgoingJob {
       await this.hashing.close();
       clearInterval(progress);
       o.signal.removeEventListener('abort', onAbort);
-      for (const t of [...this.active.values(), ...this.pending]) await closeFd(t);
+      for (const t of [...this.active.values(), ...this.pending]) closeFd(t);
       if (this.session >= 0 && o.node.endpoint.hasSession(this.session)) {
         o.node.endpoint.close(nowMicros(), this.session, null, 'done');
         o.node.driver.run();
@@ -267,7 +266,7 @@ export class OutgoingJob {
       } catch (e) {
         if (!(e instanceof WraithError && e.code === 'E_PEER_CLOSED')) {
           this.fileFailed(entry.name, e);
-          void closeFd(t);
+          closeFd(t);
         } else {
           // The session closed under us (its `closed` event is on its way and decides what
           // happens, e.g. an auth refusal ends the send): keep the file for recover().
@@ -308,14 +307,11 @@ export class OutgoingJob {
     const cs = o.chunkSize;
     if (entry.kind === 'dir') {
       const manifest: FileManifest = { name: entry.name, kind: 'dir', size: 0, chunkSize: cs, mode: entry.mode, mtimeMs: Math.floor(entry.mtimeMs), root: new Uint8Array(32) };
-      return { entry, manifest, tree: null, fd: null, fh: null, before: null, session: -1, transferId: -1, done: false, bytesDone: 0 };
+      return { entry, manifest, tree: null, fd: null, before: null, session: -1, transferId: -1, done: false, bytesDone: 0 };
     }
-    const fh = await fsOpen(entry.path, 'r').catch((e: NodeJS.ErrnoException) => {
-      throw new WraithError(e.code === 'EACCES' ? 'E_PERMISSION' : 'E_IO', `open(${entry.path}): ${e.message}`);
-    });
-    const fd = fh.fd;
+    const fd = await openForRead(entry.path);
     try {
-      const before = await snapshotFd(fd);
+      const before = snapshotFd(fd);
       const size = before.size;
       const t0 = performance.now();
       const leaves = await this.hashing.leaves(entry.path, fd, size, cs);
@@ -334,9 +330,9 @@ export class OutgoingJob {
         root: tree.root,
       };
       // Keep the descriptor: the file is read again through it, never re-opened.
-      return { entry, manifest, tree, fd, fh, before, session: -1, transferId: -1, done: false, bytesDone: 0 };
+      return { entry, manifest, tree, fd, before, session: -1, transferId: -1, done: false, bytesDone: 0 };
     } catch (e) {
-      await fh.close().catch(() => undefined);
+      closeQuietly(fd);
       throw e;
     }
   }
@@ -370,7 +366,7 @@ export class OutgoingJob {
         if (!t || t.session !== e.session) return;
         if (sessionGone(e.code)) return; // handled with the session
         this.active.delete(e.transferId);
-        void closeFd(t);
+        closeFd(t);
         this.fileFailed(t.manifest.name, new WraithError(e.code, e.reason || 'the receiver refused the file'));
         this.wakeUp();
         return;
@@ -452,7 +448,7 @@ export class OutgoingJob {
         }
       }
       this.active.delete(t.transferId);
-      void closeFd(t);
+      closeFd(t);
       this.fileFailed(t.manifest.name, err);
       this.wakeUp();
     }
@@ -461,7 +457,7 @@ export class OutgoingJob {
   private async complete(t: Tx, status: 'verified' | 'already_present', st: { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number }): Promise<void> {
     const o = this.o;
     try {
-      if (t.fd !== null && t.before) assertUnchanged(t.entry.path, t.before, await snapshotFd(t.fd));
+      if (t.fd !== null && t.before) assertUnchanged(t.entry.path, t.before, snapshotFd(t.fd));
       this.result.files++;
       this.result.payloadBytesSent += st.payloadBytesSent - st.bytesRetransmitted;
       this.result.bytesRetransmitted += st.bytesRetransmitted;
@@ -476,7 +472,7 @@ export class OutgoingJob {
     } catch (e) {
       this.fileFailed(t.manifest.name, e);
     } finally {
-      await closeFd(t);
+      closeFd(t);
       this.wakeUp();
     }
   }
@@ -545,9 +541,25 @@ async function countFiles(
   return { files, bytes, largestToHash };
 }
 
-async function closeFd(t: Tx): Promise<void> {
-  const fh = t.fh;
+function closeFd(t: Tx): void {
+  if (t.fd !== null) closeQuietly(t.fd);
   t.fd = null;
-  t.fh = null;
-  if (fh) await fh.close().catch(() => undefined);
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // a read-only descriptor: nothing is lost if its close fails
+  }
+}
+
+/** open(2) O_RDONLY off the event loop (a path lookup may wait on a network file system). */
+function openForRead(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    fsOpen(path, 'r', (e, fd) => {
+      if (e) reject(new WraithError(e.code === 'EACCES' ? 'E_PERMISSION' : 'E_IO', `open(${path}): ${e.message}`));
+      else resolve(fd);
+    });
+  });
 }

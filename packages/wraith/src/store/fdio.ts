@@ -9,10 +9,38 @@ export const fdOpen = promisify(fs.open) as (path: string, flags: number, mode: 
 export const fdClose = promisify(fs.close);
 export const fdFsync = promisify(fs.fsync);
 export const fdDatasync = promisify(fs.fdatasync);
-export const fdChmod = promisify(fs.fchmod);
-export const fdUtimes = promisify(fs.futimes);
-export const fdTruncate = promisify(fs.ftruncate);
 export const fdStat = promisify(fs.fstat) as (fd: number) => Promise<fs.Stats>;
+
+// Metadata calls on an fd the store holds (ftruncate of its own new partial, fchmod, futimens,
+// close after fsync) run on the caller's thread: microseconds on a local file system, where a
+// thread-pool round trip each cost more than the call itself, four times per received file.
+// fsync and data I/O stay off the event loop.
+
+/** ftruncate(2), now. */
+export function fdTruncateNow(fd: number, length: number): void {
+  fs.ftruncateSync(fd, length);
+}
+
+/** Mode (& 0o777) and mtime (also as atime) of an open file, now. */
+export function fdSetModeAndTime(fd: number, mode: number, mtimeMs: number): void {
+  fs.fchmodSync(fd, mode & 0o777);
+  fs.futimesSync(fd, mtimeMs / 1000, mtimeMs / 1000);
+}
+
+/** fsync off the event loop, then close (also when fsync failed; its error wins). */
+export async function fdSyncAndClose(fd: number): Promise<void> {
+  try {
+    await fdFsync(fd);
+  } catch (e) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // the fsync error is the one to report
+    }
+    throw e;
+  }
+  fs.closeSync(fd);
+}
 
 /** Writes all of `buf` at `position` (loops over short writes). */
 export async function fdWriteAll(fd: number, buf: Uint8Array, position: number): Promise<void> {

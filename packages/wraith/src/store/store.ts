@@ -8,7 +8,7 @@
  * Partials live beside the final name as `.<name>.<root16>.wraith-part`; resume state lives in
  * <home>/state/. Installation never replaces an existing name unless on_conflict = "overwrite".
  */
-import { constants, type Stats as FsStats } from 'node:fs';
+import { closeSync, constants, type Stats as FsStats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -19,7 +19,7 @@ import type { Stats } from '../stats.js';
 import { Admission, statfsFree, type FreeSpaceFn } from './admission.js';
 import { Beneath, ioError, type BeneathLstat, type BeneathOpener } from './beneath.js';
 import { openDirect, type WriteTarget } from './direct-writes.js';
-import { fdChmod, fdClose, fdDatasync, fdFsync, fdOpen, fdStat, fdTruncate, fdUtimes, fdWriteAll } from './fdio.js';
+import { fdClose, fdDatasync, fdOpen, fdSetModeAndTime, fdStat, fdSyncAndClose, fdTruncateNow, fdWriteAll } from './fdio.js';
 import { conflictName, isPartialName, partialName, validateRelativeName } from './names.js';
 import { chunkCount, normalizeRanges, rangesBytes, ResumeStore, type ChunkRanges, type ResumeState } from './resume.js';
 
@@ -201,10 +201,10 @@ export class FileStore {
           // A leftover partial without state cannot be trusted: start it over, and another
           // sender's state naming it is void.
           fd = await this.beneath.open(partialParts, constants.O_RDWR | constants.O_CREAT, 0o600);
-          await fdTruncate(fd, 0);
+          fdTruncateNow(fd, 0);
           await this.forgetOtherStates(rootHex, offer.peerId, partialRel);
         }
-        if (offer.size > 0) await fdTruncate(fd, offer.size); // sparse at full size
+        if (offer.size > 0) fdTruncateNow(fd, offer.size); // sparse at full size
       }
       this.opts.stats?.fileIo('open', 'fs');
     } catch (e) {
@@ -250,10 +250,9 @@ export class FileStore {
     const parts = validateRelativeName(name);
     const fd = await this.beneath.open(parts, constants.O_RDONLY | constants.O_DIRECTORY, 0);
     try {
-      await fdChmod(fd, mode & 0o777);
-      await fdUtimes(fd, mtimeMs / 1000, mtimeMs / 1000);
+      fdSetModeAndTime(fd, mode, mtimeMs);
     } finally {
-      await fdClose(fd);
+      closeSync(fd);
     }
   }
 
@@ -686,13 +685,13 @@ export class PartialFile implements WriteTarget {
     await this.closeDirect();
     try {
       try {
-        await fdChmod(this.fd, this.offer.mode & 0o777);
-        await fdUtimes(this.fd, this.offer.mtimeMs / 1000, this.offer.mtimeMs / 1000);
-        await fdFsync(this.fd);
-        this.store.opts.stats?.fileIo('fsync', 'fs');
-      } finally {
-        await fdClose(this.fd);
+        fdSetModeAndTime(this.fd, this.offer.mode, this.offer.mtimeMs);
+      } catch (e) {
+        await fdClose(this.fd).catch(() => undefined);
+        throw e;
       }
+      await fdSyncAndClose(this.fd);
+      this.store.opts.stats?.fileIo('fsync', 'fs');
       return await this.store.install(this);
     } finally {
       this.store.forget(this);
