@@ -66,6 +66,7 @@ export interface UringNative {
 export interface FsConstants {
   AT_FDCWD: number; RESOLVE_NO_XDEV: number; RESOLVE_NO_MAGICLINKS: number; RESOLVE_NO_SYMLINKS: number;
   RESOLVE_BENEATH: number; RESOLVE_IN_ROOT: number; RENAME_NOREPLACE: number; RENAME_EXCHANGE: number;
+  AT_REMOVEDIR: number;
   FALLOC_FL_KEEP_SIZE: number; FALLOC_FL_PUNCH_HOLE: number; O_RDONLY: number; O_WRONLY: number;
   O_RDWR: number; O_CREAT: number; O_EXCL: number; O_TRUNC: number; O_DIRECTORY: number;
   O_NOFOLLOW: number; O_PATH: number; O_CLOEXEC: number; O_DIRECT: number; O_NONBLOCK: number;
@@ -76,6 +77,10 @@ export interface FsNative {
   fsOpenat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
   fsRenameat2(olddirfd: number, oldPath: string, newdirfd: number, newPath: string, flags: number): void;
   fsFallocate(fd: number, mode: number, offset: number, length: number): void;
+  /** unlinkat(2); flags 0 or AT_REMOVEDIR. */
+  fsUnlinkat(dirfd: number, name: string, flags: number): void;
+  /** mkdirat(2); the umask applies. */
+  fsMkdirat(dirfd: number, name: string, mode: number): void;
   fsConstants: FsConstants;
 }
 // ===== end io_uring and safe-fs section =====

@@ -4,10 +4,13 @@
 //     neither climb out of the destination directory nor follow a planted link.
 //   fsRenameat2(olddirfd, old, newdirfd, new, flags)   RENAME_NOREPLACE: never clobber
 //   fsFallocate(fd, mode, offset, len)                 reserve space before writing
+//   fsUnlinkat(dirfd, name, flags)   flags 0 or AT_REMOVEDIR; with a dirfd from openat2
+//   fsMkdirat(dirfd, name, mode)     beneath root, a swapped parent cannot redirect them
 // Each throws an Error carrying code, syscall, errno and hint (common/errors.h).
 #include <napi.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -169,10 +172,62 @@ Napi::Value Fallocate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value Unlinkat(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t dirfd, flags;
+  std::string name;
+  if (!IntArg(info, 0, AT_FDCWD, INT32_MAX, &dirfd) || (dirfd < 0 && dirfd != AT_FDCWD))
+    return ThrowType(env, "fsUnlinkat: dirfd must be an fd or AT_FDCWD");
+  if (!PathArg(info, 1, &name)) return ThrowType(env, "fsUnlinkat: name must be a non-empty string without NUL");
+  if (!IntArg(info, 2, 0, AT_REMOVEDIR, &flags) || (flags != 0 && flags != AT_REMOVEDIR))
+    return ThrowType(env, "fsUnlinkat: flags must be 0 or AT_REMOVEDIR");
+  int r;
+  // EINTR only comes before anything was removed (FUSE, NFS): trying again is safe.
+  do {
+    r = unlinkat(static_cast<int>(dirfd), name.c_str(), static_cast<int>(flags));
+  } while (r != 0 && errno == EINTR);
+  if (r != 0) {
+    int err = errno;
+    std::string call = "unlinkat(" + std::to_string(dirfd) + ", " + Quote(name) + ", flags=" + std::to_string(flags) + ")";
+    std::string hint;
+    if (err == EISDIR) hint = "a directory needs AT_REMOVEDIR";
+    if (err == ENOTEMPTY) hint = "the directory is not empty";
+    return ThrowSys(env, CodeForErrno(err), call, err, hint);
+  }
+  return env.Undefined();
+}
+
+Napi::Value Mkdirat(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t dirfd, mode;
+  std::string name;
+  if (!IntArg(info, 0, AT_FDCWD, INT32_MAX, &dirfd) || (dirfd < 0 && dirfd != AT_FDCWD))
+    return ThrowType(env, "fsMkdirat: dirfd must be an fd or AT_FDCWD");
+  if (!PathArg(info, 1, &name)) return ThrowType(env, "fsMkdirat: name must be a non-empty string without NUL");
+  if (!IntArg(info, 2, 0, 07777, &mode)) return ThrowType(env, "fsMkdirat: mode must be 0..0o7777");
+  int r;
+  // As for unlinkat: EINTR means nothing was created.
+  do {
+    r = mkdirat(static_cast<int>(dirfd), name.c_str(), static_cast<mode_t>(mode));
+  } while (r != 0 && errno == EINTR);
+  if (r != 0) {
+    int err = errno;
+    char m[8];
+    snprintf(m, sizeof m, "0%llo", static_cast<unsigned long long>(mode));
+    std::string call = "mkdirat(" + std::to_string(dirfd) + ", " + Quote(name) + ", " + m + ")";
+    std::string hint;
+    if (err == EEXIST) hint = "the name exists (mkdirat never follows a symlink there)";
+    return ThrowSys(env, CodeForErrno(err), call, err, hint);
+  }
+  return env.Undefined();
+}
+
 void InitFs(Napi::Env env, Napi::Object exports) {
   exports.Set("fsOpenat2", Napi::Function::New<Openat2>(env, "fsOpenat2"));
   exports.Set("fsRenameat2", Napi::Function::New<Renameat2>(env, "fsRenameat2"));
   exports.Set("fsFallocate", Napi::Function::New<Fallocate>(env, "fsFallocate"));
+  exports.Set("fsUnlinkat", Napi::Function::New<Unlinkat>(env, "fsUnlinkat"));
+  exports.Set("fsMkdirat", Napi::Function::New<Mkdirat>(env, "fsMkdirat"));
   Napi::Object c = Napi::Object::New(env);
   c.Set("AT_FDCWD", AT_FDCWD);
   c.Set("RESOLVE_NO_XDEV", RESOLVE_NO_XDEV);
@@ -182,6 +237,7 @@ void InitFs(Napi::Env env, Napi::Object exports) {
   c.Set("RESOLVE_IN_ROOT", RESOLVE_IN_ROOT);
   c.Set("RENAME_NOREPLACE", RENAME_NOREPLACE);
   c.Set("RENAME_EXCHANGE", RENAME_EXCHANGE);
+  c.Set("AT_REMOVEDIR", AT_REMOVEDIR);
   c.Set("FALLOC_FL_KEEP_SIZE", FALLOC_FL_KEEP_SIZE);
   c.Set("FALLOC_FL_PUNCH_HOLE", FALLOC_FL_PUNCH_HOLE);
   c.Set("O_RDONLY", O_RDONLY);

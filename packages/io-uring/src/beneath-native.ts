@@ -8,8 +8,11 @@
  * - lstat: the same openat2 with O_PATH | O_NOFOLLOW, then fstat: one step where the portable
  *   path lstats every component;
  * - renameNoReplace: renameat2(RENAME_NOREPLACE), or link + unlink where the file system has
- *   no such flag.
- * Both are synchronous syscalls on the caller's thread (metadata only: microseconds locally).
+ *   no such flag;
+ * - renameBeneath, unlinkBeneath, mkdirBeneath: renameat2, unlinkat, mkdirat on one name in a
+ *   directory opened beneath root: a parent swapped for a symlink after the store's checks
+ *   cannot send them to a file or directory of the same name elsewhere (by path it could).
+ * All are synchronous syscalls on the caller's thread (metadata only: microseconds locally).
  */
 import { link, unlink } from 'node:fs/promises';
 import { closeSync, fstatSync, type Stats } from 'node:fs';
@@ -27,6 +30,10 @@ export interface NativeBeneath {
    * a symlink between a check and the rename. RENAME_NOREPLACE with `noReplace`.
    */
   renameBeneath(root: string, dir: string, from: string, to: string, noReplace: boolean): Promise<void>;
+  /** unlinkat of the file `name` in `dir` under root ('' for root), opened as renameBeneath does. */
+  unlinkBeneath(root: string, dir: string, name: string): Promise<void>;
+  /** mkdirat of `name` in `dir` under root, opened likewise; `mode` less the umask, as mkdir(2). */
+  mkdirBeneath(root: string, dir: string, name: string, mode: number): Promise<void>;
 }
 
 const ENOSYS = 38;
@@ -38,6 +45,13 @@ function nodeStyle(e: unknown, syscall: string, path: string): Error {
   if (typeof errno !== 'number') return e as Error;
   const code = errnoName(errno);
   return Object.assign(new Error(`${code}: ${(e as Error).message}`), { code, errno: -errno, syscall, path });
+}
+
+/** A name inside a directory fd must be one component: 'a/b' would resolve 'a' by path again. */
+function oneName(name: string, syscall: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/')) {
+    throw Object.assign(new Error(`EINVAL: ${JSON.stringify(name)} is not a single file name`), { code: 'EINVAL', errno: -EINVAL, syscall, path: name });
+  }
 }
 
 /** The seams, or null without the addon or where openat2 is missing (Linux < 5.6). */
@@ -68,6 +82,18 @@ export function nativeBeneath(root: string): NativeBeneath | null {
       closeSync(rootfd);
     }
   };
+  /** `op` on the fd of `dir` opened beneath root (no symlinks), always closed again. */
+  const inDir = (root: string, dir: string, name: string, syscall: string, op: (dfd: number) => void): void => {
+    oneName(name, syscall);
+    const dfd = openUnder(root, dir, c.O_PATH | c.O_DIRECTORY, 0);
+    try {
+      op(dfd);
+    } catch (e) {
+      throw nodeStyle(e, syscall, dir === '' ? name : `${dir}/${name}`);
+    } finally {
+      closeSync(dfd);
+    }
+  };
   return {
     open: async (dir, rel, flags, mode) => openUnder(dir, rel, flags, mode),
     lstat: async (dir, rel) => {
@@ -94,6 +120,8 @@ export function nativeBeneath(root: string): NativeBeneath | null {
         closeSync(dfd);
       }
     },
+    unlinkBeneath: async (root, dir, name) => inDir(root, dir, name, 'unlinkat', (dfd) => n.fsUnlinkat(dfd, name, 0)),
+    mkdirBeneath: async (root, dir, name, mode) => inDir(root, dir, name, 'mkdirat', (dfd) => n.fsMkdirat(dfd, name, mode)),
     renameNoReplace: async (from, to) => {
       try {
         n.fsRenameat2(c.AT_FDCWD, from, c.AT_FDCWD, to, c.RENAME_NOREPLACE);

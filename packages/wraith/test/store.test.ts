@@ -1,5 +1,5 @@
-import { constants, existsSync, lstatSync, openSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { open, rename as fsRename } from 'node:fs/promises';
+import { constants, existsSync, lstatSync, openSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdir as fsMkdir, open, rename as fsRename, unlink as fsUnlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -66,14 +66,20 @@ describe('names', () => {
 });
 
 // Everything below runs twice: the portable path (lstat walk, O_NOFOLLOW, link + unlink), and
-// the addon's seams the daemon uses (openat2 beneath, one-step lstat, renameat2).
+// the addon's seams the daemon uses (openat2 beneath, one-step lstat, renameat2, unlinkat and
+// mkdirat in a directory opened beneath).
 const native = NO_NATIVE_PASS ? null : nativeBeneath(tmpdir());
 const MODES: Array<[string, string | null, Partial<FileStoreOptions>]> = [
   ['portable', null, {}],
   [
     'over the addon (openat2, renameat2)',
     native === null ? (NO_NATIVE_PASS ? 'the no-native pass' : 'the native addon (fs helpers) is not loaded') : null,
-    native === null ? {} : { opener: native.open, lstatBeneath: native.lstat, renameNoReplace: native.renameNoReplace, renameBeneath: native.renameBeneath },
+    native === null
+      ? {}
+      : {
+          opener: native.open, lstatBeneath: native.lstat, renameNoReplace: native.renameNoReplace, renameBeneath: native.renameBeneath,
+          unlinkBeneath: native.unlinkBeneath, mkdirBeneath: native.mkdirBeneath,
+        },
   ],
 ];
 
@@ -314,6 +320,71 @@ describeIf(missing, mode, () => {
       expect(readdirSync(dir)).toEqual([]);
     });
 
+    // The portable path unlinks by path, so there a parent swapped for a symlink at that moment
+    // does send the unlink elsewhere: it cannot promise this, and the case runs over the addon only.
+    if (mode !== 'portable') {
+      it('discard never removes a same-named file behind a parent swapped for a symlink', async () => {
+        const outside = tmpDir('wraith-outside-');
+        const { store, dir } = await makeStore();
+        const content = data(10);
+        const f = await ready(store, offer('d/f', content));
+        const partialBase = `.f.${rootOf(content).slice(0, 16)}.wraith-part`;
+        writeFileSync(join(outside, partialBase), 'precious');
+        await fsRename(join(dir, 'd'), join(dir, 'd-moved'));
+        symlinkSync(outside, join(dir, 'd'));
+        await f.abort(); // no keep: discard() unlinks the partial
+        expect(readFileSync(join(outside, partialBase), 'utf8')).toBe('precious');
+        expect(existsSync(join(dir, 'd-moved', partialBase))).toBe(true); // moved away, not ours to chase
+      });
+
+      it('mkdirs never creates through a parent swapped for a symlink after its check', async () => {
+        const outside = tmpDir('wraith-outside-');
+        const { store, dir } = await makeStore({
+          mkdirBeneath: async (root, d, name, m) => {
+            if (d === 'a') {
+              // Between the store's lstat of a and the mkdir in it: a becomes a symlink.
+              await fsRename(join(root, 'a'), join(root, 'a-moved'));
+              symlinkSync(outside, join(root, 'a'));
+            }
+            await seams.mkdirBeneath!(root, d, name, m);
+          },
+        });
+        mkdirSync(join(dir, 'a'));
+        const err = await rejects(store.makeDirectory('a/b/c'));
+        expect(err.code).toBe('E_PATH_INVALID');
+        expect(err.message).toContain('received name "a/b/c" refused');
+        expect(readdirSync(outside)).toEqual([]);
+      });
+    }
+
+    it('removes partials through unlinkBeneath: directory and name relative to the download dir', async () => {
+      const calls: string[] = [];
+      let now = Date.now();
+      const { store, dir } = await makeStore({
+        partialTtlMs: 3_600_000,
+        now: () => now,
+        unlinkBeneath: async (root, d, name) => {
+          calls.push(`${d}|${name.endsWith('.wraith-part') ? 'partial' : name}`);
+          await (seams.unlinkBeneath ?? ((r: string, dd: string, n: string) => fsUnlink(join(r, dd, n))))(root, d, name);
+        },
+      });
+      const a = await ready(store, offer('x/y/a', data(10, 1))); // discard
+      await a.abort();
+      const content = data(10, 2);
+      const b = await ready(store, offer('b', content)); // already_present at install
+      await b.write(content, 0);
+      writeFileSync(join(dir, 'b'), content);
+      expect((await b.complete()).status).toBe('already_present');
+      const c = await ready(store, offer('deep/c', data(10, 3))); // sweep
+      await c.abort({ keep: true });
+      now += 2 * 3_600_000;
+      const later = (now - 2 * 3_600_000 - 1000) / 1000;
+      utimesSync(c.path, later, later);
+      expect((await store.sweep()).partials).toBe(1);
+      expect(calls).toEqual(['x/y|partial', '|partial', 'deep|partial']);
+      for (const f of [a, b, c]) expect(existsSync(f.path)).toBe(false);
+    });
+
     it('refuses a regular file where a directory is needed', async () => {
       const { store, dir } = await makeStore();
       writeFileSync(join(dir, 'notdir'), 'x');
@@ -331,6 +402,32 @@ describeIf(missing, mode, () => {
       const st = statSync(join(dir, 'd/e'));
       expect(st.mode & 0o7777).toBe(0o750);
       expect(st.mtimeMs).toBe(MTIME);
+    });
+
+    it('concurrent mkdirs of one new path share a single mkdir per component; a failure reaches every caller', async () => {
+      const made: string[] = [];
+      const { store, dir } = await makeStore({
+        mkdirBeneath: async (root, d, name, m) => {
+          made.push(d === '' ? name : `${d}/${name}`);
+          await (seams.mkdirBeneath ?? ((r: string, dd: string, n: string, mm: number) => fsMkdir(join(r, dd, n), { mode: mm })))(root, d, name, m);
+        },
+      });
+      const paths = await Promise.all(Array.from({ length: 20 }, () => store.makeDirectory('n/e/w')));
+      expect(new Set(paths)).toEqual(new Set([join(dir, 'n/e/w')]));
+      expect(made).toEqual(['n', 'n/e', 'n/e/w']);
+      expect(statSync(join(dir, 'n/e/w')).isDirectory()).toBe(true);
+
+      writeFileSync(join(dir, 'file'), 'x');
+      const errs = await Promise.all(Array.from({ length: 5 }, () => rejects(store.makeDirectory('file/sub'))));
+      for (const e of errs) {
+        expect(e.code).toBe('E_EXISTS');
+        expect(e.message).toBe('file exists and is not a directory');
+      }
+      // Settled ones are forgotten: the next call looks again.
+      rmSync(join(dir, 'file'));
+      made.length = 0;
+      expect(await store.makeDirectory('file/sub')).toBe(join(dir, 'file/sub'));
+      expect(made).toEqual(['file', 'file/sub']);
     });
 
     it('refuses to apply metadata through a symlink', async () => {

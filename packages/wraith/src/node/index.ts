@@ -39,7 +39,9 @@ async function openStore(config: ResolvedConfig, stateDir: string, node: WraithN
   const safe = nativeBeneath(config.transfer.download_dir);
   node.log.debug({ open: safe !== null ? 'openat2' : 'lstat walk + O_NOFOLLOW' }, 'download directory access');
   return FileStore.open({
-    ...(safe !== null ? { opener: safe.open, lstatBeneath: safe.lstat, renameNoReplace: safe.renameNoReplace, renameBeneath: safe.renameBeneath } : {}),
+    ...(safe !== null
+      ? { opener: safe.open, lstatBeneath: safe.lstat, renameNoReplace: safe.renameNoReplace, renameBeneath: safe.renameBeneath, unlinkBeneath: safe.unlinkBeneath, mkdirBeneath: safe.mkdirBeneath }
+      : {}),
     downloadDir: config.transfer.download_dir,
     stateDir,
     onConflict: config.receive.on_conflict,

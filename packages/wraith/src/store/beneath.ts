@@ -3,7 +3,8 @@
  * symlink. The portable way (used here) checks each component with lstat and opens with
  * O_NOFOLLOW, then confirms through /proc/self/fd where the fd really points. That leaves a race
  * window for someone who can write inside the download directory; the addon's
- * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) closes it and is injected as `opener`.
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) closes it and is injected as `opener` (and
+ * `mkdirNative` creates directories relative to a parent opened that way).
  */
 import { constants } from 'node:fs';
 import { lstat, mkdir, readlink } from 'node:fs/promises';
@@ -22,6 +23,12 @@ export type BeneathOpener = (root: string, rel: string, flags: number, mode: num
  * component walk, which names the problem.
  */
 export type BeneathLstat = (root: string, rel: string) => Promise<Stats | null>;
+
+/**
+ * mkdir of `name` in `dir` (relative to `root`, '' for root) with that directory opened beneath
+ * root, no symlink followed: node-style errors (EEXIST, ELOOP, EXDEV, ...).
+ */
+export type BeneathMkdir = (root: string, dir: string, name: string, mode: number) => Promise<void>;
 
 function refused(rel: string, why: string): WraithError {
   return new WraithError('E_PATH_INVALID', `received name ${JSON.stringify(rel)} refused: ${why}`, { name: rel });
@@ -42,7 +49,11 @@ export class Beneath {
     readonly root: string,
     private readonly opener: BeneathOpener | null = null,
     private readonly lstatNative: BeneathLstat | null = null,
+    private readonly mkdirNative: BeneathMkdir | null = null,
   ) {}
+
+  /** mkdirs in flight by relative path: files of one new directory arriving together share one. */
+  private readonly making = new Map<string, Promise<string>>();
 
   /** The one-step lstat when there is one and it succeeds; undefined: walk instead. */
   private async quickLstat(parts: readonly string[]): Promise<Stats | null | undefined> {
@@ -79,7 +90,18 @@ export class Beneath {
    * Creates the directories `parts` (every component) under root with `mode`, refusing any
    * existing component that is a symlink or not a directory. Returns the absolute path.
    */
-  async mkdirs(parts: readonly string[], mode = 0o700): Promise<string> {
+  mkdirs(parts: readonly string[], mode = 0o700): Promise<string> {
+    const rel = parts.join('/');
+    let p = this.making.get(rel);
+    if (p === undefined) {
+      // Every waiter gets the same outcome, a failure included; the next call starts afresh.
+      p = this.mkdirsOnce(parts, mode).finally(() => this.making.delete(rel));
+      this.making.set(rel, p);
+    }
+    return p;
+  }
+
+  private async mkdirsOnce(parts: readonly string[], mode: number): Promise<string> {
     if ((await this.quickLstat(parts))?.isDirectory() === true) return this.abs(parts);
     let dir = this.root;
     for (let i = 0; i < parts.length; i++) {
@@ -87,10 +109,14 @@ export class Beneath {
       let st = await lstatOrNull(dir);
       if (st === null) {
         try {
-          await mkdir(dir, { mode });
+          if (this.mkdirNative === null) await mkdir(dir, { mode });
+          else await this.mkdirNative(this.root, parts.slice(0, i).join('/'), parts[i]!, mode);
           continue;
         } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError('mkdir', dir, e);
+          const code = (e as NodeJS.ErrnoException).code;
+          // A parent checked above was swapped for a symlink since: the kernel refused it.
+          if (code === 'ELOOP' || code === 'EXDEV') throw refused(parts.join('/'), 'it resolves through a symlink or outside the download directory');
+          if (code !== 'EEXIST') throw ioError('mkdir', dir, e);
           st = await lstatOrNull(dir);
         }
       }

@@ -10,14 +10,14 @@
  */
 import { closeSync, constants, type Stats as FsStats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { WraithError } from '@wraith/core';
 import { DirSyncer } from '../fsutil.js';
 import type { OnConflict } from '../config/schema.js';
 import type { Stats } from '../stats.js';
 import { Admission, statfsFree, type FreeSpaceFn } from './admission.js';
-import { Beneath, ioError, type BeneathLstat, type BeneathOpener } from './beneath.js';
+import { Beneath, ioError, type BeneathLstat, type BeneathMkdir, type BeneathOpener } from './beneath.js';
 import { openDirect, type WriteTarget } from './direct-writes.js';
 import { fdClose, fdDatasync, fdOpen, fdSetModeAndTime, fdStat, fdSyncAndClose, fdTruncateNow, fdWriteAll } from './fdio.js';
 import { conflictName, isPartialName, partialName, validateRelativeName } from './names.js';
@@ -51,6 +51,14 @@ export interface FileStoreOptions {
    * `noReplace` (code EEXIST). Node-style errors. Replaces the parent check and renameNoReplace.
    */
   readonly renameBeneath?: (root: string, dir: string, from: string, to: string, noReplace: boolean) => Promise<void>;
+  /**
+   * Unlinks the file `name` in `dir` (relative to `root`, '' for root) with the directory opened
+   * beneath root, no symlink followed: a parent swapped for a symlink cannot point the removal of
+   * a partial at a file of the same name elsewhere. Node-style errors. Without it: by path.
+   */
+  readonly unlinkBeneath?: (root: string, dir: string, name: string) => Promise<void>;
+  /** mkdir of one name in a directory opened beneath root (beneath.ts); by path without it. */
+  readonly mkdirBeneath?: BeneathMkdir;
   /** A one-step lstat beneath the download directory (beneath.ts); the component walk without it. */
   readonly lstatBeneath?: BeneathLstat;
   readonly freeSpace?: FreeSpaceFn;
@@ -115,7 +123,7 @@ export class FileStore {
     readonly opts: FileStoreOptions,
   ) {
     this.downloadDir = realDir;
-    this.beneath = new Beneath(realDir, opts.opener ?? null, opts.lstatBeneath ?? null);
+    this.beneath = new Beneath(realDir, opts.opener ?? null, opts.lstatBeneath ?? null, opts.mkdirBeneath ?? null);
     this.resumeStore = new ResumeStore(opts.stateDir);
     // statfs once a second at most for small files; an injected reader is asked every time.
     this.admission = new Admission(realDir, opts, opts.freeSpace ?? statfsFree, opts.freeSpace === undefined ? 1000 : 0, opts.now ?? Date.now);
@@ -278,7 +286,7 @@ export class FileStore {
         else if (ent.isFile() && isPartialName(ent.name) && !activePartials.has(path)) {
           const st = await this.lstatAbs(path);
           if (st !== null && st.mtimeMs < cutoff) {
-            await unlink(path).catch(() => undefined);
+            await this.removePartial(relative(this.downloadDir, path).split(sep));
             partials++;
           }
         }
@@ -391,7 +399,7 @@ export class FileStore {
 
     const existing = await this.lstatOrNull(parts);
     if (existing !== null && (await this.sameContent(parts, existing, offer.size, offer.chunkSize, rootHex))) {
-      await unlink(partialAbs).catch(() => undefined);
+      await this.removePartial(partialParts);
       return done('already_present', parts);
     }
     switch (this.opts.onConflict) {
@@ -434,7 +442,7 @@ export class FileStore {
 
   /** @internal */
   async discard(file: PartialFile): Promise<void> {
-    await unlink(this.beneath.abs(file.partialParts)).catch(() => undefined);
+    await this.removePartial(file.partialParts);
     await this.resumeStore.delete(file.offer.peerId, file.rootHex);
   }
 
@@ -473,6 +481,21 @@ export class FileStore {
       return true;
     }
     return this.installNoReplace(this.beneath.abs(from), this.beneath.abs(to));
+  }
+
+  /**
+   * Removes a partial (`parts` under the download directory): with unlinkBeneath relative to its
+   * directory opened beneath, else by path. Never throws, as before: a missing one is fine, and
+   * anything else (a symlink refused on the way) is only logged.
+   */
+  private async removePartial(parts: readonly string[]): Promise<void> {
+    const ub = this.opts.unlinkBeneath;
+    try {
+      if (ub !== undefined) await ub(this.downloadDir, parts.slice(0, -1).join('/'), parts[parts.length - 1]!);
+      else await unlink(this.beneath.abs(parts));
+    } catch (e) {
+      if (errnoOf(e) !== 'ENOENT') this.opts.logger?.warn({ name: parts.join('/'), err: (e as Error).message }, 'could not remove a partial file');
+    }
   }
 
   /** link(2) + unlink, or the injected renameat2(RENAME_NOREPLACE); false if `to` exists. */
