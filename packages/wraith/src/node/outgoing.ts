@@ -285,8 +285,15 @@ export class OutgoingJob {
     const peerLimit = this.o.node.endpoint.offerLimit(this.session) ?? this.o.maxConcurrent;
     if (files >= Math.min(this.o.maxConcurrent, peerLimit)) return false;
     if (files === 0) return true;
+    // The oldest file counts what it has left to send, every later one counts whole until the
+    // receiver confirms it: big files finish one after another (an interrupted send leaves most
+    // of them done), and at most ~IN_FLIGHT_BYTES of files beyond the first are open there.
     let unfinished = this.preparingBytes;
-    for (const t of this.active.values()) unfinished += t.manifest.size - this.sentOf(t);
+    let oldest = true;
+    for (const t of this.active.values()) {
+      unfinished += oldest ? t.manifest.size - this.sentOf(t) : t.manifest.size;
+      oldest = false;
+    }
     return unfinished < IN_FLIGHT_BYTES;
   }
 
