@@ -13,6 +13,9 @@ import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 const require = createRequire(import.meta.url);
 const prom = (): typeof import('prom-client') => require('prom-client') as typeof import('prom-client');
 
+/** Resolution of the event-loop lag metrics (a timer that fires this often while they are on). */
+export const EVENT_LOOP_SAMPLE_MS = 100;
+
 /** What the node does with a metric: a prom-client one, or one that discards. */
 export type CounterMetric<L extends string> = Pick<Counter<L>, 'inc'>;
 export type GaugeMetric<L extends string> = Pick<Gauge<L>, 'inc' | 'dec' | 'set' | 'reset'>;
@@ -73,8 +76,12 @@ export class Stats {
   readonly xdpRing = this.gauge('wraith_xdp_ring_stat', 'AF_XDP socket statistics copied from the kernel (XDP_STATISTICS).', ['stat']);
 
   constructor(opts: { processMetrics?: boolean } = {}) {
-    // Node process metrics (CPU, memory, event loop lag) for the daemon; off for tests.
-    if (opts.processMetrics && this.registry !== null) prom().collectDefaultMetrics({ register: this.registry, prefix: 'wraith_process_' });
+    // Node process metrics (CPU, memory, event loop lag) for the daemon; off for tests. The lag
+    // histogram samples every EVENT_LOOP_SAMPLE_MS: prom-client's 10 ms woke an idle daemon 100
+    // times a second.
+    if (opts.processMetrics && this.registry !== null) {
+      prom().collectDefaultMetrics({ register: this.registry, prefix: 'wraith_process_', eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+    }
   }
 
   // Called by the field initialisers above; DiscardStats overrides them.

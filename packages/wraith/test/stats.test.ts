@@ -2,9 +2,20 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../../test/support/prereq.js';
-import { DiscardStats, Stats } from '../src/stats.js';
+import { DiscardStats, EVENT_LOOP_SAMPLE_MS, Stats } from '../src/stats.js';
 
 describe('stats', () => {
+  it('process metrics sample the event loop every 100 ms (their delays include that interval)', async () => {
+    const s = new Stats({ processMetrics: true });
+    await new Promise((r) => setTimeout(r, 350));
+    const text = await s.metrics();
+    expect(text).toMatch(/^wraith_process_process_cpu_seconds_total \S+$/m);
+    const min = /^wraith_process_nodejs_eventloop_lag_min_seconds (\S+)$/m.exec(text);
+    expect(min, text).not.toBeNull();
+    // prom-client's default (10 ms) would show ~0.010 here, and wake the process 100 times a second.
+    expect(Number(min![1])).toBeGreaterThanOrEqual((EVENT_LOOP_SAMPLE_MS * 0.9) / 1000);
+  });
+
   it('counts per label and sums over labels', async () => {
     const s = new Stats();
     s.packets.inc({ direction: 'tx' }, 3);

@@ -85,7 +85,8 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
     const startDaemon = await loadNode('startDaemon');
     const adminOn = config.admin.listen !== 'off' || config.admin.unix_socket !== null;
     const adminToken = adminOn ? await ensureAdminToken(home) : null;
-    const stats = new Stats({ processMetrics: true });
+    // Process metrics are read only through the admin API: without it they would cost a timer.
+    const stats = new Stats({ processMetrics: adminOn });
     const handle = await startDaemon({ config, home, identity, log, stats, signal: shutdown.signal, adminToken });
     await writeRunInfo(home, { pid: process.pid, peer_id: identity.peerId, ...handle.info });
     // run/daemon.json follows the transport in use (the XDP watchdog may fall back to UDP).
