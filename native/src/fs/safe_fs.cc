@@ -75,6 +75,11 @@ bool IntArg(const Napi::CallbackInfo& info, size_t i, double lo, double hi, int6
   return true;
 }
 
+// A directory fd argument: an open fd or AT_FDCWD (negative), nothing else.
+bool DirfdArg(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
+  return IntArg(info, i, AT_FDCWD, INT32_MAX, out) && (*out >= 0 || *out == AT_FDCWD);
+}
+
 bool PathArg(const Napi::CallbackInfo& info, size_t i, std::string* out) {
   if (!info[i].IsString()) return false;
   *out = info[i].As<Napi::String>().Utf8Value();
@@ -87,7 +92,7 @@ Napi::Value Openat2(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t dirfd, flags, mode, resolve;
   std::string path;
-  if (!IntArg(info, 0, AT_FDCWD, INT32_MAX, &dirfd) || (dirfd < 0 && dirfd != AT_FDCWD))
+  if (!DirfdArg(info, 0, &dirfd))
     return ThrowType(env, "fsOpenat2: dirfd must be an fd or AT_FDCWD");
   if (!PathArg(info, 1, &path)) return ThrowType(env, "fsOpenat2: path must be a non-empty string without NUL");
   if (!IntArg(info, 2, 0, INT32_MAX, &flags)) return ThrowType(env, "fsOpenat2: flags must be a non-negative integer");
@@ -128,10 +133,10 @@ Napi::Value Renameat2(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t olddir, newdir, flags;
   std::string from, to;
-  if (!IntArg(info, 0, AT_FDCWD, INT32_MAX, &olddir) || (olddir < 0 && olddir != AT_FDCWD))
+  if (!DirfdArg(info, 0, &olddir))
     return ThrowType(env, "fsRenameat2: olddirfd must be an fd or AT_FDCWD");
   if (!PathArg(info, 1, &from)) return ThrowType(env, "fsRenameat2: old path must be a non-empty string without NUL");
-  if (!IntArg(info, 2, AT_FDCWD, INT32_MAX, &newdir) || (newdir < 0 && newdir != AT_FDCWD))
+  if (!DirfdArg(info, 2, &newdir))
     return ThrowType(env, "fsRenameat2: newdirfd must be an fd or AT_FDCWD");
   if (!PathArg(info, 3, &to)) return ThrowType(env, "fsRenameat2: new path must be a non-empty string without NUL");
   if (!IntArg(info, 4, 0, RENAME_NOREPLACE | RENAME_EXCHANGE, &flags))
@@ -176,7 +181,7 @@ Napi::Value Unlinkat(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t dirfd, flags;
   std::string name;
-  if (!IntArg(info, 0, AT_FDCWD, INT32_MAX, &dirfd) || (dirfd < 0 && dirfd != AT_FDCWD))
+  if (!DirfdArg(info, 0, &dirfd))
     return ThrowType(env, "fsUnlinkat: dirfd must be an fd or AT_FDCWD");
   if (!PathArg(info, 1, &name)) return ThrowType(env, "fsUnlinkat: name must be a non-empty string without NUL");
   if (!IntArg(info, 2, 0, AT_REMOVEDIR, &flags) || (flags != 0 && flags != AT_REMOVEDIR))
@@ -201,7 +206,7 @@ Napi::Value Mkdirat(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int64_t dirfd, mode;
   std::string name;
-  if (!IntArg(info, 0, AT_FDCWD, INT32_MAX, &dirfd) || (dirfd < 0 && dirfd != AT_FDCWD))
+  if (!DirfdArg(info, 0, &dirfd))
     return ThrowType(env, "fsMkdirat: dirfd must be an fd or AT_FDCWD");
   if (!PathArg(info, 1, &name)) return ThrowType(env, "fsMkdirat: name must be a non-empty string without NUL");
   if (!IntArg(info, 2, 0, 07777, &mode)) return ThrowType(env, "fsMkdirat: mode must be 0..0o7777");
