@@ -6,7 +6,7 @@
  * E_TRANSFER_REJECTED.) Big files go a few at a time whatever the limit: at most ~64 MiB of
  * unfinished files beyond the first are in flight, so they finish one after another.
  */
-import { mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Scope, randomTree, sha256File, snapshotTree, writeRandomFile } from '../support/procs.js';
@@ -35,6 +35,21 @@ describe('max_concurrent', () => {
       expect(got.get(name)?.sha256, name).toBe(e.sha256);
     }
     expect(files).toBe(60);
+  });
+
+  it('a tree with empty files and copies of one file arrives whole (same content, other names, at once)', async () => {
+    const src = join(await scope.tempDir('dups'), 'dups');
+    await mkdir(join(src, 'sub'), { recursive: true });
+    const copy = await writeRandomFile(join(src, 'one.bin'), 300_000);
+    for (const n of ['two.bin', 'sub/three.bin']) await copyFile(join(src, 'one.bin'), join(src, n));
+    for (const n of ['e1', 'e2', 'sub/e3']) await writeFile(join(src, n), '');
+    const daemon = await scope.daemon({ home: await scope.home('rx') });
+    const send = scope.send([src], daemon.peer(), { home: await scope.home('tx'), args: ['--reconnect-for', '0s'] });
+    const r = await send.result(60_000);
+    expect(r.code, send.describe()).toBe(0);
+    expect(r.events.filter((e) => e.type === 'error')).toEqual([]);
+    for (const n of ['one.bin', 'two.bin', 'sub/three.bin']) expect(await sha256File(join(daemon.output, 'dups', n)), n).toBe(copy);
+    for (const n of ['e1', 'e2', 'sub/e3']) expect((await stat(join(daemon.output, 'dups', n))).size, n).toBe(0);
   });
 
   it('big files go a few at a time: five 40 MiB files never have more than three open at the receiver', async () => {

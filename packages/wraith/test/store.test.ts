@@ -139,6 +139,54 @@ describeIf(missing, mode, () => {
       await f.abort();
     });
 
+    it('receives the same content under other names at once; only the first keeps resume state', async () => {
+      const { store, dir, state } = await makeStore();
+      const content = data(2 * CHUNK + 7);
+      const a = await ready(store, offer('a', content));
+      const b = await ready(store, offer('sub/b', content));
+      const e1 = await ready(store, offer('e1', Buffer.alloc(0)));
+      const e2 = await ready(store, offer('e2', Buffer.alloc(0)));
+      expect([a.resumable, b.resumable, e1.resumable, e2.resumable]).toEqual([true, false, true, false]);
+      for (const f of [a, b]) {
+        await f.write(content.subarray(0, CHUNK), 0);
+        f.noteLeaf(0, new Uint8Array(32).fill(7));
+        await f.saveProgress([[0, 1]]);
+      }
+      const states = () => readdirSync(state).filter((n) => n.endsWith('.json'));
+      expect(states()).toHaveLength(1);
+      expect(await b.readLeaf(0)).toBeNull(); // b saved no leaves of its own
+      // The second finishing first leaves the first one's state alone.
+      await b.write(content.subarray(CHUNK), CHUNK);
+      expect((await b.complete()).status).toBe('installed');
+      expect(states()).toHaveLength(1);
+      expect(await a.readLeaf(0)).toEqual(new Uint8Array(32).fill(7));
+      await a.write(content.subarray(CHUNK), CHUNK);
+      expect((await a.complete()).status).toBe('installed');
+      expect(states()).toHaveLength(0);
+      for (const f of [e2, e1]) await f.complete();
+      expect(readFileSync(join(dir, 'a'))).toEqual(content);
+      expect(readFileSync(join(dir, 'sub/b'))).toEqual(content);
+      expect(statSync(join(dir, 'e1')).size + statSync(join(dir, 'e2')).size).toBe(0);
+    });
+
+    it('an interrupted copy without resume state is discarded, the first one\'s state stays', async () => {
+      const { store, dir, state } = await makeStore();
+      const content = data(2 * CHUNK);
+      const a = await ready(store, offer('a', content));
+      const b = await ready(store, offer('b', content));
+      await a.write(content.subarray(0, CHUNK), 0);
+      await a.saveProgress([[0, 1]]);
+      await b.write(content.subarray(0, CHUNK), 0);
+      await b.saveProgress([[0, 1]]);
+      await b.abort({ keep: true });
+      expect(readdirSync(dir).filter((n) => n.startsWith('.b.'))).toEqual([]);
+      await a.abort({ keep: true });
+      expect(readdirSync(state).filter((n) => n.endsWith('.json'))).toHaveLength(1);
+      const again = await ready(store, offer('a', content));
+      expect(again.resumed).toEqual([[0, 1]]);
+      await again.abort();
+    });
+
     it('uses an injected renameNoReplace for installation', async () => {
       const calls: string[] = [];
       const { store, dir } = await makeStore({

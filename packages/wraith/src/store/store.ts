@@ -160,23 +160,29 @@ export class FileStore {
     const rootHex = rootHexOf(offer.root);
     if (!Number.isSafeInteger(offer.size) || offer.size < 0) throw new WraithError('E_MANIFEST', `bad size ${offer.size} for ${offer.name}`);
     if (!Number.isSafeInteger(offer.chunkSize) || offer.chunkSize <= 0) throw new WraithError('E_CHUNK_SIZE', `bad chunk size ${offer.chunkSize}`);
-    const key = `${offer.peerId}.${rootHex}`;
+    const resumeKey = `${offer.peerId}.${rootHex}`;
     const dirParts = parts.slice(0, -1);
     const base = parts[parts.length - 1]!;
     const partialParts = [...dirParts, partialName(base, rootHex)];
     const partialRel = partialParts.join('/');
+    const key = `${resumeKey}:${partialRel}`;
+    // Resume state is kept per sender and content. The same content under another name at the
+    // same time (empty files, copies in a tree) is received too, without resume: the first
+    // keeps the state.
+    let resumable = this.opts.resume;
     for (const f of this.active.values()) {
-      if (f.key === key || f.partialRel === partialRel) {
+      if (f.partialRel === partialRel) {
         throw new WraithError('E_EXISTS', `${offer.name} is already being received`, { name: offer.name },
           'wait for the running transfer to finish');
       }
+      if (f.resumeKey === resumeKey) resumable = false;
     }
 
     // An existing final name: same content -> nothing to do; otherwise refuse early if asked to.
     const existing = await this.lstatOrNull(parts);
     if (existing !== null) {
       if (await this.sameContent(parts, existing, offer.size, offer.chunkSize, rootHex)) {
-        await this.resumeStore.delete(offer.peerId, rootHex);
+        if (resumable) await this.resumeStore.delete(offer.peerId, rootHex);
         return { status: 'already_present', path: this.beneath.abs(parts) };
       }
       if (this.opts.onConflict === 'refuse') throw this.conflict(offer.name);
@@ -185,7 +191,7 @@ export class FileStore {
       }
     }
 
-    let state = this.opts.resume ? await this.resumeStore.load(offer.peerId, rootHex) : null;
+    let state = resumable ? await this.resumeStore.load(offer.peerId, rootHex) : null;
     if (state !== null && (state.name !== offer.name || state.size !== offer.size || state.chunk_size !== offer.chunkSize || state.partial !== partialRel)) {
       await this.resumeStore.delete(offer.peerId, rootHex);
       state = null;
@@ -222,6 +228,8 @@ export class FileStore {
     }
     const file = new PartialFile(this, {
       key,
+      resumeKey,
+      resumable,
       fd,
       direct: offer.size >= DIRECT_MIN_BYTES ? await this.directFd(fd) : null,
       offer,
@@ -295,7 +303,7 @@ export class FileStore {
     await walk(this.downloadDir);
 
     let states = 0;
-    const activeKeys = new Set(this.active.keys());
+    const activeKeys = new Set([...this.active.values()].map((f) => f.resumeKey));
     for (const s of await this.resumeStore.list()) {
       if (activeKeys.has(`${s.peerId}.${s.root}`)) continue;
       let expired = s.mtimeMs < cutoff;
@@ -325,7 +333,7 @@ export class FileStore {
 
   /** @internal Persist leaf hashes of newly held chunks (before the state names them). */
   async saveLeaves(file: PartialFile, leaves: Map<number, Uint8Array>): Promise<void> {
-    if (!this.opts.resume || leaves.size === 0) return;
+    if (!file.resumable || leaves.size === 0) return;
     await this.resumeStore.trackLeaves(file.offer.peerId, file.rootHex);
     const fh = await file.leavesHandle(() => open(this.resumeStore.leavesPath(file.offer.peerId, file.rootHex), 'a+', 0o600).then(async (h) => {
       await h.close();
@@ -346,6 +354,7 @@ export class FileStore {
 
   /** @internal The saved leaf hash of chunk i, or null. */
   async readLeaf(file: PartialFile, i: number): Promise<Uint8Array | null> {
+    if (!file.resumable) return null;
     const path = this.resumeStore.leavesPath(file.offer.peerId, file.rootHex);
     let fh;
     try {
@@ -365,7 +374,7 @@ export class FileStore {
 
   /** @internal */
   async saveState(file: PartialFile, have: ChunkRanges): Promise<void> {
-    if (!this.opts.resume) return;
+    if (!file.resumable) return;
     const state: ResumeState = {
       version: 1,
       peer_id: file.offer.peerId,
@@ -390,7 +399,7 @@ export class FileStore {
 
     const done = async (status: InstallResult['status'], finalParts: string[]): Promise<InstallResult> => {
       await this.dirSync.sync(parentAbs);
-      await this.resumeStore.delete(offer.peerId, rootHex);
+      if (file.resumable) await this.resumeStore.delete(offer.peerId, rootHex);
       this.opts.stats?.fileIo('install', 'fs');
       return { status, path: this.beneath.abs(finalParts), name: finalParts.join('/') };
     };
@@ -443,7 +452,7 @@ export class FileStore {
   /** @internal */
   async discard(file: PartialFile): Promise<void> {
     await this.removePartial(file.partialParts);
-    await this.resumeStore.delete(file.offer.peerId, file.rootHex);
+    if (file.resumable) await this.resumeStore.delete(file.offer.peerId, file.rootHex);
   }
 
   /** @internal */
@@ -584,7 +593,12 @@ export class FileStore {
 }
 
 interface PartialInit {
+  /** This file among the store's active ones (sender, content and partial name). */
   readonly key: string;
+  /** Its resume state's key (sender and content). */
+  readonly resumeKey: string;
+  /** It keeps resume state (another file of the same content may hold it already). */
+  readonly resumable: boolean;
   readonly fd: number;
   readonly direct: number | null;
   readonly offer: IncomingFile;
@@ -597,6 +611,8 @@ interface PartialInit {
 /** A file being received. Not safe to use after complete() or abort(). */
 export class PartialFile implements WriteTarget {
   readonly key: string;
+  readonly resumeKey: string;
+  readonly resumable: boolean;
   readonly fd: number;
   /** The O_DIRECT fd for aligned chunk writes, or null (see direct-writes.ts). */
   direct: number | null;
@@ -639,6 +655,8 @@ export class PartialFile implements WriteTarget {
     init: PartialInit,
   ) {
     this.key = init.key;
+    this.resumeKey = init.resumeKey;
+    this.resumable = init.resumable;
     this.fd = init.fd;
     this.direct = init.direct;
     this.offer = init.offer;
@@ -722,8 +740,8 @@ export class PartialFile implements WriteTarget {
   }
 
   /**
-   * Stops receiving. With `keep` (and resume enabled) the partial and its state stay for a
-   * later resume; otherwise both are deleted.
+   * Stops receiving. With `keep` (and resume state kept for this file) the partial and its
+   * state stay for a later resume; otherwise both are deleted.
    */
   async abort(opts: { keep?: boolean } = {}): Promise<void> {
     if (this.closed) return;
@@ -731,7 +749,7 @@ export class PartialFile implements WriteTarget {
     await this.closeLeaves();
     await this.closeDirect();
     await fdClose(this.fd).catch(() => undefined);
-    if (!(opts.keep && this.store.opts.resume)) await this.store.discard(this);
+    if (!(opts.keep && this.resumable)) await this.store.discard(this);
     this.store.forget(this);
   }
 }
