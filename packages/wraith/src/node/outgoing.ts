@@ -154,7 +154,7 @@ export class OutgoingJob {
     o.signal.addEventListener('abort', onAbort);
     try {
       for (;;) {
-        if (o.signal.aborted) throw new WraithError('E_CANCELLED', 'cancelled by the user; the receiver keeps the partial for resume');
+        if (o.signal.aborted) throw new WraithError('E_CANCELLED', 'cancelled by the user', undefined, 'the receiver keeps what arrived: the same send again resumes it');
         if (this.sessionLost) await this.recover();
         await this.fill();
         if (this.walkDone && this.pending.length === 0 && this.active.size === 0 && this.preparing === 0) break;
