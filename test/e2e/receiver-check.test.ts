@@ -34,6 +34,7 @@ describe('a receiver checking a copy it has', () => {
       const r = await send.result(120_000);
       expect(r.code, send.describe()).toBe(0);
       expect(r.events.find((e) => e.type === 'file')).toMatchObject({ status: 'already_present', bytes: SIZE });
+      expect(r.events.find((e) => e.type === 'completed')).toMatchObject({ payload_bytes_sent: 0, bytes_skipped_resume: SIZE, bytes_already_present: SIZE });
       return r;
     };
     // The first send hashes its source too (and remembers it); the second takes its leaves from

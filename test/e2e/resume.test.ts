@@ -136,6 +136,7 @@ describe('resume', () => {
         `sent ${(payload / MiB).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
     );
     expect(skipped).toBeGreaterThan(0);
+    expect(c['bytes_already_present']).toBe(0); // resumed, not found whole
     expect(skipped).toBeGreaterThanOrEqual(before.held / 2);
     expect(payload).toBeLessThanOrEqual(SIZE - skipped + WINDOW);
     await daemon.terminate();

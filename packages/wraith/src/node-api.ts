@@ -65,6 +65,7 @@ export interface SendResult {
   readonly payload_bytes_sent: number;
   readonly bytes_retransmitted: number;
   readonly bytes_skipped_resume: number;
+  readonly bytes_already_present: number;
   readonly root: string | null;
   /** Per-file failures (the command exits with the first one's code); empty on success. */
   readonly errors: readonly WraithError[];

@@ -20,7 +20,7 @@ describe('NDJSON (schema v1)', () => {
     ui.file({ transfer_id: 't1', name: 'a', status: 'sent', bytes: 60, root: 'ff' });
     ui.warning({ transfer_id: 't1', code: null, message: 'w' });
     now += 1500;
-    ui.completed({ transfer_id: 't1', payload_bytes_sent: 60, bytes_retransmitted: 3, bytes_skipped_resume: 40, root: 'ee' });
+    ui.completed({ transfer_id: 't1', payload_bytes_sent: 60, bytes_retransmitted: 3, bytes_skipped_resume: 40, bytes_already_present: 0, root: 'ee' });
     ui.error(new WraithError('E_EXISTS', 'x exists'), 't1');
     const ls = lines(out);
     for (const l of ls) {
@@ -31,7 +31,7 @@ describe('NDJSON (schema v1)', () => {
     expect(ls.map((l) => l.type)).toEqual(['started', 'progress', 'file', 'warning', 'completed', 'error']);
     expect(ls[0]!.ts).toBe('2025-01-01T00:00:00.000Z');
     expect(ls[1]).toMatchObject({ bytes_total: 100, bytes_done: 40, rate_bps: 1234, eta_s: 0 });
-    expect(ls[4]).toMatchObject({ payload_bytes_sent: 60, bytes_retransmitted: 3, bytes_skipped_resume: 40, root: 'ee' });
+    expect(ls[4]).toMatchObject({ payload_bytes_sent: 60, bytes_retransmitted: 3, bytes_skipped_resume: 40, bytes_already_present: 0, root: 'ee' });
     expect(ls[5]).toMatchObject({ code: 'E_EXISTS', exit_code: 6, message: 'x exists', hint: expect.stringContaining('on_conflict') });
   });
 
@@ -57,12 +57,21 @@ describe('human output', () => {
     expect(ui).toBeInstanceOf(PlainUi);
     ui.started({ transfer_id: 't', direction: 'send', peer: 'p@h:1', files: 1, bytes_total: 2048 });
     ui.progress({ transfer_id: 't', bytes_total: 2048, bytes_done: 1024, rate_bps: 125_000_000, eta_s: 65 });
-    ui.completed({ transfer_id: 't', payload_bytes_sent: 2048, bytes_retransmitted: 0, bytes_skipped_resume: 0, root: 'ab' });
+    ui.completed({ transfer_id: 't', payload_bytes_sent: 2048, bytes_retransmitted: 0, bytes_skipped_resume: 0, bytes_already_present: 0, root: 'ab' });
     ui.error(new WraithError('E_NO_SPACE', 'disk full'), 't');
     expect(err.text).toContain('sending 1 file, 2.00 KiB to p@h:1');
     expect(err.text).toContain('progress: 50% 1.00 KiB / 2.00 KiB, 1.00 Gbit/s, ETA 1m05s');
     expect(err.text).toContain('done: 2.00 KiB sent; root ab');
     expect(err.text).toContain('error[E_NO_SPACE]: disk full\n  hint: ');
+  });
+
+  it('the summary tells resumed bytes from files already present', () => {
+    const err = new MemStream();
+    const ui = createUi({ json: false, progress: true, stdout: new MemStream(), stderr: err, now: () => T0 });
+    ui.completed({ transfer_id: 't', payload_bytes_sent: 1024, bytes_retransmitted: 0, bytes_skipped_resume: 3072, bytes_already_present: 2048, root: null });
+    ui.completed({ transfer_id: 'u', payload_bytes_sent: 0, bytes_retransmitted: 0, bytes_skipped_resume: 2048, bytes_already_present: 2048, root: null });
+    expect(err.text).toContain('done: 1.00 KiB sent, 1.00 KiB resumed, 2.00 KiB already present\n');
+    expect(err.text).toContain('done: 0 B sent, 2.00 KiB already present\n');
   });
 
   it('a progress bar on a TTY; --no-progress drops progress; --json uses stdout', () => {
@@ -85,7 +94,7 @@ describe('human output', () => {
     ui.started({ transfer_id: 't', direction: 'send', peer: 'p@h:1', files: 2, bytes_total: 4 * 2 ** 20 });
     ui.progress({ transfer_id: 't', bytes_total: 4 * 2 ** 20, bytes_done: 2 ** 20, rate_bps: 125_000_000, eta_s: 90 });
     ui.file({ transfer_id: 't', name: 'a.bin', status: 'sent', bytes: 2 ** 20, root: null });
-    ui.completed({ transfer_id: 't', payload_bytes_sent: 4 * 2 ** 20, bytes_retransmitted: 0, bytes_skipped_resume: 0, root: null });
+    ui.completed({ transfer_id: 't', payload_bytes_sent: 4 * 2 ** 20, bytes_retransmitted: 0, bytes_skipped_resume: 0, bytes_already_present: 0, root: null });
     ui.close();
     expect(tty.text).toContain('sending 2 files, 4.00 MiB to p@h:1');
     expect(tty.text).toMatch(/25% \| 1\.00 MiB \/ 4\.00 MiB \| 1\.00 Gbit\/s \| ETA 1m30s/);

@@ -224,6 +224,7 @@ export const runSend: NodeModule['runSend'] = async (opts0, ui) => {
         payload_bytes_sent: r.payloadBytesSent,
         bytes_retransmitted: r.bytesRetransmitted,
         bytes_skipped_resume: r.bytesSkippedResume,
+        bytes_already_present: r.bytesAlreadyPresent,
         root: r.root,
       });
     }
@@ -233,6 +234,7 @@ export const runSend: NodeModule['runSend'] = async (opts0, ui) => {
       payload_bytes_sent: r.payloadBytesSent,
       bytes_retransmitted: r.bytesRetransmitted,
       bytes_skipped_resume: r.bytesSkippedResume,
+      bytes_already_present: r.bytesAlreadyPresent,
       root: r.root,
       errors: r.errors,
     };

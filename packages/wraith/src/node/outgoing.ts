@@ -68,6 +68,8 @@ export interface OutgoingResult {
   payloadBytesSent: number;
   bytesRetransmitted: number;
   bytesSkippedResume: number;
+  /** Of bytesSkippedResume, files the receiver already had whole. */
+  bytesAlreadyPresent: number;
   root: string | null;
   errors: WraithError[];
 }
@@ -106,6 +108,7 @@ export class OutgoingJob {
     payloadBytesSent: 0,
     bytesRetransmitted: 0,
     bytesSkippedResume: 0,
+    bytesAlreadyPresent: 0,
     root: null,
     errors: [],
   };
@@ -469,6 +472,7 @@ export class OutgoingJob {
       this.result.payloadBytesSent += st.payloadBytesSent - st.bytesRetransmitted;
       this.result.bytesRetransmitted += st.bytesRetransmitted;
       this.result.bytesSkippedResume += st.bytesSkippedResume;
+      if (status === 'already_present') this.result.bytesAlreadyPresent += st.bytesSkippedResume;
       // The manifest root of a send of one file; a tree has no single root (a directory's is zeros).
       this.result.root = this.result.files === 1 && t.manifest.kind === 'file' ? Buffer.from(t.manifest.root).toString('hex') : null;
       this.doneBytes += t.manifest.size;

@@ -11,7 +11,9 @@ import { sendPhase, type CompletedEvent, type FileEvent, type OutStream, type Pr
 
 function summary(e: CompletedEvent): string {
   const parts = [`${humanBytes(e.payload_bytes_sent)} sent`];
-  if (e.bytes_skipped_resume > 0) parts.push(`${humanBytes(e.bytes_skipped_resume)} resumed`);
+  const resumed = e.bytes_skipped_resume - e.bytes_already_present;
+  if (resumed > 0) parts.push(`${humanBytes(resumed)} resumed`);
+  if (e.bytes_already_present > 0) parts.push(`${humanBytes(e.bytes_already_present)} already present`);
   if (e.bytes_retransmitted > 0) parts.push(`${humanBytes(e.bytes_retransmitted)} retransmitted`);
   return `done: ${parts.join(', ')}${e.root !== null ? `; root ${e.root}` : ''}`;
 }

@@ -60,7 +60,10 @@ export interface CompletedEvent {
   /** Payload bytes sent once (retransmissions and resumed bytes excluded). */
   readonly payload_bytes_sent: number;
   readonly bytes_retransmitted: number;
+  /** Bytes the receiver already held: resumed chunks, and files already present. */
   readonly bytes_skipped_resume: number;
+  /** Of bytes_skipped_resume, those of files the receiver already had whole. */
+  readonly bytes_already_present: number;
   /** Manifest root (hex); for a single file, its content root. */
   readonly root: string | null;
 }
