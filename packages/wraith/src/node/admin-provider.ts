@@ -94,25 +94,31 @@ export class DaemonAdminProvider implements AdminProvider {
   }
 
   transfers(): TransferDto[] {
-    const now = new Date().toISOString();
-    const rx: TransferDto[] = this.incoming.list().map((r) => ({
-      id: `rx-${r.key.replace('/', '-')}`,
-      direction: 'receive',
-      peer_id: r.peerId,
-      peer_name: null,
-      path: r.name,
-      state: 'running',
-      phase: null,
-      bytes_done: r.done,
-      bytes_total: r.size,
-      files_done: 0,
-      files_total: 1,
-      rate_bps: 0,
-      eta_s: null,
-      started_at: now,
-      finished_at: null,
-      errors: [],
-    }));
+    const now = Date.now();
+    const rx: TransferDto[] = this.incoming.list().map((r) => {
+      const finished = r.finishedMs !== null;
+      // The average since the offer was taken: a receive has no rate meter of its own.
+      const secs = ((r.finishedMs ?? now) - r.startedMs) / 1000;
+      const rate = !finished && secs > 0 ? r.done / secs : 0;
+      return {
+        id: `rx-${r.key.replace('/', '-')}`,
+        direction: 'receive',
+        peer_id: r.peerId,
+        peer_name: null,
+        path: r.name,
+        state: finished ? r.state as 'completed' | 'failed' | 'cancelled' : 'running',
+        phase: null,
+        bytes_done: r.done,
+        bytes_total: r.size,
+        files_done: r.state === 'completed' ? 1 : 0,
+        files_total: 1,
+        rate_bps: rate,
+        eta_s: rate > 0 ? Math.max(0, (r.size - r.done) / rate) : null,
+        started_at: new Date(r.startedMs).toISOString(),
+        finished_at: finished ? new Date(r.finishedMs as number).toISOString() : null,
+        errors: r.error === null ? [] : [{ ...r.error, path: r.name }],
+      };
+    });
     return [...[...this.jobs.values()].map((j) => ({ ...j.dto })), ...rx];
   }
 

@@ -31,7 +31,24 @@ interface Rx {
   received: boolean;
   failed: boolean;
   bytesDone: number;
+  /** Wall clock (ms) when the offer was taken. */
+  startedMs: number;
 }
+
+/** A file being received, or one of the last RECENT_KEPT finished (for the admin API). */
+export interface ReceiveEntry {
+  key: string;
+  peerId: string;
+  name: string;
+  size: number;
+  done: number;
+  state: 'receiving' | 'installing' | 'completed' | 'failed' | 'cancelled';
+  startedMs: number;
+  finishedMs: number | null;
+  error: { code: string; message: string } | null;
+}
+
+const RECENT_KEPT = 200;
 
 export interface IncomingStats {
   files: number;
@@ -46,6 +63,7 @@ export interface IncomingStats {
  */
 export class IncomingTransfers {
   private readonly rx = new Map<string, Rx>();
+  private readonly recent: ReceiveEntry[] = [];
   readonly totals: IncomingStats = { files: 0, bytes: 0, errors: [] };
   private readonly meter = new RateMeter();
   /** Received directories per session: mode and mtime wait until their contents are in. */
@@ -65,15 +83,23 @@ export class IncomingTransfers {
     return this.rx.size;
   }
 
-  list(): Array<{ key: string; peerId: string; name: string; size: number; done: number; state: string }> {
-    return [...this.rx.values()].map((r) => ({
-      key: r.key,
-      peerId: r.peerId,
-      name: r.manifest.name,
-      size: r.manifest.size,
-      done: r.bytesDone,
-      state: r.received ? 'installing' : 'receiving',
+  /** The last finished receives (oldest first), then those in progress. */
+  list(): ReceiveEntry[] {
+    const active = [...this.rx.values()].map((r): ReceiveEntry => ({
+      ...this.entryOf(r, r.received ? 'installing' : 'receiving', null),
+      finishedMs: null,
     }));
+    return [...this.recent, ...active];
+  }
+
+  private entryOf(r: Rx, state: ReceiveEntry['state'], error: ReceiveEntry['error']): ReceiveEntry {
+    const { key, peerId, startedMs } = r;
+    return { key, peerId, name: r.manifest.name, size: r.manifest.size, done: r.bytesDone, state, startedMs, finishedMs: Date.now(), error };
+  }
+
+  private remember(e: ReceiveEntry): void {
+    this.recent.push(e);
+    if (this.recent.length > RECENT_KEPT) this.recent.shift();
   }
 
   handle(e: SessionEvent): void {
@@ -218,6 +244,7 @@ export class IncomingTransfers {
       received: false,
       failed: false,
       bytesDone: 0,
+      startedMs: Date.now(),
     };
   }
 
@@ -334,6 +361,7 @@ export class IncomingTransfers {
       this.log.info({ name: res.name, path: res.path, size: r.manifest.size, status: res.status }, 'file received');
     }
     this.rx.delete(r.key);
+    this.remember({ ...this.entryOf(r, 'completed', null), done: r.manifest.size });
     if (r.file) this.stats.transfersActive.dec({ direction: 'receive' });
     this.stats.transferFinished('receive', status === 'verified' ? 'completed' : 'already_present');
     this.totals.files++;
@@ -385,6 +413,7 @@ export class IncomingTransfers {
     this.touchDir(r.session, r.manifest.name);
     this.stats.transferFinished('receive', code === 'E_TRANSFER_CANCELLED' ? 'cancelled' : 'failed');
     const err = new WraithError(code, `${r.manifest.name}: ${reason}`);
+    this.remember(this.entryOf(r, code === 'E_TRANSFER_CANCELLED' ? 'cancelled' : 'failed', { code, message: err.message }));
     this.totals.errors.push(err);
     this.ui?.error(err, r.key);
     this.log.warn({ name: r.manifest.name, code, reason }, 'receive stopped');

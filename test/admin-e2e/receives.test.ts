@@ -1,0 +1,55 @@
+/**
+ * GET /v1/transfers on a receiving daemon: files it received stay listed once finished (the
+ * last 200), with when they started and finished, not only while they arrive.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Scope, writeRandomFile } from '../support/procs.js';
+
+const scope = new Scope('admin-receives');
+afterAll(() => scope.dispose());
+
+interface Transfer {
+  id: string;
+  direction: string;
+  path: string | null;
+  state: string;
+  bytes_done: number;
+  bytes_total: number | null;
+  files_done: number;
+  started_at: string;
+  finished_at: string | null;
+  errors: unknown[];
+}
+
+describe('a receiving daemon lists its receives', () => {
+  it('finished receives stay in GET /v1/transfers as completed, with start and finish times', async () => {
+    const rx = await scope.home('rx');
+    const daemon = await scope.daemon({ home: rx, adminListen: '127.0.0.1:0' });
+    const url = daemon.ready['admin_url'];
+    if (typeof url !== 'string') throw new Error(`no admin_url in the ready line: ${JSON.stringify(daemon.ready)}`);
+    const token = (await readFile(join(rx.dir, 'admin.token'), 'utf8')).trim();
+    const src = join(await scope.tempDir('src'), 'three');
+    await mkdir(src);
+    const sizes = new Map([['three/a.bin', 1000], ['three/b.bin', 300_000], ['three/c.bin', 5]]);
+    for (const [name, size] of sizes) await writeRandomFile(join(src, name.slice('three/'.length)), size);
+    const t0 = Date.now();
+    const send = scope.send([src], daemon.peer(), { home: await scope.home('tx'), args: ['--reconnect-for', '0s'] });
+    const r = await send.result(60_000);
+    expect(r.code, send.describe()).toBe(0);
+
+    const res = await fetch(`${url}/v1/transfers`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+    expect(res.status).toBe(200);
+    const { transfers } = (await res.json()) as { transfers: Transfer[] };
+    const receives = transfers.filter((t) => t.direction === 'receive');
+    expect(receives.map((t) => t.path).sort()).toEqual([...sizes.keys()].sort());
+    for (const t of receives) {
+      const size = sizes.get(t.path as string) as number;
+      expect(t, JSON.stringify(t)).toMatchObject({ state: 'completed', bytes_done: size, bytes_total: size, files_done: 1, errors: [] });
+      const started = Date.parse(t.started_at);
+      expect(started).toBeGreaterThanOrEqual(t0 - 1000);
+      expect(Date.parse(t.finished_at ?? '')).toBeGreaterThanOrEqual(started);
+    }
+  });
+});
