@@ -1,11 +1,11 @@
 /**
- * `wraith doctor` (registered in ../commands/doctor.ts): what this machine and home allow —
- * native addon, home and key permissions, config, io_uring, capabilities and memlock for AF_XDP,
- * huge pages, the download directory (free space, O_DIRECT), a running daemon. Exits 0 unless a check fails; then with that
- * failure's exit code.
+ * `wraith doctor` (registered in ../commands/doctor.ts): what this machine allows (../../doctor:
+ * kernel, native addon, io_uring, capabilities and memlock for AF_XDP, huge pages, the interface)
+ * and what this home holds (runChecks: home and key permissions, config, the download directory
+ * with its free space and O_DIRECT, a running daemon). Exits 0 unless a check fails; then with
+ * that failure's exit code.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ERRORS, EXIT_CODES, WraithError } from '@wraith/core';
@@ -14,10 +14,7 @@ import { checkPrivate, homePaths, resolveHomeDir } from '../../home/home.js';
 import { loadIdentity } from '../../home/identity.js';
 import { readRunInfo } from '../../home/runinfo.js';
 import { toWraithError } from '../../ui/errors.js';
-import { NdjsonUi } from '../../ui/ndjson.js';
-import { humanBytes } from '../../units.js';
 import type { CliIo, CliState } from '../context.js';
-import { nativeStatus } from '../version.js';
 import { blockingChecks, gatherChecks } from '../../doctor/run.js';
 import { formatJson, formatTable } from '../../doctor/format.js';
 import { downloadDirCheck } from '../../doctor/download-dir.js';
@@ -32,47 +29,11 @@ export interface Check {
   readonly error?: WraithError;
 }
 
-// Capability bit numbers (linux/capability.h).
-const CAPS: Record<string, number> = { CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_IPC_LOCK: 14, CAP_BPF: 39 };
-
-function effectiveCaps(): bigint | null {
-  try {
-    const m = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    return m === null ? null : BigInt(`0x${m[1]}`);
-  } catch {
-    return null;
-  }
-}
-
-function memlockLimit(): number | null {
-  try {
-    const m = /^Max locked memory\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    if (m === null) return null;
-    return m[1] === 'unlimited' ? Infinity : Number(m[1]);
-  } catch {
-    return null;
-  }
-}
-
-function readProc(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
-
 export async function runChecks(homeDir: string, configFile: string | null): Promise<Check[]> {
   const checks: Check[] = [];
   const add = (name: string, status: CheckStatus, detail: string, error?: WraithError): void => {
     checks.push({ name, status, detail, ...(error !== undefined ? { error } : {}) });
   };
-  const nodeMajor = Number(process.versions.node.split('.')[0]);
-  add('node', nodeMajor >= 20 ? 'ok' : 'fail', `${process.version} (needs >= 20)`);
-  add('kernel', 'ok', release());
-  const n = nativeStatus();
-  add('native addon', n.loaded ? 'ok' : 'warn', n.loaded ? 'loaded' : `${n.detail}; portable fallbacks are used`);
-
   const home = homePaths(homeDir);
   if (!existsSync(homeDir)) {
     add('home', 'warn', `${homeDir} does not exist; \`wraith keygen\` creates it`);
@@ -108,30 +69,8 @@ export async function runChecks(homeDir: string, configFile: string | null): Pro
     }
   }
 
-  const uring = readProc('/proc/sys/kernel/io_uring_disabled');
-  add('io_uring', uring === null || uring === '0' ? 'ok' : 'warn',
-    uring === null ? 'kernel.io_uring_disabled not present (allowed)' : uring === '0' ? 'allowed' : `kernel.io_uring_disabled = ${uring}; the fs backend is used`);
-
-  const caps = effectiveCaps();
-  if (caps !== null) {
-    const missing = Object.entries(CAPS).filter(([, bit]) => (caps & (1n << BigInt(bit))) === 0n).map(([name]) => name);
-    add('capabilities', missing.length === 0 ? 'ok' : 'warn',
-      missing.length === 0 ? 'CAP_NET_RAW CAP_NET_ADMIN CAP_BPF CAP_IPC_LOCK' : `missing ${missing.join(' ')}: AF_XDP needs them (UDP works without)`);
-  }
-
-  const memlock = memlockLimit();
-  if (memlock !== null && loaded !== null) {
-    const need = loaded.config.xdp.umem_size;
-    add('memlock', memlock >= need ? 'ok' : 'warn',
-      memlock === Infinity ? 'unlimited' : `${humanBytes(memlock)}${memlock < need ? `; AF_XDP wants at least umem_size = ${humanBytes(need)} (LimitMEMLOCK=infinity)` : ''}`);
-  }
-
   if (loaded !== null) {
     const c = loaded.config;
-    if (c.xdp.huge_pages) {
-      const free = /^HugePages_Free:\s+(\d+)/m.exec(readProc('/proc/meminfo') ?? '');
-      add('huge pages', free !== null && Number(free[1]) > 0 ? 'ok' : 'warn', free === null ? 'unknown' : `${free[1]} free`);
-    }
     if (c.network.xdp_interface !== null) {
       const exists = existsSync(`/sys/class/net/${c.network.xdp_interface}`);
       add('xdp interface', exists ? 'ok' : 'fail', exists ? c.network.xdp_interface : `${c.network.xdp_interface} does not exist`,
@@ -184,7 +123,6 @@ export async function doctor(opts: DoctorOptions, cmd: Command, io: CliIo, state
     transport,
   });
   const home: SystemCheck[] = (await runChecks(homeDir, configFile))
-    .filter((c) => !['node', 'kernel', 'native addon'].includes(c.name))
     .map((c) => ({
       name: c.name.replace(/ /g, '_'),
       status: c.status,
