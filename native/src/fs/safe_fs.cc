@@ -75,6 +75,16 @@ bool IntArg(const Napi::CallbackInfo& info, size_t i, double lo, double hi, int6
   return true;
 }
 
+// A syscall retried while it fails with EINTR (that comes before it did anything: FUSE, NFS).
+template <typename F>
+auto RetryEintr(F f) -> decltype(f()) {
+  decltype(f()) r;
+  do {
+    r = f();
+  } while (r < 0 && errno == EINTR);
+  return r;
+}
+
 // A directory fd argument: an open fd or AT_FDCWD (negative), nothing else.
 bool DirfdArg(const Napi::CallbackInfo& info, size_t i, int64_t* out) {
   return IntArg(info, i, AT_FDCWD, INT32_MAX, out) && (*out >= 0 || *out == AT_FDCWD);
@@ -104,10 +114,7 @@ Napi::Value Openat2(const Napi::CallbackInfo& info) {
   // openat2 rejects a mode without O_CREAT/O_TMPFILE (EINVAL).
   how.mode = (flags & (O_CREAT | __O_TMPFILE)) ? static_cast<uint64_t>(mode) : 0;
   how.resolve = static_cast<uint64_t>(resolve);
-  long fd;
-  do {
-    fd = syscall(SYS_openat2, static_cast<int>(dirfd), path.c_str(), &how, sizeof how);
-  } while (fd < 0 && errno == EINTR);
+  long fd = RetryEintr([&] { return syscall(SYS_openat2, static_cast<int>(dirfd), path.c_str(), &how, sizeof how); });
   if (fd < 0) {
     int err = errno;
     std::string call = "openat2(" + std::to_string(dirfd) + ", " + Quote(path) + ", flags=0x" +
@@ -161,10 +168,7 @@ Napi::Value Fallocate(const Napi::CallbackInfo& info) {
   if (!IntArg(info, 1, 0, INT32_MAX, &mode)) return ThrowType(env, "fsFallocate: mode must be a non-negative integer");
   if (!IntArg(info, 2, 0, 9007199254740991.0, &off)) return ThrowType(env, "fsFallocate: offset must be a safe integer >= 0");
   if (!IntArg(info, 3, 1, 9007199254740991.0, &len)) return ThrowType(env, "fsFallocate: length must be a safe integer >= 1");
-  int r;
-  do {
-    r = fallocate(static_cast<int>(fd), static_cast<int>(mode), off, len);
-  } while (r != 0 && errno == EINTR);
+  int r = RetryEintr([&] { return fallocate(static_cast<int>(fd), static_cast<int>(mode), off, len); });
   if (r != 0) {
     int err = errno;
     std::string call = "fallocate(" + std::to_string(fd) + ", mode=" + std::to_string(mode) + ", " +
@@ -186,11 +190,7 @@ Napi::Value Unlinkat(const Napi::CallbackInfo& info) {
   if (!PathArg(info, 1, &name)) return ThrowType(env, "fsUnlinkat: name must be a non-empty string without NUL");
   if (!IntArg(info, 2, 0, AT_REMOVEDIR, &flags) || (flags != 0 && flags != AT_REMOVEDIR))
     return ThrowType(env, "fsUnlinkat: flags must be 0 or AT_REMOVEDIR");
-  int r;
-  // EINTR only comes before anything was removed (FUSE, NFS): trying again is safe.
-  do {
-    r = unlinkat(static_cast<int>(dirfd), name.c_str(), static_cast<int>(flags));
-  } while (r != 0 && errno == EINTR);
+  int r = RetryEintr([&] { return unlinkat(static_cast<int>(dirfd), name.c_str(), static_cast<int>(flags)); });
   if (r != 0) {
     int err = errno;
     std::string call = "unlinkat(" + std::to_string(dirfd) + ", " + Quote(name) + ", flags=" + std::to_string(flags) + ")";
@@ -210,11 +210,7 @@ Napi::Value Mkdirat(const Napi::CallbackInfo& info) {
     return ThrowType(env, "fsMkdirat: dirfd must be an fd or AT_FDCWD");
   if (!PathArg(info, 1, &name)) return ThrowType(env, "fsMkdirat: name must be a non-empty string without NUL");
   if (!IntArg(info, 2, 0, 07777, &mode)) return ThrowType(env, "fsMkdirat: mode must be 0..0o7777");
-  int r;
-  // As for unlinkat: EINTR means nothing was created.
-  do {
-    r = mkdirat(static_cast<int>(dirfd), name.c_str(), static_cast<mode_t>(mode));
-  } while (r != 0 && errno == EINTR);
+  int r = RetryEintr([&] { return mkdirat(static_cast<int>(dirfd), name.c_str(), static_cast<mode_t>(mode)); });
   if (r != 0) {
     int err = errno;
     char m[8];
