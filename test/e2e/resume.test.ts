@@ -142,6 +142,30 @@ describe('resume', () => {
     await daemon.terminate();
   }, (SIZE / MiB) * 1000 + 4 * 60_000);
 
+  it(`${SIZE / MiB} MiB: Ctrl-C of a full-speed send, then the same send: every chunk the receiver kept re-hashes true and is resumed`, async () => {
+    const rx = await scope.home('rx');
+    const daemon = await scope.daemon({ home: rx });
+    const src = join(await scope.tempDir('src'), 'ctrlc.bin');
+    const sent = await writeRandomFile(src, SIZE);
+
+    const first = scope.send([src], daemon.peer(), { home: tx });
+    const before = await waitPartial(first, daemon.output, 'ctrlc.bin', SIZE / 4);
+    first.signal('SIGINT');
+    const r1 = await first.result(60_000);
+    expect(r1.code, first.describe()).not.toBe(0);
+
+    const second = scope.send([src], daemon.peer(), { home: tx });
+    const r = await second.result(3 * 60_000);
+    expect(r.code, second.describe()).toBe(0);
+    expect(await sha256File(join(daemon.output, 'ctrlc.bin'))).toBe(sent);
+    const skipped = completedOf(r.events)['bytes_skipped_resume'] as number;
+    expect(skipped).toBeGreaterThanOrEqual(before.held / 2);
+    // The resume state named only chunks whose leaves were saved with them: none is fetched again.
+    expect(daemon.stderr).toMatch(/"resumed_chunks":[1-9]/);
+    expect(daemon.stderr).not.toMatch(/failed re-hashing/);
+    await daemon.terminate();
+  }, (SIZE / MiB) * 1000 + 4 * 60_000);
+
   it(`${SIZE / MiB} MiB: a source changed between the two runs starts a new transfer (new root): the result is the new content, never a mix`, async () => {
     const rx = await scope.home('rx');
     const daemon = await scope.daemon({ home: rx });

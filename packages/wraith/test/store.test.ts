@@ -2,13 +2,13 @@ import { constants, existsSync, lstatSync, openSync, mkdirSync, readdirSync, rea
 import { mkdir as fsMkdir, open, rename as fsRename, unlink as fsUnlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { nativeBeneath } from '@wraith/io-uring';
 import { describeIf, NO_NATIVE_PASS } from '../../../test/support/prereq.js';
 import { isWraithError, type WraithError } from '@wraith/core';
 import type { OnConflict } from '../src/config/schema.js';
 import { conflictName, partialName, validateRelativeName } from '../src/store/names.js';
-import { FileStore, type FileStoreOptions } from '../src/store/store.js';
+import { FileStore, savedLeaf, type FileStoreOptions } from '../src/store/store.js';
 import { tmpDir } from './helpers.js';
 import { CHUNK, MTIME, PEER, PEER2, data, makeStore, offer, ready, receive, rootOf, setStoreSeams } from './store-helpers.js';
 
@@ -154,12 +154,12 @@ describeIf(missing, mode, () => {
       }
       const states = () => readdirSync(state).filter((n) => n.endsWith('.json'));
       expect(states()).toHaveLength(1);
-      expect(await b.readLeaf(0)).toBeNull(); // b saved no leaves of its own
+      expect(savedLeaf(await b.readLeaves(), 0)).toBeNull(); // b saved no leaves of its own
       // The second finishing first leaves the first one's state alone.
       await b.write(content.subarray(CHUNK), CHUNK);
       expect((await b.complete()).status).toBe('installed');
       expect(states()).toHaveLength(1);
-      expect(await a.readLeaf(0)).toEqual(new Uint8Array(32).fill(7));
+      expect(savedLeaf(await a.readLeaves(), 0)).toEqual(new Uint8Array(32).fill(7));
       await a.write(content.subarray(CHUNK), CHUNK);
       expect((await a.complete()).status).toBe('installed');
       expect(states()).toHaveLength(0);
@@ -548,6 +548,27 @@ describeIf(missing, mode, () => {
       await f2.write(content.subarray(3 * CHUNK), 3 * CHUNK);
       const r = await f2.complete();
       expect(readFileSync(r.path)).toEqual(content);
+    });
+
+    it('keeps a leaf noted while saveProgress is saving the others (the writes go on meanwhile)', async () => {
+      const { store } = await makeStore();
+      const content = data(2 * CHUNK);
+      const f = await ready(store, offer('l', content));
+      await f.write(content, 0);
+      f.noteLeaf(0, new Uint8Array(32).fill(1));
+      const save = store.saveLeaves.bind(store);
+      let writing = true;
+      vi.spyOn(store, 'saveLeaves').mockImplementation(async (file, leaves) => {
+        await save(file, leaves);
+        if (writing) f.noteLeaf(1, new Uint8Array(32).fill(2)); // chunk 1 written during the save
+        writing = false;
+      });
+      await f.saveProgress([[0, 1]]);
+      await f.saveProgress([[0, 2]]);
+      const leaves = await f.readLeaves();
+      expect(savedLeaf(leaves, 0)).toEqual(new Uint8Array(32).fill(1));
+      expect(savedLeaf(leaves, 1)).toEqual(new Uint8Array(32).fill(2));
+      await f.abort();
     });
 
     it('counts only missing bytes against free space when resuming', async () => {

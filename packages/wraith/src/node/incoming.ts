@@ -7,6 +7,7 @@ import type { ReceiveUi } from '../ui/types.js';
 import { nowMicros } from './driver.js';
 import type { WraithNode } from './node.js';
 import { RateMeter } from './rate.js';
+import { equal, verifyHeld } from './verify-held.js';
 
 /** Make verified chunks durable (fdatasync + resume state) at least this often. */
 const SYNC_BYTES = 32 * 1024 * 1024;
@@ -203,25 +204,10 @@ export class IncomingTransfers {
     }
   }
 
-  /**
-   * Chunks a resume state calls held are re-hashed against the leaf hashes
-   * saved with them before they are reported: a crash may have lost writes.
-   */
   private async verifyHeld(file: PartialFile, m: FileManifest): Promise<ChunkSet> {
-    const n = chunkCount(m);
-    const held = new ChunkSet(n);
-    for (const [first, count] of file.resumed) {
-      for (let i = first; i < first + count; i++) {
-        const expect = await file.readLeaf(i);
-        if (!expect) continue;
-        const off = i * m.chunkSize;
-        const len = Math.min(m.chunkSize, m.size - off);
-        const [bytes] = await this.node.io.readChunks(file.fd, [{ offset: off, length: len }]);
-        if (bytes && bytes.length === len && equal(leafHash(this.node.hasher, bytes), expect)) held.add(i);
-      }
-    }
-    if (held.count < rangeCount(file.resumed)) {
-      this.log.warn({ name: m.name, claimed: rangeCount(file.resumed), verified: held.count }, 'resume: some held chunks failed re-hashing and will be fetched again');
+    const { held, claimed } = await verifyHeld(this.node.io, this.node.hasher, file.fd, m, file.resumed, await file.readLeaves());
+    if (held.count < claimed) {
+      this.log.warn({ name: m.name, claimed, verified: held.count }, 'resume: some held chunks failed re-hashing and will be fetched again');
     }
     return held;
   }
@@ -401,6 +387,8 @@ export class IncomingTransfers {
       this.stats.transfersActive.dec({ direction: 'receive' });
       const keep = code !== 'E_NO_SPACE' && code !== 'E_INTEGRITY';
       try {
+        // A sync in flight names its chunks when it ends; this save must come after it.
+        while (r.syncing) await r.syncing.catch(() => undefined);
         if (keep && r.unsynced.length > 0 && !local) {
           for (const i of r.unsynced) r.held.add(i);
           await r.file.saveProgress(r.held.toRanges());
@@ -510,14 +498,4 @@ function key(session: number, transferId: number): string {
 
 function asWraith(e: unknown): WraithError {
   return e instanceof WraithError ? e : new WraithError('E_IO', e instanceof Error ? e.message : String(e));
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
-}
-
-function rangeCount(ranges: ReadonlyArray<readonly [number, number]>): number {
-  let n = 0;
-  for (const [, c] of ranges) n += c;
-  return n;
 }

@@ -352,8 +352,11 @@ export class FileStore {
     await fh.datasync();
   }
 
-  /** @internal The saved leaf hash of chunk i, or null. */
-  async readLeaf(file: PartialFile, i: number): Promise<Uint8Array | null> {
+  /**
+   * @internal The leaves file of an earlier attempt: 32 bytes per chunk, all zero where no
+   * leaf was saved (null if there is none). One read: a resume checks thousands of chunks.
+   */
+  async readLeaves(file: PartialFile): Promise<Uint8Array | null> {
     if (!file.resumable) return null;
     const path = this.resumeStore.leavesPath(file.offer.peerId, file.rootHex);
     let fh;
@@ -363,9 +366,13 @@ export class FileStore {
       return null;
     }
     try {
-      const buf = new Uint8Array(32);
-      const { bytesRead } = await fh.read(buf, 0, 32, i * 32);
-      if (bytesRead !== 32 || buf.every((b) => b === 0)) return null;
+      const buf = new Uint8Array(file.chunkCount * 32);
+      let got = 0;
+      while (got < buf.length) {
+        const { bytesRead } = await fh.read(buf, got, buf.length - got, got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
       return buf;
     } finally {
       await fh.close();
@@ -608,6 +615,13 @@ interface PartialInit {
   readonly have: ChunkRanges;
 }
 
+/** Chunk i's leaf hash in what readLeaves returned, or null if none was saved. */
+export function savedLeaf(leaves: Uint8Array | null, i: number): Uint8Array | null {
+  if (leaves === null || (i + 1) * 32 > leaves.length) return null;
+  const leaf = leaves.subarray(i * 32, (i + 1) * 32);
+  return leaf.every((b) => b === 0) ? null : leaf;
+}
+
 /** A file being received. Not safe to use after complete() or abort(). */
 export class PartialFile implements WriteTarget {
   readonly key: string;
@@ -629,7 +643,7 @@ export class PartialFile implements WriteTarget {
   readonly resumedBytes: number;
   private closed = false;
   /** Leaf hashes of chunks written since the last saveProgress. */
-  private readonly pendingLeaves = new Map<number, Uint8Array>();
+  private pendingLeaves = new Map<number, Uint8Array>();
   private leavesFh: Promise<FileHandle> | null = null;
 
   /** @internal The open leaves file, opened once per partial. */
@@ -697,10 +711,11 @@ export class PartialFile implements WriteTarget {
     this.pendingLeaves.set(i, leaf);
   }
 
-  /** The leaf hash saved for chunk i by an earlier attempt, or null. */
-  readLeaf(i: number): Promise<Uint8Array | null> {
-    return this.store.readLeaf(this, i);
+  /** The leaf hashes an earlier attempt saved (see FileStore.readLeaves). */
+  readLeaves(): Promise<Uint8Array | null> {
+    return this.store.readLeaves(this);
   }
+
 
   /**
    * Records the verified chunks (all of them, as ranges): flushes the data first so the state
@@ -711,10 +726,18 @@ export class PartialFile implements WriteTarget {
     this.assertOpen();
     const ranges = normalizeRanges(have, this.chunkCount);
     if (ranges === null) throw new WraithError('E_INTERNAL', `saveProgress: malformed chunk ranges for ${this.offer.name}`);
-    await fdDatasync(this.fd);
-    this.store.opts.stats?.fileIo('fsync', 'fs');
-    await this.store.saveLeaves(this, this.pendingLeaves);
-    this.pendingLeaves.clear();
+    // The leaves noted so far cover `have`; chunks written during the awaits below note theirs
+    // in a fresh map for the next call (clearing the shared one lost them).
+    const leaves = this.pendingLeaves;
+    this.pendingLeaves = new Map();
+    try {
+      await fdDatasync(this.fd);
+      this.store.opts.stats?.fileIo('fsync', 'fs');
+      await this.store.saveLeaves(this, leaves);
+    } catch (e) {
+      for (const [i, leaf] of leaves) if (!this.pendingLeaves.has(i)) this.pendingLeaves.set(i, leaf);
+      throw e;
+    }
     await this.store.saveState(this, ranges);
   }
 
