@@ -7,15 +7,17 @@
  * The rewrite puts the mtime back, so the (size, mtime, inode) snapshot cannot see it: only the
  * hashes can.
  */
-import { open, readdir, stat, utimes } from 'node:fs/promises';
+import { appendFile, open, readdir, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Scope, allocatedBytes, findPartials, writeRandomFile } from '../support/procs.js';
+import { ImpairmentRelay } from '../support/relay.js';
+import { Scope, allocatedBytes, findPartials, sha256File, writeRandomFile } from '../support/procs.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 96 * MiB;
 /** Far past what the sender has read (its buffer and the receive window are 32 MiB each) when the rewrite happens. */
 const CHANGE_AT = 90 * MiB;
+const GROW_SIZE = 192 * MiB;
 
 const scope = new Scope('source-changed');
 afterAll(() => scope.dispose());
@@ -60,6 +62,63 @@ describe('a source changed during the transfer', () => {
     expect(String(err?.['message'])).toContain(`chunk ${Math.floor(CHANGE_AT / (256 * 1024))}`);
     expect(r.events.some((e) => e.type === 'completed')).toBe(false);
     expect(await readdir(daemon.output)).not.toContain('moving.bin');
+    await daemon.terminate();
+  }, 120_000);
+
+  it('a file that grows while it is sent fails before its last chunk (exit 6): the receiver discards it, and the next send succeeds', async () => {
+    const tx = await scope.home('tx');
+    const rx = await scope.home('rx');
+    const daemon = await scope.daemon({ home: rx });
+    const src = join(await scope.tempDir('src'), 'growing.bin');
+    await writeRandomFile(src, GROW_SIZE);
+    // Full speed: several reads are in flight when the change is seen.
+    const send = scope.send([src], daemon.peer(), { home: tx, args: ['--reconnect-for', '0s'] });
+    await send.until(
+      async () => {
+        const p = (await findPartials(daemon.output))[0];
+        return p !== undefined && (await allocatedBytes(p)) >= 4 * MiB;
+      },
+      60_000,
+      '4 MiB on the receiver',
+      5,
+    );
+    await appendFile(src, Buffer.alloc(4096, 1));
+    const r = await send.result(60_000);
+    expect(r.code, send.describe()).toBe(6);
+    expect(r.events.find((e) => e.type === 'error'), send.describe()).toMatchObject({ code: 'E_SOURCE_CHANGED' });
+    expect(String(r.events.find((e) => e.type === 'error')?.['message'])).toContain(`its size went from ${GROW_SIZE} to ${GROW_SIZE + 4096}`);
+    expect(r.events.filter((e) => e.type === 'error')).toHaveLength(1); // the file fails once, however many reads were in flight
+    // The cancel reached the receiver before the session closed: no partial waits for the sweep.
+    await daemon.until(async () => (await readdir(daemon.output)).length === 0, 10_000, 'the partial removed');
+    expect(daemon.stderr).toMatch(/"code":"E_SOURCE_CHANGED"[^\n]*"receive stopped"/);
+
+    const again = await scope.send([src], daemon.peer(), { home: tx }).result(60_000);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await sha256File(join(daemon.output, 'growing.bin'))).toBe(await sha256File(src));
+    await daemon.terminate();
+  }, 120_000);
+
+  it('a change after the last read is a warning: the receiver has the file as it was read (exit 0)', async () => {
+    const tx = await scope.home('tx');
+    const rx = await scope.home('rx');
+    const daemon = await scope.daemon({ home: rx });
+    const src = join(await scope.tempDir('src'), 'late.bin');
+    const sent = await writeRandomFile(src, 1 * MiB);
+    // The receiver's confirmation takes 500 ms to come back: time to change the source after
+    // the receiver has installed it (so after every read) and before the sender hears of it.
+    const relay = new ImpairmentRelay({ upstream: daemon.addr, toClient: { delayMs: 500 } });
+    await relay.start();
+    scope.defer(() => relay.stop());
+    const send = scope.send([src], `${daemon.peerId}@${relay.listenAddr.host}:${relay.listenAddr.port}`, { home: tx });
+    await send.until(async () => (await readdir(daemon.output)).includes('late.bin'), 60_000, 'late.bin installed', 10);
+    await appendFile(src, Buffer.alloc(100, 1));
+    const r = await send.result(60_000);
+    expect(r.code, send.describe()).toBe(0);
+    const w = r.events.find((e) => e.type === 'warning' && e['code'] === 'E_SOURCE_CHANGED');
+    expect(w, send.describe()).toBeDefined();
+    expect(String(w?.['message'])).toContain(`changed after it was read (its size went from ${MiB} to ${MiB + 100}`);
+    expect(r.events.find((e) => e.type === 'file')).toMatchObject({ name: 'late.bin', status: 'sent' });
+    expect(await sha256File(join(daemon.output, 'late.bin'))).toBe(sent);
     await daemon.terminate();
   }, 120_000);
 });

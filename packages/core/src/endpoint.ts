@@ -268,6 +268,16 @@ export class Endpoint {
     return this.byId.get(sessionId)?.transfers.senderStats(transferId) ?? null;
   }
 
+  /**
+   * True once the peer has acknowledged every control message of the session (a CANCEL among
+   * them), or the session is gone or no longer established: a graceful close waits for it, since
+   * CLOSE ends the control stream.
+   */
+  controlSettled(sessionId: number): boolean {
+    const s = this.byId.get(sessionId);
+    return s === undefined || !s.established || s.controlAcked;
+  }
+
   /** How many outgoing transfers the session may have at once (ours and the peer's max_transfers, the lower), or null. */
   offerLimit(sessionId: number): number | null {
     return this.byId.get(sessionId)?.transfers.offerLimit ?? null;

@@ -214,12 +214,18 @@ export function snapshotFd(fd: number): SourceSnapshot {
   }
 }
 
-/** E_SOURCE_CHANGED naming what changed between two snapshots of `path`. */
-export function assertUnchanged(path: string, before: SourceSnapshot, after: SourceSnapshot): void {
+/** What changed between two snapshots, in words (empty if nothing did). */
+export function sourceChanges(before: SourceSnapshot, after: SourceSnapshot): string[] {
   const changes: string[] = [];
   if (before.ino !== after.ino) changes.push('it was replaced');
   if (before.size !== after.size) changes.push(`its size went from ${before.size} to ${after.size}`);
   if (before.mtimeMs !== after.mtimeMs) changes.push('it was modified');
+  return changes;
+}
+
+/** E_SOURCE_CHANGED naming what changed between two snapshots of `path`. */
+export function assertUnchanged(path: string, before: SourceSnapshot, after: SourceSnapshot): void {
+  const changes = sourceChanges(before, after);
   if (changes.length > 0) {
     throw new WraithError('E_SOURCE_CHANGED', `${path} changed while it was being sent: ${changes.join(', ')}`, {
       path,

@@ -238,6 +238,11 @@ export class Session {
     return this.state.kind === 'established';
   }
 
+  /** Every control message queued so far has been acknowledged. */
+  get controlAcked(): boolean {
+    return this.ctlSend.allAcked;
+  }
+
   get closed(): boolean {
     return this.state.kind === 'closed';
   }

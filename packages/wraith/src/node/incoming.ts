@@ -368,7 +368,7 @@ export class IncomingTransfers {
     this.checkIdle(r.session);
   }
 
-  /** Stop a receive: keep the partial for resume unless the disk is full or the file is bad. */
+  /** Stop a receive: keep the partial for resume unless the disk is full, the file is bad or its source changed. */
   private async fail(r: Rx, code: ErrorCode, reason: string, local: boolean): Promise<void> {
     if (r.failed) return;
     r.failed = true;
@@ -385,7 +385,8 @@ export class IncomingTransfers {
     }
     if (r.file) {
       this.stats.transfersActive.dec({ direction: 'receive' });
-      const keep = code !== 'E_NO_SPACE' && code !== 'E_INTEGRITY';
+      // A changed source is never offered with this root again: its partial could only wait for the sweep.
+      const keep = code !== 'E_NO_SPACE' && code !== 'E_INTEGRITY' && code !== 'E_SOURCE_CHANGED';
       try {
         // A sync in flight names its chunks when it ends; this save must come after it.
         while (r.syncing) await r.syncing.catch(() => undefined);

@@ -13,7 +13,7 @@ import { formatAddr, type PeerSpec } from '../peer.js';
 import { humanDuration } from '../units.js';
 import type { Stats } from '../stats.js';
 import type { SendUi } from '../ui/types.js';
-import { assertUnchanged, snapshotFd, walk, type SourceSnapshot, type WalkEntry } from '../walk.js';
+import { assertUnchanged, snapshotFd, sourceChanges, walk, type SourceSnapshot, type WalkEntry } from '../walk.js';
 import { nowMicros } from './driver.js';
 import type { WraithNode } from './node.js';
 import { RateMeter, TokenBucket } from './rate.js';
@@ -28,6 +28,8 @@ import { SourceHasher } from './source-hash.js';
  * end).
  */
 const IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+/** How long the end of a send waits for the receiver to acknowledge its last control messages. */
+const CONTROL_SETTLE_MS = 2000;
 
 interface Tx {
   entry: WalkEntry;
@@ -40,6 +42,10 @@ interface Tx {
   done: boolean;
   /** Bytes already counted as done by completed attempts. */
   bytesDone: number;
+  /** Reads in flight on `fd`: closing it under them could read another file that reuses the number. */
+  reads: number;
+  /** A descriptor closeFd() left for the last read in flight to close. */
+  closeAfterReads: number | null;
 }
 
 export interface OutgoingOptions {
@@ -183,6 +189,12 @@ export class OutgoingJob {
       o.signal.removeEventListener('abort', onAbort);
       for (const t of [...this.active.values(), ...this.pending]) closeFd(t);
       if (this.session >= 0 && o.node.endpoint.hasSession(this.session)) {
+        // The CANCEL of a failed file must reach the receiver before CLOSE ends the control
+        // stream: otherwise it sees only "done" and keeps a partial that can never complete.
+        const until = Date.now() + CONTROL_SETTLE_MS;
+        while (!o.node.endpoint.controlSettled(this.session) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+      }
+      if (this.session >= 0 && o.node.endpoint.hasSession(this.session)) {
         o.node.endpoint.close(nowMicros(), this.session, null, 'done');
         o.node.driver.run();
       }
@@ -317,7 +329,7 @@ export class OutgoingJob {
     const cs = o.chunkSize;
     if (entry.kind === 'dir') {
       const manifest: FileManifest = { name: entry.name, kind: 'dir', size: 0, chunkSize: cs, mode: entry.mode, mtimeMs: Math.floor(entry.mtimeMs), root: new Uint8Array(32) };
-      return { entry, manifest, tree: null, fd: null, before: null, session: -1, transferId: -1, done: false, bytesDone: 0 };
+      return { entry, manifest, tree: null, fd: null, before: null, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null };
     }
     const fd = await openForRead(entry.path);
     try {
@@ -340,7 +352,7 @@ export class OutgoingJob {
         root: tree.root,
       };
       // Keep the descriptor: the file is read again through it, never re-opened.
-      return { entry, manifest, tree, fd, before, session: -1, transferId: -1, done: false, bytesDone: 0 };
+      return { entry, manifest, tree, fd, before, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null };
     } catch (e) {
       closeQuietly(fd);
       throw e;
@@ -408,7 +420,9 @@ export class OutgoingJob {
     // file a new session and transfer id: what this read brings back then was not asked for there.
     const session = t.session;
     const transferId = t.transferId;
-    const current = (): boolean => t.session === session && t.transferId === transferId && o.node.endpoint.hasSession(session);
+    // Another read of the file may have failed it meanwhile (it left `active` then).
+    const current = (): boolean =>
+      t.session === session && t.transferId === transferId && this.active.get(transferId) === t && o.node.endpoint.hasSession(session);
     try {
       const pool = o.node.chunkPool;
       const reqs = chunks.map((i) => {
@@ -434,8 +448,18 @@ export class OutgoingJob {
         // The session may have gone while we waited: recover() offers the file again.
         if (t.fd === null || !current()) return;
         const part = reqs.slice(first, end);
-        const bufs = await o.node.io.readChunks(t.fd, part);
+        const fd = t.fd;
+        t.reads++;
+        let bufs: Uint8Array[];
+        try {
+          bufs = await o.node.io.readChunks(fd, part);
+        } finally {
+          readDone(t);
+        }
         if (!current()) return;
+        // A change seen now fails the file before its last chunks go out, so the receiver
+        // cannot install it and discards the partial (see complete() for a later change).
+        if (t.before) assertUnchanged(t.entry.path, t.before, snapshotFd(fd));
         for (let k = 0; k < part.length; k++) {
           const b = bufs[k] as Uint8Array;
           n += b.length;
@@ -449,15 +473,14 @@ export class OutgoingJob {
       o.stats.fileIo('read', o.node.io.backend, n);
       o.node.driver.kick();
     } catch (e) {
+      if (!current()) return; // failed, finished or re-offered meanwhile: reported there
       const err = e instanceof WraithError ? e : new WraithError('E_IO', (e as Error).message);
-      if (o.node.endpoint.hasSession(t.session)) {
-        try {
-          o.node.endpoint.cancel(t.session, t.transferId, err.code, err.message);
-        } catch {
-          // already finished
-        }
+      try {
+        o.node.endpoint.cancel(session, transferId, err.code, err.message);
+      } catch {
+        // already finished
       }
-      this.active.delete(t.transferId);
+      this.active.delete(transferId);
       closeFd(t);
       this.fileFailed(t.manifest.name, err);
       this.wakeUp();
@@ -467,7 +490,14 @@ export class OutgoingJob {
   private async complete(t: Tx, status: 'verified' | 'already_present', st: { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number }): Promise<void> {
     const o = this.o;
     try {
-      if (t.fd !== null && t.before) assertUnchanged(t.entry.path, t.before, snapshotFd(t.fd));
+      // Every chunk was checked against the root when it arrived: the receiver holds the file as
+      // it was read. A change after the last read is news for the user, not a failure.
+      const changes = t.fd !== null && t.before ? sourceChanges(t.before, snapshotFd(t.fd)) : [];
+      if (changes.length > 0) {
+        const message = `${t.entry.path} changed after it was read (${changes.join(', ')}): the receiver has it as it was read`;
+        o.log.warn({ name: t.manifest.name, path: t.entry.path }, message);
+        o.ui.warning({ transfer_id: o.transferId, code: 'E_SOURCE_CHANGED', message });
+      }
       this.result.files++;
       this.result.payloadBytesSent += st.payloadBytesSent - st.bytesRetransmitted;
       this.result.bytesRetransmitted += st.bytesRetransmitted;
@@ -552,9 +582,20 @@ async function countFiles(
   return { files, bytes, largestToHash };
 }
 
+/** No more reads of `t`; its descriptor closes once the reads in flight are done with it. */
 function closeFd(t: Tx): void {
-  if (t.fd !== null) closeQuietly(t.fd);
+  if (t.fd === null) return;
+  if (t.reads === 0) closeQuietly(t.fd);
+  else t.closeAfterReads = t.fd;
   t.fd = null;
+}
+
+function readDone(t: Tx): void {
+  t.reads--;
+  if (t.reads === 0 && t.closeAfterReads !== null) {
+    closeQuietly(t.closeAfterReads);
+    t.closeAfterReads = null;
+  }
 }
 
 function closeQuietly(fd: number): void {
