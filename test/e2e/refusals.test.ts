@@ -6,7 +6,7 @@
  * cannot pass for an unrelated reason.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, readdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scope, freeUdpPort, sha256File, writeRandomFile, type Daemon, type RunResult, type TestHome } from '../support/procs.js';
@@ -76,6 +76,20 @@ describe('refusals', () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(await sha256File(join(trusting.output, 'r.bin'))).toBe(sent);
     await trusting.terminate();
+  });
+
+  it("the receiver's download directory removed under the daemon: E_IO naming it, exit 7, not recreated; recreated: accepted", async () => {
+    const d = await scope.daemon({ home: await scope.home('gone') });
+    await rm(d.output, { recursive: true });
+    const r = await scope.send([src], d.peer(), { home: tx }).result(60_000);
+    expectFatal(r, 'E_IO', 7, true);
+    expect(String(r.events.find((e) => e.type === 'error')?.['message'])).toContain(`download directory ${d.output} is gone`);
+    await expect(stat(d.output)).rejects.toMatchObject({ code: 'ENOENT' });
+    await mkdir(d.output);
+    const ok = await scope.send([src], d.peer(), { home: tx }).result(60_000);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await sha256File(join(d.output, 'r.bin'))).toBe(sent);
+    await d.terminate();
   });
 
   it('a PEER without an id: E_PEER_ID_REQUIRED, exit 2', async () => {

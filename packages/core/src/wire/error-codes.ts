@@ -5,7 +5,7 @@
  * Wire -> local is total: NO_ERROR and any code this version does not know map
  * to E_PEER_CLOSED (the peer ended things for a reason we cannot name more
  * precisely). Local -> wire uses the table, then the category: every other
- * 'protocol' code is PROTOCOL, everything else INTERNAL.
+ * 'protocol' code is PROTOCOL, every other 'io' code IO, everything else INTERNAL.
  */
 import { ERRORS, type ErrorCategory, type ErrorCode } from '../errors.js';
 
@@ -26,6 +26,7 @@ export const WireError = {
   INTEGRITY: 13,
   SOURCE_CHANGED: 14,
   VERSION: 15,
+  IO: 16,
 } as const;
 
 /** Each wire code's local meaning (the reverse direction's primary entries). */
@@ -46,6 +47,7 @@ const FROM_WIRE = new Map<number, ErrorCode>([
   [WireError.INTEGRITY, 'E_INTEGRITY'],
   [WireError.SOURCE_CHANGED, 'E_SOURCE_CHANGED'],
   [WireError.VERSION, 'E_VERSION'],
+  [WireError.IO, 'E_IO'],
 ]);
 
 /** Local codes sent as a wire code other than their category default. */
@@ -72,7 +74,8 @@ const CATEGORY = new Map<string, ErrorCategory>(Object.entries(ERRORS).map(([cod
 export function wireCodeFor(code: ErrorCode): number {
   const direct = TO_WIRE.get(code);
   if (direct !== undefined) return direct;
-  return CATEGORY.get(code) === 'protocol' ? WireError.PROTOCOL : WireError.INTERNAL;
+  const category = CATEGORY.get(code);
+  return category === 'protocol' ? WireError.PROTOCOL : category === 'io' ? WireError.IO : WireError.INTERNAL;
 }
 
 /** The local error for a received §8 code; unknown codes are E_PEER_CLOSED. */

@@ -4,9 +4,10 @@ import { WireError, errorCodeForWire, wireCodeFor } from '../../src/wire/index.j
 
 describe('wire error codes (PROTOCOL.md §8)', () => {
   it('numbers the §8 table', () => {
-    expect(Object.values(WireError)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    expect(Object.values(WireError)).toEqual(Array.from({ length: 17 }, (_, i) => i));
     expect(WireError.FLOW_CONTROL).toBe(11);
     expect(WireError.VERSION).toBe(15);
+    expect(WireError.IO).toBe(16);
   });
 
   it('round-trips every wire code through its local error', () => {
@@ -30,6 +31,7 @@ describe('wire error codes (PROTOCOL.md §8)', () => {
       ['E_INTEGRITY', 13],
       ['E_SOURCE_CHANGED', 14],
       ['E_VERSION', 15],
+      ['E_IO', 16],
     ];
     for (const [code, n] of pairs) {
       expect(wireCodeFor(code)).toBe(n);
@@ -39,19 +41,21 @@ describe('wire error codes (PROTOCOL.md §8)', () => {
 
   it('maps NO_ERROR and unknown codes to E_PEER_CLOSED', () => {
     expect(errorCodeForWire(0)).toBe('E_PEER_CLOSED');
-    expect(errorCodeForWire(16)).toBe('E_PEER_CLOSED');
+    expect(errorCodeForWire(17)).toBe('E_PEER_CLOSED');
     expect(errorCodeForWire(2 ** 40)).toBe('E_PEER_CLOSED');
     expect(wireCodeFor('E_PEER_CLOSED')).toBe(0);
   });
 
-  it('falls back by category: protocol errors are PROTOCOL, others INTERNAL', () => {
+  it('falls back by category: protocol errors are PROTOCOL, io errors IO, others INTERNAL', () => {
     expect(wireCodeFor('E_WIRE_FRAME')).toBe(1);
     expect(wireCodeFor('E_WIRE_TRUNCATED')).toBe(1);
     expect(wireCodeFor('E_CANCELLED')).toBe(4);
-    expect(wireCodeFor('E_IO')).toBe(2);
+    expect(wireCodeFor('E_PERMISSION')).toBe(16);
+    expect(wireCodeFor('E_NO_SPACE')).toBe(6);
+    expect(wireCodeFor('E_USAGE')).toBe(2);
     for (const code of Object.keys(ERRORS) as ErrorCode[]) {
       const n = wireCodeFor(code);
-      expect(Number.isInteger(n) && n >= 0 && n <= 15).toBe(true);
+      expect(Number.isInteger(n) && n >= 0 && n <= 16).toBe(true);
     }
   });
 });

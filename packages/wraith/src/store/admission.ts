@@ -17,9 +17,21 @@ export interface SpaceLimits {
 export type FreeSpaceFn = (dir: string) => Promise<number>;
 
 export const statfsFree: FreeSpaceFn = async (dir) => {
-  const s = await statfs(dir);
-  return s.bavail * s.bsize;
+  try {
+    const s = await statfs(dir);
+    return s.bavail * s.bsize;
+  } catch (e) {
+    // Not recreated here: a directory that vanished with an unmount would come back on the
+    // file system below the mount point.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw downloadDirGone(dir);
+    throw e;
+  }
 };
+
+/** The download directory vanished under a running receiver. */
+export function downloadDirGone(dir: string): WraithError {
+  return new WraithError('E_IO', `the receiver's download directory ${dir} is gone (removed or unmounted): recreate it`, { path: dir });
+}
 
 interface Reservation {
   /** The file's size: counts against max_total_bytes until the transfer ends. */

@@ -8,7 +8,7 @@
  * Partials live beside the final name as `.<name>.<root16>.wraith-part`; resume state lives in
  * <home>/state/. Installation never replaces an existing name unless on_conflict = "overwrite".
  */
-import { closeSync, constants, type Stats as FsStats } from 'node:fs';
+import { closeSync, constants, existsSync, type Stats as FsStats } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
@@ -16,7 +16,7 @@ import { WraithError } from '@wraith/core';
 import { DirSyncer } from '../fsutil.js';
 import type { OnConflict } from '../config/schema.js';
 import type { Stats } from '../stats.js';
-import { Admission, statfsFree, type FreeSpaceFn } from './admission.js';
+import { Admission, downloadDirGone, statfsFree, type FreeSpaceFn } from './admission.js';
 import { Beneath, ioError, type BeneathLstat, type BeneathMkdir, type BeneathOpener } from './beneath.js';
 import { openDirect, type WriteTarget } from './direct-writes.js';
 import { fdClose, fdDatasync, fdOpen, fdSetModeAndTime, fdStat, fdSyncAndClose, fdTruncateNow, fdWriteAll } from './fdio.js';
@@ -224,6 +224,7 @@ export class FileStore {
     } catch (e) {
       this.admission.release(key);
       if (fd !== null) await fdClose(fd).catch(() => undefined);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(this.downloadDir)) throw downloadDirGone(this.downloadDir);
       throw e instanceof WraithError ? e : ioError('open', this.beneath.abs(partialParts), e);
     }
     const file = new PartialFile(this, {
