@@ -27,6 +27,8 @@ interface Rx {
   unsyncedBytes: number;
   queue: Array<{ index: number; offset: number; bytes: Uint8Array; leaf: Uint8Array }>;
   writing: boolean;
+  /** The write batch in flight: the fd must outlive it (a closed number can be reused at once). */
+  inflight: Promise<unknown> | null;
   syncTimer: NodeJS.Timeout | null;
   syncing: Promise<void> | null;
   received: boolean;
@@ -183,7 +185,19 @@ export class IncomingTransfers {
           await begun.file.abort({ keep: false });
           throw new WraithError('E_INTEGRITY', `the root offered for empty file ${JSON.stringify(m.name)} is not the hash of no data`);
         }
-        const held = m.size === 0 ? ChunkSet.fromRanges(1, [[0, 1]]) : await this.verifyHeld(begun.file, m);
+        let held: ChunkSet;
+        try {
+          held = m.size === 0 ? ChunkSet.fromRanges(1, [[0, 1]]) : await this.verifyHeld(begun.file, m);
+        } catch (e) {
+          await begun.file.abort({ keep: true }).catch(() => undefined);
+          throw e;
+        }
+        // Re-hashing a big partial takes a while: the sender may have gone meanwhile, and no
+        // closed event will come for a receive not yet registered.
+        if (!ep.hasSession(session)) {
+          await begun.file.abort({ keep: true });
+          return;
+        }
         const r = this.newRx(k, session, transferId, peerId, m, begun.file, held);
         r.bytesDone = begun.file.resumedBytes;
         this.rx.set(k, r);
@@ -225,6 +239,7 @@ export class IncomingTransfers {
       unsyncedBytes: 0,
       queue: [],
       writing: false,
+      inflight: null,
       syncTimer: null,
       syncing: null,
       received: false,
@@ -243,12 +258,19 @@ export class IncomingTransfers {
         const batch = r.queue.splice(0, 64);
         if (r.file) {
           const file = r.file;
-          const n = await writeBatch(
+          const w = writeBatch(
             this.node.io,
             file,
             batch.map((c) => ({ offset: c.offset, data: c.bytes })),
             (err) => this.log.warn({ name: r.manifest.name, err: asWraith(err).message }, 'an O_DIRECT write failed: this file goes through the page cache from here'),
           );
+          r.inflight = w;
+          let n: Awaited<typeof w>;
+          try {
+            n = await w;
+          } finally {
+            r.inflight = null;
+          }
           this.store.wrote(file, n.direct + n.buffered);
           if (n.buffered > 0) this.stats.fileIo('write', this.node.io.backend, n.buffered);
           if (n.direct > 0) this.stats.fileIo('write_direct', this.node.io.backend, n.direct);
@@ -258,6 +280,7 @@ export class IncomingTransfers {
             r.file.noteLeaf(c.index, c.leaf);
           }
         }
+        if (r.failed) break; // fail() saves what this batch wrote
         // Written (in the page cache): flow control may move on at once. What a resume may
         // trust ("held") is only what a later sync made durable (see sync()).
         this.written(r, batch);
@@ -388,8 +411,10 @@ export class IncomingTransfers {
       // A changed source is never offered with this root again: its partial could only wait for the sweep.
       const keep = code !== 'E_NO_SPACE' && code !== 'E_INTEGRITY' && code !== 'E_SOURCE_CHANGED';
       try {
-        // A sync in flight names its chunks when it ends; this save must come after it.
-        while (r.syncing) await r.syncing.catch(() => undefined);
+        // A sync in flight names its chunks when it ends; this save must come after it. And no
+        // write may still be queued on the fd when abort() closes it: its number could already
+        // belong to another file by the time the write runs.
+        while (r.syncing || r.inflight) await (r.syncing ?? r.inflight)?.catch(() => undefined);
         if (keep && r.unsynced.length > 0 && !local) {
           for (const i of r.unsynced) r.held.add(i);
           await r.file.saveProgress(r.held.toRanges());
