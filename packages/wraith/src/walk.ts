@@ -126,8 +126,14 @@ async function* walkDir(
 
   const names: string[] = [];
   try {
-    // opendir streams the directory instead of building one large array of Dirents.
-    for await (const d of await opendir(dir)) names.push(d.name);
+    // opendir streams the directory instead of building one large array of Dirents. Raw bytes:
+    // a name that is not UTF-8 would come back with U+FFFD in it and then not be found.
+    for await (const d of await opendir(dir, { encoding: 'buffer' as BufferEncoding })) {
+      const raw = d.name as unknown as Buffer;
+      const child = raw.toString('utf8');
+      if (Buffer.from(child, 'utf8').equals(raw)) names.push(child);
+      else warn(join(dir, child), 'unsendable_name', `${join(dir, child)}: the name is not valid UTF-8; skipped`);
+    }
   } catch (e) {
     throw fsError('opendir', dir, e);
   }

@@ -65,6 +65,18 @@ describe('human output', () => {
     expect(err.text).toContain('error[E_NO_SPACE]: disk full\n  hint: ');
   });
 
+  it('control characters in a message or name (a peer\'s reason, a file name) are shown escaped, never sent to the terminal', () => {
+    const err = new MemStream();
+    const ui = createUi({ json: false, progress: true, stdout: new MemStream(), stderr: err, now: () => T0 });
+    ui.warning({ transfer_id: 't', code: null, message: '/tmp/new\nline: skipped' });
+    ui.file({ transfer_id: 't', name: 'a\rb', status: 'sent', bytes: 1, root: null });
+    ui.error(new WraithError('E_EXISTS', 'refused: \u001b[2J\u009bforged\nerror[E_OK]: fine'), 't');
+    expect(err.text).toContain('warning: /tmp/new\\x0aline: skipped\n');
+    expect(err.text).toContain('sent: a\\x0db (1 B)\n');
+    expect(err.text).toContain('error[E_EXISTS]: refused: \\x1b[2J\\x9bforged\\x0aerror[E_OK]: fine\n  hint: ');
+    expect(err.text).not.toMatch(/[\u001b\u009b\r]/);
+  });
+
   it('the summary tells resumed bytes from files already present', () => {
     const err = new MemStream();
     const ui = createUi({ json: false, progress: true, stdout: new MemStream(), stderr: err, now: () => T0 });

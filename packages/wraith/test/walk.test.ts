@@ -100,9 +100,18 @@ describe('walk', () => {
   it('skips names the receiver would refuse, with a warning', async () => {
     const { root } = makeTree();
     writeFileSync(join(root, 'bad\nname'), 'x');
+    writeFileSync(join(root, 'back\\slash'), 'x');
+    // A name that is not UTF-8 (Latin-1 "é.txt"): Buffer paths reach the raw bytes.
+    writeFileSync(Buffer.concat([Buffer.from(`${root}/`), Buffer.from([0xe9]), Buffer.from('.txt')]), 'x');
     const { entries, warnings } = await collect([root]);
-    expect(entries.some((e) => e.name.includes('\n'))).toBe(false);
-    expect(warnings.some((w) => w.reason === 'unsendable_name')).toBe(true);
+    expect(entries.map((e) => e.name).filter((n) => /[\n\\\ufffd]/.test(n))).toEqual([]);
+    const why = warnings.filter((w) => w.reason === 'unsendable_name').map((w) => w.message.replace(`${root}/`, ''));
+    expect(why).toEqual([
+      '\ufffd.txt: the name is not valid UTF-8; skipped',
+      'back\\slash: name "tree/back\\\\slash" refused: backslashes are not allowed; skipped',
+      'bad\nname: name "tree/bad\\nname" refused: control characters are not allowed; skipped',
+    ]);
+    expect(warnings.some((w) => w.reason === 'vanished')).toBe(false);
   });
 });
 

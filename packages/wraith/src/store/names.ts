@@ -19,7 +19,7 @@ function invalid(name: string, why: string): WraithError {
 /**
  * Checks a sender-supplied relative name ("dir/sub/file.txt") and returns its components.
  * Refused: empty, absolute, "." or ".." components, empty components ("a//b", trailing "/"),
- * control characters, more than 4096 bytes or a component over 255 bytes, and names shaped like
+ * control characters, backslashes, more than 4096 bytes or a component over 255 bytes, and names shaped like
  * our own partial files (so a sender cannot plant a file that the TTL sweep would delete).
  */
 export function validateRelativeName(name: string): string[] {
@@ -27,6 +27,7 @@ export function validateRelativeName(name: string): string[] {
   if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES) throw invalid(name.slice(0, 64), `longer than ${MAX_NAME_BYTES} bytes`);
   if (name.startsWith('/')) throw invalid(name, 'absolute paths are not allowed');
   if (CONTROL.test(name)) throw invalid(name, 'control characters are not allowed');
+  if (name.includes('\\')) throw invalid(name, 'backslashes are not allowed');
   if (name.includes('\uFFFD')) throw invalid(name, 'the name is not valid UTF-8');
   const parts = name.split('/');
   for (const p of parts) {

@@ -1,9 +1,10 @@
 /** How errors look on a terminal: `error[CODE]: message` and an indented hint. */
 import { WraithError, isWraithError } from '@wraith/core';
+import { printable } from './printable.js';
 
 export function formatError(err: WraithError): string {
-  const hint = err.hint.split('\n').join('\n  ');
-  return `error[${err.code}]: ${err.message}\n  hint: ${hint}\n`;
+  const hint = err.hint.split('\n').map(printable).join('\n  ');
+  return `error[${err.code}]: ${printable(err.message)}\n  hint: ${hint}\n`;
 }
 
 /** Any thrown value as a WraithError: unknown errors are bugs (E_INTERNAL, exit 1). */

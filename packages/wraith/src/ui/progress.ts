@@ -7,6 +7,7 @@ import type cliProgress from 'cli-progress';
 import type { WraithError } from '@wraith/core';
 import { humanBytes, humanDuration, humanRate } from '../units.js';
 import { formatError } from './errors.js';
+import { printable } from './printable.js';
 import { sendPhase, type CompletedEvent, type FileEvent, type OutStream, type ProgressEvent, type StartedEvent, type TransferUi, type WarningEvent } from './types.js';
 
 function summary(e: CompletedEvent): string {
@@ -20,7 +21,7 @@ function summary(e: CompletedEvent): string {
 
 function fileLine(e: FileEvent): string {
   const what = e.status === 'already_present' ? 'already present' : e.status;
-  return `${what}: ${e.name} (${humanBytes(e.bytes)})`;
+  return `${what}: ${printable(e.name)} (${humanBytes(e.bytes)})`;
 }
 
 /** `sep` + "hashing 35%" or "waiting for receiver" while a send cannot move data yet, else nothing. */
@@ -84,7 +85,7 @@ export class ProgressBarUi implements TransferUi {
   }
 
   warning(e: WarningEvent): void {
-    this.line(`warning: ${e.message}`);
+    this.line(`warning: ${printable(e.message)}`);
   }
 
   private stop(): void {
@@ -143,7 +144,7 @@ export class PlainUi implements TransferUi {
   }
 
   warning(e: WarningEvent): void {
-    this.out.write(`warning: ${e.message}\n`);
+    this.out.write(`warning: ${printable(e.message)}\n`);
   }
 
   completed(e: CompletedEvent): void {
