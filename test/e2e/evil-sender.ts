@@ -112,6 +112,22 @@ export class EvilSender {
     throw new Error('unreachable');
   }
 
+  /**
+   * Offers `data` as `name` and cancels it in the same flight, before the receiver can have
+   * answered; resolves once the CANCEL is acknowledged.
+   */
+  async offerAndCancel(name: string, data: Uint8Array, timeoutMs = 10_000): Promise<void> {
+    const { manifest, tree } = buildFileTree(nobleBlake3, name, data, CHUNK, { mode: 0o644, mtimeMs: Date.now() });
+    const id = this.ep.offer(this.session, manifest, tree);
+    this.ep.cancel(this.session, id, 'E_CANCELLED', 'changed my mind');
+    this.run();
+    const until = Date.now() + timeoutMs;
+    while (!this.ep.controlSettled(this.session)) {
+      if (Date.now() > until) throw new Error(`the CANCEL of ${JSON.stringify(name)} was not acknowledged within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.session >= 0 && this.ep.hasSession(this.session)) {

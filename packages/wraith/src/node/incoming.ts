@@ -52,6 +52,8 @@ export interface ReceiveEntry {
 }
 
 const RECENT_KEPT = 200;
+/** Why a receive ends whose offer the sender cancelled before it was accepted. */
+const CANCELLED_EARLY = 'cancelled by the sender before it was accepted';
 
 export interface IncomingStats {
   files: number;
@@ -108,7 +110,10 @@ export class IncomingTransfers {
   handle(e: SessionEvent): void {
     switch (e.type) {
       case 'offer':
-        void this.onOffer(e.session, e.transferId, e.peerId, e.manifest);
+        this.onOffer(e.session, e.transferId, e.peerId, e.manifest).catch((err) => {
+          // onOffer answers every failure itself: this is the last guard, the daemon stays up.
+          this.log.error({ peer: e.peerId, name: e.manifest.name, err: asWraith(err).message }, 'offer handling failed');
+        });
         return;
       case 'chunk_verified': {
         const r = this.rx.get(key(e.session, e.transferId));
@@ -153,8 +158,7 @@ export class IncomingTransfers {
         // once its contents are in (installing a file changes the mtime), see flushDirs.
         await this.store.makeDirectory(m.name);
         this.noteDir(session, m.name, m.mode, m.mtimeMs);
-        if (!ep.hasSession(session)) return;
-        ep.accept(session, transferId, []);
+        if (!ep.hasSession(session) || !this.accepted(session, transferId, [])) return;
         if (!this.busy(session)) await this.flushDirs(session, false);
         if (ep.hasSession(session)) ep.finishTransfer(session, transferId, 'verified');
         this.node.driver.kick();
@@ -176,8 +180,9 @@ export class IncomingTransfers {
       }
       const n = chunkCount(m);
       if (begun.status === 'already_present') {
-        this.rx.set(k, this.newRx(k, session, transferId, peerId, m, null, ChunkSet.fromRanges(n, n > 0 ? [[0, n]] : [])));
-        ep.accept(session, transferId, n > 0 ? [[0, n]] : []);
+        const r = this.newRx(k, session, transferId, peerId, m, null, ChunkSet.fromRanges(n, n > 0 ? [[0, n]] : []));
+        this.rx.set(k, r);
+        if (!this.accepted(session, transferId, n > 0 ? [[0, n]] : [])) await this.fail(r, 'E_TRANSFER_CANCELLED', CANCELLED_EARLY, false);
       } else {
         // An empty file's one chunk has no bytes and no proof: check its root here and accept it
         // as held (the engine then reports it received without any data).
@@ -204,7 +209,7 @@ export class IncomingTransfers {
         this.stats.transfersActive.inc({ direction: 'receive' });
         this.ui?.started({ transfer_id: k, direction: 'receive', peer: peerId, files: 1, bytes_total: m.size });
         this.log.info({ peer: peerId, name: m.name, size: m.size, resumed_chunks: held.count }, 'receiving');
-        ep.accept(session, transferId, held.toRanges());
+        if (!this.accepted(session, transferId, held.toRanges())) await this.fail(r, 'E_TRANSFER_CANCELLED', CANCELLED_EARLY, false);
       }
       this.node.driver.kick();
     } catch (err) {
@@ -212,9 +217,27 @@ export class IncomingTransfers {
       this.log.warn({ peer: peerId, name: m.name, code: e.code, err: e.message }, 'offer refused');
       this.stats.transferFinished('receive', 'rejected');
       if (ep.hasSession(session)) {
-        ep.reject(session, transferId, e.code, e.message);
+        try {
+          ep.reject(session, transferId, e.code, e.message);
+        } catch {
+          // the sender cancelled it meanwhile
+        }
         this.node.driver.kick();
       }
+    }
+  }
+
+  /**
+   * ACCEPT, unless the sender cancelled the offer while it was being prepared (its CANCEL may
+   * come right behind the OFFER): then false, and the caller drops what it set up.
+   */
+  private accepted(session: number, transferId: number, held: Array<[number, number]>): boolean {
+    try {
+      this.node.endpoint.accept(session, transferId, held);
+      return true;
+    } catch (err) {
+      if (asWraith(err).code === 'E_TRANSFER_UNKNOWN') return false;
+      throw err;
     }
   }
 
@@ -409,12 +432,15 @@ export class IncomingTransfers {
     if (r.file) {
       this.stats.transfersActive.dec({ direction: 'receive' });
       // A changed source is never offered with this root again: its partial could only wait for the sweep.
-      const keep = code !== 'E_NO_SPACE' && code !== 'E_INTEGRITY' && code !== 'E_SOURCE_CHANGED';
+      const worth = code !== 'E_NO_SPACE' && code !== 'E_INTEGRITY' && code !== 'E_SOURCE_CHANGED';
+      let keep = worth;
       try {
         // A sync in flight names its chunks when it ends; this save must come after it. And no
         // write may still be queued on the fd when abort() closes it: its number could already
         // belong to another file by the time the write runs.
         while (r.syncing || r.inflight) await (r.syncing ?? r.inflight)?.catch(() => undefined);
+        // A partial with nothing in it is not worth keeping: a resume would start it over.
+        keep = worth && (r.held.count > 0 || r.unsynced.length > 0);
         if (keep && r.unsynced.length > 0 && !local) {
           for (const i of r.unsynced) r.held.add(i);
           await r.file.saveProgress(r.held.toRanges());
