@@ -7,7 +7,7 @@
  * The rewrite puts the mtime back, so the (size, mtime, inode) snapshot cannot see it: only the
  * hashes can.
  */
-import { appendFile, open, readdir, stat, utimes } from 'node:fs/promises';
+import { appendFile, mkdir, open, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImpairmentRelay } from '../support/relay.js';
@@ -119,6 +119,26 @@ describe('a source changed during the transfer', () => {
     expect(String(w?.['message'])).toContain(`changed after it was read (its size went from ${MiB} to ${MiB + 100}`);
     expect(r.events.find((e) => e.type === 'file')).toMatchObject({ name: 'late.bin', status: 'sent' });
     expect(await sha256File(join(daemon.output, 'late.bin'))).toBe(sent);
+    await daemon.terminate();
+  }, 120_000);
+
+  it('a file of a tree removed after the walk saw it is skipped with a warning (exit 0), like one the walk finds gone', async () => {
+    const tx = await scope.home('tx');
+    const rx = await scope.home('rx');
+    const daemon = await scope.daemon({ home: rx });
+    const dir = join(await scope.tempDir('src'), 'tree');
+    await mkdir(dir);
+    const sums = await Promise.all([1, 2, 3].map((i) => writeRandomFile(join(dir, `f${i}.bin`), 32 * MiB)));
+    // One file at a time, slowed down: f3 is opened only once f2 is done.
+    const send = scope.send([dir], daemon.peer(), { home: tx, args: ['--max-concurrent', '1', '--rate', '64MiB', '--reconnect-for', '0s'] });
+    await send.until(async () => (await findPartials(join(daemon.output, 'tree')).catch(() => [])).length > 0, 60_000, 'f1 on its way', 10);
+    await rm(join(dir, 'f3.bin'));
+    const r = await send.result(60_000);
+    expect(r.code, send.describe()).toBe(0);
+    expect(r.events.filter((e) => e.type === 'error')).toEqual([]);
+    expect(r.events.some((e) => e.type === 'warning' && String(e['message']).endsWith('f3.bin disappeared before it was read: skipped'))).toBe(true);
+    expect((await readdir(join(daemon.output, 'tree'))).sort()).toEqual(['f1.bin', 'f2.bin']);
+    expect(await sha256File(join(daemon.output, 'tree', 'f2.bin'))).toBe(sums[1]);
     await daemon.terminate();
   }, 120_000);
 });

@@ -270,7 +270,14 @@ export class OutgoingJob {
       try {
         t = await this.prepare(entry);
       } catch (e) {
-        this.fileFailed(entry.name, e);
+        // Gone since the walk saw it: inside a directory that is a skip with a warning, as when
+        // the walk itself finds it gone. A PATH the user named is an error.
+        if (e instanceof WraithError && e.code === 'E_NOT_FOUND' && entry.name.includes('/')) {
+          this.o.ui.warning({ transfer_id: this.o.transferId, code: null, message: `${entry.path} disappeared before it was read: skipped` });
+          this.totalBytes -= entry.size;
+        } else {
+          this.fileFailed(entry.name, e);
+        }
         this.preparing--;
         this.preparingBytes -= entry.size;
         continue;
@@ -610,7 +617,7 @@ function closeQuietly(fd: number): void {
 function openForRead(path: string): Promise<number> {
   return new Promise((resolve, reject) => {
     fsOpen(path, 'r', (e, fd) => {
-      if (e) reject(new WraithError(e.code === 'EACCES' ? 'E_PERMISSION' : 'E_IO', `open(${path}): ${e.message}`));
+      if (e) reject(new WraithError(e.code === 'EACCES' ? 'E_PERMISSION' : e.code === 'ENOENT' ? 'E_NOT_FOUND' : 'E_IO', `open(${path}): ${e.message}`));
       else resolve(fd);
     });
   });
