@@ -11,7 +11,7 @@ import { appendFile, mkdir, open, readdir, rm, stat, utimes } from 'node:fs/prom
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ImpairmentRelay } from '../support/relay.js';
-import { Scope, allocatedBytes, findPartials, sha256File, writeRandomFile } from '../support/procs.js';
+import { Scope, allocatedBytes, findPartials, sha256File, writeRandomFile, type Daemon, type TestHome, type WraithProc } from '../support/procs.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 96 * MiB;
@@ -22,12 +22,25 @@ const GROW_SIZE = 192 * MiB;
 const scope = new Scope('source-changed');
 afterAll(() => scope.dispose());
 
+/** A sending home, a receiving daemon, and a fresh source directory. */
+async function setup(): Promise<{ tx: TestHome; daemon: Daemon; dir: string }> {
+  const [tx, rx] = await Promise.all([scope.home('tx'), scope.home('rx')]);
+  return { tx, daemon: await scope.daemon({ home: rx }), dir: await scope.tempDir('src') };
+}
+
+/** Waits until the daemon's first partial file holds `bytes` on disk (polling every `pollMs`). */
+function partialHolds(send: WraithProc, daemon: Daemon, bytes: number, pollMs?: number): Promise<void> {
+  const held = async (): Promise<boolean> => {
+    const p = (await findPartials(daemon.output))[0];
+    return p !== undefined && (await allocatedBytes(p)) >= bytes;
+  };
+  return send.until(held, 60_000, `${bytes / MiB} MiB on the receiver`, pollMs);
+}
+
 describe('a source changed during the transfer', () => {
   it('a same-size rewrite with the mtime put back fails the file with E_SOURCE_CHANGED (exit 6); no file under the final name', async () => {
-    const tx = await scope.home('tx');
-    const rx = await scope.home('rx');
-    const daemon = await scope.daemon({ home: rx });
-    const src = join(await scope.tempDir('src'), 'moving.bin');
+    const { tx, daemon, dir } = await setup();
+    const src = join(dir, 'moving.bin');
     await writeRandomFile(src, SIZE);
     // A whole second: utimes() puts it back exactly.
     const MTIME = 1_700_000_000;
@@ -35,14 +48,7 @@ describe('a source changed during the transfer', () => {
     const before = await stat(src);
 
     const send = scope.send([src], daemon.peer(), { home: tx, args: ['--rate', '16MiB', '--reconnect-for', '0s'] });
-    await send.until(
-      async () => {
-        const p = (await findPartials(daemon.output))[0];
-        return p !== undefined && (await allocatedBytes(p)) >= 4 * MiB;
-      },
-      60_000,
-      '4 MiB on the receiver',
-    );
+    await partialHolds(send, daemon, 4 * MiB);
     const fh = await open(src, 'r+');
     try {
       const b = Buffer.alloc(1);
@@ -66,22 +72,12 @@ describe('a source changed during the transfer', () => {
   }, 120_000);
 
   it('a file that grows while it is sent fails before its last chunk (exit 6): the receiver discards it, and the next send succeeds', async () => {
-    const tx = await scope.home('tx');
-    const rx = await scope.home('rx');
-    const daemon = await scope.daemon({ home: rx });
-    const src = join(await scope.tempDir('src'), 'growing.bin');
+    const { tx, daemon, dir } = await setup();
+    const src = join(dir, 'growing.bin');
     await writeRandomFile(src, GROW_SIZE);
     // Full speed: several reads are in flight when the change is seen.
     const send = scope.send([src], daemon.peer(), { home: tx, args: ['--reconnect-for', '0s'] });
-    await send.until(
-      async () => {
-        const p = (await findPartials(daemon.output))[0];
-        return p !== undefined && (await allocatedBytes(p)) >= 4 * MiB;
-      },
-      60_000,
-      '4 MiB on the receiver',
-      5,
-    );
+    await partialHolds(send, daemon, 4 * MiB, 5);
     await appendFile(src, Buffer.alloc(4096, 1));
     const r = await send.result(60_000);
     expect(r.code, send.describe()).toBe(6);
@@ -99,10 +95,8 @@ describe('a source changed during the transfer', () => {
   }, 120_000);
 
   it('a change after the last read is a warning: the receiver has the file as it was read (exit 0)', async () => {
-    const tx = await scope.home('tx');
-    const rx = await scope.home('rx');
-    const daemon = await scope.daemon({ home: rx });
-    const src = join(await scope.tempDir('src'), 'late.bin');
+    const { tx, daemon, dir } = await setup();
+    const src = join(dir, 'late.bin');
     const sent = await writeRandomFile(src, 1 * MiB);
     // The receiver's confirmation takes 500 ms to come back: time to change the source after
     // the receiver has installed it (so after every read) and before the sender hears of it.
@@ -123,16 +117,14 @@ describe('a source changed during the transfer', () => {
   }, 120_000);
 
   it('a file of a tree removed after the walk saw it is skipped with a warning (exit 0), like one the walk finds gone', async () => {
-    const tx = await scope.home('tx');
-    const rx = await scope.home('rx');
-    const daemon = await scope.daemon({ home: rx });
-    const dir = join(await scope.tempDir('src'), 'tree');
-    await mkdir(dir);
-    const sums = await Promise.all([1, 2, 3].map((i) => writeRandomFile(join(dir, `f${i}.bin`), 32 * MiB)));
+    const { tx, daemon, dir } = await setup();
+    const tree = join(dir, 'tree');
+    await mkdir(tree);
+    const sums = await Promise.all([1, 2, 3].map((i) => writeRandomFile(join(tree, `f${i}.bin`), 32 * MiB)));
     // One file at a time, slowed down: f3 is opened only once f2 is done.
-    const send = scope.send([dir], daemon.peer(), { home: tx, args: ['--max-concurrent', '1', '--rate', '64MiB', '--reconnect-for', '0s'] });
+    const send = scope.send([tree], daemon.peer(), { home: tx, args: ['--max-concurrent', '1', '--rate', '64MiB', '--reconnect-for', '0s'] });
     await send.until(async () => (await findPartials(join(daemon.output, 'tree')).catch(() => [])).length > 0, 60_000, 'f1 on its way', 10);
-    await rm(join(dir, 'f3.bin'));
+    await rm(join(tree, 'f3.bin'));
     const r = await send.result(60_000);
     expect(r.code, send.describe()).toBe(0);
     expect(r.events.filter((e) => e.type === 'error')).toEqual([]);
