@@ -49,6 +49,9 @@ describe.each(['auto', 'fs'] as const)('verifyHeld (%s backend)', (backend) => {
       expect(Array.from({ length: N }, (_, i) => i).filter((i) => held.has(i))).toEqual(want);
       const none = await verifyHeld(io, hasher, fh.fd, m, [[0, 10]], null);
       expect([none.held.count, none.claimed]).toEqual([0, 10]);
+      // Only the short last chunk: one 100-byte read.
+      const last = await verifyHeld(io, hasher, fh.fd, m, [[N - 1, 1]], leaves);
+      expect([last.held.has(N - 1), last.claimed]).toEqual([true, 1]);
     } finally {
       await fh.close();
       await io.destroy();

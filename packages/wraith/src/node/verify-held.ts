@@ -35,11 +35,21 @@ export async function verifyHeld(
   if (todo.length === 0) return { held, claimed };
 
   const per = Math.max(1, Math.floor(BATCH_BYTES / m.chunkSize));
-  const bufs = [new Uint8Array(per * m.chunkSize), new Uint8Array(per * m.chunkSize)];
+  // Sized to what is read: a resumed tree re-hashes many small files.
+  const lengthOf = (i: number): number => Math.min(m.chunkSize, m.size - i * m.chunkSize);
+  let most = 0;
+  for (let start = 0; start < todo.length; start += per) {
+    let bytes = 0;
+    for (const i of todo.slice(start, start + per)) bytes += lengthOf(i);
+    most = Math.max(most, bytes);
+  }
+  const bufs = [new Uint8Array(most), new Uint8Array(todo.length > per ? most : 0)];
   const read = (start: number, buf: Uint8Array): Promise<Uint8Array[]> => {
-    const reqs = todo.slice(start, start + per).map((i, k) => {
-      const length = Math.min(m.chunkSize, m.size - i * m.chunkSize);
-      return { offset: i * m.chunkSize, length, buf: buf.subarray(k * m.chunkSize, k * m.chunkSize + length) };
+    let at = 0;
+    const reqs = todo.slice(start, start + per).map((i) => {
+      const length = lengthOf(i);
+      at += length;
+      return { offset: i * m.chunkSize, length, buf: buf.subarray(at - length, at) };
     });
     const p = io.readChunks(fd, reqs);
     p.catch(() => undefined); // awaited below; an early exit must not leave it unhandled
@@ -53,8 +63,7 @@ export async function verifyHeld(
       for (let k = 0; k < got.length; k++) {
         const i = todo[start + k] as number;
         const bytes = got[k] as Uint8Array;
-        const want = Math.min(m.chunkSize, m.size - i * m.chunkSize);
-        if (bytes.length === want && equal(leafHash(hasher, bytes), savedLeaf(leaves, i) as Uint8Array)) held.add(i);
+        if (bytes.length === lengthOf(i) && equal(leafHash(hasher, bytes), savedLeaf(leaves, i) as Uint8Array)) held.add(i);
       }
     }
   } finally {
