@@ -1,4 +1,4 @@
-import { ChunkSet, WraithError, chunkCount, leafHash, type ErrorCode, type FileManifest, type SessionEvent } from '@wraith/core';
+import { ChunkSet, WraithError, bytesEqual, chunkCount, leafHash, type ErrorCode, type FileManifest, type SessionEvent } from '@wraith/core';
 import type { Logger } from 'pino';
 import type { Stats } from '../stats.js';
 import type { FileStore, PartialFile } from '../store/index.js';
@@ -7,7 +7,7 @@ import type { ReceiveUi } from '../ui/types.js';
 import { nowMicros } from './driver.js';
 import type { WraithNode } from './node.js';
 import { RateMeter } from './rate.js';
-import { equal, verifyHeld } from './verify-held.js';
+import { verifyHeld } from './verify-held.js';
 
 /** Make verified chunks durable (fdatasync + resume state) at least this often. */
 const SYNC_BYTES = 32 * 1024 * 1024;
@@ -186,7 +186,7 @@ export class IncomingTransfers {
       } else {
         // An empty file's one chunk has no bytes and no proof: check its root here and accept it
         // as held (the engine then reports it received without any data).
-        if (m.size === 0 && !equal(m.root, leafHash(this.node.hasher, new Uint8Array(0)))) {
+        if (m.size === 0 && !bytesEqual(m.root, leafHash(this.node.hasher, new Uint8Array(0)))) {
           await begun.file.abort({ keep: false });
           throw new WraithError('E_INTEGRITY', `the root offered for empty file ${JSON.stringify(m.name)} is not the hash of no data`);
         }
@@ -516,7 +516,7 @@ export class IncomingTransfers {
   private async supersede(session: number, peerId: string, m: FileManifest): Promise<void> {
     for (const old of [...this.rx.values()]) {
       if (old.session === session || old.peerId !== peerId || old.file === null || old.failed || old.received) continue;
-      if (old.manifest.name !== m.name || !equal(old.manifest.root, m.root)) continue;
+      if (old.manifest.name !== m.name || !bytesEqual(old.manifest.root, m.root)) continue;
       while (old.writing) await new Promise((res) => setTimeout(res, 5));
       await this.sync(old).catch(() => undefined);
       this.log.info({ peer: peerId, name: m.name, old_session: old.session, session }, 'the sender offered the file again on a new session: resuming there');

@@ -3,7 +3,7 @@
  * with it: a crash may have lost writes, or someone may have touched the partial. Reads go in
  * batches, the next batch reading while this one hashes.
  */
-import { ChunkSet, chunkCount, leafHash, type Blake3, type FileManifest } from '@wraith/core';
+import { ChunkSet, bytesEqual, chunkCount, leafHash, type Blake3, type FileManifest } from '@wraith/core';
 import type { FileIo } from '@wraith/io-uring';
 import { savedLeaf } from '../store/index.js';
 
@@ -63,7 +63,7 @@ export async function verifyHeld(
       for (let k = 0; k < got.length; k++) {
         const i = todo[start + k] as number;
         const bytes = got[k] as Uint8Array;
-        if (bytes.length === lengthOf(i) && equal(leafHash(hasher, bytes), savedLeaf(leaves, i) as Uint8Array)) held.add(i);
+        if (bytes.length === lengthOf(i) && bytesEqual(leafHash(hasher, bytes), savedLeaf(leaves, i) as Uint8Array)) held.add(i);
       }
     }
   } finally {
@@ -71,8 +71,4 @@ export async function verifyHeld(
     if (pending) await pending.catch(() => undefined);
   }
   return { held, claimed };
-}
-
-export function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0;
 }
