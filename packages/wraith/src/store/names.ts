@@ -19,8 +19,9 @@ function invalid(name: string, why: string): WraithError {
 /**
  * Checks a sender-supplied relative name ("dir/sub/file.txt") and returns its components.
  * Refused: empty, absolute, "." or ".." components, empty components ("a//b", trailing "/"),
- * control characters, backslashes, more than 4096 bytes or a component over 255 bytes, and names shaped like
- * our own partial files (so a sender cannot plant a file that the TTL sweep would delete).
+ * control characters, backslashes, more than 4096 bytes or a component over 255 bytes, and
+ * names shaped like our own partial files (so a sender cannot plant a file that the TTL sweep
+ * would delete).
  */
 export function validateRelativeName(name: string): string[] {
   if (typeof name !== 'string' || name.length === 0) throw invalid(String(name), 'the name is empty');

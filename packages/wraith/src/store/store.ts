@@ -717,7 +717,6 @@ export class PartialFile implements WriteTarget {
     return this.store.readLeaves(this);
   }
 
-
   /**
    * Records the verified chunks (all of them, as ranges): flushes the data first so the state
    * never claims bytes that are not on disk. Call it now and then (every few MiB or seconds),
