@@ -6,6 +6,7 @@
  * (`status`, `transfers`, `peers`, `cancel`) are run against the same daemon. Files that arrive
  * are compared by sha256.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,6 +33,8 @@ interface Transfer {
   started_at: string;
   finished_at: string | null;
   errors: Array<{ code: string; message: string }>;
+  warnings: Array<{ code: string | null; message: string }>;
+  warnings_total: number;
 }
 
 interface Answer<T = unknown> {
@@ -283,6 +286,26 @@ describe('admin API: sending through the daemon', () => {
     expect(stream.events.length).toBeGreaterThan(0);
     expect(stream.events.every((e) => e.event === 'transfer')).toBe(true);
     expect(await sha256File(join(dB.output, 'small.bin'))).toBe(sha);
+  });
+
+  it('a directory with a symlink and a FIFO in it: completed, and the skips are in warnings', async () => {
+    const dir = join(sendRoot, 'withlinks');
+    await mkdir(dir);
+    const sha = await writeRandomFile(join(dir, 'real.bin'), 64 * 1024);
+    await symlink('real.bin', join(dir, 'link'));
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    const post = await api.req<Transfer>('POST', '/v1/transfers', { path: dir, peer: 'b' });
+    expect(post.status, JSON.stringify(post.body)).toBe(201);
+    const done = await until(async () => {
+      const t = await api.transfer(post.body.id);
+      return FINAL.includes(t.state) ? t : undefined;
+    }, 30_000, 'finished', 20);
+    expect(done, JSON.stringify(done)).toMatchObject({ state: 'completed', errors: [], warnings_total: 2 });
+    expect(done.warnings.map((w) => w.message).sort()).toEqual([
+      `${join(dir, 'fifo')} is a FIFO: skipped`,
+      `${join(dir, 'link')} is a symlink: skipped (use --follow-symlinks to send its target)`,
+    ]);
+    expect(await sha256File(join(dB.output, 'withlinks', 'real.bin'))).toBe(sha);
   });
 
   it('DELETE /v1/transfers/:id cancels a running transfer: state cancelled, counted, a second DELETE is 409', async () => {

@@ -97,7 +97,17 @@ export const TransferSchema = Type.Object({
   started_at: Type.String(),
   finished_at: Nullable(Type.String()),
   errors: Type.Array(TransferErrorSchema),
+  /**
+   * What a send skipped or noticed without failing (a symlink, a vanished file, a source that
+   * changed after it was read): the first WARNINGS_KEPT, code null where the warning has none.
+   */
+  warnings: Type.Array(Type.Object({ code: Nullable(Type.String()), message: Type.String() })),
+  /** All warnings, also those not kept. */
+  warnings_total: Type.Integer({ minimum: 0 }),
 });
+
+/** Warnings a transfer keeps for the API (a tree full of symlinks must not grow it without bound). */
+export const WARNINGS_KEPT = 100;
 
 /** An event on GET /v1/events; `type` is also the SSE event name. Other fields vary by type. */
 export const EVENT_TYPES = ['progress', 'transfer', 'transport_changed'] as const;

@@ -45,6 +45,14 @@ function progress(t: TransferDto): string {
   return `${pct.toFixed(1)}% of ${humanBytes(t.bytes_total)}`;
 }
 
+/** The state, with the first error, else the phase, else how many warnings there were. */
+function stateOf(t: TransferDto): string {
+  if (t.errors.length > 0) return `${t.state} (${t.errors[0]!.code})`;
+  if (t.phase !== null) return `${t.state} (${t.phase.replace(/_/g, ' ')})`;
+  if (t.warnings_total > 0) return `${t.state} (${t.warnings_total} warning${t.warnings_total === 1 ? '' : 's'})`;
+  return t.state;
+}
+
 export function formatTransfers(list: readonly TransferDto[]): string {
   if (list.length === 0) return 'no transfers\n';
   return table(
@@ -53,7 +61,7 @@ export function formatTransfers(list: readonly TransferDto[]): string {
       t.id,
       t.direction,
       t.peer_name ?? shortId(t.peer_id),
-      t.errors.length > 0 ? `${t.state} (${t.errors[0]!.code})` : t.phase !== null ? `${t.state} (${t.phase.replace(/_/g, ' ')})` : t.state,
+      stateOf(t),
       progress(t),
       t.state === 'running' ? humanRate(t.rate_bps) : '-',
       t.eta_s === null || t.state !== 'running' ? '-' : humanDuration(t.eta_s),

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { WraithError } from '@wraith/core';
 import type { AdminProvider, PeerDto, StatusDto, TransferDto } from '../admin/provider.js';
+import { WARNINGS_KEPT } from '../admin/dto.js';
 import { startAdminServer } from '../admin/server.js';
 import { packageVersion } from '../cli/version.js';
 import type { DaemonOptions } from '../node-api.js';
@@ -117,6 +118,8 @@ export class DaemonAdminProvider implements AdminProvider {
         started_at: new Date(r.startedMs).toISOString(),
         finished_at: finished ? new Date(r.finishedMs as number).toISOString() : null,
         errors: r.error === null ? [] : [{ ...r.error, path: r.name }],
+        warnings: [],
+        warnings_total: 0,
       };
     });
     return [...[...this.jobs.values()].map((j) => ({ ...j.dto })), ...rx];
@@ -147,6 +150,8 @@ export class DaemonAdminProvider implements AdminProvider {
       started_at: new Date().toISOString(),
       finished_at: null,
       errors: [],
+      warnings: [],
+      warnings_total: 0,
     };
     const job: Job = { dto, abort };
     this.jobs.set(id, job);
@@ -172,7 +177,10 @@ export class DaemonAdminProvider implements AdminProvider {
       file: () => {
         dto.files_done++;
       },
-      warning: () => {},
+      warning: (w) => {
+        if (dto.warnings.length < WARNINGS_KEPT) dto.warnings.push({ code: w.code, message: w.message });
+        dto.warnings_total++;
+      },
       completed: () => {},
       error: (err) => {
         dto.errors.push({ code: err.code, message: err.message });

@@ -24,6 +24,8 @@ export function transferDto(over: Partial<TransferDto> = {}): TransferDto {
     started_at: '2024-01-01T00:00:00.000Z',
     finished_at: null,
     errors: [],
+    warnings: [],
+    warnings_total: 0,
     ...over,
   };
 }
