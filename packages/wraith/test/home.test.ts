@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { isWraithError, type WraithError } from '@wraith/core';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { checkPrivate, ensureHome, homePaths, openHome, resolveHomeDir } from '../src/home/home.js';
 import { generateIdentity, loadIdentity } from '../src/home/identity.js';
-import { acquireDaemonLock, readLockHolder } from '../src/home/lock.js';
+import { acquireDaemonLock, processStartTime, readLockHolder } from '../src/home/lock.js';
 import { readRunInfo, removeRunInfo, requireRunInfo, writeRunInfo } from '../src/home/runinfo.js';
 import { ensureAdminToken } from '../src/home/token.js';
 import { tmpDir } from './helpers.js';
@@ -127,6 +127,24 @@ describe('daemon lock', () => {
     const lock = await acquireDaemonLock(home);
     expect((await readLockHolder(home.lockFile))?.holder?.pid).toBe(process.pid);
     await lock.release();
+  });
+
+  it('recovers a lock held by a zombie (killed, not yet reaped by its parent)', async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    // The background sleep exits at once; its parent, exec'd into a long sleep, never reaps it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (b: Buffer) => r(b.toString()))));
+      const state = (): string => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[0]!;
+      for (let i = 0; i < 200 && state() !== 'Z'; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(state()).toBe('Z');
+      writeFileSync(home.lockFile, JSON.stringify({ pid, start: processStartTime(pid), host: '' }));
+      const lock = await acquireDaemonLock(home);
+      expect((await readLockHolder(home.lockFile))?.holder?.pid).toBe(process.pid);
+      await lock.release();
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('treats a live pid with another start time as reused (stale)', async () => {

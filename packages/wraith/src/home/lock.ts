@@ -3,8 +3,8 @@
  *
  * The lock file is written complete to a private temp file and then link(2)ed into place, which
  * fails with EEXIST like O_EXCL does but never exposes a half-written lock. A lock whose pid is
- * dead (process.kill(pid, 0) -> ESRCH), or alive but started at another time (pid reused, read
- * from /proc/<pid>/stat), is stale: it is renamed aside and the rename is checked to have taken
+ * dead (process.kill(pid, 0) -> ESRCH, or a zombie), or alive but started at another time (pid
+ * reused, read from /proc/<pid>/stat), is stale: it is renamed aside and the rename is checked to have taken
  * the stale file and not a fresh one written meanwhile.
  */
 import { randomBytes } from 'node:crypto';
@@ -29,16 +29,29 @@ export interface DaemonLock {
   releaseSync(): void;
 }
 
-/** The start time of a process, or null where /proc is unavailable. */
-export function processStartTime(pid: number): string | null {
+/** Fields 3 on of /proc/<pid>/stat, or null where /proc is unavailable. */
+function procStat(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may contain spaces and parentheses; fields after it are plain.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19] ?? null; // field 22 overall
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }
+}
+
+/** The start time of a process, or null where /proc is unavailable. */
+export function processStartTime(pid: number): string | null {
+  return procStat(pid)?.[19] ?? null; // field 22 overall
+}
+
+/**
+ * A zombie (killed, not yet reaped: a container's init may take its time) or dying process
+ * answers kill(pid, 0) but holds nothing any more.
+ */
+function processExited(pid: number): boolean {
+  const state = procStat(pid)?.[0]; // field 3
+  return state === 'Z' || state === 'X';
 }
 
 export function isProcessAlive(pid: number): boolean {
@@ -63,7 +76,7 @@ function parseHolder(text: string): LockHolder | null {
 /** Whether the holder still runs. A lock from another host cannot be checked: assume it does. */
 export function holderAlive(h: LockHolder): boolean {
   if (h.host !== '' && h.host !== hostname()) return true;
-  if (!isProcessAlive(h.pid)) return false;
+  if (!isProcessAlive(h.pid) || processExited(h.pid)) return false;
   if (h.start !== null) {
     const now = processStartTime(h.pid);
     if (now !== null && now !== h.start) return false; // the pid was reused
@@ -112,7 +125,7 @@ export async function acquireDaemonLock(home: Home): Promise<DaemonLock> {
       const h = current.holder;
       throw new WraithError(
         'E_HOME_LOCKED',
-        `home ${home.dir} is in use by a daemon (pid ${h.pid}${h.host !== hostname() ? ` on ${h.host}` : ''})`,
+        `home ${home.dir} is in use by a daemon (pid ${h.pid}${h.host !== '' && h.host !== hostname() ? ` on ${h.host}` : ''})`,
         { path: file, pid: h.pid, host: h.host },
       );
     }
