@@ -5,6 +5,7 @@
  * fails with E_SOURCE_CHANGED on either side.
  */
 import { randomFillSync } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { fstatSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -163,7 +164,6 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
     expect(jobs.EarlyHash.start([], CS, false)).toBeNull();
     // A FIFO is never opened (an open would block until a writer came).
     const fifo = join(dir, 'fifo');
-    const { spawnSync } = await import('node:child_process');
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     expect(jobs.EarlyHash.start([fifo], CS, true)).toBeNull();
     const followed = jobs.EarlyHash.start([link, files.get(0)!.path], CS, true);
@@ -303,12 +303,26 @@ describe('EarlyHash: the first big file hashed before the node is up (built modu
       await io.destroy();
       process.stdout.write(String(early !== null) + ' ' + Date.now());
     `;
-    const { spawnSync } = await import('node:child_process');
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script, big.path], { cwd: join(__dirname, '..'), encoding: 'utf8', timeout: 20_000 });
     const exitedAt = Date.now();
     expect(r.status, r.stderr).toBe(0);
     const [started, doneAt] = r.stdout.split(' ');
     expect(started).toBe('true');
     expect(exitedAt - Number(doneAt)).toBeLessThan(1000); // a live worker would hold it until killed
+  });
+
+  it('a worker stopped at any point of its start-up never aborts the process (its native hasher may still be loading)', () => {
+    const script = `
+      import { HashWorker } from './dist/node/hash-jobs.js';
+      for (let i = 0; i < 100; i++) {
+        const w = HashWorker.spawn(2);
+        await new Promise((r) => setTimeout(r, (i * 7) % 30));
+        w.terminate();
+      }
+      process.stdout.write('survived');
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: join(__dirname, '..'), encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).not.toContain('FATAL ERROR');
+    expect([r.status, r.stdout]).toEqual([0, 'survived']);
   });
 });

@@ -43,6 +43,14 @@ export interface HashJob {
 /** What a worker answers once it has stopped taking batches of a job: done, or why it stopped. */
 export type HashReply = { id: number } | { id: number; error: { code: string; message: string } };
 
+/** A worker's first message: its hasher is loaded. */
+export interface HashReady {
+  ready: true;
+}
+
+/** Longest wait for a worker to finish loading before it is stopped anyway. */
+const READY_WAIT_MS = 5000;
+
 let jobIds = 0;
 
 export function newJob(fd: number, size: number, chunkSize: number): HashJob {
@@ -71,9 +79,18 @@ export function stopJob(job: HashJob): void {
 export class HashWorker {
   private readonly waiting = new Map<number, (r: HashReply | null) => void>();
   private dead = false;
+  private markReady: () => void = () => {};
+  /** Settles once the worker has loaded its hasher, or died. */
+  private readonly ready = new Promise<void>((r) => {
+    this.markReady = r;
+  });
 
   private constructor(private readonly w: Worker) {
-    w.on('message', (r: HashReply) => {
+    w.on('message', (r: HashReply | HashReady) => {
+      if ('ready' in r) {
+        this.markReady();
+        return;
+      }
       const settle = this.waiting.get(r.id);
       this.waiting.delete(r.id);
       if (this.waiting.size === 0) w.unref();
@@ -81,6 +98,7 @@ export class HashWorker {
     });
     const died = (): void => {
       this.dead = true;
+      this.markReady();
       for (const settle of this.waiting.values()) settle(null);
       this.waiting.clear();
     };
@@ -116,8 +134,22 @@ export class HashWorker {
     });
   }
 
+  /**
+   * Stops the worker once it has loaded its hasher: stopped while the native module initialises,
+   * the addon's init fails on the terminating thread, and Node aborts the whole process
+   * ("FATAL ERROR: Error::ThrowAsJavaScriptException napi_throw"). Until then the worker keeps
+   * the process alive, so that exit cannot stop it early either.
+   */
   terminate(): void {
-    void this.w.terminate();
+    this.w.ref();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((r) => {
+      timer = setTimeout(r, READY_WAIT_MS);
+    });
+    void Promise.race([this.ready, late]).then(() => {
+      clearTimeout(timer);
+      return this.w.terminate();
+    });
   }
 }
 

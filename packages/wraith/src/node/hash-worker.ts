@@ -9,7 +9,7 @@ import type { Blake3 } from '@wraith/core';
 import { WraithError } from '@wraith/core/errors';
 import { leafHash } from '@wraith/core/merkle';
 import { loadNativeChecked } from '@wraith/blake3/native';
-import type { HashJob, HashReply } from './hash-jobs.js';
+import type { HashJob, HashReady, HashReply } from './hash-jobs.js';
 
 // The native backend alone loads in a few ms; the package index (the engine, WebAssembly) is
 // only the fallback. A worker that joins late leaves the first batches to the event loop.
@@ -21,6 +21,8 @@ async function loadHasher(): Promise<Blake3> {
 }
 
 const hasher = await loadHasher();
+// Stopping this thread is safe from here on (HashWorker.terminate waits for this).
+parentPort?.postMessage({ ready: true } satisfies HashReady);
 /** What this worker writes into a job's done row for its batches (the event loop writes 1). */
 const tag = (workerData as { tag?: number } | null)?.tag ?? 2;
 let buf = Buffer.alloc(0);
