@@ -242,7 +242,9 @@ export class IncomingTransfers {
   }
 
   private async verifyHeld(file: PartialFile, m: FileManifest): Promise<ChunkSet> {
-    const { held, claimed } = await verifyHeld(this.node.io, this.node.hasher, file.fd, m, file.resumed, await file.readLeaves());
+    // A fresh partial has nothing to re-hash: no leaves file to look for.
+    const leaves = file.resumed.length > 0 ? await file.readLeaves() : null;
+    const { held, claimed } = await verifyHeld(this.node.io, this.node.hasher, file.fd, m, file.resumed, leaves);
     if (held.count < claimed) {
       this.log.warn({ name: m.name, claimed, verified: held.count }, 'resume: some held chunks failed re-hashing and will be fetched again');
     }

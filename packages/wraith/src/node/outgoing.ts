@@ -1,4 +1,4 @@
-import { closeSync, open as fsOpen } from 'node:fs';
+import { closeSync } from 'node:fs';
 import {
   MerkleTree,
   WraithError,
@@ -20,6 +20,7 @@ import { RateMeter, TokenBucket } from './rate.js';
 import type { EarlyHash } from './hash-jobs.js';
 import type { HashCache } from './hash-cache.js';
 import { SourceHasher } from './source-hash.js';
+import type { FileIo } from '@wraith/io-uring';
 
 /**
  * Bytes of unfinished files in flight beyond the first: small files are offered many at once
@@ -338,7 +339,7 @@ export class OutgoingJob {
       const manifest: FileManifest = { name: entry.name, kind: 'dir', size: 0, chunkSize: cs, mode: entry.mode, mtimeMs: Math.floor(entry.mtimeMs), root: new Uint8Array(32) };
       return { entry, manifest, tree: null, fd: null, before: null, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null };
     }
-    const fd = await openForRead(entry.path);
+    const fd = await openForRead(o.node.io, entry.path);
     try {
       const before = snapshotFd(fd);
       const size = before.size;
@@ -613,12 +614,17 @@ function closeQuietly(fd: number): void {
   }
 }
 
-/** open(2) O_RDONLY off the event loop (a path lookup may wait on a network file system). */
-function openForRead(path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fsOpen(path, 'r', (e, fd) => {
-      if (e) reject(new WraithError(e.code === 'EACCES' ? 'E_PERMISSION' : e.code === 'ENOENT' ? 'E_NOT_FOUND' : 'E_IO', `open(${path}): ${e.message}`));
-      else resolve(fd);
-    });
-  });
+/**
+ * open(2) O_RDONLY through the FileIo: io_uring completes a lookup the dentry cache answers
+ * inline, where the thread pool cost two thread switches per file of a tree; a lookup that
+ * must wait (a network file system) still runs off the event loop.
+ */
+async function openForRead(io: FileIo, path: string): Promise<number> {
+  try {
+    return await io.open(path, 'r');
+  } catch (e) {
+    const w = e instanceof WraithError ? e : null;
+    const code = w?.code === 'E_PERMISSION' || w?.code === 'E_NOT_FOUND' ? w.code : 'E_IO';
+    throw new WraithError(code, (e as Error).message, { path });
+  }
 }

@@ -87,6 +87,11 @@ export class ResumeStore {
     (await this.index()).add(`${peerId}.${rootHex}`);
   }
 
+  /** Whether a state or leaves file may exist for this key (false: there is none). */
+  async has(peerId: string, rootHex: string): Promise<boolean> {
+    return (await this.index()).has(`${peerId}.${rootHex}`);
+  }
+
   /** Peer ids with a state or leaves file for `rootHex`. */
   async peersWith(rootHex: string): Promise<string[]> {
     const out: string[] = [];
@@ -99,7 +104,7 @@ export class ResumeStore {
   }
 
   async load(peerId: string, rootHex: string): Promise<ResumeState | null> {
-    if (!(await this.index()).has(`${peerId}.${rootHex}`)) return null;
+    if (!(await this.has(peerId, rootHex))) return null;
     const file = this.path(peerId, rootHex);
     let v: Partial<ResumeState>;
     try {

@@ -8,8 +8,8 @@
  * Partials live beside the final name as `.<name>.<root16>.wraith-part`; resume state lives in
  * <home>/state/. Installation never replaces an existing name unless on_conflict = "overwrite".
  */
-import { closeSync, constants, existsSync, type Stats as FsStats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, constants, existsSync, fstatSync, type Stats as FsStats } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, realpath, rename, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { WraithError } from '@wraith/core';
@@ -106,6 +106,19 @@ const rootHexOf = (root: string | Uint8Array): string => {
 
 const errnoOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
 
+/** tmpfs and ramfs (statfs f_type): memory, where fsync does nothing but costs a thread hop. */
+const MEMORY_FS_TYPES = new Set([0x01021994, 0x858458f6]);
+
+/** The download directory's device when it is a memory file system, else null. */
+async function memoryDevOf(dir: string): Promise<number | null> {
+  try {
+    if (!MEMORY_FS_TYPES.has((await statfs(dir)).type)) return null;
+    return (await stat(dir)).dev;
+  } catch {
+    return null; // unknown: sync as on any disk
+  }
+}
+
 export class FileStore {
   readonly downloadDir: string;
   private readonly beneath: Beneath;
@@ -117,6 +130,8 @@ export class FileStore {
   private readonly dirMode: number;
   private readonly now: () => number;
   private directRefused = false;
+  /** Device of the download directory if it is tmpfs or ramfs (files there skip fsync). */
+  private memoryDev: number | null = null;
 
   private constructor(
     realDir: string,
@@ -140,6 +155,7 @@ export class FileStore {
       throw ioError('mkdir', opts.downloadDir, e);
     }
     const store = new FileStore(await realpath(opts.downloadDir), opts);
+    store.memoryDev = await memoryDevOf(store.downloadDir);
     if (opts.sweepOnOpen ?? true) await store.sweep();
     return store;
   }
@@ -238,6 +254,8 @@ export class FileStore {
       parts,
       partialParts,
       have: state?.have ?? [],
+      // Same device as a tmpfs download directory (a mount below it may be a disk).
+      inMemory: this.memoryDev !== null && fstatSync(fd).dev === this.memoryDev,
     });
     this.active.set(key, file);
     return { status: 'ready', file };
@@ -358,7 +376,7 @@ export class FileStore {
    * leaf was saved (null if there is none). One read: a resume checks thousands of chunks.
    */
   async readLeaves(file: PartialFile): Promise<Uint8Array | null> {
-    if (!file.resumable) return null;
+    if (!file.resumable || !(await this.resumeStore.has(file.offer.peerId, file.rootHex))) return null;
     const path = this.resumeStore.leavesPath(file.offer.peerId, file.rootHex);
     let fh;
     try {
@@ -406,7 +424,7 @@ export class FileStore {
     if (this.opts.renameBeneath === undefined) await this.beneath.checkParents(parts);
 
     const done = async (status: InstallResult['status'], finalParts: string[]): Promise<InstallResult> => {
-      await this.dirSync.sync(parentAbs);
+      if (!file.inMemory) await this.dirSync.sync(parentAbs);
       if (file.resumable) await this.resumeStore.delete(offer.peerId, rootHex);
       this.opts.stats?.fileIo('install', 'fs');
       return { status, path: this.beneath.abs(finalParts), name: finalParts.join('/') };
@@ -614,6 +632,7 @@ interface PartialInit {
   readonly parts: string[];
   readonly partialParts: string[];
   readonly have: ChunkRanges;
+  readonly inMemory: boolean;
 }
 
 /** Chunk i's leaf hash in what readLeaves returned, or null if none was saved. */
@@ -642,6 +661,8 @@ export class PartialFile implements WriteTarget {
   readonly resumed: ChunkRanges;
   /** Bytes those chunks hold. */
   readonly resumedBytes: number;
+  /** On tmpfs or ramfs: nothing to make durable, so no fsync. */
+  readonly inMemory: boolean;
   private closed = false;
   /** Leaf hashes of chunks written since the last saveProgress. */
   private pendingLeaves = new Map<number, Uint8Array>();
@@ -682,6 +703,7 @@ export class PartialFile implements WriteTarget {
     this.path = store.abs(init.partialParts);
     this.resumed = init.have;
     this.resumedBytes = rangesBytes(init.have, init.offer.size, init.offer.chunkSize);
+    this.inMemory = init.inMemory;
   }
 
   get chunkCount(): number {
@@ -731,8 +753,10 @@ export class PartialFile implements WriteTarget {
     const leaves = this.pendingLeaves;
     this.pendingLeaves = new Map();
     try {
-      await fdDatasync(this.fd);
-      this.store.opts.stats?.fileIo('fsync', 'fs');
+      if (!this.inMemory) {
+        await fdDatasync(this.fd);
+        this.store.opts.stats?.fileIo('fsync', 'fs');
+      }
       await this.store.saveLeaves(this, leaves);
     } catch (e) {
       for (const [i, leaf] of leaves) if (!this.pendingLeaves.has(i)) this.pendingLeaves.set(i, leaf);
@@ -754,8 +778,12 @@ export class PartialFile implements WriteTarget {
         await fdClose(this.fd).catch(() => undefined);
         throw e;
       }
-      await fdSyncAndClose(this.fd);
-      this.store.opts.stats?.fileIo('fsync', 'fs');
+      if (this.inMemory) {
+        closeSync(this.fd);
+      } else {
+        await fdSyncAndClose(this.fd);
+        this.store.opts.stats?.fileIo('fsync', 'fs');
+      }
       return await this.store.install(this);
     } finally {
       this.store.forget(this);
