@@ -74,7 +74,8 @@ export interface FsConstants {
 /** Synchronous helpers; they throw Errors with code (E_EXISTS, E_PATH_INVALID, E_NO_SPACE,
  *  E_PERMISSION, E_NOT_FOUND, E_IO), syscall, errno and hint. O_CLOEXEC is always added. */
 export interface FsNative {
-  fsOpenat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number;
+  /** An fd; with `quiet`, a failure returns -errno instead of throwing. */
+  fsOpenat2(dirfd: number, path: string, flags: number, mode: number, resolve: number, quiet?: boolean): number;
   fsRenameat2(olddirfd: number, oldPath: string, newdirfd: number, newPath: string, flags: number): void;
   fsFallocate(fd: number, mode: number, offset: number, length: number): void;
   /** unlinkat(2); flags 0 or AT_REMOVEDIR. */

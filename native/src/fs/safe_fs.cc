@@ -1,7 +1,9 @@
 // Small synchronous helpers for receiving files safely:
-//   fsOpenat2(dirfd, path, flags, mode, resolve) -> fd
+//   fsOpenat2(dirfd, path, flags, mode, resolve[, quiet]) -> fd
 //     openat2(2); with RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS a received name can
 //     neither climb out of the destination directory nor follow a planted link.
+//     quiet: a failure returns -errno instead of throwing (an existence check
+//     per received file would otherwise build an Error with a stack each time).
 //   fsRenameat2(olddirfd, old, newdirfd, new, flags)   RENAME_NOREPLACE: never clobber
 //   fsFallocate(fd, mode, offset, len)                 reserve space before writing
 //   fsUnlinkat(dirfd, name, flags)   flags 0 or AT_REMOVEDIR; with a dirfd from openat2
@@ -114,9 +116,13 @@ Napi::Value Openat2(const Napi::CallbackInfo& info) {
   // openat2 rejects a mode without O_CREAT/O_TMPFILE (EINVAL).
   how.mode = (flags & (O_CREAT | __O_TMPFILE)) ? static_cast<uint64_t>(mode) : 0;
   how.resolve = static_cast<uint64_t>(resolve);
+  if (info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsBoolean())
+    return ThrowType(env, "fsOpenat2: quiet must be a boolean");
+  const bool quiet = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
   long fd = RetryEintr([&] { return syscall(SYS_openat2, static_cast<int>(dirfd), path.c_str(), &how, sizeof how); });
   if (fd < 0) {
     int err = errno;
+    if (quiet) return Napi::Number::New(env, -err);
     std::string call = "openat2(" + std::to_string(dirfd) + ", " + Quote(path) + ", flags=0x" +
                        [&] { char b[16]; snprintf(b, sizeof b, "%llx", (unsigned long long)how.flags); return std::string(b); }() +
                        ", resolve=0x" + std::to_string(resolve) + ")";

@@ -52,6 +52,24 @@ describeNative('nativeBeneath', () => {
     expect(await code(nb.lstat(dest, 'sub/f/x'))).toBe('ENOTDIR');
   });
 
+  it('fsOpenat2 quiet: a failure comes back as -errno, nothing thrown; quiet must be a boolean', () => {
+    const n = fsNative!;
+    const c = n.fsConstants;
+    const dfd = n.fsOpenat2(c.AT_FDCWD, dest, c.O_PATH | c.O_DIRECTORY, 0, 0);
+    try {
+      const beneath = c.RESOLVE_BENEATH | c.RESOLVE_NO_SYMLINKS;
+      expect(n.fsOpenat2(dfd, 'missing', c.O_PATH | c.O_NOFOLLOW, 0, beneath, true)).toBe(-2); // ENOENT
+      expect(n.fsOpenat2(dfd, 'evildir/secret', c.O_PATH | c.O_NOFOLLOW, 0, beneath, true)).toBe(-40); // ELOOP
+      const fd = n.fsOpenat2(dfd, 'sub/f', c.O_PATH | c.O_NOFOLLOW, 0, beneath, true);
+      expect(fd).toBeGreaterThanOrEqual(0);
+      closeSync(fd);
+      expect(() => n.fsOpenat2(dfd, 'missing', c.O_PATH, 0, beneath, false)).toThrow(/ENOENT|No such file/);
+      expect(() => n.fsOpenat2(dfd, 'missing', c.O_PATH, 0, beneath, 1 as unknown as boolean)).toThrow(/quiet must be a boolean/);
+    } finally {
+      closeSync(dfd);
+    }
+  });
+
   it('open creates with the mode, never through a symlink', async () => {
     const fd = await nb.open(dest, 'sub/new', constants.O_RDWR | constants.O_CREAT, 0o600);
     try {
