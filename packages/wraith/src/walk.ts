@@ -9,8 +9,8 @@
  * - mode keeps the permission bits only (setuid, setgid and sticky are stripped).
  * - Empty files and empty directories are included; entries come in name order.
  */
-import { fstatSync, type Stats } from 'node:fs';
-import { lstat, opendir, stat } from 'node:fs/promises';
+import { fstatSync, lstatSync, readdirSync, type Stats } from 'node:fs';
+import { lstat, opendir, stat, statfs } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { WraithError } from '@wraith/core';
 import { validateRelativeName } from './store/names.js';
@@ -41,6 +41,8 @@ export interface WalkWarning {
 export interface WalkOptions {
   readonly followSymlinks?: boolean;
   readonly onWarning?: (w: WalkWarning) => void;
+  /** @internal Read every directory through the thread pool, as on a network file system. */
+  readonly threadPoolOnly?: boolean;
 }
 
 function kindOf(st: Stats): string {
@@ -74,10 +76,37 @@ function fsError(op: string, path: string, e: unknown): WraithError {
 /** Children of a directory lstat-ed at once. */
 const LSTAT_BATCH = 32;
 
+/**
+ * statfs f_type of local file systems (ext2-4, xfs, btrfs, tmpfs, ramfs, overlay, zfs, f2fs,
+ * bcachefs, squashfs, erofs, iso9660, vfat, exfat): their directories are read and lstat-ed on
+ * the caller's thread, where a thread-pool round trip cost ~4× the call. Network and FUSE file
+ * systems, which can stall, stay on the thread pool.
+ */
+const LOCAL_FS = new Set([
+  0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x858458f6, 0x794c7630, 0x2fc12fc1, 0xf2f52010,
+  0xca451a4e, 0x73717368, 0xe0f5e1e2, 0x9660, 0x4d44, 0x2011bab0,
+]);
+
+/** Whether a directory is on a local file system, asked once per device of one walk. */
+type LocalCheck = (dir: string, dev: number) => Promise<boolean>;
+
+function localCheck(): LocalCheck {
+  const byDev = new Map<number, Promise<boolean>>();
+  return (dir, dev) => {
+    let p = byDev.get(dev);
+    if (p === undefined) {
+      p = statfs(dir).then((s) => LOCAL_FS.has(s.type), () => false);
+      byDev.set(dev, p);
+    }
+    return p;
+  };
+}
+
 /** Walks every PATH in order. Throws E_NOT_FOUND for a missing PATH, E_USAGE for two PATHs with the same base name. */
 export async function* walk(paths: readonly string[], opts: WalkOptions = {}): AsyncGenerator<WalkEntry> {
   const warn = (path: string, reason: WalkWarningReason, message: string): void => opts.onWarning?.({ path, reason, message });
   const roots = paths.map((p) => resolve(p));
+  const isLocal: LocalCheck = opts.threadPoolOnly === true ? async () => false : localCheck();
   const seen = new Map<string, string>();
   for (let i = 0; i < roots.length; i++) {
     const b = basename(roots[i]!);
@@ -101,7 +130,7 @@ export async function* walk(paths: readonly string[], opts: WalkOptions = {}): A
     if (st.isFile()) {
       yield entry('file', root, name, st);
     } else if (st.isDirectory()) {
-      yield* walkDir(root, name, st, new Set([`${st.dev}:${st.ino}`]), opts, warn);
+      yield* walkDir(root, name, st, new Set([`${st.dev}:${st.ino}`]), opts, warn, isLocal);
     } else {
       warn(root, 'special', `${root} is ${kindOf(st)}: skipped`);
     }
@@ -115,6 +144,7 @@ async function* walkDir(
   ancestors: Set<string>,
   opts: WalkOptions,
   warn: (path: string, reason: WalkWarningReason, message: string) => void,
+  isLocal: LocalCheck,
 ): AsyncGenerator<WalkEntry> {
   try {
     validateRelativeName(name);
@@ -124,15 +154,20 @@ async function* walkDir(
   }
   yield entry('dir', dir, name, st);
 
+  const local = await isLocal(dir, st.dev);
   const names: string[] = [];
+  // Raw bytes: a name that is not UTF-8 would come back with U+FFFD in it and then not be found.
+  const addName = (raw: Buffer): void => {
+    const child = raw.toString('utf8');
+    if (Buffer.from(child, 'utf8').equals(raw)) names.push(child);
+    else warn(join(dir, child), 'unsendable_name', `${join(dir, child)}: the name is not valid UTF-8; skipped`);
+  };
   try {
-    // opendir streams the directory instead of building one large array of Dirents. Raw bytes:
-    // a name that is not UTF-8 would come back with U+FFFD in it and then not be found.
-    for await (const d of await opendir(dir, { encoding: 'buffer' as BufferEncoding })) {
-      const raw = d.name as unknown as Buffer;
-      const child = raw.toString('utf8');
-      if (Buffer.from(child, 'utf8').equals(raw)) names.push(child);
-      else warn(join(dir, child), 'unsendable_name', `${join(dir, child)}: the name is not valid UTF-8; skipped`);
+    if (local) {
+      for (const raw of readdirSync(dir, { encoding: 'buffer' })) addName(raw);
+    } else {
+      // opendir streams the directory instead of building one large array of Dirents.
+      for await (const d of await opendir(dir, { encoding: 'buffer' as BufferEncoding })) addName(d.name as unknown as Buffer);
     }
   } catch (e) {
     throw fsError('opendir', dir, e);
@@ -144,7 +179,7 @@ async function* walkDir(
   let batch: Array<Promise<Stats | NodeJS.ErrnoException>> = [];
   for (let k = 0; k < names.length; k++) {
     if (k % LSTAT_BATCH === 0) {
-      batch = names.slice(k, k + LSTAT_BATCH).map((c) => lstat(join(dir, c)).catch((e: NodeJS.ErrnoException) => e));
+      batch = names.slice(k, k + LSTAT_BATCH).map((c) => (local ? lstatNow(join(dir, c)) : lstat(join(dir, c)).catch((e: NodeJS.ErrnoException) => e)));
     }
     const child = names[k]!;
     const path = join(dir, child);
@@ -181,7 +216,7 @@ async function* walkDir(
         continue;
       }
       ancestors.add(id);
-      yield* walkDir(path, rel, cst, ancestors, opts, warn);
+      yield* walkDir(path, rel, cst, ancestors, opts, warn, isLocal);
       ancestors.delete(id);
     } else if (cst.isFile()) {
       try {
@@ -194,6 +229,15 @@ async function* walkDir(
     } else {
       warn(path, 'special', `${path} is ${kindOf(cst)}: skipped`);
     }
+  }
+}
+
+/** lstat on the caller's thread, as a settled promise like the thread pool's. */
+function lstatNow(path: string): Promise<Stats | NodeJS.ErrnoException> {
+  try {
+    return Promise.resolve(lstatSync(path));
+  } catch (e) {
+    return Promise.resolve(e as NodeJS.ErrnoException);
   }
 }
 

@@ -2,15 +2,18 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { isWraithError } from '@wraith/core';
 import { assertUnchanged, snapshotFd, walk, type WalkEntry, type WalkWarning } from '../src/walk.js';
 import { tmpDir } from './helpers.js';
 
+/** Local file systems are walked on the caller's thread; the other way is tested too. */
+let threadPoolOnly = false;
+
 async function collect(paths: string[], followSymlinks = false): Promise<{ entries: WalkEntry[]; warnings: WalkWarning[] }> {
   const entries: WalkEntry[] = [];
   const warnings: WalkWarning[] = [];
-  for await (const e of walk(paths, { followSymlinks, onWarning: (w) => warnings.push(w) })) entries.push(e);
+  for await (const e of walk(paths, { followSymlinks, onWarning: (w) => warnings.push(w), threadPoolOnly })) entries.push(e);
   return { entries, warnings };
 }
 
@@ -36,7 +39,11 @@ function makeTree(): { base: string; root: string; outside: string } {
   return { base, root, outside };
 }
 
-describe('walk', () => {
+describe.each([false, true])('walk (thread pool only: %s)', (poolOnly) => {
+  beforeEach(() => {
+    threadPoolOnly = poolOnly;
+  });
+
   it('yields regular files and directories in name order, lazily, with relative names', async () => {
     const { root } = makeTree();
     const { entries, warnings } = await collect([root]);
