@@ -5,7 +5,8 @@
  * - Symlinks are skipped with a warning, unless followSymlinks; then loops (a link to an
  *   ancestor, by dev:ino) are skipped with a warning. A PATH argument that is itself a symlink
  *   is always followed: it was named explicitly.
- * - FIFOs, devices and sockets are skipped with a warning.
+ * - FIFOs, devices and sockets are skipped with a warning, and so are files and directories on
+ *   kernel pseudo file systems (/proc, /sys, ...), whose sizes do not say what they hold.
  * - mode keeps the permission bits only (setuid, setgid and sticky are stripped).
  * - Empty files and empty directories are included; entries come in name order.
  */
@@ -87,26 +88,53 @@ const LOCAL_FS = new Set([
   0xca451a4e, 0x73717368, 0xe0f5e1e2, 0x9660, 0x4d44, 0x2011bab0,
 ]);
 
-/** Whether a directory is on a local file system, asked once per device of one walk. */
-type LocalCheck = (dir: string, dev: number) => Promise<boolean>;
+/**
+ * Kernel pseudo file systems by statfs f_type: their files have no fixed size (procfs says 0,
+ * sysfs 4096, whatever they hold), so a file's bytes cannot be hashed before they are sent.
+ */
+const PSEUDO_FS = new Map([
+  [0x9fa0, 'procfs'], [0x62656572, 'sysfs'], [0x64626720, 'debugfs'], [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'], [0x27e0eb, 'cgroupfs'], [0x63677270, 'cgroup2'], [0x62656570, 'configfs'],
+  [0xde5e81e4, 'efivarfs'], [0x6165676c, 'pstore'], [0xcafe4a11, 'bpffs'], [0xf97cff8c, 'selinuxfs'],
+  [0x43415d53, 'smackfs'], [0x65735543, 'fusectl'], [0x42494e4d, 'binfmt_misc'], [0x6e736673, 'nsfs'],
+]);
 
-function localCheck(): LocalCheck {
-  const byDev = new Map<number, Promise<boolean>>();
-  return (dir, dev) => {
+/** What a path's file system is: local, a kernel pseudo file system (its name), or other. */
+type FsKind = 'local' | 'other' | { readonly pseudo: string };
+
+/** Asks statfs once per device of one walk. */
+type FsKindOf = (path: string, dev: number) => Promise<FsKind>;
+
+function fsKinds(): FsKindOf {
+  const byDev = new Map<number, Promise<FsKind>>();
+  return (path, dev) => {
     let p = byDev.get(dev);
     if (p === undefined) {
-      p = statfs(dir).then((s) => LOCAL_FS.has(s.type), () => false);
+      p = statfs(path).then(
+        (s): FsKind => {
+          const pseudo = PSEUDO_FS.get(s.type);
+          return pseudo !== undefined ? { pseudo } : LOCAL_FS.has(s.type) ? 'local' : 'other';
+        },
+        (): FsKind => 'other',
+      );
       byDev.set(dev, p);
     }
     return p;
   };
 }
 
+const pseudoSkip = (path: string, kind: { pseudo: string }, dir: boolean): string =>
+  `${path} is on ${kind.pseudo}, whose files have no fixed size: skipped${dir ? ' with its contents (copy what you need to regular files first)' : ' (copy it to a regular file first)'}`;
+
 /** Walks every PATH in order. Throws E_NOT_FOUND for a missing PATH, E_USAGE for two PATHs with the same base name. */
 export async function* walk(paths: readonly string[], opts: WalkOptions = {}): AsyncGenerator<WalkEntry> {
   const warn = (path: string, reason: WalkWarningReason, message: string): void => opts.onWarning?.({ path, reason, message });
   const roots = paths.map((p) => resolve(p));
-  const isLocal: LocalCheck = opts.threadPoolOnly === true ? async () => false : localCheck();
+  const kinds = fsKinds();
+  const fsKind: FsKindOf = opts.threadPoolOnly !== true ? kinds : async (p, dev) => {
+    const k = await kinds(p, dev);
+    return k === 'local' ? 'other' : k;
+  };
   const seen = new Map<string, string>();
   for (let i = 0; i < roots.length; i++) {
     const b = basename(roots[i]!);
@@ -128,9 +156,11 @@ export async function* walk(paths: readonly string[], opts: WalkOptions = {}): A
     const name = basename(root);
     if (name === '') throw new WraithError('E_USAGE', 'cannot send "/" itself; name the directories under it');
     if (st.isFile()) {
-      yield entry('file', root, name, st);
+      const kind = await fsKind(root, st.dev);
+      if (typeof kind === 'object') warn(root, 'special', pseudoSkip(root, kind, false));
+      else yield entry('file', root, name, st);
     } else if (st.isDirectory()) {
-      yield* walkDir(root, name, st, new Set([`${st.dev}:${st.ino}`]), opts, warn, isLocal);
+      yield* walkDir(root, name, st, new Set([`${st.dev}:${st.ino}`]), opts, warn, fsKind);
     } else {
       warn(root, 'special', `${root} is ${kindOf(st)}: skipped`);
     }
@@ -144,8 +174,13 @@ async function* walkDir(
   ancestors: Set<string>,
   opts: WalkOptions,
   warn: (path: string, reason: WalkWarningReason, message: string) => void,
-  isLocal: LocalCheck,
+  fsKind: FsKindOf,
 ): AsyncGenerator<WalkEntry> {
+  const kind = await fsKind(dir, st.dev);
+  if (typeof kind === 'object') {
+    warn(dir, 'special', pseudoSkip(dir, kind, true));
+    return;
+  }
   try {
     validateRelativeName(name);
   } catch (e) {
@@ -154,7 +189,7 @@ async function* walkDir(
   }
   yield entry('dir', dir, name, st);
 
-  const local = await isLocal(dir, st.dev);
+  const local = kind === 'local';
   const names: string[] = [];
   // Raw bytes: a name that is not UTF-8 would come back with U+FFFD in it and then not be found.
   const addName = (raw: Buffer): void => {
@@ -216,13 +251,19 @@ async function* walkDir(
         continue;
       }
       ancestors.add(id);
-      yield* walkDir(path, rel, cst, ancestors, opts, warn, isLocal);
+      yield* walkDir(path, rel, cst, ancestors, opts, warn, fsKind);
       ancestors.delete(id);
     } else if (cst.isFile()) {
       try {
         validateRelativeName(rel);
       } catch (e) {
         warn(path, 'unsendable_name', `${path}: ${(e as Error).message.replace(/^received name /, 'name ')}; skipped`);
+        continue;
+      }
+      // Another device than its directory's: a followed symlink or a bind mount.
+      const other = cst.dev === st.dev ? kind : await fsKind(path, cst.dev);
+      if (typeof other === 'object') {
+        warn(path, 'special', pseudoSkip(path, other, false));
         continue;
       }
       yield entry('file', path, rel, cst);

@@ -122,6 +122,25 @@ describe.each([false, true])('walk (thread pool only: %s)', (poolOnly) => {
   });
 });
 
+describe('kernel pseudo file systems', () => {
+  it('skips files and directories on procfs and sysfs with a warning that says why, also behind a followed symlink', async () => {
+    const base = tmpDir();
+    const tree = join(base, 'tree');
+    mkdirSync(tree);
+    writeFileSync(join(tree, 'real'), 'x');
+    symlinkSync('/proc/version', join(tree, 'version'));
+    const { entries, warnings } = await collect(['/proc/cpuinfo', '/sys/kernel', tree], true);
+    expect(entries.map((e) => e.name)).toEqual(['tree', 'tree/real']);
+    expect(warnings.map((w) => [w.path, w.reason])).toEqual([
+      ['/proc/cpuinfo', 'special'],
+      ['/sys/kernel', 'special'],
+      [join(tree, 'version'), 'special'],
+    ]);
+    expect(warnings[0]!.message).toMatch(/on procfs, whose files have no fixed size: skipped \(copy it to a regular file first\)/);
+    expect(warnings[1]!.message).toMatch(/on sysfs, .*skipped with its contents/);
+  });
+});
+
 describe('source change check', () => {
   it('passes when nothing changed and names what changed otherwise', async () => {
     const dir = tmpDir();
