@@ -81,10 +81,17 @@ export interface OutgoingResult {
   errors: WraithError[];
 }
 
-/** Session close codes that mean the peer is gone (not that it refused): re-dial and resume. */
+/**
+ * Session close codes that mean the peer is gone or busy (not that it refused the files):
+ * re-dial and resume. E_TOO_MANY_SESSIONS: the receiver holds max_sessions_per_peer sessions
+ * of this node already (parallel sends), so this one waits for a slot.
+ */
 function sessionGone(code: ErrorCode): boolean {
-  return code === 'E_PEER_CLOSED' || code === 'E_IDLE_TIMEOUT' || code === 'E_SHUTTING_DOWN' || code === 'E_PEER_RESET';
+  return code === 'E_PEER_CLOSED' || code === 'E_IDLE_TIMEOUT' || code === 'E_SHUTTING_DOWN' || code === 'E_PEER_RESET' || code === 'E_TOO_MANY_SESSIONS';
 }
+
+/** Wait before dialling a receiver that is at its session limit: 0.25-1 s, spread out. */
+const busyPause = (): Promise<void> => new Promise((r) => setTimeout(r, 250 + Math.random() * 750));
 
 /**
  * Sends files and directories to one peer: walks the paths, hashes each file
@@ -128,6 +135,8 @@ export class OutgoingJob {
   private sessionLost: WraithError | null = null;
   /** A session was established at least once: failing to dial after that is a lost peer. */
   private everConnected = false;
+  /** Since when the receiver has turned every session away as over its limit (ms), or null. */
+  private busySince: number | null = null;
 
   constructor(o: OutgoingOptions) {
     this.o = o;
@@ -248,7 +257,20 @@ export class OutgoingJob {
     const lost = this.sessionLost as WraithError;
     // The peer refused us (not authorised, wrong key): dialling again cannot help.
     if (this.o.reconnectForMs <= 0 || lost.category === 'auth') throw lost;
-    this.o.log.warn({ code: lost.code, reason: lost.message }, 'session lost; reconnecting');
+    if (lost.code === 'E_TOO_MANY_SESSIONS') {
+      const now = Date.now();
+      if (this.busySince === null) {
+        this.busySince = now;
+        this.o.ui.warning({ transfer_id: this.o.transferId, code: lost.code, message: `the receiver has as many sessions from this node as it takes (max_sessions_per_peer); waiting up to ${humanDuration(this.o.reconnectForMs / 1000)} (--reconnect-for) for one to end` });
+      } else if (now - this.busySince >= this.o.reconnectForMs) {
+        throw new WraithError('E_TOO_MANY_SESSIONS', `the receiver stayed at its limit of sessions from this node for ${humanDuration((now - this.busySince) / 1000)} (--reconnect-for)`);
+      }
+      this.o.log.info({ code: lost.code }, 'receiver at its session limit; dialling again');
+      await busyPause();
+      if (this.o.signal.aborted) return;
+    } else {
+      this.o.log.warn({ code: lost.code, reason: lost.message }, 'session lost; reconnecting');
+    }
     await this.connect(Date.now() + this.o.reconnectForMs);
     const again = [...this.active.values()];
     this.active.clear();
@@ -381,12 +403,16 @@ export class OutgoingJob {
     switch (e.type) {
       case 'read_chunks': {
         const t = this.active.get(e.transferId);
-        if (t && t.session === e.session) void this.read(t, e.chunks);
+        if (t && t.session === e.session) {
+          this.busySince = null; // a session got through
+          void this.read(t, e.chunks);
+        }
         return;
       }
       case 'transfer_complete': {
         const t = this.active.get(e.transferId);
         if (!t || t.session !== e.session) return;
+        this.busySince = null;
         this.active.delete(e.transferId);
         void this.complete(t, e.status, e.stats);
         return;
@@ -409,7 +435,7 @@ export class OutgoingJob {
         // A stateless reset (the receiver restarted or lost the session) is a lost peer like an
         // idle timeout, only noticed within a round trip: --reconnect-for dials again.
         this.sessionLost = new WraithError(
-          sessionGone(code) ? 'E_PEER_LOST' : code,
+          sessionGone(code) && code !== 'E_TOO_MANY_SESSIONS' ? 'E_PEER_LOST' : code,
           `the session to the peer closed (${code}${e.reason ? `: ${e.reason}` : ''})`,
         );
         this.wakeUp();
