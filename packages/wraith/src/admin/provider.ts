@@ -26,7 +26,7 @@ export interface AdminProvider {
    */
   startTransfer(path: string, peerName: string): Promise<TransferDto>;
   /** DELETE /v1/transfers/:id: true when the transfer was running and is now cancelled. */
-  cancel(id: string): boolean;
+  cancel(id: string): boolean | Promise<boolean>;
   /** GET /v1/metrics: Prometheus text exposition (Stats.metrics()). */
   metrics(): Promise<string>;
   /** `[admin] send_roots` (absolute paths); empty: POST /v1/transfers is refused. */

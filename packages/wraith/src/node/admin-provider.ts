@@ -102,7 +102,7 @@ export class DaemonAdminProvider implements AdminProvider {
       const secs = ((r.finishedMs ?? now) - r.startedMs) / 1000;
       const rate = !finished && secs > 0 ? r.done / secs : 0;
       return {
-        id: `rx-${r.key.replace('/', '-')}`,
+        id: rxId(r.key),
         direction: 'receive',
         peer_id: r.peerId,
         peer_name: null,
@@ -225,7 +225,9 @@ export class DaemonAdminProvider implements AdminProvider {
     return { ...dto };
   }
 
-  cancel(id: string): boolean {
+  async cancel(id: string): Promise<boolean> {
+    const rx = this.incoming.list().find((r) => r.finishedMs === null && rxId(r.key) === id);
+    if (rx !== undefined) return this.incoming.cancel(rx.key);
     const j = this.jobs.get(id);
     if (!j || j.dto.finished_at !== null) return false;
     j.abort.abort();
@@ -273,4 +275,9 @@ export async function startAdmin(a: { node: WraithNode; incoming: IncomingTransf
     logger: a.opts.log.child('admin'),
   });
   return { url: server.url, close: () => server.close() };
+}
+
+/** The admin API id of a receive ("rx-" and its session/transfer key). */
+function rxId(key: string): string {
+  return `rx-${key.replace('/', '-')}`;
 }

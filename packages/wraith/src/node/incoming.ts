@@ -420,6 +420,18 @@ export class IncomingTransfers {
     this.checkIdle(r.session);
   }
 
+  /**
+   * The operator stops a receive (`wraith cancel`, DELETE /v1/transfers/:id): the sender is told
+   * (E_TRANSFER_CANCELLED) and the partial stays for a resume, as after a sender's Ctrl-C.
+   * False when the file is not being received (any more).
+   */
+  async cancel(key: string): Promise<boolean> {
+    const r = this.rx.get(key);
+    if (r === undefined || r.received || r.failed) return false;
+    await this.fail(r, 'E_TRANSFER_CANCELLED', 'cancelled by the receiver\'s operator', true);
+    return true;
+  }
+
   /** Stop a receive: keep the partial for resume unless the disk is full, the file is bad or its source changed. */
   private async fail(r: Rx, code: ErrorCode, reason: string, local: boolean): Promise<void> {
     if (r.failed) return;

@@ -63,7 +63,7 @@ export async function transferRoutes(instance: FastifyInstance, opts: TransferRo
     async (request) => {
       const { id } = request.params;
       if (provider.transfer(id) === null) throw unknownTransfer(id);
-      if (!provider.cancel(id)) {
+      if (!(await provider.cancel(id))) {
         throw new WraithError('E_TRANSFER_FINISHED', `transfer ${id} has already finished`, { id });
       }
       request.log.info({ id }, 'admin: transfer cancelled');
