@@ -180,5 +180,8 @@ export function ioError(op: string, path: string, e: unknown): WraithError {
   if (code === 'EACCES' || code === 'EPERM') {
     return new WraithError('E_PERMISSION', `${op}(${path}): ${(e as Error).message}`, { path });
   }
+  if (code === 'EROFS') {
+    return new WraithError('E_PERMISSION', `${op}(${path}): the receiver's file system is mounted read-only`, { path });
+  }
   return new WraithError('E_IO', `${op}(${path}): ${(e as Error).message}`, { path, errno: code });
 }

@@ -9,7 +9,7 @@
  * <home>/state/. Installation never replaces an existing name unless on_conflict = "overwrite".
  */
 import { closeSync, constants, existsSync, fstatSync, type Stats as FsStats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, realpath, rename, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
+import { access, link, lstat, mkdir, open, readdir, realpath, rename, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { WraithError } from '@wraith/core';
@@ -109,6 +109,17 @@ const errnoOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException)
 /** tmpfs and ramfs (statfs f_type): memory, where fsync does nothing but costs a thread hop. */
 const MEMORY_FS_TYPES = new Set([0x01021994, 0x858458f6]);
 
+/** Said at start: a read-only or immutable download directory refuses every offer. */
+async function warnIfNotWritable(dir: string, logger: Logger | undefined): Promise<void> {
+  try {
+    await access(dir, constants.W_OK);
+  } catch (e) {
+    const code = errnoOf(e);
+    const why = code === 'EROFS' ? 'its file system is mounted read-only' : code === 'EPERM' ? 'it is immutable (chattr +i)' : `${code ?? 'not writable'}`;
+    logger?.warn({ dir, code }, `the download directory ${dir} is not writable: ${why}; every file offered will be refused until it is`);
+  }
+}
+
 /** The download directory's device when it is a memory file system, else null. */
 async function memoryDevOf(dir: string): Promise<number | null> {
   try {
@@ -156,6 +167,7 @@ export class FileStore {
     }
     const store = new FileStore(await realpath(opts.downloadDir), opts);
     store.memoryDev = await memoryDevOf(store.downloadDir);
+    await warnIfNotWritable(store.downloadDir, opts.logger);
     if (opts.sweepOnOpen ?? true) await store.sweep();
     return store;
   }
