@@ -42,6 +42,11 @@ export interface WalkWarning {
 export interface WalkOptions {
   readonly followSymlinks?: boolean;
   readonly onWarning?: (w: WalkWarning) => void;
+  /**
+   * A directory below a PATH that cannot be read (permission denied): reported here and skipped,
+   * the walk goes on. Without it the walk throws E_PERMISSION.
+   */
+  readonly onUnreadable?: (dir: string, name: string, err: WraithError) => void;
   /** @internal Read every directory through the thread pool, as on a network file system. */
   readonly threadPoolOnly?: boolean;
 }
@@ -205,7 +210,10 @@ async function* walkDir(
       for await (const d of await opendir(dir, { encoding: 'buffer' as BufferEncoding })) addName(d.name as unknown as Buffer);
     }
   } catch (e) {
-    throw fsError('opendir', dir, e);
+    const err = fsError('opendir', dir, e);
+    if (err.code !== 'E_PERMISSION' || opts.onUnreadable === undefined) throw err;
+    opts.onUnreadable(dir, name, err);
+    return;
   }
   names.sort();
 

@@ -2,7 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { IS_ROOT, REPO_ROOT, itIf } from '../../../test/support/prereq.js';
 import { isWraithError } from '@wraith/core';
 import { assertUnchanged, snapshotFd, walk, type WalkEntry, type WalkWarning } from '../src/walk.js';
 import { tmpDir } from './helpers.js';
@@ -119,6 +121,34 @@ describe.each([false, true])('walk (thread pool only: %s)', (poolOnly) => {
       'bad\nname: name "tree/bad\\nname" refused: control characters are not allowed; skipped',
     ]);
     expect(warnings.some((w) => w.reason === 'vanished')).toBe(false);
+  });
+});
+
+describe('unreadable directories', () => {
+  // Root reads everything: the walk runs as nobody in a child process, over the built module.
+  itIf(IS_ROOT ? null : 'needs root (setpriv to nobody)', 'one below a PATH is reported through onUnreadable and skipped; the walk goes on', () => {
+    const base = tmpDir();
+    const root = join(base, 'tree');
+    mkdirSync(join(root, 'locked'), { recursive: true });
+    mkdirSync(join(root, 'open'));
+    writeFileSync(join(root, 'locked', 'secret'), 's');
+    writeFileSync(join(root, 'open', 'f'), 'f');
+    writeFileSync(join(root, 'z'), 'z');
+    execFileSync('chown', ['-R', 'nobody', base]);
+    chmodSync(join(root, 'locked'), 0o000);
+    const walkJs = pathToFileURL(join(REPO_ROOT, 'packages', 'wraith', 'dist', 'walk.js')).href;
+    const script = `
+      const { walk } = await import(${JSON.stringify(walkJs)});
+      const out = { names: [], unreadable: [], threw: null };
+      for await (const e of walk([${JSON.stringify(root)}], { onUnreadable: (dir, name, err) => out.unreadable.push([name, err.code, err.message]) })) out.names.push(e.name);
+      try { for await (const e of walk([${JSON.stringify(root)}])) void e; } catch (e) { out.threw = e.code; }
+      console.log(JSON.stringify(out));`;
+    const got = JSON.parse(execFileSync('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' })) as {
+      names: string[]; unreadable: Array<[string, string, string]>; threw: string | null;
+    };
+    expect(got.names).toEqual(['tree', 'tree/locked', 'tree/open', 'tree/open/f', 'tree/z']);
+    expect(got.unreadable).toEqual([['tree/locked', 'E_PERMISSION', `opendir(${join(root, 'locked')}): permission denied`]]);
+    expect(got.threw).toBe('E_PERMISSION');
   });
 });
 

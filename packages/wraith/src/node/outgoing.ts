@@ -151,6 +151,8 @@ export class OutgoingJob {
     const o = this.o;
     this.walker = walk(o.paths, {
       followSymlinks: o.followSymlinks,
+      // Like an unreadable file: that directory's contents fail, the rest goes (exit 7 at the end).
+      onUnreadable: (_dir, name, err) => this.fileFailed(`${name}/`, err),
       onWarning: (w) => o.ui.warning({ transfer_id: o.transferId, code: null, message: w.message }),
     });
     // A first pass (stat only) for the totals of the started line and the progress, while the
@@ -607,7 +609,7 @@ async function countFiles(
   let files = 0;
   let bytes = 0;
   let largestToHash = 0;
-  for await (const e of walk(paths, { followSymlinks })) {
+  for await (const e of walk(paths, { followSymlinks, onUnreadable: () => undefined })) {
     if (e.kind !== 'file') continue;
     files++;
     bytes += e.size;
@@ -650,7 +652,9 @@ async function openForRead(io: FileIo, path: string): Promise<number> {
     return await io.open(path, 'r');
   } catch (e) {
     const w = e instanceof WraithError ? e : null;
-    const code = w?.code === 'E_PERMISSION' || w?.code === 'E_NOT_FOUND' ? w.code : 'E_IO';
-    throw new WraithError(code, (e as Error).message, { path });
+    // Worded as the walk words its own failures (opendir(X): permission denied).
+    if (w?.code === 'E_PERMISSION') throw new WraithError('E_PERMISSION', `open(${path}): permission denied`, { path });
+    if (w?.code === 'E_NOT_FOUND') throw new WraithError('E_NOT_FOUND', `${path}: no such file or directory`, { path });
+    throw new WraithError('E_IO', (e as Error).message, { path });
   }
 }
