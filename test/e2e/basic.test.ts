@@ -110,6 +110,10 @@ describe('basic transfers', () => {
     expect(conflict.code, conflict.stdout).toBe(6);
     expect(conflict.events.find((e) => e.type === 'error')).toMatchObject({ code: 'E_EXISTS', exit_code: 6 });
     expect(await sha256File(join(daemon.output, 'same.bin'))).toBe(sent);
+    // Without --json the last line says the send is not complete.
+    const human = await scope.send([other], daemon.peer(), { home: tx, json: false }).result(120_000);
+    expect(human.code, human.stderr).toBe(6);
+    expect(human.stderr.trim().split('\n').at(-1)).toBe('not complete: 1 error above (E_EXISTS); everything else was sent');
   }, 300_000);
 
   it('over IPv6 loopback: <id>@[::1]:port', async (ctx) => {

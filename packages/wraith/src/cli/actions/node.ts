@@ -162,6 +162,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
   // A worker hashes the first big file while the engine loads and the node starts: the root
   // must be known before anything is offered, so this hides much of that pass.
+  let failed: readonly WraithError[] = [];
   const earlyHash = EarlyHash.start(
     paths,
     config.transfer.chunk_size,
@@ -190,11 +191,17 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
       ui,
     );
     if (result.errors.length > 0) state.exitCode = result.errors[0]!.exitCode;
+    failed = result.errors;
   } finally {
     ui.close();
     shutdown.dispose();
     log.flush();
     await earlyHash?.dispose();
+  }
+  // The last line says the send is not complete (each failure was printed as it came).
+  if (failed.length > 0 && !state.json) {
+    const codes = [...new Set(failed.map((e) => e.code))].join(', ');
+    io.stderr.write(`not complete: ${failed.length} ${failed.length === 1 ? 'error' : 'errors'} above (${codes}); everything else was sent\n`);
   }
 }
 
