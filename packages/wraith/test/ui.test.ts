@@ -114,6 +114,29 @@ describe('human output', () => {
     expect(tty.text).toContain('done: 4.00 MiB sent');
   });
 
+  it('plain receive lines: a small file gets only its "received:" line; a big one its start and progress, not a 100% line', () => {
+    const plain = new MemStream();
+    const p = new PlainUi(plain, { now: () => T0, progressIntervalMs: 0 });
+    p.started({ transfer_id: '1/0', direction: 'receive', peer: 'ab', files: 1, bytes_total: 5 });
+    p.progress({ transfer_id: '1/0', bytes_total: 5, bytes_done: 5, rate_bps: 40, eta_s: 0 });
+    p.file({ transfer_id: '1/0', name: 'small', status: 'received', bytes: 5, root: null });
+    p.started({ transfer_id: '1/2', direction: 'receive', peer: 'ab', files: 1, bytes_total: 4 * 2 ** 20 });
+    p.progress({ transfer_id: '1/2', bytes_total: 4 * 2 ** 20, bytes_done: 2 ** 20, rate_bps: 8e6, eta_s: 3 });
+    p.progress({ transfer_id: '1/2', bytes_total: 4 * 2 ** 20, bytes_done: 4 * 2 ** 20, rate_bps: 8e6, eta_s: 0 });
+    p.file({ transfer_id: '1/2', name: 'big', status: 'received', bytes: 4 * 2 ** 20, root: null });
+    // A send still ends on its 100% line.
+    p.started({ transfer_id: 's', direction: 'send', peer: 'ab@h:1', files: 1, bytes_total: 5 });
+    p.progress({ transfer_id: 's', bytes_total: 5, bytes_done: 5, rate_bps: 40, eta_s: 0 });
+    expect(plain.lines()).toEqual([
+      'received: small (5 B)',
+      'receiving 1 file, 4.00 MiB from ab (transfer 1/2)',
+      'progress: 25% 1.00 MiB / 4.00 MiB, 64.0 Mbit/s, ETA 3s',
+      'received: big (4.00 MiB)',
+      'sending 1 file, 5 B to ab@h:1 (transfer s)',
+      'progress: 100% 5 B / 5 B, 320 bit/s, ETA 0s',
+    ]);
+  });
+
   it('while a send hashes its source: bytes_hashed in NDJSON, "hashing N%" on the bar and the plain line', () => {
     const hashing = { transfer_id: 't', bytes_total: 4 * 2 ** 20, bytes_done: 0, rate_bps: 0, eta_s: null, bytes_hashed: 2 ** 20 };
     const out = new MemStream();

@@ -112,8 +112,13 @@ export class ProgressBarUi implements TransferUi {
 }
 
 /** Plain lines for non-TTY output: progress at most every `progressIntervalMs` (default 10 s). */
+/** A received file under this size gets only its "received:" line in plain output. */
+const QUIET_RECEIVE_BYTES = 1 << 20;
+
 export class PlainUi implements TransferUi {
   private lastProgress: number | null = null;
+  /** Receives in progress (each received file is a transfer of its own). */
+  private readonly receives = new Set<string>();
   private readonly interval: number;
   private readonly now: () => number;
 
@@ -126,10 +131,17 @@ export class PlainUi implements TransferUi {
   }
 
   started(e: StartedEvent): void {
+    if (e.direction === 'receive') {
+      this.receives.add(e.transfer_id);
+      // A tree of small files would print three lines per file; its "received:" lines say it all.
+      if (e.bytes_total < QUIET_RECEIVE_BYTES) return;
+    }
     this.out.write(`${e.direction === 'send' ? 'sending' : 'receiving'} ${e.files} file${e.files === 1 ? '' : 's'}, ${humanBytes(e.bytes_total)} ${e.direction === 'send' ? 'to' : 'from'} ${e.peer} (transfer ${e.transfer_id})\n`);
   }
 
   progress(e: ProgressEvent): void {
+    // A receive's end is its "received:" line.
+    if (this.receives.has(e.transfer_id) && (e.bytes_done >= e.bytes_total || e.bytes_total < QUIET_RECEIVE_BYTES)) return;
     const t = this.now();
     if (this.lastProgress !== null && t - this.lastProgress < this.interval && e.bytes_done < e.bytes_total) return;
     this.lastProgress = t;
@@ -140,6 +152,7 @@ export class PlainUi implements TransferUi {
   }
 
   file(e: FileEvent): void {
+    this.receives.delete(e.transfer_id);
     this.out.write(`${fileLine(e)}\n`);
   }
 
@@ -151,7 +164,8 @@ export class PlainUi implements TransferUi {
     this.out.write(`${summary(e)}\n`);
   }
 
-  error(err: WraithError): void {
+  error(err: WraithError, transferId: string | null): void {
+    if (transferId !== null) this.receives.delete(transferId);
     this.out.write(formatError(err));
   }
 
