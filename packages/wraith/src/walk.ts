@@ -11,9 +11,10 @@
  * - Empty files and empty directories are included; entries come in name order.
  */
 import { fstatSync, lstatSync, readdirSync, type Stats } from 'node:fs';
-import { lstat, opendir, stat, statfs } from 'node:fs/promises';
+import { lstat, opendir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { WraithError } from '@wraith/core';
+import { fsKinds, type FsKindOf } from './fs-kind.js';
 import { validateRelativeName } from './store/names.js';
 
 export interface WalkEntry {
@@ -81,52 +82,6 @@ function fsError(op: string, path: string, e: unknown): WraithError {
 
 /** Children of a directory lstat-ed at once. */
 const LSTAT_BATCH = 32;
-
-/**
- * statfs f_type of local file systems (ext2-4, xfs, btrfs, tmpfs, ramfs, overlay, zfs, f2fs,
- * bcachefs, squashfs, erofs, iso9660, vfat, exfat): their directories are read and lstat-ed on
- * the caller's thread, where a thread-pool round trip cost ~4× the call. Network and FUSE file
- * systems, which can stall, stay on the thread pool.
- */
-const LOCAL_FS = new Set([
-  0xef53, 0x58465342, 0x9123683e, 0x01021994, 0x858458f6, 0x794c7630, 0x2fc12fc1, 0xf2f52010,
-  0xca451a4e, 0x73717368, 0xe0f5e1e2, 0x9660, 0x4d44, 0x2011bab0,
-]);
-
-/**
- * Kernel pseudo file systems by statfs f_type: their files have no fixed size (procfs says 0,
- * sysfs 4096, whatever they hold), so a file's bytes cannot be hashed before they are sent.
- */
-const PSEUDO_FS = new Map([
-  [0x9fa0, 'procfs'], [0x62656572, 'sysfs'], [0x64626720, 'debugfs'], [0x74726163, 'tracefs'],
-  [0x73636673, 'securityfs'], [0x27e0eb, 'cgroupfs'], [0x63677270, 'cgroup2'], [0x62656570, 'configfs'],
-  [0xde5e81e4, 'efivarfs'], [0x6165676c, 'pstore'], [0xcafe4a11, 'bpffs'], [0xf97cff8c, 'selinuxfs'],
-  [0x43415d53, 'smackfs'], [0x65735543, 'fusectl'], [0x42494e4d, 'binfmt_misc'], [0x6e736673, 'nsfs'],
-]);
-
-/** What a path's file system is: local, a kernel pseudo file system (its name), or other. */
-type FsKind = 'local' | 'other' | { readonly pseudo: string };
-
-/** Asks statfs once per device of one walk. */
-type FsKindOf = (path: string, dev: number) => Promise<FsKind>;
-
-function fsKinds(): FsKindOf {
-  const byDev = new Map<number, Promise<FsKind>>();
-  return (path, dev) => {
-    let p = byDev.get(dev);
-    if (p === undefined) {
-      p = statfs(path).then(
-        (s): FsKind => {
-          const pseudo = PSEUDO_FS.get(s.type);
-          return pseudo !== undefined ? { pseudo } : LOCAL_FS.has(s.type) ? 'local' : 'other';
-        },
-        (): FsKind => 'other',
-      );
-      byDev.set(dev, p);
-    }
-    return p;
-  };
-}
 
 const pseudoSkip = (path: string, kind: { pseudo: string }, dir: boolean): string =>
   `${path} is on ${kind.pseudo}, whose files have no fixed size: skipped${dir ? ' with its contents (copy what you need to regular files first)' : ' (copy it to a regular file first)'}`;

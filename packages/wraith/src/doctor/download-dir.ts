@@ -8,27 +8,10 @@ import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openDirect } from '../store/direct-writes.js';
+import { fsName } from '../fs-kind.js';
 import { humanBytes } from '../units.js';
 
 export type DownloadDirStatus = 'ok' | 'warn' | 'fail';
-
-/** statfs f_type values (linux/magic.h) of the file systems downloads usually land on. */
-const FS_NAMES: ReadonlyMap<number, string> = new Map([
-  [0xef53, 'ext4'],
-  [0x58465342, 'xfs'],
-  [0x9123683e, 'btrfs'],
-  [0x2fc12fc1, 'zfs'],
-  [0x01021994, 'tmpfs'],
-  [0x6969, 'nfs'],
-  [0xff534d42, 'cifs'],
-  [0x794c7630, 'overlayfs'],
-  [0x65735546, 'fuse'],
-  [0xf2f52010, 'f2fs'],
-]);
-
-export function fsName(type: number): string {
-  return FS_NAMES.get(type) ?? `type 0x${type.toString(16)}`;
-}
 
 export interface DownloadDirOptions {
   readonly dir: string;

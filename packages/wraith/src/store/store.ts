@@ -14,6 +14,7 @@ import { join, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { WraithError } from '@wraith/core';
 import { DirSyncer } from '../fsutil.js';
+import { isMemoryFs } from '../fs-kind.js';
 import type { OnConflict } from '../config/schema.js';
 import type { Stats } from '../stats.js';
 import { Admission, downloadDirGone, statfsFree, type FreeSpaceFn } from './admission.js';
@@ -106,8 +107,6 @@ const rootHexOf = (root: string | Uint8Array): string => {
 
 const errnoOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
 
-/** tmpfs and ramfs (statfs f_type): memory, where fsync does nothing but costs a thread hop. */
-const MEMORY_FS_TYPES = new Set([0x01021994, 0x858458f6]);
 
 /** Said at start: a read-only or immutable download directory refuses every offer. */
 async function warnIfNotWritable(dir: string, logger: Logger | undefined): Promise<void> {
@@ -123,7 +122,7 @@ async function warnIfNotWritable(dir: string, logger: Logger | undefined): Promi
 /** The download directory's device when it is a memory file system, else null. */
 async function memoryDevOf(dir: string): Promise<number | null> {
   try {
-    if (!MEMORY_FS_TYPES.has((await statfs(dir)).type)) return null;
+    if (!isMemoryFs((await statfs(dir)).type)) return null;
     return (await stat(dir)).dev;
   } catch {
     return null; // unknown: sync as on any disk

@@ -2,7 +2,8 @@
 import { closeSync, constants, openSync, readdirSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { downloadDirCheck, fsName } from '../../src/doctor/download-dir.js';
+import { downloadDirCheck } from '../../src/doctor/download-dir.js';
+import { fsName } from '../../src/fs-kind.js';
 import { tmpDir } from '../helpers.js';
 
 function directOpens(dir: string): boolean {
