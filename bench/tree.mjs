@@ -6,7 +6,7 @@
 // sent into a tmpfs directory by:
 //   wraith        `wraith daemon` + `wraith send DIR`, default configuration (the daemon gets
 //                 --auto-accept --admin-listen off --min-free 0 --json): a transfer, a Merkle
-//                 check, an fsync and a no-replace install per file.
+//                 check, an fsync (none on a tmpfs) and a no-replace install per file.
 //   wraith-256    the same with --max-concurrent 256 on both ends (more files in flight).
 //   tar+socat     `tar c DIR | socat OPENSSL` into `socat OPENSSL-LISTEN | tar x` (TLS 1.3,
 //                 OpenSSL, a throwaway certificate): one stream, nothing fsynced.
