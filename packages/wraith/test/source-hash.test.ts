@@ -61,11 +61,20 @@ for (const [label, load, worker] of [
       const sh = new mod.SourceHasher(io, hasher, (b) => (read += b));
       try {
         sh.prepareFor(40 * MiB);
+        const kept: Array<[Uint8Array | null, Uint8Array]> = [];
         for (const { path, data } of files.values()) {
           const got = await withFd(path, (fd) => sh.leaves(path, fd, data.length, CS));
           expect(Buffer.from(got).equals(Buffer.from(hashChunks(hasher, data, CS))), `${data.length} bytes`).toBe(true);
           if (data.length < mod.PARALLEL_MIN_BYTES || !worker) expect(sh.workerBatches).toBe(0);
+          // A small file's bytes as hashed are kept for its send, once; a bigger one's are not.
+          const small = sh.takeSmall();
+          if (data.length <= mod.KEEP_SMALL_BYTES) kept.push([small, data]);
+          else expect(small, `${data.length} bytes`).toBeNull();
+          expect(sh.takeSmall()).toBeNull();
         }
+        // Still theirs after the other files were read through the same buffers.
+        expect(kept.length).toBe(2);
+        for (const [k, data] of kept) expect(k !== null && Buffer.from(k).equals(Buffer.from(data)), `${data.length} bytes kept`).toBe(true);
         expect(read).toBe([...files.keys()].reduce((a, b) => a + b, 0));
         // The worker takes ~70 ms to load; once it is up it takes a share of a big file.
         const big = files.get(40 * MiB + 12345)!;
@@ -78,6 +87,24 @@ for (const [label, load, worker] of [
           shared = Math.max(shared, sh.workerBatches);
         } while (Date.now() < until && (worker ? shared === 0 : Date.now() < until - 4800));
         expect(shared > 0).toBe(worker);
+      } finally {
+        await sh.close();
+      }
+    });
+
+    it('the bytes kept of a small file stay its own while the next files are read', async () => {
+      const mod = await load();
+      const sh = new mod.SourceHasher(io, await loadBlake3Async('auto'), () => {});
+      try {
+        const kept: Array<[Uint8Array | null, Uint8Array]> = [];
+        for (const size of [1000, 500, 1000]) {
+          const data = randomFillSync(new Uint8Array(size));
+          const path = join(dir, `kept-${kept.length}`);
+          await writeFile(path, data);
+          await withFd(path, (fd) => sh.leaves(path, fd, size, CS));
+          kept.push([sh.takeSmall(), data]);
+        }
+        for (const [k, data] of kept) expect(k !== null && Buffer.from(k).equals(Buffer.from(data))).toBe(true);
       } finally {
         await sh.close();
       }

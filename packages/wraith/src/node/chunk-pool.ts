@@ -6,12 +6,15 @@
  */
 export class ChunkPool {
   private readonly free = new Map<number, Uint8Array[]>();
+  /** Sizes acquire() was asked for: other buffers given to the engine are not kept. */
+  private readonly sizes = new Set<number>();
   private retained = 0;
 
   constructor(private readonly maxRetainedBytes = 96 * 1024 * 1024) {}
 
   /** A buffer of exactly `size` bytes (its own ArrayBuffer). */
   acquire(size: number): Uint8Array {
+    this.sizes.add(size);
     const list = this.free.get(size);
     const b = list?.pop();
     if (b) {
@@ -26,7 +29,7 @@ export class ChunkPool {
     const buf = bytes.buffer;
     if (!(buf instanceof ArrayBuffer) || bytes.byteOffset !== 0) return;
     const size = buf.byteLength;
-    if (this.retained + size > this.maxRetainedBytes) return;
+    if (!this.sizes.has(size) || this.retained + size > this.maxRetainedBytes) return;
     let list = this.free.get(size);
     if (!list) {
       list = [];

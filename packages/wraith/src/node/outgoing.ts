@@ -47,6 +47,8 @@ interface Tx {
   reads: number;
   /** A descriptor closeFd() left for the last read in flight to close. */
   closeAfterReads: number | null;
+  /** A small file's bytes as hashed: its chunks are supplied from them, not read again. */
+  kept: Uint8Array | null;
 }
 
 export interface OutgoingOptions {
@@ -361,7 +363,7 @@ export class OutgoingJob {
     const cs = o.chunkSize;
     if (entry.kind === 'dir') {
       const manifest: FileManifest = { name: entry.name, kind: 'dir', size: 0, chunkSize: cs, mode: entry.mode, mtimeMs: Math.floor(entry.mtimeMs), root: new Uint8Array(32) };
-      return { entry, manifest, tree: null, fd: null, before: null, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null };
+      return { entry, manifest, tree: null, fd: null, before: null, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null, kept: null };
     }
     const fd = await openForRead(o.node.io, entry.path);
     try {
@@ -384,7 +386,8 @@ export class OutgoingJob {
         root: tree.root,
       };
       // Keep the descriptor: the file is read again through it, never re-opened.
-      return { entry, manifest, tree, fd, before, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null };
+      const kept = this.hashing.takeSmall();
+      return { entry, manifest, tree, fd, before, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null, kept };
     } catch (e) {
       closeQuietly(fd);
       throw e;
@@ -459,6 +462,17 @@ export class OutgoingJob {
     // Another read of the file may have failed it meanwhile (it left `active` then).
     const current = (): boolean =>
       t.session === session && t.transferId === transferId && this.active.get(transferId) === t && o.node.endpoint.hasSession(session);
+    if (t.kept !== null && this.bucket === null) {
+      // Hashed from these very bytes: nothing to read (or to find changed) again.
+      await null; // not from inside the engine's event dispatch
+      if (!current()) return;
+      for (const i of chunks) {
+        const r = chunkRange(t.manifest, i);
+        o.node.endpoint.supplyChunk(session, transferId, i, t.kept.subarray(r.offset, r.offset + r.length));
+      }
+      o.node.driver.kick();
+      return;
+    }
     try {
       const pool = o.node.chunkPool;
       const reqs = chunks.map((i) => {

@@ -38,12 +38,17 @@ export interface SourceHasherOptions {
   cache?: HashCache | null;
 }
 
+/** Files up to this size keep their bytes from the hash pass for the send (takeSmall). */
+export const KEEP_SMALL_BYTES = 64 * 1024;
+
 export class SourceHasher {
   /** The last file's leaves came from the cache. */
   fromCache = false;
   /** Batches of the last file by worker (index 0 the first worker); trailing workers with none are left out. */
   workerShares: number[] = [];
   private bufs: [Uint8Array, Uint8Array] | null = null;
+  /** The last file's bytes, when it was small enough to keep (takeSmall). */
+  private small: Uint8Array | null = null;
   private workers: HashWorker[] = [];
   private workerFailed = false;
   /** Bytes of the files hashed to the end; the running jobs' finished batches count too. */
@@ -70,8 +75,19 @@ export class SourceHasher {
     if (bytes >= PARALLEL_MIN_BYTES && this.early === null) this.spawn();
   }
 
+  /**
+   * The bytes the last leaves() call hashed, if the file had at most KEEP_SMALL_BYTES: a small
+   * file is then sent from them instead of being read a second time. Once; null otherwise.
+   */
+  takeSmall(): Uint8Array | null {
+    const s = this.small;
+    this.small = null;
+    return s;
+  }
+
   /** Leaf hashes (chunks × 32 bytes) of the `size`-byte file open at `fd`. */
   async leaves(path: string, fd: number, size: number, chunkSize: number): Promise<Uint8Array> {
+    this.small = null;
     this.fromCache = false;
     this.workerShares = [];
     const cache = size >= CACHE_MIN_BYTES ? this.cache : null;
@@ -234,6 +250,8 @@ export class SourceHasher {
           leaves.set(leafHash(this.hasher, chunk), j * 32);
         }
         done[cur] = 1;
+        // A copy (Buffer#slice would be a view of a buffer the next file reads into).
+        if (batches === 1 && size <= KEEP_SMALL_BYTES) this.small = new Uint8Array((side === 0 ? bufs[0] : bufs[1]).subarray(0, size));
         cur = nextB;
       }
     } finally {
