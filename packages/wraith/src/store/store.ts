@@ -107,14 +107,13 @@ const rootHexOf = (root: string | Uint8Array): string => {
 
 const errnoOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException).code;
 
-
 /** Said at start: a read-only or immutable download directory refuses every offer. */
 async function warnIfNotWritable(dir: string, logger: Logger | undefined): Promise<void> {
   try {
     await access(dir, constants.W_OK);
   } catch (e) {
     const code = errnoOf(e);
-    const why = code === 'EROFS' ? 'its file system is mounted read-only' : code === 'EPERM' ? 'it is immutable (chattr +i)' : `${code ?? 'not writable'}`;
+    const why = code === 'EROFS' ? 'its file system is mounted read-only' : code === 'EPERM' ? 'it is immutable (chattr +i)' : code ?? 'not writable';
     logger?.warn({ dir, code }, `the download directory ${dir} is not writable: ${why}; every file offered will be refused until it is`);
   }
 }
