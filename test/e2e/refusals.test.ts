@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Scope, freeUdpPort, sha256File, writeRandomFile, type Daemon, type RunResult, type TestHome } from '../support/procs.js';
+import { Scope, freeUdpPort, randomTree, sha256File, writeRandomFile, type Daemon, type RunResult, type TestHome } from '../support/procs.js';
 
 const scope = new Scope('refusals');
 let rx: TestHome;
@@ -84,6 +84,13 @@ describe('refusals', () => {
     const r = await scope.send([src], d.peer(), { home: tx }).result(60_000);
     expectFatal(r, 'E_IO', 7, true);
     expect(String(r.events.find((e) => e.type === 'error')?.['message'])).toContain(`download directory ${d.output} is gone`);
+    // A tree stops at it: the receiver ends the session, not one refusal per file of 300.
+    const tree = join(await scope.tempDir('tree'), 'tree');
+    await randomTree(tree, { files: 300, maxSize: 100, dirs: 3 });
+    const t = await scope.send([tree], d.peer(), { home: tx, args: ['--reconnect-for', '60s'] }).result(60_000);
+    expectFatal(t, 'E_IO', 7);
+    expect(String(t.events.at(-1)?.['message'])).toMatch(/^the session to the peer closed \(E_IO: the receiver's download directory .* is gone/);
+    expect(t.events.filter((e) => e.type === 'error').length).toBeLessThan(100);
     await expect(stat(d.output)).rejects.toMatchObject({ code: 'ENOENT' });
     await mkdir(d.output);
     const ok = await scope.send([src], d.peer(), { home: tx }).result(60_000);

@@ -226,6 +226,9 @@ export class IncomingTransfers {
         } catch {
           // the sender cancelled it meanwhile
         }
+        // Every other file would be refused the same way: the sender stops at this, not after
+        // one refusal per file of its tree.
+        if (e.details?.['receiverWide'] === true) ep.close(nowMicros(), session, e.code, e.message);
         this.node.driver.kick();
       }
     }

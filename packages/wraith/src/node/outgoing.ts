@@ -259,8 +259,9 @@ export class OutgoingJob {
   /** The session died: dial again and re-offer everything unfinished. */
   private async recover(): Promise<void> {
     const lost = this.sessionLost as WraithError;
-    // The peer refused us (not authorised, wrong key): dialling again cannot help.
-    if (this.o.reconnectForMs <= 0 || lost.category === 'auth') throw lost;
+    // The peer refused us (not authorised, wrong key) or cannot store anything (its download
+    // directory is gone): dialling again cannot help.
+    if (this.o.reconnectForMs <= 0 || lost.category === 'auth' || lost.category === 'io') throw lost;
     if (lost.code === 'E_TOO_MANY_SESSIONS') {
       const now = Date.now();
       if (this.busySince === null) {

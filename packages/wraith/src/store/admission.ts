@@ -30,7 +30,8 @@ export const statfsFree: FreeSpaceFn = async (dir) => {
 
 /** The download directory vanished under a running receiver. */
 export function downloadDirGone(dir: string): WraithError {
-  return new WraithError('E_IO', `the receiver's download directory ${dir} is gone (removed or unmounted): recreate it`, { path: dir });
+  // receiverWide: no file can be received now, so the session ends with this (incoming.ts).
+  return new WraithError('E_IO', `the receiver's download directory ${dir} is gone (removed or unmounted): recreate it`, { path: dir, receiverWide: true });
 }
 
 interface Reservation {

@@ -283,7 +283,12 @@ export class FileStore {
 
   /** Creates a received directory (and its parents) with the store's directory mode. */
   async makeDirectory(name: string): Promise<string> {
-    return this.beneath.mkdirs(validateRelativeName(name), this.dirMode);
+    try {
+      return await this.beneath.mkdirs(validateRelativeName(name), this.dirMode);
+    } catch (e) {
+      if (!existsSync(this.downloadDir)) throw downloadDirGone(this.downloadDir);
+      throw e;
+    }
   }
 
   /**
