@@ -67,8 +67,11 @@ export function nativeBeneath(root: string): NativeBeneath | null {
     // Anything else (a missing directory) is the caller's to report when it uses it.
   }
   const BENEATH = c.RESOLVE_BENEATH | c.RESOLVE_NO_SYMLINKS;
-  /** `rel` opened beneath `dir` (openat2), the root's own fd closed again; node-style errors. */
-  const openUnder = (dir: string, rel: string, flags: number, mode: number): number => {
+  /**
+   * `rel` opened beneath `dir` (openat2), the root's own fd closed again; node-style errors, or
+   * with `quiet` -errno for a failure of `rel` itself (no Error built).
+   */
+  const openUnder = (dir: string, rel: string, flags: number, mode: number, quiet = false): number => {
     let rootfd: number;
     try {
       rootfd = n.fsOpenat2(c.AT_FDCWD, dir, c.O_PATH | c.O_DIRECTORY, 0, 0);
@@ -76,7 +79,7 @@ export function nativeBeneath(root: string): NativeBeneath | null {
       throw nodeStyle(e, 'openat2', dir);
     }
     try {
-      return n.fsOpenat2(rootfd, rel === '' ? '.' : rel, flags, mode, BENEATH);
+      return n.fsOpenat2(rootfd, rel === '' ? '.' : rel, flags, mode, BENEATH, quiet);
     } catch (e) {
       throw nodeStyle(e, 'openat2', rel);
     } finally {
@@ -98,20 +101,9 @@ export function nativeBeneath(root: string): NativeBeneath | null {
   return {
     open: async (dir, rel, flags, mode) => openUnder(dir, rel, flags, mode),
     lstat: async (dir, rel) => {
-      let rootfd: number;
-      try {
-        rootfd = n.fsOpenat2(c.AT_FDCWD, dir, c.O_PATH | c.O_DIRECTORY, 0, 0);
-      } catch (e) {
-        throw nodeStyle(e, 'openat2', dir);
-      }
-      let fd: number;
-      try {
-        // Quiet: most names a receiver checks do not exist yet, and a thrown Error per file
-        // (its stack captured twice) cost more than the syscalls.
-        fd = n.fsOpenat2(rootfd, rel === '' ? '.' : rel, c.O_PATH | c.O_NOFOLLOW, 0, BENEATH, true);
-      } finally {
-        closeSync(rootfd);
-      }
+      // Quiet: most names a receiver checks do not exist yet, and a thrown Error per file (its
+      // stack captured twice) cost more than the syscalls.
+      const fd = openUnder(dir, rel, c.O_PATH | c.O_NOFOLLOW, 0, true);
       if (fd === -ENOENT) return null;
       if (fd < 0) {
         const code = errnoName(-fd);
