@@ -57,15 +57,26 @@ function wrap(mod: WasmModule): Blake3 {
   };
 }
 
+// Its Emscripten glue adds process handlers that rethrow: an uncaught error anywhere in the
+// process then exits 7 (Node's code for a failing handler) instead of 1.
+const PROCESS_HOOKS = ['uncaughtException', 'unhandledRejection'];
+type Listener = (...args: unknown[]) => void;
+const hooks = (ev: string): Listener[] => process.listeners(ev as 'exit') as Listener[];
+
 /** Initialise blake3-wasm once; never rejects (a failure is kept as the reason). */
 export function initWasm(): Promise<void> {
   pending ??= (async () => {
+    const before = PROCESS_HOOKS.map((ev) => new Set(hooks(ev)));
     try {
       const mod = require('blake3-wasm') as WasmModule;
       await mod.load();
       state = { ready: mod };
     } catch (e) {
       state = { reason: `blake3-wasm does not load: ${(e as Error).message.split('\n')[0] ?? ''}` };
+    } finally {
+      PROCESS_HOOKS.forEach((ev, i) => {
+        for (const l of hooks(ev)) if (!before[i]!.has(l)) process.removeListener(ev, l);
+      });
     }
   })();
   return pending;

@@ -42,12 +42,20 @@ describe('before wasm is initialised and noble loaded', () => {
   });
 });
 
+const HOOKS = ['uncaughtException', 'unhandledRejection'] as const;
+const hooksBefore = HOOKS.map((ev) => process.listeners(ev).length);
 const backends = await blake3Backends();
+const hooksAfter = HOOKS.map((ev) => process.listeners(ev).length);
 const report = (name: string): { available: boolean; reason: string | null } =>
   backends.find((b) => b.name === name) ?? { available: false, reason: 'not reported' };
 const noNative = process.env.WRAITH_NO_NATIVE === '1';
 
 describe('backend selection', () => {
+  it('loading blake3-wasm leaves no process handlers behind (its rethrowing ones made any crash exit 7)', () => {
+    expect(report('wasm').available).toBe(true);
+    expect(hooksAfter).toEqual(hooksBefore);
+  });
+
   it('reports every backend, noble always available, reasons for the rest', () => {
     expect(backends.map((b) => b.name)).toEqual(['native', 'wasm', 'noble']);
     for (const b of backends) expect(b.available ? b.reason : typeof b.reason).toBe(b.available ? null : 'string');

@@ -19,8 +19,11 @@ async function usageFromCommander(e: CommanderError): Promise<WraithError> {
   return new WraithError('E_USAGE', message, { commander: e.code }, 'see `wraith <command> --help`');
 }
 
-export async function main(argv: readonly string[], io: CliIo): Promise<number> {
-  const state: CliState = { json: argv.includes('--json'), transferId: null, exitCode: 0 };
+export function newState(argv: readonly string[]): CliState {
+  return { json: argv.includes('--json'), transferId: null, exitCode: 0, working: false };
+}
+
+export async function main(argv: readonly string[], io: CliIo, state: CliState = newState(argv)): Promise<number> {
   const program = buildProgram(io, state);
   if (argv.length === 0) {
     program.outputHelp({ error: true });
@@ -48,13 +51,21 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
 /** Entry point for bin/wraith.js, which says whether it loaded the bundle. */
 export function run(entry: CliEntry = 'modules'): void {
-  // `wraith config show | head`: a closed pipe ends the command quietly, like other tools.
+  const argv = process.argv.slice(2);
+  const state = newState(argv);
+  // `wraith config show | head`: a closed pipe ends the command quietly, like other tools. A
+  // send, receive or daemon goes on without its output (`wraith send --json | head -1`, a log
+  // reader that restarted): its exit code tells how the work went. The node's streams are
+  // destroyed by the error, so later writes are dropped.
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
+    if (e.code !== 'EPIPE') throw e;
+    if (!state.working) process.exit(0);
+  });
+  process.stderr.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
   });
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), handleSignals: true, entry };
-  main(process.argv.slice(2), io).then(
+  main(argv, io, state).then(
     (code) => {
       process.exitCode = code;
       // Something left open (a socket, a timer) must not keep a finished command alive.

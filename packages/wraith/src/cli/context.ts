@@ -30,6 +30,8 @@ export interface CliState {
   transferId: string | null;
   /** Exit code of a command that finished with reported (non-fatal) failures. */
   exitCode: number;
+  /** Set by commands whose work outlives their output (send, receive, daemon, demo): a closed stdout must not end it. */
+  working: boolean;
 }
 
 export interface Loaded {

@@ -64,6 +64,7 @@ function receiverFlags(cmd: Command, opts: RunOpts): ReturnType<typeof flagLayer
  */
 async function openReceiver(opts: RunOpts, cmd: Command, io: CliIo, state: CliState, interactive: boolean) {
   state.json = opts.json === true;
+  state.working = true;
   const { home, loaded } = await loadAll(cmd.optsWithGlobals(), receiverFlags(cmd, opts), io, 'open');
   const { config } = loaded;
   const log = makeLog(loaded, io, { interactive, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
@@ -136,6 +137,7 @@ export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, 
 
 export async function send(paths: string[], opts: SendOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
   state.json = opts.json === true;
+  state.working = true;
   let rateBps: number | null = null;
   if (opts.rate !== undefined) {
     rateBps = parseRate(opts.rate);
@@ -207,6 +209,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
 
 export async function demo(opts: RunOpts & { size: string }, cmd: Command, io: CliIo, state: CliState): Promise<void> {
   state.json = opts.json === true;
+  state.working = true;
   const size = parseSize(opts.size);
   if (size === null) throw new WraithError('E_USAGE', `--size: expected a size like 64MiB or 1GB, found ${JSON.stringify(opts.size)}`);
   const flags = flagLayer(cmd, opts, {});
