@@ -303,6 +303,11 @@ describeIf(missing, mode, () => {
       expect(late.message).toContain(`.race.${rootOf(content).slice(0, 16)}.wraith-part`);
       expect(readFileSync(join(dir, 'race'), 'utf8')).toBe('other');
       expect(readFileSync(f.path)).toEqual(content); // kept for a retry
+
+      mkdirSync(join(dir, 'adir'));
+      const dirErr = await rejects(store.begin(offer('adir', data(10))));
+      expect(dirErr.code).toBe('E_EXISTS');
+      expect(dirErr.message).toBe(`adir is a directory in ${dir}; a file cannot take its place`);
     });
 
     it('rename: installs as "name (1).ext", then "name (2).ext"', async () => {

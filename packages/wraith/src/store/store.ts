@@ -211,10 +211,11 @@ export class FileStore {
         if (resumable) await this.resumeStore.delete(offer.peerId, rootHex);
         return { status: 'already_present', path: this.beneath.abs(parts) };
       }
-      if (this.opts.onConflict === 'refuse') throw this.conflict(offer.name);
-      if (this.opts.onConflict === 'overwrite' && existing.isDirectory()) {
-        throw new WraithError('E_EXISTS', `${offer.name} exists and is a directory; it cannot be overwritten by a file`, { name: offer.name });
+      if (existing.isDirectory() && this.opts.onConflict !== 'rename') {
+        throw new WraithError('E_EXISTS', `${offer.name} is a directory in ${this.downloadDir}; a file cannot take its place`, { name: offer.name },
+          'move the directory away and send again, or set [receive] on_conflict = "rename"');
       }
+      if (this.opts.onConflict === 'refuse') throw this.conflict(offer.name);
     }
 
     let state = resumable ? await this.resumeStore.load(offer.peerId, rootHex) : null;
