@@ -70,6 +70,8 @@ export interface IncomingStats {
  */
 export class IncomingTransfers {
   private readonly rx = new Map<string, Rx>();
+  /** Failed receives still letting go of their partial (fail() under way), and when they are done. */
+  private readonly releasing = new Map<Rx, Promise<void>>();
   private readonly recent: ReceiveEntry[] = [];
   readonly totals: IncomingStats = { files: 0, bytes: 0, errors: [] };
   private readonly meter = new RateMeter();
@@ -451,25 +453,14 @@ export class IncomingTransfers {
       }
     }
     if (r.file) {
-      this.stats.transfersActive.dec({ direction: 'receive' });
-      // A changed source is never offered with this root again: its partial could only wait for the sweep.
-      const worth = code !== 'E_NO_SPACE' && code !== 'E_INTEGRITY' && code !== 'E_SOURCE_CHANGED';
-      let keep = worth;
+      let released!: () => void;
+      this.releasing.set(r, new Promise<void>((res) => (released = res)));
       try {
-        // A sync in flight names its chunks when it ends; this save must come after it. And no
-        // write may still be queued on the fd when abort() closes it: its number could already
-        // belong to another file by the time the write runs.
-        while (r.syncing || r.inflight) await (r.syncing ?? r.inflight)?.catch(() => undefined);
-        // A partial with nothing in it is not worth keeping: a resume would start it over.
-        keep = worth && (r.held.count > 0 || r.unsynced.length > 0);
-        if (keep && r.unsynced.length > 0 && !local) {
-          for (const i of r.unsynced) r.held.add(i);
-          await r.file.saveProgress(r.held.toRanges());
-        }
-      } catch {
-        // best effort: the next attempt re-hashes whatever is there
+        await this.release(r, r.file, code, local);
+      } finally {
+        this.releasing.delete(r);
+        released();
       }
-      await r.file.abort({ keep }).catch(() => undefined);
     }
     this.touchDir(r.session, r.manifest.name);
     this.stats.transferFinished('receive', code === 'E_TRANSFER_CANCELLED' ? 'cancelled' : 'failed');
@@ -479,6 +470,29 @@ export class IncomingTransfers {
     this.ui?.error(err, r.key);
     this.log.warn({ name: r.manifest.name, code, reason }, 'receive stopped');
     this.checkIdle(r.session);
+  }
+
+  /** fail()'s file part: checkpoint what is worth keeping, then close (and maybe delete) the partial. */
+  private async release(r: Rx, file: PartialFile, code: ErrorCode, local: boolean): Promise<void> {
+    this.stats.transfersActive.dec({ direction: 'receive' });
+    // A changed source is never offered with this root again: its partial could only wait for the sweep.
+    const worth = code !== 'E_NO_SPACE' && code !== 'E_INTEGRITY' && code !== 'E_SOURCE_CHANGED';
+    let keep = worth;
+    try {
+      // A sync in flight names its chunks when it ends; this save must come after it. And no
+      // write may still be queued on the fd when abort() closes it: its number could already
+      // belong to another file by the time the write runs.
+      while (r.syncing || r.inflight) await (r.syncing ?? r.inflight)?.catch(() => undefined);
+      // A partial with nothing in it is not worth keeping: a resume would start it over.
+      keep = worth && (r.held.count > 0 || r.unsynced.length > 0);
+      if (keep && r.unsynced.length > 0 && !local) {
+        for (const i of r.unsynced) r.held.add(i);
+        await file.saveProgress(r.held.toRanges());
+      }
+    } catch {
+      // best effort: the next attempt re-hashes whatever is there
+    }
+    await file.abort({ keep }).catch(() => undefined);
   }
 
   /** Whether the session still has files being received. */
@@ -535,6 +549,11 @@ export class IncomingTransfers {
    * of being refused as "already being received" until the idle timeout.
    */
   private async supersede(session: number, peerId: string, m: FileManifest): Promise<void> {
+    // One that already failed (its session closed) may still hold the partial for a moment: a
+    // receiver woken from a long pause meets the sender's reset and its new offer together.
+    for (const [old, done] of this.releasing) {
+      if (old.manifest.name === m.name && bytesEqual(old.manifest.root, m.root)) await done;
+    }
     for (const old of [...this.rx.values()]) {
       if (old.session === session || old.peerId !== peerId || old.file === null || old.failed || old.received) continue;
       if (old.manifest.name !== m.name || !bytesEqual(old.manifest.root, m.root)) continue;
