@@ -566,9 +566,19 @@ export class IncomingTransfers {
 
   /** Checkpoint everything (shutdown): sync and keep partials. */
   async checkpoint(): Promise<void> {
-    for (const r of [...this.rx.values()]) {
+    const all = [...this.rx.values()].filter((r) => !r.failed);
+    for (const r of all) {
+      // Chunks keep arriving until the sessions close: none may be written after the partial
+      // is closed below (a write there failed as E_INTERNAL, or a sync timer did). A file with
+      // everything received is left to install.
+      if (!r.received) r.failed = true;
+      if (r.syncTimer) clearTimeout(r.syncTimer);
+      r.syncTimer = null;
+    }
+    for (const r of all) {
       try {
         while (r.writing) await new Promise((res) => setTimeout(res, 5));
+        if (r.received) continue; // pump installed it (or failed it itself)
         await this.sync(r);
         await r.file?.abort({ keep: true });
       } catch {
