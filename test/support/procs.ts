@@ -156,6 +156,8 @@ export interface SpawnOptions {
   cwd?: string;
   /** Shown in error messages ("daemon", "send"). */
   name?: string;
+  /** A command that execs node with the rest, e.g. ['prlimit', '--nofile=96:96', '--']. */
+  prefix?: readonly string[];
 }
 
 function homeDir(h: TestHome | string): string {
@@ -532,7 +534,8 @@ export class Scope {
     const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
     delete env['WRAITH_HOME'];
     if (opts.env?.['WRAITH_HOME'] !== undefined) env['WRAITH_HOME'] = opts.env['WRAITH_HOME'];
-    return spawn(process.execPath, [WRAITH_BIN, ...args], {
+    const argv = [...(opts.prefix ?? []), process.execPath, WRAITH_BIN, ...args];
+    return spawn(argv[0]!, argv.slice(1), {
       cwd: opts.cwd ?? REPO_ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

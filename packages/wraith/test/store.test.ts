@@ -139,6 +139,40 @@ describeIf(missing, mode, () => {
       await f.abort();
     });
 
+    it('refuses the same file offered twice while the first is still opening (both began before either was open)', async () => {
+      const { store } = await makeStore();
+      const o = offer('twice', data(10));
+      const [a, b] = await Promise.allSettled([store.begin(o), store.begin({ ...o, peerId: PEER2 })]);
+      expect(a.status).toBe('fulfilled');
+      expect(b).toMatchObject({ status: 'rejected', reason: { code: 'E_EXISTS' } });
+      const f = (a as PromiseFulfilledResult<Awaited<ReturnType<FileStore['begin']>>>).value;
+      if (f.status === 'ready') await f.file.abort();
+    });
+
+    it('maxOpenFiles: more offers wait for a slot and open, in order, as files finish or stop', async () => {
+      const { store, dir } = await makeStore({ maxOpenFiles: 2 });
+      const a = await ready(store, offer('a', data(10)));
+      const b = await ready(store, offer('b', data(11)));
+      const order: string[] = [];
+      const c = ready(store, offer('c', data(12))).then((f) => (order.push('c'), f));
+      const d = ready(store, offer('d', data(13))).then((f) => (order.push('d'), f));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(order).toEqual([]); // both wait: nothing of theirs is on disk yet
+      expect(readdirSync(dir).filter((n) => n.startsWith('.c.') || n.startsWith('.d.'))).toEqual([]);
+      await a.write(data(10), 0);
+      await a.complete();
+      const cf = await c;
+      expect(order).toEqual(['c']);
+      await b.abort();
+      const df = await d;
+      expect(order).toEqual(['c', 'd']);
+      await cf.abort();
+      await df.abort();
+      // Slots come back: two at once again without waiting.
+      await (await ready(store, offer('e', data(14)))).abort();
+      await (await ready(store, offer('f', data(15)))).abort();
+    });
+
     it('receives the same content under other names at once; only the first keeps resume state', async () => {
       const { store, dir, state } = await makeStore();
       const content = data(2 * CHUNK + 7);

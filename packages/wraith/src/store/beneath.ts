@@ -183,5 +183,9 @@ export function ioError(op: string, path: string, e: unknown): WraithError {
   if (code === 'EROFS') {
     return new WraithError('E_PERMISSION', `${op}(${path}): the receiver's file system is mounted read-only`, { path });
   }
+  if (code === 'EMFILE' || code === 'ENFILE') {
+    return new WraithError('E_IO', `${op}(${path}): the receiver has too many files open (${code})`, { path, errno: code },
+      "raise the receiver's open-files limit (LimitNOFILE= in its systemd unit, ulimit -n)");
+  }
   return new WraithError('E_IO', `${op}(${path}): ${(e as Error).message}`, { path, errno: code });
 }

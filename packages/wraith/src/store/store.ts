@@ -22,6 +22,7 @@ import { Beneath, ioError, type BeneathLstat, type BeneathMkdir, type BeneathOpe
 import { openDirect, type WriteTarget } from './direct-writes.js';
 import { fdClose, fdDatasync, fdOpen, fdSetModeAndTime, fdStat, fdSyncAndClose, fdTruncateNow, fdWriteAll } from './fdio.js';
 import { conflictName, isPartialName, partialName, validateRelativeName } from './names.js';
+import { OpenSlots, openFilesLimit, slotsFor } from './open-slots.js';
 import { chunkCount, normalizeRanges, rangesBytes, ResumeStore, type ChunkRanges, type ResumeState } from './resume.js';
 
 /** The content root of an open file (hex or bytes), computed the way the sender's manifest is. */
@@ -70,6 +71,8 @@ export interface FileStoreOptions {
   readonly sweepOnOpen?: boolean;
   /** Give each partial file an O_DIRECT fd for aligned chunk writes (direct-writes.ts). */
   readonly directWrites?: boolean;
+  /** Files open at once; more offers wait (default: from RLIMIT_NOFILE, open-slots.ts). */
+  readonly maxOpenFiles?: number;
 }
 
 /** Smaller files go through the page cache: a second open per file costs more than the copy saves. */
@@ -133,6 +136,9 @@ export class FileStore {
   private readonly beneath: Beneath;
   private readonly resumeStore: ResumeStore;
   private readonly admission: Admission;
+  private readonly slots: OpenSlots;
+  /** Offers being opened (partial path -> resume key), before they enter `active`. */
+  private readonly opening = new Map<string, string>();
   private readonly active = new Map<string, PartialFile>();
   /** Installs in one directory share its fsyncs. */
   private readonly dirSync = new DirSyncer();
@@ -152,6 +158,7 @@ export class FileStore {
     // statfs once a second at most for small files; an injected reader is asked every time.
     this.admission = new Admission(realDir, opts, opts.freeSpace ?? statfsFree, opts.freeSpace === undefined ? 1000 : 0, opts.now ?? Date.now);
     this.dirMode = opts.dirMode ?? 0o700;
+    this.slots = new OpenSlots(opts.maxOpenFiles ?? slotsFor(openFilesLimit()));
     this.now = opts.now ?? Date.now;
   }
 
@@ -196,14 +203,35 @@ export class FileStore {
     // same time (empty files, copies in a tree) is received too, without resume: the first
     // keeps the state.
     let resumable = this.opts.resume;
-    for (const f of this.active.values()) {
-      if (f.partialRel === partialRel) {
+    const taken = (rel: string, rk: string): void => {
+      if (rel === partialRel) {
         throw new WraithError('E_EXISTS', `${offer.name} is already being received`, { name: offer.name },
           'wait for the running transfer to finish');
       }
-      if (f.resumeKey === resumeKey) resumable = false;
+      if (rk === resumeKey) resumable = false;
+    };
+    for (const f of this.active.values()) taken(f.partialRel, f.resumeKey);
+    // Offers still opening count too: begin awaits (a slot, the disk) before its entry in active.
+    for (const [rel, rk] of this.opening) taken(rel, rk);
+    this.opening.set(partialRel, resumeKey);
+    try {
+      return await this.beginUnique(offer, parts, rootHex, resumeKey, partialParts, key, resumable);
+    } finally {
+      this.opening.delete(partialRel);
     }
+  }
 
+  private async beginUnique(
+    offer: IncomingFile,
+    parts: string[],
+    rootHex: string,
+    resumeKey: string,
+    partialParts: string[],
+    key: string,
+    resumable: boolean,
+  ): Promise<BeginResult> {
+    const dirParts = parts.slice(0, -1);
+    const partialRel = partialParts.join('/');
     // An existing final name: same content -> nothing to do; otherwise refuse early if asked to.
     const existing = await this.lstatOrNull(parts);
     if (existing !== null) {
@@ -225,6 +253,7 @@ export class FileStore {
     }
     const needed = offer.size - (state === null ? 0 : rangesBytes(state.have, state.size, state.chunk_size));
     await this.admission.admit(key, offer.name, offer.size, needed);
+    await this.takeSlot(offer.name);
 
     let fd: number | null = null;
     try {
@@ -250,6 +279,7 @@ export class FileStore {
       this.opts.stats?.fileIo('open', 'fs');
     } catch (e) {
       this.admission.release(key);
+      this.slots.release();
       if (fd !== null) await fdClose(fd).catch(() => undefined);
       if ((e as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(this.downloadDir)) throw downloadDirGone(this.downloadDir);
       throw e instanceof WraithError ? e : ioError('open', this.beneath.abs(partialParts), e);
@@ -489,6 +519,17 @@ export class FileStore {
   forget(file: PartialFile): void {
     this.active.delete(file.key);
     this.admission.release(file.key);
+    this.slots.release();
+  }
+
+  /** Waits for a slot among the files open at once (open-slots.ts); says so once per busy spell. */
+  private async takeSlot(name: string): Promise<void> {
+    const wait = this.slots.acquire();
+    if (wait === null) return;
+    if (this.slots.queued === 1) {
+      this.opts.logger?.info({ name, open_files: this.slots.max }, 'as many files are being received as descriptors allow: more offers wait for one to finish');
+    }
+    await wait;
   }
 
   /** @internal */
