@@ -692,6 +692,28 @@ describeIf(missing, mode, () => {
       expect(await store.sweep()).toEqual({ partials: 1, states: 1 });
     });
 
+    it('keeps the partial and state of an offer still opening (waiting for a slot to resume it)', async () => {
+      let now = Date.now();
+      const { store } = await makeStore({ partialTtlMs: 3_600_000, now: () => now, maxOpenFiles: 1 });
+      const content = data(100, 7);
+      const f = await ready(store, offer('r', content));
+      await f.write(content.subarray(0, CHUNK), 0);
+      await f.saveProgress([[0, 1]]);
+      await f.abort({ keep: true });
+      const blocker = await ready(store, offer('other', data(5)));
+      const again = store.begin(offer('r', content)); // waits for the slot
+      await new Promise((r) => setTimeout(r, 20));
+      now += 2 * 3_600_000;
+      expect(await store.sweep()).toEqual({ partials: 0, states: 0 });
+      await blocker.abort();
+      const r = await again;
+      expect(r.status).toBe('ready');
+      if (r.status === 'ready') {
+        expect(r.file.resumed).toEqual([[0, 1]]);
+        await r.file.abort();
+      }
+    });
+
     it('sweeps when the store opens', async () => {
       const base = tmpDir();
       const dir = join(base, 'in');

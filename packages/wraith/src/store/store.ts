@@ -343,7 +343,9 @@ export class FileStore {
    */
   async sweep(): Promise<{ partials: number; states: number }> {
     const cutoff = this.now() - this.opts.partialTtlMs;
+    // Offers being opened too: a resume opens an old partial (its mtime as old as the pause).
     const activePartials = new Set([...this.active.values()].map((f) => f.path));
+    for (const rel of this.opening.keys()) activePartials.add(this.beneath.abs(rel.split('/')));
     let partials = 0;
     const walk = async (dir: string): Promise<void> => {
       let entries;
@@ -369,6 +371,7 @@ export class FileStore {
 
     let states = 0;
     const activeKeys = new Set([...this.active.values()].map((f) => f.resumeKey));
+    for (const rk of this.opening.values()) activeKeys.add(rk);
     for (const s of await this.resumeStore.list()) {
       if (activeKeys.has(`${s.peerId}.${s.root}`)) continue;
       let expired = s.mtimeMs < cutoff;
