@@ -1,4 +1,4 @@
-import { readFileSync, renameSync } from 'node:fs';
+import { readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLog } from '../src/log.js';
@@ -17,8 +17,8 @@ describe('logging', () => {
     expect(out.text).not.toContain('hunter2');
   });
 
-  it('reopens its file after rotation', () => {
-    const dir = tmpDir();
+  it('reopens its file after rotation; the file is 0640 (also after it), a directory it creates 0750', () => {
+    const dir = join(tmpDir(), 'logs');
     const file = join(dir, 'w.log');
     const log = createLog({ level: 'info', file });
     log.logger.info('one');
@@ -29,6 +29,8 @@ describe('logging', () => {
     log.flush();
     expect(readFileSync(`${file}.1`, 'utf8')).toContain('"one"');
     expect(readFileSync(file, 'utf8')).toContain('"two"');
+    for (const f of [`${file}.1`, file]) expect(statSync(f).mode & 0o777).toBe(0o640);
+    expect(statSync(dir).mode & 0o777).toBe(0o750);
   });
 
   it('redact() replaces secret-named fields at any depth, keeps paths to keys', () => {
