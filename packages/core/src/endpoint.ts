@@ -288,6 +288,12 @@ export class Endpoint {
     return this.byId.get(sessionId)?.transfers.senderAccepted(transferId) ?? null;
   }
 
+  /** Keep a session alive with pings while it has nothing to transfer (see Session.holdOpen). */
+  holdOpen(sessionId: number, on: boolean): void {
+    const s = this.touchId(sessionId);
+    if (s !== undefined) s.holdOpen = on;
+  }
+
   close(now: Instant, sessionId: number, code: ErrorCode | null, reason: string): void {
     this.touchId(sessionId)?.close(now, code, reason);
   }

@@ -234,6 +234,24 @@ export class Session {
     });
   }
 
+  /**
+   * Keep the session alive with pings while nothing is being transferred: the sender holds it
+   * while it walks and hashes before its first offer (a big file takes longer than idle_timeout).
+   */
+  holdOpen = false;
+
+  /** idle_timeout: the lower of ours and the peer's (RFC 9000 §10.1). */
+  private get idleTimeout(): Duration {
+    const peer = this.remoteParams.idleTimeoutMs;
+    return peer !== undefined && peer > 0 ? Math.min(this.cfg.idleTimeout, peer * 1000) : this.cfg.idleTimeout;
+  }
+
+  /** Pings this often while held or transferring: a third of the idle timeout at most. */
+  private get keepAliveEvery(): Duration | null {
+    if (!this.holdOpen && this.transfers.activeCount === 0) return null;
+    return Math.min(this.cfg.keepAlive, Math.floor(this.idleTimeout / 3));
+  }
+
   get established(): boolean {
     return this.state.kind === 'established';
   }
@@ -752,11 +770,12 @@ export class Session {
     let t = Math.min(
       this.recovery.timeout(),
       this.acks.ackDeadline(),
-      this.lastRecvAt + this.cfg.idleTimeout,
+      this.lastRecvAt + this.idleTimeout,
       keys.timeout(),
       this.handshakeSendAt,
     );
-    if (this.transfers.activeCount > 0) t = Math.min(t, this.lastAckElicitingSentAt + this.cfg.keepAlive);
+    const every = this.keepAliveEvery;
+    if (every !== null) t = Math.min(t, this.lastAckElicitingSentAt + every);
     if (this.initiator && !keys.updateInFlight) t = Math.min(t, keys.keyInstalledAt + this.cfg.rekeyInterval);
     // Data held back by the pacer alone: wake when it may leave.
     if (this.pacingWakeAt < t && this.transfers.hasData() && this.recovery.canSend(this.cfg.maxDatagramSize)) {
@@ -780,7 +799,7 @@ export class Session {
       case 'established':
         break;
     }
-    if (now - this.lastRecvAt >= this.cfg.idleTimeout) {
+    if (now - this.lastRecvAt >= this.idleTimeout) {
       this.finishClosed('E_IDLE_TIMEOUT', 'nothing heard from the peer within idle_timeout', false);
       return;
     }
@@ -791,7 +810,8 @@ export class Session {
       for (const p of lost) this.onPacketLost(p);
       this.pingsOwed += probes;
     }
-    if (this.transfers.activeCount > 0 && now - this.lastAckElicitingSentAt >= this.cfg.keepAlive) this.pingsOwed = Math.max(this.pingsOwed, 1);
+    const every = this.keepAliveEvery;
+    if (every !== null && now - this.lastAckElicitingSentAt >= every) this.pingsOwed = Math.max(this.pingsOwed, 1);
     if (keys.updateDue(now, this.cfg.rekeyInterval, this.cfg.rekeyPackets)) this.keyUpdatesOut.push(keys.startUpdate(this.d.rng));
   }
 

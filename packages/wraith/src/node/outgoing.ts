@@ -231,6 +231,8 @@ export class OutgoingJob {
       dials++;
       try {
         this.session = await o.node.connect(o.peer.id, o.peer.addr, (e) => this.onEvent(e));
+        // Walking and hashing come before the first offer and between files: nothing flows then.
+        o.node.endpoint.holdOpen(this.session, true);
         this.sessionLost = null;
         this.everConnected = true;
         return;
