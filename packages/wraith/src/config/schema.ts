@@ -122,7 +122,7 @@ export const ConfigFileSchema = Type.Object(
         enable_xdp: bool('deprecated: use transport', { 'x-deprecated': 'use transport = "auto" (true) or "udp" (false)', 'x-nullable': true }),
         max_datagram_size: int('largest UDP payload sent, in bytes', 1200, 65507),
         handshake_timeout: duration('give up a handshake after', 100, 10 * 60 * SECOND),
-        idle_timeout: duration('close a silent session after', SECOND, DAY),
+        idle_timeout: duration('close a silent session after (the lower of the two sides\' is used; a sending side pings to stay alive)', SECOND, DAY),
         max_sessions_per_peer: int('concurrent sessions one peer id may hold', 1, 1024),
         congestion: oneOf('congestion controller', CONGESTION),
       },
