@@ -2,6 +2,8 @@
  * The `wraith` command line. `main` is the whole CLI as a function (argv and streams in, exit
  * code out) so tests run it in-process; `run` is what bin/wraith.js calls.
  */
+import { closeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { CommanderError } from 'commander';
 import type { WraithError } from '@wraith/core';
 import type { CliEntry, CliIo, CliState } from './cli/context.js';
@@ -56,13 +58,27 @@ export function run(entry: CliEntry = 'modules'): void {
   // `wraith config show | head`: a closed pipe ends the command quietly, like other tools. A
   // send, receive or daemon goes on without its output (`wraith send --json | head -1`, a log
   // reader that restarted): its exit code tells how the work went. The node's streams are
-  // destroyed by the error, so later writes are dropped.
+  // destroyed by the error, so later writes are dropped. EIO: the terminal hung up.
+  const gone = (e: NodeJS.ErrnoException): boolean => e.code === 'EPIPE' || e.code === 'EIO';
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
+    if (!gone(e)) throw e;
     if (!state.working) process.exit(0);
   });
   process.stderr.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
+    if (!gone(e)) throw e;
+  });
+  // A terminal that hung up fails Node's own restore of its settings at exit (an assertion:
+  // SIGABRT on Node 20). It skips a descriptor that is closed by then.
+  const ttys = [0, 1, 2].filter((fd) => isatty(fd));
+  process.on('exit', () => {
+    for (const fd of ttys) {
+      if (isatty(fd)) continue;
+      try {
+        closeSync(fd);
+      } catch {
+        // already closed
+      }
+    }
   });
   const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), handleSignals: true, entry };
   main(argv, io, state).then(

@@ -1,6 +1,10 @@
 /**
  * SIGINT / SIGTERM ask the running command to stop gracefully (an AbortSignal the node
- * watches); a second SIGINT exits at once with 130. SIGHUP reopens the log file.
+ * watches); a second SIGINT exits at once with 130. SIGHUP reopens the log file, except for a
+ * foreground command printing to a terminal: its terminal went away (an SSH session dropped),
+ * so it stops as on Ctrl-C, and the partial stays for a resume. One not on a terminal (nohup,
+ * output to files) carries on: Node resets an inherited SIG_IGN, so this is what keeps nohup
+ * working.
  */
 import type { CliIo } from './context.js';
 
@@ -11,7 +15,14 @@ export interface Shutdown {
   dispose(): void;
 }
 
-export function watchShutdown(io: CliIo, onHup?: () => void): Shutdown {
+export interface ShutdownOptions {
+  /** SIGHUP: reopen the log file. */
+  onHup?: () => void;
+  /** A foreground command: SIGHUP stops it when its output is a terminal. */
+  foreground?: boolean;
+}
+
+export function watchShutdown(io: CliIo, opts: ShutdownOptions = {}): Shutdown {
   const ac = new AbortController();
   let resolveRequested!: (sig: string) => void;
   const requested = new Promise<string>((r) => (resolveRequested = r));
@@ -23,7 +34,11 @@ export function watchShutdown(io: CliIo, onHup?: () => void): Shutdown {
     ac.abort(new Error(sig));
     resolveRequested(sig);
   };
-  const hup = (): void => onHup?.();
+  const onTerminal = process.stdout.isTTY === true || process.stderr.isTTY === true;
+  const hup = (): void => {
+    if (opts.foreground === true && onTerminal) stop('SIGHUP');
+    else opts.onHup?.();
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   process.on('SIGHUP', hup);

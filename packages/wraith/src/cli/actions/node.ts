@@ -81,7 +81,7 @@ async function openReceiver(opts: RunOpts, cmd: Command, io: CliIo, state: CliSt
 
 export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
   const { home, config, log, identity, release } = await openReceiver(opts, cmd, io, state, false);
-  const shutdown = watchShutdown(io, () => log.reopen());
+  const shutdown = watchShutdown(io, { onHup: () => log.reopen() });
   try {
     const startDaemon = await loadNode('startDaemon');
     const adminOn = config.admin.listen !== 'off' || config.admin.unix_socket !== null;
@@ -118,7 +118,7 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
 
 export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, io: CliIo, state: CliState): Promise<void> {
   const { home, config, log, identity, release } = await openReceiver(opts, cmd, io, state, true);
-  const shutdown = watchShutdown(io, () => log.reopen());
+  const shutdown = watchShutdown(io, { onHup: () => log.reopen(), foreground: true });
   const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
   try {
     const runReceive = await loadNode('runReceive');
@@ -160,7 +160,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   const peer = parsePeer(opts.to, config.peers);
   const log = makeLog(loaded, io, { interactive: true, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
   const identity = await loadIdentity(config.node.identity_file);
-  const shutdown = watchShutdown(io, () => log.reopen());
+  const shutdown = watchShutdown(io, { onHup: () => log.reopen(), foreground: true });
   const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
   // A worker hashes the first big file while the engine loads and the node starts: the root
   // must be known before anything is offered, so this hides much of that pass.
@@ -215,7 +215,7 @@ export async function demo(opts: RunOpts & { size: string }, cmd: Command, io: C
   const flags = flagLayer(cmd, opts, {});
   const { loaded } = await loadAll(cmd.optsWithGlobals(), flags, io, 'none');
   const log = makeLog(loaded, io, { interactive: true, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
-  const shutdown = watchShutdown(io);
+  const shutdown = watchShutdown(io, { foreground: true });
   const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
   try {
     const runDemo = await loadNode('runDemo');
