@@ -575,6 +575,11 @@ export class OutgoingJob {
     const err = e instanceof WraithError ? e : new WraithError('E_IO', `${name}: ${(e as Error).message}`);
     this.result.errors.push(err);
     this.o.stats.transferFinished('send', err.code === 'E_CANCELLED' ? 'cancelled' : err.code === 'E_TRANSFER_REJECTED' ? 'rejected' : 'failed');
+    // The user's own cancel is reported once, for the whole send, not again for each file.
+    if (err.code === 'E_CANCELLED' && this.o.signal.aborted) {
+      this.o.log.debug({ name }, 'file not sent: cancelled');
+      return;
+    }
     this.o.ui.error(err, this.o.transferId);
     this.o.log.warn({ name, code: err.code, err: err.message }, 'file not sent');
   }
