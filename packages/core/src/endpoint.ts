@@ -41,6 +41,7 @@ import {
   statelessResetTokens,
   tailHex,
 } from './session/stateless-reset.js';
+import { ReceiveBudget } from './session/receive-budget.js';
 
 export interface EndpointConfig {
   staticKey: StaticKeyPair;
@@ -71,6 +72,11 @@ export interface EndpointConfig {
    * A node passes aligned memory so verified chunks can be written with O_DIRECT as they are.
    */
   allocChunk?: (size: number) => Uint8Array;
+  /**
+   * Chunk data not yet on disk over all sessions, shared equally among those receiving; each
+   * keeps to SessionConfig.sessionBufferBytes too (and this applies only with it). Default: none.
+   */
+  receiveBufferBytes?: number;
   /**
    * Stateless resets sent per second at most, also the burst (token bucket;
    * default 20, 0: never send one). Resets from peers are accepted regardless.
@@ -124,6 +130,7 @@ export class Endpoint {
   private readonly events: SessionEvent[] = [];
   private readonly cookies: CookieJar;
   readonly drops = new DropCounters();
+  private readonly receiveBudget: ReceiveBudget | null;
   readonly counters: EndpointCounters = {
     handshakesInitiated: 0,
     handshakesCompleted: 0,
@@ -157,6 +164,7 @@ export class Endpoint {
   private readonly retiredResetTokens = new Map<string, { token: Uint8Array; addr: SocketAddr; until: Instant }>();
 
   constructor(private readonly c: EndpointConfig) {
+    this.receiveBudget = c.receiveBufferBytes !== undefined ? new ReceiveBudget(c.receiveBufferBytes) : null;
     this.cfg = resolveSessionConfig(c.session);
     const protection = c.protection ?? jsPacketProtection(c.backend);
     const hash = c.backend.hash('BLAKE2s');
@@ -828,6 +836,7 @@ export class Endpoint {
         unprocessable: (now, from, bytes) => this.onUnprocessable(now, from, bytes),
         ...(this.c.releaseChunk ? { releaseChunk: this.c.releaseChunk } : {}),
         ...(this.c.allocChunk ? { allocChunk: this.c.allocChunk } : {}),
+        ...(this.receiveBudget ? { receiveBudget: this.receiveBudget } : {}),
       },
       {
         initiator,
@@ -866,6 +875,7 @@ export class Endpoint {
     this.sessions.delete(cidKey(s.localCid));
     if (this.lastRx === s) this.lastRx = null;
     this.byId.delete(s.id);
+    this.receiveBudget?.report(s.id, false, 0);
     this.active.delete(s);
     this.retime.delete(s);
     this.timers.delete(s);

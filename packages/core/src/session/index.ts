@@ -4,3 +4,4 @@ export { Session, type SessionState, type SessionStats, type SessionControl } fr
 export { NOISE_PROTOCOL, PROLOGUE, type StaticKeyPair } from './handshake.js';
 export { DropCounters } from './drops.js';
 export { COOKIE_LEN } from './cookies.js';
+export { ReceiveBudget } from './receive-budget.js';

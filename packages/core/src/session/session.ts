@@ -37,6 +37,7 @@ import { PathState } from './path.js';
 import { EntryList, isItem, type SentEntry, type SentPacket } from './sent.js';
 import { STATELESS_RESET_MIN_TRIGGER } from './stateless-reset.js';
 import { TransferTable } from './transfers.js';
+import type { ReceiveBudget } from './receive-budget.js';
 
 /** Reserve for a CHUNK frame's type, ids, offset and length fields. */
 const CHUNK_FRAME_RESERVE = 24;
@@ -61,6 +62,8 @@ export interface SessionDeps {
   drop: (reason: string) => void;
   releaseChunk?: (bytes: Uint8Array) => void;
   allocChunk?: (size: number) => Uint8Array;
+  /** Receive memory shared with the endpoint's other sessions (receive-budget.ts). */
+  receiveBudget?: ReceiveBudget;
   /**
    * A short-header datagram this session could not process (it failed
    * authentication, the replay window or the key phase): true when the
@@ -225,6 +228,7 @@ export class Session {
       hasher: deps.hasher,
       windowBytes: this.cfg.transferWindow,
       ...(this.cfg.sessionBufferBytes !== null ? { sessionBufferBytes: this.cfg.sessionBufferBytes } : {}),
+      ...(deps.receiveBudget ? { receiveBudget: deps.receiveBudget } : {}),
       sendBufferBytes: this.cfg.sendBufferBytes,
       maxTransfers: this.cfg.maxTransfers,
       peerMaxTransfers: () => this.remoteParams.maxTransfers,

@@ -10,6 +10,7 @@ import {
 } from '../transfer/index.js';
 import type { SessionControl } from './session.js';
 import type { SessionEvent, TransferStats } from './events.js';
+import type { ReceiveBudget } from './receive-budget.js';
 
 type SenderEntry = { kind: 'send'; id: number; manifest: FileManifest; sender: TransferSender; state: 'offered' | 'active' | 'sent' };
 type ReceiverEntry = {
@@ -29,6 +30,8 @@ export interface TransferTableDeps {
   windowBytes: number;
   /** All receivers' outstanding bytes together (SessionConfig.sessionBufferBytes); absent: no cap. */
   sessionBufferBytes?: number;
+  /** The endpoint's budget over all sessions (with sessionBufferBytes only): a share of it caps this session too. */
+  receiveBudget?: ReceiveBudget;
   sendBufferBytes: number;
   maxTransfers: number;
   /** The peer's max_transfers transport parameter (how many of our offers it takes at once), once known. */
@@ -118,6 +121,7 @@ export class TransferTable {
     });
     e.receiver = receiver;
     e.state = 'active';
+    this.d.receiveBudget?.report(this.d.sessionId(), this.takers().length > 0, this.receiveOutstandingBytes);
     this.d.sendControl({ type: 'accept', transferId: id, ranges: receiver.acceptRanges() });
     this.windowDirty.add(id);
     if (receiver.complete) {
@@ -407,8 +411,8 @@ export class TransferTable {
    * missing chunk is always granted, so no transfer starves).
    */
   private budgetFor(e: ReceiverEntry | null, n: number, outstanding = this.receiveOutstandingBytes): number {
-    const total = this.d.sessionBufferBytes;
-    if (total === undefined) return this.d.windowBytes;
+    if (this.d.sessionBufferBytes === undefined) return this.d.windowBytes;
+    const total = Math.min(this.d.sessionBufferBytes, this.d.receiveBudget?.limitFor(this.d.sessionId()) ?? Infinity);
     const share = Math.min(this.d.windowBytes, Math.floor(total / Math.max(1, n)));
     const others = outstanding - (e?.receiver?.outstandingBytes ?? 0);
     return Math.max(1, Math.min(share, total - others));
@@ -425,6 +429,9 @@ export class TransferTable {
     const n = takers.length + extra;
     // The sum once, then kept up to date as each new budget grants more: O(takers), not squared.
     let outstanding = this.receiveOutstandingBytes;
+    const node = this.d.receiveBudget;
+    // Counted among the sessions taking data before the shares are worked out.
+    node?.report(this.d.sessionId(), n > 0, outstanding);
     for (const e of takers) {
       const r = e.receiver as TransferReceiver;
       const before = r.grantedOffset;
@@ -433,6 +440,7 @@ export class TransferTable {
       outstanding += r.outstandingBytes - own;
       if (r.grantedOffset > before) this.windowDirty.add(e.id);
     }
+    node?.report(this.d.sessionId(), n > 0, outstanding);
   }
 
   /** Whether the receiver has accepted an outgoing transfer yet, or null when it is not sending. */

@@ -175,6 +175,7 @@ export const ConfigFileSchema = Type.Object(
         min_free: size('free space kept on the download file system', 0, MAX_BYTES),
         on_conflict: oneOf('when a different file already has the name', ON_CONFLICT),
         max_buffer_bytes: size('memory for chunk data not yet on disk, per session: shared among its transfers, at most 32 MiB to one', 1 * MiB, 64 * GiB),
+        max_total_buffer_bytes: size('memory for chunk data not yet on disk, over all sessions: shared equally among those receiving, each within max_buffer_bytes', 1 * MiB, 1024 * GiB),
       },
       'accepting files',
     ),
@@ -267,6 +268,7 @@ export interface ResolvedConfig {
     min_free: number;
     on_conflict: Enum<typeof ON_CONFLICT>;
     max_buffer_bytes: number;
+    max_total_buffer_bytes: number;
   };
   peers: Record<string, { id: string; addr: string }>;
   admin: {

@@ -191,6 +191,7 @@ export class WraithNode {
       acceptIncoming: opts.acceptIncoming,
       maxSessionsPerPeer: config.network.max_sessions_per_peer,
       maxHandshakesPerSec: config.dos.max_handshakes_per_s,
+      receiveBufferBytes: config.receive.max_total_buffer_bytes,
       ...(opts.authorize ? { authorize: opts.authorize } : {}),
       releaseChunk: (bytes) => chunkPool.release(bytes),
       // Receive buffers O_DIRECT can write from as they are (store/direct-writes.ts).
