@@ -32,7 +32,7 @@ export interface WalkEntry {
   readonly ino: number;
 }
 
-export type WalkWarningReason = 'symlink' | 'dangling_symlink' | 'loop' | 'special' | 'unsendable_name' | 'vanished';
+export type WalkWarningReason = 'symlink' | 'dangling_symlink' | 'loop' | 'special' | 'unsendable_name' | 'vanished' | 'new';
 
 export interface WalkWarning {
   readonly path: string;
@@ -48,6 +48,12 @@ export interface WalkOptions {
    * the walk goes on. Without it the walk throws E_PERMISSION.
    */
   readonly onUnreadable?: (dir: string, name: string, err: WraithError) => void;
+  /**
+   * Leave out what was created after this (ms since the epoch, by birth time, on local file
+   * systems): a send takes the tree as it was when it began. A tree that receives the send
+   * itself (a daemon's download directory inside it) grew under it while it was walked.
+   */
+  readonly bornBefore?: number;
   /** @internal Read every directory through the thread pool, as on a network file system. */
   readonly threadPoolOnly?: boolean;
 }
@@ -191,6 +197,12 @@ async function* walkDir(
       throw fsError('lstat', path, got);
     }
     let cst: Stats = got;
+    // Birth time 0: not known here. A network file system's clock may differ from ours.
+    if (local && opts.bornBefore !== undefined && cst.birthtimeMs > opts.bornBefore) {
+      // Also a file replaced by a new one (rename over it) meanwhile: said, not dropped silently.
+      warn(path, 'new', `${path} appeared after the send began: not sent (send it again to include it)`);
+      continue;
+    }
     if (cst.isSymbolicLink()) {
       if (!opts.followSymlinks) {
         warn(path, 'symlink', `${path} is a symlink: skipped (use --follow-symlinks to send its target)`);

@@ -124,6 +124,35 @@ describe.each([false, true])('walk (thread pool only: %s)', (poolOnly) => {
   });
 });
 
+describe('a tree that grows while it is walked', () => {
+  it('bornBefore leaves out files and directories created after it (local file systems)', async () => {
+    const base = tmpDir();
+    const root = join(base, 'tree');
+    mkdirSync(join(root, 'old-dir'), { recursive: true });
+    writeFileSync(join(root, 'old.txt'), 'old');
+    await new Promise((r) => setTimeout(r, 30));
+    const cutoff = Date.now();
+    await new Promise((r) => setTimeout(r, 30));
+    writeFileSync(join(root, 'new.txt'), 'new');
+    writeFileSync(join(root, 'old-dir', 'new-in-old.txt'), 'new');
+    mkdirSync(join(root, 'new-dir'));
+    writeFileSync(join(root, 'new-dir', 'inside.txt'), 'new');
+    writeFileSync(join(root, 'old.txt'), 'changed'); // changed, not new: still sent
+    const warned: string[] = [];
+    const names = async (bornBefore?: number): Promise<string[]> => {
+      const out: string[] = [];
+      const onWarning = (w: WalkWarning): number => warned.push(`${w.reason}:${w.path}`);
+      for await (const e of walk([root], bornBefore === undefined ? { onWarning } : { bornBefore, onWarning })) out.push(e.name);
+      return out;
+    };
+    expect(await names(cutoff)).toEqual(['tree', 'tree/old-dir', 'tree/old.txt']);
+    expect(warned.sort()).toEqual([`new:${join(root, 'new-dir')}`, `new:${join(root, 'new.txt')}`, `new:${join(root, 'old-dir', 'new-in-old.txt')}`]);
+    warned.length = 0;
+    expect(await names()).toEqual(['tree', 'tree/new-dir', 'tree/new-dir/inside.txt', 'tree/new.txt', 'tree/old-dir', 'tree/old-dir/new-in-old.txt', 'tree/old.txt']);
+    expect(warned).toEqual([]);
+  });
+});
+
 describe('unreadable directories', () => {
   // Root reads everything: the walk runs as nobody in a child process, over the built module.
   itIf(IS_ROOT ? null : 'needs root (setpriv to nobody)', 'one below a PATH is reported through onUnreadable and skipped; the walk goes on', () => {

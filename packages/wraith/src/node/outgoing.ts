@@ -151,15 +151,18 @@ export class OutgoingJob {
 
   async run(): Promise<OutgoingResult> {
     const o = this.o;
+    // What the PATHs hold now is what goes: files that appear meanwhile are left out.
+    const bornBefore = Date.now();
     this.walker = walk(o.paths, {
       followSymlinks: o.followSymlinks,
+      bornBefore,
       // Like an unreadable file: that directory's contents fail, the rest goes (exit 7 at the end).
       onUnreadable: (_dir, name, err) => this.fileFailed(`${name}/`, err),
       onWarning: (w) => o.ui.warning({ transfer_id: o.transferId, code: null, message: w.message }),
     });
     // A first pass (stat only) for the totals of the started line and the progress, while the
     // handshake runs (a big tree takes a while to stat).
-    const counting = countFiles(o.paths, o.followSymlinks, o.hashCache ?? null, o.chunkSize).then((expected) => {
+    const counting = countFiles(o.paths, o.followSymlinks, bornBefore, o.hashCache ?? null, o.chunkSize).then((expected) => {
       this.hashing.prepareFor(expected.largestToHash);
       return expected;
     });
@@ -625,13 +628,14 @@ export class OutgoingJob {
 async function countFiles(
   paths: readonly string[],
   followSymlinks: boolean,
+  bornBefore: number,
   cache: HashCache | null,
   chunkSize: number,
 ): Promise<{ files: number; bytes: number; largestToHash: number }> {
   let files = 0;
   let bytes = 0;
   let largestToHash = 0;
-  for await (const e of walk(paths, { followSymlinks, onUnreadable: () => undefined })) {
+  for await (const e of walk(paths, { followSymlinks, bornBefore, onUnreadable: () => undefined })) {
     if (e.kind !== 'file') continue;
     files++;
     bytes += e.size;
