@@ -11,12 +11,13 @@ export function unitFile(): string | null {
 }
 
 /** The [Service] lines that give the node what AF_XDP needs, one per line. */
-export function unitRemedy(opts: { caps?: boolean; memlock?: boolean; noCapBpf?: boolean; also?: string } = { caps: true, memlock: true }): string {
+export function unitRemedy(opts: { caps?: boolean; memlock?: boolean; nofile?: boolean; noCapBpf?: boolean; also?: string } = { caps: true, memlock: true }): string {
   const unit = unitFile();
   const caps = opts.noCapBpf === true ? XDP_CAPS.replace('CAP_BPF', 'CAP_SYS_ADMIN') : XDP_CAPS;
   const lines: string[] = [];
   if (opts.caps !== false) lines.push(`AmbientCapabilities=${caps}`, `CapabilityBoundingSet=${caps}`);
   if (opts.memlock === true) lines.push('LimitMEMLOCK=infinity');
+  if (opts.nofile === true) lines.push('LimitNOFILE=65536');
   const where = unit !== null ? unit : 'the wraith systemd unit (systemctl edit wraith)';
   const note = opts.noCapBpf === true ? '\n(this kernel predates CAP_BPF (5.8): CAP_SYS_ADMIN stands in for it)' : '';
   const text = [`add to the [Service] section of ${where}:`, ...lines.map((l) => `  ${l}`)].join('\n') + note;

@@ -11,7 +11,7 @@ import type { DoctorContext } from './checks/context.js';
 import { interfaceChecks } from './checks/interface.js';
 import { kernelConfigCheck, kernelVersionCheck } from './checks/kernel.js';
 import { securityModulesCheck, udpPortCheck, virtualizationCheck } from './checks/platform.js';
-import { capabilitiesCheck, hugePagesCheck, memlockCheck } from './checks/privileges.js';
+import { capabilitiesCheck, hugePagesCheck, memlockCheck, openFilesCheck } from './checks/privileges.js';
 import { afXdpSocketCheck, ioUringCheck, nativeAddonCheck } from './checks/runtime.js';
 import { formatJson, formatTable } from './format.js';
 import { defaultRouteInterface, parseCapEff, parseKernelRelease } from './parse.js';
@@ -95,6 +95,7 @@ export async function gatherChecks(opts: Omit<DoctorOptions, 'json' | 'out'>): P
     unprivilegedBpfCheck(ctx),
     capabilitiesCheck(ctx),
     memlockCheck(ctx),
+    openFilesCheck(ctx),
     hugePagesCheck(ctx),
     afXdpSocketCheck(ctx),
     ...interfaceChecks(ctx),

@@ -26,6 +26,7 @@ export const CHECK_NAMES = [
   'unprivileged_bpf',
   'capabilities',
   'memlock',
+  'open_files',
   'huge_pages',
   'af_xdp_socket',
   'interface',

@@ -2,7 +2,8 @@
  * Builds the doctor's standalone entry for tests that run it as another process (another user,
  * another network namespace): src/doctor/** transpiled one file at a time (no type check, no
  * dependence on the rest of the package building) into packages/wraith/.wraith-test-doctor-<pid>/,
- * which keeps the source's depth, so '@wraith/native' and '@wraith/core' resolve as from src.
+ * which keeps the source's depth, so '@wraith/native' and '@wraith/core' resolve as from src
+ * (with the few modules outside src/doctor that it imports).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, chmodSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -39,12 +40,14 @@ export interface BuiltEntry {
 export function buildDoctorEntry(): BuiltEntry {
   const out = join(PKG, `.wraith-test-doctor-${process.pid}`);
   rmSync(out, { recursive: true, force: true });
-  for (const file of sources(SRC)) {
+  // The modules outside src/doctor that its checks import.
+  const outside = ['store/open-slots.ts'].map((f) => join(PKG, 'src', f));
+  for (const file of [...sources(SRC), ...outside]) {
     const js = ts.transpileModule(readFileSync(file, 'utf8'), {
       fileName: file,
       compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
     }).outputText;
-    const dest = join(out, 'doctor', relative(SRC, file)).replace(/\.ts$/, '.js');
+    const dest = join(out, relative(join(PKG, 'src'), file)).replace(/\.ts$/, '.js');
     mkdirSync(dirname(dest), { recursive: true });
     writeFileSync(dest, js);
   }

@@ -94,6 +94,14 @@ describe('privileges', () => {
     expect(old.capabilities!.remedy).toContain('CAP_SYS_ADMIN');
   });
 
+  it('open_files: how many files a receiver takes at once under RLIMIT_NOFILE; a low limit warns with LimitNOFILE', async () => {
+    const ok = await checksOf(healthy());
+    expect(ok.open_files).toMatchObject({ status: 'ok', found: expect.stringContaining('up to 6581 files received at once') });
+    const low = await checksOf(withFiles(healthy(), { '/proc/self/limits': 'Max open files            256                  256                  files     \n' }));
+    expect(low.open_files).toMatchObject({ status: 'warn', found: expect.stringContaining('up to 16 files received at once') });
+    expect(low.open_files!.remedy).toContain('LimitNOFILE=65536');
+  });
+
   it('without CAP_IPC_LOCK: capabilities warn, and memlock decides by the limit', async () => {
     const noLock = (0x3000n | (1n << 39n)).toString(16);
     const m = withFiles(healthy(), { '/proc/self/status': `CapEff:\t${noLock}\n` });

@@ -21,7 +21,7 @@ export function healthy(): Required<FakeMachine> {
     release: '6.18.0-test',
     files: {
       '/proc/self/status': `Name:\tnode\nCapEff:\t${ROOT_CAPS}\n`,
-      '/proc/self/limits': 'Max locked memory         8388608              8388608              bytes     \n',
+      '/proc/self/limits': 'Max open files            20000                20000                files     \nMax locked memory         8388608              8388608              bytes     \n',
       '/proc/meminfo': 'HugePages_Total:       4\nHugePages_Free:        4\nHugepagesize:       2048 kB\n',
       '/proc/sys/vm/nr_hugepages': '4\n',
       '/proc/sys/net/core/bpf_jit_enable': '1\n',

@@ -1,8 +1,9 @@
-/** capabilities (CapEff), memlock (RLIMIT_MEMLOCK) and huge_pages. */
+/** capabilities (CapEff), memlock (RLIMIT_MEMLOCK), open_files (RLIMIT_NOFILE) and huge_pages. */
 import { atLeast, hasCap, parseMeminfo, parseMemlock, type CapName } from '../parse.js';
 import { unitRemedy } from '../remedy.js';
 import { check, skipped, type DoctorContext } from './context.js';
 import type { Check } from '../types.js';
+import { openFilesLimit, slotsFor } from '../../store/open-slots.js';
 
 const LISTED: CapName[] = ['CAP_NET_RAW', 'CAP_NET_ADMIN', 'CAP_BPF', 'CAP_IPC_LOCK', 'CAP_SYS_ADMIN'];
 
@@ -44,6 +45,22 @@ export function memlockCheck(ctx: DoctorContext): Check {
   if (limit >= ctx.umemBytes) return check('memlock', 'ok', `RLIMIT_MEMLOCK ${mib(limit)} covers ${mib(ctx.umemBytes)} of UMEM`, dbg, ctx.debug);
   return check('memlock', 'fail', `RLIMIT_MEMLOCK ${mib(limit)} is below the ${mib(ctx.umemBytes)} of UMEM and there is no CAP_IPC_LOCK: UMEM registration fails (ENOBUFS/EPERM)`, {
     ...dbg, code: 'E_XDP_UNAVAILABLE', remedy: unitRemedy({ caps: false, memlock: true, also: 'or grant CAP_IPC_LOCK; in a shell: ulimit -l unlimited' }),
+  }, ctx.debug);
+}
+
+/** Files received at once under this many: fewer and busy senders wait for each other. */
+const FEW_FILES = 64;
+
+export function openFilesCheck(ctx: DoctorContext): Check {
+  const text = ctx.sys.readText('/proc/self/limits');
+  const line = text === null ? null : /^Max open files.*$/m.exec(text)?.[0];
+  if (text === null || line == null) return skipped('open_files', 'a "Max open files" line in /proc/self/limits');
+  const limit = openFilesLimit(() => text);
+  const files = slotsFor(limit);
+  const found = `RLIMIT_NOFILE ${limit === Infinity ? 'unlimited' : limit} (Node raises the soft limit to the hard one): up to ${files} files received at once`;
+  if (files > FEW_FILES) return check('open_files', 'ok', found, { debug: line }, ctx.debug);
+  return check('open_files', 'warn', `${found}; more offers wait for a file to finish`, {
+    debug: line, remedy: unitRemedy({ caps: false, nofile: true, also: 'or in a shell: ulimit -n 65536' }),
   }, ctx.debug);
 }
 
