@@ -42,6 +42,8 @@ export interface DaemonHandle {
   readonly done: Promise<void>;
   /** Calls `cb` with the new info when it changes (the XDP watchdog fell back to UDP). */
   onInfoChanged(cb: (info: Omit<RunInfo, 'pid' | 'peer_id'>) => void): void;
+  /** Applies the keys a running daemon can change (config/reload.ts LIVE_KEYS) from a reloaded config. */
+  reload(config: ResolvedConfig): void;
   /** Graceful shutdown: stop accepting, checkpoint transfers, close sockets. */
   close(): Promise<void>;
 }

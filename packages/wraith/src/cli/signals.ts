@@ -1,10 +1,10 @@
 /**
  * SIGINT / SIGTERM ask the running command to stop gracefully (an AbortSignal the node
- * watches); a second SIGINT exits at once with 130. SIGHUP reopens the log file, except for a
- * foreground command printing to a terminal: its terminal went away (an SSH session dropped),
- * so it stops as on Ctrl-C, and the partial stays for a resume. One not on a terminal (nohup,
- * output to files) carries on: Node resets an inherited SIG_IGN, so this is what keeps nohup
- * working.
+ * watches); a second SIGINT exits at once with 130. SIGHUP calls onHup (the daemon reopens its
+ * log file and reloads its config), except for a foreground command printing to a terminal:
+ * its terminal went away (an SSH session dropped), so it stops as on Ctrl-C, and the partial
+ * stays for a resume. One not on a terminal (nohup, output to files) carries on: Node resets an
+ * inherited SIG_IGN, so this is what keeps nohup working.
  */
 import type { CliIo } from './context.js';
 

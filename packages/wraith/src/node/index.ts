@@ -21,13 +21,26 @@ import type { Logger } from 'pino';
 import { nativeBeneath } from '@wraith/io-uring';
 
 /** Authorisation of initiators: trusted_peers, or anyone authenticated with auto_accept. */
-export function authorizer(config: ResolvedConfig, log: Logger): (peerId: string, addr: SocketAddr) => boolean {
-  const trusted = new Set(config.receive.trusted_peers.map((p) => p.toLowerCase().replace(/^0x/, '')));
-  return (peerId, addr) => {
-    if (config.receive.auto_accept || trusted.has(peerId)) return true;
+export interface Authorizer {
+  (peerId: string, addr: SocketAddr): boolean;
+  /** Takes trusted_peers and auto_accept from a reloaded config. */
+  update(config: ResolvedConfig): void;
+}
+
+export function authorizer(config: ResolvedConfig, log: Logger): Authorizer {
+  const trustedOf = (c: ResolvedConfig): Set<string> => new Set(c.receive.trusted_peers.map((p) => p.toLowerCase().replace(/^0x/, '')));
+  let trusted = trustedOf(config);
+  let autoAccept = config.receive.auto_accept;
+  const authorize = ((peerId: string, addr: SocketAddr): boolean => {
+    if (autoAccept || trusted.has(peerId)) return true;
     log.warn({ peer: peerId, addr: formatAddr(addr) }, 'refused an untrusted peer (add it to [receive] trusted_peers or use --auto-accept)');
     return false;
+  }) as Authorizer;
+  authorize.update = (c) => {
+    trusted = trustedOf(c);
+    autoAccept = c.receive.auto_accept;
   };
+  return authorize;
 }
 
 async function openStore(config: ResolvedConfig, stateDir: string, node: WraithNode): Promise<FileStore> {
@@ -82,9 +95,10 @@ function warnOpen(config: ResolvedConfig, log: Logger): void {
 }
 
 /** A node that accepts files: bound to listen_addr, authorising by trusted_peers / auto_accept, with its store. */
-async function startReceiver(opts: NodeContext): Promise<{ node: WraithNode; store: FileStore }> {
+async function startReceiver(opts: NodeContext): Promise<{ node: WraithNode; store: FileStore; authorize: Authorizer }> {
   const { config, log } = opts;
   warnOpen(config, log.logger);
+  const authorize = authorizer(config, log.child('auth'));
   const node = await WraithNode.start({
     config,
     identity: opts.identity,
@@ -92,10 +106,10 @@ async function startReceiver(opts: NodeContext): Promise<{ node: WraithNode; sto
     stats: opts.stats,
     bind: config.network.listen_addr,
     acceptIncoming: true,
-    authorize: authorizer(config, log.child('auth')),
+    authorize,
   });
   try {
-    return { node, store: await openStore(config, opts.home.stateDir, node) };
+    return { node, store: await openStore(config, opts.home.stateDir, node), authorize };
   } catch (e) {
     await node.close(null, 'startup failed', 0);
     throw e;
@@ -104,7 +118,7 @@ async function startReceiver(opts: NodeContext): Promise<{ node: WraithNode; sto
 
 export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
   const { log } = opts;
-  const { node, store } = await startReceiver(opts);
+  const { node, store, authorize } = await startReceiver(opts);
   const stopSweeps = store.scheduleSweeps();
   const incoming = new IncomingTransfers(node, store, log.child('receive'), opts.stats, null);
   node.incomingHandler = (e) => incoming.handle(e);
@@ -128,6 +142,10 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
   return {
     info: info(),
     done,
+    reload(config) {
+      authorize.update(config);
+      warnOpen(config, log.logger);
+    },
     onInfoChanged(cb) {
       node.events.on('event', (e: { type?: string }) => {
         if (e.type === 'transport_changed') cb(info());

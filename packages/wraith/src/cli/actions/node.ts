@@ -10,7 +10,8 @@ import { acquireDaemonLock } from '../../home/lock.js';
 import { loadIdentity } from '../../home/identity.js';
 import { removeRunInfo, writeRunInfo } from '../../home/runinfo.js';
 import { ensureAdminToken } from '../../home/token.js';
-import { loadNode } from '../../node-api.js';
+import { loadNode, type DaemonHandle } from '../../node-api.js';
+import { configChanges, withLiveKeys } from '../../config/reload.js';
 import { EarlyHash } from '../../node/hash-jobs.js';
 import { hashCacheIn } from '../../node/hash-cache.js';
 import { DiscardStats, Stats } from '../../stats.js';
@@ -81,14 +82,34 @@ async function openReceiver(opts: RunOpts, cmd: Command, io: CliIo, state: CliSt
 
 export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
   const { home, config, log, identity, release } = await openReceiver(opts, cmd, io, state, false);
-  const shutdown = watchShutdown(io, { onHup: () => log.reopen() });
+  let handle: DaemonHandle | null = null;
+  let running = config;
+  // SIGHUP (`systemctl reload`): reopen the log file, then read the config again.
+  const reload = async (): Promise<void> => {
+    log.reopen();
+    if (handle === null) return;
+    try {
+      const next = (await loadAll(cmd.optsWithGlobals(), receiverFlags(cmd, opts), io, 'none')).loaded.config;
+      const { live, restart } = configChanges(running, next);
+      handle.reload(next);
+      // --verbose without --log-level keeps debug, as at start.
+      if (live.includes('logging.level') && !(opts.verbose === true && opts.logLevel === undefined)) log.logger.level = next.logging.level;
+      running = withLiveKeys(running, next);
+      log.logger.info({ applied: live, needs_restart: restart }, live.length + restart.length === 0 ? 'config reloaded: nothing changed' : 'config reloaded');
+      if (restart.length > 0) log.logger.warn({ keys: restart }, `these config changes apply at the next restart: ${restart.join(', ')}`);
+    } catch (e) {
+      const err = e instanceof WraithError ? e : new WraithError('E_CONFIG', (e as Error).message);
+      log.logger.error({ code: err.code, err: err.message }, 'config reload failed: the daemon keeps its running config');
+    }
+  };
+  const shutdown = watchShutdown(io, { onHup: () => void reload() });
   try {
     const startDaemon = await loadNode('startDaemon');
     const adminOn = config.admin.listen !== 'off' || config.admin.unix_socket !== null;
     const adminToken = adminOn ? await ensureAdminToken(home) : null;
     // Process metrics are read only through the admin API: without it they would cost a timer.
     const stats = new Stats({ processMetrics: adminOn });
-    const handle = await startDaemon({ config, home, identity, log, stats, signal: shutdown.signal, adminToken });
+    handle = await startDaemon({ config, home, identity, log, stats, signal: shutdown.signal, adminToken });
     await writeRunInfo(home, { pid: process.pid, peer_id: identity.peerId, ...handle.info });
     // run/daemon.json follows the transport in use (the XDP watchdog may fall back to UDP).
     handle.onInfoChanged((info) => {

@@ -1,0 +1,45 @@
+/**
+ * SIGHUP (`systemctl reload wraith`) re-reads the daemon's config: trusted_peers, auto_accept
+ * and logging.level apply at once; other changed keys are named as waiting for a restart; a
+ * broken file is reported and the running config stays. SIGHUP used to reopen the log file
+ * only, so a reload after adding a trusted peer did nothing, silently.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Scope, sha256File, writeRandomFile } from '../support/procs.js';
+
+const scope = new Scope('reload');
+afterAll(() => scope.dispose());
+
+describe('daemon config reload on SIGHUP', () => {
+  it('a sender added to trusted_peers is let in without a restart; a broken file keeps the running config', async () => {
+    const [rx, tx] = await Promise.all([scope.home('rx'), scope.home('tx')]);
+    const config = join(rx.dir, 'config.toml');
+    await writeFile(config, '[receive]\ntrusted_peers = []\n');
+    const daemon = await scope.daemon({ home: rx, autoAccept: false });
+    const src = join(await scope.tempDir('src'), 'r.bin');
+    const sum = await writeRandomFile(src, 100_000);
+    const send = () => scope.send([src], daemon.peer(), { home: tx, args: ['--reconnect-for', '0s'] }).result(30_000);
+
+    expect((await send()).code).toBe(4); // E_PEER_NOT_AUTHORIZED
+
+    await writeFile(config, `[receive]\ntrusted_peers = ["${tx.peerId}"]\n[network]\nidle_timeout = "45s"\n`);
+    daemon.signal('SIGHUP');
+    await daemon.until(() => /"msg":"config reloaded"/.test(daemon.stderr), 10_000, 'reloaded');
+    expect(daemon.stderr).toMatch(/"applied":\["receive.trusted_peers"\],"needs_restart":\["network.idle_timeout"\]/);
+    expect(daemon.stderr).toMatch(/apply at the next restart: network.idle_timeout/);
+    const ok = await send();
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await sha256File(join(daemon.output, 'r.bin'))).toBe(sum);
+
+    await writeFile(config, '[receive]\ntrusted_peers = 5\n');
+    daemon.signal('SIGHUP');
+    await daemon.until(() => /config reload failed/.test(daemon.stderr), 10_000, 'the failed reload');
+    expect(daemon.stderr).toMatch(/receive.trusted_peers: expected an array of peer ids, found 5/);
+    expect(daemon.alive).toBe(true);
+    const again = await scope.send([src], daemon.peer(), { home: tx, args: ['--reconnect-for', '0s'] }).result(30_000);
+    expect(again.code, again.stderr).toBe(0); // still trusted: already present
+    expect((await daemon.terminate()).code).toBe(0);
+  }, 90_000);
+});
