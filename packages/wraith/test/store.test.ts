@@ -173,6 +173,25 @@ describeIf(missing, mode, () => {
       await (await ready(store, offer('f', data(15)))).abort();
     });
 
+    it('resume state that cannot be saved (the home full) is warned about once; the file still arrives', async () => {
+      const warn = vi.fn();
+      const logger = { warn, info: () => undefined, debug: () => undefined, error: () => undefined } as unknown as FileStoreOptions['logger'];
+      const { store, dir } = await makeStore({ logger });
+      const content = data(3 * CHUNK);
+      const f = await ready(store, offer('s', content));
+      const spy = vi.spyOn(store, 'saveState').mockRejectedValue(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+      await f.write(content.subarray(0, CHUNK), 0);
+      await f.saveProgress([[0, 1]]); // does not throw
+      await f.write(content.subarray(CHUNK), CHUNK);
+      await f.saveProgress([[0, 3]]); // no second try
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]![1])).toMatch(/cannot save resume state/);
+      spy.mockRestore();
+      expect((await f.complete()).status).toBe('installed');
+      expect(readFileSync(join(dir, 's'))).toEqual(content);
+    });
+
     it('receives the same content under other names at once; only the first keeps resume state', async () => {
       const { store, dir, state } = await makeStore();
       const content = data(2 * CHUNK + 7);

@@ -724,6 +724,8 @@ export class PartialFile implements WriteTarget {
   /** On tmpfs or ramfs: nothing to make durable, so no fsync. */
   readonly inMemory: boolean;
   private closed = false;
+  /** Saving resume state failed once: no more tries for this file (saveProgress). */
+  private stateUnsaved = false;
   /** Leaf hashes of chunks written since the last saveProgress. */
   private pendingLeaves = new Map<number, Uint8Array>();
   private leavesFh: Promise<FileHandle> | null = null;
@@ -806,6 +808,7 @@ export class PartialFile implements WriteTarget {
    */
   async saveProgress(have: ChunkRanges): Promise<void> {
     this.assertOpen();
+    if (this.stateUnsaved) return;
     const ranges = normalizeRanges(have, this.chunkCount);
     if (ranges === null) throw new WraithError('E_INTERNAL', `saveProgress: malformed chunk ranges for ${this.offer.name}`);
     // The leaves noted so far cover `have`; chunks written during the awaits below note theirs
@@ -817,12 +820,21 @@ export class PartialFile implements WriteTarget {
         await fdDatasync(this.fd);
         this.store.opts.stats?.fileIo('fsync', 'fs');
       }
-      await this.store.saveLeaves(this, leaves);
     } catch (e) {
       for (const [i, leaf] of leaves) if (!this.pendingLeaves.has(i)) this.pendingLeaves.set(i, leaf);
       throw e;
     }
-    await this.store.saveState(this, ranges);
+    try {
+      await this.store.saveLeaves(this, leaves);
+      await this.store.saveState(this, ranges);
+    } catch (e) {
+      // The state directory (the home), not the received data, failed (full, read-only): the
+      // file still arrives, it only cannot resume from here on. What was saved before stays
+      // true: it names chunks synced then.
+      this.stateUnsaved = true;
+      this.pendingLeaves.clear();
+      this.store.opts.logger?.warn({ name: this.offer.name, err: (e as Error).message }, 'cannot save resume state (is the home full?): the file is still received; after an interruption it resumes from the last state saved');
+    }
   }
 
   /** Applies mode and mtime, makes the data durable and installs the final name. */
