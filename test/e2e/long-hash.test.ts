@@ -5,29 +5,23 @@
  * sender now keeps it alive with pings. Here idle_timeout is 1 s on both sides and the file is
  * 8 GiB of holes (hashed at memory speed, still over a second); the receiver has it already.
  */
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Scope } from '../support/procs.js';
+import { Scope, writeSparseFile } from '../support/procs.js';
 
 const scope = new Scope('long-hash');
 afterAll(() => scope.dispose());
 
 const SIZE = 8 * 1024 ** 3;
 
-async function sparse(path: string): Promise<void> {
-  const f = await open(path, 'w');
-  await f.truncate(SIZE);
-  await f.close();
-}
 
 describe('a hash pass longer than idle_timeout', () => {
   it('8 GiB sparse, --idle-timeout 1s on both sides: one session, no reconnect, already present', async () => {
     const [rx, tx] = await Promise.all([scope.home('rx'), scope.home('tx')]);
     const daemon = await scope.daemon({ home: rx, args: ['--idle-timeout', '1s'] });
-    await sparse(join(daemon.output, 'holes.bin'));
+    await writeSparseFile(join(daemon.output, 'holes.bin'), SIZE);
     const src = join(await scope.tempDir('src'), 'holes.bin');
-    await sparse(src);
+    await writeSparseFile(src, SIZE);
     const send = scope.send([src], daemon.peer(), { home: tx, args: ['--idle-timeout', '1s', '--no-hash-cache', '--verbose'] });
     const r = await send.result(120_000);
     expect(r.code, send.describe()).toBe(0);

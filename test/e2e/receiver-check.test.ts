@@ -4,30 +4,24 @@
  * the offer is undecided, and the file ends already_present. Both copies are sparse and alike (holes
  * read as zeros), so the test costs hashing time, not disk or memory.
  */
-import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Scope, type RunResult } from '../support/procs.js';
+import { Scope, writeSparseFile, type RunResult } from '../support/procs.js';
 
 const SIZE = 3 * 1024 ** 3 + 12_345;
 
 const scope = new Scope('receiver-check');
 afterAll(() => scope.dispose());
 
-async function sparse(path: string): Promise<void> {
-  const fh = await open(path, 'w');
-  await fh.truncate(SIZE);
-  await fh.close();
-}
 
 describe('a receiver checking a copy it has', () => {
   it('the sender reports waiting_for_receiver until the answer, then already_present; the rate starts at zero', async () => {
     const output = await scope.tempDir('out');
-    await sparse(join(output, 'holes.bin'));
+    await writeSparseFile(join(output, 'holes.bin'), SIZE);
     // No hash cache on the receiver: it hashes its copy on every offer.
     const daemon = await scope.daemon({ home: await scope.home('rx'), output, args: ['--no-hash-cache'] });
     const src = join(await scope.tempDir('src'), 'holes.bin');
-    await sparse(src);
+    await writeSparseFile(src, SIZE);
     const tx = await scope.home('tx');
     const sendOnce = async (): Promise<RunResult> => {
       const send = scope.send([src], daemon.peer(), { home: tx, args: ['--reconnect-for', '0s'] });

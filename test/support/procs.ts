@@ -597,6 +597,13 @@ export async function writeRandomFile(path: string, size: number, mode = 0o644):
   return h.digest('hex');
 }
 
+/** A file of `size` bytes that is all hole (nothing allocated): big inputs at no disk cost. */
+export async function writeSparseFile(path: string, size: number): Promise<void> {
+  const fh = await open(path, 'w');
+  await fh.truncate(size);
+  await fh.close();
+}
+
 export function sha256File(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const h = createHash('sha256');
