@@ -453,14 +453,9 @@ export class IncomingTransfers {
       }
     }
     if (r.file) {
-      let released!: () => void;
-      this.releasing.set(r, new Promise<void>((res) => (released = res)));
-      try {
-        await this.release(r, r.file, code, local);
-      } finally {
-        this.releasing.delete(r);
-        released();
-      }
+      const done = this.release(r, r.file, code, local).finally(() => this.releasing.delete(r));
+      this.releasing.set(r, done);
+      await done;
     }
     this.touchDir(r.session, r.manifest.name);
     this.stats.transferFinished('receive', code === 'E_TRANSFER_CANCELLED' ? 'cancelled' : 'failed');
@@ -472,7 +467,7 @@ export class IncomingTransfers {
     this.checkIdle(r.session);
   }
 
-  /** fail()'s file part: checkpoint what is worth keeping, then close (and maybe delete) the partial. */
+  /** fail()'s file part: checkpoint what is worth keeping, then close (and maybe delete) the partial. Never throws. */
   private async release(r: Rx, file: PartialFile, code: ErrorCode, local: boolean): Promise<void> {
     this.stats.transfersActive.dec({ direction: 'receive' });
     // A changed source is never offered with this root again: its partial could only wait for the sweep.
