@@ -3,6 +3,7 @@
  * daemon serves metrics (admin API); the others count into a DiscardStats.
  */
 import { stat } from 'node:fs/promises';
+import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { WraithError } from '@wraith/core';
 import { formatAddr, parseAddr, parsePeer } from '../../peer.js';
@@ -80,6 +81,12 @@ async function openReceiver(opts: RunOpts, cmd: Command, io: CliIo, state: CliSt
   return { home, config, log, identity, release };
 }
 
+/** An address of this host to show in an example: the first non-loopback IPv4, else a placeholder. */
+function exampleHost(): string {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return '<host>';
+}
+
 export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
   const { home, config, log, identity, release } = await openReceiver(opts, cmd, io, state, false);
   let handle: DaemonHandle | null = null;
@@ -123,6 +130,9 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
     } else {
       const addr = handle.info.udp_addrs[0] ?? config.network.listen_addr;
       io.stdout.write(`wraith daemon ready: ${identity.peerId}@${addr} (${handle.info.transport}${handle.info.admin_url !== null ? `, admin ${handle.info.admin_url}` : ''})\n`);
+      const wildcard = /^(0\.0\.0\.0|\[::\]):(\d+)$/.exec(addr);
+      // 0.0.0.0 and [::] are not addresses a sender can use: say what is.
+      if (wildcard !== null) io.stdout.write(`senders use ${identity.peerId}@${exampleHost()}:${wildcard[2]} (any address of this host)\n`);
     }
     const stopped = await Promise.race([handle.done.then(() => 'done' as const), shutdown.requested.then(() => 'signal' as const)]);
     if (stopped === 'signal') {
