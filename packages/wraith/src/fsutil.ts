@@ -1,7 +1,40 @@
 /** Small durable-write helpers shared by the home, the store and resume state. */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, statSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/**
+ * mkdir -p, one missing component at a time. Node's recursive mkdir never returns where a
+ * parent exists but the child cannot be made and the kernel says ENOENT (a path under /proc):
+ * `--output /proc/x` spun a daemon at full CPU, deaf to SIGTERM. Errors are Node-style;
+ * a component that is not a directory gives ENOTDIR naming it.
+ */
+export function makeDirsSync(dir: string, mode: number): void {
+  const missing: string[] = [];
+  for (let p = resolve(dir); ; ) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      missing.push(p);
+      if (dirname(p) === p) break;
+      p = dirname(p);
+      continue;
+    }
+    if (!st.isDirectory()) throw Object.assign(new Error(`${p} exists and is not a directory`), { code: 'ENOTDIR', path: p });
+    break;
+  }
+  for (const d of missing.reverse()) {
+    try {
+      mkdirSync(d, { mode });
+    } catch (e) {
+      // Made meanwhile by someone else: fine if it is a directory.
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !statSync(d).isDirectory()) throw e;
+    }
+  }
+}
 
 /** fsync a directory so a rename, link or unlink in it survives a crash. */
 export async function fsyncDir(dir: string): Promise<void> {

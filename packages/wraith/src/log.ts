@@ -4,9 +4,9 @@
  * are redacted wherever they appear at the top level or one level down.
  */
 import pino, { type DestinationStream, type Level, type Logger } from 'pino';
-import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
+import { makeDirsSync } from './fsutil.js';
 import { REDACTED, SECRET_FIELDS } from './redact.js';
 
 export type { Logger } from 'pino';
@@ -43,7 +43,7 @@ export function createLog(opts: LogOptions): Log {
   } else if (opts.file != null) {
     // Synchronous: log lines are rare (never per packet) and none are lost in a crash. File
     // names and peers are in it: not for every user to read (0640, its directory 0750).
-    mkdirSync(dirname(opts.file), { recursive: true, mode: 0o750 });
+    makeDirsSync(dirname(opts.file), 0o750);
     file = pino.destination({ dest: opts.file, sync: true, mode: 0o640 });
     stream = file;
   } else if (opts.pretty ?? process.stderr.isTTY === true) {

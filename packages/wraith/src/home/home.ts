@@ -7,6 +7,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { WraithError } from '@wraith/core';
+import { makeDirsSync } from '../fsutil.js';
 
 export interface Home {
   readonly dir: string;
@@ -100,7 +101,7 @@ export async function openHome(dir: string): Promise<Home> {
 export async function ensureHome(dir: string): Promise<Home> {
   const home = homePaths(dir);
   try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    makeDirsSync(dir, 0o700);
     await mkdir(home.stateDir, { mode: 0o700 }).catch(ignoreExists);
     await mkdir(home.runDir, { mode: 0o700 }).catch(ignoreExists);
   } catch (e) {

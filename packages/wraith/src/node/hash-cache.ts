@@ -14,7 +14,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, fstatSync, lstatSync, statSync, type BigIntStats } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { open, readFile, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { makeDirsSync } from '../fsutil.js';
 import { join } from 'node:path';
 
 /** Files at least this big are remembered (smaller ones hash in a few ms). */
@@ -165,7 +166,7 @@ export class HashCache {
     const path = this.pathOf(text);
     const tmp = join(this.dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
     try {
-      await mkdir(this.dir, { recursive: true, mode: 0o700 });
+      makeDirsSync(this.dir, 0o700);
       const sum = createHash('sha256').update(head).update(leaves).digest();
       const fh = await open(tmp, 'wx', 0o600);
       try {

@@ -13,7 +13,7 @@ import { access, link, lstat, mkdir, open, readdir, realpath, rename, stat, stat
 import { join, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { WraithError } from '@wraith/core';
-import { DirSyncer } from '../fsutil.js';
+import { DirSyncer, makeDirsSync } from '../fsutil.js';
 import { isMemoryFs } from '../fs-kind.js';
 import type { OnConflict } from '../config/schema.js';
 import type { Stats } from '../stats.js';
@@ -164,11 +164,12 @@ export class FileStore {
 
   /** Creates the download directory (0700) if needed and sweeps expired partials. */
   static async open(opts: FileStoreOptions): Promise<FileStore> {
-    try {
-      await mkdir(opts.downloadDir, { recursive: true, mode: 0o700 });
-      await mkdir(opts.stateDir, { recursive: true, mode: 0o700 });
-    } catch (e) {
-      throw ioError('mkdir', opts.downloadDir, e);
+    for (const dir of [opts.downloadDir, opts.stateDir]) {
+      try {
+        makeDirsSync(dir, 0o700);
+      } catch (e) {
+        throw ioError('mkdir', dir, e);
+      }
     }
     const store = new FileStore(await realpath(opts.downloadDir), opts);
     store.memoryDev = await memoryDevOf(store.downloadDir);
