@@ -113,7 +113,14 @@ describe('basic transfers', () => {
     // Without --json the last line says the send is not complete.
     const human = await scope.send([other], daemon.peer(), { home: tx, json: false }).result(120_000);
     expect(human.code, human.stderr).toBe(6);
-    expect(human.stderr.trim().split('\n').at(-1)).toBe('not complete: 1 error above (E_EXISTS); everything else was sent');
+    expect(human.stderr.trim().split('\n').at(-1)).toBe('not complete: 1 error above (E_EXISTS); nothing was sent');
+    // With another file that did arrive, the line says so.
+    const fresh = join(dir, 'fresh.bin');
+    const freshHash = await writeRandomFile(fresh, 2000);
+    const mixed = await scope.send([other, fresh], daemon.peer(), { home: tx, json: false }).result(120_000);
+    expect(mixed.code, mixed.stderr).toBe(6);
+    expect(mixed.stderr.trim().split('\n').at(-1)).toBe('not complete: 1 error above (E_EXISTS); everything else was sent');
+    expect(await sha256File(join(daemon.output, 'fresh.bin'))).toBe(freshHash);
   }, 300_000);
 
   it('over IPv6 loopback: <id>@[::1]:port', async (ctx) => {

@@ -196,6 +196,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   // A worker hashes the first big file while the engine loads and the node starts: the root
   // must be known before anything is offered, so this hides much of that pass.
   let failed: readonly WraithError[] = [];
+  let sentFiles = 0;
   const earlyHash = EarlyHash.start(
     paths,
     config.transfer.chunk_size,
@@ -225,6 +226,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
     );
     if (result.errors.length > 0) state.exitCode = result.errors[0]!.exitCode;
     failed = result.errors;
+    sentFiles = result.files;
   } finally {
     ui.close();
     shutdown.dispose();
@@ -234,7 +236,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   // The last line says the send is not complete (each failure was printed as it came).
   if (failed.length > 0 && !state.json) {
     const codes = [...new Set(failed.map((e) => e.code))].join(', ');
-    io.stderr.write(`not complete: ${failed.length} ${failed.length === 1 ? 'error' : 'errors'} above (${codes}); everything else was sent\n`);
+    io.stderr.write(`not complete: ${failed.length} ${failed.length === 1 ? 'error' : 'errors'} above (${codes}); ${sentFiles === 0 ? 'nothing was sent' : 'everything else was sent'}\n`);
   }
 }
 
