@@ -97,9 +97,9 @@ export const ERRORS = {
   E_FILE_TOO_LARGE: spec('transfer', 'the file exceeds [receive] max_file_size'),
   // io
   E_NO_SPACE: spec('io', 'not enough free space at the destination (min_free is kept free)'),
-  E_IO: spec('io', 'a file operation failed'),
-  E_PERMISSION: spec('io', 'permission denied'),
-  E_NOT_FOUND: spec('io', 'no such file or directory'),
+  E_IO: spec('io', 'a file operation failed (the message says which and why)'),
+  E_PERMISSION: spec('io', 'the user wraith runs as may not do this: check the mode and owner of the path and of its directories'),
+  E_NOT_FOUND: spec('io', 'the path does not exist: check it (was it moved or deleted?)'),
   // config / usage / node
   E_CONFIG: spec('config', 'fix the named key in the config file'),
   E_CONFIG_SYNTAX: spec('config', 'the config file is not valid TOML'),
