@@ -661,6 +661,45 @@ describeIf(missing, mode, () => {
       await f2.abort();
     });
 
+    it("removes the sender's unfinished earlier version of a file when it offers other content under the name", async () => {
+      const { store, state } = await makeStore();
+      const v1 = data(3 * CHUNK, 1);
+      const f1 = await ready(store, offer('v', v1));
+      await f1.write(v1.subarray(0, CHUNK), 0);
+      await f1.saveProgress([[0, 1]]);
+      await f1.abort({ keep: true });
+      // Another sender's unfinished file of another name, and this sender's of another name, stay.
+      const other = data(2 * CHUNK, 7);
+      const g = await ready(store, offer('w', other, { peerId: PEER2 }));
+      await g.saveProgress([[0, 1]]);
+      await g.abort({ keep: true });
+      const h = await ready(store, offer('x', other));
+      await h.saveProgress([[0, 1]]);
+      await h.abort({ keep: true });
+
+      const v2 = data(3 * CHUNK, 2);
+      const f2 = await ready(store, offer('v', v2));
+      expect(existsSync(f1.path)).toBe(false);
+      expect(readdirSync(state).filter((n) => n.endsWith('.json')).sort()).toEqual([`${PEER}.${rootOf(other)}.json`, `${PEER2}.${rootOf(other)}.json`].sort());
+      expect(readdirSync(state).some((n) => n.includes(rootOf(v1)))).toBe(false);
+      expect(existsSync(g.path)).toBe(true);
+      expect(existsSync(h.path)).toBe(true);
+      await f2.write(v2, 0);
+      expect(readFileSync((await f2.complete()).path)).toEqual(v2);
+    });
+
+    it("keeps another sender's unfinished version of the name", async () => {
+      const { store } = await makeStore();
+      const v1 = data(3 * CHUNK, 1);
+      const f1 = await ready(store, offer('v', v1, { peerId: PEER2 }));
+      await f1.saveProgress([[0, 1]]);
+      await f1.abort({ keep: true });
+      const f2 = await ready(store, offer('v', data(3 * CHUNK, 2)));
+      expect(existsSync(f1.path)).toBe(true);
+      await f2.abort();
+      expect((await ready(store, offer('v', v1, { peerId: PEER2 }))).resumed).toEqual([[0, 1]]);
+    });
+
     it('discards a mismatching or malformed state', async () => {
       const { store, state } = await makeStore();
       const content = data(2 * CHUNK);

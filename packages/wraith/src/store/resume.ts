@@ -99,6 +99,13 @@ export class ResumeStore {
     return out;
   }
 
+  /** Roots this peer has a state or leaves file for. */
+  async rootsOf(peerId: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const k of await this.index()) if (k.startsWith(`${peerId}.`)) out.push(k.slice(65));
+    return out;
+  }
+
   path(peerId: string, rootHex: string): string {
     return join(this.dir, `${peerId}.${rootHex}.json`);
   }

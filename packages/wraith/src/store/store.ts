@@ -252,6 +252,8 @@ export class FileStore {
       await this.resumeStore.delete(offer.peerId, rootHex);
       state = null;
     }
+    // Only a multi-chunk file can have left a state behind.
+    if (state === null && resumable && offer.size > offer.chunkSize) await this.dropSuperseded(offer, rootHex);
     const needed = offer.size - (state === null ? 0 : rangesBytes(state.have, state.size, state.chunk_size));
     await this.admission.admit(key, offer.name, offer.size, needed);
     await this.takeSlot(offer.name);
@@ -646,7 +648,24 @@ export class FileStore {
     return fd;
   }
 
-  /** Other senders' resume states for the same partial become wrong once it is restarted. */
+  /**
+   * An unfinished earlier version of this file from the same sender (same name, other content)
+   * can no longer complete: the sender's file changed. Its partial and state go now, rather
+   * than holding disk space for partial_ttl. A partial another sender's state names stays.
+   */
+  private async dropSuperseded(offer: IncomingFile, rootHex: string): Promise<void> {
+    const busy = new Set<string>([...this.active.values()].map((f) => f.partialRel));
+    for (const rel of this.opening.keys()) busy.add(rel);
+    for (const root of await this.resumeStore.rootsOf(offer.peerId)) {
+      if (root === rootHex) continue;
+      const st = await this.resumeStore.load(offer.peerId, root);
+      if (st === null || st.name !== offer.name || busy.has(st.partial)) continue;
+      await this.resumeStore.delete(offer.peerId, root);
+      if ((await this.resumeStore.peersWith(root)).length === 0) await this.removePartial(st.partial.split('/'));
+      this.opts.logger?.info({ name: offer.name, peer: offer.peerId, root }, 'removed the partial of an earlier version of this file');
+    }
+  }
+
   /** A new partial file (O_EXCL), or null when one is left over. */
   private async createPartial(partialParts: string[]): Promise<number | null> {
     try {
@@ -657,6 +676,7 @@ export class FileStore {
     }
   }
 
+  /** Other senders' resume states for the same partial become wrong once it is restarted. */
   private async forgetOtherStates(rootHex: string, peerId: string, partialRel: string): Promise<void> {
     for (const other of await this.resumeStore.peersWith(rootHex)) {
       if (other === peerId) continue;
