@@ -44,10 +44,11 @@ export interface WalkOptions {
   readonly followSymlinks?: boolean;
   readonly onWarning?: (w: WalkWarning) => void;
   /**
-   * A directory below a PATH that cannot be read (permission denied): reported here and skipped,
-   * the walk goes on. Without it the walk throws E_PERMISSION.
+   * A directory or entry below a PATH that cannot be read (permission denied, a path too long,
+   * an I/O error): reported here and skipped, the walk goes on. `name` ends in "/" for a
+   * directory. Without it the walk throws.
    */
-  readonly onUnreadable?: (dir: string, name: string, err: WraithError) => void;
+  readonly onUnreadable?: (path: string, name: string, err: WraithError) => void;
   /**
    * Leave out what was created after this (ms since the epoch, by birth time, on local file
    * systems): a send takes the tree as it was when it began. A tree that receives the send
@@ -83,7 +84,12 @@ function fsError(op: string, path: string, e: unknown): WraithError {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new WraithError('E_NOT_FOUND', `${path}: no such file or directory`, { path });
   if (code === 'EACCES' || code === 'EPERM') return new WraithError('E_PERMISSION', `${op}(${path}): permission denied`, { path });
-  return new WraithError('E_IO', `${op}(${path}): ${(e as Error).message}`, { path });
+  if (code === 'ENAMETOOLONG') {
+    return new WraithError('E_IO', `${path}: the path is longer than this system allows (ENAMETOOLONG)`, { path },
+      'send the deep part from a directory nearer to it');
+  }
+  // Node's message ends with the call and the path again.
+  return new WraithError('E_IO', `${op}(${path}): ${(e as Error).message.replace(/, \w+ '[^]*'$/, '')}`, { path });
 }
 
 /** Children of a directory lstat-ed at once. */
@@ -172,10 +178,14 @@ async function* walkDir(
     }
   } catch (e) {
     const err = fsError('opendir', dir, e);
-    if (err.code !== 'E_PERMISSION' || opts.onUnreadable === undefined) throw err;
-    opts.onUnreadable(dir, name, err);
+    if (opts.onUnreadable === undefined) throw err;
+    opts.onUnreadable(dir, `${name}/`, err);
     return;
   }
+  const unreadable = (path: string, rel: string, err: WraithError): void => {
+    if (opts.onUnreadable === undefined) throw err;
+    opts.onUnreadable(path, rel, err);
+  };
   names.sort();
 
   // lstat a batch of children at once (the thread pool runs them side by side; one at a time,
@@ -194,7 +204,8 @@ async function* walkDir(
         warn(path, 'vanished', `${path} disappeared while walking: skipped`);
         continue;
       }
-      throw fsError('lstat', path, got);
+      unreadable(path, rel, fsError('lstat', path, got));
+      continue;
     }
     let cst: Stats = got;
     // Birth time 0: not known here. A network file system's clock may differ from ours.
@@ -216,7 +227,8 @@ async function* walkDir(
           warn(path, 'dangling_symlink', `${path} is a symlink to nothing: skipped`);
           continue;
         }
-        throw fsError('stat', path, e);
+        unreadable(path, rel, fsError('stat', path, e));
+        continue;
       }
     }
     if (cst.isDirectory()) {

@@ -160,11 +160,14 @@ describe('unreadable directories', () => {
     const root = join(base, 'tree');
     mkdirSync(join(root, 'locked'), { recursive: true });
     mkdirSync(join(root, 'open'));
+    mkdirSync(join(root, 'listable'));
+    writeFileSync(join(root, 'listable', 'x'), 'x');
     writeFileSync(join(root, 'locked', 'secret'), 's');
     writeFileSync(join(root, 'open', 'f'), 'f');
     writeFileSync(join(root, 'z'), 'z');
     execFileSync('chown', ['-R', 'nobody', base]);
     chmodSync(join(root, 'locked'), 0o000);
+    chmodSync(join(root, 'listable'), 0o444); // names can be read, entries not looked up
     const walkJs = pathToFileURL(join(REPO_ROOT, 'packages', 'wraith', 'dist', 'walk.js')).href;
     const script = `
       const { walk } = await import(${JSON.stringify(walkJs)});
@@ -175,9 +178,45 @@ describe('unreadable directories', () => {
     const got = JSON.parse(execFileSync('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' })) as {
       names: string[]; unreadable: Array<[string, string, string]>; threw: string | null;
     };
-    expect(got.names).toEqual(['tree', 'tree/locked', 'tree/open', 'tree/open/f', 'tree/z']);
-    expect(got.unreadable).toEqual([['tree/locked', 'E_PERMISSION', `opendir(${join(root, 'locked')}): permission denied`]]);
+    expect(got.names).toEqual(['tree', 'tree/listable', 'tree/locked', 'tree/open', 'tree/open/f', 'tree/z']);
+    expect(got.unreadable).toEqual([
+      ['tree/listable/x', 'E_PERMISSION', `lstat(${join(root, 'listable', 'x')}): permission denied`],
+      ['tree/locked/', 'E_PERMISSION', `opendir(${join(root, 'locked')}): permission denied`],
+    ]);
     expect(got.threw).toBe('E_PERMISSION');
+  });
+});
+
+describe('paths longer than PATH_MAX', () => {
+  it('an entry too deep to look up is reported through onUnreadable and skipped; the walk goes on', async () => {
+    const root = join(tmpDir(), 'deep');
+    // 70 levels of 61 bytes: past PATH_MAX (4096) for the absolute path before the 4096-byte name limit.
+    mkdirSync(root);
+    const cwd = process.cwd();
+    try {
+      process.chdir(root);
+      for (let i = 0; i < 70; i++) {
+        mkdirSync('d'.repeat(60));
+        process.chdir('d'.repeat(60));
+      }
+      writeFileSync('leaf', 'x');
+    } finally {
+      process.chdir(cwd);
+    }
+    writeFileSync(join(root, 'z'), 'z');
+    const unreadable: Array<[string, string, string]> = [];
+    const names: string[] = [];
+    try {
+      for await (const e of walk([root], { onUnreadable: (_p, name, err) => unreadable.push([name, err.code, err.message]) })) names.push(e.name);
+    } finally {
+      execFileSync('rm', ['-rf', root]); // rm(1) goes down relative to each directory; fs.rm hits ENAMETOOLONG
+    }
+    expect(names.at(-1)).toBe('deep/z');
+    expect(names.length).toBeGreaterThan(60);
+    expect(unreadable).toHaveLength(1);
+    expect(unreadable[0]![1]).toBe('E_IO');
+    expect(unreadable[0]![2]).toMatch(/: the path is longer than this system allows \(ENAMETOOLONG\)$/);
+    expect(unreadable[0]![2].split('deep/').length).toBe(2); // the path once, not twice
   });
 });
 

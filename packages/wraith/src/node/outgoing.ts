@@ -157,7 +157,7 @@ export class OutgoingJob {
       followSymlinks: o.followSymlinks,
       bornBefore,
       // Like an unreadable file: that directory's contents fail, the rest goes (exit 7 at the end).
-      onUnreadable: (_dir, name, err) => this.fileFailed(`${name}/`, err),
+      onUnreadable: (_path, name, err) => this.fileFailed(name, err),
       onWarning: (w) => o.ui.warning({ transfer_id: o.transferId, code: null, message: w.message }),
     });
     // A first pass (stat only) for the totals of the started line and the progress, while the
