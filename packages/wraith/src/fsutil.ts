@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { WraithError } from '@wraith/core';
 
 /**
  * mkdir -p, one missing component at a time. Node's recursive mkdir never returns where a
@@ -95,4 +96,17 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     throw e;
   }
   await fsyncDir(dirname(path));
+}
+
+/** A failed call on `path` as a WraithError with a stable code and the path named once. */
+export function fsError(op: string, path: string, e: unknown): WraithError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new WraithError('E_NOT_FOUND', `${path}: no such file or directory`, { path });
+  if (code === 'EACCES' || code === 'EPERM') return new WraithError('E_PERMISSION', `${op}(${path}): permission denied`, { path });
+  if (code === 'ENAMETOOLONG') {
+    return new WraithError('E_IO', `${path}: the path is longer than this system allows (ENAMETOOLONG)`, { path },
+      'send the deep part from a directory nearer to it');
+  }
+  // Node's message ends with the call and the path again.
+  return new WraithError('E_IO', `${op}(${path}): ${(e as Error).message.replace(/, \w+ '[^]*'$/, '')}`, { path });
 }

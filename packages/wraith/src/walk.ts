@@ -15,6 +15,7 @@ import { lstat, opendir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { WraithError } from '@wraith/core';
 import { fsKinds, type FsKindOf } from './fs-kind.js';
+import { fsError } from './fsutil.js';
 import { validateRelativeName } from './store/names.js';
 
 export interface WalkEntry {
@@ -78,18 +79,6 @@ function entry(kind: 'file' | 'dir', path: string, name: string, st: Stats): Wal
     dev: st.dev,
     ino: st.ino,
   };
-}
-
-function fsError(op: string, path: string, e: unknown): WraithError {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new WraithError('E_NOT_FOUND', `${path}: no such file or directory`, { path });
-  if (code === 'EACCES' || code === 'EPERM') return new WraithError('E_PERMISSION', `${op}(${path}): permission denied`, { path });
-  if (code === 'ENAMETOOLONG') {
-    return new WraithError('E_IO', `${path}: the path is longer than this system allows (ENAMETOOLONG)`, { path },
-      'send the deep part from a directory nearer to it');
-  }
-  // Node's message ends with the call and the path again.
-  return new WraithError('E_IO', `${op}(${path}): ${(e as Error).message.replace(/, \w+ '[^]*'$/, '')}`, { path });
 }
 
 /** Children of a directory lstat-ed at once. */

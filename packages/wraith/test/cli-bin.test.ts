@@ -68,4 +68,15 @@ describe('bin/wraith.js', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/^error\[E_USAGE\]: required option '--to <PEER>' not specified/);
   });
+
+  it('send PATH: "-" is not standard input (exit 2); a missing PATH is E_NOT_FOUND (exit 7), before any home is needed', () => {
+    const peer = `${'ab'.repeat(32)}@127.0.0.1:9`;
+    const dash = wraith(['send', '-', '--to', peer]);
+    expect(dash.code).toBe(2);
+    expect(dash.err).toContain('error[E_USAGE]: wraith sends files, not standard input ("-")');
+    const missing = join(tmpDir(), 'nope');
+    const gone = wraith(['send', missing, '--to', peer]);
+    expect(gone.code).toBe(7);
+    expect(gone.err).toContain(`error[E_NOT_FOUND]: ${missing}: no such file or directory`);
+  });
 });
