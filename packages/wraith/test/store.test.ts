@@ -1,4 +1,4 @@
-import { constants, existsSync, lstatSync, openSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { constants, existsSync, lstatSync, openSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir as fsMkdir, open, rename as fsRename, unlink as fsUnlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -114,6 +114,25 @@ describeIf(missing, mode, () => {
       expect(existsSync(partial)).toBe(false);
       expect(readdirSync(state)).toEqual([]);
       expect(store.reservedBytes).toBe(0);
+    });
+
+    it('a partial deleted from under it fails the file at the next checkpoint, and at completion, saying so', async () => {
+      const { store } = await makeStore();
+      const content = data(3 * CHUNK);
+      const f = await ready(store, offer('gone.bin', content));
+      await f.write(content.subarray(0, CHUNK), 0);
+      await f.saveProgress([[0, 1]]);
+      unlinkSync(f.path);
+      const saved = await rejects(f.saveProgress([[0, 1]]));
+      expect(saved.code).toBe('E_IO');
+      expect(saved.message).toBe(`${f.path} was deleted while it was being received (by something else on the receiving host)`);
+      const g = await ready(store, offer('gone2.bin', content));
+      await g.write(content, 0);
+      unlinkSync(g.path);
+      const done = await rejects(g.complete());
+      expect(done.code).toBe('E_IO');
+      expect(done.message).toContain('was deleted while it was being received');
+      await f.abort();
     });
 
     it('refuses writes outside the file', async () => {

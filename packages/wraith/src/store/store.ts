@@ -797,6 +797,20 @@ export class PartialFile implements WriteTarget {
     if (this.closed) throw new WraithError('E_INTERNAL', `${this.offer.name}: the partial file is already closed`);
   }
 
+  /** A partial deleted from under the node (nlink 0) can never be installed: say so at once. */
+  private assertLinked(): void {
+    let nlink: number;
+    try {
+      nlink = fstatSync(this.fd).nlink;
+    } catch {
+      return;
+    }
+    if (nlink === 0) {
+      throw new WraithError('E_IO', `${this.path} was deleted while it was being received (by something else on the receiving host)`, { path: this.path },
+        'leave .*.wraith-part files alone while wraith receives them, and send again');
+    }
+  }
+
   /** Writes verified bytes at `offset`. */
   async write(data: Uint8Array, offset: number): Promise<void> {
     this.assertOpen();
@@ -829,6 +843,7 @@ export class PartialFile implements WriteTarget {
    */
   async saveProgress(have: ChunkRanges): Promise<void> {
     this.assertOpen();
+    this.assertLinked();
     if (this.stateUnsaved) return;
     const ranges = normalizeRanges(have, this.chunkCount);
     if (ranges === null) throw new WraithError('E_INTERNAL', `saveProgress: malformed chunk ranges for ${this.offer.name}`);
@@ -866,6 +881,7 @@ export class PartialFile implements WriteTarget {
     await this.closeDirect();
     try {
       try {
+        this.assertLinked();
         fdSetModeAndTime(this.fd, this.offer.mode, this.offer.mtimeMs);
       } catch (e) {
         await fdClose(this.fd).catch(() => undefined);
