@@ -123,6 +123,27 @@ describe('basic transfers', () => {
     expect(await sha256File(join(daemon.output, 'fresh.bin'))).toBe(freshHash);
   }, 300_000);
 
+  it('on_conflict = "rename": other content under a taken name is stored as "name (1).ext", and the sender is told so', async () => {
+    const renaming = await scope.daemon({ home: await scope.home('rename'), args: ['--on-conflict', 'rename'] });
+    const [d1, d2] = await Promise.all([scope.tempDir('ren1'), scope.tempDir('ren2')]);
+    const first = await writeRandomFile(join(d1, 'taken.bin'), 70_000);
+    const second = await writeRandomFile(join(d2, 'taken.bin'), 90_000);
+    const a = await scope.send([join(d1, 'taken.bin')], renaming.peer(), { home: tx }).result(60_000);
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.events.find((e) => e.type === 'file')).not.toHaveProperty('stored_as');
+    const b = await scope.send([join(d2, 'taken.bin')], renaming.peer(), { home: tx }).result(60_000);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.events.find((e) => e.type === 'file')).toMatchObject({ name: 'taken.bin', status: 'sent', stored_as: 'taken (1).bin' });
+    expect(await sha256File(join(renaming.output, 'taken.bin'))).toBe(first);
+    expect(await sha256File(join(renaming.output, 'taken (1).bin'))).toBe(second);
+    const d3 = await scope.tempDir('ren3');
+    await writeRandomFile(join(d3, 'taken.bin'), 1000);
+    const human = await scope.send([join(d3, 'taken.bin')], renaming.peer(), { home: tx, json: false }).result(60_000);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout + human.stderr).toContain('sent: taken.bin (1000 B, stored as taken (2).bin)');
+    await renaming.terminate();
+  }, 120_000);
+
   it('over IPv6 loopback: <id>@[::1]:port', async (ctx) => {
     const v6 = await scope.daemon({ home: await scope.home('rx6'), bind: '[::1]:0' }).catch((e: Error) => e);
     if (v6 instanceof Error) {

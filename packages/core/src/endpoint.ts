@@ -263,8 +263,8 @@ export class Endpoint {
     this.touchId(sessionId)?.transfers.chunkWritten(transferId, index);
   }
 
-  finishTransfer(sessionId: number, transferId: number, status: 'verified' | 'already_present'): void {
-    this.session(sessionId).transfers.finish(transferId, status);
+  finishTransfer(sessionId: number, transferId: number, status: 'verified' | 'already_present', storedAs?: string): void {
+    this.session(sessionId).transfers.finish(transferId, status, storedAs);
   }
 
   resumeState(sessionId: number, transferId: number): unknown {

@@ -16,7 +16,15 @@ export type SessionEvent =
   /** Receiver side: every chunk is held; install the file, then finishTransfer(). */
   | { type: 'transfer_received'; session: number; transferId: number }
   /** Either side: the transfer ended (sender: the receiver confirmed it). */
-  | { type: 'transfer_complete'; session: number; transferId: number; status: 'verified' | 'already_present'; stats: TransferStats }
+  | {
+      type: 'transfer_complete';
+      session: number;
+      transferId: number;
+      status: 'verified' | 'already_present';
+      stats: TransferStats;
+      /** Sender side: the receiver installed the file under this name, not the offered one. */
+      storedAs?: string;
+    }
   | { type: 'transfer_failed'; session: number; transferId: number; code: ErrorCode; reason: string; byPeer: boolean }
   | { type: 'key_update'; session: number; seq: number }
   | { type: 'path_validated'; session: number; addr: SocketAddr }

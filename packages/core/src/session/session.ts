@@ -232,6 +232,7 @@ export class Session {
       sendBufferBytes: this.cfg.sendBufferBytes,
       maxTransfers: this.cfg.maxTransfers,
       peerMaxTransfers: () => this.remoteParams.maxTransfers,
+      peerStoredNames: () => this.remoteParams.storedNames === 1,
       firstLocalId: opts.initiator ? 0 : 1,
       ...(deps.releaseChunk ? { releaseChunk: deps.releaseChunk } : {}),
       ...(deps.allocChunk ? { allocChunk: deps.allocChunk } : {}),
@@ -282,6 +283,7 @@ export class Session {
       // no more than its first missing chunk (which a budget of 1 grants), so promise only that.
       initialWindow: this.cfg.sessionBufferBytes !== null ? 1 : this.cfg.transferWindow,
       maxTransfers: this.cfg.maxTransfers,
+      storedNames: 1,
       sourceCid: this.localCid,
     };
     if (withResetToken && this.localResetToken) p.statelessResetToken = this.localResetToken;

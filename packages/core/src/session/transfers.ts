@@ -3,6 +3,7 @@ import {
   TransferReceiver,
   TransferSender,
   validateManifest,
+  validateName,
   type Blake3,
   type FileManifest,
   type MerkleTree,
@@ -11,6 +12,15 @@ import {
 import type { SessionControl } from './session.js';
 import type { SessionEvent, TransferStats } from './events.js';
 import type { ReceiveBudget } from './receive-budget.js';
+
+function validName(name: string): boolean {
+  try {
+    validateName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 type SenderEntry = { kind: 'send'; id: number; manifest: FileManifest; sender: TransferSender; state: 'offered' | 'active' | 'sent' };
 type ReceiverEntry = {
@@ -36,6 +46,8 @@ export interface TransferTableDeps {
   maxTransfers: number;
   /** The peer's max_transfers transport parameter (how many of our offers it takes at once), once known. */
   peerMaxTransfers?: () => number | undefined;
+  /** The peer takes DONE status 2 (installed under another name). */
+  peerStoredNames?: () => boolean;
   /** Ids we allocate: even for the session initiator, odd for the responder. */
   firstLocalId: number;
   /** Chunk bytes handed over with supplyChunk are no longer needed (the driver may reuse them). */
@@ -164,14 +176,21 @@ export class TransferTable {
     }
   }
 
-  /** Receiver: the file is installed; confirm to the sender. */
-  finish(id: number, status: 'verified' | 'already_present'): void {
+  /**
+   * Receiver: the file is installed; confirm to the sender. `storedAs`: the name it was
+   * installed under when not the offered one (told to a peer that takes it).
+   */
+  finish(id: number, status: 'verified' | 'already_present', storedAs?: string): void {
     const e = this.receivers.get(id);
     if (!e) throw new WraithError('E_TRANSFER_UNKNOWN', `no transfer ${id}`);
     this.receivers.delete(id);
     this.windowDirty.delete(id);
     this.rebalance(0);
-    this.d.sendControl({ type: 'done', transferId: id, status: status === 'verified' ? 0 : 1 });
+    if (status === 'verified' && storedAs !== undefined && this.d.peerStoredNames?.() === true) {
+      this.d.sendControl({ type: 'done', transferId: id, status: 2, name: storedAs });
+    } else {
+      this.d.sendControl({ type: 'done', transferId: id, status: status === 'verified' ? 0 : 1 });
+    }
     const st = e.receiver?.stats;
     this.d.emit({
       type: 'transfer_complete',
@@ -255,7 +274,9 @@ export class TransferTable {
           bytesSkippedResume: st.bytesSkippedResume,
           bytesReceived: 0,
         };
-        this.d.emit({ type: 'transfer_complete', session: sid, transferId: e.id, status: m.status === 1 ? 'already_present' : 'verified', stats });
+        // A stored name that is not a valid relative name is left out (it is only shown).
+        const storedAs = m.status === 2 && validName(m.name) ? { storedAs: m.name } : {};
+        this.d.emit({ type: 'transfer_complete', session: sid, transferId: e.id, status: m.status === 1 ? 'already_present' : 'verified', stats, ...storedAs });
         return;
       }
       case 'resend': {

@@ -22,6 +22,8 @@ export class SimPeer {
   readonly resume = new Map<string, ResumeState>();
   /** What to do with an offer; default: accept (resuming when possible). */
   onOffer: ((session: number, transferId: number, m: FileManifest) => 'accept' | 'reject') | null = null;
+  /** The name a received file is installed under, when not its own (on_conflict = "rename"). */
+  storedName: ((name: string) => string | undefined) | null = null;
   private readonly sendNames = new Map<string, string>();
   private readonly recvNames = new Map<string, FileManifest>();
   chunkBytesWritten = 0;
@@ -90,7 +92,7 @@ export class SimPeer {
         case 'transfer_received': {
           const m = this.recvNames.get(`${e.session}/${e.transferId}`);
           if (m) this.completed.add(m.name);
-          ep.finishTransfer(e.session, e.transferId, 'verified');
+          ep.finishTransfer(e.session, e.transferId, 'verified', m && this.storedName ? this.storedName(m.name) : undefined);
           break;
         }
         case 'closed':

@@ -22,8 +22,13 @@ export const ControlType = {
 
 /** OFFER kind byte. */
 export const OfferKind = { FILE: 0, DIRECTORY: 1 } as const;
-/** DONE status byte. */
-export const DoneStatus = { INSTALLED: 0, ALREADY_PRESENT: 1 } as const;
+/**
+ * DONE status byte. INSTALLED_AS (installed under another name, which follows) is sent only to
+ * a peer that announced the stored_names transport parameter.
+ */
+export const DoneStatus = { INSTALLED: 0, ALREADY_PRESENT: 1, INSTALLED_AS: 2 } as const;
+/** Longest name a DONE INSTALLED_AS carries (as an OFFER name). */
+export const MAX_STORED_NAME_LEN = 4096;
 
 /** Chunk size bounds as log2 (PROTOCOL.md §7: 16 KiB .. 16 MiB). */
 export const MIN_CHUNK_LOG2 = 14;
@@ -65,12 +70,21 @@ export interface RejectMessage {
   /** At most 256 UTF-8 bytes; longer text is cut at a character boundary when encoded. */
   readonly reason: string;
 }
-export interface DoneMessage {
-  readonly type: 'done';
-  readonly transferId: number;
-  /** 0 verified and installed, 1 already present (DoneStatus). */
-  readonly status: 0 | 1;
-}
+export type DoneMessage =
+  | {
+      readonly type: 'done';
+      readonly transferId: number;
+      /** 0 verified and installed, 1 already present (DoneStatus). */
+      readonly status: 0 | 1;
+    }
+  | {
+      readonly type: 'done';
+      readonly transferId: number;
+      /** 2 verified and installed under `name` (the offered name was taken). */
+      readonly status: 2;
+      /** The relative name the receiver stored it under. */
+      readonly name: string;
+    };
 export interface CancelMessage {
   readonly type: 'cancel';
   readonly transferId: number;
@@ -156,9 +170,15 @@ function bodyLength(m: ControlMessage): number {
       const reason = reasonUtf8(m.reason, MAX_REASON_LEN, null);
       return id + varintLength(m.errorCode) + varintLength(reason) + reason;
     }
-    case 'done':
-      if (m.status !== 0 && m.status !== 1) throw fieldError(`done status ${String(m.status)} is not 0 or 1`);
+    case 'done': {
+      if (m.status === 2) {
+        const name = utf8Length(m.name, 'done name', 'E_WIRE_FRAME');
+        if (name > MAX_STORED_NAME_LEN) throw fieldError(`done name of ${name} bytes exceeds ${MAX_STORED_NAME_LEN}`);
+        return id + 1 + varintLength(name) + name;
+      }
+      if (m.status !== 0 && m.status !== 1) throw fieldError(`done status ${String((m as { status: unknown }).status)} is not 0, 1 or 2`);
       return id + 1;
+    }
     case 'resend':
       checkVarint(m.chunkIndex, 'resend chunk index');
       return id + varintLength(m.chunkIndex);
@@ -218,6 +238,11 @@ export function encodeControlMessage(w: Writer, m: ControlMessage): void {
       return;
     case 'done':
       w.u8(m.status);
+      if (m.status === 2) {
+        const name = utf8Length(m.name, 'done name', 'E_WIRE_FRAME');
+        w.varint(name);
+        writeUtf8(w, m.name, name, 'done name');
+      }
       return;
     case 'resend':
       w.varint(m.chunkIndex);
@@ -287,7 +312,12 @@ function decodeBody(type: number, b: Reader, at: number): ControlMessage {
     case ControlType.DONE: {
       const transferId = b.varint('done transfer id');
       const status = b.u8('done status');
-      if (status !== 0 && status !== 1) throw fieldError(`done status ${status} is not 0 or 1`, { status });
+      if (status === 2) {
+        const n = b.varint('done name length');
+        if (n > MAX_STORED_NAME_LEN) throw fieldError(`done name length ${n} exceeds ${MAX_STORED_NAME_LEN}`, { length: n });
+        return { type: 'done', transferId, status, name: readUtf8(b, n, 'done name', 'E_WIRE_FRAME') };
+      }
+      if (status !== 0 && status !== 1) throw fieldError(`done status ${status} is not 0, 1 or 2`, { status });
       return { type: 'done', transferId, status };
     }
     case ControlType.RESEND: {

@@ -17,6 +17,7 @@ export const TransportParamId = {
   MAX_TRANSFERS: 4,
   SOURCE_CID: 5,
   STATELESS_RESET_TOKEN: 6,
+  STORED_NAMES: 7,
 } as const;
 
 /** source_cid: the sender's own connection id, echoed under encryption (QUIC's initial_source_connection_id). */
@@ -33,6 +34,8 @@ export interface TransportParams {
   idleTimeoutMs?: number;
   initialWindow?: number;
   maxTransfers?: number;
+  /** 1: its sender understands DONE status 2, installed under another name (PROTOCOL.md §7). */
+  storedNames?: number;
   /** The CID its sender put in its long headers; authenticated where the Noise payload is. */
   sourceCid?: Uint8Array;
   /**
@@ -50,6 +53,7 @@ const KNOWN: ReadonlyArray<readonly [number, Key]> = [
   [TransportParamId.IDLE_TIMEOUT_MS, 'idleTimeoutMs'],
   [TransportParamId.INITIAL_WINDOW, 'initialWindow'],
   [TransportParamId.MAX_TRANSFERS, 'maxTransfers'],
+  [TransportParamId.STORED_NAMES, 'storedNames'],
 ];
 const KEY_BY_ID = new Map<number, Key>(KNOWN);
 
@@ -74,6 +78,8 @@ function valueOf(p: TransportParams, key: Key): number | undefined {
       return p.initialWindow;
     case 'maxTransfers':
       return p.maxTransfers;
+    case 'storedNames':
+      return p.storedNames;
   }
 }
 
@@ -90,6 +96,9 @@ function setValue(p: TransportParams, key: Key, v: number): void {
       return;
     case 'maxTransfers':
       p.maxTransfers = v;
+      return;
+    case 'storedNames':
+      p.storedNames = v;
       return;
   }
 }

@@ -106,6 +106,7 @@ export const controlMessage = (): fc.Arbitrary<ControlMessage> =>
       }),
     fc.tuple(varint(), varint(), reason()).map(([transferId, errorCode, r]): ControlMessage => ({ type: 'reject', transferId, errorCode, reason: r })),
     fc.tuple(varint(), fc.constantFrom<0 | 1>(0, 1)).map(([transferId, status]): ControlMessage => ({ type: 'done', transferId, status })),
+    fc.tuple(varint(), fc.string({ maxLength: 64, unit: 'grapheme' })).map(([transferId, name]): ControlMessage => ({ type: 'done', transferId, status: 2, name })),
     fc.tuple(varint(), varint(), reason()).map(([transferId, errorCode, r]): ControlMessage => ({ type: 'cancel', transferId, errorCode, reason: r })),
     fc.tuple(varint(), varint()).map(([transferId, chunkIndex]): ControlMessage => ({ type: 'resend', transferId, chunkIndex })),
   );
@@ -132,6 +133,7 @@ export const transportParams = (): fc.Arbitrary<TransportParams> =>
       idleTimeoutMs: varint(),
       initialWindow: varint(),
       maxTransfers: varint(),
+      storedNames: fc.constantFrom(0, 1),
       sourceCid: fc.uint8Array({ minLength: 1, maxLength: 20 }),
       statelessResetToken: fc.uint8Array({ minLength: 16, maxLength: 16 }),
     },

@@ -48,6 +48,7 @@ describe('control messages (PROTOCOL.md §7)', () => {
       [{ type: 'accept', transferId: 1, ranges: [[0, 4], [10, 2]] }, '02 06 01 02 00 04 0a 02'],
       [{ type: 'reject', transferId: 1, errorCode: 7, reason: 'no' }, '03 05 01 07 02 6e6f'],
       [{ type: 'done', transferId: 2, status: 1 }, '04 02 02 01'],
+      [{ type: 'done', transferId: 2, status: 2, name: 'a (1).b' }, '04 0a 02 02 07 6120283129 2e62'],
       [{ type: 'cancel', transferId: 2, errorCode: 4, reason: '' }, '05 03 02 04 00'],
       [{ type: 'resend', transferId: 3, chunkIndex: 300 }, '06 03 03 412c'],
     ];
@@ -95,7 +96,11 @@ describe('control messages (PROTOCOL.md §7)', () => {
     const b = enc(offer).slice();
     b[3] = 2; // kind
     expectCode(() => dec(b), 'E_WIRE_FRAME');
-    expectCode(() => dec(hex('04 02 02 02')), 'E_WIRE_FRAME'); // done status 2
+    expectCode(() => dec(hex('04 02 02 03')), 'E_WIRE_FRAME'); // done status 3
+    expectCode(() => dec(hex('04 02 02 02')), 'E_WIRE_TRUNCATED'); // done status 2 without its name
+    expectCode(() => dec(hex('04 05 02 02 02 ff fe')), 'E_WIRE_FRAME'); // a name that is not UTF-8
+    expectCode(() => dec(hex('04 04 02 02 5001')), 'E_WIRE_FRAME'); // a name length past 4096
+    expectCode(() => enc({ type: 'done', transferId: 0, status: 2, name: 'x'.repeat(4097) }), 'E_WIRE_FRAME');
     expectCode(() => enc({ ...offer, kind: 2 } as unknown as ControlMessage), 'E_WIRE_FRAME');
     expectCode(() => enc({ type: 'done', transferId: 0, status: 3 } as unknown as ControlMessage), 'E_WIRE_FRAME');
     expectCode(() => enc({ ...offer, root: new Uint8Array(31) } as ControlMessage), 'E_WIRE_FRAME');

@@ -17,6 +17,12 @@ describe('transport parameters (PROTOCOL.md §3)', () => {
     expect(decodeTransportParams(b)).toEqual({ maxDatagramSize: 1452, idleTimeoutMs: 30_000, initialWindow: 1 << 20, maxTransfers: 64 });
   });
 
+  it('carries stored_names (id 7) as a varint', () => {
+    const b = encodeTransportParams({ storedNames: 1 });
+    expect(Buffer.from(b).toString('hex')).toBe('070101');
+    expect(decodeTransportParams(b)).toEqual({ storedNames: 1 });
+  });
+
   it('carries source_cid (id 5) as raw bytes, 1..20 of them', () => {
     const cid = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
     const b = encodeTransportParams({ maxTransfers: 64, sourceCid: cid });

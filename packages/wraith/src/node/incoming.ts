@@ -390,6 +390,8 @@ export class IncomingTransfers {
   private async finish(r: Rx): Promise<void> {
     const ep = this.node.endpoint;
     let status: 'verified' | 'already_present' = 'already_present';
+    /** The name it was installed under when the offered one was taken (on_conflict = "rename"). */
+    let storedAs: string | undefined;
     if (r.file) {
       // complete() fsyncs the whole file itself: no resume-state sync may start after this (a
       // pending timer would run saveProgress on the closed file and cancel the transfer).
@@ -400,6 +402,7 @@ export class IncomingTransfers {
       while (r.syncing) await r.syncing;
       const res = await r.file.complete();
       status = res.status === 'installed' ? 'verified' : 'already_present';
+      if (res.name !== r.manifest.name) storedAs = res.name;
       this.touchDir(r.session, res.name);
       this.log.info({ name: res.name, path: res.path, size: r.manifest.size, status: res.status }, 'file received');
     }
@@ -415,11 +418,12 @@ export class IncomingTransfers {
       status: status === 'verified' ? 'received' : 'already_present',
       bytes: r.manifest.size,
       root: Buffer.from(r.manifest.root).toString('hex'),
+      ...(storedAs !== undefined ? { stored_as: storedAs } : {}),
     });
     // The sender may be about to finish: directories get their metadata before the last confirmation.
     if (!this.busy(r.session)) await this.flushDirs(r.session, false);
     if (ep.hasSession(r.session)) {
-      ep.finishTransfer(r.session, r.transferId, status);
+      ep.finishTransfer(r.session, r.transferId, status, storedAs);
       this.node.driver.kick();
     }
     this.checkIdle(r.session);

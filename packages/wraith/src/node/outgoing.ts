@@ -425,7 +425,7 @@ export class OutgoingJob {
         if (!t || t.session !== e.session) return;
         this.busySince = null;
         this.active.delete(e.transferId);
-        void this.complete(t, e.status, e.stats);
+        void this.complete(t, e.status, e.stats, e.storedAs);
         return;
       }
       case 'transfer_failed': {
@@ -543,7 +543,12 @@ export class OutgoingJob {
     }
   }
 
-  private async complete(t: Tx, status: 'verified' | 'already_present', st: { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number }): Promise<void> {
+  private async complete(
+    t: Tx,
+    status: 'verified' | 'already_present',
+    st: { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number },
+    storedAs?: string,
+  ): Promise<void> {
     const o = this.o;
     try {
       // Every chunk was checked against the root when it arrived: the receiver holds the file as
@@ -565,7 +570,14 @@ export class OutgoingJob {
       o.stats.payloadBytes.inc({ direction: 'tx' }, Math.max(0, st.payloadBytesSent - st.bytesRetransmitted));
       o.stats.retransmittedBytes.inc(st.bytesRetransmitted);
       o.stats.transferFinished('send', status === 'verified' ? 'completed' : 'already_present');
-      o.ui.file({ transfer_id: o.transferId, name: t.manifest.name, status: status === 'verified' ? 'sent' : 'already_present', bytes: t.manifest.size, root: t.manifest.kind === 'file' ? Buffer.from(t.manifest.root).toString('hex') : null });
+      o.ui.file({
+        transfer_id: o.transferId,
+        name: t.manifest.name,
+        status: status === 'verified' ? 'sent' : 'already_present',
+        bytes: t.manifest.size,
+        root: t.manifest.kind === 'file' ? Buffer.from(t.manifest.root).toString('hex') : null,
+        ...(storedAs !== undefined ? { stored_as: storedAs } : {}),
+      });
     } catch (e) {
       this.fileFailed(t.manifest.name, e);
     } finally {

@@ -21,7 +21,8 @@ function summary(e: CompletedEvent): string {
 
 function fileLine(e: FileEvent): string {
   const what = e.status === 'already_present' ? 'already present' : e.status;
-  return `${what}: ${printable(e.name)} (${humanBytes(e.bytes)})`;
+  const as = e.stored_as !== undefined ? `, stored as ${printable(e.stored_as)}` : '';
+  return `${what}: ${printable(e.name)} (${humanBytes(e.bytes)}${as})`;
 }
 
 /** `sep` + "hashing 35%" or "waiting for receiver" while a send cannot move data yet, else nothing. */

@@ -53,6 +53,8 @@ export interface FileEvent {
   readonly bytes: number;
   /** Content root (hex). */
   readonly root: string | null;
+  /** The name the receiver stored it under, when not `name` (on_conflict = "rename"). */
+  readonly stored_as?: string;
 }
 
 export interface CompletedEvent {
