@@ -76,3 +76,23 @@ describe('max_concurrent', () => {
     expect(most).toBeLessThanOrEqual(3);
   });
 });
+
+describe('the same send twice at once', () => {
+  it('a second run of a send while the first is moving the file waits for it and ends already_present; both exit 0', async () => {
+    const daemon = await scope.daemon({ home: await scope.home('twice-rx') });
+    const tx = await scope.home('twice-tx');
+    const src = join(await scope.tempDir('twice'), 'nightly.bin');
+    const sent = await writeRandomFile(src, 32 * MiB);
+    // 32 MiB at 16 MB/s: the first is still sending when the second offers the same file.
+    const first = scope.send([src], daemon.peer(), { home: tx, args: ['--rate', '16M'] });
+    await new Promise((res) => setTimeout(res, 700));
+    const second = scope.send([src], daemon.peer(), { home: tx });
+    const [a, b] = await Promise.all([first.result(120_000), second.result(120_000)]);
+    expect(a.code, first.describe()).toBe(0);
+    expect(b.code, second.describe()).toBe(0);
+    expect(a.events.find((e) => e.type === 'file')).toMatchObject({ status: 'sent' });
+    expect(b.events.find((e) => e.type === 'file')).toMatchObject({ status: 'already_present' });
+    expect(await sha256File(join(daemon.output, 'nightly.bin'))).toBe(sent);
+    await daemon.terminate();
+  }, 180_000);
+});

@@ -239,6 +239,11 @@ export class Endpoint {
     return this.byId.has(id);
   }
 
+  /** The session's peer has gone quiet (Session.peerQuiet); true for a session that is gone. */
+  peerQuiet(id: number, now: Instant): boolean {
+    return this.byId.get(id)?.peerQuiet(now) ?? true;
+  }
+
   offer(sessionId: number, manifest: FileManifest, tree: MerkleTree): number {
     return this.session(sessionId).offer(manifest, tree);
   }

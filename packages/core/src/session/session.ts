@@ -1,6 +1,6 @@
 import { WraithError, type ErrorCode } from '../errors.js';
 import type { Rng } from '../rng.js';
-import { NEVER, type Duration, type Instant } from '../time.js';
+import { NEVER, secs, type Duration, type Instant } from '../time.js';
 import { addrEquals, type DatagramBatch, type SocketAddr } from '../transport.js';
 import { ProtectBatch, ReplayWindow, type CryptoBackend, type PacketKey } from '../crypto/index.js';
 import { AckTracker, LossRecovery, RttEstimator, createController } from '../recovery/index.js';
@@ -249,6 +249,17 @@ export class Session {
   private get idleTimeout(): Duration {
     const peer = this.remoteParams.idleTimeoutMs;
     return peer !== undefined && peer > 0 ? Math.min(this.cfg.idleTimeout, peer * 1000) : this.cfg.idleTimeout;
+  }
+
+  /**
+   * The peer has sent nothing for a while: it has most likely left this session (a sender
+   * re-dials on a new one when it thinks it lost this). A sending peer's data, or its pings when
+   * it has none, come much more often: 1 s or three PTOs, and two keep-alive intervals at most.
+   */
+  peerQuiet(now: Instant): boolean {
+    const keepAlive = Math.min(this.cfg.keepAlive, Math.floor(this.idleTimeout / 3));
+    const quiet = Math.min(2 * keepAlive, Math.max(secs(1), 3 * this.rtt.pto(this.cfg.maxAckDelay)));
+    return now - this.lastRecvAt > quiet;
   }
 
   /** Pings this often while held or transferring: a third of the idle timeout at most. */

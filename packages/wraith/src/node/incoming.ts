@@ -553,13 +553,28 @@ export class IncomingTransfers {
     for (const [old, done] of this.releasing) {
       if (old.manifest.name === m.name && bytesEqual(old.manifest.root, m.root)) await done;
     }
+    const ep = this.node.endpoint;
     for (const old of [...this.rx.values()]) {
-      if (old.session === session || old.peerId !== peerId || old.file === null || old.failed || old.received) continue;
+      if (old.session === session || old.file === null || old.failed) continue;
       if (old.manifest.name !== m.name || !bytesEqual(old.manifest.root, m.root)) continue;
-      while (old.writing) await new Promise((res) => setTimeout(res, 5));
-      await this.sync(old).catch(() => undefined);
-      this.log.info({ peer: peerId, name: m.name, old_session: old.session, session }, 'the sender offered the file again on a new session: resuming there');
-      await this.fail(old, 'E_TRANSFER_CANCELLED', 'the same file was offered again by the same sender on a new session', true);
+      // The same file is being received on another session. While its sender is still there
+      // (a second run of the same send, from this or another sender), this offer waits for it
+      // and then finds the file already present. A sender that went quiet has re-dialled:
+      // the receive moves to the new session and resumes there.
+      let waited = false;
+      while (this.rx.get(old.key) === old && !old.failed) {
+        if (!ep.hasSession(session)) return;
+        if (old.peerId === peerId && !old.received && ep.peerQuiet(old.session, nowMicros())) {
+          while (old.writing) await new Promise((res) => setTimeout(res, 5));
+          await this.sync(old).catch(() => undefined);
+          this.log.info({ peer: peerId, name: m.name, old_session: old.session, session }, 'the sender offered the file again on a new session: resuming there');
+          await this.fail(old, 'E_TRANSFER_CANCELLED', 'the same file was offered again by the same sender on a new session', true);
+          break;
+        }
+        if (!waited) this.log.info({ peer: peerId, name: m.name, other_session: old.session, session }, 'the same file is being received on another session: waiting for it');
+        waited = true;
+        await new Promise((res) => setTimeout(res, 100));
+      }
     }
   }
 
