@@ -466,8 +466,13 @@ export class IncomingTransfers {
     const err = new WraithError(code, `${r.manifest.name}: ${reason}`);
     this.remember(this.entryOf(r, code === 'E_TRANSFER_CANCELLED' ? 'cancelled' : 'failed', { code, message: err.message }));
     this.totals.errors.push(err);
-    this.ui?.error(err, r.key);
-    this.log.warn({ name: r.manifest.name, code, reason }, 'receive stopped');
+    // `wraith receive` prints it to the user: the log keeps it at info, not twice on the terminal.
+    if (this.ui) {
+      this.ui.error(err, r.key);
+      this.log.info({ name: r.manifest.name, code, reason }, 'receive stopped');
+    } else {
+      this.log.warn({ name: r.manifest.name, code, reason }, 'receive stopped');
+    }
     this.checkIdle(r.session);
   }
 

@@ -228,6 +228,7 @@ export const runSend: NodeModule['runSend'] = async (opts0, ui) => {
       chunkSize: config.transfer.chunk_size,
       maxConcurrent: config.transfer.max_concurrent,
       ui,
+      uiShowsErrors: true,
       log: log.child('send'),
       stats: opts.stats,
       signal: opts.signal,

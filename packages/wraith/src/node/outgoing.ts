@@ -62,6 +62,11 @@ export interface OutgoingOptions {
   /** Files in flight at once ([transfer] max_concurrent). */
   maxConcurrent: number;
   ui: SendUi;
+  /**
+   * The ui prints each failed file to the user (`wraith send`): the log records it at info,
+   * not again as a warning on the same terminal. Otherwise (admin API sends) the log warns.
+   */
+  uiShowsErrors?: boolean;
   log: Logger;
   stats: Stats;
   signal: AbortSignal;
@@ -596,7 +601,9 @@ export class OutgoingJob {
       return;
     }
     this.o.ui.error(err, this.o.transferId);
-    this.o.log.warn({ name, code: err.code, err: err.message }, 'file not sent');
+    const fields = { name, code: err.code, err: err.message };
+    if (this.o.uiShowsErrors === true) this.o.log.info(fields, 'file not sent');
+    else this.o.log.warn(fields, 'file not sent');
   }
 
   private reportProgress(): void {
