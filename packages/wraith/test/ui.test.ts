@@ -63,6 +63,10 @@ describe('human output', () => {
     expect(err.text).toContain('progress: 50% 1.00 KiB / 2.00 KiB, 1.00 Gbit/s, ETA 1m05s');
     expect(err.text).toContain('done: 2.00 KiB sent; root ab');
     expect(err.text).toContain('error[E_NO_SPACE]: disk full\n  hint: ');
+    // The addon's messages carry their hint at the end: it is printed once, as the hint.
+    const hint = 'ports below 1024 need root or CAP_NET_BIND_SERVICE';
+    ui.error(new WraithError('E_PERMISSION', `bind(udp4 127.0.0.1:80): Permission denied: ${hint}`, {}, hint), 't');
+    expect(err.text).toContain(`error[E_PERMISSION]: bind(udp4 127.0.0.1:80): Permission denied\n  hint: ${hint}\n`);
   });
 
   it('control characters in a message or name (a peer\'s reason, a file name) are shown escaped, never sent to the terminal', () => {
