@@ -18,7 +18,9 @@ export function makeDirsSync(dir: string, mode: number): void {
     try {
       st = statSync(p);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      // ENOTDIR: a component above is a file; going up finds it and names it.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw e;
       missing.push(p);
       if (dirname(p) === p) break;
       p = dirname(p);

@@ -22,6 +22,7 @@ describe('makeDirsSync', () => {
     const base = tmpDir();
     writeFileSync(join(base, 'f'), 'x');
     expect(() => makeDirsSync(join(base, 'f'), 0o700)).toThrow(expect.objectContaining({ code: 'ENOTDIR', message: `${join(base, 'f')} exists and is not a directory` }));
-    expect(() => makeDirsSync(join(base, 'f', 'sub'), 0o700)).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
+    // Below the file too, naming the file (not the path asked for).
+    expect(() => makeDirsSync(join(base, 'f', 'sub', 'dir'), 0o700)).toThrow(expect.objectContaining({ code: 'ENOTDIR', message: `${join(base, 'f')} exists and is not a directory` }));
   });
 });
