@@ -176,15 +176,18 @@ export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
   const incoming = new IncomingTransfers(node, store, log.child('receive'), opts.stats, ui);
   node.incomingHandler = (e) => incoming.handle(e);
   process.stderr.write(`wraith receiving as ${opts.identity.peerId}@${formatAddr(node.localAddr)}\n`);
-  let sawTransfer = false;
+  // --once: done when nothing is being received and every sender connected has offered its files
+  // (a sender that connected while the first was sending, and is still hashing, is not cut off).
+  const offered = new Set<number>();
+  const finished = (): boolean => offered.size > 0 && incoming.activeCount === 0 && [...node.sessionPeers.keys()].every((s) => offered.has(s));
   await new Promise<void>((resolve) => {
     opts.signal.addEventListener('abort', () => resolve(), { once: true });
-    node.events.on('event', (e: { type: string }) => {
-      if (e.type === 'offer') sawTransfer = true;
-      if (opts.once && sawTransfer && e.type === 'closed' && incoming.activeCount === 0) resolve();
+    node.events.on('event', (e: { type: string; session?: number }) => {
+      if (e.type === 'offer' && e.session !== undefined) offered.add(e.session);
+      if (opts.once && e.type === 'closed' && finished()) resolve();
     });
     incoming.onIdle = () => {
-      if (opts.once && sawTransfer) setTimeout(resolve, 200);
+      if (opts.once) setTimeout(() => finished() && resolve(), 200);
     };
   });
   await incoming.checkpoint();

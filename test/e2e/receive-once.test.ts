@@ -1,0 +1,53 @@
+/**
+ * `wraith receive --once`: a foreground receiver that exits 0 once a send is done. A tree
+ * arrives whole before it exits; a second sender that connected while the first was sending is
+ * served to its end too, not cut off when the first finishes.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Scope, diffTrees, freeUdpPort, randomTree, sha256File, snapshotTree, writeRandomFile, type TestHome, type WraithProc } from '../support/procs.js';
+
+const MiB = 1024 * 1024;
+const scope = new Scope('receive-once');
+afterAll(() => scope.dispose());
+
+async function receiver(home: TestHome, output: string): Promise<{ proc: WraithProc; peer: string }> {
+  const port = await freeUdpPort();
+  const proc = scope.spawn(['receive', '--once', '--output', output, '--bind', `127.0.0.1:${port}`, '--auto-accept', '--min-free', '0', '--no-progress'], { home, name: 'receive' });
+  await proc.until(() => proc.stderr.includes('wraith receiving as'), 20_000, 'the receiving line');
+  return { proc, peer: `${home.peerId}@127.0.0.1:${port}` };
+}
+
+describe('receive --once', () => {
+  it('takes a tree whole, then exits 0', async () => {
+    const out = await scope.tempDir('out');
+    const rx = await receiver(await scope.home('rx1'), out);
+    const src = join(await scope.tempDir('src'), 'tree');
+    await mkdir(src);
+    await randomTree(src, { files: 40, maxSize: 300_000, dirs: 5 });
+    const send = await scope.send([src], rx.peer, { home: await scope.home('tx1') }).result(120_000);
+    expect(send.code, send.stderr).toBe(0);
+    expect(await rx.proc.waitExit(20_000)).toEqual({ code: 0, signal: null });
+    const diff = diffTrees(await snapshotTree(src), await snapshotTree(join(out, 'tree')));
+    expect(diff, diff.join('\n')).toEqual([]);
+  }, 180_000);
+
+  it('a second sender that connects while the first is sending is served to its end; then it exits 0', async () => {
+    const out = await scope.tempDir('out2');
+    const rx = await receiver(await scope.home('rx2'), out);
+    const [d1, d2] = await Promise.all([scope.tempDir('a'), scope.tempDir('b')]);
+    const aHash = await writeRandomFile(join(d1, 'a.bin'), 24 * MiB);
+    const bHash = await writeRandomFile(join(d2, 'b.bin'), 48 * MiB);
+    // A takes ~1.5 s; B connects during it and is still sending when A is done.
+    const a = scope.send([join(d1, 'a.bin')], rx.peer, { home: await scope.home('txa'), args: ['--rate', '16M'] });
+    await new Promise((res) => setTimeout(res, 500));
+    const b = scope.send([join(d2, 'b.bin')], rx.peer, { home: await scope.home('txb'), args: ['--rate', '16M', '--reconnect-for', '2s'] });
+    const [ra, rb] = await Promise.all([a.result(120_000), b.result(120_000)]);
+    expect(ra.code, a.describe()).toBe(0);
+    expect(rb.code, b.describe()).toBe(0);
+    expect(await rx.proc.waitExit(20_000)).toEqual({ code: 0, signal: null });
+    expect(await sha256File(join(out, 'a.bin'))).toBe(aHash);
+    expect(await sha256File(join(out, 'b.bin'))).toBe(bHash);
+  }, 180_000);
+});
