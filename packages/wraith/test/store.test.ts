@@ -382,6 +382,27 @@ describeIf(missing, mode, () => {
       expect(dirErr.message).toBe(`adir is a directory in ${dir}; a file cannot take its place`);
     });
 
+    it('refuse: other content offered under a name being received is refused at once; the same content, another name or rename are not', async () => {
+      const { store } = await makeStore({ onConflict: 'refuse' });
+      const first = data(3 * CHUNK, 1);
+      const f = await ready(store, offer('n.bin', first));
+      const other = await rejects(store.begin(offer('n.bin', data(3 * CHUNK, 2), { peerId: PEER2 })));
+      expect(other.code).toBe('E_EXISTS');
+      expect(other.message).toBe('n.bin is being received from another send, with different content');
+      const g = await ready(store, offer('m.bin', data(3 * CHUNK, 2), { peerId: PEER2 }));
+      await g.abort();
+      await f.abort({ keep: true });
+      // Once the first is no longer being received, the other content may come.
+      const h = await ready(store, offer('n.bin', data(3 * CHUNK, 2), { peerId: PEER2 }));
+      await h.abort();
+
+      const { store: renaming } = await makeStore({ onConflict: 'rename' });
+      const r1 = await ready(renaming, offer('n.bin', first));
+      const r2 = await ready(renaming, offer('n.bin', data(3 * CHUNK, 2), { peerId: PEER2 }));
+      await r1.abort();
+      await r2.abort();
+    });
+
     it('rename: installs as "name (1).ext", then "name (2).ext"', async () => {
       const { store, dir } = await makeStore({ onConflict: 'rename' });
       writeFileSync(join(dir, 'r.txt'), 'other');

@@ -139,6 +139,8 @@ export class FileStore {
   private readonly slots: OpenSlots;
   /** Offers being opened (partial path -> resume key), before they enter `active`. */
   private readonly opening = new Map<string, string>();
+  /** The same offers: final name -> content root (hex). */
+  private readonly openingNames = new Map<string, string>();
   private readonly active = new Map<string, PartialFile>();
   /** Installs in one directory share its fsyncs. */
   private readonly dirSync = new DirSyncer();
@@ -214,11 +216,21 @@ export class FileStore {
     for (const f of this.active.values()) taken(f.partialRel, f.resumeKey);
     // Offers still opening count too: begin awaits (a slot, the disk) before its entry in active.
     for (const [rel, rk] of this.opening) taken(rel, rk);
+    // Under "refuse" only one content can end up under a name: the first offer keeps it, and
+    // another content is refused now rather than after all of it has arrived.
+    if (this.opts.onConflict === 'refuse') {
+      const other = this.openingNames.get(offer.name) ?? [...this.active.values()].find((f) => f.offer.name === offer.name)?.rootHex;
+      if (other !== undefined && other !== rootHex) {
+        throw new WraithError('E_EXISTS', `${offer.name} is being received from another send, with different content`, { name: offer.name });
+      }
+    }
     this.opening.set(partialRel, resumeKey);
+    this.openingNames.set(offer.name, rootHex);
     try {
       return await this.beginUnique(offer, parts, rootHex, resumeKey, partialParts, key, resumable);
     } finally {
       this.opening.delete(partialRel);
+      this.openingNames.delete(offer.name);
     }
   }
 
