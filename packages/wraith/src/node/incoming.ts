@@ -169,6 +169,7 @@ export class IncomingTransfers {
         return;
       }
       await this.supersede(session, peerId, m);
+      if (!ep.hasSession(session)) return; // gone while it waited for another receive of the file
       const begun = await this.store.begin({
         peerId,
         root: m.root,
