@@ -125,7 +125,7 @@ describe('basic transfers', () => {
   }, 300_000);
 
   it('on_conflict = "rename": other content under a taken name is stored as "name (1).ext", and the sender is told so', async () => {
-    const renaming = await scope.daemon({ home: await scope.home('rename'), args: ['--on-conflict', 'rename'] });
+    const renaming = await scope.daemon({ home: await scope.home('rename'), args: ['--on-conflict', 'rename'], adminListen: '127.0.0.1:0' });
     const [d1, d2] = await Promise.all([scope.tempDir('ren1'), scope.tempDir('ren2')]);
     const first = await writeRandomFile(join(d1, 'taken.bin'), 70_000);
     const second = await writeRandomFile(join(d2, 'taken.bin'), 90_000);
@@ -142,6 +142,11 @@ describe('basic transfers', () => {
     const human = await scope.send([join(d3, 'taken.bin')], renaming.peer(), { home: tx, json: false }).result(60_000);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout + human.stderr).toContain('sent: taken.bin (1000 B, stored as taken (2).bin)');
+    // The admin API lists each receive under the name it was stored as.
+    const listed = await scope.run(['transfers', '--json'], { home: renaming.home });
+    expect(listed.code, listed.stderr).toBe(0);
+    const paths = listed.events.filter((e) => e['direction'] === 'receive').map((e) => e['path']);
+    expect(paths).toEqual(expect.arrayContaining(['taken.bin', 'taken (1).bin', 'taken (2).bin']));
     await renaming.terminate();
   }, 120_000);
 

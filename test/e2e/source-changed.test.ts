@@ -86,7 +86,8 @@ describe('a source changed during the transfer', () => {
     expect(r.events.filter((e) => e.type === 'error')).toHaveLength(1); // the file fails once, however many reads were in flight
     // The cancel reached the receiver before the session closed: no partial waits for the sweep.
     await daemon.until(async () => (await readdir(daemon.output)).length === 0, 10_000, 'the partial removed');
-    expect(daemon.stderr).toMatch(/"code":"E_SOURCE_CHANGED"[^\n]*"receive stopped"/);
+    expect(daemon.stderr).toMatch(/"code":"E_SOURCE_CHANGED"[^\n]*"reason":"growing.bin changed while it was being sent[^\n]*"receive stopped"/);
+    expect(daemon.stderr, 'the receiver learns the name, not where the file lives on the sender').not.toContain(dir);
 
     const again = await scope.send([src], daemon.peer(), { home: tx }).result(60_000);
     expect(again.code, again.stderr).toBe(0);

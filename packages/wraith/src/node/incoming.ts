@@ -225,13 +225,13 @@ export class IncomingTransfers {
       this.stats.transferFinished('receive', 'rejected');
       if (ep.hasSession(session)) {
         try {
-          ep.reject(session, transferId, e.code, e.message);
+          ep.reject(session, transferId, e.code, this.wireReason(e.message));
         } catch {
           // the sender cancelled it meanwhile
         }
         // Every other file would be refused the same way: the sender stops at this, not after
         // one refusal per file of its tree.
-        if (e.details?.['receiverWide'] === true) ep.close(nowMicros(), session, e.code, e.message);
+        if (e.details?.['receiverWide'] === true) ep.close(nowMicros(), session, e.code, this.wireReason(e.message));
         this.node.driver.kick();
       }
     }
@@ -408,7 +408,8 @@ export class IncomingTransfers {
       this.log.info({ name: res.name, path: res.path, size: r.manifest.size, status: res.status }, 'file received');
     }
     this.rx.delete(r.key);
-    this.remember({ ...this.entryOf(r, 'completed', null), done: r.manifest.size });
+    // The admin API lists a receive under the name it was stored as.
+    this.remember({ ...this.entryOf(r, 'completed', null), done: r.manifest.size, ...(storedAs !== undefined ? { name: storedAs } : {}) });
     if (r.file) this.stats.transfersActive.dec({ direction: 'receive' });
     this.stats.transferFinished('receive', status === 'verified' ? 'completed' : 'already_present');
     this.totals.files++;
@@ -442,6 +443,12 @@ export class IncomingTransfers {
     return true;
   }
 
+  /** A reason for the sender: where this host keeps its files is not its business (the log has the path). */
+  private wireReason(reason: string): string {
+    const dir = this.store.downloadDir;
+    return dir.length > 1 ? reason.split(dir).join('<download dir>') : reason;
+  }
+
   /** Stop a receive: keep the partial for resume unless the disk is full, the file is bad or its source changed. */
   private async fail(r: Rx, code: ErrorCode, reason: string, local: boolean): Promise<void> {
     if (r.failed) return;
@@ -451,7 +458,7 @@ export class IncomingTransfers {
     const ep = this.node.endpoint;
     if (local && ep.hasSession(r.session)) {
       try {
-        ep.cancel(r.session, r.transferId, code, reason);
+        ep.cancel(r.session, r.transferId, code, this.wireReason(reason));
         this.node.driver.kick();
       } catch {
         // the transfer already ended on the engine side
@@ -561,23 +568,26 @@ export class IncomingTransfers {
     }
     const ep = this.node.endpoint;
     for (const old of [...this.rx.values()]) {
-      if (old.session === session || old.file === null || old.failed) continue;
-      if (old.manifest.name !== m.name || !bytesEqual(old.manifest.root, m.root)) continue;
+      if (old.session === session || old.file === null || old.failed || old.manifest.name !== m.name) continue;
+      const same = bytesEqual(old.manifest.root, m.root);
+      if (!same && old.peerId !== peerId) continue; // another sender's other content: the store refuses it
       // The same file is being received on another session. While its sender is still there
       // (a second run of the same send, from this or another sender), this offer waits for it
       // and then finds the file already present. A sender that went quiet has re-dialled:
-      // the receive moves to the new session and resumes there.
+      // the receive moves to the new session and resumes there. Other content under the name
+      // from the same sender (its file changed, e.g. after it was killed) waits the same way,
+      // and replaces a receive whose sender went quiet.
       let waited = false;
       while (this.rx.get(old.key) === old && !old.failed) {
         if (!ep.hasSession(session)) return;
         if (old.peerId === peerId && !old.received && ep.peerQuiet(old.session, nowMicros())) {
           while (old.writing) await new Promise((res) => setTimeout(res, 5));
           await this.sync(old).catch(() => undefined);
-          this.log.info({ peer: peerId, name: m.name, old_session: old.session, session }, 'the sender offered the file again on a new session: resuming there');
-          await this.fail(old, 'E_TRANSFER_CANCELLED', 'the same file was offered again by the same sender on a new session', true);
+          this.log.info({ peer: peerId, name: m.name, old_session: old.session, session }, same ? 'the sender offered the file again on a new session: resuming there' : 'the sender offered other content under the name on a new session: receiving that');
+          await this.fail(old, 'E_TRANSFER_CANCELLED', `the same ${same ? 'file' : 'name'} was offered again by the same sender on a new session`, true);
           break;
         }
-        if (!waited) this.log.info({ peer: peerId, name: m.name, other_session: old.session, session }, 'the same file is being received on another session: waiting for it');
+        if (!waited) this.log.info({ peer: peerId, name: m.name, other_session: old.session, session }, same ? 'the same file is being received on another session: waiting for it' : "the sender's other content under the name is being received on another session: waiting for it");
         waited = true;
         await new Promise((res) => setTimeout(res, 100));
       }

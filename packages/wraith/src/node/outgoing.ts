@@ -537,7 +537,8 @@ export class OutgoingJob {
       if (!current()) return; // failed, finished or re-offered meanwhile: reported there
       const err = e instanceof WraithError ? e : new WraithError('E_IO', (e as Error).message);
       try {
-        o.node.endpoint.cancel(session, transferId, err.code, err.message);
+        // The receiver knows the file by its name; where it lives here is not its business.
+        o.node.endpoint.cancel(session, transferId, err.code, err.message.split(t.entry.path).join(t.manifest.name));
       } catch {
         // already finished
       }
