@@ -40,3 +40,18 @@ describe('many files from many senders under a low descriptor limit', () => {
     await daemon.terminate();
   }, 180_000);
 });
+
+describe('a sender under a low descriptor limit', () => {
+  it('RLIMIT_NOFILE 40 on the sender, 150 files, --max-concurrent 64: it keeps fewer in flight and every file arrives, identical', async () => {
+    const daemon = await scope.daemon({ home: await scope.home('rx-s') });
+    const root = join(await scope.tempDir('src-s'), 'tree');
+    await mkdir(root);
+    await randomTree(root, { files: 150, minSize: 1, maxSize: 64 * 1024, dirs: 3 });
+    const send = scope.send([root], daemon.peer(), { home: await scope.home('tx-s'), args: ['--max-concurrent', '64', '--verbose'], prefix: ['prlimit', '--nofile=40:40', '--'] });
+    const r = await send.result(120_000);
+    expect(r.code, send.describe()).toBe(0);
+    expect(diffTrees(await snapshotTree(root), await snapshotTree(join(daemon.output, 'tree')), { mtime: false })).toEqual([]);
+    expect(r.stderr).toMatch(/the open-files limit \(RLIMIT_NOFILE\) allows \d+ files in flight at once/);
+    await daemon.terminate();
+  }, 120_000);
+});

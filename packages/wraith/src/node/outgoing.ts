@@ -20,7 +20,11 @@ import { RateMeter, TokenBucket } from './rate.js';
 import type { EarlyHash } from './hash-jobs.js';
 import type { HashCache } from './hash-cache.js';
 import { SourceHasher } from './source-hash.js';
+import { openFilesLimit } from '../store/open-slots.js';
 import type { FileIo } from '@wraith/io-uring';
+
+/** Descriptors a send keeps for Node, the socket, io_uring and the hash workers. */
+const SENDER_RESERVED_FDS = 48;
 
 /**
  * Bytes of unfinished files in flight beyond the first: small files are offered many at once
@@ -144,9 +148,15 @@ export class OutgoingJob {
   private everConnected = false;
   /** Since when the receiver has turned every session away as over its limit (ms), or null. */
   private busySince: number | null = null;
+  /** Files prepared or in flight at once under the descriptor limit (one each, and hashing's). */
+  private readonly fdRoom: number;
 
   constructor(o: OutgoingOptions) {
     this.o = o;
+    this.fdRoom = Math.max(1, Math.floor((openFilesLimit() - SENDER_RESERVED_FDS) / 2));
+    if (this.fdRoom < o.maxConcurrent) {
+      o.log.info({ files: this.fdRoom, max_concurrent: o.maxConcurrent }, `the open-files limit (RLIMIT_NOFILE) allows ${this.fdRoom} files in flight at once`);
+    }
     this.hashing = new SourceHasher(o.node.io, o.node.hasher, (bytes) => o.stats.fileIo('read', o.node.io.backend, bytes), {
       early: o.earlyHash ?? null,
       cache: o.hashCache ?? null,
@@ -343,7 +353,7 @@ export class OutgoingJob {
   private roomForMore(): boolean {
     const files = this.active.size + this.preparing;
     const peerLimit = this.o.node.endpoint.offerLimit(this.session) ?? this.o.maxConcurrent;
-    if (files >= Math.min(this.o.maxConcurrent, peerLimit)) return false;
+    if (files >= Math.min(this.o.maxConcurrent, peerLimit, this.fdRoom)) return false;
     if (files === 0) return true;
     // The oldest file counts what it has left to send, every later one counts whole until the
     // receiver confirms it: big files finish one after another (an interrupted send leaves most
