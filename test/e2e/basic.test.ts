@@ -150,6 +150,19 @@ describe('basic transfers', () => {
     await renaming.terminate();
   }, 120_000);
 
+  it('--bind with a host name (localhost:0) binds the address it resolves to', async () => {
+    const named = await scope.daemon({ home: await scope.home('named'), bind: 'localhost:0' });
+    const addrs = named.ready['udp_addrs'] as string[];
+    expect(addrs).toHaveLength(1);
+    expect(addrs[0]).toMatch(/^(127\.0\.0\.1|\[::1\]):\d+$/);
+    const src = join(await scope.tempDir('named'), 'n.bin');
+    const sent = await writeRandomFile(src, 50_000);
+    const r = await scope.send([src], named.peer(), { home: tx }).result(60_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await sha256File(join(named.output, 'n.bin'))).toBe(sent);
+    await named.terminate();
+  }, 60_000);
+
   it('over IPv6 loopback: <id>@[::1]:port', async (ctx) => {
     const v6 = await scope.daemon({ home: await scope.home('rx6'), bind: '[::1]:0' }).catch((e: Error) => e);
     if (v6 instanceof Error) {

@@ -9,7 +9,7 @@ import { MerkleTree, WraithError, type SocketAddr } from '@wraith/core';
 import type { NodeContext, NodeModule } from '../node-api.js';
 import type { RunInfo } from '../home/runinfo.js';
 import { FileStore } from '../store/index.js';
-import { formatAddr, type PeerSpec } from '../peer.js';
+import { formatAddr, parseAddr, type PeerSpec } from '../peer.js';
 import { IncomingTransfers } from './incoming.js';
 import { WraithNode } from './node.js';
 import { OutgoingJob } from './outgoing.js';
@@ -94,6 +94,18 @@ function warnOpen(config: ResolvedConfig, log: Logger): void {
   }
 }
 
+/** listen_addr with a host name (`localhost:40000`) resolved to the address it names. */
+async function resolveBind(bind: string): Promise<string> {
+  const addr = parseAddr(bind, { allowPortZero: true });
+  if (isIP(addr.host) !== 0) return bind;
+  try {
+    const { address } = await lookup(addr.host);
+    return formatAddr({ host: address, port: addr.port });
+  } catch (e) {
+    throw new WraithError('E_ADDR_INVALID', `cannot resolve ${addr.host} (network.listen_addr): ${(e as Error).message}`, { host: addr.host });
+  }
+}
+
 /** A node that accepts files: bound to listen_addr, authorising by trusted_peers / auto_accept, with its store. */
 async function startReceiver(opts: NodeContext): Promise<{ node: WraithNode; store: FileStore; authorize: Authorizer }> {
   const { config, log } = opts;
@@ -104,7 +116,7 @@ async function startReceiver(opts: NodeContext): Promise<{ node: WraithNode; sto
     identity: opts.identity,
     log,
     stats: opts.stats,
-    bind: config.network.listen_addr,
+    bind: await resolveBind(config.network.listen_addr),
     acceptIncoming: true,
     authorize,
   });
