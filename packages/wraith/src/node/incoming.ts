@@ -556,9 +556,10 @@ export class IncomingTransfers {
   }
 
   /**
-   * A sender that restarted (killed, crashed) offers the same file on a new session before its
-   * old session timed out: the new offer takes over and resumes what the old one wrote, instead
-   * of being refused as "already being received" until the idle timeout.
+   * Before an offer is opened: another session receiving the same name. A sender that restarted
+   * (killed, crashed) offers it on a new session before its old session timed out: the new offer
+   * takes over once the old session has gone quiet, and resumes what it wrote. While the other
+   * receive's sender is still there, the offer waits for it to end.
    */
   private async supersede(session: number, peerId: string, m: FileManifest): Promise<void> {
     // One that already failed (its session closed) may still hold the partial for a moment: a
