@@ -213,16 +213,17 @@ export class FileStore {
       }
       if (rk === resumeKey) resumable = false;
     };
-    for (const f of this.active.values()) taken(f.partialRel, f.resumeKey);
     // Offers still opening count too: begin awaits (a slot, the disk) before its entry in active.
+    let otherRoot = this.openingNames.get(offer.name);
+    for (const f of this.active.values()) {
+      taken(f.partialRel, f.resumeKey);
+      if (f.offer.name === offer.name) otherRoot = f.rootHex;
+    }
     for (const [rel, rk] of this.opening) taken(rel, rk);
     // Under "refuse" only one content can end up under a name: the first offer keeps it, and
     // another content is refused now rather than after all of it has arrived.
-    if (this.opts.onConflict === 'refuse') {
-      const other = this.openingNames.get(offer.name) ?? [...this.active.values()].find((f) => f.offer.name === offer.name)?.rootHex;
-      if (other !== undefined && other !== rootHex) {
-        throw new WraithError('E_EXISTS', `${offer.name} is being received from another send, with different content`, { name: offer.name });
-      }
+    if (this.opts.onConflict === 'refuse' && otherRoot !== undefined && otherRoot !== rootHex) {
+      throw new WraithError('E_EXISTS', `${offer.name} is being received from another send, with different content`, { name: offer.name });
     }
     this.opening.set(partialRel, resumeKey);
     this.openingNames.set(offer.name, rootHex);
