@@ -6,6 +6,7 @@
  * loopback, and both ends on the @noble crypto backend (`--crypto-backend noble`,
  * which loads it on demand). Every file is compared by sha256.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -92,6 +93,18 @@ describe('basic transfers', () => {
     const diff = diffTrees(src, got, { dirMtime: true });
     expect(diff, diff.join('\n')).toEqual([]);
   }, 180_000);
+
+  it('a file with an mtime before 1970 arrives, stamped 1970-01-01, with a warning (the wire carries no earlier time)', async () => {
+    const dir = await scope.tempDir('epoch');
+    const src = join(dir, 'old.txt');
+    const sent = await writeRandomFile(src, 1000);
+    execFileSync('touch', ['-d', '1960-01-01T00:00:00Z', src]); // Node's utimes takes a negative time as "now"
+    const r = await scope.send([src], daemon.peer(), { home: tx }).result(60_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.events.find((e) => e.type === 'warning')?.['message']).toBe(`${src}: its mtime 1960-01-01T00:00:00.000Z is before 1970: sent as 1970-01-01T00:00:00Z`);
+    expect(await sha256File(join(daemon.output, 'old.txt'))).toBe(sent);
+    expect((await stat(join(daemon.output, 'old.txt'))).mtimeMs).toBe(0);
+  }, 60_000);
 
   it('the same file again is already_present; other content under the same name is refused with E_EXISTS (exit 6) and nothing is replaced', async () => {
     const dir = await scope.tempDir('again');

@@ -378,12 +378,20 @@ export class OutgoingJob {
     this.active.set(this.parkedKey--, t);
   }
 
+  /** The wire carries mtimes from 1970 on: an earlier one goes as the epoch, with a warning. */
+  private wireMtime(path: string, ms: number): number {
+    const t = Math.floor(ms);
+    if (t >= 0) return t;
+    this.o.ui.warning({ transfer_id: this.o.transferId, code: null, message: `${path}: its mtime ${new Date(t).toISOString()} is before 1970: sent as 1970-01-01T00:00:00Z` });
+    return 0;
+  }
+
   /** Open and hash a file (or describe a directory) into a manifest. */
   private async prepare(entry: WalkEntry): Promise<Tx> {
     const o = this.o;
     const cs = o.chunkSize;
     if (entry.kind === 'dir') {
-      const manifest: FileManifest = { name: entry.name, kind: 'dir', size: 0, chunkSize: cs, mode: entry.mode, mtimeMs: Math.floor(entry.mtimeMs), root: new Uint8Array(32) };
+      const manifest: FileManifest = { name: entry.name, kind: 'dir', size: 0, chunkSize: cs, mode: entry.mode, mtimeMs: this.wireMtime(entry.path, entry.mtimeMs), root: new Uint8Array(32) };
       return { entry, manifest, tree: null, fd: null, before: null, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null, kept: null };
     }
     const fd = await openForRead(o.node.io, entry.path);
@@ -403,7 +411,7 @@ export class OutgoingJob {
         size,
         chunkSize: cs,
         mode: entry.mode,
-        mtimeMs: Math.floor(before.mtimeMs),
+        mtimeMs: this.wireMtime(entry.path, before.mtimeMs),
         root: tree.root,
       };
       // Keep the descriptor: the file is read again through it, never re-opened.
