@@ -81,6 +81,15 @@ describe('human output', () => {
     expect(err.text).not.toMatch(/[\u001b\u009b\r]/);
   });
 
+  it('bidi overrides and other invisible reordering characters in a name are shown escaped', () => {
+    const err = new MemStream();
+    const ui = createUi({ json: false, progress: true, stdout: new MemStream(), stderr: err, now: () => T0 });
+    ui.file({ transfer_id: 't', name: 'invoice\u202efdp.exe', status: 'received', bytes: 1, root: null });
+    ui.file({ transfer_id: 't', name: 'a\u2066b\u2069\u200fc\u2028d', status: 'received', bytes: 1, root: null });
+    expect(err.text).toContain('received: invoice\\u{202e}fdp.exe (1 B)\n');
+    expect(err.text).toContain('received: a\\u{2066}b\\u{2069}\\u{200f}c\\u{2028}d (1 B)\n');
+  });
+
   it('the summary tells resumed bytes from files already present', () => {
     const err = new MemStream();
     const ui = createUi({ json: false, progress: true, stdout: new MemStream(), stderr: err, now: () => T0 });
