@@ -1,5 +1,6 @@
 /** Human output of the admin clients: aligned tables and a status block. */
 import { humanBytes, humanDuration, humanRate } from '../units.js';
+import { printable } from '../ui/printable.js';
 import type { PeerDto, StatusDto, TransferDto } from './dto.js';
 
 /** Columns padded to their widest cell; the last column is not padded. */
@@ -65,7 +66,8 @@ export function formatTransfers(list: readonly TransferDto[]): string {
       progress(t),
       t.state === 'running' ? humanRate(t.rate_bps) : '-',
       t.eta_s === null || t.state !== 'running' ? '-' : humanDuration(t.eta_s),
-      t.path ?? '-',
+      // A received file's name comes from the peer: it must not drive the terminal.
+      t.path === null ? '-' : printable(t.path),
     ]),
   );
 }
@@ -87,5 +89,5 @@ export function formatPeers(list: readonly PeerDto[]): string {
 }
 
 export function formatCancelled(t: TransferDto): string {
-  return `cancelled ${t.id} (${t.direction} ${t.path ?? ''} ${progress(t)})\n`.replace(/\s+\)/, ')');
+  return `cancelled ${t.id} (${t.direction} ${printable(t.path ?? '')} ${progress(t)})\n`.replace(/\s+\)/, ')');
 }

@@ -20,4 +20,10 @@ describe('formatTransfers', () => {
     expect(row('t-4')).toContain('failed (E_EXISTS)');
     expect(row('t-5')).toContain('completed (2 warnings)');
   });
+
+  it("shows a received name's control and bidi characters escaped (the name comes from the peer)", () => {
+    const text = formatTransfers([transferDto({ id: 'rx-1-0', direction: 'receive', path: 'a\u009b2Jb\u202ec' })]);
+    expect(text).toContain('a\\x9b2Jb\\u{202e}c');
+    expect(text).not.toMatch(/[\u009b\u202e]/);
+  });
 });
