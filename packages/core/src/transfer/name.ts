@@ -39,7 +39,8 @@ export function validateName(name: string): void {
   if (name.startsWith('/')) throw invalid(name, 'absolute (leading "/")');
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) {
+    // C0, DEL and C1 (U+0080..U+009F: CSI among them, which some terminals obey).
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) {
       throw invalid(name, `control character 0x${c.toString(16).padStart(2, '0')} at index ${i}`);
     }
     if (c === 0x5c) throw invalid(name, `backslash at index ${i}`);

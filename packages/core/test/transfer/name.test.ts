@@ -37,6 +37,8 @@ const bad: Array<[string, RegExp]> = [
   ['tab\there', /control character 0x09/],
   ['del\x7f', /control character 0x7f/],
   ['esc\x1b[31m', /control character 0x1b/],
+  ['csi\u009b2J', /control character 0x9b/],
+  ['c1\u0085', /control character 0x85/],
   ['x'.repeat(256), /256 bytes, more than 255/],
   [`${'é'.repeat(128)}`, /256 bytes, more than 255/],
   [Array.from({ length: 17 }, () => 'y'.repeat(250)).join('/'), /bytes of UTF-8, more than 4096/],
