@@ -740,6 +740,25 @@ describeIf(missing, mode, () => {
       expect((await ready(store, offer('v', v1, { peerId: PEER2 }))).resumed).toEqual([[0, 1]]);
     });
 
+    it('two nodes on one download directory: the partial one restarts is a new file, so the other fails its copy instead of installing zeros', async () => {
+      const { store, dir } = await makeStore();
+      const { store: other } = await makeStore({ downloadDir: dir }); // its own state directory
+      const content = data(3 * CHUNK, 5);
+      const f1 = await ready(store, offer('shared.bin', content));
+      await f1.write(content.subarray(0, 2 * CHUNK), 0);
+      await f1.saveProgress([[0, 2]]);
+      // The other node has no state for it: it starts the partial over.
+      const f2 = await ready(other, offer('shared.bin', content));
+      expect(f2.path).toBe(f1.path);
+      await f1.write(content.subarray(2 * CHUNK), 2 * CHUNK);
+      const lost = await rejects(f1.complete());
+      expect(lost.code).toBe('E_IO');
+      expect(lost.message).toContain('was deleted while it was being received');
+      expect(existsSync(join(dir, 'shared.bin'))).toBe(false);
+      await f2.write(content, 0);
+      expect(readFileSync((await f2.complete()).path)).toEqual(content);
+    });
+
     it('discards a mismatching or malformed state', async () => {
       const { store, state } = await makeStore();
       const content = data(2 * CHUNK);

@@ -285,9 +285,15 @@ export class FileStore {
         fd = await this.createPartial(partialParts);
         if (fd === null) {
           // A leftover partial without state cannot be trusted: start it over, and another
-          // sender's state naming it is void.
-          fd = await this.beneath.open(partialParts, constants.O_RDWR | constants.O_CREAT, 0o600);
-          fdTruncateNow(fd, 0);
+          // sender's state naming it is void. A new file, not a truncation: another process
+          // writing the old one (a second node on this directory) then finds it unlinked at its
+          // next checkpoint and fails that file, rather than installing zeros where it wrote.
+          await fdClose(await this.beneath.open(partialParts, constants.O_RDWR | constants.O_CREAT, 0o600)); // refuses a planted symlink
+          await this.removePartial(partialParts);
+          fd = await this.createPartial(partialParts);
+          if (fd === null) {
+            throw new WraithError('E_EXISTS', `${offer.name} is being received by another process on ${this.downloadDir}`, { name: offer.name });
+          }
           await this.forgetOtherStates(rootHex, offer.peerId, partialRel);
         }
         if (offer.size > 0) fdTruncateNow(fd, offer.size); // sparse at full size
