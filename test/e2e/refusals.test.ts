@@ -126,6 +126,18 @@ describe('refusals', () => {
     expect(ok.code, ok.stderr).toBe(0);
   });
 
+  it('Ctrl-C while dialling a silent address stops at once: E_CANCELLED, exit 130, not the handshake timeout', async () => {
+    const addr = `127.0.0.1:${await freeUdpPort()}`;
+    const s = scope.send([src], `${daemon.ready['peer_id'] as string}@${addr}`, { home: tx, args: ['--handshake-timeout', '30s', '--reconnect-for', '60s'] });
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = Date.now();
+    s.signal('SIGINT');
+    const r = await s.result(60_000);
+    expectFatal(r, 'E_CANCELLED', 130);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(r.events.at(-1)?.['message']).toBe('cancelled by the user while connecting');
+  });
+
   it('a second daemon (or receive) on the same home: E_HOME_LOCKED, exit 3', async () => {
     const second = scope.spawn(['daemon', '--json', '--bind', '127.0.0.1:0', '--admin-listen', 'off', '--auto-accept'], { home: rx, name: 'second daemon' });
     const r = await second.result(30_000);

@@ -248,12 +248,29 @@ export class WraithNode {
   }
 
   /** Dial a peer; resolves with the session id once authenticated. */
-  async connect(peerId: string, addr: SocketAddr, handler: TransferHandler): Promise<number> {
+  /** Dial a peer; an abort gives up the handshake at once (E_CANCELLED) rather than at its timeout. */
+  async connect(peerId: string, addr: SocketAddr, handler: TransferHandler, signal?: AbortSignal): Promise<number> {
+    if (signal?.aborted) throw cancelledDial();
     const id = this.endpoint.connect(nowMicros(), addr, parsePeerId(peerId));
     this.sessionHandlers.set(id, handler);
     const ready = new Promise<void>((resolve, reject) => this.sessionWaiters.set(id, { resolve, reject }));
+    const onAbort = (): void => {
+      const w = this.sessionWaiters.get(id);
+      if (!w) return;
+      this.sessionWaiters.delete(id);
+      w.reject(cancelledDial());
+      if (this.endpoint.hasSession(id)) {
+        this.endpoint.close(nowMicros(), id, 'E_CANCELLED', 'cancelled by the sender');
+        this.driver.run();
+      }
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     this.driver.run();
-    await ready;
+    try {
+      await ready;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
     return id;
   }
 
@@ -318,4 +335,8 @@ export class WraithNode {
     await this.driver.close();
     await this.io.destroy();
   }
+}
+
+function cancelledDial(): WraithError {
+  return new WraithError('E_CANCELLED', 'cancelled by the user while connecting', undefined, 'nothing was sent');
 }

@@ -102,6 +102,19 @@ function sessionGone(code: ErrorCode): boolean {
 }
 
 /** Wait before dialling a receiver that is at its session limit: 0.25-1 s, spread out. */
+const RESUME_HINT = 'the receiver keeps what arrived: the same send again resumes it';
+
+/** Waits ms, or less when the signal aborts first. */
+const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 const busyPause = (): Promise<void> => new Promise((r) => setTimeout(r, 250 + Math.random() * 750));
 
 /**
@@ -195,7 +208,7 @@ export class OutgoingJob {
     o.signal.addEventListener('abort', onAbort);
     try {
       for (;;) {
-        if (o.signal.aborted) throw new WraithError('E_CANCELLED', 'cancelled by the user', undefined, 'the receiver keeps what arrived: the same send again resumes it');
+        if (o.signal.aborted) throw new WraithError('E_CANCELLED', 'cancelled by the user', undefined, RESUME_HINT);
         if (this.sessionLost) await this.recover();
         await this.fill();
         if (this.walkDone && this.pending.length === 0 && this.active.size === 0 && this.preparing === 0) break;
@@ -248,7 +261,7 @@ export class OutgoingJob {
     for (;;) {
       dials++;
       try {
-        this.session = await o.node.connect(o.peer.id, o.peer.addr, (e) => this.onEvent(e));
+        this.session = await o.node.connect(o.peer.id, o.peer.addr, (e) => this.onEvent(e), o.signal);
         // Walking and hashing come before the first offer and between files: nothing flows then.
         o.node.endpoint.holdOpen(this.session, true);
         this.sessionLost = null;
@@ -256,13 +269,14 @@ export class OutgoingJob {
         return;
       } catch (e) {
         last = e instanceof WraithError ? e : new WraithError('E_PEER_LOST', String(e));
+        if (last.code === 'E_CANCELLED') throw this.everConnected ? new WraithError('E_CANCELLED', 'cancelled by the user', undefined, RESUME_HINT) : last;
         if (last.category === 'auth' || Date.now() >= deadline || o.signal.aborted) break;
         // Until the first session nothing else is printed: say why the command waits.
         if (dials === 1 && !this.everConnected) {
           o.ui.warning({ transfer_id: o.transferId, code: last.code, message: `no answer from ${addr} yet (${last.message}); dialling again for up to ${humanDuration(o.reconnectForMs / 1000)} (--reconnect-for)` });
         }
         o.log.info({ attempt: dials, err: last.message }, 'peer unreachable, retrying');
-        await new Promise((r) => setTimeout(r, 1000));
+        await abortableSleep(1000, o.signal);
       }
     }
     if (last && last.code !== 'E_PEER_ID_MISMATCH' && last.category !== 'auth') {
