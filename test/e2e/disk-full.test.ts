@@ -7,7 +7,7 @@
  * still take the next (small) file once there is room again.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir, rm, statfs } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, statfs, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { needRoot, describeIf } from '../support/prereq.js';
@@ -99,5 +99,51 @@ describeIf(needRoot(), 'full disk on the receiver (tmpfs)', () => {
     expect(r.events.find((e) => e.type === 'error')).toMatchObject({ code: 'E_NO_SPACE', exit_code: 7 });
     expect(await readdir(mnt)).not.toContain('huge.bin');
     expect(await findPartials(mnt)).toEqual([]);
+  }, 120_000);
+
+  it('a home on a full file system: keygen, the daemon lock and the admin token fail with E_NO_SPACE (exit 7) and leave no empty or temp file', async () => {
+    const fs = join(await scope.tempDir('homefs'), 'fs');
+    await mkdir(fs);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', fs]);
+    scope.defer(() => execFileSync('umount', ['-l', fs]));
+    const home = join(fs, 'home');
+    const ballast = join(fs, 'ballast');
+    const fill = (): void => {
+      try {
+        execFileSync('dd', ['if=/dev/zero', `of=${ballast}`, 'bs=4k'], { stdio: 'ignore' });
+      } catch {
+        // ENOSPC: full, as wanted
+      }
+    };
+    const fails = async (args: string[], what: string): Promise<void> => {
+      const r = await scope.run(['--home', home, ...args, '--json'], { name: what, timeoutMs: 30_000 });
+      expect(r.code, `${what}: ${r.stdout}${r.stderr}`).toBe(7);
+      expect(r.events.at(-1), what).toMatchObject({ type: 'error', code: 'E_NO_SPACE', hint: `free space on the file system that holds ${home}` });
+    };
+    const daemonArgs = ['daemon', '--bind', '127.0.0.1:0', '--output', fs, '--admin-listen', '127.0.0.1:0'];
+
+    await mkdir(home, { mode: 0o700 });
+    fill();
+    // keygen makes run/ and state/ (directories cost no blocks here); no file may be left.
+    const files = async (): Promise<string[]> => (await readdir(home)).filter((n) => n !== 'run' && n !== 'state').sort();
+    await fails(['keygen'], 'keygen');
+    expect(await files()).toEqual([]);
+
+    await rm(ballast);
+    expect((await scope.run(['--home', home, 'keygen'])).code).toBe(0);
+    const key = await readFile(join(home, 'identity.key'), 'utf8');
+    fill();
+    await fails(daemonArgs, 'daemon (lock)');
+    await fails(['keygen', '--force'], 'keygen --force');
+    expect(await readFile(join(home, 'identity.key'), 'utf8')).toBe(key);
+    // Room for the lock but not the token.
+    await truncate(ballast, (await stat(ballast)).size - 4096);
+    await fails(daemonArgs, 'daemon (token)');
+    expect(await files()).toEqual(['identity.key']);
+
+    await rm(ballast);
+    const d = await scope.daemon({ home: { dir: home, peerId: '' }, output: fs, adminListen: '127.0.0.1:0' });
+    expect(await readFile(join(home, 'admin.token'), 'utf8')).toMatch(/^[0-9a-f]{64}\n$/);
+    await d.terminate();
   }, 120_000);
 });

@@ -1,7 +1,7 @@
 /** Small durable-write helpers shared by the home, the store and resume state. */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { WraithError } from '@wraith/core';
 
@@ -98,6 +98,39 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, m
     throw e;
   }
   await fsyncDir(dirname(path));
+}
+
+/**
+ * Creates `path` holding `data`, or fails with EEXIST. It never leaves the file empty or cut
+ * short (a full disk, a crash): the data is written and synced to a temp file that is then
+ * link(2)ed into place, and the temp file is removed whatever happens.
+ */
+export async function writeFileExclusive(path: string, data: string, mode = 0o600): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  try {
+    const fh = await open(tmp, 'wx', mode);
+    try {
+      await fh.chmod(mode); // whatever the umask
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await link(tmp, path);
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/** A failed write of a file in the node's home (lock, key, token): a full disk says so. */
+export function homeWriteError(what: string, path: string, e: unknown): WraithError {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new WraithError('E_NO_SPACE', `${what} ${path}: no space left on its file system`, { path },
+      `free space on the file system that holds ${dirname(path)}`);
+  }
+  if (code === 'EACCES' || code === 'EPERM') return new WraithError('E_PERMISSION', `${what} ${path}: permission denied`, { path });
+  return new WraithError('E_IO', `${what} ${path}: ${(e as Error).message}`, { path });
 }
 
 /** A failed call on `path` as a WraithError with a stable code and the path named once. */

@@ -3,10 +3,10 @@
  * characters and a newline, mode 0600. The peer id is the hex of the public key.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { WraithError, loadBackend } from '@wraith/core';
-import { fsyncDir } from '../fsutil.js';
+import { fsyncDir, homeWriteError, writeFileAtomic, writeFileExclusive } from '../fsutil.js';
 import { peerIdFromPublicKey, type PeerId } from '../peer.js';
 import { checkPrivate } from './home.js';
 
@@ -39,17 +39,6 @@ async function withPrivateUmask<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-async function writeExclusive(path: string, data: string): Promise<void> {
-  const fh = await open(path, 'wx', 0o600); // O_CREAT | O_EXCL: never follows or reuses a file
-  try {
-    await fh.chmod(0o600);
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
 /**
  * Writes a fresh key from the CSPRNG. Without `force` an existing file is refused
  * (E_IDENTITY_EXISTS); with it, the new key replaces the old one atomically.
@@ -61,7 +50,7 @@ export async function generateIdentity(file: string, opts: { force?: boolean } =
   await withPrivateUmask(async () => {
     if (!opts.force) {
       try {
-        await writeExclusive(file, text);
+        await writeFileExclusive(file, text);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
           throw new WraithError('E_IDENTITY_EXISTS', `${file} already exists`, { path: file });
@@ -69,12 +58,9 @@ export async function generateIdentity(file: string, opts: { force?: boolean } =
         throw ioError(file, e);
       }
     } else {
-      const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
       try {
-        await writeExclusive(tmp, text);
-        await rename(tmp, file);
+        await writeFileAtomic(file, text);
       } catch (e) {
-        await unlink(tmp).catch(() => undefined);
         throw ioError(file, e);
       }
     }
@@ -84,8 +70,7 @@ export async function generateIdentity(file: string, opts: { force?: boolean } =
 }
 
 function ioError(file: string, e: unknown): WraithError {
-  const code = (e as NodeJS.ErrnoException).code;
-  return new WraithError(code === 'EACCES' ? 'E_PERMISSION' : 'E_IO', `cannot write ${file}: ${(e as Error).message}`, { path: file });
+  return homeWriteError('cannot write', file, e);
 }
 
 /** Reads and checks the key file: E_NO_IDENTITY if absent, E_HOME_PERMISSIONS if exposed. */

@@ -9,9 +9,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
-import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { WraithError } from '@wraith/core';
+import { homeWriteError, writeFileExclusive } from '../fsutil.js';
 import type { Home } from './home.js';
 
 export interface LockHolder {
@@ -100,22 +101,13 @@ export async function acquireDaemonLock(home: Home): Promise<DaemonLock> {
   const file = home.lockFile;
   const holder: LockHolder = { pid: process.pid, start: processStartTime(process.pid), host: hostname() };
   const mine = `${JSON.stringify(holder)}\n`;
-  const ioFail = (e: unknown): WraithError =>
-    new WraithError('E_IO', `cannot take ${file}: ${(e as Error).message}`, { path: file });
+  const ioFail = (e: unknown): WraithError => homeWriteError('cannot take', file, e);
 
   for (let attempt = 0; attempt < 8; attempt++) {
-    const tmp = `${file}.${process.pid}.${rand()}`;
     try {
-      await writeFile(tmp, mine, { mode: 0o600, flag: 'wx' });
-    } catch (e) {
-      throw ioFail(e);
-    }
-    try {
-      await link(tmp, file);
-      await unlink(tmp);
+      await writeFileExclusive(file, mine);
       return makeLock(file, holder, mine);
     } catch (e) {
-      await unlink(tmp).catch(() => undefined);
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioFail(e);
     }
 

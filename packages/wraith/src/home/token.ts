@@ -3,17 +3,16 @@
  * the daemon; admin clients read it from the same home.
  */
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { WraithError } from '@wraith/core';
+import { homeWriteError, writeFileExclusive } from '../fsutil.js';
 import { checkPrivate, type Home } from './home.js';
 
 export async function ensureAdminToken(home: Home): Promise<string> {
   try {
-    await writeFile(home.adminTokenFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    await writeFileExclusive(home.adminTokenFile, `${randomBytes(32).toString('hex')}\n`);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new WraithError('E_IO', `cannot write ${home.adminTokenFile}: ${(e as Error).message}`, { path: home.adminTokenFile });
-    }
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw homeWriteError('cannot write', home.adminTokenFile, e);
   }
   return readAdminToken(home);
 }
