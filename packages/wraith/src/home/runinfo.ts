@@ -2,10 +2,10 @@
  * <home>/run/daemon.json: how other commands find a running daemon. Written atomically once the
  * daemon is up, removed at shutdown; a file left by a dead daemon is ignored.
  */
-import { readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { unlinkSync } from 'node:fs';
 import { WraithError } from '@wraith/core';
-import { writeFileAtomic } from '../fsutil.js';
+import { homeWriteError, writeFileAtomic } from '../fsutil.js';
 import type { Home } from './home.js';
 import { isProcessAlive } from './lock.js';
 
@@ -21,7 +21,13 @@ export interface RunInfo {
 }
 
 export async function writeRunInfo(home: Home, info: RunInfo): Promise<void> {
-  await writeFileAtomic(home.runInfoFile, `${JSON.stringify(info, null, 2)}\n`, 0o600);
+  try {
+    // A home provisioned with only its identity.key has no run/ yet.
+    await mkdir(home.runDir, { mode: 0o700, recursive: true });
+    await writeFileAtomic(home.runInfoFile, `${JSON.stringify(info, null, 2)}\n`, 0o600);
+  } catch (e) {
+    throw homeWriteError('cannot write', home.runInfoFile, e);
+  }
 }
 
 function parse(text: string, path: string): RunInfo {

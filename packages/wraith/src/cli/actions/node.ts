@@ -118,7 +118,13 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
     // Process metrics are read only through the admin API: without it they would cost a timer.
     const stats = new Stats({ processMetrics: adminOn });
     handle = await startDaemon({ config, home, identity, log, stats, signal: shutdown.signal, adminToken });
-    await writeRunInfo(home, { pid: process.pid, peer_id: identity.peerId, ...handle.info });
+    try {
+      await writeRunInfo(home, { pid: process.pid, peer_id: identity.peerId, ...handle.info });
+    } catch (e) {
+      // Peers may have connected meanwhile: they are told, and partials are checkpointed.
+      await handle.close();
+      throw e;
+    }
     // run/daemon.json follows the transport in use (the XDP watchdog may fall back to UDP).
     handle.onInfoChanged((info) => {
       writeRunInfo(home, { pid: process.pid, peer_id: identity.peerId, ...info }).catch((e: Error) =>
