@@ -252,7 +252,7 @@ describe('shipped examples', () => {
       'StateDirectory=wraith',
       'Environment=WRAITH_HOME=/var/lib/wraith',
       'ProtectSystem=strict',
-      'ReadWritePaths=/srv/wraith/incoming',
+      'ReadWritePaths=-/srv/wraith/incoming',
       'LimitMEMLOCK=infinity',
       'ExecStart=/usr/bin/env wraith daemon',
     ]) {
