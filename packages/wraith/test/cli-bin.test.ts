@@ -3,10 +3,10 @@
  * compiled dist/. The build (`tsc -b packages/wraith`) runs first when dist/ is older than src/.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../../test/support/prereq.js';
+import { IS_ROOT, REPO_ROOT, itIf } from '../../../test/support/prereq.js';
 import { buildCliIfStale, tmpDir } from './helpers.js';
 
 const PKG = join(REPO_ROOT, 'packages', 'wraith');
@@ -78,5 +78,18 @@ describe('bin/wraith.js', () => {
     const gone = wraith(['send', missing, '--to', peer]);
     expect(gone.code).toBe(7);
     expect(gone.err).toContain(`error[E_NOT_FOUND]: ${missing}: no such file or directory`);
+  });
+
+  // A system user whose home directory does not exist yet (useradd --system makes none).
+  itIf(IS_ROOT ? null : 'needs root (setpriv to nobody)', 'keygen where the home cannot be created: E_PERMISSION (exit 7) and a hint to create it', () => {
+    const parent = tmpDir();
+    chmodSync(parent, 0o755);
+    const home = join(parent, 'wraith');
+    const r = spawnSync('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', process.execPath, BIN, '--home', home, 'keygen'], {
+      cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH },
+    });
+    expect(r.status, r.stderr).toBe(7);
+    expect(r.stderr).toContain(`error[E_PERMISSION]: cannot create home ${home}: EACCES`);
+    expect(r.stderr).toContain('hint: create it (mode 0700, owned by the user that runs wraith)');
   });
 });

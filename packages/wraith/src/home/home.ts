@@ -105,8 +105,9 @@ export async function ensureHome(dir: string): Promise<Home> {
     await mkdir(home.stateDir, { mode: 0o700 }).catch(ignoreExists);
     await mkdir(home.runDir, { mode: 0o700 }).catch(ignoreExists);
   } catch (e) {
-    throw new WraithError('E_IO', `cannot create home ${dir}: ${(e as Error).message}`, { path: dir },
-      'pass a writable directory with --home or WRAITH_HOME');
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new WraithError(code === 'EACCES' || code === 'EPERM' ? 'E_PERMISSION' : 'E_IO', `cannot create home ${dir}: ${(e as Error).message}`, { path: dir },
+      'create it (mode 0700, owned by the user that runs wraith), or pass a writable directory with --home or WRAITH_HOME');
   }
   await checkPrivate(dir, 'dir');
   return home;
