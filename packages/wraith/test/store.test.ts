@@ -169,11 +169,16 @@ describeIf(missing, mode, () => {
     });
 
     it('maxOpenFiles: more offers wait for a slot and open, in order, as files finish or stop', async () => {
-      const { store, dir } = await makeStore({ maxOpenFiles: 2 });
+      const info = vi.fn();
+      const logger = { info, warn: () => undefined, debug: () => undefined, error: () => undefined } as unknown as FileStoreOptions['logger'];
+      const { store, dir } = await makeStore({ maxOpenFiles: 2, logger });
       const a = await ready(store, offer('a', data(10)));
       const b = await ready(store, offer('b', data(11)));
       const order: string[] = [];
       const c = ready(store, offer('c', data(12))).then((f) => (order.push('c'), f));
+      // c is in the queue (said once per busy spell) before d is offered: the order is the queue's.
+      for (let i = 0; i < 500 && info.mock.calls.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(String(info.mock.calls[0]?.[1])).toMatch(/more offers wait for one to finish/);
       const d = ready(store, offer('d', data(13))).then((f) => (order.push('d'), f));
       await new Promise((r) => setTimeout(r, 50));
       expect(order).toEqual([]); // both wait: nothing of theirs is on disk yet
