@@ -175,6 +175,10 @@ beforeAll(async () => {
     `id = ${JSON.stringify(dB.peerId)}`,
     `addr = ${JSON.stringify(dB.addr)}`,
     '',
+    '[peers.b-by-name]',
+    `id = ${JSON.stringify(dB.peerId)}`,
+    `addr = ${JSON.stringify(dB.addr.replace(/^127\.0\.0\.1:/, 'localhost:'))}`,
+    '',
   ].join('\n');
   await writeFile(join(homeA.dir, 'config.toml'), toml, { mode: 0o600 });
   dA = await scope.daemon({ home: homeA, name: 'daemon-a', adminListen: '127.0.0.1:0' });
@@ -266,6 +270,19 @@ describe('admin API: sending through the daemon', () => {
     const states = mine.filter((e) => e.event === 'transfer').map((e) => e.data['state']);
     expect(states).toContain('running');
     expect(states[states.length - 1]).toBe('completed');
+  });
+
+  it('a [peers] entry given by host name (localhost:PORT) is looked up when the send dials, and the file arrives', async () => {
+    const src = join(sendRoot, 'by-name.bin');
+    const sha = await writeRandomFile(src, 100_000);
+    const post = await api.req<Transfer>('POST', '/v1/transfers', { path: src, peer: 'b-by-name' });
+    expect(post.status, JSON.stringify(post.body)).toBe(201);
+    const done = await until(async () => {
+      const t = await api.transfer(post.body.id);
+      return FINAL.includes(t.state) ? t : undefined;
+    }, 30_000, 'finished', 20);
+    expect(done, JSON.stringify(done)).toMatchObject({ state: 'completed', errors: [] });
+    expect(await sha256File(join(dB.output, 'by-name.bin'))).toBe(sha);
   });
 
   it('GET /v1/events?types=transfer carries only transfer events', async () => {

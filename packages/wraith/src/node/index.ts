@@ -13,6 +13,7 @@ import { formatAddr, parseAddr, type PeerSpec } from '../peer.js';
 import { IncomingTransfers } from './incoming.js';
 import { WraithNode } from './node.js';
 import { OutgoingJob } from './outgoing.js';
+import { peerAddresses } from './dial.js';
 import { hashCacheIn } from './hash-cache.js';
 import { SourceHasher } from './source-hash.js';
 import { runDemo as demo } from './demo.js';
@@ -207,30 +208,37 @@ export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
   return { files: incoming.totals.files, bytes: incoming.totals.bytes, errors: incoming.totals.errors };
 };
 
-/** A peer given by host name is resolved once, up front (the engine speaks IP addresses). */
-async function resolvePeer(peer: PeerSpec): Promise<PeerSpec> {
-  if (isIP(peer.addr.host) !== 0) return peer;
-  try {
-    const { address, family } = await lookup(peer.addr.host);
-    return { ...peer, addr: { host: address, port: peer.addr.port, family: family === 6 ? 6 : 4 } };
-  } catch (e) {
-    throw new WraithError('E_ADDR_INVALID', `cannot resolve ${peer.addr.host}: ${(e as Error).message}`, { host: peer.addr.host });
-  }
+/**
+ * The sender's socket: IPv4 for an IPv4 peer, dual-stack [::] when the peer is or may be IPv6
+ * (a host name with an IPv6 address: the job dials every address it has). A name that does not
+ * resolve is refused here, before anything starts.
+ */
+async function senderBind(peer: PeerSpec): Promise<string[]> {
+  const v6 = '[::]:0';
+  const v4 = '0.0.0.0:0';
+  const family = isIP(peer.addr.host);
+  if (family !== 0) return [family === 6 ? v6 : v4];
+  const addrs = await peerAddresses(peer.addr, { host: '::', port: 0 });
+  const fams = new Set(addrs.map((a) => isIP(a.host)));
+  // IPv6 may be disabled on this host: then an IPv4 socket still reaches the IPv4 addresses.
+  return fams.has(6) ? (fams.has(4) ? [v6, v4] : [v6]) : [v4];
 }
 
 export const runSend: NodeModule['runSend'] = async (opts0, ui) => {
-  const opts = { ...opts0, peer: await resolvePeer(opts0.peer) };
+  const opts = opts0;
   const { config, log } = opts;
-  const bindHost = opts.peer.addr.host.includes(':') ? '[::]:0' : '0.0.0.0:0';
-  const node = await WraithNode.start({
-    config,
-    identity: opts.identity,
-    log,
-    stats: opts.stats,
-    bind: bindHost,
-    acceptIncoming: false,
-    maxSendRate: opts.rateBps,
-  });
+  const binds = await senderBind(opts.peer);
+  let node: WraithNode | null = null;
+  for (const [i, bind] of binds.entries()) {
+    try {
+      node = await WraithNode.start({ config, identity: opts.identity, log, stats: opts.stats, bind, acceptIncoming: false, maxSendRate: opts.rateBps });
+      break;
+    } catch (e) {
+      if (i === binds.length - 1) throw e;
+      log.logger.info({ bind, err: (e as Error).message }, 'no IPv6 socket here: dialling the IPv4 addresses only');
+    }
+  }
+  if (node === null) throw new WraithError('E_INTERNAL', 'no socket to send from');
   const transferId = randomBytes(8).toString('hex');
   try {
     const job = new OutgoingJob({

@@ -24,6 +24,7 @@ import { Driver, nowMicros } from './driver.js';
 import { selectTransport, type TransportProbe } from './select-transport.js';
 import { StatsBridge } from './stats-bridge.js';
 import { ChunkPool } from './chunk-pool.js';
+import { DialAbandoned } from './dial.js';
 import { XdpWatchdog, type WatchdogEvidence } from './watchdog.js';
 import { createUdpTransport } from '@wraith/transport-udp';
 
@@ -56,7 +57,7 @@ export type TransferHandler = (e: SessionEvent) => void;
 export class WraithNode {
   readonly events = new EventEmitter();
   readonly log: Logger;
-  private readonly sessionWaiters = new Map<number, { resolve: () => void; reject: (e: WraithError) => void }>();
+  private readonly sessionWaiters = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   /** Per-session handler for transfer events (the sender that opened it). */
   readonly sessionHandlers = new Map<number, TransferHandler>();
   /** Fallback for events of sessions nobody owns (incoming transfers); see the setter. */
@@ -258,9 +259,12 @@ export class WraithNode {
       const w = this.sessionWaiters.get(id);
       if (!w) return;
       this.sessionWaiters.delete(id);
-      w.reject(cancelledDial());
+      // Another address of the peer answered first (dialFirst): not a cancel.
+      const reason: unknown = signal?.reason;
+      const abandoned = reason instanceof DialAbandoned;
+      w.reject(abandoned ? reason : cancelledDial());
       if (this.endpoint.hasSession(id)) {
-        this.endpoint.close(nowMicros(), id, 'E_CANCELLED', 'cancelled by the sender');
+        this.endpoint.close(nowMicros(), id, abandoned ? null : 'E_CANCELLED', abandoned ? 'another address answered first' : 'cancelled by the sender');
         this.driver.run();
       }
     };

@@ -7,6 +7,7 @@ import {
   type ErrorCode,
   type FileManifest,
   type SessionEvent,
+  type SocketAddr,
 } from '@wraith/core';
 import type { Logger } from 'pino';
 import { formatAddr, type PeerSpec } from '../peer.js';
@@ -20,6 +21,7 @@ import { RateMeter, TokenBucket } from './rate.js';
 import type { EarlyHash } from './hash-jobs.js';
 import type { HashCache } from './hash-cache.js';
 import { SourceHasher } from './source-hash.js';
+import { dialFirst, peerAddresses } from './dial.js';
 import { openFilesLimit } from '../store/open-slots.js';
 import type { FileIo } from '@wraith/io-uring';
 
@@ -159,6 +161,8 @@ export class OutgoingJob {
   private sessionLost: WraithError | null = null;
   /** A session was established at least once: failing to dial after that is a lost peer. */
   private everConnected = false;
+  /** The address of the last session up: dialled first next time. */
+  private reached: SocketAddr | null = null;
   /** Since when the receiver has turned every session away as over its limit (ms), or null. */
   private busySince: number | null = null;
   /** Files prepared or in flight at once under the descriptor limit (one each, and hashing's). */
@@ -261,7 +265,19 @@ export class OutgoingJob {
     for (;;) {
       dials++;
       try {
-        this.session = await o.node.connect(o.peer.id, o.peer.addr, (e) => this.onEvent(e), o.signal);
+        const addrs = await peerAddresses(o.peer.addr, o.node.localAddr);
+        // The address that answered last time goes first.
+        const lastKey = this.reached === null ? null : formatAddr(this.reached);
+        addrs.sort((a, b) => Number(formatAddr(b) === lastKey) - Number(formatAddr(a) === lastKey));
+        const won = await dialFirst(
+          addrs,
+          (a, signal) => o.node.connect(o.peer.id, a, (e) => this.onEvent(e), signal),
+          (session) => o.node.endpoint.close(nowMicros(), session, null, 'another address answered first'),
+          o.signal,
+        );
+        this.session = won.session;
+        if (addrs.length > 1 || won.addr.host !== o.peer.addr.host) o.log.info({ addr: formatAddr(won.addr), tried: addrs.map(formatAddr) }, `${o.peer.addr.host} answered at ${formatAddr(won.addr)}`);
+        this.reached = won.addr;
         // Walking and hashing come before the first offer and between files: nothing flows then.
         o.node.endpoint.holdOpen(this.session, true);
         this.sessionLost = null;
@@ -270,6 +286,9 @@ export class OutgoingJob {
       } catch (e) {
         last = e instanceof WraithError ? e : new WraithError('E_PEER_LOST', String(e));
         if (last.code === 'E_CANCELLED') throw this.everConnected ? new WraithError('E_CANCELLED', 'cancelled by the user', undefined, RESUME_HINT) : last;
+        // A name that does not exist fails the first dial at once; a resolver that did not
+        // answer, or a name gone while re-dialling, is tried again like a silent peer.
+        if (last.code === 'E_ADDR_INVALID' && !this.everConnected && last.details?.['retriable'] !== true) throw last;
         if (last.category === 'auth' || Date.now() >= deadline || o.signal.aborted) break;
         // Until the first session nothing else is printed: say why the command waits.
         if (dials === 1 && !this.everConnected) {
