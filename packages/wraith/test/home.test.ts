@@ -93,7 +93,23 @@ describe('identity', () => {
     const home = await ensureHome(join(tmpDir(), 'h'));
     expect((await rejects(loadIdentity(home.identityFile))).code).toBe('E_NO_IDENTITY');
     writeFileSync(home.identityFile, 'not a key\n', { mode: 0o600 });
-    expect((await rejects(loadIdentity(home.identityFile))).code).toBe('E_CRYPTO_KEY');
+    expect(await rejects(loadIdentity(home.identityFile))).toMatchObject({ code: 'E_CRYPTO_KEY', message: `${home.identityFile} is not an identity key: expected 64 hex characters (found other characters)` });
+    writeFileSync(home.identityFile, `${'ab'.repeat(31)}\n`, { mode: 0o600 });
+    expect((await rejects(loadIdentity(home.identityFile))).message).toContain('(found 62 hex characters)');
+    writeFileSync(home.identityFile, '', { mode: 0o600 });
+    const empty = await rejects(loadIdentity(home.identityFile));
+    expect(empty.message).toContain('(the file is empty)');
+    expect(empty.hint).toContain('changes the peer id');
+  });
+
+  it('reads a key whatever its line end or case: CRLF, no newline, upper case, a BOM', async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    const id = await generateIdentity(home.identityFile);
+    const hex = Buffer.from(id.privateKey).toString('hex');
+    for (const text of [`${hex}\r\n`, hex, `${hex.toUpperCase()}\n`, `\uFEFF${hex}\n`, `  ${hex}\n\n`]) {
+      writeFileSync(home.identityFile, text, { mode: 0o600 });
+      expect((await loadIdentity(home.identityFile)).peerId, JSON.stringify(text)).toBe(id.peerId);
+    }
   });
 
   it('checkPrivate refuses non-regular files', async () => {

@@ -84,10 +84,14 @@ export async function loadIdentity(file: string): Promise<Identity> {
     throw e;
   }
   const text = await readFile(file, 'utf8');
-  const hex = text.replace(/\n$/, '');
-  if (!/^[0-9a-f]{64}$/.test(hex)) {
-    throw new WraithError('E_CRYPTO_KEY', `${file} is not an identity key: expected 64 lowercase hex characters and a newline`,
-      { path: file }, 'restore it from a backup, or run `wraith keygen --force` (this changes the peer id)');
+  // The key is unambiguous whatever an editor or a deployment tool did to its line end or case
+  // (CRLF, no newline, upper case): refusing those sent operators to `keygen --force`, which
+  // changes the peer id every sender trusts.
+  const hex = text.replace(/^\uFEFF/, '').trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+    const found = hex.length === 0 ? 'the file is empty' : /^[0-9a-fA-F]+$/.test(hex) ? `found ${hex.length} hex characters` : 'found other characters';
+    throw new WraithError('E_CRYPTO_KEY', `${file} is not an identity key: expected 64 hex characters (${found})`,
+      { path: file }, 'restore it from a backup; `wraith keygen --force` writes a new key, but that changes the peer id senders trust');
   }
   return await identityFromPrivateKey(new Uint8Array(Buffer.from(hex, 'hex')), file);
 }
