@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { WraithError } from '@wraith/core';
 import { createUi, NdjsonUi, PlainUi, ProgressBarUi } from '../src/ui/index.js';
 import { etaSeconds } from '../src/ui/types.js';
+import { limitRepeats } from '../src/ui/repeats.js';
 import { MemStream } from './helpers.js';
 
 const T0 = Date.UTC(2025, 0, 1);
@@ -190,5 +191,18 @@ describe('human output', () => {
   it('computes ETA', () => {
     expect(etaSeconds(100, 40, 20)).toBe(3);
     expect(etaSeconds(100, 40, 0)).toBeNull();
+  });
+});
+
+describe('limitRepeats (human output of a send)', () => {
+  it('prints the first five errors of a code in full, says once that more are counted, and counts them', () => {
+    const out = new MemStream();
+    const ui = limitRepeats(new PlainUi(out));
+    for (let i = 0; i < 8; i++) ui.error(new WraithError('E_NO_SPACE', `f${i} does not fit`), 't');
+    ui.error(new WraithError('E_PERMISSION', 'g: permission denied'), 't');
+    const errs = out.lines().filter((l) => l.startsWith('error['));
+    expect(errs).toEqual([0, 1, 2, 3, 4].map((i) => `error[E_NO_SPACE]: f${i} does not fit`).concat('error[E_PERMISSION]: g: permission denied'));
+    expect(out.lines().filter((l) => l.startsWith('warning:'))).toEqual(['warning: more files fail with E_NO_SPACE: they are counted at the end, not shown (--json lists each)']);
+    expect(ui.hidden).toBe(3);
   });
 });

@@ -19,6 +19,7 @@ import { hashCacheIn } from '../../node/hash-cache.js';
 import { DiscardStats, Stats } from '../../stats.js';
 import { createUi, forwarding } from '../../ui/index.js';
 import { NdjsonUi } from '../../ui/ndjson.js';
+import { limitRepeats } from '../../ui/repeats.js';
 import type { TransferUi } from '../../ui/types.js';
 import { humanBytes, humanRate, parseDuration, parseRate, parseSize } from '../../units.js';
 import { flagLayer, loadAll, type CliIo, type CliState } from '../context.js';
@@ -203,7 +204,9 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   const log = makeLog(loaded, io, { interactive: true, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
   const identity = await loadIdentity(config.node.identity_file);
   const shutdown = watchShutdown(io, { onHup: () => log.reopen(), foreground: true });
-  const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
+  const base = createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr });
+  const limited = state.json ? null : limitRepeats(base);
+  const ui = tracking(limited ?? base, state);
   // A worker hashes the first big file while the engine loads and the node starts: the root
   // must be known before anything is offered, so this hides much of that pass.
   let failed: readonly WraithError[] = [];
@@ -247,7 +250,9 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   // The last line says the send is not complete (each failure was printed as it came).
   if (failed.length > 0 && !state.json) {
     const codes = [...new Set(failed.map((e) => e.code))].join(', ');
-    io.stderr.write(`not complete: ${failed.length} ${failed.length === 1 ? 'error' : 'errors'} above (${codes}); ${sentFiles === 0 ? 'nothing was sent' : 'everything else was sent'}\n`);
+    const hidden = limited?.hidden ?? 0;
+    const count = hidden === 0 ? `${failed.length} ${failed.length === 1 ? 'error' : 'errors'} above` : `${failed.length} errors, ${failed.length - hidden} above and ${hidden} not shown`;
+    io.stderr.write(`not complete: ${count} (${codes}); ${sentFiles === 0 ? 'nothing was sent' : 'everything else was sent'}\n`);
   }
 }
 
