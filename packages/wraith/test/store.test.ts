@@ -572,8 +572,12 @@ describeIf(missing, mode, () => {
       const errs = await Promise.all(Array.from({ length: 5 }, () => rejects(store.makeDirectory('file/sub'))));
       for (const e of errs) {
         expect(e.code).toBe('E_EXISTS');
-        expect(e.message).toBe('file exists and is not a directory');
+        expect(e.message).toBe('file/sub: file exists and is not a directory');
       }
+      // A file below it names itself too: otherwise each entry of a tree says the same line.
+      const below = await rejects(store.begin(offer('file/sub/x.bin', data(3))));
+      expect(below).toMatchObject({ code: 'E_EXISTS', message: 'file/sub/x.bin: file exists and is not a directory', details: { name: 'file/sub/x.bin' } });
+      expect(await rejects(store.makeDirectory('file'))).toMatchObject({ message: 'file exists and is not a directory' });
       // Settled ones are forgotten: the next call looks again.
       rmSync(join(dir, 'file'));
       made.length = 0;

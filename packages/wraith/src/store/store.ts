@@ -229,6 +229,8 @@ export class FileStore {
     this.openingNames.set(offer.name, rootHex);
     try {
       return await this.beginUnique(offer, parts, rootHex, resumeKey, partialParts, key, resumable);
+    } catch (e) {
+      throw e instanceof WraithError ? namingEntry(offer.name, e) : e;
     } finally {
       this.opening.delete(partialRel);
       this.openingNames.delete(offer.name);
@@ -340,7 +342,7 @@ export class FileStore {
       return await this.beneath.mkdirs(validateRelativeName(name), this.dirMode);
     } catch (e) {
       if (!existsSync(this.downloadDir)) throw downloadDirGone(this.downloadDir);
-      throw e;
+      throw e instanceof WraithError ? namingEntry(name, e) : e;
     }
   }
 
@@ -931,4 +933,14 @@ export class PartialFile implements WriteTarget {
     if (!(opts.keep && this.resumable)) await this.store.discard(this);
     this.store.forget(this);
   }
+}
+
+/**
+ * A file or directory in the way of a component above `name` (`tree` a file, `tree/b` offered):
+ * the error names the entry that failed too, or every entry below says the same line.
+ */
+function namingEntry(name: string, e: WraithError): WraithError {
+  const blocking = e.details?.['name'];
+  if (e.code !== 'E_EXISTS' || typeof blocking !== 'string' || blocking === name) return e;
+  return new WraithError(e.code, `${name}: ${e.message}`, { ...e.details, name }, e.hint);
 }
