@@ -57,23 +57,32 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:
  * `HOST:PORT` or `[IPv6]:PORT`. Port 0 is allowed only with `allowPortZero` (binding to an
  * ephemeral port); throws E_ADDR_INVALID naming the value.
  */
-export function parseAddr(input: string, opts: { allowPortZero?: boolean } = {}): SocketAddr {
+/** The daemon's default port (listen_addr in config/wraith.toml): a peer address may leave it out. */
+export const DEFAULT_PORT = 40000;
+
+/**
+ * HOST:PORT or [IPv6]:PORT. With `defaultPort` (peer addresses) the port may be left out:
+ * HOST or [IPv6]. A bare IPv6 address always needs brackets (its last group could be a port).
+ */
+export function parseAddr(input: string, opts: { allowPortZero?: boolean; defaultPort?: number } = {}): SocketAddr {
   const bad = (why: string): WraithError =>
     new WraithError('E_ADDR_INVALID', `invalid address ${JSON.stringify(input)}: ${why}`, { value: input });
   const s = input.trim();
+  const dflt = opts.defaultPort === undefined ? null : String(opts.defaultPort);
   let host: string;
   let portText: string;
   if (s.startsWith('[')) {
     const close = s.indexOf(']');
-    if (close < 0 || s[close + 1] !== ':') throw bad('expected [IPv6]:PORT');
+    const portless = close === s.length - 1 && dflt !== null;
+    if (close < 0 || (s[close + 1] !== ':' && !portless)) throw bad(dflt === null ? 'expected [IPv6]:PORT' : 'expected [IPv6] or [IPv6]:PORT');
     host = s.slice(1, close);
-    portText = s.slice(close + 2);
+    portText = portless ? dflt : s.slice(close + 2);
     if (isIP(host) !== 6) throw bad(`${JSON.stringify(host)} is not an IPv6 address`);
   } else {
     const colon = s.lastIndexOf(':');
-    if (colon < 0) throw bad('expected HOST:PORT');
-    host = s.slice(0, colon);
-    portText = s.slice(colon + 1);
+    if (colon < 0 && dflt === null) throw bad('expected HOST:PORT');
+    host = colon < 0 ? s : s.slice(0, colon);
+    portText = colon < 0 ? (dflt as string) : s.slice(colon + 1);
     if (host.includes(':')) throw bad('an IPv6 address needs brackets: [addr]:PORT');
     if (host === '') throw bad('the host is empty');
     if (isIP(host) === 0 && !HOSTNAME.test(host)) throw bad(`${JSON.stringify(host)} is not a host name or address`);
@@ -114,10 +123,10 @@ export function parsePeer(input: string, named: Readonly<Record<string, NamedPee
     if (idText === '') {
       throw new WraithError('E_PEER_ID_REQUIRED', `peer ${JSON.stringify(input)} has no id before "@"`, { value: input });
     }
-    return { id: parsePeerId(idText), addr: parseAddr(s.slice(at + 1)), name: null };
+    return { id: parsePeerId(idText), addr: parseAddr(s.slice(at + 1), { defaultPort: DEFAULT_PORT }), name: null };
   }
   const entry = Object.hasOwn(named, s) ? named[s] : undefined;
-  if (entry !== undefined) return { id: parsePeerId(entry.id), addr: parseAddr(entry.addr), name: s };
+  if (entry !== undefined) return { id: parsePeerId(entry.id), addr: parseAddr(entry.addr, { defaultPort: DEFAULT_PORT }), name: s };
   if (looksLikeAddr(s)) {
     throw new WraithError(
       'E_PEER_ID_REQUIRED',
@@ -140,6 +149,8 @@ export function parsePeer(input: string, named: Readonly<Record<string, NamedPee
 }
 
 function looksLikeAddr(s: string): boolean {
+  // An IP address alone is one too (its port defaults); a bare word is more likely a peer name.
+  if (isIP(s) !== 0 || (s.startsWith('[') && s.endsWith(']') && isIP(s.slice(1, -1)) === 6)) return true;
   try {
     parseAddr(s);
     return true;

@@ -47,6 +47,17 @@ describe('PEER arguments', () => {
   it('resolves a [peers.NAME] entry', () => {
     expect(parsePeer('backup', named)).toEqual({ id: ID, addr: { host: 'backup.example.net', port: 40000, family: 0 }, name: 'backup' });
   });
+  it('a peer address without a port gets the daemon default, 40000 (also in [peers.NAME])', () => {
+    expect(parsePeer(`${ID}@10.0.0.2`).addr).toEqual({ host: '10.0.0.2', port: 40000, family: 4 });
+    expect(parsePeer(`${ID}@[2001:db8::2]`).addr).toEqual({ host: '2001:db8::2', port: 40000, family: 6 });
+    expect(parsePeer(`${ID}@backup.example.net`).addr).toEqual({ host: 'backup.example.net', port: 40000, family: 0 });
+    expect(parsePeer('b', { b: { id: ID, addr: 'b.example.net' } }).addr.port).toBe(40000);
+    // Bind addresses keep needing their port.
+    expect(code(() => parseAddr('0.0.0.0', { allowPortZero: true }))).toBe('E_ADDR_INVALID');
+    // An IP address alone is taken for an address without its id, a bare word for an unknown name.
+    expect(code(() => parsePeer('10.0.0.2'))).toBe('E_PEER_ID_REQUIRED');
+    expect(code(() => parsePeer('[::1]'))).toBe('E_PEER_ID_REQUIRED');
+  });
   it('requires the id (no trust on first use)', () => {
     expect(code(() => parsePeer('10.0.0.2:40000'))).toBe('E_PEER_ID_REQUIRED');
     expect(code(() => parsePeer('[::1]:40000'))).toBe('E_PEER_ID_REQUIRED');
@@ -54,7 +65,8 @@ describe('PEER arguments', () => {
   });
   it('names a malformed id, a missing address and an unknown name', () => {
     expect(code(() => parsePeer('abcd@10.0.0.2:40000'))).toBe('E_PEER_ID_INVALID');
-    expect(code(() => parsePeer(`${ID}@10.0.0.2`))).toBe('E_ADDR_INVALID');
+    expect(code(() => parsePeer(`${ID}@10.0.0.2:`))).toBe('E_ADDR_INVALID');
+    expect(code(() => parsePeer(`${ID}@::1`))).toBe('E_ADDR_INVALID'); // brackets: ::1:4000 would be ambiguous
     expect(code(() => parsePeer(ID))).toBe('E_ADDR_INVALID');
     expect(code(() => parsePeer('nosuch', named))).toBe('E_USAGE');
   });

@@ -27,6 +27,8 @@ export interface LeafMeta {
   'x-deprecated'?: string;
   /** addr: port 0 allowed (bind). */
   'x-port-zero'?: boolean;
+  /** addr: the port may be left out (a peer's address: the daemon's default port). */
+  'x-default-port'?: boolean;
   /** addr: the string "off" is allowed (disables the listener). */
   'x-off'?: boolean;
   /** list: the kind of each item. */
@@ -98,7 +100,7 @@ export const PEER_NAME_PATTERN = '^[A-Za-z0-9_.-]{1,64}$';
 const PeerEntry = Type.Object(
   {
     id: Type.String({ 'x-kind': 'peer_id', description: 'the peer id (64 hex characters, `wraith id` on that node)' }),
-    addr: Type.String({ 'x-kind': 'addr', description: 'HOST:PORT or [IPv6]:PORT' }),
+    addr: Type.String({ 'x-kind': 'addr', 'x-default-port': true, description: 'HOST:PORT or [IPv6]:PORT (the port defaults to 40000)' }),
   },
   { additionalProperties: false, 'x-kind': 'peer', description: 'a named peer' },
 );

@@ -6,7 +6,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { WraithError } from '@wraith/core';
-import { parseAddr, parsePeerId } from '../peer.js';
+import { DEFAULT_PORT, parseAddr, parsePeerId } from '../peer.js';
 import { formatDuration, formatSize, parseDuration, parseSize } from '../units.js';
 import type { JsonSchema } from './json-schema.js';
 import { enumValues, leafMeta, sectionProperties } from './keys.js';
@@ -90,7 +90,7 @@ export function expectation(meta: JsonSchema & LeafMeta): string {
     case 'path':
       return 'a path';
     case 'addr':
-      return meta['x-off'] ? 'HOST:PORT, [IPv6]:PORT or "off"' : 'HOST:PORT or [IPv6]:PORT';
+      return meta['x-off'] ? 'HOST:PORT, [IPv6]:PORT or "off"' : meta['x-default-port'] ? 'HOST or [IPv6], with :PORT unless it is 40000' : 'HOST:PORT or [IPv6]:PORT';
     case 'peer_id':
       return 'a peer id (64 hex characters)';
     case 'list':
@@ -161,7 +161,7 @@ function leaf(meta: JsonSchema & LeafMeta, value: unknown, path: (string | numbe
       if (typeof value !== 'string') fail();
       if (meta['x-off'] && value === 'off') return value;
       try {
-        parseAddr(value as string, { allowPortZero: meta['x-port-zero'] === true });
+        parseAddr(value as string, { allowPortZero: meta['x-port-zero'] === true, ...(meta['x-default-port'] === true ? { defaultPort: DEFAULT_PORT } : {}) });
       } catch (e) {
         throw configError(path, ctx.source, `expected ${expectation(meta)}, found ${showValue(value)} (${(e as Error).message.replace(/^invalid address "[^"]*": /, '')})`);
       }
