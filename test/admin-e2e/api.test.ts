@@ -153,6 +153,16 @@ async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: num
 
 const FINAL = ['completed', 'failed', 'cancelled'];
 
+/** POST /v1/transfers (201), then polls the transfer until it has finished. */
+async function sendAndWait(path: string, peer: string): Promise<Transfer> {
+  const post = await api.req<Transfer>('POST', '/v1/transfers', { path, peer });
+  expect(post.status, JSON.stringify(post.body)).toBe(201);
+  return until(async () => {
+    const t = await api.transfer(post.body.id);
+    return FINAL.includes(t.state) ? t : undefined;
+  }, 30_000, 'finished', 20);
+}
+
 const scope = new Scope('admin-e2e-api');
 let homeA: TestHome;
 let homeB: TestHome;
@@ -275,12 +285,7 @@ describe('admin API: sending through the daemon', () => {
   it('a [peers] entry given by host name (localhost:PORT) is looked up when the send dials, and the file arrives', async () => {
     const src = join(sendRoot, 'by-name.bin');
     const sha = await writeRandomFile(src, 100_000);
-    const post = await api.req<Transfer>('POST', '/v1/transfers', { path: src, peer: 'b-by-name' });
-    expect(post.status, JSON.stringify(post.body)).toBe(201);
-    const done = await until(async () => {
-      const t = await api.transfer(post.body.id);
-      return FINAL.includes(t.state) ? t : undefined;
-    }, 30_000, 'finished', 20);
+    const done = await sendAndWait(src, 'b-by-name');
     expect(done, JSON.stringify(done)).toMatchObject({ state: 'completed', errors: [] });
     expect(await sha256File(join(dB.output, 'by-name.bin'))).toBe(sha);
   });
@@ -311,12 +316,7 @@ describe('admin API: sending through the daemon', () => {
     const sha = await writeRandomFile(join(dir, 'real.bin'), 64 * 1024);
     await symlink('real.bin', join(dir, 'link'));
     execFileSync('mkfifo', [join(dir, 'fifo')]);
-    const post = await api.req<Transfer>('POST', '/v1/transfers', { path: dir, peer: 'b' });
-    expect(post.status, JSON.stringify(post.body)).toBe(201);
-    const done = await until(async () => {
-      const t = await api.transfer(post.body.id);
-      return FINAL.includes(t.state) ? t : undefined;
-    }, 30_000, 'finished', 20);
+    const done = await sendAndWait(dir, 'b');
     expect(done, JSON.stringify(done)).toMatchObject({ state: 'completed', errors: [], warnings_total: 2 });
     expect(done.warnings.map((w) => w.message).sort()).toEqual([
       `${join(dir, 'fifo')} is a FIFO: skipped`,
