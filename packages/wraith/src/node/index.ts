@@ -224,8 +224,7 @@ async function senderBind(peer: PeerSpec): Promise<string[]> {
   return fams.has(6) ? (fams.has(4) ? [v6, v4] : [v6]) : [v4];
 }
 
-export const runSend: NodeModule['runSend'] = async (opts0, ui) => {
-  const opts = opts0;
+export const runSend: NodeModule['runSend'] = async (opts, ui) => {
   const { config, log } = opts;
   const binds = await senderBind(opts.peer);
   let node: WraithNode | null = null;

@@ -248,8 +248,10 @@ export class WraithNode {
     return this.driver.transport.localAddr();
   }
 
-  /** Dial a peer; resolves with the session id once authenticated. */
-  /** Dial a peer; an abort gives up the handshake at once (E_CANCELLED) rather than at its timeout. */
+  /**
+   * Dial a peer; resolves with the session id once authenticated. An abort gives up the
+   * handshake at once (E_CANCELLED) rather than at its timeout.
+   */
   async connect(peerId: string, addr: SocketAddr, handler: TransferHandler, signal?: AbortSignal): Promise<number> {
     if (signal?.aborted) throw cancelledDial();
     const id = this.endpoint.connect(nowMicros(), addr, parsePeerId(peerId));

@@ -103,7 +103,6 @@ function sessionGone(code: ErrorCode): boolean {
   return code === 'E_PEER_CLOSED' || code === 'E_IDLE_TIMEOUT' || code === 'E_SHUTTING_DOWN' || code === 'E_PEER_RESET' || code === 'E_TOO_MANY_SESSIONS';
 }
 
-/** Wait before dialling a receiver that is at its session limit: 0.25-1 s, spread out. */
 const RESUME_HINT = 'the receiver keeps what arrived: the same send again resumes it';
 
 /** Waits ms, or less when the signal aborts first. */
@@ -117,6 +116,8 @@ const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =>
     const t = setTimeout(done, ms);
     signal.addEventListener('abort', done, { once: true });
   });
+
+/** Wait before dialling a receiver that is at its session limit: 0.25-1 s, spread out. */
 const busyPause = (): Promise<void> => new Promise((r) => setTimeout(r, 250 + Math.random() * 750));
 
 /**
