@@ -68,6 +68,22 @@ function kindOf(st: Stats): string {
   return 'not a regular file';
 }
 
+/**
+ * Why a PATH named on the command line cannot be sent at all (a device, a FIFO, a socket, a
+ * kernel pseudo file system), or null. Inside a directory such entries are skipped with a
+ * warning; named alone, skipping them made `wraith send /dev/sdb` "succeed" with nothing sent.
+ */
+export async function unsendablePath(path: string, st: Stats, fsKind: FsKindOf = fsKinds()): Promise<WraithError | null> {
+  if (st.isFile() || st.isDirectory()) {
+    const kind = await fsKind(path, st.dev);
+    if (typeof kind !== 'object') return null;
+    return new WraithError('E_USAGE', `${path} is on ${kind.pseudo}, whose files have no fixed size: wraith sends regular files and directories`, { path },
+      'copy what you need to a regular file first');
+  }
+  return new WraithError('E_USAGE', `${path} is ${kindOf(st)}: wraith sends regular files and directories`, { path },
+    st.isBlockDevice() || st.isCharacterDevice() ? 'copy it to a regular file first (for a disk: dd if=DEVICE of=FILE)' : 'copy its data to a regular file first');
+}
+
 function entry(kind: 'file' | 'dir', path: string, name: string, st: Stats): WalkEntry {
   return {
     kind,

@@ -80,6 +80,17 @@ describe('bin/wraith.js', () => {
     expect(gone.err).toContain(`error[E_NOT_FOUND]: ${missing}: no such file or directory`);
   });
 
+  it('send PATH that is a device, a FIFO or on procfs: a usage error (exit 2) before anything starts, not a skip that exits 0', () => {
+    const peer = `${'ab'.repeat(32)}@127.0.0.1:9`;
+    const fifo = join(tmpDir(), 'fifo');
+    spawnSync('mkfifo', [fifo]);
+    for (const [path, what] of [['/dev/null', 'is a character device'], [fifo, 'is a FIFO'], ['/proc/cpuinfo', 'is on procfs, whose files have no fixed size']]) {
+      const r = wraith(['send', path!, '--to', peer]);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toContain(`error[E_USAGE]: ${path} ${what}: wraith sends regular files and directories`);
+    }
+  });
+
   // A system user whose home directory does not exist yet (useradd --system makes none).
   itIf(IS_ROOT ? null : 'needs root (setpriv to nobody)', 'keygen where the home cannot be created: E_PERMISSION (exit 7) and a hint to create it', () => {
     const parent = tmpDir();

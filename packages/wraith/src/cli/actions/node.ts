@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { WraithError } from '@wraith/core';
 import { fsError } from '../../fsutil.js';
+import { unsendablePath } from '../../walk.js';
 import { formatAddr, parseAddr, parsePeer } from '../../peer.js';
 import { acquireDaemonLock } from '../../home/lock.js';
 import { loadIdentity } from '../../home/identity.js';
@@ -189,13 +190,15 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
     throw new WraithError('E_USAGE', `--reconnect-for: expected a duration like 30s, 5m or 1h, found ${JSON.stringify(opts.reconnectFor)}`);
   }
   for (const p of paths) {
-    await stat(p).catch((e: unknown) => {
+    const st = await stat(p).catch((e: unknown) => {
       if (p === '-' && (e as NodeJS.ErrnoException).code === 'ENOENT') {
         throw new WraithError('E_USAGE', 'wraith sends files, not standard input ("-"): a file is hashed before it is offered',
           { path: p }, 'write the data to a file and send that (e.g. tar cf data.tar DIR && wraith send data.tar --to PEER)');
       }
       throw fsError('stat', p, e);
     });
+    const why = await unsendablePath(p, st);
+    if (why !== null) throw why;
   }
   const flags = flagLayer(cmd, opts, {});
   const { home, loaded } = await loadAll(cmd.optsWithGlobals(), flags, io, 'open');
