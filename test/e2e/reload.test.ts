@@ -1,10 +1,10 @@
 /**
- * SIGHUP (`systemctl reload wraith`) re-reads the daemon's config: trusted_peers, auto_accept
+ * SIGHUP (`systemctl reload wraith`) re-reads the daemon's config: trusted_peers, auto_accept, [peers]
  * and logging.level apply at once; other changed keys are named as waiting for a restart; a
  * broken file is reported and the running config stays. SIGHUP used to reopen the log file
  * only, so a reload after adding a trusted peer did nothing, silently.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Scope, sha256File, writeRandomFile } from '../support/procs.js';
@@ -41,5 +41,40 @@ describe('daemon config reload on SIGHUP', () => {
     const again = await scope.send([src], daemon.peer(), { home: tx, args: ['--reconnect-for', '0s'] }).result(30_000);
     expect(again.code, again.stderr).toBe(0); // still trusted: already present
     expect((await daemon.terminate()).code).toBe(0);
+  }, 90_000);
+
+  it('a [peers.NAME] added to the config can be sent to through the admin API after a reload, without a restart', async () => {
+    const [a, b] = await Promise.all([scope.home('a'), scope.home('b')]);
+    const rx = await scope.daemon({ home: b });
+    const roots = await scope.tempDir('roots');
+    const config = join(a.dir, 'config.toml');
+    const base = `[admin]\nsend_roots = [${JSON.stringify(roots)}]\n`;
+    await writeFile(config, base);
+    const tx = await scope.daemon({ home: a, adminListen: '127.0.0.1:0' });
+    const token = (await readFile(join(a.dir, 'admin.token'), 'utf8')).trim();
+    const src = join(roots, 'p.bin');
+    const sum = await writeRandomFile(src, 100_000);
+    const post = () =>
+      fetch(`${tx.ready['admin_url'] as string}/v1/transfers`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ path: src, peer: 'b' }),
+      });
+    const before = await post();
+    expect(before.status).toBe(400);
+    expect(await before.json()).toMatchObject({ error: { code: 'E_PEER_UNKNOWN' } });
+
+    await writeFile(config, `${base}[peers.b]\nid = "${rx.peerId}"\naddr = "${rx.addr}"\n`);
+    tx.signal('SIGHUP');
+    await tx.until(() => /"msg":"config reloaded"/.test(tx.stderr), 10_000, 'reloaded');
+    expect(tx.stderr).toMatch(/"applied":\["peers"\],"needs_restart":\[\]/);
+    const after = await post();
+    expect(after.status).toBe(201);
+    const id = ((await after.json()) as { id: string }).id;
+    await tx.until(async () => {
+      const r = await fetch(`${tx.ready['admin_url'] as string}/v1/transfers/${id}`, { headers: { authorization: `Bearer ${token}` } });
+      return ((await r.json()) as { state: string }).state === 'completed';
+    }, 30_000, 'the send through the reloaded peer');
+    expect(await sha256File(join(rx.output, 'p.bin'))).toBe(sum);
   }, 90_000);
 });

@@ -25,6 +25,8 @@ interface Job {
 export class DaemonAdminProvider implements AdminProvider {
   readonly events = new EventEmitter();
   private readonly jobs = new Map<string, Job>();
+  /** [peers] of the config, replaced on reload (SIGHUP). */
+  namedPeers: DaemonOptions['config']['peers'];
 
   constructor(
     private readonly node: WraithNode,
@@ -32,6 +34,7 @@ export class DaemonAdminProvider implements AdminProvider {
     private readonly opts: DaemonOptions,
   ) {
     this.events.setMaxListeners(100);
+    this.namedPeers = opts.config.peers;
   }
 
   status(): StatusDto {
@@ -65,7 +68,7 @@ export class DaemonAdminProvider implements AdminProvider {
       if (s.peerId && m) rtt.set(s.peerId, m / 1000);
     }
     const named = new Set<string>();
-    for (const [name, p] of Object.entries(this.opts.config.peers)) {
+    for (const [name, p] of Object.entries(this.namedPeers)) {
       const id = p.id.toLowerCase().replace(/^0x/, '');
       named.add(id);
       out.push({
@@ -130,7 +133,7 @@ export class DaemonAdminProvider implements AdminProvider {
   }
 
   async startTransfer(path: string, peerName: string): Promise<TransferDto> {
-    const peer = parsePeer(peerName, this.opts.config.peers);
+    const peer = parsePeer(peerName, this.namedPeers);
     const id = randomBytes(8).toString('hex');
     const abort = new AbortController();
     const dto: TransferDto = {
@@ -245,7 +248,7 @@ export class DaemonAdminProvider implements AdminProvider {
   }
 
   peerNames(): string[] {
-    return Object.keys(this.opts.config.peers);
+    return Object.keys(this.namedPeers);
   }
 
   private trim(): void {
@@ -258,7 +261,12 @@ export class DaemonAdminProvider implements AdminProvider {
 }
 
 /** Start the admin API for a daemon; returns its URL (null when off). */
-export async function startAdmin(a: { node: WraithNode; incoming: IncomingTransfers; opts: DaemonOptions }): Promise<{ url: string | null; close(): Promise<void> }> {
+export async function startAdmin(a: { node: WraithNode; incoming: IncomingTransfers; opts: DaemonOptions }): Promise<{
+  url: string | null;
+  close(): Promise<void>;
+  /** [peers] from a reloaded config: sends started after it use them. */
+  reloadPeers(peers: DaemonOptions['config']['peers']): void;
+}> {
   const c = a.opts.config.admin;
   const provider = new DaemonAdminProvider(a.node, a.incoming, a.opts);
   a.node.events.on('event', (e: { type: string }) => {
@@ -274,7 +282,7 @@ export async function startAdmin(a: { node: WraithNode; incoming: IncomingTransf
     provider,
     logger: a.opts.log.child('admin'),
   });
-  return { url: server.url, close: () => server.close() };
+  return { url: server.url, close: () => server.close(), reloadPeers: (peers) => (provider.namedPeers = peers) };
 }
 
 /** The admin API id of a receive ("rx-" and its session/transfer key). */
