@@ -43,7 +43,7 @@ describe('daemon config reload on SIGHUP', () => {
     expect((await daemon.terminate()).code).toBe(0);
   }, 90_000);
 
-  it('a [peers.NAME] added to the config can be sent to through the admin API after a reload, without a restart', async () => {
+  it('a [peers.NAME] added to the config can be sent to through the admin API after a reload, and a send root taken out is revoked, without a restart', async () => {
     const [a, b] = await Promise.all([scope.home('a'), scope.home('b')]);
     const rx = await scope.daemon({ home: b });
     const roots = await scope.tempDir('roots');
@@ -76,5 +76,13 @@ describe('daemon config reload on SIGHUP', () => {
       return ((await r.json()) as { state: string }).state === 'completed';
     }, 30_000, 'the send through the reloaded peer');
     expect(await sha256File(join(rx.output, 'p.bin'))).toBe(sum);
+
+    // Taking a directory out of send_roots revokes it at the reload, not at the next restart.
+    await writeFile(config, `[admin]\nsend_roots = []\n[peers.b]\nid = "${rx.peerId}"\naddr = "${rx.addr}"\n`);
+    tx.signal('SIGHUP');
+    await tx.until(() => /"applied":\["admin.send_roots"\]/.test(tx.stderr), 10_000, 'the second reload');
+    const revoked = await post();
+    expect(revoked.status).toBe(403);
+    expect(await revoked.json()).toMatchObject({ error: { code: 'E_ADMIN_SEND_DISABLED' } });
   }, 90_000);
 });

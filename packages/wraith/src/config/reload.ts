@@ -5,7 +5,7 @@
 import type { ResolvedConfig } from './schema.js';
 
 /** Keys a running daemon applies on reload. */
-export const LIVE_KEYS = ['receive.trusted_peers', 'receive.auto_accept', 'logging.level', 'peers'] as const;
+export const LIVE_KEYS = ['receive.trusted_peers', 'receive.auto_accept', 'logging.level', 'peers', 'admin.send_roots'] as const;
 
 export interface ConfigChanges {
   /** Changed, and applied now. */
@@ -43,5 +43,6 @@ export function withLiveKeys(running: ResolvedConfig, next: ResolvedConfig): Res
     receive: { ...running.receive, trusted_peers: next.receive.trusted_peers, auto_accept: next.receive.auto_accept },
     logging: { ...running.logging, level: next.logging.level },
     peers: next.peers,
+    admin: { ...running.admin, send_roots: next.admin.send_roots },
   };
 }

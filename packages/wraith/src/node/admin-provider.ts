@@ -25,8 +25,9 @@ interface Job {
 export class DaemonAdminProvider implements AdminProvider {
   readonly events = new EventEmitter();
   private readonly jobs = new Map<string, Job>();
-  /** [peers] of the config, replaced on reload (SIGHUP). */
+  /** [peers] and [admin] send_roots of the config, replaced on reload (SIGHUP). */
   namedPeers: DaemonOptions['config']['peers'];
+  roots: string[];
 
   constructor(
     private readonly node: WraithNode,
@@ -35,6 +36,7 @@ export class DaemonAdminProvider implements AdminProvider {
   ) {
     this.events.setMaxListeners(100);
     this.namedPeers = opts.config.peers;
+    this.roots = opts.config.admin.send_roots;
   }
 
   status(): StatusDto {
@@ -244,7 +246,7 @@ export class DaemonAdminProvider implements AdminProvider {
   }
 
   sendRoots(): string[] {
-    return this.opts.config.admin.send_roots;
+    return this.roots;
   }
 
   peerNames(): string[] {
@@ -264,8 +266,8 @@ export class DaemonAdminProvider implements AdminProvider {
 export async function startAdmin(a: { node: WraithNode; incoming: IncomingTransfers; opts: DaemonOptions }): Promise<{
   url: string | null;
   close(): Promise<void>;
-  /** [peers] from a reloaded config: sends started after it use them. */
-  reloadPeers(peers: DaemonOptions['config']['peers']): void;
+  /** [peers] and send_roots from a reloaded config: requests after it use them. */
+  reload(config: DaemonOptions['config']): void;
 }> {
   const c = a.opts.config.admin;
   const provider = new DaemonAdminProvider(a.node, a.incoming, a.opts);
@@ -282,7 +284,14 @@ export async function startAdmin(a: { node: WraithNode; incoming: IncomingTransf
     provider,
     logger: a.opts.log.child('admin'),
   });
-  return { url: server.url, close: () => server.close(), reloadPeers: (peers) => (provider.namedPeers = peers) };
+  return {
+    url: server.url,
+    close: () => server.close(),
+    reload: (config) => {
+      provider.namedPeers = config.peers;
+      provider.roots = config.admin.send_roots;
+    },
+  };
 }
 
 /** The admin API id of a receive ("rx-" and its session/transfer key). */

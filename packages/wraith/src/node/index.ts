@@ -135,7 +135,7 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
   const stopSweeps = store.scheduleSweeps();
   const incoming = new IncomingTransfers(node, store, log.child('receive'), opts.stats, null);
   node.incomingHandler = (e) => incoming.handle(e);
-  let admin: { url: string | null; close(): Promise<void>; reloadPeers?(peers: typeof opts.config.peers): void } = { url: null, close: async () => {} };
+  let admin: { url: string | null; close(): Promise<void>; reload?(config: ResolvedConfig): void } = { url: null, close: async () => {} };
   try {
     if (opts.adminToken !== null) {
       // Loaded here: fastify is a tenth of a second of start-up that `send` does not need.
@@ -157,7 +157,7 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
     done,
     reload(config) {
       authorize.update(config);
-      admin.reloadPeers?.(config.peers);
+      admin.reload?.(config);
       warnOpen(config, log.logger);
     },
     onInfoChanged(cb) {
