@@ -122,26 +122,29 @@ export async function writeFileExclusive(path: string, data: string, mode = 0o60
   }
 }
 
-/** A failed write of a file in the node's home (lock, key, token): a full disk says so. */
+/** A failed write of a file in the node's home (lock, key, token), e.g. "cannot write PATH: …". */
 export function homeWriteError(what: string, path: string, e: unknown): WraithError {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new WraithError('E_NO_SPACE', `${what} ${path}: no space left on its file system`, { path },
-      `free space on the file system that holds ${dirname(path)}`);
-  }
-  if (code === 'EACCES' || code === 'EPERM') return new WraithError('E_PERMISSION', `${what} ${path}: permission denied`, { path });
-  return new WraithError('E_IO', `${what} ${path}: ${(e as Error).message}`, { path });
+  return errnoError(`${what} ${path}`, path, e);
 }
 
 /** A failed call on `path` as a WraithError with a stable code and the path named once. */
 export function fsError(op: string, path: string, e: unknown): WraithError {
+  return errnoError(`${op}(${path})`, path, e);
+}
+
+/** The one errno → error code mapping; `what` says which call on which path failed. */
+function errnoError(what: string, path: string, e: unknown): WraithError {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new WraithError('E_NOT_FOUND', `${path}: no such file or directory`, { path });
-  if (code === 'EACCES' || code === 'EPERM') return new WraithError('E_PERMISSION', `${op}(${path}): permission denied`, { path });
+  if (code === 'EACCES' || code === 'EPERM') return new WraithError('E_PERMISSION', `${what}: permission denied`, { path });
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new WraithError('E_NO_SPACE', `${what}: no space left on its file system`, { path },
+      `free space on the file system that holds ${dirname(path)}`);
+  }
   if (code === 'ENAMETOOLONG') {
     return new WraithError('E_IO', `${path}: the path is longer than this system allows (ENAMETOOLONG)`, { path },
       'send the deep part from a directory nearer to it');
   }
   // Node's message ends with the call and the path again.
-  return new WraithError('E_IO', `${op}(${path}): ${(e as Error).message.replace(/, \w+ '[^]*'$/, '')}`, { path });
+  return new WraithError('E_IO', `${what}: ${(e as Error).message.replace(/, \w+ '[^]*'$/, '')}`, { path });
 }

@@ -55,22 +55,18 @@ export async function generateIdentity(file: string, opts: { force?: boolean } =
         if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
           throw new WraithError('E_IDENTITY_EXISTS', `${file} already exists`, { path: file });
         }
-        throw ioError(file, e);
+        throw homeWriteError('cannot write', file, e);
       }
     } else {
       try {
         await writeFileAtomic(file, text);
       } catch (e) {
-        throw ioError(file, e);
+        throw homeWriteError('cannot write', file, e);
       }
     }
     await fsyncDir(dirname(file));
   });
   return identity;
-}
-
-function ioError(file: string, e: unknown): WraithError {
-  return homeWriteError('cannot write', file, e);
 }
 
 /** Reads and checks the key file: E_NO_IDENTITY if absent, E_HOME_PERMISSIONS if exposed. */

@@ -25,9 +25,8 @@ interface Job {
 export class DaemonAdminProvider implements AdminProvider {
   readonly events = new EventEmitter();
   private readonly jobs = new Map<string, Job>();
-  /** [peers] and [admin] send_roots of the config, replaced on reload (SIGHUP). */
-  namedPeers: DaemonOptions['config']['peers'];
-  roots: string[];
+  /** The config as last (re)loaded: [peers] and [admin] send_roots apply on reload (SIGHUP). */
+  private config: DaemonOptions['config'];
 
   constructor(
     private readonly node: WraithNode,
@@ -35,8 +34,7 @@ export class DaemonAdminProvider implements AdminProvider {
     private readonly opts: DaemonOptions,
   ) {
     this.events.setMaxListeners(100);
-    this.namedPeers = opts.config.peers;
-    this.roots = opts.config.admin.send_roots;
+    this.config = opts.config;
   }
 
   status(): StatusDto {
@@ -70,7 +68,7 @@ export class DaemonAdminProvider implements AdminProvider {
       if (s.peerId && m) rtt.set(s.peerId, m / 1000);
     }
     const named = new Set<string>();
-    for (const [name, p] of Object.entries(this.namedPeers)) {
+    for (const [name, p] of Object.entries(this.config.peers)) {
       const id = p.id.toLowerCase().replace(/^0x/, '');
       named.add(id);
       out.push({
@@ -135,7 +133,7 @@ export class DaemonAdminProvider implements AdminProvider {
   }
 
   async startTransfer(path: string, peerName: string): Promise<TransferDto> {
-    const peer = parsePeer(peerName, this.namedPeers);
+    const peer = parsePeer(peerName, this.config.peers);
     const id = randomBytes(8).toString('hex');
     const abort = new AbortController();
     const dto: TransferDto = {
@@ -246,11 +244,16 @@ export class DaemonAdminProvider implements AdminProvider {
   }
 
   sendRoots(): string[] {
-    return this.roots;
+    return this.config.admin.send_roots;
   }
 
   peerNames(): string[] {
-    return Object.keys(this.namedPeers);
+    return Object.keys(this.config.peers);
+  }
+
+  /** Requests after a reload use its [peers] and send_roots. */
+  reload(config: DaemonOptions['config']): void {
+    this.config = config;
   }
 
   private trim(): void {
@@ -288,8 +291,7 @@ export async function startAdmin(a: { node: WraithNode; incoming: IncomingTransf
     url: server.url,
     close: () => server.close(),
     reload: (config) => {
-      provider.namedPeers = config.peers;
-      provider.roots = config.admin.send_roots;
+      provider.reload(config);
     },
   };
 }

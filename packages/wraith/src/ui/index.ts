@@ -1,4 +1,5 @@
 /** Picks the rendering: NDJSON with --json, a bar on a TTY, plain lines otherwise. */
+import { forwarding } from './forwarding.js';
 import { NdjsonUi } from './ndjson.js';
 import { PlainUi, ProgressBarUi } from './progress.js';
 import type { OutStream, TransferUi } from './types.js';
@@ -23,19 +24,7 @@ export function createUi(c: UiChoice): TransferUi {
   return ui;
 }
 
-/** A UI that forwards every call to `ui` (spread it and override what differs). */
-export function forwarding(ui: TransferUi): TransferUi {
-  return {
-    started: (e) => ui.started(e),
-    progress: (e) => ui.progress(e),
-    file: (e) => ui.file(e),
-    warning: (e) => ui.warning(e),
-    completed: (e) => ui.completed(e),
-    error: (err, id) => ui.error(err, id),
-    close: () => ui.close(),
-  };
-}
-
+export { forwarding } from './forwarding.js';
 export { NdjsonUi, NDJSON_VERSION } from './ndjson.js';
 export { PlainUi, ProgressBarUi } from './progress.js';
 export { formatError, toWraithError } from './errors.js';

@@ -5,7 +5,7 @@
  * --json lists each.
  */
 import type { WraithError } from '@wraith/core';
-import { forwarding } from './index.js';
+import { forwarding } from './forwarding.js';
 import type { TransferUi } from './types.js';
 
 export const SHOWN_PER_CODE = 5;
