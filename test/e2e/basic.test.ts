@@ -92,6 +92,12 @@ describe('basic transfers', () => {
     const got = new Map([...(await snapshotTree(daemon.output))].filter(([n]) => n === 'small' || n.startsWith('small/')));
     const diff = diffTrees(src, got, { dirMtime: true });
     expect(diff, diff.join('\n')).toEqual([]);
+    // Each entry's event says whether it was a directory or a file: an empty file and an empty
+    // directory both have 0 bytes.
+    const kinds = new Map(r.events.filter((e) => e.type === 'file').map((e) => [e['name'], e['kind']]));
+    expect(kinds.get('small/empty')).toBe('file');
+    expect(kinds.get('small/nothing')).toBe('dir');
+    expect(kinds.get('small')).toBe('dir');
   }, 180_000);
 
   it('a file with an mtime before 1970 arrives, stamped 1970-01-01, with a warning (the wire carries no earlier time)', async () => {

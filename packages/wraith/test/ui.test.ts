@@ -18,7 +18,7 @@ describe('NDJSON (schema v1)', () => {
     const ui = new NdjsonUi(out, { now: () => now });
     ui.started({ transfer_id: 't1', direction: 'send', peer: 'id@h:1', files: 2, bytes_total: 100 });
     ui.progress({ transfer_id: 't1', bytes_total: 100, bytes_done: 40, rate_bps: 1234.4, eta_s: 0.0486 });
-    ui.file({ transfer_id: 't1', name: 'a', status: 'sent', bytes: 60, root: 'ff' });
+    ui.file({ transfer_id: 't1', name: 'a', status: 'sent', kind: 'file', bytes: 60, root: 'ff' });
     ui.warning({ transfer_id: 't1', code: null, message: 'w' });
     now += 1500;
     ui.completed({ transfer_id: 't1', payload_bytes_sent: 60, bytes_retransmitted: 3, bytes_skipped_resume: 40, bytes_already_present: 0, root: 'ee' });
@@ -70,11 +70,22 @@ describe('human output', () => {
     expect(err.text).toContain(`error[E_PERMISSION]: bind(udp4 127.0.0.1:80): Permission denied\n  hint: ${hint}\n`);
   });
 
+  it('a directory entry is shown with a slash and no size, unlike an empty file', () => {
+    const err = new MemStream();
+    const ui = createUi({ json: false, progress: true, stdout: new MemStream(), stderr: err, now: () => T0 });
+    ui.file({ transfer_id: 't', name: 'tree/empty', status: 'sent', kind: 'dir', bytes: 0, root: null });
+    ui.file({ transfer_id: 't', name: 'tree/nothing', status: 'received', kind: 'file', bytes: 0, root: 'af13' });
+    ui.file({ transfer_id: 't', name: 'tree', status: 'already_present', kind: 'dir', bytes: 0, root: null, stored_as: 'tree (1)' });
+    expect(err.text).toContain('sent: tree/empty/\n');
+    expect(err.text).toContain('received: tree/nothing (0 B)\n');
+    expect(err.text).toContain('already present: tree/ (stored as tree (1)/)\n');
+  });
+
   it('control characters in a message or name (a peer\'s reason, a file name) are shown escaped, never sent to the terminal', () => {
     const err = new MemStream();
     const ui = createUi({ json: false, progress: true, stdout: new MemStream(), stderr: err, now: () => T0 });
     ui.warning({ transfer_id: 't', code: null, message: '/tmp/new\nline: skipped' });
-    ui.file({ transfer_id: 't', name: 'a\rb', status: 'sent', bytes: 1, root: null });
+    ui.file({ transfer_id: 't', name: 'a\rb', status: 'sent', kind: 'file', bytes: 1, root: null });
     ui.error(new WraithError('E_EXISTS', 'refused: \u001b[2J\u009bforged\nerror[E_OK]: fine'), 't');
     expect(err.text).toContain('warning: /tmp/new\\x0aline: skipped\n');
     expect(err.text).toContain('sent: a\\x0db (1 B)\n');
@@ -85,8 +96,8 @@ describe('human output', () => {
   it('bidi overrides and other invisible reordering characters in a name are shown escaped', () => {
     const err = new MemStream();
     const ui = createUi({ json: false, progress: true, stdout: new MemStream(), stderr: err, now: () => T0 });
-    ui.file({ transfer_id: 't', name: 'invoice\u202efdp.exe', status: 'received', bytes: 1, root: null });
-    ui.file({ transfer_id: 't', name: 'a\u2066b\u2069\u200fc\u2028d', status: 'received', bytes: 1, root: null });
+    ui.file({ transfer_id: 't', name: 'invoice\u202efdp.exe', status: 'received', kind: 'file', bytes: 1, root: null });
+    ui.file({ transfer_id: 't', name: 'a\u2066b\u2069\u200fc\u2028d', status: 'received', kind: 'file', bytes: 1, root: null });
     expect(err.text).toContain('received: invoice\\u{202e}fdp.exe (1 B)\n');
     expect(err.text).toContain('received: a\\u{2066}b\\u{2069}\\u{200f}c\\u{2028}d (1 B)\n');
   });
@@ -119,7 +130,7 @@ describe('human output', () => {
     const ui = new ProgressBarUi(tty);
     ui.started({ transfer_id: 't', direction: 'send', peer: 'p@h:1', files: 2, bytes_total: 4 * 2 ** 20 });
     ui.progress({ transfer_id: 't', bytes_total: 4 * 2 ** 20, bytes_done: 2 ** 20, rate_bps: 125_000_000, eta_s: 90 });
-    ui.file({ transfer_id: 't', name: 'a.bin', status: 'sent', bytes: 2 ** 20, root: null });
+    ui.file({ transfer_id: 't', name: 'a.bin', status: 'sent', kind: 'file', bytes: 2 ** 20, root: null });
     ui.completed({ transfer_id: 't', payload_bytes_sent: 4 * 2 ** 20, bytes_retransmitted: 0, bytes_skipped_resume: 0, bytes_already_present: 0, root: null });
     ui.close();
     expect(tty.text).toContain('sending 2 files, 4.00 MiB to p@h:1');
@@ -133,11 +144,11 @@ describe('human output', () => {
     const p = new PlainUi(plain, { now: () => T0, progressIntervalMs: 0 });
     p.started({ transfer_id: '1/0', direction: 'receive', peer: 'ab', files: 1, bytes_total: 5 });
     p.progress({ transfer_id: '1/0', bytes_total: 5, bytes_done: 5, rate_bps: 40, eta_s: 0 });
-    p.file({ transfer_id: '1/0', name: 'small', status: 'received', bytes: 5, root: null });
+    p.file({ transfer_id: '1/0', name: 'small', status: 'received', kind: 'file', bytes: 5, root: null });
     p.started({ transfer_id: '1/2', direction: 'receive', peer: 'ab', files: 1, bytes_total: 4 * 2 ** 20 });
     p.progress({ transfer_id: '1/2', bytes_total: 4 * 2 ** 20, bytes_done: 2 ** 20, rate_bps: 8e6, eta_s: 3 });
     p.progress({ transfer_id: '1/2', bytes_total: 4 * 2 ** 20, bytes_done: 4 * 2 ** 20, rate_bps: 8e6, eta_s: 0 });
-    p.file({ transfer_id: '1/2', name: 'big', status: 'received', bytes: 4 * 2 ** 20, root: null });
+    p.file({ transfer_id: '1/2', name: 'big', status: 'received', kind: 'file', bytes: 4 * 2 ** 20, root: null });
     // A send still ends on its 100% line.
     p.started({ transfer_id: 's', direction: 'send', peer: 'ab@h:1', files: 1, bytes_total: 5 });
     p.progress({ transfer_id: 's', bytes_total: 5, bytes_done: 5, rate_bps: 40, eta_s: 0 });

@@ -418,8 +418,9 @@ export class IncomingTransfers {
       transfer_id: r.key,
       name: r.manifest.name,
       status: status === 'verified' ? 'received' : 'already_present',
+      kind: r.manifest.kind,
       bytes: r.manifest.size,
-      root: Buffer.from(r.manifest.root).toString('hex'),
+      root: r.manifest.kind === 'file' ? Buffer.from(r.manifest.root).toString('hex') : null,
       ...(storedAs !== undefined ? { stored_as: storedAs } : {}),
     });
     // The sender may be about to finish: directories get their metadata before the last confirmation.

@@ -632,6 +632,7 @@ export class OutgoingJob {
         transfer_id: o.transferId,
         name: t.manifest.name,
         status: status === 'verified' ? 'sent' : 'already_present',
+        kind: t.manifest.kind,
         bytes: t.manifest.size,
         root: t.manifest.kind === 'file' ? Buffer.from(t.manifest.root).toString('hex') : null,
         ...(storedAs !== undefined ? { stored_as: storedAs } : {}),

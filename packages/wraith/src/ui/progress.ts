@@ -22,6 +22,8 @@ function summary(e: CompletedEvent): string {
 function fileLine(e: FileEvent): string {
   const what = e.status === 'already_present' ? 'already present' : e.status;
   const as = e.stored_as !== undefined ? `, stored as ${printable(e.stored_as)}` : '';
+  // A directory has no size to tell; its slash tells it from an empty file.
+  if (e.kind === 'dir') return `${what}: ${printable(e.name)}/${as !== '' ? ` (${as.slice(2)}/)` : ''}`;
   return `${what}: ${printable(e.name)} (${humanBytes(e.bytes)}${as})`;
 }
 

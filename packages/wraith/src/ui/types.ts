@@ -50,6 +50,8 @@ export interface FileEvent {
   readonly transfer_id: string;
   readonly name: string;
   readonly status: 'sent' | 'received' | 'already_present' | 'skipped';
+  /** A directory entry of a tree (made, or given its metadata), or a file. */
+  readonly kind: 'file' | 'dir';
   readonly bytes: number;
   /** Content root (hex). */
   readonly root: string | null;
