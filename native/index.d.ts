@@ -282,6 +282,9 @@ export interface UdpPollOptions {
   onRecv: (count: number) => void;
   /** A send() that returned a short count can go again. */
   onWritable: () => void;
+  /** An ICMP error came back for a datagram sent to host:port: errno ECONNREFUSED (port
+   *  unreachable), EHOSTUNREACH, ENETUNREACH, EMSGSIZE (path MTU), ... Advisory. */
+  onUnreachable?: (host: string, port: number, errno: number) => void;
 }
 export interface UdpSocketInfo {
   host: string; port: number; family: 4 | 6;

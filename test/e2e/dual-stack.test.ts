@@ -1,8 +1,9 @@
 /**
  * A peer given by host name with an IPv6 and an IPv4 address, as `localhost` is on a stock
  * Debian /etc/hosts (::1 first in the resolver's order), and a daemon bound to 0.0.0.0 (the
- * default listen_addr): only the IPv4 address answers. The send must dial both and succeed
- * through 127.0.0.1. Runs in a network namespace of its own, whose /etc/hosts is
+ * default listen_addr): only the IPv4 address answers (::1 answers ICMP port unreachable, which
+ * ends that dial at once; a silent address, passed over after 250 ms, is dial.test.ts's). The
+ * send must dial both and succeed through 127.0.0.1. Runs in a network namespace of its own, whose /etc/hosts is
  * /etc/netns/<ns>/hosts (bind-mounted by `ip netns exec`), created and removed here.
  */
 import { execFileSync } from 'node:child_process';
@@ -40,7 +41,7 @@ describeIf(needRoot(), 'a host name with an IPv6 and an IPv4 address', () => {
   });
   afterAll(() => scope.dispose());
 
-  it('send --to ID@localhost:PORT to a daemon on 0.0.0.0: the silent ::1 is passed over and the file arrives through 127.0.0.1', async () => {
+  it('send --to ID@localhost:PORT to a daemon on 0.0.0.0: the refusing ::1 is passed over and the file arrives through 127.0.0.1', async () => {
     const src = join(await scope.tempDir('src'), 'dual.bin');
     const sha = await writeRandomFile(src, 2_000_000);
     const t0 = Date.now();

@@ -6,9 +6,11 @@
  * cannot pass for an unrelated reason.
  */
 import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
 import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_NATIVE_PASS } from '../support/prereq.js';
 import { Scope, freeUdpPort, randomTree, sha256File, writeRandomFile, type Daemon, type RunResult, type TestHome } from '../support/procs.js';
 
 const scope = new Scope('refusals');
@@ -24,7 +26,19 @@ beforeAll(async () => {
   src = join(await scope.tempDir('src'), 'r.bin');
   sent = await writeRandomFile(src, 300_000);
 });
-afterAll(() => scope.dispose());
+const silent: Socket[] = [];
+afterAll(async () => {
+  for (const s of silent.splice(0)) s.close();
+  await scope.dispose();
+});
+
+/** A port where a socket is bound but never answers (a closed port would answer ICMP port unreachable). */
+async function silentPort(): Promise<number> {
+  const s = createSocket('udp4');
+  silent.push(s);
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  return s.address().port;
+}
 
 /**
  * The NDJSON error line with the code and its exit code, and the process's exit code. A fatal
@@ -112,8 +126,26 @@ describe('refusals', () => {
     expectFatal(bad, 'E_PEER_ID_INVALID', 2);
   });
 
-  it('nothing listens at the address: a warning at once, then E_HANDSHAKE_TIMEOUT naming the address, exit 5 (and the daemon\'s address works)', async () => {
-    const addr = `127.0.0.1:${await freeUdpPort()}`;
+  it('a closed port (ICMP port unreachable): E_PEER_UNREACHABLE at once, naming the address, exit 5; no retries for --reconnect-for', async () => {
+    const port = await freeUdpPort();
+    if (NO_NATIVE_PASS) {
+      // node:dgram cannot read ICMP errors: a closed port is a silent one there (documented).
+      const r = await scope.send([src], `${daemon.ready['peer_id'] as string}@127.0.0.1:${port}`, { home: tx, args: ['--handshake-timeout', '1s', '--reconnect-for', '2s'] }).result(60_000);
+      expectFatal(r, 'E_HANDSHAKE_TIMEOUT', 5);
+      return;
+    }
+    const r = await scope.send([src], `${daemon.ready['peer_id'] as string}@127.0.0.1:${port}`, { home: tx, args: ['--reconnect-for', '10m'] }).result(60_000);
+    expectFatal(r, 'E_PEER_UNREACHABLE', 5);
+    expect(r.events.at(-1)?.['message']).toBe(`could not connect: nothing listens on UDP port ${port} at 127.0.0.1 (ICMP port unreachable)`);
+    expect(r.events.filter((e) => e.type === 'warning')).toEqual([]);
+    // A host name says which of its addresses refused (localhost: ::1 and 127.0.0.1 both do).
+    const named = await scope.send([src], `${daemon.ready['peer_id'] as string}@localhost:${port}`, { home: tx, args: ['--reconnect-for', '10m'] }).result(60_000);
+    expectFatal(named, 'E_PEER_UNREACHABLE', 5);
+    expect(named.events.at(-1)?.['message']).toMatch(new RegExp(`^could not connect to localhost:${port}: nothing listens on UDP port ${port} at (127\\.0\\.0\\.1|::1) \\(ICMP port unreachable\\)$`));
+  });
+
+  it('a silent address (a socket that never answers): a warning at once, then E_HANDSHAKE_TIMEOUT naming the address, exit 5 (and the daemon\'s address works)', async () => {
+    const addr = `127.0.0.1:${await silentPort()}`;
     const t0 = Date.now();
     const r = await scope.send([src], `${daemon.ready['peer_id'] as string}@${addr}`, { home: tx, args: ['--handshake-timeout', '1s', '--reconnect-for', '3s'] }).result(60_000);
     expectFatal(r, 'E_HANDSHAKE_TIMEOUT', 5);
@@ -127,7 +159,7 @@ describe('refusals', () => {
   });
 
   it('Ctrl-C while dialling a silent address stops at once: E_CANCELLED, exit 130, not the handshake timeout', async () => {
-    const addr = `127.0.0.1:${await freeUdpPort()}`;
+    const addr = `127.0.0.1:${await silentPort()}`;
     const s = scope.send([src], `${daemon.ready['peer_id'] as string}@${addr}`, { home: tx, args: ['--handshake-timeout', '30s', '--reconnect-for', '60s'] });
     await new Promise((r) => setTimeout(r, 1500));
     const t0 = Date.now();

@@ -14,8 +14,15 @@
 // arrays JS owns. uv_poll watches the fd on the main loop; one wakeup reads
 // until EAGAIN or a budget.
 //
+// ICMP errors: IP_RECVERR (and IPV6_RECVERR) queue the errors of datagrams
+// sent to closed ports or unreachable hosts. A queued error makes epoll report
+// POLLERR, on which libuv stops the poll handle; the handler reads the error
+// queue (which also frees its receive-buffer charge), tells JS through
+// onUnreachable(host, port, errno), and starts the poll again.
+//
 // Counters live in a JS Float64Array (names in udp.counterNames).
 #include <napi.h>
+#include <linux/errqueue.h>
 #include <uv.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
@@ -44,6 +51,8 @@
 #ifndef SO_RXQ_OVFL
 #define SO_RXQ_OVFL 40
 #endif
+// ICMP errors read per wakeup; more wait for the next (epoll is level-triggered).
+constexpr int kMaxErrPerWakeup = 64;
 
 namespace wraith::udp {
 namespace {
@@ -73,7 +82,8 @@ constexpr uint32_t kUnroutable = 0xFFFFFFFFu;
   X(sendCalls) X(sendAgain) X(sendErrors) X(txOversize) X(unroutable)                                  \
   X(gsoSends) X(gsoSegments) X(gsoFallbacks) X(gsoDisabled) X(gsoDisableErrno)                           \
   X(recvCalls) X(recvErrors) X(rxMessages) X(groBuffers) X(groSegments) X(oversizeRx) X(rxTruncated)     \
-  X(rxNoRoom) X(kernelRxDrops) X(pollWakeups) X(pollErrors) X(writableWakeups) X(rxCallbacks) X(lastErrno)
+  X(rxNoRoom) X(kernelRxDrops) X(pollWakeups) X(pollErrors) X(writableWakeups) X(rxCallbacks) X(lastErrno)  \
+  X(icmpErrors) X(icmpRefused)
 
 enum Counter {
 #define WRAITH_UDP_ENUM(n) k_##n,
@@ -286,6 +296,10 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     // Kernel drop counts arrive with every received datagram.
     int one = 1;
     setsockopt(fd_, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+    // ICMP errors of an unconnected socket are reported only with RECVERR; a
+    // dual-stack socket needs both (IPv4-mapped peers get ICMPv4).
+    setsockopt(fd_, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+    if (family_ == AF_INET6) setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
     // GSO probe: setting the socket's default segment size to 0 (none) fails
     // on kernels without UDP_SEGMENT; sends carry the size per message.
     if (wantGso) {
@@ -491,6 +505,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         continue;
       }
       int at = 0;
+      int retriedAt = -1;
       bool rebuild = false;
       while (at < e) {
         int n = e - at;
@@ -528,6 +543,12 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
           continue;
         }
         if (err == EINTR) continue;
+        if (PendingIcmpError(err) && retriedAt != at) {
+          // The ICMP error of an earlier datagram (IP_RECVERR sets the socket
+          // error, which the next send reports and clears): not this entry's.
+          retriedAt = at;
+          continue;
+        }
         c_[k_lastErrno] = err;
         if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
           // Socket buffer full: accept the prefix, wake JS when writable.
@@ -560,6 +581,11 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       if (!rebuild) i = stop;
     }
     return end;
+  }
+
+  // Errors an ICMP message leaves on the socket for the next call to report.
+  static bool PendingIcmpError(int err) {
+    return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH || err == EHOSTDOWN || err == EPROTO || err == EMSGSIZE;
   }
 
   void ArmWritable() {
@@ -599,8 +625,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       return ThrowType(env, "region = " + std::to_string(region) + " is below maxDatagram (" + std::to_string(maxDatagram_) + ")");
     if (area.len < static_cast<size_t>(region))
       return ThrowType(env, "area (" + std::to_string(area.len) + " bytes) is smaller than one region");
-    Napi::Value onRecv = o.Get("onRecv"), onWritable = o.Get("onWritable");
+    Napi::Value onRecv = o.Get("onRecv"), onWritable = o.Get("onWritable"), onUnreachable = o.Get("onUnreachable");
     if (!onRecv.IsFunction() || !onWritable.IsFunction()) return ThrowType(env, "onRecv and onWritable must be functions");
+    if (!onUnreachable.IsUndefined() && !onUnreachable.IsFunction()) return ThrowType(env, "onUnreachable must be a function");
 
     if (!poll_.Start(env, fd_, this, OnPoll, "E_SOCKET", "udp", "wraith:udp")) return env.Undefined();
     area_ = area.data;
@@ -622,6 +649,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     pollRefs_ = Napi::Persistent(o);  // keeps every array and callback alive
     onRecv_ = Napi::Persistent(onRecv.As<Napi::Function>());
     onWritable_ = Napi::Persistent(onWritable.As<Napi::Function>());
+    if (onUnreachable.IsFunction()) onUnreachable_ = Napi::Persistent(onUnreachable.As<Napi::Function>());
     Ref();  // the poll handle points at us: stay alive until it is closed
     return env.Undefined();
   }
@@ -629,15 +657,17 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   static void OnPoll(uv_poll_t* h, int status, int events) {
     auto* s = static_cast<UdpSocket*>(h->data);
     if (s->closing_) return;
+    Napi::Env env = s->env_;
+    Napi::HandleScope scope(env);
     if (status < 0) {
+      // POLLERR: libuv stopped the handle. Read the queued ICMP errors, then
+      // watch again (with writable if a send waits for room) and read data.
       s->c_[k_pollErrors]++;
-      // A socket error (an ICMP error queued on it) is cleared by the next
-      // read; read so level-triggered polling does not spin.
+      if (!s->DrainErrors()) return;
+      s->poll_.Watch(s->wantWritable_ ? UV_READABLE | UV_WRITABLE : UV_READABLE, OnPoll);
       events = UV_READABLE;
     }
     s->c_[k_pollWakeups]++;
-    Napi::Env env = s->env_;
-    Napi::HandleScope scope(env);
     if ((events & UV_WRITABLE) && s->wantWritable_) {
       s->wantWritable_ = false;
       s->poll_.Watch(UV_READABLE, OnPoll);
@@ -645,6 +675,51 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
       if (!s->Call(s->onWritable_, 0)) return;
     }
     if (events & UV_READABLE) s->Drain();
+  }
+
+  // Reads up to kMaxErrPerWakeup errors from the error queue; each ICMP one
+  // goes to onUnreachable(host, port, errno) with the destination of the
+  // datagram it answers. false when the socket closed meanwhile or JS threw.
+  bool DrainErrors() {
+    for (int k = 0; k < kMaxErrPerWakeup && !closing_; k++) {
+      SockAddr dst;
+      std::memset(&dst, 0, sizeof(dst));
+      alignas(cmsghdr) char ctrl[512];
+      uint8_t data[64];
+      iovec iov{data, sizeof(data)};
+      msghdr m{};
+      m.msg_name = &dst;
+      m.msg_namelen = sizeof(dst);
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      m.msg_control = ctrl;
+      m.msg_controllen = sizeof(ctrl);
+      ssize_t r = recvmsg(fd_, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return true;  // EAGAIN: the queue is empty
+      }
+      const sock_extended_err* ee = nullptr;
+      for (cmsghdr* cm = CMSG_FIRSTHDR(&m); cm != nullptr; cm = CMSG_NXTHDR(&m, cm)) {
+        if ((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_RECVERR) ||
+            (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_RECVERR))
+          ee = reinterpret_cast<const sock_extended_err*>(CMSG_DATA(cm));
+      }
+      if (ee == nullptr) continue;
+      c_[k_icmpErrors]++;
+      if (ee->ee_origin != SO_EE_ORIGIN_ICMP && ee->ee_origin != SO_EE_ORIGIN_ICMP6) continue;
+      if (ee->ee_errno == ECONNREFUSED) c_[k_icmpRefused]++;
+      if (onUnreachable_.IsEmpty()) continue;
+      CompactAddr a;
+      ToCompact(dst, &a);
+      char host[INET6_ADDRSTRLEN] = {0};
+      inet_ntop(a.family == 4 ? AF_INET : AF_INET6, a.ip, host, sizeof(host));
+      Napi::Env env = env_;
+      if (!poll_.Call(env, onUnreachable_, Value(),
+                      {Napi::String::New(env, host), Napi::Number::New(env, a.port), Napi::Number::New(env, ee->ee_errno)}))
+        return false;
+    }
+    return !closing_;
   }
 
   // Calls into JS; false when the socket closed meanwhile or JS threw (the
@@ -669,6 +744,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   // descriptor space) is full; splits GRO buffers. Returns the datagram count.
   uint32_t Fill(bool* empty) {
     size_t cursor = 0;
+    int softErrors = 0;
     uint32_t nd = 0, msgs = 0;
     for (;;) {
       size_t byArea = (areaLen_ - cursor) / region_;
@@ -695,6 +771,9 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
         if (err != EAGAIN && err != EWOULDBLOCK) {
           c_[k_recvErrors]++;
           c_[k_lastErrno] = err;
+          // A pending socket error (an ICMP error, also in the error queue)
+          // is returned once in place of data: read on.
+          if (++softErrors <= 8) continue;
         }
         *empty = true;
         return nd;
@@ -819,6 +898,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
     s->pollRefs_.Reset();
     s->onRecv_.Reset();
     s->onWritable_.Reset();
+    s->onUnreachable_.Reset();
     s->poll_.Finish(s->env_, s->Value());
     s->Unref();
   }
@@ -889,7 +969,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   uint16_t* outPorts_ = nullptr;
   uint32_t batch_ = 0, region_ = 0, budget_ = 0, segsPerMsg_ = 1;
   Napi::ObjectReference pollRefs_;
-  Napi::FunctionReference onRecv_, onWritable_;
+  Napi::FunctionReference onRecv_, onWritable_, onUnreachable_;
 };
 
 }  // namespace

@@ -147,6 +147,13 @@ export interface Transport {
   onRecv(cb: (batch: DatagramBatch) => void): void;
   /** Register the callback fired when a refused send may now succeed. */
   onWritable(cb: () => void): void;
+  /**
+   * Optional: register the callback fired when the kernel reports an ICMP error for a datagram
+   * sent to `peer`; `error` is the errno name: ECONNREFUSED (nothing listens on that port),
+   * EHOSTUNREACH, ENETUNREACH, EMSGSIZE, ... Advisory: the transport keeps working. Transports
+   * that cannot see ICMP errors (node:dgram, AF_XDP) do not have it.
+   */
+  onUnreachable?(cb: (peer: SocketAddr, error: string) => void): void;
   localAddr(): SocketAddr;
   /** Largest datagram payload this transport can carry to `peer`. */
   maxDatagram(peer: SocketAddr): number;

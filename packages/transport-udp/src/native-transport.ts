@@ -18,6 +18,7 @@
  * When the kernel refuses GSO at runtime, native turns it off for the socket
  * and resends; this transport logs that once and caps.gso turns false.
  */
+import { constants as osConstants } from 'node:os';
 import {
   DatagramBatch,
   WraithError,
@@ -64,6 +65,8 @@ export interface NativeUdpOptions extends DgramOptions {
 /** The six TransportStats counters, kept by native under these names. */
 const MAIN = ['txPackets', 'txBytes', 'rxPackets', 'rxBytes', 'txDropped', 'rxDropped'] as const;
 
+const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+
 const BIND_CODES: ReadonlySet<string> = new Set(['E_ADDR_IN_USE', 'E_ADDR_INVALID', 'E_PERMISSION', 'E_SOCKET']);
 
 /** A native constructor error as a WraithError (the message names the call, address and port). */
@@ -99,6 +102,7 @@ export class NativeUdpTransport implements Transport {
   private readonly decoder: SourceDecoder;
   private recvCb: ((batch: DatagramBatch) => void) | undefined;
   private writableCb: (() => void) | undefined;
+  private unreachableCb: ((peer: SocketAddr, error: string) => void) | undefined;
   /** Datagrams handed to the kernel since the loop last turned (bounded by sendPoolSize). */
   private turnSent = 0;
   private turnScheduled = false;
@@ -145,6 +149,7 @@ export class NativeUdpTransport implements Transport {
       budget: NATIVE_RX_BUDGET,
       onRecv: this.received,
       onWritable: this.kernelWritable,
+      onUnreachable: this.icmpError,
     });
   }
 
@@ -248,6 +253,10 @@ export class NativeUdpTransport implements Transport {
     this.writableCb = cb;
   }
 
+  onUnreachable(cb: (peer: SocketAddr, error: string) => void): void {
+    this.unreachableCb = cb;
+  }
+
   localAddr(): SocketAddr {
     return this.local;
   }
@@ -329,6 +338,10 @@ export class NativeUdpTransport implements Transport {
 
   private readonly kernelWritable = (): void => {
     this.fireWritable();
+  };
+
+  private readonly icmpError = (host: string, port: number, errno: number): void => {
+    if (this.closing === undefined) this.unreachableCb?.({ host, port }, ERRNO_NAMES.get(errno) ?? `errno ${errno}`);
   };
 
   private fireWritable(): void {

@@ -445,6 +445,64 @@ describeIf(nativeMissing(), 'native UDP: addresses', () => {
   });
 });
 
+describeIf(nativeMissing(), 'native UDP: ICMP errors', () => {
+  /** A port nothing listens on: bound, then closed again. */
+  async function closedPort(type: 'udp4' | 'udp6', host: string): Promise<number> {
+    const s = dgram.createSocket({ type, ipv6Only: type === 'udp6' });
+    await new Promise<void>((r) => s.bind(0, host, () => r()));
+    const port = s.address().port;
+    await new Promise<void>((r) => s.close(() => r()));
+    return port;
+  }
+
+  it('reports ECONNREFUSED for a closed port with the address sent to, and keeps receiving afterwards', async () => {
+    const t = await nat();
+    const heard: Array<{ peer: SocketAddr; error: string }> = [];
+    t.onUnreachable((peer, error) => heard.push({ peer, error }));
+    const sink = new Sink(t);
+    const port = await closedPort('udp4', '127.0.0.1');
+    // More errors than one wakeup reads (64): the rest come on the next.
+    await sendAll(t, new Array<number>(200).fill(40), new Array<SocketAddr>(200).fill({ host: '127.0.0.1', port }));
+    await until(() => heard.length >= 1, 'an ICMP error');
+    expect(heard[0]).toEqual({ peer: { host: '127.0.0.1', port }, error: 'ECONNREFUSED' });
+    expect(extra(t)['icmpRefused']).toBeGreaterThanOrEqual(1);
+    await new Promise((r) => setTimeout(r, 50));
+    // The error stopped libuv's poll handle: without a restart the socket would be deaf now.
+    const peer = await nat();
+    await sendAll(peer, new Array<number>(50).fill(100), new Array<SocketAddr>(50).fill(t.localAddr()));
+    await until(() => sink.got.length >= 50, '50 datagrams after the errors');
+    expect(sink.got.every((g, i) => sameBytes(g.bytes, payload(i, 100)))).toBe(true);
+  });
+
+  it('a pending ICMP error does not cost a datagram to another peer (a send reports it once: it is sent again)', async () => {
+    const t = await nat();
+    const peer = await nat();
+    const sink = new Sink(peer);
+    const port = await closedPort('udp4', '127.0.0.1');
+    for (let round = 0; round < 5; round++) {
+      // On loopback the port unreachable comes back within the send: the next send meets it.
+      await sendAll(t, [40], [{ host: '127.0.0.1', port }]);
+      await sendAll(t, new Array<number>(10).fill(100), new Array<SocketAddr>(10).fill(peer.localAddr()));
+    }
+    await until(() => sink.got.length >= 50, '50 datagrams to the live peer');
+    expect(extra(t)['sendErrors']).toBe(0);
+    expect(t.stats().txDropped).toBe(0);
+  });
+
+  it('reports errors on a dual-stack socket as the address sent to: IPv4 as IPv4, IPv6 as IPv6', async () => {
+    const dual = await nat({ bind: '[::]:0' });
+    const heard: string[] = [];
+    dual.onUnreachable((peer, error) => heard.push(`${addrKey(peer)} ${error}`));
+    const p4 = await closedPort('udp4', '127.0.0.1');
+    const p6 = await closedPort('udp6', '::1');
+    await sendAll(dual, [10], [{ host: '127.0.0.1', port: p4 }]);
+    await until(() => heard.length >= 1, 'the IPv4 error');
+    await sendAll(dual, [10], [{ host: '::1', port: p6 }]);
+    await until(() => heard.length >= 2, 'the IPv6 error');
+    expect(heard).toEqual([`127.0.0.1:${p4} ECONNREFUSED`, `[::1]:${p6} ECONNREFUSED`]);
+  });
+});
+
 describeIf(nativeMissing(), 'native UDP: binding and teardown', () => {
   it('names the port in use, for either backend holding it (IPv4 and IPv6)', async () => {
     for (const host of ['127.0.0.1', '::1']) {

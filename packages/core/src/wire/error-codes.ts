@@ -60,6 +60,8 @@ const TO_WIRE = new Map<ErrorCode, number>([
   ['E_PEER_LOST', WireError.IDLE_TIMEOUT],
   // Local only: a stateless reset ends a session without a CLOSE frame (PROTOCOL.md §3a).
   ['E_PEER_RESET', WireError.IDLE_TIMEOUT],
+  // Local only: the kernel's ICMP port unreachable ends a dial.
+  ['E_PEER_UNREACHABLE', WireError.IDLE_TIMEOUT],
   ['E_TRANSPORT_CLOSED', WireError.SHUTTING_DOWN],
   ['E_CRYPTO_LOW_ORDER', WireError.PROTOCOL],
   ['E_CRYPTO_DECRYPT', WireError.PROTOCOL],

@@ -27,6 +27,8 @@ export class Driver {
   /** replaceTransport is between closing the old transport and attaching the new one: send nothing. */
   private swapping = false;
   private onEventCb: (e: SessionEvent) => void = () => {};
+  /** The transport's ICMP errors (Transport.onUnreachable), for the node's dials. */
+  unreachable: ((peer: SocketAddr, error: string) => void) | null = null;
 
   private current: Transport;
 
@@ -53,6 +55,9 @@ export class Driver {
     });
     t.onWritable(() => {
       if (t === this.current) this.kick();
+    });
+    t.onUnreachable?.((peer, error) => {
+      if (t === this.current) this.unreachable?.(peer, error);
     });
   }
 

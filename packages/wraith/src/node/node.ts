@@ -1,5 +1,6 @@
 import { randomFillSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
 import {
   Endpoint,
   WraithError,
@@ -58,6 +59,8 @@ export class WraithNode {
   readonly events = new EventEmitter();
   readonly log: Logger;
   private readonly sessionWaiters = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  /** Where each dial still in its handshake went, for the transport's ICMP errors. */
+  private readonly dialling = new Map<number, SocketAddr>();
   /** Per-session handler for transfer events (the sender that opened it). */
   readonly sessionHandlers = new Map<number, TransferHandler>();
   /** Fallback for events of sessions nobody owns (incoming transfers); see the setter. */
@@ -99,6 +102,7 @@ export class WraithNode {
     const view = { stats: (): TransportStats => this.transportStats() } as Pick<Transport, 'stats'>;
     this.bridge = new StatsBridge(opts.stats, endpoint, view as Transport);
     driver.onEvent((e) => this.dispatch(e));
+    driver.unreachable = (peer, error) => this.unreachable(peer, error);
     this.statsTimer = setInterval(() => {
       this.bridge.update();
       if (this.log.isLevelEnabled('debug')) {
@@ -256,6 +260,7 @@ export class WraithNode {
     if (signal?.aborted) throw cancelledDial();
     const id = this.endpoint.connect(nowMicros(), addr, parsePeerId(peerId));
     this.sessionHandlers.set(id, handler);
+    this.dialling.set(id, addr);
     const ready = new Promise<void>((resolve, reject) => this.sessionWaiters.set(id, { resolve, reject }));
     const onAbort = (): void => {
       const w = this.sessionWaiters.get(id);
@@ -276,8 +281,28 @@ export class WraithNode {
       await ready;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      this.dialling.delete(id);
     }
     return id;
+  }
+
+  /**
+   * The kernel says nothing listens at `peer` (ICMP port unreachable): the dials there end now
+   * rather than at their handshake timeout. Other ICMP errors (a router's host unreachable may
+   * pass) and errors for established sessions change nothing.
+   */
+  private unreachable(peer: SocketAddr, error: string): void {
+    if (error !== 'ECONNREFUSED') {
+      this.log.debug({ addr: peer, error }, 'ICMP error from the network');
+      return;
+    }
+    for (const [id, addr] of this.dialling) {
+      if (!sameAddr(addr, peer) || !this.sessionWaiters.has(id)) continue;
+      this.dialling.delete(id);
+      this.log.info({ session: id, addr: peer }, 'dial refused: ICMP port unreachable');
+      this.endpoint.close(nowMicros(), id, 'E_PEER_UNREACHABLE', `nothing listens on UDP port ${peer.port} at ${peer.host} (ICMP port unreachable)`);
+      this.driver.run();
+    }
   }
 
   private dispatch(e: SessionEvent): void {
@@ -345,4 +370,13 @@ export class WraithNode {
 
 function cancelledDial(): WraithError {
   return new WraithError('E_CANCELLED', 'cancelled by the user while connecting', undefined, 'nothing was sent');
+}
+
+/** IPv6 text in one form ("0:0::1" and "::1" are one address), IPv4 as is. */
+function canonicalHost(host: string): string {
+  return isIP(host) === 6 ? new URL(`http://[${host.split('%')[0]}]`).hostname.slice(1, -1) : host;
+}
+
+function sameAddr(a: SocketAddr, b: SocketAddr): boolean {
+  return a.port === b.port && canonicalHost(a.host) === canonicalHost(b.host);
 }

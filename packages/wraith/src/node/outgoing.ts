@@ -1,4 +1,5 @@
 import { closeSync } from 'node:fs';
+import { isIP } from 'node:net';
 import {
   MerkleTree,
   WraithError,
@@ -290,6 +291,9 @@ export class OutgoingJob {
         // A name that does not exist fails the first dial at once; a resolver that did not
         // answer, or a name gone while re-dialling, is tried again like a silent peer.
         if (last.code === 'E_ADDR_INVALID' && !this.everConnected && last.details?.['retriable'] !== true) throw last;
+        // Nothing listens there (ICMP port unreachable, at every address): a wrong port or a
+        // daemon not running. A first dial says so at once; a re-dial waits for a restart.
+        if (last.code === 'E_PEER_UNREACHABLE' && !this.everConnected) break;
         if (last.category === 'auth' || Date.now() >= deadline || o.signal.aborted) break;
         // Until the first session nothing else is printed: say why the command waits.
         if (dials === 1 && !this.everConnected) {
@@ -301,6 +305,10 @@ export class OutgoingJob {
     }
     if (last && last.code !== 'E_PEER_ID_MISMATCH' && last.category !== 'auth') {
       const tried = `${dials} dial${dials === 1 ? '' : 's'} over ${humanDuration((Date.now() - began) / 1000)}; last: ${last.message}`;
+      if (!this.everConnected && last.code === 'E_PEER_UNREACHABLE') {
+        // The message names the address that refused: for a host name, the one it resolved to.
+        throw new WraithError(last.code, `could not connect${isIP(o.peer.addr.host) !== 0 ? '' : ` to ${addr}`}: ${last.message}`, last.details);
+      }
       if (!this.everConnected) {
         const what = last.code === 'E_HANDSHAKE_TIMEOUT' ? `no wraith node answered at ${addr}` : `could not connect to ${addr}`;
         throw new WraithError(last.code, `${what} (${tried})`, last.details);
