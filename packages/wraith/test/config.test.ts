@@ -178,6 +178,9 @@ describe('errors name the key, the expectation and the value found', () => {
     ['[network]\nlisen_addr = "0.0.0.0:1"\n', 'E_CONFIG', /^config: network\.lisen_addr: unknown key; did you mean listen_addr\?$/],
     ['[netwrk]\n', 'E_CONFIG', /^config: netwrk: unknown section; did you mean network\?$/],
     ['[network]\nzzzzzzzz = 1\n', 'E_CONFIG', /network\.zzzzzzzz: unknown key; valid: listen_addr, /],
+    // A key in the wrong table, or above every table, is named with the table it belongs in.
+    ['[receive]\ndownload_dir = "/srv/in"\n', 'E_CONFIG', /^config: receive\.download_dir: unknown key in \[receive\]; download_dir belongs in \[transfer\]$/],
+    ['auto_accept = true\n', 'E_CONFIG', /^config: auto_accept: not a section; auto_accept belongs in \[receive\]$/],
     ['network = 5\n', 'E_CONFIG', /^config: network: expected a table, found 5$/],
     [`[peers.backup]\naddr = "h:1"\n`, 'E_CONFIG', /peers\.backup\.id: missing/],
     [`[peers.backup]\nid = "${ID}"\naddr = "h:1"\nport = 3\n`, 'E_CONFIG', /peers\.backup\.port: unknown key/],

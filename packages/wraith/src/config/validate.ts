@@ -197,6 +197,9 @@ function table(schema: JsonSchema, value: unknown, path: string[], ctx: Ctx): Tr
     if (child === undefined) {
       const guess = nearest(key, Object.keys(props));
       const where = path.length === 0 ? 'unknown section' : 'unknown key';
+      // A key put in the wrong table, or above every table, is named with its table.
+      const home = path.length <= 1 && guess === null ? sectionOf(key) : null;
+      if (home !== null) throw configError(childPath, ctx.source, `${path.length === 0 ? 'not a section' : `unknown key in [${path[0]}]`}; ${key} belongs in [${home}]`);
       throw configError(childPath, ctx.source, guess !== null ? `${where}; did you mean ${guess}?` : `${where}; valid: ${Object.keys(props).join(', ')}`);
     }
     const kind = (child as { 'x-kind'?: string })['x-kind'];
@@ -222,6 +225,15 @@ function table(schema: JsonSchema, value: unknown, path: string[], ctx: Ctx): Tr
 }
 
 const PEER_NAME = new RegExp(PEER_NAME_PATTERN);
+
+/** The top-level section that has a key of this name (a key put in the wrong table), or null. */
+function sectionOf(key: string): string | null {
+  for (const [name, section] of Object.entries(sectionProperties(ConfigFileSchema) ?? {})) {
+    const props = sectionProperties(section);
+    if (props !== undefined && Object.hasOwn(props, key) && leafMeta(props[key]!) !== undefined) return name;
+  }
+  return null;
+}
 
 function peers(schema: JsonSchema, value: unknown, path: string[], ctx: Ctx): Tree {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
