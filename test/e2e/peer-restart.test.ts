@@ -82,8 +82,10 @@ describe('peer restart', () => {
     );
     expect(r.code, send.describe()).toBe(0);
     // The session ended by a stateless reset, not by idle_timeout, and the same process re-dialled.
-    expect(send.stderr, send.describe()).toMatch(/the peer restarted or lost the session/);
-    expect(send.stderr, send.describe()).toMatch(/E_PEER_RESET/);
+    // A restart slower than the 3 s of refusals that end a session (a loaded machine) ends it
+    // through the kernel's ICMP port unreachable instead: also seconds, not idle_timeout.
+    expect(send.stderr, send.describe()).toMatch(/the peer restarted or lost the session|the peer stopped/);
+    expect(send.stderr, send.describe()).toMatch(/E_PEER_RESET|E_PEER_UNREACHABLE/);
     expect(send.stderr, send.describe()).not.toMatch(/E_IDLE_TIMEOUT/);
     expect(tRedial - tRestart).toBeLessThan(10_000);
     expect(tRedial - tRestart).toBeLessThan(IDLE_TIMEOUT_MS / 3);
@@ -93,5 +95,24 @@ describe('peer restart', () => {
     expect(completed).toHaveLength(1);
     expect(completed[0]!['bytes_skipped_resume'] as number).toBeGreaterThan(0);
     await daemon.terminate();
+  }, 90_000);
+
+  it('kill -9 of the receiving daemon, not restarted: the sender (default idle_timeout) notices in seconds from the port refusing (ICMP), re-dials for --reconnect-for, then fails with E_PEER_LOST', async () => {
+    const rx = await scope.home('rx-gone');
+    const output = await scope.tempDir('out-gone');
+    const daemon = await scope.daemon({ home: rx, output });
+    const src = join(await scope.tempDir('src-gone'), 'gone.bin');
+    await writeRandomFile(src, SIZE);
+    const send = scope.send([src], daemon.peer(), { home: tx, args: ['--reconnect-for', '3s', '--rate', RATE] });
+    await send.until(async () => (await findPartials(output)).length > 0, 30_000, 'a partial on the receiver', 25);
+    await daemon.kill9();
+    const tKill = Date.now();
+    await send.until(() => /session lost; reconnecting/.test(send.stderr), IDLE_TIMEOUT_MS + 10_000, 'the session lost', 10);
+    const tLost = Date.now();
+    const r = await send.result(60_000);
+    expect(r.code, send.describe()).toBe(5);
+    expect(r.events.at(-1)).toMatchObject({ type: 'error', code: 'E_PEER_LOST' });
+    expect(send.stderr, send.describe()).toMatch(/E_PEER_UNREACHABLE: nothing listens on UDP port \d+ at 127\.0\.0\.1 \(ICMP port unreachable\): the peer stopped/);
+    expect(tLost - tKill).toBeLessThan(IDLE_TIMEOUT_MS / 3);
   }, 90_000);
 });

@@ -239,6 +239,11 @@ export class Endpoint {
     return this.byId.has(id);
   }
 
+  /** When the session last heard its peer; null for a session that is gone. */
+  lastHeard(id: number): Instant | null {
+    return this.byId.get(id)?.lastHeardAt ?? null;
+  }
+
   /** The session's peer has gone quiet (Session.peerQuiet); true for a session that is gone. */
   peerQuiet(id: number, now: Instant): boolean {
     return this.byId.get(id)?.peerQuiet(now) ?? true;

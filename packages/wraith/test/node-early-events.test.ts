@@ -23,6 +23,7 @@ function bareNode(acceptIncoming: boolean): { node: WraithNode; dispatch: (e: Se
     sessionWaiters: new Map(),
     sessionHandlers: new Map(),
     sessionPeers: new Map(),
+    refused: new Map(),
     incoming: null,
     early: [],
     closed: false,

@@ -256,6 +256,11 @@ export class Session {
    * re-dials on a new one when it thinks it lost this). A sending peer's data, or its pings when
    * it has none, come much more often: 1 s or three PTOs, and two keep-alive intervals at most.
    */
+  /** When a packet of the peer's last authenticated. */
+  get lastHeardAt(): Instant {
+    return this.lastRecvAt;
+  }
+
   peerQuiet(now: Instant): boolean {
     const keepAlive = Math.min(this.cfg.keepAlive, Math.floor(this.idleTimeout / 3));
     const quiet = Math.min(2 * keepAlive, Math.max(secs(1), 3 * this.rtt.pto(this.cfg.maxAckDelay)));

@@ -61,6 +61,8 @@ export class WraithNode {
   private readonly sessionWaiters = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   /** Where each dial still in its handshake went, for the transport's ICMP errors. */
   private readonly dialling = new Map<number, SocketAddr>();
+  /** Established sessions whose peer's port refuses: since when (µs). */
+  private readonly refused = new Map<number, number>();
   /** Per-session handler for transfer events (the sender that opened it). */
   readonly sessionHandlers = new Map<number, TransferHandler>();
   /** Fallback for events of sessions nobody owns (incoming transfers); see the setter. */
@@ -288,20 +290,39 @@ export class WraithNode {
 
   /**
    * The kernel says nothing listens at `peer` (ICMP port unreachable): the dials there end now
-   * rather than at their handshake timeout. Other ICMP errors (a router's host unreachable may
-   * pass) and errors for established sessions change nothing.
+   * rather than at their handshake timeout. An established session ends once its peer's port
+   * has refused for REFUSED_FOR_MS with nothing heard from the peer meanwhile (its process is
+   * gone): a sender re-dials then rather than after idle_timeout. A peer that still talks
+   * keeps its session, so a forged ICMP message cannot end it (RFC 5927). Other ICMP errors
+   * (a router's host unreachable may pass) change nothing.
    */
   private unreachable(peer: SocketAddr, error: string): void {
     if (error !== 'ECONNREFUSED') {
       this.log.debug({ addr: peer, error }, 'ICMP error from the network');
       return;
     }
+    const reason = `nothing listens on UDP port ${peer.port} at ${peer.host} (ICMP port unreachable)`;
     for (const [id, addr] of this.dialling) {
       if (!sameAddr(addr, peer) || !this.sessionWaiters.has(id)) continue;
       this.dialling.delete(id);
       this.log.info({ session: id, addr: peer }, 'dial refused: ICMP port unreachable');
-      this.endpoint.close(nowMicros(), id, 'E_PEER_UNREACHABLE', `nothing listens on UDP port ${peer.port} at ${peer.host} (ICMP port unreachable)`);
+      this.endpoint.close(nowMicros(), id, 'E_PEER_UNREACHABLE', reason);
       this.driver.run();
+    }
+    const now = nowMicros();
+    for (const [id, p] of this.sessionPeers) {
+      const heard = this.endpoint.lastHeard(id);
+      if (!sameAddr(p.addr, peer) || heard === null) continue;
+      const since = this.refused.get(id);
+      // Refusals count from the first one after the peer was last heard.
+      if (since === undefined || heard >= since) {
+        this.refused.set(id, now);
+      } else if (now - since >= REFUSED_FOR_MS * 1000) {
+        this.refused.delete(id);
+        this.log.info({ session: id, peer: p.peerId, addr: peer }, 'the peer\'s port refuses and nothing was heard from it: closing the session');
+        this.endpoint.close(now, id, 'E_PEER_UNREACHABLE', `${reason}: the peer stopped`);
+        this.driver.run();
+      }
     }
   }
 
@@ -344,6 +365,7 @@ export class WraithNode {
     if (e.type === 'closed') {
       this.sessionHandlers.delete(e.session);
       this.sessionPeers.delete(e.session);
+      this.refused.delete(e.session);
     }
     this.events.emit('event', e);
   }
@@ -371,6 +393,9 @@ export class WraithNode {
 function cancelledDial(): WraithError {
   return new WraithError('E_CANCELLED', 'cancelled by the user while connecting', undefined, 'nothing was sent');
 }
+
+/** How long an established session's peer must refuse, unheard, before the session ends. */
+export const REFUSED_FOR_MS = 3000;
 
 /** IPv6 text in one form ("0:0::1" and "::1" are one address), IPv4 as is. */
 function canonicalHost(host: string): string {

@@ -101,7 +101,7 @@ export interface OutgoingResult {
  * of this node already (parallel sends), so this one waits for a slot.
  */
 function sessionGone(code: ErrorCode): boolean {
-  return code === 'E_PEER_CLOSED' || code === 'E_IDLE_TIMEOUT' || code === 'E_SHUTTING_DOWN' || code === 'E_PEER_RESET' || code === 'E_TOO_MANY_SESSIONS';
+  return code === 'E_PEER_CLOSED' || code === 'E_IDLE_TIMEOUT' || code === 'E_SHUTTING_DOWN' || code === 'E_PEER_RESET' || code === 'E_TOO_MANY_SESSIONS' || code === 'E_PEER_UNREACHABLE';
 }
 
 const RESUME_HINT = 'the receiver keeps what arrived: the same send again resumes it';
