@@ -95,4 +95,18 @@ describe('the same send twice at once', () => {
     expect(await sha256File(join(daemon.output, 'nightly.bin'))).toBe(sent);
     await daemon.terminate();
   }, 180_000);
+
+  it('three runs of a send started at once (their offers meet while the file is being opened): one sends, the others end already_present; all exit 0', async () => {
+    const daemon = await scope.daemon({ home: await scope.home('thrice-rx') });
+    const tx = await scope.home('thrice-tx');
+    const src = join(await scope.tempDir('thrice'), 'cron.bin');
+    const sent = await writeRandomFile(src, 16 * MiB);
+    const sends = [0, 1, 2].map(() => scope.send([src], daemon.peer(), { home: tx, args: ['--rate', '32M'] }));
+    const results = await Promise.all(sends.map((s) => s.result(120_000)));
+    results.forEach((r, i) => expect(r.code, sends[i]!.describe()).toBe(0));
+    const statuses = results.map((r) => r.events.find((e) => e.type === 'file')?.['status']).sort();
+    expect(statuses).toEqual(['already_present', 'already_present', 'sent']);
+    expect(await sha256File(join(daemon.output, 'cron.bin'))).toBe(sent);
+    await daemon.terminate();
+  }, 180_000);
 });

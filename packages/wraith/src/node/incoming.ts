@@ -72,6 +72,8 @@ export class IncomingTransfers {
   private readonly rx = new Map<string, Rx>();
   /** Failed receives still letting go of their partial (fail() under way), and when they are done. */
   private readonly releasing = new Map<Rx, Promise<void>>();
+  /** Offers being opened, by name and content: one at a time (see onOffer). */
+  private readonly opening = new Map<string, Promise<void>>();
   private readonly recent: ReceiveEntry[] = [];
   readonly totals: IncomingStats = { files: 0, bytes: 0, errors: [] };
   private readonly meter = new RateMeter();
@@ -150,6 +152,8 @@ export class IncomingTransfers {
   private async onOffer(session: number, transferId: number, peerId: string, m: FileManifest): Promise<void> {
     const ep = this.node.endpoint;
     const k = key(session, transferId);
+    let opened: (() => void) | null = null;
+    const openKey = `${m.name}\0${Buffer.from(m.root).toString('hex')}`;
     try {
       // The engine closes an unauthorised initiator's session at its FINISH, but offers that
       // arrive with it were still delivered (and created partial files): check here too.
@@ -168,6 +172,11 @@ export class IncomingTransfers {
         this.node.driver.kick();
         return;
       }
+      // One name and content opens one offer at a time. Two runs of the same send at once would
+      // both reach the store, and the second be refused as "already being received"; this way
+      // it finds the first receive below, waits for it, and then finds the file already present.
+      for (let o = this.opening.get(openKey); o !== undefined; o = this.opening.get(openKey)) await o;
+      this.opening.set(openKey, new Promise<void>((r) => (opened = r)));
       await this.supersede(session, peerId, m);
       if (!ep.hasSession(session)) return; // gone while it waited for another receive of the file
       const begun = await this.store.begin({
@@ -233,6 +242,11 @@ export class IncomingTransfers {
         // one refusal per file of its tree.
         if (e.details?.['receiverWide'] === true) ep.close(nowMicros(), session, e.code, this.wireReason(e.message));
         this.node.driver.kick();
+      }
+    } finally {
+      if (opened !== null) {
+        this.opening.delete(openKey);
+        (opened as () => void)();
       }
     }
   }
