@@ -63,14 +63,14 @@ describe('peer restart', () => {
     await daemon.kill9();
     const tKill = Date.now();
     expect(send.alive).toBe(true);
-    expect(send.stderr).not.toMatch(/session lost; reconnecting/);
+    expect(send.stdout).not.toMatch(/dialling again/);
 
     const tRestart = Date.now();
     daemon = await scope.daemon(opts);
     expect(daemon.port).toBe(port);
     const tReady = Date.now();
     // The sender notices the reset and dials again: seconds, not idle_timeout.
-    await send.until(() => /session lost; reconnecting/.test(send.stderr), IDLE_TIMEOUT_MS + 10_000, 'the re-dial', 10);
+    await send.until(() => /dialling again/.test(send.stdout), IDLE_TIMEOUT_MS + 10_000, 'the re-dial', 10);
     const tRedial = Date.now();
 
     const r = await send.result(60_000);
@@ -84,9 +84,10 @@ describe('peer restart', () => {
     // The session ended by a stateless reset, not by idle_timeout, and the same process re-dialled.
     // A restart slower than the 3 s of refusals that end a session (a loaded machine) ends it
     // through the kernel's ICMP port unreachable instead: also seconds, not idle_timeout.
-    expect(send.stderr, send.describe()).toMatch(/the peer restarted or lost the session|the peer stopped/);
-    expect(send.stderr, send.describe()).toMatch(/E_PEER_RESET|E_PEER_UNREACHABLE/);
-    expect(send.stderr, send.describe()).not.toMatch(/E_IDLE_TIMEOUT/);
+    const said = send.stderr + send.stdout;
+    expect(said, send.describe()).toMatch(/the peer restarted or lost the session|the peer stopped/);
+    expect(said, send.describe()).toMatch(/E_PEER_RESET|E_PEER_UNREACHABLE/);
+    expect(said, send.describe()).not.toMatch(/E_IDLE_TIMEOUT/);
     expect(tRedial - tRestart).toBeLessThan(10_000);
     expect(tRedial - tRestart).toBeLessThan(IDLE_TIMEOUT_MS / 3);
     expect(await sha256File(join(output, 'restart.bin'))).toBe(sent);
@@ -107,12 +108,12 @@ describe('peer restart', () => {
     await send.until(async () => (await findPartials(output)).length > 0, 30_000, 'a partial on the receiver', 25);
     await daemon.kill9();
     const tKill = Date.now();
-    await send.until(() => /session lost; reconnecting/.test(send.stderr), IDLE_TIMEOUT_MS + 10_000, 'the session lost', 10);
+    await send.until(() => /dialling again/.test(send.stdout), IDLE_TIMEOUT_MS + 10_000, 'the session lost', 10);
     const tLost = Date.now();
     const r = await send.result(60_000);
     expect(r.code, send.describe()).toBe(5);
     expect(r.events.at(-1)).toMatchObject({ type: 'error', code: 'E_PEER_LOST' });
-    expect(send.stderr, send.describe()).toMatch(/E_PEER_UNREACHABLE: nothing listens on UDP port \d+ at 127\.0\.0\.1 \(ICMP port unreachable\): the peer stopped/);
+    expect(send.stdout, send.describe()).toMatch(/E_PEER_UNREACHABLE: nothing listens on UDP port \d+ at 127\.0\.0\.1 \(ICMP port unreachable\): the peer stopped/);
     expect(tLost - tKill).toBeLessThan(IDLE_TIMEOUT_MS / 3);
   }, 90_000);
 });

@@ -92,7 +92,7 @@ describe('resume', () => {
     const tDone = Date.now();
     expect(r.code, send.describe()).toBe(0);
     // The same process lost the session and dialled again.
-    expect(send.stderr, send.describe()).toMatch(/session lost; reconnecting/);
+    expect(send.stdout, send.describe()).toMatch(/"type":"warning".*"code":"E_PEER_LOST".*dialling again for up to 1m00s \(--reconnect-for\), then resuming/);
     expect(await sha256File(join(output, 'half.bin'))).toBe(sent);
     expect(await findPartials(output)).toEqual([]);
 

@@ -336,7 +336,9 @@ export class OutgoingJob {
       await busyPause();
       if (this.o.signal.aborted) return;
     } else {
-      this.o.log.warn({ code: lost.code, reason: lost.message }, 'session lost; reconnecting');
+      // A warning of the send (human line, NDJSON event): a script sees why the send pauses.
+      this.o.log.info({ code: lost.code, reason: lost.message }, 'session lost; reconnecting');
+      this.o.ui.warning({ transfer_id: this.o.transferId, code: lost.code, message: `${lost.message}; dialling again for up to ${humanDuration(this.o.reconnectForMs / 1000)} (--reconnect-for), then resuming` });
     }
     await this.connect(Date.now() + this.o.reconnectForMs);
     const again = [...this.active.values()];
