@@ -348,7 +348,8 @@ export class WraithNode {
         }
         if (e.code === 'E_PEER_RESET') {
           const p = this.sessionPeers.get(e.session);
-          this.log.warn(
+          // A sender's user reads it in the send's own warning (outgoing.ts recover).
+          this.log[this.opts.acceptIncoming ? 'warn' : 'info'](
             { session: e.session, peer: p?.peerId, addr: p?.addr, code: e.code },
             'the peer restarted or lost the session (stateless reset)',
           );
