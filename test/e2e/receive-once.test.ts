@@ -31,6 +31,8 @@ describe('receive --once', () => {
     expect(await rx.proc.waitExit(20_000)).toEqual({ code: 0, signal: null });
     const diff = diffTrees(await snapshotTree(src), await snapshotTree(join(out, 'tree')));
     expect(diff, diff.join('\n')).toEqual([]);
+    // Each directory has its line too, as on the sending side.
+    expect(rx.proc.stderr).toMatch(/^received: tree\/$/m);
   }, 180_000);
 
   it('a second sender that connects while the first is sending is served to its end; then it exits 0', async () => {

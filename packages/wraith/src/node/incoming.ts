@@ -170,6 +170,7 @@ export class IncomingTransfers {
         if (!this.busy(session)) await this.flushDirs(session, false);
         if (ep.hasSession(session)) ep.finishTransfer(session, transferId, 'verified');
         this.node.driver.kick();
+        this.ui?.file({ transfer_id: k, name: m.name, status: 'received', kind: 'dir', bytes: 0, root: null });
         return;
       }
       // One name and content opens one offer at a time. Two runs of the same send at once would
