@@ -28,7 +28,6 @@ function bareNode(): Fake {
     log: pino({ level: 'silent' }),
     sessionWaiters: new Map(),
     sessionPeers: new Map(),
-    dialling: new Map(),
     refused: new Map(),
     endpoint: {
       lastHeard: (id: number) => heard.get(id) ?? null,
@@ -61,9 +60,8 @@ afterEach(() => {
 describe('ICMP port unreachable at the node', () => {
   it('ends the dials to that address at once with E_PEER_UNREACHABLE; other addresses and other errors change nothing', () => {
     const f = bareNode();
-    const internals = f.node as unknown as { dialling: Map<number, SocketAddr>; sessionWaiters: Map<number, unknown> };
-    internals.dialling.set(1, A).set(2, B).set(3, { host: '0:0::1', port: 7 });
-    for (const id of [1, 2, 3]) internals.sessionWaiters.set(id, {});
+    const waiters = (f.node as unknown as { sessionWaiters: Map<number, { addr: SocketAddr }> }).sessionWaiters;
+    waiters.set(1, { addr: A }).set(2, { addr: B }).set(3, { addr: { host: '0:0::1', port: 7 } });
     f.unreachable(A, 'EHOSTUNREACH');
     expect(f.closed).toEqual([]);
     f.unreachable(A, 'ECONNREFUSED');

@@ -58,9 +58,8 @@ export type TransferHandler = (e: SessionEvent) => void;
 export class WraithNode {
   readonly events = new EventEmitter();
   readonly log: Logger;
-  private readonly sessionWaiters = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
-  /** Where each dial still in its handshake went, for the transport's ICMP errors. */
-  private readonly dialling = new Map<number, SocketAddr>();
+  /** Dials still in their handshake, and where each went (for the transport's ICMP errors). */
+  private readonly sessionWaiters = new Map<number, { resolve: () => void; reject: (e: Error) => void; addr: SocketAddr }>();
   /** Established sessions whose peer's port refuses: since when (µs). */
   private readonly refused = new Map<number, number>();
   /** Per-session handler for transfer events (the sender that opened it). */
@@ -262,8 +261,7 @@ export class WraithNode {
     if (signal?.aborted) throw cancelledDial();
     const id = this.endpoint.connect(nowMicros(), addr, parsePeerId(peerId));
     this.sessionHandlers.set(id, handler);
-    this.dialling.set(id, addr);
-    const ready = new Promise<void>((resolve, reject) => this.sessionWaiters.set(id, { resolve, reject }));
+    const ready = new Promise<void>((resolve, reject) => this.sessionWaiters.set(id, { resolve, reject, addr }));
     const onAbort = (): void => {
       const w = this.sessionWaiters.get(id);
       if (!w) return;
@@ -283,7 +281,6 @@ export class WraithNode {
       await ready;
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      this.dialling.delete(id);
     }
     return id;
   }
@@ -302,9 +299,8 @@ export class WraithNode {
       return;
     }
     const reason = `nothing listens on UDP port ${peer.port} at ${peer.host} (ICMP port unreachable)`;
-    for (const [id, addr] of this.dialling) {
-      if (!sameAddr(addr, peer) || !this.sessionWaiters.has(id)) continue;
-      this.dialling.delete(id);
+    for (const [id, w] of [...this.sessionWaiters]) {
+      if (!sameAddr(w.addr, peer)) continue;
       this.log.info({ session: id, addr: peer }, 'dial refused: ICMP port unreachable');
       this.endpoint.close(nowMicros(), id, 'E_PEER_UNREACHABLE', reason);
       this.driver.run();
