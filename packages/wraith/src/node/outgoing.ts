@@ -337,7 +337,7 @@ export class OutgoingJob {
       if (this.o.signal.aborted) return;
     } else {
       // A warning of the send (human line, NDJSON event): a script sees why the send pauses.
-      this.o.log[this.o.uiShowsErrors === true ? 'info' : 'warn']({ code: lost.code, reason: lost.message }, 'session lost; reconnecting');
+      this.o.log[this.shownLevel]({ code: lost.code, reason: lost.message }, 'session lost; reconnecting');
       this.o.ui.warning({ transfer_id: this.o.transferId, code: lost.code, message: `${lost.message}; dialling again for up to ${humanDuration(this.o.reconnectForMs / 1000)} (--reconnect-for), then resuming` });
     }
     await this.connect(Date.now() + this.o.reconnectForMs);
@@ -624,7 +624,7 @@ export class OutgoingJob {
       const changes = t.fd !== null && t.before ? sourceChanges(t.before, snapshotFd(t.fd)) : [];
       if (changes.length > 0) {
         const message = `${t.entry.path} changed after it was read (${changes.join(', ')}): the receiver has it as it was read`;
-        o.log[o.uiShowsErrors === true ? 'info' : 'warn']({ name: t.manifest.name, path: t.entry.path }, message);
+        o.log[this.shownLevel]({ name: t.manifest.name, path: t.entry.path }, message);
         o.ui.warning({ transfer_id: o.transferId, code: 'E_SOURCE_CHANGED', message });
       }
       this.result.files++;
@@ -665,9 +665,12 @@ export class OutgoingJob {
       return;
     }
     this.o.ui.error(err, this.o.transferId);
-    const fields = { name, code: err.code, err: err.message };
-    if (this.o.uiShowsErrors === true) this.o.log.info(fields, 'file not sent');
-    else this.o.log.warn(fields, 'file not sent');
+    this.o.log[this.shownLevel]({ name, code: err.code, err: err.message }, 'file not sent');
+  }
+
+  /** What the ui shows the user is logged at info; without such a ui (admin API sends), warn. */
+  private get shownLevel(): 'info' | 'warn' {
+    return this.o.uiShowsErrors === true ? 'info' : 'warn';
   }
 
   private reportProgress(): void {
