@@ -20,13 +20,19 @@ const payload = (seq) => {
 const tx = await createNativeUdpTransport({ bind: '127.0.0.1:0', sendBufferBytes: 65536 });
 const rx = await createNativeUdpTransport({ bind: '127.0.0.1:0' });
 let got = 0;
-let bad = 0;
+let corrupt = 0;
+let outOfOrder = 0;
+const seen = new Uint8Array(count);
 let next = 0;
 rx.onRecv((b) => {
   for (let i = 0; i < b.count; i++) {
     const d = b.datagram(i);
     const seq = d[0] | (d[1] << 8) | (d[2] << 16);
-    if (seq !== got || d.length !== size || d[size - 1] !== payload(seq)[size - 1]) bad++;
+    if (seq >= count || seen[seq] || d.length !== size || d[size - 1] !== payload(seq)[size - 1]) corrupt++;
+    else {
+      if (seq !== got) outOfOrder++;
+      seen[seq] = 1;
+    }
     got++;
   }
 });
@@ -55,5 +61,5 @@ firstPump = next;
 const deadline = Date.now() + 20_000;
 while (got < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
 const x = tx.stats().extra ?? {};
-console.log(JSON.stringify({ count, got, bad, firstPump, refusals, writables, sendAgain: x.sendAgain, writableWakeups: x.writableWakeups, txDropped: tx.stats().txDropped }));
+console.log(JSON.stringify({ count, got, corrupt, outOfOrder, firstPump, refusals, writables, sendAgain: x.sendAgain, writableWakeups: x.writableWakeups, txDropped: tx.stats().txDropped }));
 await Promise.all([tx.close(), rx.close()]);
