@@ -15,6 +15,8 @@ export interface CommandOptions {
   /** Default process.stdout. */
   readonly out?: OutStream;
   readonly timeoutMs?: number;
+  /** `transfers`: every finished transfer the daemon keeps, not only the newest (the table). */
+  readonly all?: boolean;
 }
 
 const client = (home: string, opts: CommandOptions): Promise<AdminClient> =>
@@ -35,7 +37,7 @@ export async function runTransfers(home: string, json: boolean, opts: CommandOpt
     const nd = new NdjsonUi(out);
     for (const t of list) nd.emit('transfer', t.id, { ...t });
   } else {
-    out.write(formatTransfers(list));
+    out.write(formatTransfers(list, opts.all === true));
   }
   return list;
 }

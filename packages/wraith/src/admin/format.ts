@@ -54,11 +54,26 @@ function stateOf(t: TransferDto): string {
   return t.state;
 }
 
-export function formatTransfers(list: readonly TransferDto[]): string {
+/** Finished transfers the table shows unless asked for all: the newest of them. */
+export const FINISHED_SHOWN = 20;
+
+/**
+ * The table of `wraith transfers`, in the API's order (running first, then finished, newest
+ * first): every running transfer, and the newest FINISHED_SHOWN finished ones unless `all`.
+ */
+export function formatTransfers(list: readonly TransferDto[], all = false): string {
   if (list.length === 0) return 'no transfers\n';
+  let shown = list;
+  let hidden = 0;
+  if (!all) {
+    let finished = 0;
+    shown = list.filter((t) => t.state === 'running' || ++finished <= FINISHED_SHOWN);
+    hidden = list.length - shown.length;
+  }
+  const more = hidden === 0 ? '' : `(${hidden} older finished transfer${hidden === 1 ? '' : 's'} not shown: wraith transfers --all)\n`;
   return table(
     ['ID', 'DIR', 'PEER', 'STATE', 'PROGRESS', 'RATE', 'ETA', 'PATH'],
-    list.map((t) => [
+    shown.map((t) => [
       t.id,
       t.direction,
       t.peer_name ?? shortId(t.peer_id),
@@ -69,7 +84,7 @@ export function formatTransfers(list: readonly TransferDto[]): string {
       // A received file's name comes from the peer: it must not drive the terminal.
       t.path === null ? '-' : printable(t.path),
     ]),
-  );
+  ) + more;
 }
 
 export function formatPeers(list: readonly PeerDto[]): string {

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { WraithError } from '@wraith/core';
 import type { AdminProvider, PeerDto, StatusDto, TransferDto } from '../admin/provider.js';
 import { WARNINGS_KEPT } from '../admin/dto.js';
+import { orderTransfers } from '../admin/order.js';
 import { startAdminServer } from '../admin/server.js';
 import { packageVersion } from '../cli/version.js';
 import type { DaemonOptions } from '../node-api.js';
@@ -125,7 +126,7 @@ export class DaemonAdminProvider implements AdminProvider {
         warnings_total: 0,
       };
     });
-    return [...[...this.jobs.values()].map((j) => ({ ...j.dto })), ...rx];
+    return orderTransfers([...[...this.jobs.values()].map((j) => ({ ...j.dto })), ...rx]);
   }
 
   transfer(id: string): TransferDto | null {

@@ -1,6 +1,7 @@
 // `wraith transfers`: the table shows a running send's phase beside its state.
 import { describe, expect, it } from 'vitest';
-import { formatTransfers } from '../../src/admin/format.js';
+import { FINISHED_SHOWN, formatTransfers } from '../../src/admin/format.js';
+import { orderTransfers } from '../../src/admin/order.js';
 import { transferDto } from './fake-provider.js';
 
 describe('formatTransfers', () => {
@@ -25,5 +26,23 @@ describe('formatTransfers', () => {
     const text = formatTransfers([transferDto({ id: 'rx-1-0', direction: 'receive', path: 'a\u009b2Jb\u202ec' })]);
     expect(text).toContain('a\\x9b2Jb\\u{202e}c');
     expect(text).not.toMatch(/[\u009b\u202e]/);
+  });
+
+  it('shows every running transfer and the newest finished ones; --all shows the rest', () => {
+    const at = (min: number): string => new Date(Date.UTC(2024, 0, 1, 0, min)).toISOString();
+    const finished = Array.from({ length: FINISHED_SHOWN + 5 }, (_, i) =>
+      transferDto({ id: `t-f${i}`, state: 'completed', started_at: at(i), finished_at: at(i + 1) }));
+    const running = [transferDto({ id: 't-r2', started_at: at(50) }), transferDto({ id: 't-r1', started_at: at(3) })];
+    const list = orderTransfers([...finished, ...running]);
+    expect(list.map((t) => t.id).slice(0, 4)).toEqual(['t-r1', 't-r2', `t-f${FINISHED_SHOWN + 4}`, `t-f${FINISHED_SHOWN + 3}`]);
+    expect(list.at(-1)!.id).toBe('t-f0');
+
+    const ids = (text: string): string[] => text.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[0]!).filter((w) => w.startsWith('t-'));
+    const text = formatTransfers(list);
+    expect(ids(text)).toEqual(list.slice(0, 2 + FINISHED_SHOWN).map((t) => t.id));
+    expect(text.trimEnd().split('\n').at(-1)).toBe('(5 older finished transfers not shown: wraith transfers --all)');
+    const all = formatTransfers(list, true);
+    expect(ids(all)).toEqual(list.map((t) => t.id));
+    expect(all).not.toContain('not shown');
   });
 });

@@ -3,9 +3,9 @@ import { runCancel, runPeers, runStatus, runTransfers } from '../../admin/comman
 import { resolveHomeDir } from '../../home/home.js';
 import type { CliIo } from '../context.js';
 
-export async function runClient(what: string, globals: { home?: string }, io: CliIo, json: boolean, id?: string): Promise<void> {
+export async function runClient(what: string, globals: { home?: string; all?: boolean }, io: CliIo, json: boolean, id?: string): Promise<void> {
   const home = resolveHomeDir(globals.home, io.env, io.cwd);
-  const opts = { out: io.stdout };
+  const opts = { out: io.stdout, all: globals.all === true };
   switch (what) {
     case 'status':
       await runStatus(home, json, opts);

@@ -7,26 +7,26 @@ import type { Command } from 'commander';
 import type { CliIo, CliState } from '../context.js';
 import { withHelp } from '../help.js';
 
-async function runClient(what: string, globals: { home?: string }, io: CliIo, json: boolean, id?: string): Promise<void> {
+async function runClient(what: string, globals: { home?: string; all?: boolean }, io: CliIo, json: boolean, id?: string): Promise<void> {
   await (await import('../actions/admin.js')).runClient(what, globals, io, json, id);
 }
 
 export function registerAdminCommands(program: Command, io: CliIo, state: CliState): void {
   const simple: [string, string, string[]][] = [
     ['status', 'show the running daemon: peer id, addresses, transport, sessions', ['wraith status', 'wraith status --json']],
-    ['transfers', 'list transfers in progress and recently finished', ['wraith transfers', 'wraith transfers --json']],
+    ['transfers', 'list transfers in progress and recently finished', ['wraith transfers', 'wraith transfers --all', 'wraith transfers --json']],
     ['peers', 'list connected peers and their paths', ['wraith peers', 'wraith peers --json']],
   ];
   for (const [name, description, examples] of simple) {
+    const command = program.command(name).description(description).option('--json', 'print NDJSON');
+    if (name === 'transfers') {
+      command.option('--all', 'every finished transfer the daemon keeps, not only the newest 20 (--json lists all)');
+    }
     withHelp(
-      program
-        .command(name)
-        .description(description)
-        .option('--json', 'print NDJSON')
-        .action(async (opts: { json?: boolean }, cmd: Command) => {
-          state.json = opts.json === true;
-          await runClient(name, cmd.optsWithGlobals(), io, state.json);
-        }),
+      command.action(async (opts: { json?: boolean }, cmd: Command) => {
+        state.json = opts.json === true;
+        await runClient(name, cmd.optsWithGlobals(), io, state.json);
+      }),
       examples,
     );
   }
