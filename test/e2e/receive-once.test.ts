@@ -25,7 +25,7 @@ describe('receive --once', () => {
     const rx = await receiver(await scope.home('rx1'), out);
     const src = join(await scope.tempDir('src'), 'tree');
     await mkdir(src);
-    await randomTree(src, { files: 40, maxSize: 300_000, dirs: 5 });
+    const tree = await randomTree(src, { files: 40, maxSize: 300_000, dirs: 5 });
     const send = await scope.send([src], rx.peer, { home: await scope.home('tx1') }).result(120_000);
     expect(send.code, send.stderr).toBe(0);
     expect(await rx.proc.waitExit(20_000)).toEqual({ code: 0, signal: null });
@@ -33,6 +33,9 @@ describe('receive --once', () => {
     expect(diff, diff.join('\n')).toEqual([]);
     // Each directory has its line too, as on the sending side.
     expect(rx.proc.stderr).toMatch(/^received: tree\/$/m);
+    // Its last line sums the run up: the tree's root is a directory too.
+    const last = rx.proc.stderr.trimEnd().split('\n').at(-1);
+    expect(last).toMatch(new RegExp(`^done: ${tree.files.length} files, [0-9.]+ [KM]iB received; ${tree.dirs.length + 1} directories$`));
   }, 180_000);
 
   it('a second sender that connects while the first is sending is served to its end; then it exits 0', async () => {
@@ -51,5 +54,6 @@ describe('receive --once', () => {
     expect(await rx.proc.waitExit(20_000)).toEqual({ code: 0, signal: null });
     expect(await sha256File(join(out, 'a.bin'))).toBe(aHash);
     expect(await sha256File(join(out, 'b.bin'))).toBe(bHash);
+    expect(rx.proc.stderr.trimEnd().split('\n').at(-1)).toBe('done: 2 files, 72.0 MiB received');
   }, 180_000);
 });

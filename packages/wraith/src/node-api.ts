@@ -79,8 +79,12 @@ export interface ReceiveOptions extends NodeContext {
 }
 
 export interface ReceiveResult {
+  /** Files received and verified, and their bytes. */
   readonly files: number;
   readonly bytes: number;
+  /** Files already held whole, and directories of trees. */
+  readonly present: number;
+  readonly dirs: number;
   readonly errors: readonly WraithError[];
 }
 

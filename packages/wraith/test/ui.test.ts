@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { WraithError } from '@wraith/core';
 import { createUi, NdjsonUi, PlainUi, ProgressBarUi } from '../src/ui/index.js';
 import { etaSeconds } from '../src/ui/types.js';
+import { receiveSummary } from '../src/ui/progress.js';
 import { limitRepeats } from '../src/ui/repeats.js';
 import { MemStream } from './helpers.js';
 
@@ -202,6 +203,18 @@ describe('human output', () => {
   it('computes ETA', () => {
     expect(etaSeconds(100, 40, 20)).toBe(3);
     expect(etaSeconds(100, 40, 0)).toBeNull();
+  });
+});
+
+describe('the end of a human receive', () => {
+  it('counts files and bytes received, files already present, directories and failures', () => {
+    const err = new WraithError('E_IO', 'x');
+    expect(receiveSummary({ files: 0, bytes: 0, present: 0, dirs: 0, errors: [] })).toBe('done: nothing received');
+    expect(receiveSummary({ files: 1, bytes: 1024, present: 0, dirs: 0, errors: [] })).toBe('done: 1 file, 1.00 KiB received');
+    expect(receiveSummary({ files: 3, bytes: 3 << 20, present: 1, dirs: 1, errors: [err] }))
+      .toBe('done: 3 files, 3.00 MiB received; 1 file already present; 1 directory; 1 failed');
+    expect(receiveSummary({ files: 0, bytes: 0, present: 2, dirs: 2, errors: [err, err] }))
+      .toBe('done: nothing received; 2 files already present; 2 directories; 2 failed');
   });
 });
 

@@ -58,8 +58,13 @@ const RECENT_KEPT = 200;
 const CANCELLED_EARLY = 'cancelled by the sender before it was accepted';
 
 export interface IncomingStats {
+  /** Files received and verified, and their bytes. */
   files: number;
   bytes: number;
+  /** Files this host already held whole (not sent again). */
+  present: number;
+  /** Directories of trees. */
+  dirs: number;
   errors: WraithError[];
 }
 
@@ -75,7 +80,7 @@ export class IncomingTransfers {
   /** Offers being opened, by name and content: one at a time (see onOffer). */
   private readonly opening = new Map<string, Promise<void>>();
   private readonly recent: ReceiveEntry[] = [];
-  readonly totals: IncomingStats = { files: 0, bytes: 0, errors: [] };
+  readonly totals: IncomingStats = { files: 0, bytes: 0, present: 0, dirs: 0, errors: [] };
   private readonly meter = new RateMeter();
   /** Received directories per session: mode and mtime wait until their contents are in. */
   private readonly dirs = new Map<number, Map<string, { mode: number; mtimeMs: number; dirty: boolean; exact: boolean }>>();
@@ -170,6 +175,7 @@ export class IncomingTransfers {
         if (!this.busy(session)) await this.flushDirs(session, false);
         if (ep.hasSession(session)) ep.finishTransfer(session, transferId, 'verified');
         this.node.driver.kick();
+        this.totals.dirs++;
         this.ui?.file({ transfer_id: k, name: m.name, status: 'received', kind: 'dir', bytes: 0, root: null });
         return;
       }
@@ -427,8 +433,10 @@ export class IncomingTransfers {
     this.remember({ ...this.entryOf(r, 'completed', null), done: r.manifest.size, ...(storedAs !== undefined ? { name: storedAs } : {}) });
     if (r.file) this.stats.transfersActive.dec({ direction: 'receive' });
     this.stats.transferFinished('receive', status === 'verified' ? 'completed' : 'already_present');
-    this.totals.files++;
-    this.totals.bytes += r.manifest.size;
+    if (status === 'verified') {
+      this.totals.files++;
+      this.totals.bytes += r.manifest.size;
+    } else this.totals.present++;
     this.ui?.file({
       transfer_id: r.key,
       name: r.manifest.name,

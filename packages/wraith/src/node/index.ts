@@ -206,7 +206,7 @@ export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
   });
   await incoming.checkpoint();
   await node.close('E_SHUTTING_DOWN', 'the receiver stopped', 1000);
-  return { files: incoming.totals.files, bytes: incoming.totals.bytes, errors: incoming.totals.errors };
+  return { ...incoming.totals };
 };
 
 /**

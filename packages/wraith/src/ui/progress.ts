@@ -19,6 +19,17 @@ function summary(e: CompletedEvent): string {
   return `done: ${parts.join(', ')}${e.root !== null ? `; root ${e.root}` : ''}`;
 }
 
+const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+
+/** The last line of a human `wraith receive`: what it received over its whole run. */
+export function receiveSummary(r: { files: number; bytes: number; present: number; dirs: number; errors: readonly unknown[] }): string {
+  const parts = [r.files === 0 ? 'nothing received' : `${count(r.files, 'file', 'files')}, ${humanBytes(r.bytes)} received`];
+  if (r.present > 0) parts.push(`${count(r.present, 'file', 'files')} already present`);
+  if (r.dirs > 0) parts.push(count(r.dirs, 'directory', 'directories'));
+  if (r.errors.length > 0) parts.push(`${r.errors.length} failed`);
+  return `done: ${parts.join('; ')}`;
+}
+
 function fileLine(e: FileEvent): string {
   const what = e.status === 'already_present' ? 'already present' : e.status;
   const as = e.stored_as !== undefined ? `, stored as ${printable(e.stored_as)}` : '';

@@ -13,13 +13,14 @@ import { acquireDaemonLock } from '../../home/lock.js';
 import { loadIdentity } from '../../home/identity.js';
 import { removeRunInfo, writeRunInfo } from '../../home/runinfo.js';
 import { ensureAdminToken } from '../../home/token.js';
-import { loadNode, type DaemonHandle } from '../../node-api.js';
+import { loadNode, type DaemonHandle, type ReceiveResult } from '../../node-api.js';
 import { configChanges, withLiveKeys } from '../../config/reload.js';
 import { EarlyHash } from '../../node/hash-jobs.js';
 import { hashCacheIn } from '../../node/hash-cache.js';
 import { DiscardStats, Stats } from '../../stats.js';
 import { createUi, forwarding } from '../../ui/index.js';
 import { NdjsonUi } from '../../ui/ndjson.js';
+import { receiveSummary } from '../../ui/progress.js';
 import { limitRepeats } from '../../ui/repeats.js';
 import type { TransferUi } from '../../ui/types.js';
 import { humanBytes, humanRate, parseDuration, parseRate, parseSize } from '../../units.js';
@@ -160,15 +161,18 @@ export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, 
   const { home, config, log, identity, release } = await openReceiver(opts, cmd, io, state, true);
   const shutdown = watchShutdown(io, { onHup: () => log.reopen(), foreground: true });
   const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
+  let result: ReceiveResult | null = null;
   try {
     const runReceive = await loadNode('runReceive');
-    const result = await runReceive(
+    result = await runReceive(
       { config, home, identity, log, stats: new DiscardStats(), signal: shutdown.signal, once: opts.once === true },
       ui,
     );
     if (result.errors.length > 0) state.exitCode = result.errors[0]!.exitCode;
   } finally {
     ui.close();
+    // The files' own lines are above; this says what the whole run took in.
+    if (result !== null && !state.json) io.stderr.write(`${receiveSummary(result)}\n`);
     shutdown.dispose();
     await release();
     log.flush();
