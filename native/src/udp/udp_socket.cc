@@ -83,7 +83,7 @@ constexpr uint32_t kUnroutable = 0xFFFFFFFFu;
   X(gsoSends) X(gsoSegments) X(gsoFallbacks) X(gsoDisabled) X(gsoDisableErrno)                           \
   X(recvCalls) X(recvErrors) X(rxMessages) X(groBuffers) X(groSegments) X(oversizeRx) X(rxTruncated)     \
   X(rxNoRoom) X(kernelRxDrops) X(pollWakeups) X(pollErrors) X(writableWakeups) X(rxCallbacks) X(lastErrno)  \
-  X(icmpErrors) X(icmpRefused)
+  X(icmpErrors) X(icmpRefused) X(localDrops)
 
 enum Counter {
 #define WRAITH_UDP_ENUM(n) k_##n,
@@ -550,7 +550,25 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
           continue;
         }
         c_[k_lastErrno] = err;
-        if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) {
+        if (err == ENOBUFS && txGso_[at]) {
+          // A queue limited in bytes (a tbf whose limit is below its burst) refuses a GSO
+          // buffer larger than the limit even when empty: its datagrams one by one may fit.
+          c_[k_localDrops]++;
+          i = txStart_[at];
+          plainUntil = txStart_[at] + txSegs_[at];
+          rebuild = true;
+          break;
+        }
+        if (err == ENOBUFS) {
+          // A local queue (qdisc, device) dropped this entry: IP_RECVERR reports what the
+          // kernel otherwise drops in silence. A loss like any other; waiting for writable
+          // would spin, as the socket stays writable while the queue is full.
+          c_[k_localDrops]++;
+          c_[k_txDropped] += txSegs_[at];
+          at++;
+          continue;
+        }
+        if (err == EAGAIN || err == EWOULDBLOCK) {
           // Socket buffer full: accept the prefix, wake JS when writable.
           c_[k_sendAgain]++;
           ArmWritable();
@@ -773,7 +791,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
           c_[k_lastErrno] = err;
           // A pending socket error (an ICMP error, also in the error queue)
           // is returned once in place of data: read on.
-          if (++softErrors <= 8) continue;
+          if (PendingIcmpError(err) && ++softErrors <= 8) continue;
         }
         *empty = true;
         return nd;

@@ -1,16 +1,18 @@
 // Runs inside `unshare -n` (a private network namespace, gone with this
 // process): rate-limits its loopback with a tbf qdisc so the socket's send
-// buffer fills and sendmmsg meets EAGAIN, then pushes datagrams through the
+// buffer fills and sendmmsg meets EAGAIN (or, with a small tbf limit, the
+// qdisc drops and sendmmsg meets ENOBUFS), then pushes datagrams through the
 // BUILT native transport, pumping from onWritable. Prints one JSON line.
-// argv: count, size, rate (tc syntax).
+// argv: count, size, rate and tbf limit (tc syntax).
 import { execFileSync } from 'node:child_process';
 import { DatagramBatch } from '@wraith/core';
 import { createNativeUdpTransport } from '@wraith/transport-udp';
 
 const [count = 3000, size = 1400] = process.argv.slice(2, 4).map(Number);
 const rate = process.argv[4] ?? '40mbit';
+const limit = process.argv[5] ?? '4mb';
 execFileSync('ip', ['link', 'set', 'lo', 'up']);
-execFileSync('tc', ['qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', rate, 'burst', '32kb', 'limit', '4mb']);
+execFileSync('tc', ['qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', rate, 'burst', '32kb', 'limit', limit]);
 
 const payload = (seq) => {
   const out = new Uint8Array(size);
@@ -58,8 +60,15 @@ tx.onWritable(() => {
 });
 pump();
 firstPump = next;
+// Until everything arrived, or (with drops) everything went out and nothing more came for 1 s.
 const deadline = Date.now() + 20_000;
-while (got < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+let lastGot = -1;
+let quietSince = Date.now();
+while (got < count && Date.now() < deadline) {
+  await new Promise((r) => setTimeout(r, 5));
+  if (got !== lastGot) [lastGot, quietSince] = [got, Date.now()];
+  else if (next >= count && Date.now() - quietSince > 1000) break;
+}
 const x = tx.stats().extra ?? {};
-console.log(JSON.stringify({ count, got, corrupt, outOfOrder, firstPump, refusals, writables, sendAgain: x.sendAgain, writableWakeups: x.writableWakeups, txDropped: tx.stats().txDropped }));
+console.log(JSON.stringify({ count, next, got, corrupt, outOfOrder, firstPump, refusals, writables, sendAgain: x.sendAgain, writableWakeups: x.writableWakeups, localDrops: x.localDrops, txDropped: tx.stats().txDropped }));
 await Promise.all([tx.close(), rx.close()]);
