@@ -157,7 +157,7 @@ export class IncomingTransfers {
   private async onOffer(session: number, transferId: number, peerId: string, m: FileManifest): Promise<void> {
     const ep = this.node.endpoint;
     const k = key(session, transferId);
-    let opened: (() => void) | null = null;
+    let release: (() => void) | null = null;
     const openKey = `${m.name}\0${Buffer.from(m.root).toString('hex')}`;
     try {
       // The engine closes an unauthorised initiator's session at its FINISH, but offers that
@@ -183,7 +183,7 @@ export class IncomingTransfers {
       // both reach the store, and the second be refused as "already being received"; this way
       // it finds the first receive below, waits for it, and then finds the file already present.
       for (let o = this.opening.get(openKey); o !== undefined; o = this.opening.get(openKey)) await o;
-      this.opening.set(openKey, new Promise<void>((r) => (opened = r)));
+      release = this.holdOpening(openKey);
       await this.supersede(session, peerId, m);
       if (!ep.hasSession(session)) return; // gone while it waited for another receive of the file
       const begun = await this.store.begin({
@@ -251,11 +251,18 @@ export class IncomingTransfers {
         this.node.driver.kick();
       }
     } finally {
-      if (opened !== null) {
-        this.opening.delete(openKey);
-        (opened as () => void)();
-      }
+      release?.();
     }
+  }
+
+  /** Marks a name and content as being opened; the returned call ends that and wakes who waits. */
+  private holdOpening(openKey: string): () => void {
+    let wake!: () => void;
+    this.opening.set(openKey, new Promise<void>((r) => (wake = r)));
+    return () => {
+      this.opening.delete(openKey);
+      wake();
+    };
   }
 
   /**
