@@ -1,7 +1,7 @@
 /**
  * A peer given by host name with an IPv6 and an IPv4 address, as `localhost` is on a stock
- * Debian /etc/hosts (::1 first in the resolver's order), and a daemon bound to 0.0.0.0 (the
- * default listen_addr): only the IPv4 address answers (::1 answers ICMP port unreachable, which
+ * Debian /etc/hosts (::1 first in the resolver's order), and a daemon bound to 0.0.0.0 (IPv4
+ * only; the default listen_addr is [::]): only the IPv4 address answers (::1 answers ICMP port unreachable, which
  * ends that dial at once; a silent address, passed over after 250 ms, is dial.test.ts's). The
  * send must dial both and succeed through 127.0.0.1. Runs in a network namespace of its own, whose /etc/hosts is
  * /etc/netns/<ns>/hosts (bind-mounted by `ip netns exec`), created and removed here.

@@ -124,7 +124,7 @@ describe('config', () => {
     expect(c.network.udp_fallback).toBe(false);
     expect(c.admin.listen).toBe('off');
     const toml = await run(['--home', freshHome(), 'config', 'show']);
-    expect(toml.out).toContain('[network]\nlisten_addr = "0.0.0.0:40000"');
+    expect(toml.out).toContain('[network]\nlisten_addr = "[::]:40000"');
   });
 
   it('a bad flag value names the flag and the key (exit 3)', async () => {

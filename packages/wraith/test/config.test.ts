@@ -36,7 +36,7 @@ describe('defaults (config/wraith.toml)', () => {
     const { config, files, warnings } = await loadConfig({ home });
     expect(files).toEqual({ defaults: DEFAULTS_FILE, user: null });
     expect(warnings).toEqual([]);
-    expect(config.network.listen_addr).toBe('0.0.0.0:40000');
+    expect(config.network.listen_addr).toBe('[::]:40000');
     expect(config.network.transport).toBe('auto');
     expect(config.network.max_datagram_size).toBe(1452);
     expect(config.network.handshake_timeout).toBe(10_000);
@@ -130,7 +130,7 @@ describe('precedence: flag > --config FILE (else home/config.toml) > defaults', 
     file(home, 'config.toml', `[network]\nidle_timeout = "1m"\n[peers.backup]\nid = "0x${ID}"\naddr = "[::1]:40000"\n`);
     const { config } = await loadConfig({ home });
     expect(config.network.idle_timeout).toBe(60_000);
-    expect(config.network.listen_addr).toBe('0.0.0.0:40000');
+    expect(config.network.listen_addr).toBe('[::]:40000');
     expect(config.peers).toEqual({ backup: { id: ID, addr: '[::1]:40000' } });
   });
 

@@ -118,7 +118,7 @@ export const ConfigFileSchema = Type.Object(
         listen_addr: addr('UDP address to bind (port 0 picks a free port)', { 'x-port-zero': true }),
         transport: oneOf('datagram transport: auto tries AF_XDP, then UDP', TRANSPORTS),
         xdp_interface: Type.Optional(
-          Type.String({ minLength: 1, maxLength: 15, 'x-kind': 'string', 'x-nullable': true, description: 'network interface for AF_XDP; default: the one routing listen_addr' }),
+          Type.String({ minLength: 1, maxLength: 15, 'x-kind': 'string', 'x-nullable': true, description: 'network interface for AF_XDP (auto uses AF_XDP only when one is named)' }),
         ),
         udp_fallback: bool('fall back to UDP when AF_XDP cannot start (transport = "auto" always does)'),
         enable_xdp: bool('deprecated: use transport', { 'x-deprecated': 'use transport = "auto" (true) or "udp" (false)', 'x-nullable': true }),

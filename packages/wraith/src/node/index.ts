@@ -12,6 +12,7 @@ import { FileStore } from '../store/index.js';
 import { formatAddr, parseAddr, type PeerSpec } from '../peer.js';
 import { IncomingTransfers } from './incoming.js';
 import { WraithNode } from './node.js';
+import { startListening } from './listen-fallback.js';
 import { OutgoingJob } from './outgoing.js';
 import { peerAddresses } from './dial.js';
 import { hashCacheIn } from './hash-cache.js';
@@ -112,15 +113,11 @@ async function startReceiver(opts: NodeContext): Promise<{ node: WraithNode; sto
   const { config, log } = opts;
   warnOpen(config, log.logger);
   const authorize = authorizer(config, log.child('auth'));
-  const node = await WraithNode.start({
-    config,
-    identity: opts.identity,
-    log,
-    stats: opts.stats,
-    bind: await resolveBind(config.network.listen_addr),
-    acceptIncoming: true,
-    authorize,
-  });
+  const node = await startListening(
+    await resolveBind(config.network.listen_addr),
+    (bind) => WraithNode.start({ config, identity: opts.identity, log, stats: opts.stats, bind, acceptIncoming: true, authorize }),
+    (fields, msg) => log.logger.warn(fields, msg),
+  );
   try {
     return { node, store: await openStore(config, opts.home.stateDir, node), authorize };
   } catch (e) {
