@@ -3,7 +3,7 @@
  * arrives whole before it exits; a second sender that connected while the first was sending is
  * served to its end too, not cut off when the first finishes.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Scope, diffTrees, freeUdpPort, randomTree, sha256File, snapshotTree, writeRandomFile, type TestHome, type WraithProc } from '../support/procs.js';
@@ -56,4 +56,21 @@ describe('receive --once', () => {
     expect(await sha256File(join(out, 'b.bin'))).toBe(bHash);
     expect(rx.proc.stderr.trimEnd().split('\n').at(-1)).toBe('done: 2 files, 72.0 MiB received');
   }, 180_000);
+
+  it('Ctrl-C while a file arrives: the summary says it was interrupted, the partial stays, exit 130', async () => {
+    const out = await scope.tempDir('out3');
+    const port = await freeUdpPort();
+    const rxHome = await scope.home('rx3');
+    const proc = scope.spawn(['receive', '--output', out, '--bind', `127.0.0.1:${port}`, '--auto-accept', '--min-free', '0', '--no-progress'], { home: rxHome, name: 'receive' });
+    await proc.until(() => proc.stderr.includes('wraith receiving as'), 20_000, 'the receiving line');
+    const dir = await scope.tempDir('c');
+    await writeRandomFile(join(dir, 'slow.bin'), 8 * MiB);
+    const s = scope.send([join(dir, 'slow.bin')], `${rxHome.peerId}@127.0.0.1:${port}`, { home: await scope.home('txc'), args: ['--rate', '2M', '--reconnect-for', '1s'] });
+    await proc.until(() => proc.stderr.includes('receiving 1 file'), 20_000, 'the receive to start');
+    proc.signal('SIGINT');
+    expect(await proc.waitExit(20_000)).toEqual({ code: 130, signal: null });
+    expect(proc.stderr.trimEnd().split('\n').at(-1)).toBe('stopped: nothing received; 1 file interrupted (kept for a resume)');
+    expect((await readdir(out)).filter((n) => n.endsWith('.wraith-part'))).toHaveLength(1);
+    expect((await s.result(60_000)).code, s.describe()).not.toBe(0);
+  }, 120_000);
 });

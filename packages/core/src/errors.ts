@@ -75,7 +75,7 @@ export const ERRORS = {
   E_PEER_ID_INVALID: spec('usage', 'a peer id is 64 lowercase hex characters'),
   // session / network
   E_IDLE_TIMEOUT: spec('network', 'nothing was heard from the peer within idle_timeout'),
-  E_PEER_LOST: spec('network', 'the peer could not be reached again within --reconnect-for'),
+  E_PEER_LOST: spec('network', 'the receiver keeps what arrived: once the peer is back, the same send resumes it (a longer --reconnect-for waits longer)'),
   E_PEER_CLOSED: spec('network', 'the peer closed the session'),
   E_PEER_UNREACHABLE: spec('network', 'nothing listens on that UDP port at the peer (its host answered ICMP port unreachable); check the port, and that the daemon runs'),
   E_PEER_RESET: spec('network', 'the peer has no state for the session (it restarted or lost it); --reconnect-for dials again'),

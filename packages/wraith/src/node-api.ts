@@ -86,6 +86,8 @@ export interface ReceiveResult {
   readonly present: number;
   readonly dirs: number;
   readonly errors: readonly WraithError[];
+  /** Files still arriving when the receiver was stopped (their partials stay for a resume). */
+  readonly interrupted: number;
 }
 
 export interface DemoOptions {

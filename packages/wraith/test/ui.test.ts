@@ -209,12 +209,14 @@ describe('human output', () => {
 describe('the end of a human receive', () => {
   it('counts files and bytes received, files already present, directories and failures', () => {
     const err = new WraithError('E_IO', 'x');
-    expect(receiveSummary({ files: 0, bytes: 0, present: 0, dirs: 0, errors: [] })).toBe('done: nothing received');
-    expect(receiveSummary({ files: 1, bytes: 1024, present: 0, dirs: 0, errors: [] })).toBe('done: 1 file, 1.00 KiB received');
-    expect(receiveSummary({ files: 3, bytes: 3 << 20, present: 1, dirs: 1, errors: [err] }))
+    expect(receiveSummary({ files: 0, bytes: 0, present: 0, dirs: 0, errors: [], interrupted: 0 })).toBe('done: nothing received');
+    expect(receiveSummary({ files: 1, bytes: 1024, present: 0, dirs: 0, errors: [], interrupted: 0 })).toBe('done: 1 file, 1.00 KiB received');
+    expect(receiveSummary({ files: 3, bytes: 3 << 20, present: 1, dirs: 1, errors: [err], interrupted: 0 }))
       .toBe('done: 3 files, 3.00 MiB received; 1 file already present; 1 directory; 1 failed');
-    expect(receiveSummary({ files: 0, bytes: 0, present: 2, dirs: 2, errors: [err, err] }))
+    expect(receiveSummary({ files: 0, bytes: 0, present: 2, dirs: 2, errors: [err, err], interrupted: 0 }))
       .toBe('done: nothing received; 2 files already present; 2 directories; 2 failed');
+    expect(receiveSummary({ files: 2, bytes: 2048, present: 0, dirs: 0, errors: [], interrupted: 1 }))
+      .toBe('stopped: 2 files, 2.00 KiB received; 1 file interrupted (kept for a resume)');
   });
 });
 

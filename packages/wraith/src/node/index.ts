@@ -201,9 +201,11 @@ export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
       if (opts.once) setTimeout(() => finished() && resolve(), 200);
     };
   });
+  // Stopped (Ctrl-C) while files were arriving: their partials stay for a resume.
+  const interrupted = incoming.activeCount;
   await incoming.checkpoint();
   await node.close('E_SHUTTING_DOWN', 'the receiver stopped', 1000);
-  return { ...incoming.totals };
+  return { ...incoming.totals, interrupted };
 };
 
 /**

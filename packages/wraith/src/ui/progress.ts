@@ -22,12 +22,13 @@ function summary(e: CompletedEvent): string {
 const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
 /** The last line of a human `wraith receive`: what it received over its whole run. */
-export function receiveSummary(r: { files: number; bytes: number; present: number; dirs: number; errors: readonly unknown[] }): string {
+export function receiveSummary(r: { files: number; bytes: number; present: number; dirs: number; errors: readonly unknown[]; interrupted: number }): string {
   const parts = [r.files === 0 ? 'nothing received' : `${count(r.files, 'file', 'files')}, ${humanBytes(r.bytes)} received`];
   if (r.present > 0) parts.push(`${count(r.present, 'file', 'files')} already present`);
   if (r.dirs > 0) parts.push(count(r.dirs, 'directory', 'directories'));
   if (r.errors.length > 0) parts.push(`${r.errors.length} failed`);
-  return `done: ${parts.join('; ')}`;
+  if (r.interrupted > 0) parts.push(`${count(r.interrupted, 'file', 'files')} interrupted (kept for a resume)`);
+  return `${r.interrupted > 0 ? 'stopped' : 'done'}: ${parts.join('; ')}`;
 }
 
 function fileLine(e: FileEvent): string {

@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
-import { WraithError } from '@wraith/core';
+import { EXIT_CODES, WraithError } from '@wraith/core';
 import { fsError } from '../../fsutil.js';
 import { unsendablePath } from '../../walk.js';
 import { formatAddr, parseAddr, parsePeer } from '../../peer.js';
@@ -169,6 +169,8 @@ export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, 
       ui,
     );
     if (result.errors.length > 0) state.exitCode = result.errors[0]!.exitCode;
+    // Stopped by the user mid-file: not a clean end, as a send's Ctrl-C is not.
+    else if (result.interrupted > 0) state.exitCode = EXIT_CODES.cancelled;
   } finally {
     ui.close();
     // The files' own lines are above; this says what the whole run took in.
