@@ -3,6 +3,7 @@ import { WraithError } from '@wraith/core';
 import { createUi, NdjsonUi, PlainUi, ProgressBarUi } from '../src/ui/index.js';
 import { etaSeconds } from '../src/ui/types.js';
 import { receiveSummary } from '../src/ui/progress.js';
+import { sendersHint } from '../src/ui/senders-hint.js';
 import { limitRepeats } from '../src/ui/repeats.js';
 import { MemStream } from './helpers.js';
 
@@ -217,6 +218,16 @@ describe('the end of a human receive', () => {
       .toBe('done: nothing received; 2 files already present; 2 directories; 2 failed');
     expect(receiveSummary({ files: 2, bytes: 2048, present: 0, dirs: 0, errors: [], interrupted: 1 }))
       .toBe('stopped: 2 files, 2.00 KiB received; 1 file interrupted (kept for a resume)');
+  });
+});
+
+describe('the address senders use', () => {
+  it('is named for a wildcard bind only', () => {
+    const id = 'a'.repeat(64);
+    expect(sendersHint(id, '[::]:40000')).toMatch(new RegExp(`^senders use ${id}@\\S+:40000 \\(any address of this host\\)$`));
+    expect(sendersHint(id, '0.0.0.0:7')).toMatch(/@\S+:7 \(any address of this host\)$/);
+    expect(sendersHint(id, '127.0.0.1:40000')).toBeNull();
+    expect(sendersHint(id, '[::1]:40000')).toBeNull();
   });
 });
 

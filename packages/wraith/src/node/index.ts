@@ -13,6 +13,7 @@ import { formatAddr, parseAddr, type PeerSpec } from '../peer.js';
 import { IncomingTransfers } from './incoming.js';
 import { WraithNode } from './node.js';
 import { startListening } from './listen-fallback.js';
+import { sendersHint } from '../ui/senders-hint.js';
 import { OutgoingJob } from './outgoing.js';
 import { peerAddresses } from './dial.js';
 import { hashCacheIn } from './hash-cache.js';
@@ -186,7 +187,9 @@ export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
   const { node, store } = await startReceiver(opts);
   const incoming = new IncomingTransfers(node, store, log.child('receive'), opts.stats, ui);
   node.incomingHandler = (e) => incoming.handle(e);
-  process.stderr.write(`wraith receiving as ${opts.identity.peerId}@${formatAddr(node.localAddr)}\n`);
+  const bound = formatAddr(node.localAddr);
+  const hint = sendersHint(opts.identity.peerId, bound);
+  process.stderr.write(`wraith receiving as ${opts.identity.peerId}@${bound}\n${hint !== null ? `${hint}\n` : ''}`);
   // --once: done when nothing is being received and every sender connected has offered its files
   // (a sender that connected while the first was sending, and is still hashing, is not cut off).
   const offered = new Set<number>();

@@ -3,7 +3,6 @@
  * daemon serves metrics (admin API); the others count into a DiscardStats.
  */
 import { stat } from 'node:fs/promises';
-import { networkInterfaces } from 'node:os';
 import type { Command } from 'commander';
 import { EXIT_CODES, WraithError } from '@wraith/core';
 import { fsError } from '../../fsutil.js';
@@ -21,6 +20,7 @@ import { DiscardStats, Stats } from '../../stats.js';
 import { createUi, forwarding } from '../../ui/index.js';
 import { NdjsonUi } from '../../ui/ndjson.js';
 import { receiveSummary } from '../../ui/progress.js';
+import { sendersHint } from '../../ui/senders-hint.js';
 import { limitRepeats } from '../../ui/repeats.js';
 import type { TransferUi } from '../../ui/types.js';
 import { humanBytes, humanRate, parseDuration, parseRate, parseSize } from '../../units.js';
@@ -85,12 +85,6 @@ async function openReceiver(opts: RunOpts, cmd: Command, io: CliIo, state: CliSt
   return { home, config, log, identity, release };
 }
 
-/** An address of this host to show in an example: the first non-loopback IPv4, else a placeholder. */
-function exampleHost(): string {
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  return '<host>';
-}
-
 export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
   const { home, config, log, identity, release } = await openReceiver(opts, cmd, io, state, false);
   let handle: DaemonHandle | null = null;
@@ -140,9 +134,8 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
     } else {
       const addr = handle.info.udp_addrs[0] ?? config.network.listen_addr;
       io.stdout.write(`wraith daemon ready: ${identity.peerId}@${addr} (${handle.info.transport}${handle.info.admin_url !== null ? `, admin ${handle.info.admin_url}` : ''})\n`);
-      const wildcard = /^(0\.0\.0\.0|\[::\]):(\d+)$/.exec(addr);
-      // 0.0.0.0 and [::] are not addresses a sender can use: say what is.
-      if (wildcard !== null) io.stdout.write(`senders use ${identity.peerId}@${exampleHost()}:${wildcard[2]} (any address of this host)\n`);
+      const hint = sendersHint(identity.peerId, addr);
+      if (hint !== null) io.stdout.write(`${hint}\n`);
     }
     const stopped = await Promise.race([handle.done.then(() => 'done' as const), shutdown.requested.then(() => 'signal' as const)]);
     if (stopped === 'signal') {
