@@ -3,7 +3,8 @@
  * Debian /etc/hosts (::1 first in the resolver's order), and a daemon bound to 0.0.0.0 (IPv4
  * only; the default listen_addr is [::]): only the IPv4 address answers (::1 answers ICMP port unreachable, which
  * ends that dial at once; a silent address, passed over after 250 ms, is dial.test.ts's). The
- * send must dial both and succeed through 127.0.0.1. Runs in a network namespace of its own, whose /etc/hosts is
+ * send must dial both and succeed through 127.0.0.1. A receiver bound to `localhost` takes
+ * ::1 only, and says so. Runs in a network namespace of its own, whose /etc/hosts is
  * /etc/netns/<ns>/hosts (bind-mounted by `ip netns exec`), created and removed here.
  */
 import { execFileSync } from 'node:child_process';
@@ -53,5 +54,16 @@ describeIf(needRoot(), 'a host name with an IPv6 and an IPv4 address', () => {
     expect(await sha256File(join(d.daemon.output, 'dual.bin'))).toBe(sha);
     // The peer keeps its name in what the sender prints.
     expect(r.events.find((e) => e.type === 'started')?.['peer']).toBe(`${d.daemon.peerId}@localhost:${d.daemon.port}`);
+  });
+
+  it('--bind localhost:PORT takes the first address and warns that senders of the other find nothing', async () => {
+    const rxHome = await scope.home('rx-localhost');
+    const out = await scope.tempDir('out-localhost');
+    const r = spawnInNetns(scope, ns, ['--home', rxHome.dir, 'receive', '--output', out, '--bind', 'localhost:0', '--no-progress'], 'receive');
+    await r.until(() => r.stderr.includes('wraith receiving as'), 20_000, 'the receiving line');
+    expect(r.stderr).toMatch(/wraith receiving as [0-9a-f]{64}@\[::1\]:\d+/);
+    expect(r.stderr).toMatch(/localhost names 2 addresses; listening on \[::1\]:\d+ only, so senders that dial 127\.0\.0\.1 find nothing/);
+    r.signal('SIGINT');
+    expect((await r.waitExit(20_000)).code).toBe(0);
   });
 });

@@ -97,16 +97,26 @@ function warnOpen(config: ResolvedConfig, log: Logger): void {
   }
 }
 
-/** listen_addr with a host name (`localhost:40000`) resolved to the address it names. */
-async function resolveBind(bind: string): Promise<string> {
+/**
+ * listen_addr with a host name (`localhost:40000`) resolved to the first address it names. One
+ * socket takes one address: when the name has more (`localhost` as ::1 and 127.0.0.1), a warning
+ * says which one senders must use.
+ */
+async function resolveBind(bind: string, log: Logger): Promise<string> {
   const addr = parseAddr(bind, { allowPortZero: true });
   if (isIP(addr.host) !== 0) return bind;
+  let all: { address: string }[];
   try {
-    const { address } = await lookup(addr.host);
-    return formatAddr({ host: address, port: addr.port });
+    all = await lookup(addr.host, { all: true });
   } catch (e) {
     throw new WraithError('E_ADDR_INVALID', `cannot resolve ${addr.host} (network.listen_addr): ${(e as Error).message}`, { host: addr.host });
   }
+  const chosen = formatAddr({ host: all[0]!.address, port: addr.port });
+  const others = all.slice(1).map((a) => a.address).filter((a) => a !== all[0]!.address);
+  if (others.length > 0) {
+    log.warn({ listen: bind, others }, `${addr.host} names ${all.length} addresses; listening on ${chosen} only, so senders that dial ${others.join(' or ')} find nothing (bind an IP address, or [::] for all)`);
+  }
+  return chosen;
 }
 
 /** A node that accepts files: bound to listen_addr, authorising by trusted_peers / auto_accept, with its store. */
@@ -115,7 +125,7 @@ async function startReceiver(opts: NodeContext): Promise<{ node: WraithNode; sto
   warnOpen(config, log.logger);
   const authorize = authorizer(config, log.child('auth'));
   const node = await startListening(
-    await resolveBind(config.network.listen_addr),
+    await resolveBind(config.network.listen_addr, log.logger),
     (bind) => WraithNode.start({ config, identity: opts.identity, log, stats: opts.stats, bind, acceptIncoming: true, authorize }),
     (fields, msg) => log.logger.warn(fields, msg),
   );
