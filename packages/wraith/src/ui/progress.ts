@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import type cliProgress from 'cli-progress';
 import type { WraithError } from '@wraith/core';
+import type { ReceiveResult } from '../node-api.js';
 import { humanBytes, humanDuration, humanRate } from '../units.js';
 import { formatError } from './errors.js';
 import { printable } from './printable.js';
@@ -22,7 +23,7 @@ function summary(e: CompletedEvent): string {
 const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
 
 /** The last line of a human `wraith receive`: what it received over its whole run. */
-export function receiveSummary(r: { files: number; bytes: number; present: number; dirs: number; errors: readonly unknown[]; interrupted: number }): string {
+export function receiveSummary(r: ReceiveResult): string {
   const parts = [r.files === 0 ? 'nothing received' : `${count(r.files, 'file', 'files')}, ${humanBytes(r.bytes)} received`];
   if (r.present > 0) parts.push(`${count(r.present, 'file', 'files')} already present`);
   if (r.dirs > 0) parts.push(count(r.dirs, 'directory', 'directories'));
