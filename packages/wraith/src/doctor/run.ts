@@ -26,6 +26,8 @@ export interface DoctorOptions {
   readonly debug?: boolean;
   /** The UDP port the node binds (default 40000, the config default); 0: picked at start. */
   readonly port?: number;
+  /** The IP the node binds (default `::`, the config default). */
+  readonly host?: string;
   readonly transport?: DoctorTransport;
   /** UMEM bytes to lock (memlock check); default 64 MiB, the config default. */
   readonly umemBytes?: number;
@@ -85,6 +87,7 @@ export async function gatherChecks(opts: Omit<DoctorOptions, 'json' | 'out'>): P
     caps: status === null ? null : parseCapEff(status),
     iface,
     ifaceSource,
+    host: opts.host ?? '::',
     port: opts.port ?? DEFAULT_PORT,
     umemBytes: opts.umemBytes ?? DEFAULT_UMEM_BYTES,
   };

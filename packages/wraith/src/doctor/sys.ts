@@ -39,8 +39,11 @@ export interface Sys {
   run(cmd: string, args: readonly string[]): RunResult | null;
   /** uname -r. */
   release(): string;
-  /** Binds a UDP socket on the port briefly: null when that works, else the errno code. */
-  bindUdp(port: number): Promise<string | null>;
+  /**
+   * Binds a UDP socket on `host` (an IP literal; `::` dual-stack, as the node binds it) and the
+   * port briefly: null when that works, else the errno code.
+   */
+  bindUdp(port: number, host: string): Promise<string | null>;
   /** require('@wraith/native'), or why it failed. */
   nativeModule(): NativeModule;
   /** The io_uring probe of @wraith/io-uring (or of the addon); null when neither is loadable. */
@@ -96,14 +99,14 @@ export function realSys(): Sys {
       return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error?.message ?? '') };
     },
     release: () => release(),
-    bindUdp(port) {
+    bindUdp(port, host) {
       return new Promise((resolve) => {
-        const s = createSocket({ type: 'udp4', reuseAddr: false });
+        const s = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false, ipv6Only: false });
         s.once('error', (e: NodeJS.ErrnoException) => {
           s.close();
           resolve(e.code ?? 'EIO');
         });
-        s.bind({ port, address: '0.0.0.0', exclusive: true }, () => {
+        s.bind({ port, address: host, exclusive: true }, () => {
           s.close();
           resolve(null);
         });

@@ -7,7 +7,7 @@ import { fakeSys, healthy, type FakeMachine } from './fake-sys.js';
 
 type Machine = ReturnType<typeof healthy>;
 
-async function checksOf(m: FakeMachine, opts: { interface?: string; port?: number; debug?: boolean } = {}): Promise<Record<string, Check>> {
+async function checksOf(m: FakeMachine, opts: { interface?: string; port?: number; host?: string; debug?: boolean } = {}): Promise<Record<string, Check>> {
   const list = await gatherChecks({ sys: fakeSys(m), ...opts });
   expect(list.map((c) => c.name)).toEqual([...CHECK_NAMES]);
   return Object.fromEntries(list.map((c) => [c.name, c]));
@@ -209,6 +209,21 @@ describe('runtime', () => {
       const r = await runDoctor({ json: false, transport, sys: fakeSys(m), out: new MemStream() });
       expect(r.exitCode, transport).toBe(5);
     }
+  });
+
+  it('udp_port binds what the node binds: [::] by default, 0.0.0.0 where IPv6 is off, an address the host lacks fails', async () => {
+    const m: Machine = { ...healthy(), bound: [] };
+    expect((await checksOf(m, { port: 40000 })).udp_port).toMatchObject({ status: 'ok', found: 'UDP port 40000 is free (bound and released [::]:40000)' });
+    expect(m.bound).toEqual(['::']);
+
+    const noV6: Machine = { ...healthy(), bound: [], bindErrors: { '::': 'EAFNOSUPPORT' } };
+    expect((await checksOf(noV6, { port: 40000 })).udp_port).toMatchObject({ status: 'ok', found: 'UDP port 40000 is free (bound and released 0.0.0.0:40000)' });
+    expect(noV6.bound).toEqual(['::', '0.0.0.0']);
+
+    const elsewhere: Machine = { ...healthy(), bound: [], bindErrors: { '192.0.2.77': 'EADDRNOTAVAIL' } };
+    const c = (await checksOf(elsewhere, { port: 40000, host: '192.0.2.77' })).udp_port!;
+    expect(c).toMatchObject({ status: 'fail', code: 'E_ADDR_INVALID' });
+    expect(c.found).toContain('no interface of this host has 192.0.2.77');
   });
 
   it('security modules: SELinux enforcing warns', async () => {

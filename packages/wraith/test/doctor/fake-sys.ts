@@ -11,6 +11,9 @@ export interface FakeMachine {
   dirs?: Record<string, string[]>;
   commands?: Record<string, RunResult>;
   bindError?: string | null;
+  /** Errors by bound host (before bindError); every host bound is pushed to `bound`. */
+  bindErrors?: Record<string, string>;
+  bound?: string[];
   native?: NativeModule;
   uring?: UringProbe | null;
 }
@@ -56,7 +59,10 @@ export function fakeSys(m: FakeMachine): Sys {
     readdir: (p) => m.dirs?.[p] ?? null,
     run: (cmd, args) => m.commands?.[[cmd, ...args].join(' ')] ?? null,
     release: () => m.release ?? '6.18.0',
-    bindUdp: async () => m.bindError ?? null,
+    bindUdp: async (_port, host) => {
+      m.bound?.push(host);
+      return m.bindErrors?.[host] ?? m.bindError ?? null;
+    },
     nativeModule: () => m.native ?? { native: null, loadError: 'not built' },
     ioUringProbe: async () => (m.uring === undefined ? null : m.uring),
   };

@@ -6,6 +6,7 @@
  * that failure's exit code.
  */
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ERRORS, EXIT_CODES, WraithError } from '@wraith/core';
@@ -103,13 +104,18 @@ export async function doctor(opts: DoctorOptions, cmd: Command, io: CliIo, state
   const configFile = g.config !== undefined ? resolve(io.cwd, g.config) : null;
   let transport: 'auto' | 'udp' | 'xdp' = 'auto';
   let port: number | undefined;
+  let host: string | undefined;
   let iface: string | undefined = opts.interface;
   let umemBytes: number | undefined;
   try {
     const loaded = await loadConfig({ home: homeDir, ...(configFile !== null ? { configFile } : {}), cwd: io.cwd });
     transport = loaded.config.network.transport;
-    const m = /:(\d+)$/.exec(loaded.config.network.listen_addr);
-    if (m) port = Number(m[1]);
+    const m = /^\[?(.*?)\]?:(\d+)$/.exec(loaded.config.network.listen_addr);
+    if (m) {
+      port = Number(m[2]);
+      // A host name is resolved by the node at start; the check then binds the default.
+      if (isIP(m[1]!) !== 0) host = m[1];
+    }
     iface ??= loaded.config.network.xdp_interface ?? undefined;
     umemBytes = loaded.config.xdp.umem_size;
   } catch {
@@ -119,6 +125,7 @@ export async function doctor(opts: DoctorOptions, cmd: Command, io: CliIo, state
     ...(iface !== undefined ? { interface: iface } : {}),
     ...(opts.debug ? { debug: true } : {}),
     ...(port !== undefined ? { port } : {}),
+    ...(host !== undefined ? { host } : {}),
     ...(umemBytes !== undefined ? { umemBytes } : {}),
     transport,
   });

@@ -13,7 +13,8 @@ export interface DoctorContext {
   /** The interface to check, and how it was chosen; null when none could be. */
   readonly iface: string | null;
   readonly ifaceSource: 'flag' | 'default route' | null;
-  /** The UDP port the node binds. */
+  /** The UDP address and port the node binds (an IP literal: `::` by default). */
+  readonly host: string;
   readonly port: number;
   /** UMEM bytes the transport locks (for the memlock check). */
   readonly umemBytes: number;

@@ -49,8 +49,12 @@ export function securityModulesCheck(ctx: DoctorContext): Check {
 
 export async function udpPortCheck(ctx: DoctorContext): Promise<Check> {
   if (ctx.port === 0) return check('udp_port', 'ok', 'port 0: a free port is picked at start');
-  const err = await ctx.sys.bindUdp(ctx.port);
-  if (err === null) return check('udp_port', 'ok', `UDP port ${ctx.port} is free (bound and released 0.0.0.0:${ctx.port})`);
+  let host = ctx.host;
+  let err = await ctx.sys.bindUdp(ctx.port, host);
+  // As the node does where IPv6 is off at boot: [::] becomes 0.0.0.0.
+  if (err === 'EAFNOSUPPORT' && host === '::') err = await ctx.sys.bindUdp(ctx.port, (host = '0.0.0.0'));
+  const where = host.includes(':') ? `[${host}]:${ctx.port}` : `${host}:${ctx.port}`;
+  if (err === null) return check('udp_port', 'ok', `UDP port ${ctx.port} is free (bound and released ${where})`);
   const c = classifyErrno(err);
   if (c.kind === 'in_use') {
     return check('udp_port', 'fail', `UDP port ${ctx.port} is in use: ${err}`, {
@@ -62,5 +66,10 @@ export async function udpPortCheck(ctx: DoctorContext): Promise<Check> {
       code: 'E_PERMISSION', remedy: 'ports below 1024 need CAP_NET_BIND_SERVICE; choose a higher port',
     });
   }
-  return check('udp_port', 'fail', `binding UDP port ${ctx.port}: ${err}`, { code: 'E_SOCKET' });
+  if (err === 'EADDRNOTAVAIL') {
+    return check('udp_port', 'fail', `binding UDP ${where}: ${err}: no interface of this host has ${host}`, {
+      code: 'E_ADDR_INVALID', remedy: 'set [network] listen_addr / --bind to an address of this host, or [::]',
+    });
+  }
+  return check('udp_port', 'fail', `binding UDP ${where}: ${err}`, { code: 'E_SOCKET' });
 }
