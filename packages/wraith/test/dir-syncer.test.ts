@@ -1,6 +1,6 @@
 // DirSyncer: directory fsyncs shared between installs (group commit), and never one that began
 // before its caller asked.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -62,7 +62,11 @@ describe('DirSyncer', () => {
     expect(calls).toBe(3);
     // The real fsync on a real directory.
     const dir = mkdtempSync(join(tmpdir(), 'wraith-dirsync-'));
-    await new DirSyncer().sync(dir);
-    await fsyncDir(dir);
+    try {
+      await new DirSyncer().sync(dir);
+      await fsyncDir(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
