@@ -14,6 +14,7 @@ import { loadConfig, type LoadedConfig } from '../../config/load.js';
 import { checkPrivate, homePaths, resolveHomeDir } from '../../home/home.js';
 import { loadIdentity } from '../../home/identity.js';
 import { readRunInfo } from '../../home/runinfo.js';
+import { parseAddr } from '../../peer.js';
 import { toWraithError } from '../../ui/errors.js';
 import type { CliIo, CliState } from '../context.js';
 import { blockingChecks, gatherChecks } from '../../doctor/run.js';
@@ -110,12 +111,10 @@ export async function doctor(opts: DoctorOptions, cmd: Command, io: CliIo, state
   try {
     const loaded = await loadConfig({ home: homeDir, ...(configFile !== null ? { configFile } : {}), cwd: io.cwd });
     transport = loaded.config.network.transport;
-    const m = /^\[?(.*?)\]?:(\d+)$/.exec(loaded.config.network.listen_addr);
-    if (m) {
-      port = Number(m[2]);
-      // A host name is resolved by the node at start; the check then binds the default.
-      if (isIP(m[1]!) !== 0) host = m[1];
-    }
+    const addr = parseAddr(loaded.config.network.listen_addr, { allowPortZero: true });
+    port = addr.port;
+    // A host name is resolved by the node at start; the check then binds the default.
+    if (isIP(addr.host) !== 0) host = addr.host;
     iface ??= loaded.config.network.xdp_interface ?? undefined;
     umemBytes = loaded.config.xdp.umem_size;
   } catch {
