@@ -24,7 +24,17 @@ export function fdTruncateNow(fd: number, length: number): void {
 /** Mode (& 0o777) and mtime (also as atime) of an open file, now. */
 export function fdSetModeAndTime(fd: number, mode: number, mtimeMs: number): void {
   fs.fchmodSync(fd, mode & 0o777);
-  fs.futimesSync(fd, mtimeMs / 1000, mtimeMs / 1000);
+  const t = utimeSeconds(mtimeMs);
+  fs.futimesSync(fd, t, t);
+}
+
+/**
+ * Seconds for futimes that land on the exact millisecond: libuv truncates to whole microseconds,
+ * and ms / 1000 is often a hair below the value (…001 ms became …000999). Half a microsecond
+ * more is above that error for any date before the year 2200, and below the next microsecond.
+ */
+export function utimeSeconds(mtimeMs: number): number {
+  return Math.floor(mtimeMs) / 1000 + 5e-7;
 }
 
 /** fsync off the event loop, then close (also when fsync failed; its error wins). */
