@@ -234,7 +234,7 @@ export class SimPair {
   private readonly rxBatch = new DatagramBatch(32, 2048);
 
   /** One step of the event loop; returns false when nothing can ever happen again. */
-  step(): boolean {
+  step(limit: Instant = Infinity): boolean {
     const a = this.a;
     const b = this.b;
     a.handleEvents(this.now);
@@ -248,6 +248,10 @@ export class SimPair {
       b.endpoint.pollTimeout(),
     );
     if (next === Infinity) return false;
+    if (next > limit) {
+      this.now = limit; // the caller's time is up before anything happens
+      return true;
+    }
     // Always move forward, so a timer that re-arms at `now` cannot spin.
     this.now = Math.max(this.now + 1, Math.ceil(next));
     this.deliver(this.ab, b);
@@ -261,7 +265,7 @@ export class SimPair {
   runUntil(done: () => boolean, maxTime: Instant): boolean {
     while (this.now < maxTime) {
       if (done()) return true;
-      if (!this.step()) return done();
+      if (!this.step(maxTime)) return done();
     }
     return done();
   }

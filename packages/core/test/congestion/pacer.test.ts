@@ -84,10 +84,33 @@ describe('Pacer', () => {
     while (p.nextSendTime(0, MTU) <= 0) p.onSent(0, MTU);
     expect(p.nextSendTime(0, MTU)).toBe(10);
     expect(p.wakeTime(0)).toBe(640);
-    // 1 MB/s: bucket 10 packets (the minimum), smaller than a batch: wake when it is full.
+    // 1 MB/s: bucket 10 packets (the minimum), smaller than two batches: wake when half full.
     const q = new Pacer(fixed(1e7, 1e6), rtt, { mtu: MTU });
     while (q.nextSendTime(0, MTU) <= 0) q.onSent(0, MTU);
-    expect(q.wakeTime(0)).toBe(10_000);
+    expect(q.wakeTime(0)).toBe(5_000);
+  });
+
+  it('holds its rate for a sender whose timer fires up to 1 ms late', () => {
+    // A host's timer wakes the sender `late` µs after wakeTime; it then sends all it may. Tokens
+    // that refill past a full bucket are lost, so the wake must leave room for the lateness.
+    for (const rate of [1e6, 5e6, 10e6, 40e6, 100e6]) {
+      for (const late of [0, 500, 990]) {
+        const p = new Pacer(fixed(1e9, rate), rtt, { mtu: MTU });
+        let now = 0;
+        let sent = 0;
+        const until = 1_000_000;
+        while (now < until) {
+          while (p.nextSendTime(now, MTU) <= now) {
+            p.onSent(now, MTU);
+            sent += MTU;
+          }
+          now = Math.max(p.wakeTime(now), now + 1) + late;
+        }
+        // What left past the first full bucket, as a share of the rate over the second.
+        const share = Math.round(((sent - p.capacity(rate)) / rate) * 100);
+        expect({ rate, late, ok: share >= 98 && share <= 100 }).toEqual({ rate, late, ok: true });
+      }
+    }
   });
 
   it('refills after idle only up to the burst', () => {
