@@ -217,7 +217,7 @@ export class DgramTransport implements Transport {
    * (as the kernel reports them: double what was set).
    */
   stats(): TransportStats {
-    const now = Date.now();
+    const now = performance.now(); // monotonic: a stepped wall clock must not freeze the refresh;
     if (this.closing === undefined && now - this.kernelDropsAt >= KERNEL_DROPS_REFRESH_MS) {
       this.kernelDropsAt = now;
       this.kernelDrops = readKernelDrops(this.local) ?? this.kernelDrops;

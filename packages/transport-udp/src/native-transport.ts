@@ -286,7 +286,7 @@ export class NativeUdpTransport implements Transport {
     }
     // SO_RXQ_OVFL reports drops only with the next datagram that arrives;
     // /proc/net/udp has them at once. Both count the same socket's drops.
-    const now = Date.now();
+    const now = performance.now(); // monotonic: a stepped wall clock must not freeze the refresh;
     if (this.closing === undefined && now - this.procDropsAt >= KERNEL_DROPS_REFRESH_MS) {
       this.procDropsAt = now;
       this.procDrops = readKernelDrops(this.local) ?? this.procDrops;

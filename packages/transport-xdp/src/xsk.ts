@@ -32,14 +32,14 @@ export async function openXsk(
     const modes: Array<'zerocopy' | 'copy'> = zeroCopy === 'on' ? ['zerocopy'] : zeroCopy === 'off' ? ['copy'] : ['zerocopy', 'copy'];
     let last: unknown;
     for (const mode of modes) {
-      const deadline = Date.now() + BIND_BUSY_RETRY_MS;
+      const deadline = performance.now() + BIND_BUSY_RETRY_MS;
       for (;;) {
         try {
           sock.bind(ifindex, queue, mode);
           return sock;
         } catch (e) {
           last = e;
-          if (errnoOf(e) === ERRNO.EBUSY && Date.now() < deadline) {
+          if (errnoOf(e) === ERRNO.EBUSY && performance.now() < deadline) {
             await sleep(BIND_BUSY_STEP_MS);
             continue;
           }

@@ -41,7 +41,7 @@ describe('NDJSON (schema v1)', () => {
   it('throttles progress lines but always emits the final one', () => {
     const out = new MemStream();
     let now = T0;
-    const ui = new NdjsonUi(out, { now: () => now, progressIntervalMs: 1000 });
+    const ui = new NdjsonUi(out, { now: () => T0, mono: () => now, progressIntervalMs: 1000 });
     const p = (done: number) => ui.progress({ transfer_id: 't', bytes_total: 10, bytes_done: done, rate_bps: 1, eta_s: 10 - done });
     p(1);
     now += 500;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { WraithError } from '@wraith/core';
+import { monoMs } from '../clock.js';
 import type { AdminProvider, PeerDto, StatusDto, TransferDto } from '../admin/provider.js';
 import { WARNINGS_KEPT } from '../admin/dto.js';
 import { orderTransfers } from '../admin/order.js';
@@ -44,7 +45,7 @@ export class DaemonAdminProvider implements AdminProvider {
     return {
       peer_id: this.opts.identity.peerId,
       version: packageVersion(),
-      uptime_s: (Date.now() - this.node.startedAt) / 1000,
+      uptime_s: (monoMs() - this.node.startedMono) / 1000,
       listen: [formatAddr(this.node.localAddr)],
       transport: {
         active: this.node.transportName,

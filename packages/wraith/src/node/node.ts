@@ -21,6 +21,7 @@ import type { ResolvedConfig } from '../config/schema.js';
 import type { Identity } from '../home/identity.js';
 import type { Log } from '../log.js';
 import type { Stats } from '../stats.js';
+import { monoMs } from '../clock.js';
 import { Driver, nowMicros } from './driver.js';
 import { selectTransport, type TransportProbe } from './select-transport.js';
 import { StatsBridge } from './stats-bridge.js';
@@ -75,6 +76,8 @@ export class WraithNode {
   private readonly early: SessionEvent[] = [];
   readonly sessionPeers = new Map<number, { peerId: string; addr: SocketAddr; since: number }>();
   readonly startedAt = Date.now();
+  /** monoMs() at start: uptime, whatever the wall clock does. */
+  readonly startedMono = monoMs();
   private readonly bridge: StatsBridge;
   private statsTimer: NodeJS.Timeout;
   private closed = false;
@@ -376,8 +379,8 @@ export class WraithNode {
     this.endpoint.closeAll(nowMicros(), code, reason);
     this.driver.run();
     // Let the CLOSE frames leave.
-    const deadline = Date.now() + graceMs;
-    while (this.endpoint.sessionCount > 0 && Date.now() < deadline) {
+    const deadline = monoMs() + graceMs;
+    while (this.endpoint.sessionCount > 0 && monoMs() < deadline) {
       await new Promise((r) => setTimeout(r, 2));
       this.driver.run();
     }

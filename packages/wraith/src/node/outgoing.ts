@@ -13,6 +13,7 @@ import {
 import type { Logger } from 'pino';
 import { formatAddr, type PeerSpec } from '../peer.js';
 import { humanDuration } from '../units.js';
+import { monoMs } from '../clock.js';
 import type { Stats } from '../stats.js';
 import type { SendUi } from '../ui/types.js';
 import { assertUnchanged, snapshotFd, sourceChanges, walk, type SourceSnapshot, type WalkEntry } from '../walk.js';
@@ -186,7 +187,7 @@ export class OutgoingJob {
   async run(): Promise<OutgoingResult> {
     const o = this.o;
     // What the PATHs hold now is what goes: files that appear meanwhile are left out.
-    const bornBefore = Date.now();
+    const bornBefore = Date.now(); // compared with file birth times: the wall clock
     this.walker = walk(o.paths, {
       followSymlinks: o.followSymlinks,
       bornBefore,
@@ -201,7 +202,7 @@ export class OutgoingJob {
       return expected;
     });
     counting.catch(() => undefined); // a failed dial is reported first; the walk reports its own errors again
-    await this.connect(Date.now() + Math.max(o.reconnectForMs, 0));
+    await this.connect(monoMs() + Math.max(o.reconnectForMs, 0));
     const expected = await counting;
     this.expectedBytes = expected.bytes;
     o.ui.started({ transfer_id: o.transferId, direction: 'send', peer: `${o.peer.id}@${formatAddr(o.peer.addr)}`, files: expected.files, bytes_total: expected.bytes });
@@ -242,8 +243,8 @@ export class OutgoingJob {
       if (this.session >= 0 && o.node.endpoint.hasSession(this.session)) {
         // The CANCEL of a failed file must reach the receiver before CLOSE ends the control
         // stream: otherwise it sees only "done" and keeps a partial that can never complete.
-        const until = Date.now() + CONTROL_SETTLE_MS;
-        while (!o.node.endpoint.controlSettled(this.session) && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+        const until = monoMs() + CONTROL_SETTLE_MS;
+        while (!o.node.endpoint.controlSettled(this.session) && monoMs() < until) await new Promise((r) => setTimeout(r, 5));
       }
       if (this.session >= 0 && o.node.endpoint.hasSession(this.session)) {
         o.node.endpoint.close(nowMicros(), this.session, null, 'done');
@@ -260,7 +261,7 @@ export class OutgoingJob {
 
   private async connect(deadline: number): Promise<void> {
     const o = this.o;
-    const began = Date.now();
+    const began = monoMs();
     const addr = formatAddr(o.peer.addr);
     let last: WraithError | null = null;
     let dials = 0;
@@ -294,7 +295,7 @@ export class OutgoingJob {
         // Nothing listens there (ICMP port unreachable, at every address): a wrong port or a
         // daemon not running. A first dial says so at once; a re-dial waits for a restart.
         if (last.code === 'E_PEER_UNREACHABLE' && !this.everConnected) break;
-        if (last.category === 'auth' || Date.now() >= deadline || o.signal.aborted) break;
+        if (last.category === 'auth' || monoMs() >= deadline || o.signal.aborted) break;
         // Until the first session nothing else is printed: say why the command waits.
         if (dials === 1 && !this.everConnected) {
           o.ui.warning({ transfer_id: o.transferId, code: last.code, message: `no answer from ${addr} yet (${last.message}); dialling again for up to ${humanDuration(o.reconnectForMs / 1000)} (--reconnect-for)` });
@@ -304,7 +305,7 @@ export class OutgoingJob {
       }
     }
     if (last && last.code !== 'E_PEER_ID_MISMATCH' && last.category !== 'auth') {
-      const tried = `${dials} dial${dials === 1 ? '' : 's'} over ${humanDuration((Date.now() - began) / 1000)}; last: ${last.message}`;
+      const tried = `${dials} dial${dials === 1 ? '' : 's'} over ${humanDuration((monoMs() - began) / 1000)}; last: ${last.message}`;
       if (!this.everConnected && last.code === 'E_PEER_UNREACHABLE') {
         // The message names the address that refused: for a host name, the one it resolved to.
         throw new WraithError(last.code, `could not connect${isIP(o.peer.addr.host) !== 0 ? '' : ` to ${addr}`}: ${last.message}`, last.details);
@@ -325,7 +326,7 @@ export class OutgoingJob {
     // directory is gone): dialling again cannot help.
     if (this.o.reconnectForMs <= 0 || lost.category === 'auth' || lost.category === 'io') throw lost;
     if (lost.code === 'E_TOO_MANY_SESSIONS') {
-      const now = Date.now();
+      const now = monoMs();
       if (this.busySince === null) {
         this.busySince = now;
         this.o.ui.warning({ transfer_id: this.o.transferId, code: lost.code, message: `the receiver has as many sessions from this node as it takes (max_sessions_per_peer); waiting up to ${humanDuration(this.o.reconnectForMs / 1000)} (--reconnect-for) for one to end` });
@@ -340,7 +341,7 @@ export class OutgoingJob {
       this.o.log[this.shownLevel]({ code: lost.code, reason: lost.message }, 'session lost; reconnecting');
       this.o.ui.warning({ transfer_id: this.o.transferId, code: lost.code, message: `${lost.message}; dialling again for up to ${humanDuration(this.o.reconnectForMs / 1000)} (--reconnect-for), then resuming` });
     }
-    await this.connect(Date.now() + this.o.reconnectForMs);
+    await this.connect(monoMs() + this.o.reconnectForMs);
     const again = [...this.active.values()];
     this.active.clear();
     for (const t of again) this.offer(t);

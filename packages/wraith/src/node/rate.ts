@@ -1,9 +1,11 @@
+import { monoMs } from '../clock.js';
+
 /** A smoothed byte rate over a sliding window of one-second buckets. */
 export class RateMeter {
   private readonly buckets: number[] = [];
-  private start = Date.now();
+  private start = monoMs();
   private current = 0;
-  private currentAt = Math.floor(Date.now() / 1000);
+  private currentAt = Math.floor(monoMs() / 1000);
 
   constructor(private readonly windowSec = 5) {}
 
@@ -15,13 +17,13 @@ export class RateMeter {
   /** Forget the window: the rate counts from now (a send that waited for its hashing). */
   restart(): void {
     this.buckets.length = 0;
-    this.start = Date.now();
+    this.start = monoMs();
     this.current = 0;
     this.currentAt = Math.floor(this.start / 1000);
   }
 
   private roll(): void {
-    const sec = Math.floor(Date.now() / 1000);
+    const sec = Math.floor(monoMs() / 1000);
     while (this.currentAt < sec) {
       this.buckets.push(this.current);
       if (this.buckets.length > this.windowSec) this.buckets.shift();
@@ -33,7 +35,7 @@ export class RateMeter {
   /** Bytes per second over the window (the running second included pro rata). */
   rate(): number {
     this.roll();
-    const now = Date.now();
+    const now = monoMs();
     const partial = (now % 1000) / 1000;
     const full = this.buckets.reduce((a, b) => a + b, 0);
     const span = Math.min(this.buckets.length + partial, (now - this.start) / 1000);
@@ -44,7 +46,7 @@ export class RateMeter {
 /** A token bucket for --rate: how many bytes may be released now. */
 export class TokenBucket {
   private tokens: number;
-  private last = Date.now();
+  private last = monoMs();
 
   constructor(
     private readonly rateBps: number,
@@ -55,7 +57,7 @@ export class TokenBucket {
 
   /** Take up to `want` bytes; returns what was granted (possibly 0). */
   take(want: number): number {
-    const now = Date.now();
+    const now = monoMs();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rateBps);
     this.last = now;
     if (this.tokens < want) return 0;

@@ -2,6 +2,7 @@ import { WraithError, type Transport } from '@wraith/core';
 import { createUdpTransport, udpBackend } from '@wraith/transport-udp';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/schema.js';
+import { monoMs } from '../clock.js';
 
 /** One transport considered at startup, and why it was taken or not. */
 export interface TransportProbe {
@@ -37,7 +38,7 @@ export async function selectTransport(config: ResolvedConfig, bind: string, log:
   const probes: TransportProbe[] = [];
   const tryXdp = want === 'xdp' || (want === 'auto' && config.network.xdp_interface !== null);
   if (tryXdp) {
-    const t0 = Date.now();
+    const t0 = monoMs();
     try {
       const mod = (await import('@wraith/transport-xdp')) as XdpModule;
       if (typeof mod.createXdpNodeTransport !== 'function') {
@@ -53,7 +54,7 @@ export async function selectTransport(config: ResolvedConfig, bind: string, log:
       const err = e instanceof WraithError ? e : new WraithError('E_XDP_UNAVAILABLE', (e as Error).message);
       probes.push({ name: 'xdp', ok: false, code: err.code, reason: err.message, remedy: err.hint });
       if (want === 'xdp' && !config.network.udp_fallback) throw err;
-      log.warn({ code: err.code, remedy: err.hint, elapsed_ms: Date.now() - t0 }, `XDP unavailable: falling back to UDP (${err.message}; fix: ${err.hint})`);
+      log.warn({ code: err.code, remedy: err.hint, elapsed_ms: Math.round(monoMs() - t0) }, `XDP unavailable: falling back to UDP (${err.message}; fix: ${err.hint})`);
     }
   } else {
     const reason = want === 'udp' ? 'transport = "udp" was configured' : 'no xdp_interface configured (auto never picks one)';

@@ -4,6 +4,7 @@
  * final progress (bytes_done = bytes_total) always goes out.
  */
 import type { WraithError } from '@wraith/core';
+import { monoMs } from '../clock.js';
 import type { CompletedEvent, FileEvent, OutStream, ProgressEvent, StartedEvent, TransferUi, WarningEvent } from './types.js';
 
 export const NDJSON_VERSION = 1;
@@ -11,13 +12,17 @@ export const NDJSON_VERSION = 1;
 export interface NdjsonOptions {
   /** Minimum time between two progress lines of one transfer (default 1000 ms). */
   readonly progressIntervalMs?: number;
+  /** Wall clock for `ts` (default Date.now). */
   readonly now?: () => number;
+  /** Clock for the throttle (default monotonic, so a stepped wall clock cannot stop progress). */
+  readonly mono?: () => number;
 }
 
 export class NdjsonUi implements TransferUi {
   private readonly lastProgress = new Map<string, number>();
   private readonly interval: number;
   private readonly now: () => number;
+  private readonly mono: () => number;
 
   constructor(
     private readonly out: OutStream,
@@ -25,6 +30,7 @@ export class NdjsonUi implements TransferUi {
   ) {
     this.interval = opts.progressIntervalMs ?? 1000;
     this.now = opts.now ?? Date.now;
+    this.mono = opts.mono ?? monoMs;
   }
 
   /** Writes one line. Key order: v, type, ts, transfer_id, then the event's fields. */
@@ -39,7 +45,7 @@ export class NdjsonUi implements TransferUi {
   }
 
   progress(e: ProgressEvent): void {
-    const t = this.now();
+    const t = this.mono();
     const last = this.lastProgress.get(e.transfer_id);
     const final = e.bytes_done >= e.bytes_total;
     if (!final && last !== undefined && t - last < this.interval) return;

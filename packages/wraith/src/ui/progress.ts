@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import type cliProgress from 'cli-progress';
 import type { WraithError } from '@wraith/core';
 import type { ReceiveResult } from '../node-api.js';
+import { monoMs } from '../clock.js';
 import { humanBytes, humanDuration, humanRate } from '../units.js';
 import { formatError } from './errors.js';
 import { printable } from './printable.js';
@@ -143,7 +144,7 @@ export class PlainUi implements TransferUi {
     opts: { progressIntervalMs?: number; now?: () => number } = {},
   ) {
     this.interval = opts.progressIntervalMs ?? 10_000;
-    this.now = opts.now ?? Date.now;
+    this.now = opts.now ?? monoMs; // a throttle: monotonic
   }
 
   started(e: StartedEvent): void {
