@@ -1,10 +1,11 @@
 import { randomFillSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WraithError } from '@wraith/core';
 import { ALIGN, allocAligned, createFileIo, type FileIo, type WriteRequest } from '@wraith/io-uring';
 import { describeIf, NO_NATIVE_PASS } from '../../../test/support/prereq.js';
 import { openDirect, splitDirect, writeBatch } from '../src/store/direct-writes.js';
+import { isAllZero } from '../src/store/zeros.js';
 import { DIRECT_MIN_BYTES } from '../src/store/store.js';
 import { makeStore, offer, ready, rootOf } from './store-helpers.js';
 
@@ -48,6 +49,7 @@ describe('writeBatch fallback', () => {
     const target = { fd: 3, direct: 7 as number | null };
     const failures: unknown[] = [];
     const aligned = allocAligned(2 * ALIGN + 5);
+    aligned.fill(1); // all-zero spans are not written at all
     const n = await writeBatch(io, target, [w(0, aligned)], (e) => failures.push(e));
     expect(failures).toHaveLength(1);
     expect(target.direct).toBeNull();
@@ -55,6 +57,55 @@ describe('writeBatch fallback', () => {
     const toBuffered = calls.filter(([fd]) => fd === 3).flatMap(([, s]) => s);
     // With the addon the aligned part went direct first; either way every byte reached fd 3.
     expect(toBuffered.reduce((a, [, len]) => a + len, 0)).toBe(2 * ALIGN + 5);
+  });
+});
+
+describe('all-zero spans', () => {
+  it('isAllZero: true only when every byte is zero, at any length', () => {
+    expect(isAllZero(new Uint8Array(0))).toBe(false);
+    for (const n of [1, 4095, 256 * 1024, 1]) {
+      const b = new Uint8Array(n);
+      expect(isAllZero(b)).toBe(true);
+      for (const at of [0, n >> 1, n - 1]) {
+        b[at] = 1;
+        expect(isAllZero(b)).toBe(false);
+        b[at] = 0;
+      }
+    }
+    expect(isAllZero(new Uint8Array(64).subarray(8, 40))).toBe(true); // a view
+  });
+
+  it('writeBatch leaves them unwritten (holes of the sparse partial) and counts only what it wrote', async () => {
+    const calls: Array<[number, number]> = [];
+    const io = { writeChunks: async (_fd: number, reqs: ReadonlyArray<WriteRequest>) => void calls.push(...spans([...reqs])) } as unknown as FileIo;
+    const data = new Uint8Array(4096);
+    data[4095] = 7;
+    const n = await writeBatch(io, { fd: 3, direct: null }, [w(0, new Uint8Array(4096)), w(4096, data), w(8192, new Uint8Array(100))], () => undefined);
+    expect(calls).toEqual([[4096, 4096]]);
+    expect(n).toEqual({ direct: 0, buffered: 4096 });
+  });
+
+  it('a sparse file written through the store arrives identical and keeps its holes', async () => {
+    const io = (await createFileIo('auto')).io;
+    try {
+      const chunk = 256 * 1024;
+      const size = 64 * chunk + 1000; // 16 MiB of holes with data at both ends and in the middle
+      const content = Buffer.alloc(size);
+      for (const at of [0, 31 * chunk + 5, size - 1000]) randomFillSync(content, at, 1000);
+      const { store } = await makeStore();
+      const f = await ready(store, offer('sparse.img', content, { chunkSize: chunk }));
+      const writes: WriteRequest[] = [];
+      for (let off = 0; off < size; off += chunk) writes.push(w(off, Uint8Array.prototype.slice.call(content, off, Math.min(size, off + chunk))));
+      const n = await writeBatch(io, f, writes, (e) => {
+        throw e;
+      });
+      expect(n.direct + n.buffered).toBe(3 * chunk - (chunk - 1000)); // the three chunks with data
+      const r = await f.complete();
+      expect(rootOf(readFileSync(r.path))).toBe(rootOf(content));
+      expect(statSync(r.path).blocks * 512).toBeLessThan(4 * chunk);
+    } finally {
+      await io.destroy();
+    }
   });
 });
 
@@ -67,7 +118,7 @@ describe('writeBatch on a full disk', () => {
     } as unknown as FileIo;
     const target = { fd: 3, direct: 7 as number | null };
     const failures: unknown[] = [];
-    await expect(writeBatch(io, target, [w(0, allocAligned(ALIGN))], (e) => failures.push(e))).rejects.toMatchObject({ code: 'E_NO_SPACE' });
+    await expect(writeBatch(io, target, [w(0, allocAligned(ALIGN).fill(1))], (e) => failures.push(e))).rejects.toMatchObject({ code: 'E_NO_SPACE' });
     expect(failures).toEqual([]);
   });
 });

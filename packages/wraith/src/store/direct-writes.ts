@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import { isWraithError } from '@wraith/core';
 import { ALIGN, isAligned, type FileIo, type WriteRequest } from '@wraith/io-uring';
 import { fdClose, fdOpen } from './fdio.js';
+import { isAllZero } from './zeros.js';
 
 export interface SplitWrites {
   direct: WriteRequest[];
@@ -56,13 +57,17 @@ export interface WrittenBytes {
  * Writes a batch through both fds. A failed O_DIRECT write (other than a full disk) turns
  * O_DIRECT off for this file (`onDirectFailure` hears why) and its spans are written again
  * through the page cache, so a file system that accepts the open but not the write loses nothing.
+ * All-zero spans are not written: a partial is created sparse at its full size, so they read
+ * back as zeros and stay holes (a sparse VM image arrives sparse, as `cp` keeps it). Only what
+ * was written counts in the result.
  */
 export async function writeBatch(
   io: FileIo,
   target: WriteTarget,
-  writes: ReadonlyArray<WriteRequest>,
+  all: ReadonlyArray<WriteRequest>,
   onDirectFailure: (err: unknown) => void,
 ): Promise<WrittenBytes> {
+  const writes = all.filter((w) => !isAllZero(w.data));
   const dfd = target.direct;
   const { direct, buffered } = dfd === null ? { direct: [], buffered: writes as WriteRequest[] } : splitDirect(writes);
   const sum = (ws: ReadonlyArray<WriteRequest>): number => ws.reduce((n, w) => n + w.data.length, 0);
