@@ -33,7 +33,7 @@ export function fdSetModeAndTime(fd: number, mode: number, mtimeMs: number): voi
  * and ms / 1000 is often a hair below the value (…001 ms became …000999). Half a microsecond
  * more is above that error for any date before the year 2200, and below the next microsecond.
  */
-export function utimeSeconds(mtimeMs: number): number {
+function utimeSeconds(mtimeMs: number): number {
   return Math.floor(mtimeMs) / 1000 + 5e-7;
 }
 
