@@ -100,11 +100,10 @@ export class DaemonAdminProvider implements AdminProvider {
   }
 
   transfers(): TransferDto[] {
-    const now = Date.now();
     const rx: TransferDto[] = this.incoming.list().map((r) => {
       const finished = r.finishedMs !== null;
       // The average since the offer was taken: a receive has no rate meter of its own.
-      const secs = ((r.finishedMs ?? now) - r.startedMs) / 1000;
+      const secs = r.elapsedMs / 1000;
       const rate = !finished && secs > 0 ? r.done / secs : 0;
       return {
         id: rxId(r.key),

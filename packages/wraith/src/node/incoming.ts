@@ -1,6 +1,7 @@
 import { ChunkSet, WraithError, bytesEqual, chunkCount, leafHash, type ErrorCode, type FileManifest, type SessionEvent } from '@wraith/core';
 import type { Logger } from 'pino';
 import type { Stats } from '../stats.js';
+import { monoMs } from '../clock.js';
 import type { FileStore, PartialFile } from '../store/index.js';
 import { writeBatch } from '../store/direct-writes.js';
 import type { ReceiveUi } from '../ui/types.js';
@@ -38,6 +39,8 @@ interface Rx {
   bytesDone: number;
   /** Wall clock (ms) when the offer was taken. */
   startedMs: number;
+  /** monoMs() then: durations, whatever the wall clock does. */
+  startedMono: number;
 }
 
 /** A file being received, or one of the last RECENT_KEPT finished (for the admin API). */
@@ -50,6 +53,8 @@ export interface ReceiveEntry {
   state: 'receiving' | 'installing' | 'completed' | 'failed' | 'cancelled';
   startedMs: number;
   finishedMs: number | null;
+  /** Time since the offer was taken, or until it ended, on the monotonic clock. */
+  elapsedMs: number;
   error: { code: string; message: string } | null;
 }
 
@@ -110,7 +115,7 @@ export class IncomingTransfers {
 
   private entryOf(r: Rx, state: ReceiveEntry['state'], error: ReceiveEntry['error']): ReceiveEntry {
     const { key, peerId, startedMs } = r;
-    return { key, peerId, name: r.manifest.name, size: r.manifest.size, done: r.bytesDone, state, startedMs, finishedMs: Date.now(), error };
+    return { key, peerId, name: r.manifest.name, size: r.manifest.size, done: r.bytesDone, state, startedMs, finishedMs: Date.now(), elapsedMs: monoMs() - r.startedMono, error };
   }
 
   private remember(e: ReceiveEntry): void {
@@ -309,6 +314,7 @@ export class IncomingTransfers {
       failed: false,
       bytesDone: 0,
       startedMs: Date.now(),
+      startedMono: monoMs(),
     };
   }
 
