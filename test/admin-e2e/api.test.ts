@@ -154,8 +154,8 @@ async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: num
 const FINAL = ['completed', 'failed', 'cancelled'];
 
 /** POST /v1/transfers (201), then polls the transfer until it has finished. */
-async function sendAndWait(path: string, peer: string): Promise<Transfer> {
-  const post = await api.req<Transfer>('POST', '/v1/transfers', { path, peer });
+async function sendAndWait(path: string, peer: string, extra: Record<string, string> = {}): Promise<Transfer> {
+  const post = await api.req<Transfer>('POST', '/v1/transfers', { path, peer, ...extra });
   expect(post.status, JSON.stringify(post.body)).toBe(201);
   return until(async () => {
     const t = await api.transfer(post.body.id);
@@ -280,6 +280,19 @@ describe('admin API: sending through the daemon', () => {
     const states = mine.filter((e) => e.event === 'transfer').map((e) => e.data['state']);
     expect(states).toContain('running');
     expect(states[states.length - 1]).toBe('completed');
+  });
+
+  it('POST with a rate ("4M", as `wraith send --rate` takes it): the send keeps to it and arrives identical', async () => {
+    const size = 8 * MiB;
+    const src = join(sendRoot, 'capped.bin');
+    const sha = await writeRandomFile(src, size);
+    const t0 = performance.now();
+    const done = await sendAndWait(src, 'b', { rate: '4M' });
+    const ms = performance.now() - t0;
+    expect(done, JSON.stringify(done)).toMatchObject({ state: 'completed', errors: [] });
+    expect(await sha256File(join(dB.output, 'capped.bin'))).toBe(sha);
+    // Disk reads may run 2 chunks (512 KiB) ahead of the cap; the rest leaves at 4e6 B/s at most.
+    expect(ms).toBeGreaterThan((((size - 512 * 1024) / 4e6) * 1000) * 0.9);
   });
 
   it('a [peers] entry given by host name (localhost:PORT) is looked up when the send dials, and the file arrives', async () => {

@@ -90,6 +90,12 @@ interface QueuedDatagram {
 }
 
 /** Counters for the node's stats registry and the DoS tests. */
+/** Per-session settings of a dial. */
+export interface ConnectOptions {
+  /** Cap on this session's sending rate, bytes per second (SessionConfig.maxSendRate); null: none. */
+  maxSendRate?: number | null;
+}
+
 export interface EndpointCounters {
   handshakesInitiated: number;
   handshakesCompleted: number;
@@ -199,8 +205,8 @@ export class Endpoint {
   // ------------------------------------------------------------------ commands
 
   /** Dial `addr`, expecting the static key `peer` (no trust on first use). */
-  connect(now: Instant, addr: SocketAddr, peer: Uint8Array): number {
-    const session = this.newSession(now, true, addr, this.c.rng, peer, randomCid(this.c.rng));
+  connect(now: Instant, addr: SocketAddr, peer: Uint8Array, opts: ConnectOptions = {}): number {
+    const session = this.newSession(now, true, addr, this.c.rng, peer, randomCid(this.c.rng), opts);
     const noise = session.writeInitiation();
     this.counters.handshakesInitiated++;
     const dg = this.encodeLong({
@@ -829,6 +835,7 @@ export class Endpoint {
     rng: Rng,
     expectedRemote: Uint8Array | null,
     remoteCid: Uint8Array,
+    opts: ConnectOptions = {},
   ): Session {
     let localCid = randomCid(rng);
     while (this.sessions.has(cidKey(localCid))) localCid = randomCid(rng);
@@ -836,7 +843,7 @@ export class Endpoint {
     const s = new Session(
       {
         id,
-        config: this.cfg,
+        config: opts.maxSendRate === undefined ? this.cfg : { ...this.cfg, maxSendRate: opts.maxSendRate },
         backend: this.c.backend,
         keyCrypto: this.keyCrypto,
         hasher: this.c.hasher,

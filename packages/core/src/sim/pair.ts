@@ -1,4 +1,4 @@
-import { Endpoint, type EndpointConfig } from '../endpoint.js';
+import { Endpoint, type ConnectOptions, type EndpointConfig } from '../endpoint.js';
 import { SeededRng } from '../rng.js';
 import type { Instant } from '../time.js';
 import { DatagramBatch, addrKey, type SocketAddr } from '../transport.js';
@@ -184,8 +184,8 @@ export class SimPair {
   }
 
   /** A connects to B; returns A's session id. */
-  connect(): number {
-    return this.a.endpoint.connect(this.now, this.b.addr, this.b.endpoint.staticPublicKey);
+  connect(opts: ConnectOptions = {}): number {
+    return this.a.endpoint.connect(this.now, this.b.addr, this.b.endpoint.staticPublicKey, opts);
   }
 
   /** Offer `data` from A on `session`. */

@@ -14,13 +14,14 @@ const CAP = 4e6; // bytes per second
 const WINDOW = 100_000; // µs
 const SIZE = 12 * MiB;
 
-function run(maxSendRate: number | null) {
+/** The cap for every session (the endpoint's config) or for the one dialled ('connect'). */
+function run(maxSendRate: number | null, via: 'config' | 'connect' = 'config') {
   // 100 Mbit/s: faster than the cap, slow enough that the uncapped run is not done before the blackhole.
   const link: SimLinkConfig = { bandwidthBps: 100e6, delay: 5_000, queueBytes: 4 * MiB };
-  const pair = new SimPair({ seed: 5, ab: { ...link }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3, session: { maxSendRate } });
+  const pair = new SimPair({ seed: 5, ab: { ...link }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3, session: { maxSendRate: via === 'config' ? maxSendRate : null } });
   const data = new Uint8Array(SIZE);
   new SeededRng(9).fill(data);
-  const s = pair.connect();
+  const s = via === 'config' ? pair.connect() : pair.connect({ maxSendRate });
   pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 10e6);
   const t0 = pair.now;
   pair.send(s, 'f.bin', data, 256 * 1024);
@@ -53,6 +54,13 @@ describe('maxSendRate', () => {
     const r = run(CAP);
     expect(r.ok).toBe(true);
     // 12 MiB at 4 MB/s is >= 3.1 s of sending, plus the 1 s stall.
+    expect(r.seconds).toBeGreaterThan(SIZE / CAP + 1);
+    expect(Math.max(...r.perWindow)).toBeLessThanOrEqual(bound);
+  });
+
+  it('a cap given at the dial holds for that session as the config does', () => {
+    const r = run(CAP, 'connect');
+    expect(r.ok).toBe(true);
     expect(r.seconds).toBeGreaterThan(SIZE / CAP + 1);
     expect(Math.max(...r.perWindow)).toBeLessThanOrEqual(bound);
   });

@@ -144,6 +144,8 @@ export const StartTransferBody = Type.Object(
     path: Type.String({ minLength: 1, maxLength: 4096, pattern: '^/[^\\u0000]*$' }),
     /** A `[peers.NAME]` name. */
     peer: Type.String({ pattern: PEER_NAME_PATTERN }),
+    /** A cap on the send's rate, as `wraith send --rate` takes it: "500M", "1.5GiB", "800Mbit". */
+    rate: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
   },
   { additionalProperties: false },
 );

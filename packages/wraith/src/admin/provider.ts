@@ -24,7 +24,8 @@ export interface AdminProvider {
    * of them, and that `peerName` is in peerNames(). Resolves once the transfer is registered
    * (state "queued" or later), not when it finishes.
    */
-  startTransfer(path: string, peerName: string): Promise<TransferDto>;
+  /** `rateBps`: a cap on the send's rate (bytes/s), or null. */
+  startTransfer(path: string, peerName: string, rateBps: number | null): Promise<TransferDto>;
   /** DELETE /v1/transfers/:id: true when the transfer was running and is now cancelled. */
   cancel(id: string): boolean | Promise<boolean>;
   /** GET /v1/metrics: Prometheus text exposition (Stats.metrics()). */

@@ -133,7 +133,7 @@ export class DaemonAdminProvider implements AdminProvider {
     return this.transfers().find((t) => t.id === id) ?? null;
   }
 
-  async startTransfer(path: string, peerName: string): Promise<TransferDto> {
+  async startTransfer(path: string, peerName: string, rateBps: number | null): Promise<TransferDto> {
     const peer = parsePeer(peerName, this.config.peers);
     const id = randomBytes(8).toString('hex');
     const abort = new AbortController();
@@ -198,7 +198,7 @@ export class DaemonAdminProvider implements AdminProvider {
       paths: [path],
       followSymlinks: false,
       reconnectForMs: 60_000,
-      rateBps: null,
+      rateBps,
       chunkSize: this.opts.config.transfer.chunk_size,
       maxConcurrent: this.opts.config.transfer.max_concurrent,
       ui,

@@ -243,7 +243,7 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
   let node: WraithNode | null = null;
   for (const [i, bind] of binds.entries()) {
     try {
-      node = await WraithNode.start({ config, identity: opts.identity, log, stats: opts.stats, bind, acceptIncoming: false, maxSendRate: opts.rateBps });
+      node = await WraithNode.start({ config, identity: opts.identity, log, stats: opts.stats, bind, acceptIncoming: false });
       break;
     } catch (e) {
       if (i === binds.length - 1) throw e;

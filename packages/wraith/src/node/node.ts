@@ -7,6 +7,7 @@ import {
   parsePeerId,
   loadBackend,
   type Blake3,
+  type ConnectOptions,
   type ErrorCode,
   type SessionEvent,
   type SocketAddr,
@@ -41,8 +42,6 @@ export interface NodeStartOptions {
   acceptIncoming: boolean;
   /** Whether an authenticated initiator may send us files. */
   authorize?: (peerId: string, addr: SocketAddr) => boolean;
-  /** `send --rate`: file data leaves every session at most this fast (bytes/s). */
-  maxSendRate?: number | null;
 }
 
 /** Events of incoming sessions kept while the receiving side is still starting (see `early`). */
@@ -216,7 +215,6 @@ export class WraithNode {
         // max_concurrent whole windows.
         sessionBufferBytes: config.receive.max_buffer_bytes,
         maxTransfers: config.transfer.max_concurrent,
-        maxSendRate: opts.maxSendRate ?? null,
       },
     });
     const driver = new Driver(endpoint, selected.transport);
@@ -260,9 +258,9 @@ export class WraithNode {
    * Dial a peer; resolves with the session id once authenticated. An abort gives up the
    * handshake at once (E_CANCELLED) rather than at its timeout.
    */
-  async connect(peerId: string, addr: SocketAddr, handler: TransferHandler, signal?: AbortSignal): Promise<number> {
+  async connect(peerId: string, addr: SocketAddr, handler: TransferHandler, signal?: AbortSignal, opts: ConnectOptions = {}): Promise<number> {
     if (signal?.aborted) throw cancelledDial();
-    const id = this.endpoint.connect(nowMicros(), addr, parsePeerId(peerId));
+    const id = this.endpoint.connect(nowMicros(), addr, parsePeerId(peerId), opts);
     this.sessionHandlers.set(id, handler);
     const ready = new Promise<void>((resolve, reject) => this.sessionWaiters.set(id, { resolve, reject, addr }));
     const onAbort = (): void => {

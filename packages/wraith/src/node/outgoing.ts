@@ -274,7 +274,8 @@ export class OutgoingJob {
         addrs.sort((a, b) => Number(formatAddr(b) === lastKey) - Number(formatAddr(a) === lastKey));
         const won = await dialFirst(
           addrs,
-          (a, signal) => o.node.connect(o.peer.id, a, (e) => this.onEvent(e), signal),
+          // --rate holds on the wire per session: a daemon's other sessions keep their own pace.
+          (a, signal) => o.node.connect(o.peer.id, a, (e) => this.onEvent(e), signal, { maxSendRate: o.rateBps }),
           (session) => o.node.endpoint.close(nowMicros(), session, null, 'another address answered first'),
           o.signal,
         );

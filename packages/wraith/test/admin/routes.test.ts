@@ -133,7 +133,20 @@ describe('POST /v1/transfers', () => {
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({ state: 'queued', peer_name: 'alpha', path: realpathSync(file) });
     expect(res.headers.location).toBe(`/v1/transfers/${res.json().id}`);
-    expect(t.provider.started).toEqual([{ path: realpathSync(file), peer: 'alpha' }]);
+    expect(t.provider.started).toEqual([{ path: realpathSync(file), peer: 'alpha', rateBps: null }]);
+  });
+
+  it('takes a rate as `wraith send --rate` does; a bad one is 400 E_API_VALIDATION naming it, and nothing starts', async () => {
+    t.provider.roots = [root];
+    expect((await post({ path: file, peer: 'alpha', rate: '800Mbit' })).statusCode).toBe(201);
+    expect((await post({ path: file, peer: 'alpha', rate: '5M' })).statusCode).toBe(201);
+    expect(t.provider.started.map((s) => s.rateBps)).toEqual([1e8, 5e6]);
+    for (const rate of ['0', 'fast', '-5M', '']) {
+      const res = await post({ path: file, peer: 'alpha', rate });
+      expect(res.statusCode).toBe(400);
+      expect(errorOf(res)).toMatchObject({ code: 'E_API_VALIDATION', message: expect.stringContaining('rate') });
+    }
+    expect(t.provider.started).toHaveLength(2);
   });
 
   it('a peer that is not a [peers.NAME] entry: 400 E_PEER_UNKNOWN', async () => {

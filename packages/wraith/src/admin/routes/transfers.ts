@@ -1,5 +1,5 @@
 /**
- * /v1/transfers: list, one, start (POST {path, peer}) and cancel (DELETE). Starting is refused
+ * /v1/transfers: list, one, start (POST {path, peer, rate?}) and cancel (DELETE). Starting is refused
  * unless [admin] send_roots is set, the peer is a [peers.NAME] entry and the path resolves
  * inside a send root (see ../send-roots.ts).
  */
@@ -9,6 +9,7 @@ import { WraithError } from '@wraith/core';
 import { ErrorBodySchema, NoQuery, StartTransferBody, TransferIdParams, TransferSchema, TransfersListSchema } from '../dto.js';
 import type { AdminProvider } from '../provider.js';
 import { resolveSendPath } from '../send-roots.js';
+import { parseRate } from '../../units.js';
 
 export interface TransferRoutesOptions {
   readonly provider: AdminProvider;
@@ -42,7 +43,11 @@ export async function transferRoutes(instance: FastifyInstance, opts: TransferRo
     '/transfers',
     { schema: { body: StartTransferBody, querystring: NoQuery, response: { 201: TransferSchema, ...errors } } },
     async (request, reply) => {
-      const { path, peer } = request.body;
+      const { path, peer, rate } = request.body;
+      const rateBps = rate === undefined ? null : parseRate(rate);
+      if (rateBps === null && rate !== undefined) {
+        throw new WraithError('E_API_VALIDATION', `invalid body: rate: expected bytes per second like 500M, 1.5GiB or 800Mbit, found ${JSON.stringify(rate)}`);
+      }
       const roots = provider.sendRoots();
       if (roots.length === 0) {
         throw new WraithError('E_ADMIN_SEND_DISABLED', 'sending through the admin API is off: [admin] send_roots is empty');
@@ -51,8 +56,8 @@ export async function transferRoutes(instance: FastifyInstance, opts: TransferRo
         throw new WraithError('E_PEER_UNKNOWN', `no [peers.${peer}] entry in the config`, { peer });
       }
       const real = await resolveSendPath(path, roots);
-      request.log.info({ path: real, peer }, 'admin: transfer requested');
-      const t = await provider.startTransfer(real, peer);
+      request.log.info({ path: real, peer, rate_bps: rateBps }, 'admin: transfer requested');
+      const t = await provider.startTransfer(real, peer, rateBps);
       return reply.code(201).header('location', `/v1/transfers/${encodeURIComponent(t.id)}`).send(t);
     },
   );
