@@ -36,6 +36,9 @@ export function parseSize(input: string | number): number | null {
 // `500M`, `500MB/s`, `1.5GiB/s`, `500Mbit`, `500Mbit/s`, `500Mbps`.
 const RATE_RE = /^(\d+(?:\.\d+)?)\s*(?:([kmgtp])(i)?)?(b|bit|bits|bps)?(\/s)?$/i;
 
+/** What parseRate takes, for its error messages. */
+export const RATE_EXPECTED = 'bytes per second like 500M, 1.5GiB or 800Mbit';
+
 /** A rate in bytes per second. A suffix of `bit`, `bits` or `bps` means bits (divided by 8). */
 export function parseRate(input: string | number): number | null {
   if (typeof input === 'number') return Number.isFinite(input) && input > 0 ? input : null;

@@ -115,8 +115,8 @@ export class AdminClient {
     return this.request('GET', `/v1/transfers/${encodeURIComponent(id)}`);
   }
 
-  startTransfer(path: string, peer: string, rate?: string): Promise<TransferDto> {
-    return this.request('POST', '/v1/transfers', rate === undefined ? { path, peer } : { path, peer, rate });
+  startTransfer(path: string, peer: string): Promise<TransferDto> {
+    return this.request('POST', '/v1/transfers', { path, peer });
   }
 
   cancel(id: string): Promise<TransferDto> {

@@ -74,7 +74,6 @@ export class WraithNode {
    */
   private readonly early: SessionEvent[] = [];
   readonly sessionPeers = new Map<number, { peerId: string; addr: SocketAddr; since: number }>();
-  readonly startedAt = Date.now();
   /** monoMs() at start: uptime, whatever the wall clock does. */
   readonly startedMono = monoMs();
   private readonly bridge: StatsBridge;

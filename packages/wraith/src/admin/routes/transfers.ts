@@ -9,7 +9,7 @@ import { WraithError } from '@wraith/core';
 import { ErrorBodySchema, NoQuery, StartTransferBody, TransferIdParams, TransferSchema, TransfersListSchema } from '../dto.js';
 import type { AdminProvider } from '../provider.js';
 import { resolveSendPath } from '../send-roots.js';
-import { parseRate } from '../../units.js';
+import { RATE_EXPECTED, parseRate } from '../../units.js';
 
 export interface TransferRoutesOptions {
   readonly provider: AdminProvider;
@@ -46,7 +46,7 @@ export async function transferRoutes(instance: FastifyInstance, opts: TransferRo
       const { path, peer, rate } = request.body;
       const rateBps = rate === undefined ? null : parseRate(rate);
       if (rateBps === null && rate !== undefined) {
-        throw new WraithError('E_API_VALIDATION', `invalid body: rate: expected bytes per second like 500M, 1.5GiB or 800Mbit, found ${JSON.stringify(rate)}`);
+        throw new WraithError('E_API_VALIDATION', `invalid body: rate: expected ${RATE_EXPECTED}, found ${JSON.stringify(rate)}`);
       }
       const roots = provider.sendRoots();
       if (roots.length === 0) {

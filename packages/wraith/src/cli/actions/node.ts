@@ -23,7 +23,7 @@ import { receiveSummary } from '../../ui/progress.js';
 import { sendersHint } from '../../ui/senders-hint.js';
 import { limitRepeats } from '../../ui/repeats.js';
 import type { TransferUi } from '../../ui/types.js';
-import { humanBytes, humanRate, parseDuration, parseRate, parseSize } from '../../units.js';
+import { humanBytes, humanRate, parseDuration, parseRate, parseSize, RATE_EXPECTED } from '../../units.js';
 import { flagLayer, loadAll, type CliIo, type CliState } from '../context.js';
 import { makeLog } from '../logging.js';
 import { watchShutdown } from '../signals.js';
@@ -181,7 +181,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   if (opts.rate !== undefined) {
     rateBps = parseRate(opts.rate);
     if (rateBps === null) {
-      throw new WraithError('E_USAGE', `--rate: expected bytes per second like 500M, 1.5GiB or 800Mbit, found ${JSON.stringify(opts.rate)}`);
+      throw new WraithError('E_USAGE', `--rate: expected ${RATE_EXPECTED}, found ${JSON.stringify(opts.rate)}`);
     }
   }
   const reconnectForMs = parseDuration(opts.reconnectFor);
