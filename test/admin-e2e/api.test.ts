@@ -12,6 +12,7 @@ import { mkdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheus } from '../support/hostile.js';
+import { duplicateKeys } from '../support/json-keys.js';
 import { Scope, sha256File, sleep, writeRandomFile, type Daemon, type NdjsonEvent, type TestHome } from '../support/procs.js';
 
 const MiB = 1 << 20;
@@ -451,6 +452,14 @@ describe('the CLI clients against the running daemon', () => {
     const u = await scope.run(['cancel', 'no-such-transfer', '--json'], { home: homeA, name: 'cancel' });
     expect(u.code).not.toBe(0);
     expect(u.events.find((e) => e.type === 'error')).toMatchObject({ code: 'E_TRANSFER_UNKNOWN' });
+  });
+
+  it("daemon A's log lines (start, requests, sends, cancels) are JSON objects, each key once", () => {
+    const lines = dA.stderr.split('\n').filter((l) => l.startsWith('{'));
+    expect(lines.filter((l) => /"component":"admin"/.test(l) && /"reqId"/.test(l)).length).toBeGreaterThan(10);
+    const twice = lines.map((l) => ({ l, keys: duplicateKeys(l) })).filter((x) => x.keys.length > 0);
+    expect(twice.slice(0, 3)).toEqual([]);
+    for (const l of lines) expect(typeof JSON.parse(l)).toBe('object');
   });
 
   it('without a daemon the clients exit 5 with E_DAEMON_NOT_RUNNING', async () => {

@@ -22,6 +22,7 @@ export interface AdminAppOptions {
   readonly provider: AdminProvider;
   /** The bearer token (<home>/admin.token). */
   readonly token: string;
+  /** Untagged, as for startAdminServer. */
   readonly logger: Logger;
   /**
    * Accepted Host header values; read on every request (startAdminServer appends the bound

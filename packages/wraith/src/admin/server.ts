@@ -24,6 +24,7 @@ export interface AdminServerOptions {
   /** The home directory (admin.token lives there). */
   readonly home: string;
   readonly provider: AdminProvider;
+  /** An untagged logger: the admin API adds `component: "admin"` to its lines itself. */
   readonly logger: Logger;
   /** More Host names to accept (e.g. the DNS name remote clients use), bare or with a port. */
   readonly hostNames?: readonly string[];

@@ -286,7 +286,7 @@ export async function startAdmin(a: { node: WraithNode; incoming: IncomingTransf
     tlsKey: c.tls_key,
     home: a.opts.home.dir,
     provider,
-    logger: a.opts.log.child('admin'),
+    logger: a.opts.log.logger,
   });
   return {
     url: server.url,
