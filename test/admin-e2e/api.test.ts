@@ -30,6 +30,7 @@ interface Transfer {
   files_done: number;
   files_total: number | null;
   rate_bps: number;
+  rate_limit_bps: number | null;
   eta_s: number | null;
   started_at: string;
   finished_at: string | null;
@@ -247,7 +248,7 @@ describe('admin API: sending through the daemon', () => {
       expect(t.bytes_done).toBeLessThanOrEqual(SIZE);
       if (t.bytes_total !== null) expect(t.bytes_total).toBe(SIZE);
     }
-    expect(done).toMatchObject({ bytes_done: SIZE, bytes_total: SIZE, files_done: 1, files_total: 1, errors: [], eta_s: null });
+    expect(done).toMatchObject({ bytes_done: SIZE, bytes_total: SIZE, files_done: 1, files_total: 1, errors: [], eta_s: null, rate_limit_bps: null });
     expect(Date.parse(done.finished_at ?? '')).toBeGreaterThanOrEqual(Date.parse(done.started_at));
     expect(await sha256File(join(dB.output, 'report.bin'))).toBe(sha);
 
@@ -290,7 +291,7 @@ describe('admin API: sending through the daemon', () => {
     const t0 = performance.now();
     const done = await sendAndWait(src, 'b', { rate: '4M' });
     const ms = performance.now() - t0;
-    expect(done, JSON.stringify(done)).toMatchObject({ state: 'completed', errors: [] });
+    expect(done, JSON.stringify(done)).toMatchObject({ state: 'completed', errors: [], rate_limit_bps: 4e6 });
     expect(await sha256File(join(dB.output, 'capped.bin'))).toBe(sha);
     // Disk reads may run 2 chunks (512 KiB) ahead of the cap; the rest leaves at 4e6 B/s at most.
     expect(ms).toBeGreaterThan((((size - 512 * 1024) / 4e6) * 1000) * 0.9);

@@ -47,7 +47,7 @@ describe('a receiving daemon lists its receives', () => {
     expect(receives.map((t) => t.path).sort()).toEqual([...sizes.keys()].sort());
     for (const t of receives) {
       const size = sizes.get(t.path as string) as number;
-      expect(t, JSON.stringify(t)).toMatchObject({ state: 'completed', bytes_done: size, bytes_total: size, files_done: 1, errors: [] });
+      expect(t, JSON.stringify(t)).toMatchObject({ state: 'completed', bytes_done: size, bytes_total: size, files_done: 1, errors: [], rate_limit_bps: null });
       const started = Date.parse(t.started_at);
       expect(started).toBeGreaterThanOrEqual(t0 - 1000);
       expect(Date.parse(t.finished_at ?? '')).toBeGreaterThanOrEqual(started);

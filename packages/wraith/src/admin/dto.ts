@@ -92,6 +92,8 @@ export const TransferSchema = Type.Object({
   files_done: Type.Integer({ minimum: 0 }),
   files_total: Nullable(Type.Integer({ minimum: 0 })),
   rate_bps: Type.Number({ minimum: 0 }),
+  /** A send's cap (the request's `rate`), in bytes per second on the wire; null: none, and on receives. */
+  rate_limit_bps: Nullable(Type.Number({ minimum: 0 })),
   eta_s: Nullable(Type.Number({ minimum: 0 })),
   /** ISO 8601. */
   started_at: Type.String(),

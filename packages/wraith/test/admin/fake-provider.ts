@@ -20,6 +20,7 @@ export function transferDto(over: Partial<TransferDto> = {}): TransferDto {
     files_done: 0,
     files_total: 1,
     rate_bps: 1_000_000,
+    rate_limit_bps: null,
     eta_s: 3.1,
     started_at: '2024-01-01T00:00:00.000Z',
     finished_at: null,
