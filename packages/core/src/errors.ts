@@ -92,7 +92,7 @@ export const ERRORS = {
   E_TRANSFER_CANCELLED: spec('cancelled', 'the transfer was cancelled'),
   E_FLOW_CONTROL: spec('protocol', 'the peer sent beyond the window it was given'),
   E_RESUME_STATE: spec('transfer', 'the resume state is malformed; the transfer restarts'),
-  E_EXISTS: spec('transfer', 'the receiver has, or is receiving, a file by that name; for a different file its [receive] on_conflict decides: "refuse", "rename" or "overwrite"'),
+  E_EXISTS: spec('transfer', 'the receiver has, or is receiving, something by that name; for a file with other content its [receive] on_conflict decides ("refuse", "rename" or "overwrite"), but a file never replaces a directory, nor a directory a file'),
   E_SOURCE_CHANGED: spec('transfer', 'the source file changed while it was being sent; send it again'),
   E_PATH_INVALID: spec('transfer', 'received names are relative, without "..", control characters or over-long components'),
   E_FILE_TOO_LARGE: spec('transfer', 'the file exceeds [receive] max_file_size'),

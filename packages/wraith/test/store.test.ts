@@ -425,6 +425,15 @@ describeIf(missing, mode, () => {
       mkdirSync(join(dir, 'd'));
       expect((await rejects(store.begin(offer('d', data(10))))).code).toBe('E_EXISTS');
     });
+
+    it.each(['rename', 'overwrite'] as const)('%s: a received directory never replaces a file (nor goes elsewhere)', async (onConflict) => {
+      const { store, dir } = await makeStore({ onConflict });
+      writeFileSync(join(dir, 'f'), 'other');
+      expect(await rejects(store.makeDirectory('f/sub'))).toMatchObject({ code: 'E_EXISTS', message: 'f/sub: f exists and is not a directory' });
+      expect(await rejects(store.begin(offer('f/x.bin', data(10))))).toMatchObject({ code: 'E_EXISTS' });
+      expect(readFileSync(join(dir, 'f'), 'utf8')).toBe('other');
+      expect(readdirSync(dir)).toEqual(['f']);
+    });
   });
 
   describe('path safety', () => {
