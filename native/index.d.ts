@@ -308,6 +308,9 @@ export interface UdpSocketInstance {
   /** true: cb runs after the poll handle closed; false: closed already. */
   close(cb?: () => void): boolean;
   info(): UdpSocketInfo;
+  /** The kernel's MTU on the route from this socket's address to host:port (IP_MTU / IPV6_MTU
+   *  of a connected throwaway socket), or -errno. */
+  pathMtu(host: string, port: number): number;
   readonly gso: boolean;
   readonly gro: boolean;
 }

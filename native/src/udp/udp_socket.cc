@@ -199,6 +199,7 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
                            InstanceMethod<&UdpSocket::StartPoll>("startPoll"),
                            InstanceMethod<&UdpSocket::Close>("close"),
                            InstanceMethod<&UdpSocket::Info>("info"),
+                           InstanceMethod<&UdpSocket::PathMtu>("pathMtu"),
                            InstanceAccessor<&UdpSocket::GetGso>("gso"),
                            InstanceAccessor<&UdpSocket::GetGro>("gro"),
                        });
@@ -922,6 +923,45 @@ class UdpSocket : public Napi::ObjectWrap<UdpSocket> {
   }
 
   // ---- introspection ----
+
+  // pathMtu(host, port) -> the kernel's MTU on the route from this socket's
+  // address to host:port (the interface's, or a smaller one an ICMP "packet
+  // too big" taught it), or -errno. A throwaway socket bound to the same
+  // address asks: connect() on UDP only looks the route up, sending nothing.
+  Napi::Value PathMtu(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!Usable(env)) return env.Undefined();
+    int64_t port;
+    if (!info[0].IsString()) return ThrowType(env, "host must be a string");
+    if (!GetInt(env, info[1], "port", 1, 65535, &port)) return env.Undefined();
+    SockAddr dst;
+    socklen_t dstLen = ParseAddr(info[0].As<Napi::String>().Utf8Value(), static_cast<uint16_t>(port), family_, &dst);
+    if (dstLen == 0) return Napi::Number::New(env, -EAFNOSUPPORT);
+    SockAddr local;
+    socklen_t localLen = sizeof(local);
+    std::memset(&local, 0, sizeof(local));
+    if (getsockname(fd_, &local.sa, &localLen) != 0) return Napi::Number::New(env, -errno);
+    int fd = socket(family_, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Napi::Number::New(env, -errno);
+    int err = 0;
+    if (family_ == AF_INET6) {
+      int off = 0;
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+      local.v6.sin6_port = 0;
+    } else {
+      local.v4.sin_port = 0;
+    }
+    // The same source address as the transport's, so that source-based routing picks its route.
+    bool any = family_ == AF_INET ? local.v4.sin_addr.s_addr == htonl(INADDR_ANY) : IN6_IS_ADDR_UNSPECIFIED(&local.v6.sin6_addr);
+    if (!any && bind(fd, &local.sa, localLen) != 0) err = errno;
+    if (err == 0 && connect(fd, &dst.sa, dstLen) != 0) err = errno;
+    int mtu = 0;
+    socklen_t len = sizeof(mtu);
+    if (err == 0 && getsockopt(fd, family_ == AF_INET ? IPPROTO_IP : IPPROTO_IPV6, family_ == AF_INET ? IP_MTU : IPV6_MTU, &mtu, &len) != 0)
+      err = errno;
+    close(fd);
+    return Napi::Number::New(env, err != 0 ? -err : mtu);
+  }
 
   Napi::Value GetGso(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gso_); }
   Napi::Value GetGro(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), gro_); }

@@ -12,6 +12,7 @@ import type { Blake3, FileManifest, MerkleTree } from './transfer/index.js';
 import {
   CID_LEN,
   MIN_INITIATION_SIZE,
+  MIN_MAX_DATAGRAM_SIZE,
   Reader,
   WIRE_VERSION,
   Writer,
@@ -94,6 +95,12 @@ interface QueuedDatagram {
 export interface ConnectOptions {
   /** Cap on this session's sending rate, bytes per second (SessionConfig.maxSendRate); null: none. */
   maxSendRate?: number | null;
+  /**
+   * Largest datagram of this session (SessionConfig.maxDatagramSize, sent to the peer as
+   * max_datagram_size): the dialler's path MTU, when it is below the configured size, so that
+   * datagrams are not fragmented. Only lowers the configured size, never below 1200.
+   */
+  maxDatagramSize?: number;
 }
 
 export interface EndpointCounters {
@@ -843,7 +850,7 @@ export class Endpoint {
     const s = new Session(
       {
         id,
-        config: opts.maxSendRate === undefined ? this.cfg : { ...this.cfg, maxSendRate: opts.maxSendRate },
+        config: sessionConfig(this.cfg, opts),
         backend: this.c.backend,
         keyCrypto: this.keyCrypto,
         hasher: this.c.hasher,
@@ -927,4 +934,15 @@ function cidKey(cid: Uint8Array): string {
     ((cid[4] ?? 0) << 8) | (cid[5] ?? 0),
     ((cid[6] ?? 0) << 8) | (cid[7] ?? 0),
   );
+}
+
+/** The endpoint's session config with a dial's options applied. */
+function sessionConfig(cfg: SessionConfig, opts: ConnectOptions): SessionConfig {
+  if (opts.maxSendRate === undefined && opts.maxDatagramSize === undefined) return cfg;
+  const out = { ...cfg };
+  if (opts.maxSendRate !== undefined) out.maxSendRate = opts.maxSendRate;
+  if (opts.maxDatagramSize !== undefined) {
+    out.maxDatagramSize = Math.max(MIN_MAX_DATAGRAM_SIZE, Math.min(cfg.maxDatagramSize, Math.floor(opts.maxDatagramSize)));
+  }
+  return out;
 }

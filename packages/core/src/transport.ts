@@ -157,6 +157,12 @@ export interface Transport {
   localAddr(): SocketAddr;
   /** Largest datagram payload this transport can carry to `peer`. */
   maxDatagram(peer: SocketAddr): number;
+  /**
+   * Optional: the largest UDP payload that reaches `peer` unfragmented as far as this host knows
+   * (the route's MTU, lowered by any ICMP "packet too big" the kernel has seen, minus the IP and
+   * UDP headers); null when unknown. Larger datagrams still go (maxDatagram), fragmented.
+   */
+  pathDatagram?(peer: SocketAddr): number | null;
   stats(): TransportStats;
   /** Idempotent; after it is called, onRecv and onWritable never fire again. */
   close(): Promise<void>;

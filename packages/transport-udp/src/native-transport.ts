@@ -19,6 +19,7 @@
  * and resends; this transport logs that once and caps.gso turns false.
  */
 import { constants as osConstants } from 'node:os';
+import { isIPv4 } from 'node:net';
 import {
   DatagramBatch,
   WraithError,
@@ -263,6 +264,14 @@ export class NativeUdpTransport implements Transport {
 
   maxDatagram(_peer: SocketAddr): number {
     return this.opts.maxDatagram;
+  }
+
+  pathDatagram(peer: SocketAddr): number | null {
+    if (this.closing !== undefined) return null;
+    const mtu = this.sock.pathMtu(peer.host, peer.port);
+    if (mtu <= 0) return null;
+    // IPv4 (also IPv4-mapped on a dual-stack socket): 20-byte header; IPv6: 40. UDP: 8.
+    return mtu - (isIPv4(peer.host) || peer.host.startsWith('::ffff:') ? 28 : 48);
   }
 
   /**

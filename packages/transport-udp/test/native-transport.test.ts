@@ -445,6 +445,25 @@ describeIf(nativeMissing(), 'native UDP: addresses', () => {
   });
 });
 
+describeIf(nativeMissing(), 'native UDP: path datagram size', () => {
+  // Loopback's MTU is 65536 (IPv4 routes cap it at 65535); the headers are IPv4 20 + UDP 8, IPv6 40 + 8.
+  it('is the route MTU less the headers: IPv4, IPv4-mapped from a dual-stack socket, IPv6', async () => {
+    const v4 = await nat();
+    expect(v4.pathDatagram({ host: '127.0.0.1', port: 9 })).toBe(65535 - 28);
+    const dual = await nat({ bind: '[::]:0' });
+    expect(dual.pathDatagram({ host: '127.0.0.1', port: 9 })).toBe(65535 - 28);
+    expect(dual.pathDatagram({ host: '::ffff:127.0.0.1', port: 9 })).toBe(65535 - 28);
+    expect(dual.pathDatagram({ host: '::1', port: 9 })).toBe(65536 - 48);
+  });
+
+  it('is null where the socket cannot reach the peer, and once closed', async () => {
+    const v4 = await nat();
+    expect(v4.pathDatagram({ host: '::1', port: 9 })).toBeNull();
+    await v4.close();
+    expect(v4.pathDatagram({ host: '127.0.0.1', port: 9 })).toBeNull();
+  });
+});
+
 describeIf(nativeMissing(), 'native UDP: ICMP errors', () => {
   /** A port nothing listens on: bound, then closed again. */
   async function closedPort(type: 'udp4' | 'udp6', host: string): Promise<number> {

@@ -396,6 +396,11 @@ export class XdpTransport implements Transport {
     return Math.min(this.cfg.mtu, this.cfg.frameSize - ETH_HLEN) - ipHdr - UDP_HLEN;
   }
 
+  /** AF_XDP never fragments: what fits the interface is what reaches the peer unfragmented. */
+  pathDatagram(peer: SocketAddr): number | null {
+    return this.maxDatagram(peer);
+  }
+
   /**
    * A batch over batchSize free UMEM frames of socket 0, each slot
    * TX_HEADROOM bytes into its frame; null when fewer are free. The previous

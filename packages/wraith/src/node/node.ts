@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import {
   Endpoint,
+  MIN_MAX_DATAGRAM_SIZE,
   WraithError,
   parsePeerId,
   loadBackend,
@@ -259,7 +260,7 @@ export class WraithNode {
    */
   async connect(peerId: string, addr: SocketAddr, handler: TransferHandler, signal?: AbortSignal, opts: ConnectOptions = {}): Promise<number> {
     if (signal?.aborted) throw cancelledDial();
-    const id = this.endpoint.connect(nowMicros(), addr, parsePeerId(peerId), opts);
+    const id = this.endpoint.connect(nowMicros(), addr, parsePeerId(peerId), this.withPathDatagram(addr, opts));
     this.sessionHandlers.set(id, handler);
     const ready = new Promise<void>((resolve, reject) => this.sessionWaiters.set(id, { resolve, reject, addr }));
     const onAbort = (): void => {
@@ -283,6 +284,23 @@ export class WraithNode {
       signal?.removeEventListener('abort', onAbort);
     }
     return id;
+  }
+
+  /**
+   * A dial's datagrams fit the route's MTU where it is below max_datagram_size (a tunnel such as
+   * WireGuard, a VPN, a link with a small MTU): larger ones leave as IP fragments, which cost a
+   * multiple of the CPU and are lost whole when one fragment is, or are dropped on the way.
+   */
+  private withPathDatagram(addr: SocketAddr, opts: ConnectOptions): ConnectOptions {
+    const configured = this.endpoint.config.maxDatagramSize;
+    const path = this.driver.transport.pathDatagram?.(addr) ?? null;
+    if (path === null || path >= configured) return opts;
+    const size = Math.max(MIN_MAX_DATAGRAM_SIZE, path);
+    this.log.info(
+      { addr, path_datagram: path, max_datagram_size: configured, using: size },
+      size > path ? 'the route to the peer is narrower than 1200-byte datagrams: they leave fragmented' : 'datagrams to the peer fit the route MTU',
+    );
+    return { ...opts, maxDatagramSize: size };
   }
 
   /**
