@@ -1,11 +1,13 @@
 /**
  * A route whose MTU is below max_datagram_size (a tunnel, a VPN, here a veth of MTU 1280): a
  * send's datagrams fit it, so none leaves as IP fragments, which cost a multiple of the CPU and
- * are lost whole when one fragment is. Over IPv4 and IPv6, between two namespaces of our own.
+ * are lost whole when one fragment is. Over IPv4 and IPv6, between namespaces of our own: the
+ * narrow link next to the sender, or behind a router that answers ICMP "packet too big".
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createVethPair, type VethPair } from '../support/netns.js';
+import { randomBytes } from 'node:crypto';
+import { createNetns, createVethPair, type Netns, type VethPair } from '../support/netns.js';
 import { describeIf, needRoot } from '../support/prereq.js';
 import { Scope, sha256File, writeRandomFile, type TestHome } from '../support/procs.js';
 import { netnsDaemon, spawnInNetns, type AdminDaemon } from '../support/hostile.js';
@@ -13,11 +15,11 @@ import { netnsDaemon, spawnInNetns, type AdminDaemon } from '../support/hostile.
 const MTU = 1280;
 
 /** Fragments the namespace's IP stack created so far (/proc/net/snmp FragCreates, snmp6 Ip6FragCreates). */
-async function fragCreates(pair: VethPair): Promise<{ v4: number; v6: number }> {
-  const snmp = (await pair.a.execOk('cat', ['/proc/net/snmp'])).split('\n').filter((l) => l.startsWith('Ip: '));
+async function fragCreates(ns: Netns): Promise<{ v4: number; v6: number }> {
+  const snmp = (await ns.execOk('cat', ['/proc/net/snmp'])).split('\n').filter((l) => l.startsWith('Ip: '));
   const names = snmp[0]!.split(/\s+/);
   const values = snmp[1]!.split(/\s+/);
-  const v6 = /Ip6FragCreates\s+(\d+)/.exec(await pair.a.execOk('cat', ['/proc/net/snmp6']));
+  const v6 = /Ip6FragCreates\s+(\d+)/.exec(await ns.execOk('cat', ['/proc/net/snmp6']));
   return { v4: Number(values[names.indexOf('FragCreates')]), v6: Number(v6![1]) };
 }
 
@@ -41,16 +43,88 @@ describeIf(needRoot(), `a route of MTU ${MTU}`, () => {
   ] as const)('%s: the file arrives identical and no datagram was fragmented', async (_family, key, host, size) => {
     const src = join(await scope.tempDir('src'), `${key}.bin`);
     const sha = await writeRandomFile(src, 12 << 20);
-    const before = await fragCreates(pair);
+    const before = await fragCreates(pair.a);
     const s = spawnInNetns(scope, pair.a, ['--home', tx.dir, 'send', src, '--to', `${d.daemon.peerId}@${host()}:${d.daemon.port}`,
       '--no-progress', '--json', '--reconnect-for', '5s', '--log-level', 'info'], 'send');
     const r = await s.result(60_000);
     expect(r.code, s.describe()).toBe(0);
     expect(await sha256File(join(d.daemon.output, `${key}.bin`))).toBe(sha);
-    const after = await fragCreates(pair);
+    const after = await fragCreates(pair.a);
     expect(after[key] - before[key], s.stderr).toBe(0);
     const line = s.stderr.split('\n').find((l) => l.includes('"path_datagram"'));
     expect(line, s.stderr).toBeDefined();
     expect(JSON.parse(line!)).toMatchObject({ path_datagram: size, max_datagram_size: 1452, using: size });
+  }, 90_000);
+});
+
+/**
+ * sender a -- (MTU 1500) -- router r -- (MTU 1280) -- receiver b. The sender's own link is wide,
+ * so its first datagrams are full size; r drops them and answers ICMP "fragmentation needed"
+ * (IPv4) or "packet too big" (IPv6), the kernel lowers the route's MTU, and the session's
+ * datagrams shrink to fit: only those already on their way leave fragmented.
+ */
+describeIf(needRoot(), `a router in front of a link of MTU ${MTU}`, () => {
+  const scope = new Scope('path-mtu-router');
+  let a: Netns;
+  let r: Netns;
+  let b: Netns;
+  let tx: TestHome;
+  let d: AdminDaemon;
+  const x = randomBytes(2);
+  const net = (i: number): string => `10.${100 + (x[0]! % 100)}.${(x[1]! + i) % 256}`;
+  const net6 = (i: number): string => `fd00:${x.toString('hex')}:${i}`;
+  const dst = { v4: `${net(1)}.2`, v6: `${net6(1)}::2` };
+
+  beforeAll(async () => {
+    a = await createNetns();
+    scope.defer(() => a.destroy());
+    r = await createNetns();
+    scope.defer(() => r.destroy());
+    b = await createNetns();
+    scope.defer(() => b.destroy());
+    await a.ip(['link', 'add', 'wa0', 'type', 'veth', 'peer', 'name', 'wr0', 'netns', r.name]);
+    await r.ip(['link', 'add', 'wr1', 'type', 'veth', 'peer', 'name', 'wb0', 'netns', b.name]);
+    const ends: Array<[Netns, string, number, string, number]> = [
+      [a, 'wa0', 0, '1', 1500],
+      [r, 'wr0', 0, '2', 1500],
+      [r, 'wr1', 1, '1', MTU],
+      [b, 'wb0', 1, '2', MTU],
+    ];
+    for (const [ns, dev, i, host, mtu] of ends) {
+      await ns.ip(['link', 'set', 'dev', dev, 'mtu', String(mtu)]);
+      await ns.ip(['addr', 'add', `${net(i)}.${host}/24`, 'dev', dev]);
+      await ns.ip(['-6', 'addr', 'add', `${net6(i)}::${host}/64`, 'dev', dev, 'nodad']);
+      await ns.ip(['link', 'set', 'dev', dev, 'up']);
+    }
+    await a.ip(['route', 'add', 'default', 'via', `${net(0)}.2`]);
+    await a.ip(['-6', 'route', 'add', 'default', 'via', `${net6(0)}::2`]);
+    await b.ip(['route', 'add', 'default', 'via', `${net(1)}.1`]);
+    await b.ip(['-6', 'route', 'add', 'default', 'via', `${net6(1)}::1`]);
+    await r.execOk('sysctl', ['-qw', 'net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1']);
+    tx = await scope.home('tx');
+    d = await netnsDaemon(scope, b, { home: await scope.home('rx'), bind: '[::]:0' });
+  });
+  afterAll(() => scope.dispose());
+
+  it.each([
+    ['IPv4', 'v4', MTU - 28],
+    ['IPv6', 'v6', MTU - 48],
+  ] as const)('%s: the file arrives identical, and the session shrinks its datagrams once told', async (_family, key, size) => {
+    const SIZE = 24 << 20;
+    const src = join(await scope.tempDir('src'), `${key}.bin`);
+    const sha = await writeRandomFile(src, SIZE);
+    const before = await fragCreates(a);
+    const host = key === 'v4' ? dst.v4 : `[${dst.v6}]`;
+    const s = spawnInNetns(scope, a, ['--home', tx.dir, 'send', src, '--to', `${d.daemon.peerId}@${host}:${d.daemon.port}`,
+      '--no-progress', '--json', '--reconnect-for', '5s', '--log-level', 'info'], 'send');
+    const res = await s.result(60_000);
+    expect(res.code, s.describe()).toBe(0);
+    expect(await sha256File(join(d.daemon.output, `${key}.bin`))).toBe(sha);
+    const line = s.stderr.split('\n').find((l) => l.includes('ICMP packet too big'));
+    expect(line, s.stderr).toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({ path_datagram: size });
+    // Left fragmented every datagram would be two fragments: ~2 per 1400 bytes of the file.
+    const frags = (await fragCreates(a))[key] - before[key];
+    expect(frags, s.stderr).toBeLessThan(SIZE / 1400 / 10);
   }, 90_000);
 });

@@ -257,6 +257,19 @@ export class Endpoint {
     return this.byId.get(id)?.lastHeardAt ?? null;
   }
 
+  /**
+   * The path to `addr` carries at most `size`-byte datagrams unfragmented (the transport learnt
+   * it from an ICMP "packet too big"): the sessions on it keep within it from now on
+   * (Session.limitDatagramSize). Returns the sessions whose datagram size went down.
+   */
+  limitDatagramSize(addr: SocketAddr, size: number): number[] {
+    const lowered: number[] = [];
+    for (const s of this.byId.values()) {
+      if (addrEquals(s.path.addr, addr) && s.limitDatagramSize(size)) lowered.push(s.id);
+    }
+    return lowered;
+  }
+
   /** The session's peer has gone quiet (Session.peerQuiet); true for a session that is gone. */
   peerQuiet(id: number, now: Instant): boolean {
     return this.byId.get(id)?.peerQuiet(now) ?? true;

@@ -7,6 +7,7 @@ import { AckTracker, LossRecovery, RttEstimator, createController } from '../rec
 import type { Blake3, FileManifest, MerkleTree, SendItem } from '../transfer/index.js';
 import {
   AEAD_TAG_LEN,
+  MIN_MAX_DATAGRAM_SIZE,
   ControlStreamAssembler,
   ControlStreamSender,
   Reader,
@@ -136,6 +137,8 @@ export class Session {
   private appLimited = false;
   /** When the pacer next lets a data packet out (NEVER: it is not what holds data back). */
   private pacingWakeAt: Instant = NEVER;
+  /** What the path carries unfragmented, as ICMP told (limitDatagramSize); Infinity: no word. */
+  private pathDatagram = Infinity;
   private readonly keyUpdatesOut: Array<{ seq: number; publicKey: Uint8Array }> = [];
   private closeFrame: { code: ErrorCode; reason: string } | null = null;
   /** Packets sent + received, and bytes in flight, when idle() last marked the window unused. */
@@ -259,6 +262,23 @@ export class Session {
   /** When a packet of the peer's last authenticated. */
   get lastHeardAt(): Instant {
     return this.lastRecvAt;
+  }
+
+  /** The largest datagram this session sends now: its own size, the peer's, and the path's. */
+  get datagramSize(): number {
+    return Math.min(this.cfg.maxDatagramSize, this.remoteParams.maxDatagramSize ?? Infinity, this.pathDatagram);
+  }
+
+  /**
+   * The path carries at most `size` bytes unfragmented (an ICMP "packet too big" lowered the
+   * route's MTU): later packets, retransmissions included, keep within it. Never below 1200,
+   * so a forged ICMP message can cost little. Returns whether the size went down.
+   */
+  limitDatagramSize(size: number): boolean {
+    const next = Math.max(MIN_MAX_DATAGRAM_SIZE, Math.floor(size));
+    if (next >= this.datagramSize) return false;
+    this.pathDatagram = next;
+    return true;
   }
 
   peerQuiet(now: Instant): boolean {
@@ -800,7 +820,7 @@ export class Session {
     if (every !== null) t = Math.min(t, this.lastAckElicitingSentAt + every);
     if (this.initiator && !keys.updateInFlight) t = Math.min(t, keys.keyInstalledAt + this.cfg.rekeyInterval);
     // Data held back by the pacer alone: wake when it may leave.
-    if (this.pacingWakeAt < t && this.transfers.hasData() && this.recovery.canSend(this.cfg.maxDatagramSize)) {
+    if (this.pacingWakeAt < t && this.transfers.hasData() && this.recovery.canSend(this.datagramSize)) {
       t = this.pacingWakeAt;
     }
     return t;
@@ -934,7 +954,7 @@ export class Session {
     const activity = this.stats.packetsSent + this.stats.packetsReceived;
     const inFlight = this.recovery.bytesInFlight;
     if (activity === this.idleMarkedAt && inFlight === this.idleMarkedInFlight) return true;
-    const mds = Math.min(this.cfg.maxDatagramSize, this.remoteParams.maxDatagramSize ?? Infinity);
+    const mds = this.datagramSize;
     if (this.recovery.canSend(mds) && this.recovery.pacer.nextSendTime(now, mds) <= now) {
       this.recovery.onAppLimited(now);
       this.idleMarkedAt = activity;
@@ -946,7 +966,7 @@ export class Session {
   /** Build one packet's plaintext in slot `slot`; returns its length (0: nothing to send). */
   private buildPacket(now: Instant, out: DatagramBatch, slot: number, key: PacketKey, phase: number): number {
     void key;
-    const mds = Math.min(this.cfg.maxDatagramSize, this.remoteParams.maxDatagramSize ?? Infinity, out.slotSize);
+    const mds = Math.min(this.datagramSize, out.slotSize);
     const cap = mds - AEAD_TAG_LEN;
     const base = out.offsets[slot] ?? 0;
     const w = this.txWriter.reset(out.buf, base, base + cap);

@@ -304,6 +304,20 @@ export class WraithNode {
   }
 
   /**
+   * A router on the way to `peer` dropped a datagram as too large for its next link (ICMP
+   * "fragmentation needed" / "packet too big"), and the kernel lowered the route's MTU: the
+   * sessions there keep within it, where they would otherwise leave every datagram fragmented.
+   */
+  private narrowerPath(peer: SocketAddr): void {
+    const size = this.driver.transport.pathDatagram?.(peer) ?? null;
+    if (size === null) return;
+    const lowered = this.endpoint.limitDatagramSize(peer, size);
+    if (lowered.length === 0) return;
+    this.log.info({ addr: peer, path_datagram: size, sessions: lowered }, 'the path to the peer is narrower (ICMP packet too big): datagrams fit it from now on');
+    this.driver.run();
+  }
+
+  /**
    * The kernel says nothing listens at `peer` (ICMP port unreachable): the dials there end now
    * rather than at their handshake timeout. An established session ends once its peer's port
    * has refused for REFUSED_FOR_MS with nothing heard from the peer meanwhile (its process is
@@ -312,6 +326,10 @@ export class WraithNode {
    * (a router's host unreachable may pass) change nothing.
    */
   private unreachable(peer: SocketAddr, error: string): void {
+    if (error === 'EMSGSIZE') {
+      this.narrowerPath(peer);
+      return;
+    }
     if (error !== 'ECONNREFUSED') {
       this.log.debug({ addr: peer, error }, 'ICMP error from the network');
       return;
