@@ -127,4 +127,23 @@ describeIf(needRoot(), `a router in front of a link of MTU ${MTU}`, () => {
     const frags = (await fragCreates(a))[key] - before[key];
     expect(frags, s.stderr).toBeLessThan(SIZE / 1400 / 10);
   }, 90_000);
+
+  it('IPv6 with the router\'s "packet too big" suppressed (a black hole): the session falls back to 1200-byte datagrams and the file arrives', async () => {
+    // Rate-limit type 2 too (by default it is exempt), to nothing: the router stays silent.
+    await r.execOk('sysctl', ['-qw', 'net.ipv6.icmp.ratemask=0-127', 'net.ipv6.icmp.ratelimit=100000000']);
+    // Another address of b: the path MTU a learnt for the first one does not apply to it.
+    const hole = `${net6(1)}::3`;
+    await b.ip(['-6', 'addr', 'add', `${hole}/64`, 'dev', 'wb0', 'nodad']);
+    const src = join(await scope.tempDir('src'), 'hole.bin');
+    const sha = await writeRandomFile(src, 8 << 20);
+    const s = spawnInNetns(scope, a, ['--home', tx.dir, 'send', src, '--to', `${d.daemon.peerId}@[${hole}]:${d.daemon.port}`,
+      '--no-progress', '--json', '--reconnect-for', '5s', '--log-level', 'info'], 'send');
+    const res = await s.result(60_000);
+    expect(res.code, s.describe()).toBe(0);
+    expect(await sha256File(join(d.daemon.output, 'hole.bin'))).toBe(sha);
+    const line = s.stderr.split('\n').find((l) => l.includes('black hole'));
+    expect(line, s.stderr).toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({ level: 'warn', from: 1452, to: 1200 });
+    expect(s.stderr).not.toContain('ICMP packet too big');
+  }, 90_000);
 });

@@ -249,6 +249,11 @@ export class LossRecovery<T> {
     return this.ptoDeadline();
   }
 
+  /** PTOs fired since the last newly acknowledged packet. */
+  get consecutivePtos(): number {
+    return this.ptoCount;
+  }
+
   /** The PTO period now in force, with backoff (§6.2.1) and the cap. */
   ptoPeriod(): Duration {
     const base = this.rtt.pto(this.maxAckDelay);

@@ -28,6 +28,8 @@ export type SessionEvent =
   | { type: 'transfer_failed'; session: number; transferId: number; code: ErrorCode; reason: string; byPeer: boolean }
   | { type: 'key_update'; session: number; seq: number }
   | { type: 'path_validated'; session: number; addr: SocketAddr }
+  /** Datagrams of `from` bytes stopped getting through while the peer was heard: now `to` (1200). */
+  | { type: 'black_hole'; session: number; addr: SocketAddr; from: number; to: number }
   | { type: 'closed'; session: number; code: ErrorCode | null; reason: string; byPeer: boolean };
 
 export interface TransferStats {

@@ -88,6 +88,9 @@ export interface SessionStats {
  * One wraith session after the handshake's first message: a sans-IO state
  * machine. The endpoint feeds it datagrams and time and drains its packets.
  */
+/** Probe timeouts in a row, with the peer heard meanwhile, that mean a PMTU black hole. */
+const BLACK_HOLE_PTOS = 3;
+
 export class Session {
   readonly id: number;
   readonly initiator: boolean;
@@ -139,6 +142,8 @@ export class Session {
   private pacingWakeAt: Instant = NEVER;
   /** What the path carries unfragmented, as ICMP told (limitDatagramSize); Infinity: no word. */
   private pathDatagram = Infinity;
+  /** When the current run of probe timeouts began (checkBlackHole). */
+  private ptoRunStart: Instant = NEVER;
   private readonly keyUpdatesOut: Array<{ seq: number; publicKey: Uint8Array }> = [];
   private closeFrame: { code: ErrorCode; reason: string } | null = null;
   /** Packets sent + received, and bytes in flight, when idle() last marked the window unused. */
@@ -264,6 +269,22 @@ export class Session {
     return this.lastRecvAt;
   }
 
+  /**
+   * A PMTU black hole (RFC 8899 §4.3): the path stopped carrying our datagrams' size and no
+   * ICMP said so (filtered), so nothing we send is acknowledged while the peer is still heard.
+   * After BLACK_HOLE_PTOS probe timeouts in a row with the peer heard since the first, the
+   * session falls back to 1200-byte datagrams, which every path must carry. A total outage
+   * (the peer unheard too) is left to the idle timeout.
+   */
+  private checkBlackHole(now: Instant): void {
+    const n = this.recovery.consecutivePtos;
+    if (n === 1) this.ptoRunStart = now;
+    if (n < BLACK_HOLE_PTOS || this.lastRecvAt <= this.ptoRunStart) return;
+    const from = this.datagramSize;
+    if (!this.limitDatagramSize(MIN_MAX_DATAGRAM_SIZE)) return;
+    this.d.emit({ type: 'black_hole', session: this.id, addr: this.path.addr, from, to: this.datagramSize });
+  }
+
   /** The largest datagram this session sends now: its own size, the peer's, and the path's. */
   get datagramSize(): number {
     return Math.min(this.cfg.maxDatagramSize, this.remoteParams.maxDatagramSize ?? Infinity, this.pathDatagram);
@@ -278,6 +299,7 @@ export class Session {
     const next = Math.max(MIN_MAX_DATAGRAM_SIZE, Math.floor(size));
     if (next >= this.datagramSize) return false;
     this.pathDatagram = next;
+    this.recovery.onMtuUpdate(next);
     return true;
   }
 
@@ -851,6 +873,7 @@ export class Session {
       const { lost, probes } = this.recovery.onTimeout(now);
       for (const p of lost) this.onPacketLost(p);
       this.pingsOwed += probes;
+      if (probes > 0) this.checkBlackHole(now);
     }
     const every = this.keepAliveEvery;
     if (every !== null && now - this.lastAckElicitingSentAt >= every) this.pingsOwed = Math.max(this.pingsOwed, 1);

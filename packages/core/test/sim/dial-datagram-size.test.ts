@@ -2,7 +2,8 @@
  * ConnectOptions.maxDatagramSize (the dialler's path MTU): both ends of that session keep their
  * datagrams to it, so a path that drops larger ones (a tunnel, a router that does not fragment)
  * still carries the transfer. It only lowers the configured size, and never below 1200.
- * Endpoint.limitDatagramSize does the same for a running session (ICMP "packet too big").
+ * Endpoint.limitDatagramSize does the same for a running session (ICMP "packet too big"), and
+ * a session that is told nothing finds such a black hole itself and falls back to 1200.
  */
 import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/rng.js';
@@ -12,6 +13,10 @@ import { SimPair, type SimLinkConfig } from '../../src/sim/index.js';
 import { fastBlake3, sha256hex } from './helpers.js';
 
 const SIZE = 2 * 1024 * 1024;
+
+function blackHoles(pair: SimPair): Array<{ from: number; to: number }> {
+  return pair.a.events.flatMap((e) => (e.type === 'black_hole' ? [{ from: e.from, to: e.to }] : []));
+}
 
 function run(mtu: number, opts: ConnectOptions) {
   const link: SimLinkConfig = { bandwidthBps: 200e6, delay: 2_000, queueBytes: 1 << 20, mtu };
@@ -26,6 +31,7 @@ function run(mtu: number, opts: ConnectOptions) {
   return {
     ok: got !== undefined && sha256hex(got) === sha256hex(data),
     droppedMtu: pair.ab.stats.droppedMtu + pair.ba.stats.droppedMtu,
+    blackHoles: blackHoles(pair),
   };
 }
 
@@ -36,10 +42,11 @@ describe('maxDatagramSize given at the dial', () => {
     expect(r.droppedMtu).toBe(0);
   });
 
-  it('without it, the same path drops the data datagrams and the file does not arrive (the check above can fail)', () => {
+  it('without it, the data datagrams are dropped until the session finds the black hole (the check above can fail)', () => {
     const r = run(1280, {});
-    expect(r.ok).toBe(false);
     expect(r.droppedMtu).toBeGreaterThan(0);
+    expect(r.blackHoles).toEqual([{ from: 1452, to: 1200 }]);
+    expect(r.ok).toBe(true);
   });
 
   it('only lowers the configured size (1452), and never below 1200', () => {
@@ -58,13 +65,21 @@ describe('limitDatagramSize on a running session', () => {
     new SeededRng(7).fill(data);
     const s = pair.connect();
     pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 10e6);
+    const t0 = pair.now;
     pair.send(s, 'f.bin', data, 256 * 1024);
     pair.runUntil(() => pair.ab.stats.delivered > SIZE / 1452 / 4, pair.now + 10e6);
     pair.ab.cfg.mtu = 1280;
     const lowered = tell === null ? [] : pair.a.endpoint.limitDatagramSize(pair.b.addr, tell);
     pair.runUntil(() => pair.a.events.some((e) => e.type === 'transfer_complete'), pair.now + 20e6);
     const got = pair.b.received.get('f.bin');
-    return { ok: got !== undefined && sha256hex(got) === sha256hex(data), lowered, size: pair.a.endpoint.session(s).datagramSize, id: s };
+    return {
+      ok: got !== undefined && sha256hex(got) === sha256hex(data),
+      lowered,
+      size: pair.a.endpoint.session(s).datagramSize,
+      id: s,
+      blackHoles: blackHoles(pair),
+      seconds: (pair.now - t0) / 1e6,
+    };
   }
 
   it('told, the session keeps its packets (retransmissions too) within the new size, and the file arrives identical', () => {
@@ -74,8 +89,35 @@ describe('limitDatagramSize on a running session', () => {
     expect(r.ok).toBe(true);
   });
 
-  it('not told, it stalls (the check above can fail)', () => {
-    expect(narrowed(null).ok).toBe(false);
+  it('not told (ICMP filtered), it finds the black hole: 1200-byte datagrams once the peer is heard through 3 probe timeouts', () => {
+    const told = narrowed(1280);
+    const r = narrowed(null);
+    expect(r.blackHoles).toEqual([{ from: 1452, to: 1200 }]);
+    expect(r.size).toBe(1200);
+    expect(r.ok).toBe(true);
+    // The peer is heard through its keep-alives (every 5 s at most).
+    expect(r.seconds).toBeGreaterThan(told.seconds);
+    expect(r.seconds).toBeLessThan(told.seconds + 12);
+  });
+
+  it('a total outage (nothing heard from the peer either) is no black hole: the size stays', () => {
+    const link: SimLinkConfig = { bandwidthBps: 200e6, delay: 2_000, queueBytes: 1 << 20 };
+    const pair = new SimPair({ seed: 9, ab: { ...link }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3 });
+    const data = new Uint8Array(SIZE);
+    new SeededRng(10).fill(data);
+    const s = pair.connect();
+    pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 10e6);
+    pair.send(s, 'f.bin', data, 256 * 1024);
+    pair.runUntil(() => pair.ab.stats.delivered > SIZE / 1452 / 4, pair.now + 10e6);
+    pair.ab.cfg.lossRate = 1;
+    pair.ba.cfg.lossRate = 1;
+    pair.runUntil(() => false, pair.now + 8e6);
+    pair.ab.cfg.lossRate = 0;
+    pair.ba.cfg.lossRate = 0;
+    pair.runUntil(() => pair.a.events.some((e) => e.type === 'transfer_complete'), pair.now + 30e6);
+    expect(sha256hex(pair.b.received.get('f.bin') ?? new Uint8Array(0))).toBe(sha256hex(data));
+    expect(blackHoles(pair)).toEqual([]);
+    expect(pair.a.endpoint.session(s).datagramSize).toBe(1452);
   });
 
   it('never raises the size, and never lowers it below 1200', () => {

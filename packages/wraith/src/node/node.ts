@@ -63,6 +63,7 @@ export class WraithNode {
   private readonly sessionWaiters = new Map<number, { resolve: () => void; reject: (e: Error) => void; addr: SocketAddr }>();
   /** Established sessions whose peer's port refuses: since when (µs). */
   private readonly refused = new Map<number, number>();
+
   /** Per-session handler for transfer events (the sender that opened it). */
   readonly sessionHandlers = new Map<number, TransferHandler>();
   /** Fallback for events of sessions nobody owns (incoming transfers); see the setter. */
@@ -389,6 +390,12 @@ export class WraithNode {
         this.log.info({ session: e.session, code: e.code, reason: e.reason, by_peer: e.byPeer }, 'session closed');
         break;
       }
+      case 'black_hole':
+        this.log.warn(
+          { session: e.session, addr: e.addr, from: e.from, to: e.to },
+          `datagrams of ${e.from} bytes stopped getting through while the peer is still heard (a path MTU black hole: a narrower link, and its ICMP "packet too big" filtered): sending ${e.to}-byte datagrams`,
+        );
+        break;
       default:
         break;
     }
