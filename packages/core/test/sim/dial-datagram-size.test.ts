@@ -57,20 +57,19 @@ describe('maxDatagramSize given at the dial', () => {
 });
 
 describe('limitDatagramSize on a running session', () => {
-  /** The path narrows to 1280 a quarter into the transfer; `tell` says so to the sender. */
-  function narrowed(tell: number | null) {
+  /** A quarter into a transfer, `disturb` changes the path (and says what it tells the sender). */
+  function midTransfer(seed: number, disturb: (pair: SimPair) => number[]) {
     const link: SimLinkConfig = { bandwidthBps: 200e6, delay: 2_000, queueBytes: 1 << 20 };
-    const pair = new SimPair({ seed: 6, ab: { ...link }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3 });
+    const pair = new SimPair({ seed, ab: { ...link }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3 });
     const data = new Uint8Array(SIZE);
-    new SeededRng(7).fill(data);
+    new SeededRng(seed + 1).fill(data);
     const s = pair.connect();
     pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 10e6);
     const t0 = pair.now;
     pair.send(s, 'f.bin', data, 256 * 1024);
     pair.runUntil(() => pair.ab.stats.delivered > SIZE / 1452 / 4, pair.now + 10e6);
-    pair.ab.cfg.mtu = 1280;
-    const lowered = tell === null ? [] : pair.a.endpoint.limitDatagramSize(pair.b.addr, tell);
-    pair.runUntil(() => pair.a.events.some((e) => e.type === 'transfer_complete'), pair.now + 20e6);
+    const lowered = disturb(pair);
+    pair.runUntil(() => pair.a.events.some((e) => e.type === 'transfer_complete'), pair.now + 30e6);
     const got = pair.b.received.get('f.bin');
     return {
       ok: got !== undefined && sha256hex(got) === sha256hex(data),
@@ -80,6 +79,14 @@ describe('limitDatagramSize on a running session', () => {
       blackHoles: blackHoles(pair),
       seconds: (pair.now - t0) / 1e6,
     };
+  }
+
+  /** The path narrows to 1280; `tell` says so to the sender. */
+  function narrowed(tell: number | null) {
+    return midTransfer(6, (pair) => {
+      pair.ab.cfg.mtu = 1280;
+      return tell === null ? [] : pair.a.endpoint.limitDatagramSize(pair.b.addr, tell);
+    });
   }
 
   it('told, the session keeps its packets (retransmissions too) within the new size, and the file arrives identical', () => {
@@ -101,23 +108,17 @@ describe('limitDatagramSize on a running session', () => {
   });
 
   it('a total outage (nothing heard from the peer either) is no black hole: the size stays', () => {
-    const link: SimLinkConfig = { bandwidthBps: 200e6, delay: 2_000, queueBytes: 1 << 20 };
-    const pair = new SimPair({ seed: 9, ab: { ...link }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3 });
-    const data = new Uint8Array(SIZE);
-    new SeededRng(10).fill(data);
-    const s = pair.connect();
-    pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 10e6);
-    pair.send(s, 'f.bin', data, 256 * 1024);
-    pair.runUntil(() => pair.ab.stats.delivered > SIZE / 1452 / 4, pair.now + 10e6);
-    pair.ab.cfg.lossRate = 1;
-    pair.ba.cfg.lossRate = 1;
-    pair.runUntil(() => false, pair.now + 8e6);
-    pair.ab.cfg.lossRate = 0;
-    pair.ba.cfg.lossRate = 0;
-    pair.runUntil(() => pair.a.events.some((e) => e.type === 'transfer_complete'), pair.now + 30e6);
-    expect(sha256hex(pair.b.received.get('f.bin') ?? new Uint8Array(0))).toBe(sha256hex(data));
-    expect(blackHoles(pair)).toEqual([]);
-    expect(pair.a.endpoint.session(s).datagramSize).toBe(1452);
+    const r = midTransfer(9, (pair) => {
+      pair.ab.cfg.lossRate = 1;
+      pair.ba.cfg.lossRate = 1;
+      pair.runUntil(() => false, pair.now + 8e6);
+      pair.ab.cfg.lossRate = 0;
+      pair.ba.cfg.lossRate = 0;
+      return [];
+    });
+    expect(r.ok).toBe(true);
+    expect(r.blackHoles).toEqual([]);
+    expect(r.size).toBe(1452);
   });
 
   it('never raises the size, and never lowers it below 1200', () => {
