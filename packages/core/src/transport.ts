@@ -160,7 +160,7 @@ export interface Transport {
   /**
    * Optional: the largest UDP payload that reaches `peer` unfragmented as far as this host knows
    * (the route's MTU, lowered by any ICMP "packet too big" the kernel has seen, minus the IP and
-   * UDP headers); null when unknown. Larger datagrams still go (maxDatagram), fragmented.
+   * UDP headers); null when unknown. Larger ones, up to maxDatagram, may leave fragmented.
    */
   pathDatagram?(peer: SocketAddr): number | null;
   stats(): TransportStats;

@@ -84,13 +84,13 @@ export interface SessionStats {
   pathValidations: number;
 }
 
+/** Probe timeouts in a row, with the peer heard meanwhile, that mean a PMTU black hole. */
+const BLACK_HOLE_PTOS = 3;
+
 /**
  * One wraith session after the handshake's first message: a sans-IO state
  * machine. The endpoint feeds it datagrams and time and drains its packets.
  */
-/** Probe timeouts in a row, with the peer heard meanwhile, that mean a PMTU black hole. */
-const BLACK_HOLE_PTOS = 3;
-
 export class Session {
   readonly id: number;
   readonly initiator: boolean;
