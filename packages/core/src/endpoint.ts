@@ -270,6 +270,13 @@ export class Endpoint {
     return lowered;
   }
 
+  /** The distinct addresses the sessions talk to now. */
+  peerAddrs(): SocketAddr[] {
+    const out = new Map<string, SocketAddr>();
+    for (const s of this.byId.values()) out.set(addrKey(s.path.addr), s.path.addr);
+    return [...out.values()];
+  }
+
   /** The session's peer has gone quiet (Session.peerQuiet); true for a session that is gone. */
   peerQuiet(id: number, now: Instant): boolean {
     return this.byId.get(id)?.peerQuiet(now) ?? true;

@@ -109,6 +109,7 @@ export class WraithNode {
     driver.unreachable = (peer, error) => this.unreachable(peer, error);
     this.statsTimer = setInterval(() => {
       this.bridge.update();
+      this.recheckPaths();
       if (this.log.isLevelEnabled('debug')) {
         for (const sess of endpoint.listSessions()) this.log.debug({ session: sess.id, ...sess.metrics() }, 'session metrics');
       }
@@ -305,17 +306,31 @@ export class WraithNode {
   }
 
   /**
-   * A router on the way to `peer` dropped a datagram as too large for its next link (ICMP
-   * "fragmentation needed" / "packet too big"), and the kernel lowered the route's MTU: the
-   * sessions there keep within it, where they would otherwise leave every datagram fragmented.
+   * The route to `peer` carries less than its sessions send: a router dropped a datagram as too
+   * large for its next link (ICMP "fragmentation needed" / "packet too big") and the kernel
+   * lowered the route's MTU, or the route itself changed under the sessions (an interface's MTU
+   * lowered, a route moved onto a tunnel), which no ICMP reports. The sessions there keep
+   * within it, where they would otherwise leave every datagram fragmented.
    */
-  private narrowerPath(peer: SocketAddr): void {
+  private narrowerPath(peer: SocketAddr, cause: 'icmp' | 'route'): void {
     const size = this.driver.transport.pathDatagram?.(peer) ?? null;
     if (size === null) return;
     const lowered = this.endpoint.limitDatagramSize(peer, size);
     if (lowered.length === 0) return;
-    this.log.info({ addr: peer, path_datagram: size, sessions: lowered }, 'the path to the peer is narrower (ICMP packet too big): datagrams fit it from now on');
+    this.log.info(
+      { addr: peer, path_datagram: size, sessions: lowered, cause },
+      cause === 'icmp' ? 'the path to the peer is narrower (ICMP packet too big): datagrams fit it from now on' : 'the route to the peer narrowed: datagrams fit it from now on',
+    );
     this.driver.run();
+  }
+
+  /**
+   * Each second: a route that narrowed under running sessions (narrowerPath). One route lookup
+   * per peer address (a socket, connect, getsockopt): microseconds.
+   */
+  private recheckPaths(): void {
+    if (this.driver.transport.pathDatagram === undefined) return;
+    for (const a of this.endpoint.peerAddrs()) this.narrowerPath(a, 'route');
   }
 
   /**
@@ -328,7 +343,7 @@ export class WraithNode {
    */
   private unreachable(peer: SocketAddr, error: string): void {
     if (error === 'EMSGSIZE') {
-      this.narrowerPath(peer);
+      this.narrowerPath(peer, 'icmp');
       return;
     }
     if (error !== 'ECONNREFUSED') {
