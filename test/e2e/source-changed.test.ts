@@ -49,16 +49,23 @@ describe('a source changed during the transfer', () => {
 
     const send = scope.send([src], daemon.peer(), { home: tx, args: ['--rate', '16MiB', '--reconnect-for', '0s'] });
     await partialHolds(send, daemon, 4 * MiB);
-    const fh = await open(src, 'r+');
+    // The sender is stopped while the byte changes and the mtime goes back: a stat of its own
+    // between the two would see the mtime move, and this is about what the content check sees.
+    process.kill(send.pid, 'SIGSTOP');
     try {
-      const b = Buffer.alloc(1);
-      await fh.read(b, 0, 1, CHANGE_AT);
-      b[0] = b[0]! ^ 0xff;
-      await fh.write(b, 0, 1, CHANGE_AT);
+      const fh = await open(src, 'r+');
+      try {
+        const b = Buffer.alloc(1);
+        await fh.read(b, 0, 1, CHANGE_AT);
+        b[0] = b[0]! ^ 0xff;
+        await fh.write(b, 0, 1, CHANGE_AT);
+      } finally {
+        await fh.close();
+      }
+      await utimes(src, MTIME, MTIME);
     } finally {
-      await fh.close();
+      process.kill(send.pid, 'SIGCONT');
     }
-    await utimes(src, MTIME, MTIME);
     expect((await stat(src)).mtimeMs).toBe(before.mtimeMs);
 
     const r = await send.result(60_000);
