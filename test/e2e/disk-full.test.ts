@@ -101,6 +101,34 @@ describeIf(needRoot(), 'full disk on the receiver (tmpfs)', () => {
     expect(await findPartials(mnt)).toEqual([]);
   }, 120_000);
 
+  it('a file system out of inodes (bytes free): E_NO_SPACE says inodes, on both sides, and the files that fit arrive', async () => {
+    const fs = join(await scope.tempDir('inodefs'), 'fs');
+    await mkdir(fs);
+    // nr_inodes counts the root directory and the download directory too.
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,nr_inodes=12,mode=0700', 'tmpfs', fs]);
+    scope.defer(() => execFileSync('umount', ['-l', fs]));
+    const d = await scope.daemon({ home: await scope.home('rx-inodes'), output: fs, minFree: '0' });
+    const tree = join(await scope.tempDir('tree'), 'tree');
+    await mkdir(tree);
+    const sums = new Map<string, string>();
+    for (let i = 0; i < 20; i++) sums.set(`f${String(i).padStart(2, '0')}`, await writeRandomFile(join(tree, `f${String(i).padStart(2, '0')}`), 1000));
+    const send = scope.send([tree], d.peer(), { home: tx, args: ['--reconnect-for', '0s'] });
+    const r = await send.result(60_000);
+    expect(r.code, send.describe()).toBe(7);
+    const errors = r.events.filter((e) => e.type === 'error');
+    expect(errors.length, send.describe()).toBeGreaterThan(0);
+    for (const e of errors) {
+      expect(e, send.describe()).toMatchObject({ code: 'E_NO_SPACE', message: expect.stringMatching(/no free inodes left on its file system \(all 12 are in use/) });
+    }
+    expect(d.stderr).toMatch(/no free inodes left on its file system/);
+    expect((await statfs(fs)).bavail).toBeGreaterThan(0);
+    // What fitted arrived whole; nothing failed is left as a partial.
+    const got = (await readdir(join(fs, 'tree'))).filter((n) => !n.startsWith('.'));
+    expect(got.length + errors.length, send.describe()).toBe(20);
+    for (const n of got) expect(await sha256File(join(fs, 'tree', n))).toBe(sums.get(n));
+    expect(await findPartials(fs)).toEqual([]);
+  }, 120_000);
+
   it('a home on a full file system: keygen, the daemon lock and the admin token fail with E_NO_SPACE (exit 7) and leave no empty or temp file', async () => {
     const fs = join(await scope.tempDir('homefs'), 'fs');
     await mkdir(fs);

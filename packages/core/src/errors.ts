@@ -97,7 +97,7 @@ export const ERRORS = {
   E_PATH_INVALID: spec('transfer', 'received names are relative, without "..", control characters or over-long components'),
   E_FILE_TOO_LARGE: spec('transfer', 'the file exceeds [receive] max_file_size'),
   // io
-  E_NO_SPACE: spec('io', 'not enough free space at the destination (min_free is kept free)'),
+  E_NO_SPACE: spec('io', 'the destination is out of room: free space, inodes or a disk quota, as the message says (min_free is kept free)'),
   E_IO: spec('io', 'a file operation failed (the message says which and why)'),
   E_PERMISSION: spec('io', 'the user wraith runs as may not do this: check the mode and owner of the path and of its directories'),
   E_NOT_FOUND: spec('io', 'the path does not exist: check it (was it moved or deleted?)'),

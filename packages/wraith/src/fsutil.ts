@@ -1,6 +1,6 @@
 /** Small durable-write helpers shared by the home, the store and resume state. */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync, statSync, statfsSync } from 'node:fs';
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { WraithError } from '@wraith/core';
@@ -127,6 +127,28 @@ export function homeWriteError(what: string, path: string, e: unknown): WraithEr
   return errnoError(`${what} ${path}`, path, e);
 }
 
+/**
+ * What ENOSPC or EDQUOT on `path` means: a file system out of inodes also says ENOSPC, and
+ * "no space left" sent operators to `df -h`, which showed plenty. statfs of the nearest
+ * existing directory above tells the two apart.
+ */
+export function noSpaceCause(path: string, code: string | undefined): { text: string; remedy: string } {
+  if (code === 'EDQUOT') return { text: "the user's disk quota is used up", remedy: 'free some of the quota, or raise it, on' };
+  for (let p = dirname(resolve(path)); ; p = dirname(p)) {
+    try {
+      const st = statfsSync(p);
+      // Some file systems (btrfs) report 0 inodes in all: those never run out of them.
+      if (st.files > 0 && st.ffree === 0) {
+        return { text: `no free inodes left on its file system (all ${st.files} are in use; free bytes do not help)`, remedy: 'remove files on' };
+      }
+      break;
+    } catch {
+      if (dirname(p) === p) break;
+    }
+  }
+  return { text: 'no space left on its file system', remedy: 'free space on' };
+}
+
 /** A failed call on `path` as a WraithError with a stable code and the path named once. */
 export function fsError(op: string, path: string, e: unknown): WraithError {
   return errnoError(`${op}(${path})`, path, e);
@@ -138,8 +160,8 @@ function errnoError(what: string, path: string, e: unknown): WraithError {
   if (code === 'ENOENT') return new WraithError('E_NOT_FOUND', `${path}: no such file or directory`, { path });
   if (code === 'EACCES' || code === 'EPERM') return new WraithError('E_PERMISSION', `${what}: permission denied`, { path });
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new WraithError('E_NO_SPACE', `${what}: no space left on its file system`, { path },
-      `free space on the file system that holds ${dirname(path)}`);
+    const cause = noSpaceCause(path, code);
+    return new WraithError('E_NO_SPACE', `${what}: ${cause.text} (${code})`, { path }, `${cause.remedy} the file system that holds ${dirname(path)}`);
   }
   if (code === 'ENAMETOOLONG') {
     return new WraithError('E_IO', `${path}: the path is longer than this system allows (ENAMETOOLONG)`, { path },

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { openDirect } from '../store/direct-writes.js';
 import { fsName } from '../fs-kind.js';
+import { noSpaceCause } from '../fsutil.js';
 import { humanBytes } from '../units.js';
 
 export type DownloadDirStatus = 'ok' | 'warn' | 'fail';
@@ -21,7 +22,14 @@ export interface DownloadDirOptions {
   readonly openDirect?: (fd: number) => Promise<{ fd: number } | { reason: string }>;
 }
 
-export async function downloadDirCheck(o: DownloadDirOptions): Promise<{ status: DownloadDirStatus; detail: string }> {
+export interface DownloadDirResult {
+  status: DownloadDirStatus;
+  detail: string;
+  /** The error code of a failure: what the store would meet writing there. */
+  code?: 'E_NO_SPACE' | 'E_PERMISSION' | 'E_IO';
+}
+
+export async function downloadDirCheck(o: DownloadDirOptions): Promise<DownloadDirResult> {
   if (!existsSync(o.dir)) return { status: 'ok', detail: `${o.dir} (created at start)` };
   const s = await statfs(o.dir);
   const free = s.bavail * s.bsize;
@@ -33,7 +41,13 @@ export async function downloadDirCheck(o: DownloadDirOptions): Promise<{ status:
     fd = openSync(scratch, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    return { status: 'fail', detail: `${parts[0]}; cannot create a file there (${code}): received files cannot be written` };
+    const full = code === 'ENOSPC' || code === 'EDQUOT';
+    const why = full ? `${noSpaceCause(scratch, code).text}, ${code}` : code;
+    return {
+      status: 'fail',
+      detail: `${parts[0]}; cannot create a file there (${why}): received files cannot be written`,
+      code: full ? 'E_NO_SPACE' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'E_PERMISSION' : 'E_IO',
+    };
   }
   try {
     unlinkSync(scratch);

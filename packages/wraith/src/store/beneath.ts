@@ -11,6 +11,7 @@ import { lstat, mkdir, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join, sep } from 'node:path';
 import { WraithError } from '@wraith/core';
+import { noSpaceCause } from '../fsutil.js';
 import { fdClose, fdOpen } from './fdio.js';
 
 /** Opens `rel` (components joined by "/") under `root`; resolves to an fd. */
@@ -175,7 +176,7 @@ export class Beneath {
 export function ioError(op: string, path: string, e: unknown): WraithError {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new WraithError('E_NO_SPACE', `${op}(${path}): ${(e as Error).message}`, { path });
+    return new WraithError('E_NO_SPACE', `${op}(${path}): ${noSpaceCause(path, code).text} (${code})`, { path });
   }
   if (code === 'EACCES' || code === 'EPERM') {
     return new WraithError('E_PERMISSION', `${op}(${path}): ${(e as Error).message}`, { path });

@@ -1,7 +1,9 @@
 /** The doctor's download_dir check on real directories (the O_DIRECT answer checked against an open of our own). */
 import { closeSync, constants, openSync, readdirSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { describeIf, needRoot } from '../../../../test/support/prereq.js';
 import { downloadDirCheck } from '../../src/doctor/download-dir.js';
 import { fsName } from '../../src/fs-kind.js';
 import { tmpDir } from '../helpers.js';
@@ -63,5 +65,21 @@ describe('download_dir', () => {
     const r = await downloadDirCheck({ dir: notDir, minFree: 0, directWrites: true });
     expect(r.status).toBe('fail');
     expect(r.detail).toContain('cannot create a file there (ENOTDIR)');
+    expect(r.code).toBe('E_IO');
+  });
+});
+
+describeIf(needRoot(), 'download_dir on a file system out of inodes', () => {
+  it('fails with E_NO_SPACE naming inodes, not space or permission', async () => {
+    const mnt = tmpDir();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m,nr_inodes=2', 'tmpfs', mnt]);
+    try {
+      writeFileSync(join(mnt, 'last-inode'), 'x');
+      const r = await downloadDirCheck({ dir: mnt, minFree: 0, directWrites: true });
+      expect(r).toMatchObject({ status: 'fail', code: 'E_NO_SPACE' });
+      expect(r.detail).toContain('cannot create a file there (no free inodes left on its file system (all 2 are in use; free bytes do not help), ENOSPC)');
+    } finally {
+      execFileSync('umount', ['-l', mnt]);
+    }
   });
 });

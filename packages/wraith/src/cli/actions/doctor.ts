@@ -79,7 +79,7 @@ export async function runChecks(homeDir: string, configFile: string | null): Pro
         exists ? undefined : new WraithError('E_CONFIG', `network.xdp_interface: no interface ${c.network.xdp_interface}`));
     }
     const d = await downloadDirCheck({ dir: c.transfer.download_dir, minFree: c.receive.min_free, directWrites: c.io.direct_writes });
-    add('download dir', d.status, d.detail, d.status === 'fail' ? new WraithError('E_PERMISSION', d.detail) : undefined);
+    add('download dir', d.status, d.detail, d.status === 'fail' ? new WraithError(d.code ?? 'E_IO', d.detail) : undefined);
   }
 
   try {
