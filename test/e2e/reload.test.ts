@@ -1,13 +1,14 @@
 /**
  * SIGHUP (`systemctl reload wraith`) re-reads the daemon's config: trusted_peers, auto_accept, [peers]
  * and logging.level apply at once; other changed keys are named as waiting for a restart; a
- * broken file is reported and the running config stays. SIGHUP used to reopen the log file
+ * broken file is reported and the running config stays. A sender taken out of trusted_peers loses
+ * its running sessions at the reload. SIGHUP used to reopen the log file
  * only, so a reload after adding a trusted peer did nothing, silently.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Scope, sha256File, writeRandomFile } from '../support/procs.js';
+import { Scope, allocatedBytes, findPartials, sha256File, writeRandomFile } from '../support/procs.js';
 
 const scope = new Scope('reload');
 afterAll(() => scope.dispose());
@@ -41,6 +42,37 @@ describe('daemon config reload on SIGHUP', () => {
     const again = await scope.send([src], daemon.peer(), { home: tx, args: ['--reconnect-for', '0s'] }).result(30_000);
     expect(again.code, again.stderr).toBe(0); // still trusted: already present
     expect((await daemon.terminate()).code).toBe(0);
+  }, 90_000);
+
+  it('a sender taken out of trusted_peers is cut off at the reload: its running send ends with E_PEER_NOT_AUTHORIZED, another trusted sender goes on', async () => {
+    const [rx, tx, other] = await Promise.all([scope.home('rx-revoke'), scope.home('tx-revoke'), scope.home('other')]);
+    const config = join(rx.dir, 'config.toml');
+    await writeFile(config, `[receive]\ntrusted_peers = ["${tx.peerId}", "${other.peerId}"]\n`);
+    const daemon = await scope.daemon({ home: rx, autoAccept: false });
+    const dir = await scope.tempDir('src-revoke');
+    const [revoked, kept] = [join(dir, 'revoked.bin'), join(dir, 'kept.bin')];
+    await writeRandomFile(revoked, 8 * 1024 * 1024);
+    const keptSum = await writeRandomFile(kept, 8 * 1024 * 1024);
+    // Slow enough to be running at the reload, with no re-dial to mask the cut.
+    const a = scope.send([revoked], daemon.peer(), { home: tx, args: ['--rate', '2MiB', '--reconnect-for', '10s'] });
+    const b = scope.send([kept], daemon.peer(), { home: other, args: ['--rate', '2MiB', '--reconnect-for', '10s'] });
+    await a.until(async () => {
+      const p = (await findPartials(daemon.output)).find((f) => f.includes('revoked.bin'));
+      return p !== undefined && (await allocatedBytes(p)) >= 1024 * 1024;
+    }, 30_000, 'the send under way', 50);
+    await writeFile(config, `[receive]\ntrusted_peers = ["${other.peerId}"]\n`);
+    const at = Date.now();
+    daemon.signal('SIGHUP');
+    const r = await a.result(30_000);
+    expect(r.code, a.describe()).toBe(4);
+    expect(Date.now() - at).toBeLessThan(5000);
+    expect(r.events.filter((e) => e.type === 'error').at(-1), a.describe()).toMatchObject({ code: 'E_PEER_NOT_AUTHORIZED', message: expect.stringContaining('no longer trusts') });
+    expect(daemon.stderr).toMatch(/ended the session of a peer this node no longer trusts/);
+    const k = await b.result(60_000);
+    expect(k.code, b.describe()).toBe(0);
+    expect(await sha256File(join(daemon.output, 'kept.bin'))).toBe(keptSum);
+    await expect(readFile(join(daemon.output, 'revoked.bin'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(daemon.alive).toBe(true);
   }, 90_000);
 
   it('a [peers.NAME] added to the config can be sent to through the admin API after a reload, and a send root taken out is revoked, without a restart', async () => {

@@ -28,14 +28,17 @@ export interface Authorizer {
   (peerId: string, addr: SocketAddr): boolean;
   /** Takes trusted_peers and auto_accept from a reloaded config. */
   update(config: ResolvedConfig): void;
+  /** Whether the peer is admitted now, without logging a refusal. */
+  allows(peerId: string): boolean;
 }
 
 export function authorizer(config: ResolvedConfig, log: Logger): Authorizer {
   const trustedOf = (c: ResolvedConfig): Set<string> => new Set(c.receive.trusted_peers.map((p) => p.toLowerCase().replace(/^0x/, '')));
   let trusted = trustedOf(config);
   let autoAccept = config.receive.auto_accept;
+  const allows = (peerId: string): boolean => autoAccept || trusted.has(peerId);
   const authorize = ((peerId: string, addr: SocketAddr): boolean => {
-    if (autoAccept || trusted.has(peerId)) return true;
+    if (allows(peerId)) return true;
     log.warn({ peer: peerId, addr: formatAddr(addr) }, 'refused an untrusted peer (add it to [receive] trusted_peers or use --auto-accept)');
     return false;
   }) as Authorizer;
@@ -43,6 +46,7 @@ export function authorizer(config: ResolvedConfig, log: Logger): Authorizer {
     trusted = trustedOf(c);
     autoAccept = c.receive.auto_accept;
   };
+  authorize.allows = allows;
   return authorize;
 }
 
@@ -165,6 +169,7 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
     done,
     reload(config) {
       authorize.update(config);
+      node.revokeIncoming(authorize.allows);
       admin.reload?.(config);
       warnOpen(config, log.logger);
     },

@@ -425,6 +425,24 @@ export class WraithNode {
     this.events.emit('event', e);
   }
 
+  /**
+   * Ends the sessions peers opened to this node that `allowed` no longer admits: a reload that
+   * takes a key out of trusted_peers (a leaked key) would otherwise leave its running sessions,
+   * and the transfers they may still start, alive until they end. Their partials stay for
+   * resume, should the key be trusted again. Returns how many were ended.
+   */
+  revokeIncoming(allowed: (peerId: string) => boolean): number {
+    let n = 0;
+    for (const s of this.endpoint.listSessions()) {
+      if (s.initiator || !s.established || allowed(s.peerId)) continue;
+      this.log.warn({ session: s.id, peer: s.peerId, addr: s.path.addr }, 'ended the session of a peer this node no longer trusts (config reloaded)');
+      this.endpoint.close(nowMicros(), s.id, 'E_PEER_NOT_AUTHORIZED', 'the receiver no longer trusts this sender (its trusted_peers changed)');
+      n++;
+    }
+    if (n > 0) this.driver.run();
+    return n;
+  }
+
   /** Close every session with a reason the peer sees, then stop. */
   async close(code: ErrorCode | null = 'E_SHUTTING_DOWN', reason = 'shutting down', graceMs = 1000): Promise<void> {
     if (this.closed) return;
