@@ -26,10 +26,12 @@ const scope = new Scope('transfer');
 let rx: TestHome;
 let tx: TestHome;
 let daemon: Daemon;
+const UMASK = 0o027;
 
 beforeAll(async () => {
   [rx, tx] = await Promise.all([scope.home('rx'), scope.home('tx')]);
-  daemon = await scope.daemon({ home: rx });
+  // A umask other than the usual 022: received modes are the sender's less it.
+  daemon = await scope.daemon({ home: rx, prefix: ['sh', '-c', `umask ${UMASK.toString(8)}; exec "$@"`, 'sh'] });
 });
 afterAll(() => scope.dispose());
 
@@ -42,12 +44,15 @@ function expectSchema(events: Array<Record<string, unknown>>): void {
   }
 }
 
-/** The expected receive-side view of a sent tree: symlinks and FIFOs gone, setuid/setgid/sticky stripped. */
+/**
+ * The expected receive-side view of a sent tree: symlinks and FIFOs gone, setuid/setgid/sticky
+ * stripped, the daemon's umask applied.
+ */
 function expectedTree(src: Map<string, TreeEntry>, top: string, srcRoot: TreeEntry): Map<string, TreeEntry> {
-  const out = new Map<string, TreeEntry>([[top, { ...srcRoot, mode: srcRoot.mode & 0o777 }]]);
+  const out = new Map<string, TreeEntry>([[top, { ...srcRoot, mode: srcRoot.mode & 0o777 & ~UMASK }]]);
   for (const [name, e] of src) {
     if (e.kind !== 'file' && e.kind !== 'dir') continue;
-    out.set(`${top}/${name}`, { ...e, mode: e.mode & 0o777 });
+    out.set(`${top}/${name}`, { ...e, mode: e.mode & 0o777 & ~UMASK });
   }
   return out;
 }
@@ -80,7 +85,7 @@ describe('transfers', () => {
     if (BIG === GiB && s > 180) console.warn(`1 GiB transfer took ${s.toFixed(0)} s, over the ~3 min budget of the default run`);
   }, 20 * 60_000);
 
-  it('a directory tree: 1,000 small files in nested folders, an empty file and directory; symlink and FIFO skipped; modes and mtimes kept, setuid stripped', async () => {
+  it('a directory tree: 1,000 small files in nested folders, an empty file and directory; symlink and FIFO skipped; modes (less the receiver umask) and mtimes kept, setuid stripped', async () => {
     const base = await scope.tempDir('tree');
     const root = join(base, 'tree');
     await mkdir(root);
@@ -94,6 +99,7 @@ describe('transfers', () => {
     await mkdir(join(root, 'sticky'));
     await chmod(join(root, 'sticky'), 0o1777);
     await writeFile(join(root, 'sticky', 'f'), 'x');
+    await chmod(join(root, 'sticky', 'f'), 0o666);
     await symlink('d0', join(root, 'link-to-d0'));
     await symlink('/etc/passwd', join(root, 'd1-link'));
     execFileSync('mkfifo', [join(root, 'fifo')]);
@@ -131,9 +137,11 @@ describe('transfers', () => {
     const got = new Map([...(await snapshotTree(daemon.output))].filter(([n]) => n === 'tree' || n.startsWith('tree/')));
     const diff = diffTrees(want, got, { mode: true, mtime: true, dirMtime: true });
     expect(diff, diff.slice(0, 30).join('\n')).toEqual([]);
-    expect(got.get(`tree/${deep}/setuid.sh`)?.mode).toBe(0o755);
-    expect(got.get(`tree/${deep}`)?.mode).toBe(0o711);
-    expect(got.get('tree/sticky')?.mode).toBe(0o777);
+    expect(got.get(`tree/${deep}/setuid.sh`)?.mode).toBe(0o750);
+    expect(got.get(`tree/${deep}`)?.mode).toBe(0o710);
+    // A world-writable directory is not world-writable on a receiver whose umask says no.
+    expect(got.get('tree/sticky')?.mode).toBe(0o750);
+    expect(got.get('tree/sticky/f')?.mode).toBe(0o640);
     expect(got.get('tree/empty.txt')).toMatchObject({ kind: 'file', size: 0 });
     expect(got.get('tree/empty-dir')).toMatchObject({ kind: 'dir', mode: 0o750 });
     expect(got.has('tree/link-to-d0')).toBe(false);

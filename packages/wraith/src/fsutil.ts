@@ -1,6 +1,6 @@
 /** Small durable-write helpers shared by the home, the store and resume state. */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, statSync, statfsSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, statfsSync } from 'node:fs';
 import { link, open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { WraithError } from '@wraith/core';
@@ -125,6 +125,17 @@ export async function writeFileExclusive(path: string, data: string, mode = 0o60
 /** A failed write of a file in the node's home (lock, key, token), e.g. "cannot write PATH: …". */
 export function homeWriteError(what: string, path: string, e: unknown): WraithError {
   return errnoError(`${what} ${path}`, path, e);
+}
+
+/** The process's umask, read without setting it (process.umask() with no argument is deprecated). */
+export function processUmask(): number {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return parseInt(m[1]!, 8);
+  } catch {
+    // no procfs: ask Node
+  }
+  return process.umask();
 }
 
 /**

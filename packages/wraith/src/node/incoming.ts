@@ -576,11 +576,10 @@ export class IncomingTransfers {
     const todo = [...dirs].filter(([, d]) => d.dirty || (final && !d.exact));
     todo.sort((a, b) => b[0].split('/').length - a[0].split('/').length);
     for (const [name, d] of todo) {
-      const mode = final ? d.mode : d.mode | 0o700;
       d.dirty = false;
-      d.exact = mode === d.mode;
+      d.exact = final || (this.store.modeFor(d.mode) & 0o700) === 0o700;
       try {
-        await this.store.finishDirectory(name, mode, d.mtimeMs);
+        await this.store.finishDirectory(name, d.mode, d.mtimeMs, !final);
       } catch (err) {
         this.log.warn({ name, err: asWraith(err).message }, 'could not set the mode and mtime of a received directory');
       }

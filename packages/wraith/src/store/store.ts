@@ -13,7 +13,7 @@ import { access, link, lstat, mkdir, open, readdir, realpath, rename, stat, stat
 import { join, relative, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { WraithError } from '@wraith/core';
-import { DirSyncer, makeDirsSync } from '../fsutil.js';
+import { DirSyncer, makeDirsSync, processUmask } from '../fsutil.js';
 import { isMemoryFs } from '../fs-kind.js';
 import type { OnConflict } from '../config/schema.js';
 import type { Stats } from '../stats.js';
@@ -43,6 +43,8 @@ export interface FileStoreOptions {
   readonly resume: boolean;
   /** Mode of directories the store creates (before the sender's mode is applied). */
   readonly dirMode?: number;
+  /** Bits cleared from every received mode; default the process's umask. */
+  readonly umask?: number;
   /** Without it, an existing file of the same name is always a conflict (never already_present). */
   readonly contentRoot?: ContentRootFn;
   readonly renameNoReplace?: RenameNoReplaceFn;
@@ -145,6 +147,7 @@ export class FileStore {
   /** Installs in one directory share its fsyncs. */
   private readonly dirSync = new DirSyncer();
   private readonly dirMode: number;
+  private readonly umask: number;
   private readonly now: () => number;
   private directRefused = false;
   /** Device of the download directory if it is tmpfs or ramfs (files there skip fsync). */
@@ -160,6 +163,7 @@ export class FileStore {
     // statfs once a second at most for small files; an injected reader is asked every time.
     this.admission = new Admission(realDir, opts, opts.freeSpace ?? statfsFree, opts.freeSpace === undefined ? 1000 : 0, opts.now ?? Date.now);
     this.dirMode = opts.dirMode ?? 0o700;
+    this.umask = opts.umask ?? processUmask();
     this.slots = new OpenSlots(opts.maxOpenFiles ?? slotsFor(openFilesLimit()));
     this.now = opts.now ?? Date.now;
   }
@@ -347,15 +351,25 @@ export class FileStore {
   }
 
   /**
-   * Applies a received directory's mode (& 0o777) and mtime. Call it after the directory's
-   * contents are installed: creating files inside changes the mtime, and a mode without owner
-   * write would stop them from being created.
+   * The mode a received file or directory gets: the sender's permission bits less this
+   * receiver's umask, as cp, scp and tar (run as a user) do. A sender's 0666 or 0777 left
+   * world-writable files on the receiver whatever its operator had set.
    */
-  async finishDirectory(name: string, mode: number, mtimeMs: number): Promise<void> {
+  modeFor(mode: number): number {
+    return mode & 0o777 & ~this.umask;
+  }
+
+  /**
+   * Applies a received directory's mode (modeFor) and mtime. Call it after the directory's
+   * contents are installed: creating files inside changes the mtime, and a mode without owner
+   * write would stop them from being created, which `open` (more may still go in) prevents by
+   * keeping owner rwx.
+   */
+  async finishDirectory(name: string, mode: number, mtimeMs: number, open = false): Promise<void> {
     const parts = validateRelativeName(name);
     const fd = await this.beneath.open(parts, constants.O_RDONLY | constants.O_DIRECTORY, 0);
     try {
-      fdSetModeAndTime(fd, mode, mtimeMs);
+      fdSetModeAndTime(fd, this.modeFor(mode) | (open ? 0o700 : 0), mtimeMs);
     } finally {
       closeSync(fd);
     }
@@ -903,7 +917,7 @@ export class PartialFile implements WriteTarget {
     try {
       try {
         this.assertLinked();
-        fdSetModeAndTime(this.fd, this.offer.mode, this.offer.mtimeMs);
+        fdSetModeAndTime(this.fd, this.store.modeFor(this.offer.mode), this.offer.mtimeMs);
       } catch (e) {
         await fdClose(this.fd).catch(() => undefined);
         throw e;
