@@ -5,7 +5,8 @@
  * names the cause: E_SOURCE_CHANGED, exit 6. Nothing lands under the final name.
  *
  * The rewrite puts the mtime back, so the (size, mtime, inode) snapshot cannot see it: only the
- * hashes can.
+ * hashes can. A file that only grows (a log) is sent as its first bytes with --allow-growth,
+ * where the hashes still catch a change within them.
  */
 import { appendFile, mkdir, open, readdir, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -90,6 +91,7 @@ describe('a source changed during the transfer', () => {
     expect(r.code, send.describe()).toBe(6);
     expect(r.events.find((e) => e.type === 'error'), send.describe()).toMatchObject({ code: 'E_SOURCE_CHANGED' });
     expect(String(r.events.find((e) => e.type === 'error')?.['message'])).toContain(`its size went from ${GROW_SIZE} to ${GROW_SIZE + 4096}`);
+    expect(String(r.events.find((e) => e.type === 'error')?.['message'])).toContain('--allow-growth');
     expect(r.events.filter((e) => e.type === 'error')).toHaveLength(1); // the file fails once, however many reads were in flight
     // The cancel reached the receiver before the session closed: no partial waits for the sweep.
     await daemon.until(async () => (await readdir(daemon.output)).length === 0, 10_000, 'the partial removed');
@@ -99,6 +101,53 @@ describe('a source changed during the transfer', () => {
     const again = await scope.send([src], daemon.peer(), { home: tx }).result(60_000);
     expect(again.code, again.stderr).toBe(0);
     expect(await sha256File(join(daemon.output, 'growing.bin'))).toBe(await sha256File(src));
+    await daemon.terminate();
+  }, 120_000);
+
+  it('--allow-growth: a file appended to while it is sent (a log) arrives as its first bytes, as they were when it was opened, with a warning (exit 0)', async () => {
+    const { tx, daemon, dir } = await setup();
+    const src = join(dir, 'app.log');
+    const sent = await writeRandomFile(src, GROW_SIZE);
+    const send = scope.send([src], daemon.peer(), { home: tx, args: ['--allow-growth', '--reconnect-for', '0s'] });
+    await partialHolds(send, daemon, 4 * MiB, 5);
+    await appendFile(src, Buffer.alloc(4096, 1));
+    const r = await send.result(60_000);
+    expect(r.code, send.describe()).toBe(0);
+    const w = r.events.find((e) => e.type === 'warning' && e['code'] === 'E_SOURCE_CHANGED');
+    expect(String(w?.['message']), send.describe()).toContain(`app.log grew while it was sent (to ${GROW_SIZE + 4096} bytes): the receiver has its first ${GROW_SIZE} bytes`);
+    expect(r.events.find((e) => e.type === 'file')).toMatchObject({ name: 'app.log', status: 'sent', bytes: GROW_SIZE });
+    expect(await sha256File(join(daemon.output, 'app.log'))).toBe(sent);
+    await daemon.terminate();
+  }, 120_000);
+
+  it('--allow-growth still fails a file whose first bytes changed as it grew (exit 6): the chunk check sees what the size cannot', async () => {
+    const { tx, daemon, dir } = await setup();
+    const src = join(dir, 'db.bin');
+    await writeRandomFile(src, SIZE);
+    const send = scope.send([src], daemon.peer(), { home: tx, args: ['--allow-growth', '--rate', '16MiB', '--reconnect-for', '0s'] });
+    await partialHolds(send, daemon, 4 * MiB);
+    // Both at once for the sender: a byte far ahead of its reads changes, and the file grows.
+    process.kill(send.pid, 'SIGSTOP');
+    try {
+      const fh = await open(src, 'r+');
+      try {
+        const b = Buffer.alloc(1);
+        await fh.read(b, 0, 1, CHANGE_AT);
+        b[0] = b[0]! ^ 0xff;
+        await fh.write(b, 0, 1, CHANGE_AT);
+      } finally {
+        await fh.close();
+      }
+      await appendFile(src, Buffer.alloc(4096, 1));
+    } finally {
+      process.kill(send.pid, 'SIGCONT');
+    }
+    const r = await send.result(60_000);
+    expect(r.code, send.describe()).toBe(6);
+    const err = r.events.find((e) => e.type === 'error');
+    expect(err, send.describe()).toMatchObject({ code: 'E_SOURCE_CHANGED', exit_code: 6 });
+    expect(String(err?.['message'])).toContain(`chunk ${Math.floor(CHANGE_AT / (256 * 1024))}`);
+    expect(await readdir(daemon.output)).not.toContain('db.bin');
     await daemon.terminate();
   }, 120_000);
 

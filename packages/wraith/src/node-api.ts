@@ -57,6 +57,8 @@ export interface SendOptions extends NodeContext {
   /** --reconnect-for: how long to keep re-dialling a lost peer (ms). */
   readonly reconnectForMs: number;
   readonly followSymlinks: boolean;
+  /** --allow-growth: files that grow while sent (logs) go as they were when opened. */
+  readonly allowGrowth?: boolean;
   /** The first file's hashing, begun while the node loaded (EarlyHash.start); runSend owns it. */
   readonly earlyHash?: EarlyHash | null;
 }

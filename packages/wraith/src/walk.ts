@@ -306,11 +306,21 @@ export function sourceChanges(before: SourceSnapshot, after: SourceSnapshot): st
   return changes;
 }
 
+/**
+ * The file is the same one and only longer: what a file being appended to (a log) looks like.
+ * Its first `before.size` bytes may still have changed; the receiver's check of every chunk
+ * against the hashes taken before the offer tells.
+ */
+export function grewOnly(before: SourceSnapshot, after: SourceSnapshot): boolean {
+  return before.ino === after.ino && after.size > before.size;
+}
+
 /** E_SOURCE_CHANGED naming what changed between two snapshots of `path`. */
 export function assertUnchanged(path: string, before: SourceSnapshot, after: SourceSnapshot): void {
   const changes = sourceChanges(before, after);
   if (changes.length > 0) {
-    throw new WraithError('E_SOURCE_CHANGED', `${path} changed while it was being sent: ${changes.join(', ')}`, {
+    const appended = grewOnly(before, after) ? ' (a file being written to, such as a log: --allow-growth sends its first bytes, as they were when it was opened)' : '';
+    throw new WraithError('E_SOURCE_CHANGED', `${path} changed while it was being sent: ${changes.join(', ')}${appended}`, {
       path,
       before,
       after,

@@ -148,6 +148,8 @@ export const StartTransferBody = Type.Object(
     peer: Type.String({ pattern: PEER_NAME_PATTERN }),
     /** A cap on the send's rate, as `wraith send --rate` takes it: "500M", "1.5GiB", "800Mbit". */
     rate: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
+    /** As `wraith send --allow-growth`: files that grow meanwhile (logs) go as they were when opened. */
+    allow_growth: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

@@ -134,7 +134,7 @@ export class DaemonAdminProvider implements AdminProvider {
     return this.transfers().find((t) => t.id === id) ?? null;
   }
 
-  async startTransfer(path: string, peerName: string, rateBps: number | null): Promise<TransferDto> {
+  async startTransfer(path: string, peerName: string, rateBps: number | null, allowGrowth = false): Promise<TransferDto> {
     const peer = parsePeer(peerName, this.config.peers);
     const id = randomBytes(8).toString('hex');
     const abort = new AbortController();
@@ -199,6 +199,7 @@ export class DaemonAdminProvider implements AdminProvider {
       peer,
       paths: [path],
       followSymlinks: false,
+      allowGrowth,
       reconnectForMs: 60_000,
       rateBps,
       chunkSize: this.opts.config.transfer.chunk_size,

@@ -263,6 +263,7 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
       peer: opts.peer,
       paths: opts.paths,
       followSymlinks: opts.followSymlinks,
+      allowGrowth: opts.allowGrowth === true,
       reconnectForMs: opts.reconnectForMs,
       rateBps: opts.rateBps,
       chunkSize: config.transfer.chunk_size,

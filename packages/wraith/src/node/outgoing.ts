@@ -16,7 +16,7 @@ import { humanDuration } from '../units.js';
 import { monoMs } from '../clock.js';
 import type { Stats } from '../stats.js';
 import type { SendUi } from '../ui/types.js';
-import { assertUnchanged, snapshotFd, sourceChanges, walk, type SourceSnapshot, type WalkEntry } from '../walk.js';
+import { assertUnchanged, grewOnly, snapshotFd, sourceChanges, walk, type SourceSnapshot, type WalkEntry } from '../walk.js';
 import { nowMicros } from './driver.js';
 import type { WraithNode } from './node.js';
 import { RateMeter, TokenBucket } from './rate.js';
@@ -64,6 +64,11 @@ export interface OutgoingOptions {
   peer: PeerSpec;
   paths: readonly string[];
   followSymlinks: boolean;
+  /**
+   * A file that grows while it is sent (a log) is sent as it was when opened, its first bytes,
+   * with a warning; without it that fails with E_SOURCE_CHANGED.
+   */
+  allowGrowth?: boolean;
   reconnectForMs: number;
   rateBps: number | null;
   chunkSize: number;
@@ -584,7 +589,10 @@ export class OutgoingJob {
         if (!current()) return;
         // A change seen now fails the file before its last chunks go out, so the receiver
         // cannot install it and discards the partial (see complete() for a later change).
-        if (t.before) assertUnchanged(t.entry.path, t.before, snapshotFd(fd));
+        if (t.before) {
+          const now = snapshotFd(fd);
+          if (!(o.allowGrowth === true && grewOnly(t.before, now))) assertUnchanged(t.entry.path, t.before, now);
+        }
         for (let k = 0; k < part.length; k++) {
           const b = bufs[k] as Uint8Array;
           n += b.length;
@@ -623,9 +631,13 @@ export class OutgoingJob {
     try {
       // Every chunk was checked against the root when it arrived: the receiver holds the file as
       // it was read. A change after the last read is news for the user, not a failure.
-      const changes = t.fd !== null && t.before ? sourceChanges(t.before, snapshotFd(t.fd)) : [];
+      const after = t.fd !== null && t.before ? snapshotFd(t.fd) : null;
+      const changes = after !== null && t.before ? sourceChanges(t.before, after) : [];
       if (changes.length > 0) {
-        const message = `${t.entry.path} changed after it was read (${changes.join(', ')}): the receiver has it as it was read`;
+        const message =
+          o.allowGrowth === true && after !== null && t.before && grewOnly(t.before, after)
+            ? `${t.entry.path} grew while it was sent (to ${after.size} bytes): the receiver has its first ${t.before.size} bytes, as they were read`
+            : `${t.entry.path} changed after it was read (${changes.join(', ')}): the receiver has it as it was read`;
         o.log[this.shownLevel]({ name: t.manifest.name, path: t.entry.path }, message);
         o.ui.warning({ transfer_id: o.transferId, code: 'E_SOURCE_CHANGED', message });
       }

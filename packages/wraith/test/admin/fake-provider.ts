@@ -37,7 +37,7 @@ export class FakeProvider implements AdminProvider {
   roots: string[] = [];
   names: string[] = ['alpha', 'beta'];
   list: TransferDto[] = [transferDto(), transferDto({ id: 't-0002', state: 'completed', bytes_done: 10, bytes_total: 10, rate_bps: 0, eta_s: null, finished_at: '2024-01-01T00:01:00.000Z' })];
-  started: Array<{ path: string; peer: string; rateBps: number | null }> = [];
+  started: Array<{ path: string; peer: string; rateBps: number | null; allowGrowth: boolean }> = [];
   cancelled: string[] = [];
   private next = 3;
 
@@ -78,8 +78,8 @@ export class FakeProvider implements AdminProvider {
     return this.list.find((t) => t.id === id) ?? null;
   }
 
-  async startTransfer(path: string, peerName: string, rateBps: number | null = null): Promise<TransferDto> {
-    this.started.push({ path, peer: peerName, rateBps });
+  async startTransfer(path: string, peerName: string, rateBps: number | null = null, allowGrowth = false): Promise<TransferDto> {
+    this.started.push({ path, peer: peerName, rateBps, allowGrowth });
     const t = transferDto({ id: `t-${String(this.next++).padStart(4, '0')}`, path, peer_name: peerName, state: 'queued', bytes_done: 0, bytes_total: null, rate_bps: 0, eta_s: null });
     this.list.push(t);
     return t;

@@ -133,7 +133,17 @@ describe('POST /v1/transfers', () => {
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({ state: 'queued', peer_name: 'alpha', path: realpathSync(file) });
     expect(res.headers.location).toBe(`/v1/transfers/${res.json().id}`);
-    expect(t.provider.started).toEqual([{ path: realpathSync(file), peer: 'alpha', rateBps: null }]);
+    expect(t.provider.started).toEqual([{ path: realpathSync(file), peer: 'alpha', rateBps: null, allowGrowth: false }]);
+  });
+
+  it('takes allow_growth as `wraith send --allow-growth`; a non-boolean is 400 and nothing starts', async () => {
+    t.provider.roots = [root];
+    expect((await post({ path: file, peer: 'alpha', allow_growth: true })).statusCode).toBe(201);
+    expect(t.provider.started.map((s) => s.allowGrowth)).toEqual([true]);
+    const res = await post({ path: file, peer: 'alpha', allow_growth: 'yes' });
+    expect(res.statusCode).toBe(400);
+    expect(errorOf(res)).toMatchObject({ code: 'E_API_VALIDATION', message: expect.stringContaining('allow_growth') });
+    expect(t.provider.started).toHaveLength(1);
   });
 
   it('takes a rate as `wraith send --rate` does; a bad one is 400 E_API_VALIDATION naming it, and nothing starts', async () => {

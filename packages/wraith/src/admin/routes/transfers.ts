@@ -43,7 +43,7 @@ export async function transferRoutes(instance: FastifyInstance, opts: TransferRo
     '/transfers',
     { schema: { body: StartTransferBody, querystring: NoQuery, response: { 201: TransferSchema, ...errors } } },
     async (request, reply) => {
-      const { path, peer, rate } = request.body;
+      const { path, peer, rate, allow_growth: allowGrowth = false } = request.body;
       const rateBps = rate === undefined ? null : parseRate(rate);
       if (rateBps === null && rate !== undefined) {
         throw new WraithError('E_API_VALIDATION', `invalid body: rate: expected ${RATE_EXPECTED}, found ${JSON.stringify(rate)}`);
@@ -56,8 +56,8 @@ export async function transferRoutes(instance: FastifyInstance, opts: TransferRo
         throw new WraithError('E_PEER_UNKNOWN', `no [peers.${peer}] entry in the config`, { peer });
       }
       const real = await resolveSendPath(path, roots);
-      request.log.info({ path: real, peer, rate_bps: rateBps }, 'admin: transfer requested');
-      const t = await provider.startTransfer(real, peer, rateBps);
+      request.log.info({ path: real, peer, rate_bps: rateBps, allow_growth: allowGrowth }, 'admin: transfer requested');
+      const t = await provider.startTransfer(real, peer, rateBps, allowGrowth);
       return reply.code(201).header('location', `/v1/transfers/${encodeURIComponent(t.id)}`).send(t);
     },
   );

@@ -38,7 +38,7 @@ export interface RunOpts {
   [k: string]: unknown;
 }
 
-export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean };
+export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean };
 
 /** A UI that also remembers the transfer id, so a fatal error line can carry it. */
 function tracking(ui: TransferUi, state: CliState): TransferUi {
@@ -236,6 +236,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
         rateBps,
         reconnectForMs,
         followSymlinks: opts.followSymlinks === true,
+        allowGrowth: opts.allowGrowth === true,
         earlyHash,
       },
       ui,

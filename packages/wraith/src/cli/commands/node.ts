@@ -61,6 +61,7 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
         .option('--rate <RATE>', 'cap the send rate: bytes/s like 500M, 1.5GiB, or bits like 800Mbit')
         .option('--reconnect-for <DURATION>', 'keep re-dialling a lost peer this long, then fail (resumes where it was)', '60s')
         .option('--follow-symlinks', 'send the targets of symlinks (loops are skipped)')
+        .option('--allow-growth', 'send files that grow meanwhile (logs) as they were when opened, with a warning')
         .option('--config <FILE>', 'config file (default: <home>/config.toml when present)')
         .option('--verbose', 'log at debug level')
         .option('--json', 'print NDJSON events on stdout (schema: docs/CLI.md)')
