@@ -17,6 +17,7 @@ import { sendersHint } from '../ui/senders-hint.js';
 import { OutgoingJob } from './outgoing.js';
 import { peerAddresses } from './dial.js';
 import { hashCacheIn } from './hash-cache.js';
+import { LogLimiter } from '../log-limit.js';
 import { SourceHasher } from './source-hash.js';
 import { runDemo as demo } from './demo.js';
 import type { ResolvedConfig } from '../config/schema.js';
@@ -37,9 +38,15 @@ export function authorizer(config: ResolvedConfig, log: Logger): Authorizer {
   let trusted = trustedOf(config);
   let autoAccept = config.receive.auto_accept;
   const allows = (peerId: string): boolean => autoAccept || trusted.has(peerId);
+  // Anyone can make a key and complete a handshake: one line per key a minute, 20 a minute in all.
+  const limit = new LogLimiter({ perKeyMs: 60_000, burst: 20, windowMs: 60_000 });
   const authorize = ((peerId: string, addr: SocketAddr): boolean => {
     if (allows(peerId)) return true;
-    log.warn({ peer: peerId, addr: formatAddr(addr) }, 'refused an untrusted peer (add it to [receive] trusted_peers or use --auto-accept)');
+    const line = limit.take(peerId);
+    if (line !== null) {
+      const more = line.held > 0 ? ` (${line.held} refusals since the last such line were not logged; wraith_handshakes_total counts them all)` : '';
+      log.warn({ peer: peerId, addr: formatAddr(addr), not_logged: line.held }, `refused an untrusted peer (add it to [receive] trusted_peers or use --auto-accept)${more}`);
+    }
     return false;
   }) as Authorizer;
   authorize.update = (c) => {
