@@ -24,6 +24,9 @@ function bareNode(acceptIncoming: boolean): { node: WraithNode; dispatch: (e: Se
     sessionHandlers: new Map(),
     sessionPeers: new Map(),
     refused: new Map(),
+    stillborn: new Set(),
+    // Every session here is established (a refused one is the refusal test's business).
+    endpoint: { hasSession: () => true, session: () => ({ established: true }) },
     incoming: null,
     early: [],
     closed: false,
