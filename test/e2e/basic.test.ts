@@ -112,7 +112,7 @@ describe('basic transfers', () => {
     expect((await stat(join(daemon.output, 'old.txt'))).mtimeMs).toBe(0);
   }, 60_000);
 
-  it('the same file again is already_present; other content under the same name is refused with E_EXISTS (exit 6) and nothing is replaced', async () => {
+  it('the same file again is already_present (taking a new mode and mtime); other content under the same name is refused with E_EXISTS (exit 6) and nothing is replaced', async () => {
     const dir = await scope.tempDir('again');
     const src = join(dir, 'same.bin');
     const sent = await writeRandomFile(src, 3 * 1024 * 1024 + 5);
@@ -122,6 +122,14 @@ describe('basic transfers', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.events.find((e) => e.type === 'file')).toMatchObject({ name: 'same.bin', status: 'already_present' });
     expect(again.events.find((e) => e.type === 'completed')?.['payload_bytes_sent']).toBe(0);
+    // After a chmod and a touch, the same content again takes the new mode and mtime, like rsync.
+    await chmod(src, 0o750);
+    await utimes(src, 1_500_000_000, 1_500_000_000);
+    const meta = await scope.send([src], daemon.peer(), { home: tx }).result(120_000);
+    expect(meta.events.find((e) => e.type === 'file'), meta.stderr).toMatchObject({ status: 'already_present' });
+    const st = await stat(join(daemon.output, 'same.bin'));
+    expect(st.mode & 0o777).toBe(0o750);
+    expect(st.mtimeMs).toBe(1_500_000_000_000);
 
     const other = join(await scope.tempDir('other'), 'same.bin');
     await writeRandomFile(other, 1000);

@@ -257,6 +257,7 @@ export class FileStore {
     if (existing !== null) {
       if (await this.sameContent(parts, existing, offer.size, offer.chunkSize, rootHex)) {
         if (resumable) await this.resumeStore.delete(offer.peerId, rootHex);
+        await this.applyMeta(parts, offer);
         return { status: 'already_present', path: this.beneath.abs(parts) };
       }
       if (existing.isDirectory() && this.opts.onConflict !== 'rename') {
@@ -522,6 +523,7 @@ export class FileStore {
     const existing = await this.lstatOrNull(parts);
     if (existing !== null && (await this.sameContent(parts, existing, offer.size, offer.chunkSize, rootHex))) {
       await this.removePartial(partialParts);
+      await this.applyMeta(parts, offer);
       return done('already_present', parts);
     }
     switch (this.opts.onConflict) {
@@ -654,6 +656,31 @@ export class FileStore {
       { name },
       'move the existing file away and send again, or set [receive] on_conflict = "rename" or "overwrite"',
     );
+  }
+
+  /**
+   * A file already present takes the offer's mode (modeFor) and mtime, as a received one does: a
+   * send again after a chmod or a touch left the old ones for ever. Only what differs is set
+   * (each change moves the ctime, which the hash cache keys on). A file this user may not change
+   * keeps its own, with a warning.
+   */
+  private async applyMeta(parts: string[], offer: IncomingFile): Promise<void> {
+    const mode = this.modeFor(offer.mode);
+    let fd: number;
+    try {
+      fd = await this.beneath.open(parts, constants.O_RDONLY, 0);
+    } catch (e) {
+      this.opts.logger?.warn({ name: offer.name, err: (e as Error).message }, 'could not open a file already present to set its mode and mtime');
+      return;
+    }
+    try {
+      const st = await fdStat(fd);
+      if ((st.mode & 0o777) !== mode || Math.floor(st.mtimeMs) !== offer.mtimeMs) fdSetModeAndTime(fd, mode, offer.mtimeMs);
+    } catch (e) {
+      this.opts.logger?.warn({ name: offer.name, err: (e as Error).message }, 'could not set the mode and mtime of a file already present');
+    } finally {
+      await fdClose(fd);
+    }
   }
 
   private async sameContent(parts: string[], st: FsStats, size: number, chunkSize: number, rootHex: string): Promise<boolean> {
