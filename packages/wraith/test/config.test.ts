@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { REPO_ROOT } from '../../../test/support/prereq.js';
 import { join } from 'node:path';
 import { Type as TypeBox, type TSchema } from '@sinclair/typebox';
@@ -261,5 +261,31 @@ describe('shipped examples', () => {
     ]) {
       expect(unit).toMatch(new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     }
+  });
+});
+
+describe('who can change the config file', () => {
+  it('a file or a (non-sticky) directory every user can write is refused, naming it and the chmod; a group-writable file is a warning', async () => {
+    const home = tmpDir();
+    const dir = tmpDir();
+    const p = file(dir, 'c.toml', '[receive]\nauto_accept = true\n');
+    chmodSync(p, 0o666);
+    const open = await loadError(loadConfig({ home, configFile: p }));
+    expect(open.code).toBe('E_CONFIG');
+    expect(open.message).toBe(`config: ${p} is writable by every user: anyone on this host could change who may send files here`);
+    expect(open.hint).toBe(`chmod o-w ${p}`);
+
+    chmodSync(p, 0o664);
+    const group = await loadConfig({ home, configFile: p });
+    expect(group.config.receive.auto_accept).toBe(true);
+    expect(group.warnings).toEqual([expect.stringContaining(`${p} is writable by its group`)]);
+
+    chmodSync(p, 0o644);
+    chmodSync(dir, 0o777);
+    const inDir = await loadError(loadConfig({ home, configFile: p }));
+    expect(inDir.message).toContain(`its directory ${dir} is writable by every user (and not sticky)`);
+    chmodSync(dir, 0o1777); // like /tmp: others cannot replace a file they do not own
+    expect((await loadConfig({ home, configFile: p })).warnings).toEqual([]);
+    chmodSync(dir, 0o700);
   });
 });

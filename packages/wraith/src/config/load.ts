@@ -4,7 +4,7 @@
  * Each layer is validated on its own (errors name the file or flag), then merged, then checked
  * for rules that span keys.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +36,28 @@ export interface LoadedConfig {
   readonly files: { readonly defaults: string; readonly user: string | null };
   /** Deprecations and ignored keys, for the log. */
   readonly warnings: readonly string[];
+}
+
+/**
+ * The config decides who may send here (trusted_peers, auto_accept) and what the admin API may
+ * send (send_roots): a file every user can write, or one in a directory where every user can
+ * replace it, hands that to anyone on the host, and is refused (as sshd refuses such an
+ * authorized_keys). A file its group or another user can write is a warning.
+ */
+export function configFileSafety(path: string): string[] {
+  const st = statSync(path);
+  const dir = dirname(path);
+  const d = statSync(dir);
+  if ((st.mode & 0o002) !== 0 || ((d.mode & 0o002) !== 0 && (d.mode & 0o1000) === 0)) {
+    const which = (st.mode & 0o002) !== 0 ? `${path} is writable by every user` : `its directory ${dir} is writable by every user (and not sticky)`;
+    throw new WraithError('E_CONFIG', `config: ${which}: anyone on this host could change who may send files here`, { path },
+      (st.mode & 0o002) !== 0 ? `chmod o-w ${path}` : `chmod o-w ${dir}, or keep the config elsewhere`);
+  }
+  const uid = process.getuid?.() ?? 0;
+  const out: string[] = [];
+  if ((st.mode & 0o020) !== 0) out.push(`${path} is writable by its group (gid ${st.gid}): its members can change who may send files here`);
+  if (st.uid !== uid && st.uid !== 0) out.push(`${path} belongs to uid ${st.uid}, not to the user wraith runs as (${uid}) nor root: that user can change who may send files here`);
+  return out;
 }
 
 /** Reads and parses a TOML file; E_CONFIG if unreadable, E_CONFIG_SYNTAX with the line if malformed. */
@@ -166,6 +188,7 @@ export async function loadConfig(opts: LoadOptions): Promise<LoadedConfig> {
   ];
   if (userFile !== null) {
     layers.push({ raw: await readTomlFile(userFile), source: { kind: 'file', path: userFile }, base: dirname(userFile), name: userFile });
+    warnings.push(...configFileSafety(userFile));
   }
   if (opts.flags !== undefined) {
     layers.push({
