@@ -38,6 +38,25 @@ function partialHolds(send: WraithProc, daemon: Daemon, bytes: number, pollMs?: 
   return send.until(held, 60_000, `${bytes / MiB} MiB on the receiver`, pollMs);
 }
 
+/** Flips the byte at CHANGE_AT of `src`, then runs `after`, all while the sender is stopped. */
+async function flipWhileStopped(send: WraithProc, src: string, after: () => Promise<void>): Promise<void> {
+  process.kill(send.pid, 'SIGSTOP');
+  try {
+    const fh = await open(src, 'r+');
+    try {
+      const b = Buffer.alloc(1);
+      await fh.read(b, 0, 1, CHANGE_AT);
+      b[0] = b[0]! ^ 0xff;
+      await fh.write(b, 0, 1, CHANGE_AT);
+    } finally {
+      await fh.close();
+    }
+    await after();
+  } finally {
+    process.kill(send.pid, 'SIGCONT');
+  }
+}
+
 describe('a source changed during the transfer', () => {
   it('a same-size rewrite with the mtime put back fails the file with E_SOURCE_CHANGED (exit 6); no file under the final name', async () => {
     const { tx, daemon, dir } = await setup();
@@ -50,23 +69,9 @@ describe('a source changed during the transfer', () => {
 
     const send = scope.send([src], daemon.peer(), { home: tx, args: ['--rate', '16MiB', '--reconnect-for', '0s'] });
     await partialHolds(send, daemon, 4 * MiB);
-    // The sender is stopped while the byte changes and the mtime goes back: a stat of its own
-    // between the two would see the mtime move, and this is about what the content check sees.
-    process.kill(send.pid, 'SIGSTOP');
-    try {
-      const fh = await open(src, 'r+');
-      try {
-        const b = Buffer.alloc(1);
-        await fh.read(b, 0, 1, CHANGE_AT);
-        b[0] = b[0]! ^ 0xff;
-        await fh.write(b, 0, 1, CHANGE_AT);
-      } finally {
-        await fh.close();
-      }
-      await utimes(src, MTIME, MTIME);
-    } finally {
-      process.kill(send.pid, 'SIGCONT');
-    }
+    // The mtime goes back while the sender is stopped: a stat of its own between the flip and
+    // the utimes would see the mtime move, and this is about what the content check sees.
+    await flipWhileStopped(send, src, () => utimes(src, MTIME, MTIME));
     expect((await stat(src)).mtimeMs).toBe(before.mtimeMs);
 
     const r = await send.result(60_000);
@@ -127,21 +132,7 @@ describe('a source changed during the transfer', () => {
     const send = scope.send([src], daemon.peer(), { home: tx, args: ['--allow-growth', '--rate', '16MiB', '--reconnect-for', '0s'] });
     await partialHolds(send, daemon, 4 * MiB);
     // Both at once for the sender: a byte far ahead of its reads changes, and the file grows.
-    process.kill(send.pid, 'SIGSTOP');
-    try {
-      const fh = await open(src, 'r+');
-      try {
-        const b = Buffer.alloc(1);
-        await fh.read(b, 0, 1, CHANGE_AT);
-        b[0] = b[0]! ^ 0xff;
-        await fh.write(b, 0, 1, CHANGE_AT);
-      } finally {
-        await fh.close();
-      }
-      await appendFile(src, Buffer.alloc(4096, 1));
-    } finally {
-      process.kill(send.pid, 'SIGCONT');
-    }
+    await flipWhileStopped(send, src, () => appendFile(src, Buffer.alloc(4096, 1)));
     const r = await send.result(60_000);
     expect(r.code, send.describe()).toBe(6);
     const err = r.events.find((e) => e.type === 'error');
