@@ -1,4 +1,4 @@
-import { constants, existsSync, lstatSync, openSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { constants, existsSync, linkSync, lstatSync, openSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir as fsMkdir, open, rename as fsRename, unlink as fsUnlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -362,6 +362,28 @@ describeIf(missing, mode, () => {
       await f.write(content, 0);
       expect((await f.complete()).status).toBe('already_present');
       expect(existsSync(f.path)).toBe(false);
+    });
+
+    it("already_present takes the offer's mode (less the umask) and mtime, at begin and at install; not through another hard link", async () => {
+      const { store, dir } = await makeStore({ umask: 0o027 });
+      const content = data(3000);
+      writeFileSync(join(dir, 'same'), content, { mode: 0o600 });
+      expect((await store.begin(offer('same', content, { mode: 0o777 }))).status).toBe('already_present');
+      expect(statSync(join(dir, 'same')).mode & 0o777).toBe(0o750);
+      expect(statSync(join(dir, 'same')).mtimeMs).toBe(MTIME);
+
+      const f = await ready(store, offer('later', content, { mode: 0o640, mtimeMs: MTIME + 5 }));
+      writeFileSync(join(dir, 'later'), content, { mode: 0o600 }); // appears while receiving
+      await f.write(content, 0);
+      expect((await f.complete()).status).toBe('already_present');
+      expect(statSync(join(dir, 'later')).mode & 0o777).toBe(0o640);
+      expect(statSync(join(dir, 'later')).mtimeMs).toBe(MTIME + 5);
+
+      const elsewhere = join(tmpDir(), 'not-in-the-download-dir');
+      writeFileSync(elsewhere, content, { mode: 0o600 });
+      linkSync(elsewhere, join(dir, 'linked'));
+      expect((await store.begin(offer('linked', content, { mode: 0o777 }))).status).toBe('already_present');
+      expect(statSync(elsewhere).mode & 0o777).toBe(0o600);
     });
 
     it('refuse: E_EXISTS before any data, and at install without touching the other file', async () => {

@@ -662,7 +662,7 @@ export class FileStore {
    * A file already present takes the offer's mode (modeFor) and mtime, as a received one does: a
    * send again after a chmod or a touch left the old ones for ever. Only what differs is set
    * (each change moves the ctime, which the hash cache keys on). A file this user may not change
-   * keeps its own, with a warning.
+   * keeps its own, with a warning, and so does one with other hard links.
    */
   private async applyMeta(parts: string[], offer: IncomingFile): Promise<void> {
     const mode = this.modeFor(offer.mode);
@@ -675,6 +675,12 @@ export class FileStore {
     }
     try {
       const st = await fdStat(fd);
+      // An inode with other names is not only this one: a hard link planted in the download
+      // directory must not make the receiver chmod a file elsewhere.
+      if (st.nlink > 1) {
+        this.opts.logger?.info({ name: offer.name, links: st.nlink }, 'a file already present has other hard links: its mode and mtime are left as they are');
+        return;
+      }
       if ((st.mode & 0o777) !== mode || Math.floor(st.mtimeMs) !== offer.mtimeMs) fdSetModeAndTime(fd, mode, offer.mtimeMs);
     } catch (e) {
       this.opts.logger?.warn({ name: offer.name, err: (e as Error).message }, 'could not set the mode and mtime of a file already present');
