@@ -386,6 +386,20 @@ describeIf(missing, mode, () => {
       expect(statSync(elsewhere).mode & 0o777).toBe(0o600);
     });
 
+    it('an existing file the receiver may not read (mode 0000, a daemon not run as root): E_PERMISSION saying so, not a raw EACCES', async () => {
+      const { store, dir } = await makeStore({
+        opener: async (root, rel, flags, mode) => {
+          if (rel === 'locked') throw Object.assign(new Error(`EACCES: openat2(${rel}): Permission denied`), { code: 'EACCES' });
+          return openSync(join(root, rel), flags | constants.O_NOFOLLOW, mode);
+        },
+      });
+      const content = data(100);
+      writeFileSync(join(dir, 'locked'), content, { mode: 0o000 });
+      const err = await rejects(store.begin(offer('locked', content)));
+      expect(err.code).toBe('E_PERMISSION');
+      expect(err.message).toBe(`locked is already in ${dir}, and the receiver may not read it to compare it with the offer (mode 0000): give the user it runs as read access to it, or move it away`);
+    });
+
     it('refuse: E_EXISTS before any data, and at install without touching the other file', async () => {
       const { store, dir } = await makeStore({ onConflict: 'refuse' });
       writeFileSync(join(dir, 'taken'), 'other');

@@ -691,7 +691,20 @@ export class FileStore {
 
   private async sameContent(parts: string[], st: FsStats, size: number, chunkSize: number, rootHex: string): Promise<boolean> {
     if (this.opts.contentRoot === undefined || !st.isFile() || st.size !== size) return false;
-    const fd = await this.beneath.open(parts, constants.O_RDONLY, 0);
+    let fd: number;
+    try {
+      fd = await this.beneath.open(parts, constants.O_RDONLY, 0);
+    } catch (e) {
+      const code = errnoOf(e);
+      // A file received with a mode without owner read (0000, 0200) by a daemon not run as root.
+      if (code !== 'EACCES' && code !== 'EPERM') throw e;
+      const name = parts.join('/');
+      throw new WraithError(
+        'E_PERMISSION',
+        `${name} is already in ${this.downloadDir}, and the receiver may not read it to compare it with the offer (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}): give the user it runs as read access to it, or move it away`,
+        { name },
+      );
+    }
     try {
       const root = await this.opts.contentRoot(fd, size, chunkSize);
       return (typeof root === 'string' ? root.toLowerCase() : Buffer.from(root).toString('hex')) === rootHex;
