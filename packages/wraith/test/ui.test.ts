@@ -201,6 +201,34 @@ describe('human output', () => {
     expect(tty.text).toMatch(/ETA - \| waiting for receiver/);
   });
 
+  it('all sent, the receiver still writing: receiver_finishing in NDJSON, "receiver finishing" on the bar and the plain line', () => {
+    const finishing = { transfer_id: 't', bytes_total: 4 * 2 ** 20, bytes_done: 4 * 2 ** 20, rate_bps: 2 ** 20, eta_s: null, receiver_finishing: true as const };
+    const out = new MemStream();
+    new NdjsonUi(out, { now: () => T0, progressIntervalMs: 0 }).progress(finishing);
+    expect(lines(out)[0]).toMatchObject({ bytes_done: 4 * 2 ** 20, eta_s: null, receiver_finishing: true });
+    const plain = new MemStream();
+    new PlainUi(plain, { now: () => T0, progressIntervalMs: 0 }).progress(finishing);
+    expect(plain.lines()).toEqual(['progress: 100% 4.00 MiB / 4.00 MiB, 8.39 Mbit/s, ETA -, receiver finishing']);
+  });
+
+  it('the first line at 100% always goes out, later ones keep the interval (they came four a second while a slow receiver wrote)', () => {
+    let now = T0;
+    const e = { transfer_id: 't', bytes_total: 100, bytes_done: 50, rate_bps: 1, eta_s: 50 };
+    const out = new MemStream();
+    const nd = new NdjsonUi(out, { now: () => now, mono: () => now, progressIntervalMs: 1000 });
+    const plainOut = new MemStream();
+    const plain = new PlainUi(plainOut, { now: () => now, progressIntervalMs: 10_000 });
+    for (const ui of [nd, plain]) ui.progress(e);
+    now += 10;
+    for (const ui of [nd, plain]) ui.progress({ ...e, bytes_done: 100, eta_s: null, receiver_finishing: true });
+    for (let i = 0; i < 8; i++) {
+      now += 250;
+      for (const ui of [nd, plain]) ui.progress({ ...e, bytes_done: 100, eta_s: null, receiver_finishing: true });
+    }
+    expect(lines(out).map((l) => l['bytes_done'])).toEqual([50, 100, 100, 100]); // at +10 ms, then each second
+    expect(plainOut.lines().map((l) => l.slice(0, 14))).toEqual(['progress: 50% ', 'progress: 100%']);
+  });
+
   it('computes ETA', () => {
     expect(etaSeconds(100, 40, 20)).toBe(3);
     expect(etaSeconds(100, 40, 0)).toBeNull();

@@ -86,7 +86,7 @@ export const TransferSchema = Type.Object({
    * What a running send waits for before data can move: its source being hashed, or the
    * receiver deciding on an offer (it hashes a copy it already has). null otherwise.
    */
-  phase: Nullable(Type.Union([Type.Literal('hashing'), Type.Literal('waiting_for_receiver')])),
+  phase: Nullable(Type.Union([Type.Literal('hashing'), Type.Literal('waiting_for_receiver'), Type.Literal('receiver_finishing')])),
   bytes_done: Type.Number({ minimum: 0 }),
   bytes_total: Nullable(Type.Number({ minimum: 0 })),
   files_done: Type.Integer({ minimum: 0 }),

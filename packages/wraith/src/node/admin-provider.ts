@@ -173,7 +173,7 @@ export class DaemonAdminProvider implements AdminProvider {
         emit('transfer');
       },
       progress: (e) => {
-        dto.phase = e.bytes_hashed !== undefined ? 'hashing' : e.waiting_for_receiver === true ? 'waiting_for_receiver' : null;
+        dto.phase = e.bytes_hashed !== undefined ? 'hashing' : e.waiting_for_receiver === true ? 'waiting_for_receiver' : e.receiver_finishing === true ? 'receiver_finishing' : null;
         dto.bytes_done = e.bytes_done;
         dto.bytes_total = e.bytes_total;
         dto.rate_bps = e.rate_bps;

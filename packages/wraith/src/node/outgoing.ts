@@ -709,14 +709,17 @@ export class OutgoingJob {
     this.lastDone = done;
     const rate = this.meter.rate();
     const total = Math.max(this.walkDone ? this.totalBytes : Math.max(this.totalBytes, this.expectedBytes), done);
+    // All sent, files still unconfirmed: the receiver writes what it buffered (its disk's pace).
+    const finishing = !waiting && this.walkDone && this.pending.length === 0 && this.active.size > 0 && done >= total;
     this.o.ui.progress({
       transfer_id: this.o.transferId,
       bytes_total: total,
       bytes_done: done,
       rate_bps: rate,
-      eta_s: rate > 0 ? Math.max(0, (total - done) / rate) : null,
+      eta_s: finishing ? null : rate > 0 ? Math.max(0, (total - done) / rate) : null,
       ...(this.hashing.busy ? { bytes_hashed: Math.min(total, this.hashing.hashedBytes()) } : {}),
       ...(waiting ? { waiting_for_receiver: true as const } : {}),
+      ...(finishing ? { receiver_finishing: true as const } : {}),
     });
   }
 }

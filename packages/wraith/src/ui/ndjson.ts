@@ -20,6 +20,8 @@ export interface NdjsonOptions {
 
 export class NdjsonUi implements TransferUi {
   private readonly lastProgress = new Map<string, number>();
+  /** Transfers whose last progress line was at 100%. */
+  private readonly finalShown = new Set<string>();
   private readonly interval: number;
   private readonly now: () => number;
   private readonly mono: () => number;
@@ -47,9 +49,13 @@ export class NdjsonUi implements TransferUi {
   progress(e: ProgressEvent): void {
     const t = this.mono();
     const last = this.lastProgress.get(e.transfer_id);
-    const final = e.bytes_done >= e.bytes_total;
+    // The first line at 100% always goes out; after it (a send whose receiver is still writing)
+    // the interval holds again: it printed four lines a second for as long as that took.
+    const final = e.bytes_done >= e.bytes_total && !this.finalShown.has(e.transfer_id);
     if (!final && last !== undefined && t - last < this.interval) return;
     this.lastProgress.set(e.transfer_id, t);
+    if (e.bytes_done >= e.bytes_total) this.finalShown.add(e.transfer_id);
+    else this.finalShown.delete(e.transfer_id);
     this.emit('progress', e.transfer_id, {
       bytes_total: e.bytes_total,
       bytes_done: e.bytes_done,
@@ -57,6 +63,7 @@ export class NdjsonUi implements TransferUi {
       eta_s: e.eta_s === null ? null : Math.round(e.eta_s * 10) / 10,
       ...(e.bytes_hashed !== undefined ? { bytes_hashed: e.bytes_hashed } : {}),
       ...(e.waiting_for_receiver === true ? { waiting_for_receiver: true } : {}),
+      ...(e.receiver_finishing === true ? { receiver_finishing: true } : {}),
     });
   }
 
@@ -72,6 +79,7 @@ export class NdjsonUi implements TransferUi {
   completed(e: CompletedEvent): void {
     const { transfer_id, ...rest } = e;
     this.lastProgress.delete(transfer_id);
+    this.finalShown.delete(transfer_id);
     this.emit('completed', transfer_id, rest);
   }
 

@@ -134,6 +134,7 @@ const QUIET_RECEIVE_BYTES = 1 << 20;
 
 export class PlainUi implements TransferUi {
   private lastProgress: number | null = null;
+  private finalShown = false;
   /** Receives in progress (each received file is a transfer of its own). */
   private readonly receives = new Set<string>();
   private readonly interval: number;
@@ -160,8 +161,11 @@ export class PlainUi implements TransferUi {
     // A receive's end is its "received:" line.
     if (this.receives.has(e.transfer_id) && (e.bytes_done >= e.bytes_total || e.bytes_total < QUIET_RECEIVE_BYTES)) return;
     const t = this.now();
-    if (this.lastProgress !== null && t - this.lastProgress < this.interval && e.bytes_done < e.bytes_total) return;
+    // The first line at 100% always; after it the interval holds (a receiver still writing).
+    const final = e.bytes_done >= e.bytes_total && !this.finalShown;
+    if (this.lastProgress !== null && t - this.lastProgress < this.interval && !final) return;
     this.lastProgress = t;
+    this.finalShown = e.bytes_done >= e.bytes_total;
     const pct = e.bytes_total === 0 ? 100 : Math.floor((e.bytes_done / e.bytes_total) * 100);
     this.out.write(
       `progress: ${pct}% ${humanBytes(e.bytes_done)} / ${humanBytes(e.bytes_total)}, ${humanRate(e.rate_bps)}, ETA ${e.eta_s === null ? '-' : humanDuration(e.eta_s)}${phase(e, ', ')}\n`,

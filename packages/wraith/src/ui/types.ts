@@ -16,7 +16,7 @@ export interface StartedEvent {
 export interface ProgressEvent {
   readonly transfer_id: string;
   readonly bytes_total: number;
-  /** Verified payload bytes, including those skipped by resume. */
+  /** Payload bytes sent (a send) or verified (a receive), including those skipped by resume. */
   readonly bytes_done: number;
   readonly rate_bps: number;
   /** Seconds left at the current rate; null when unknown (rate 0). */
@@ -31,13 +31,20 @@ export interface ProgressEvent {
    * be hashing a copy it already has, to tell "already present" from a conflict).
    */
   readonly waiting_for_receiver?: true;
+  /**
+   * Sends only: every byte is sent and the receiver has yet to confirm the last files (writing,
+   * verifying, installing). A receiver's slow disk can hold a whole flow window (up to 32 MiB)
+   * here; the rate and ETA of bytes sent say nothing about it.
+   */
+  readonly receiver_finishing?: true;
 }
 
-/** "hashing N%" or "waiting for receiver" while a send cannot move data, else null. */
+/** "hashing N%", "waiting for receiver" or "receiver finishing" while a send waits, else null. */
 export function sendPhase(e: ProgressEvent): string | null {
   const p = hashingPercent(e);
   if (p !== null) return `hashing ${p}%`;
-  return e.waiting_for_receiver === true ? 'waiting for receiver' : null;
+  if (e.waiting_for_receiver === true) return 'waiting for receiver';
+  return e.receiver_finishing === true ? 'receiver finishing' : null;
 }
 
 /** The percentage of the source hashed while a send is hashing, else null. */
