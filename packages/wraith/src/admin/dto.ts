@@ -83,8 +83,9 @@ export const TransferSchema = Type.Object({
     Type.Literal('cancelled'),
   ]),
   /**
-   * What a running send waits for before data can move: its source being hashed, or the
-   * receiver deciding on an offer (it hashes a copy it already has). null otherwise.
+   * What a running send waits for: its source being hashed, or the receiver deciding on an
+   * offer (it hashes a copy it already has), before data can move; or, every byte sent, the
+   * receiver finishing (writing what it buffered). null otherwise.
    */
   phase: Nullable(Type.Union([Type.Literal('hashing'), Type.Literal('waiting_for_receiver'), Type.Literal('receiver_finishing')])),
   bytes_done: Type.Number({ minimum: 0 }),
