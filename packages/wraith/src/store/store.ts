@@ -255,9 +255,8 @@ export class FileStore {
     // An existing final name: same content -> nothing to do; otherwise refuse early if asked to.
     const existing = await this.lstatOrNull(parts);
     if (existing !== null) {
-      if (await this.sameContent(parts, existing, offer.size, offer.chunkSize, rootHex)) {
+      if (await this.alreadyHeld(parts, existing, offer, rootHex)) {
         if (resumable) await this.resumeStore.delete(offer.peerId, rootHex);
-        await this.applyMeta(parts, offer);
         return { status: 'already_present', path: this.beneath.abs(parts) };
       }
       if (existing.isDirectory() && this.opts.onConflict !== 'rename') {
@@ -521,9 +520,8 @@ export class FileStore {
     if (await this.place(partialParts, parts, false)) return done('installed', parts);
 
     const existing = await this.lstatOrNull(parts);
-    if (existing !== null && (await this.sameContent(parts, existing, offer.size, offer.chunkSize, rootHex))) {
+    if (existing !== null && (await this.alreadyHeld(parts, existing, offer, rootHex))) {
       await this.removePartial(partialParts);
-      await this.applyMeta(parts, offer);
       return done('already_present', parts);
     }
     switch (this.opts.onConflict) {
@@ -659,38 +657,14 @@ export class FileStore {
   }
 
   /**
-   * A file already present takes the offer's mode (modeFor) and mtime, as a received one does: a
-   * send again after a chmod or a touch left the old ones for ever. Only what differs is set
-   * (each change moves the ctime, which the hash cache keys on). A file this user may not change
-   * keeps its own, with a warning, and so does one with other hard links.
+   * Whether the file at `parts` has the offer's content. If so it takes the offer's mode
+   * (modeFor) and mtime through the same descriptor, as a received file does: a send again after
+   * a chmod or a touch left the old ones for ever. Only what differs is set (each change moves
+   * the ctime, which the hash cache keys on). A file this user may not change keeps its own, with
+   * a warning, and so does one with other hard links.
    */
-  private async applyMeta(parts: string[], offer: IncomingFile): Promise<void> {
-    const mode = this.modeFor(offer.mode);
-    let fd: number;
-    try {
-      fd = await this.beneath.open(parts, constants.O_RDONLY, 0);
-    } catch (e) {
-      this.opts.logger?.warn({ name: offer.name, err: (e as Error).message }, 'could not open a file already present to set its mode and mtime');
-      return;
-    }
-    try {
-      const st = await fdStat(fd);
-      // An inode with other names is not only this one: a hard link planted in the download
-      // directory must not make the receiver chmod a file elsewhere.
-      if (st.nlink > 1) {
-        this.opts.logger?.info({ name: offer.name, links: st.nlink }, 'a file already present has other hard links: its mode and mtime are left as they are');
-        return;
-      }
-      if ((st.mode & 0o777) !== mode || Math.floor(st.mtimeMs) !== offer.mtimeMs) fdSetModeAndTime(fd, mode, offer.mtimeMs);
-    } catch (e) {
-      this.opts.logger?.warn({ name: offer.name, err: (e as Error).message }, 'could not set the mode and mtime of a file already present');
-    } finally {
-      await fdClose(fd);
-    }
-  }
-
-  private async sameContent(parts: string[], st: FsStats, size: number, chunkSize: number, rootHex: string): Promise<boolean> {
-    if (this.opts.contentRoot === undefined || !st.isFile() || st.size !== size) return false;
+  private async alreadyHeld(parts: string[], st: FsStats, offer: IncomingFile, rootHex: string): Promise<boolean> {
+    if (this.opts.contentRoot === undefined || !st.isFile() || st.size !== offer.size) return false;
     let fd: number;
     try {
       fd = await this.beneath.open(parts, constants.O_RDONLY, 0);
@@ -706,10 +680,29 @@ export class FileStore {
       );
     }
     try {
-      const root = await this.opts.contentRoot(fd, size, chunkSize);
-      return (typeof root === 'string' ? root.toLowerCase() : Buffer.from(root).toString('hex')) === rootHex;
+      const root = await this.opts.contentRoot(fd, offer.size, offer.chunkSize);
+      if ((typeof root === 'string' ? root.toLowerCase() : Buffer.from(root).toString('hex')) !== rootHex) return false;
+      await this.applyMeta(fd, offer);
+      return true;
     } finally {
       await fdClose(fd);
+    }
+  }
+
+  /** alreadyHeld's mode and mtime, on its descriptor; never throws. */
+  private async applyMeta(fd: number, offer: IncomingFile): Promise<void> {
+    const mode = this.modeFor(offer.mode);
+    try {
+      const st = await fdStat(fd);
+      // An inode with other names is not only this one: a hard link planted in the download
+      // directory must not make the receiver chmod a file elsewhere.
+      if (st.nlink > 1) {
+        this.opts.logger?.info({ name: offer.name, links: st.nlink }, 'a file already present has other hard links: its mode and mtime are left as they are');
+        return;
+      }
+      if ((st.mode & 0o777) !== mode || Math.floor(st.mtimeMs) !== offer.mtimeMs) fdSetModeAndTime(fd, mode, offer.mtimeMs);
+    } catch (e) {
+      this.opts.logger?.warn({ name: offer.name, err: (e as Error).message }, 'could not set the mode and mtime of a file already present');
     }
   }
 
