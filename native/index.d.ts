@@ -82,6 +82,8 @@ export interface FsNative {
   fsUnlinkat(dirfd: number, name: string, flags: number): void;
   /** mkdirat(2); the umask applies. */
   fsMkdirat(dirfd: number, name: string, mode: number): void;
+  /** flock(2) LOCK_EX | LOCK_NB: true when taken, false when another open file holds it. */
+  fsFlock(fd: number): boolean;
   fsConstants: FsConstants;
 }
 // ===== end io_uring and safe-fs section =====

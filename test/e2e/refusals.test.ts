@@ -183,6 +183,27 @@ describe('refusals', () => {
     expect(ok.events.find((e) => e.type === 'file')).toMatchObject({ name: 'r.bin', status: 'already_present' });
   });
 
+  // The lock is a flock through the addon: the no-native pass has none (docs/CLI.md says so).
+  if (!NO_NATIVE_PASS) {
+    it('a second receiver on the same download directory, from another home: E_DOWNLOAD_DIR_LOCKED, exit 3', async () => {
+      const other = await scope.home('rx-other');
+      const second = scope.spawn(['daemon', '--json', '--bind', '127.0.0.1:0', '--admin-listen', 'off', '--auto-accept', '--output', daemon.output], { home: other, name: 'second daemon' });
+      const r = await second.result(30_000);
+      expectFatal(r, 'E_DOWNLOAD_DIR_LOCKED', 3);
+      expect(r.events.at(-1)?.['message']).toContain(`is in use by another process (pid ${daemon.child.pid}: `);
+      const recv = await scope.run(['receive', '--output', daemon.output, '--bind', '127.0.0.1:0'], { home: other, timeoutMs: 30_000 });
+      expectHumanError(recv, 'E_DOWNLOAD_DIR_LOCKED', 3);
+      // It left nothing behind: the next start on that home is not refused for its home lock.
+      const own = await scope.daemon({ home: other });
+      expect(own.alive).toBe(true);
+      await own.terminate();
+      expect(daemon.alive).toBe(true);
+      // The first daemon still receives there.
+      const ok = await scope.send([src], daemon.peer(), { home: tx }).result(60_000);
+      expect(ok.code, ok.stderr).toBe(0);
+    });
+  }
+
   it('identity.key with mode 0644: E_HOME_PERMISSIONS naming the file and the chmod, exit 3', async () => {
     const home = await scope.home('perm');
     const key = join(home.dir, 'identity.key');

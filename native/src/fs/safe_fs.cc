@@ -8,10 +8,13 @@
 //   fsFallocate(fd, mode, offset, len)                 reserve space before writing
 //   fsUnlinkat(dirfd, name, flags)   flags 0 or AT_REMOVEDIR; with a dirfd from openat2
 //   fsMkdirat(dirfd, name, mode)     beneath root, a swapped parent cannot redirect them
+//   fsFlock(fd) -> bool              flock(LOCK_EX|LOCK_NB): false when another open file
+//                                    holds it; the kernel drops it when the fd closes
 // Each throws an Error carrying code, syscall, errno and hint (common/errors.h).
 #include <napi.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -229,12 +232,25 @@ Napi::Value Mkdirat(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value Flock(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd;
+  if (!IntArg(info, 0, 0, INT32_MAX, &fd)) return ThrowType(env, "fsFlock: fd must be a file descriptor");
+  int r = RetryEintr([&] { return flock(static_cast<int>(fd), LOCK_EX | LOCK_NB); });
+  if (r == 0) return Napi::Boolean::New(env, true);
+  int err = errno;
+  if (err == EWOULDBLOCK) return Napi::Boolean::New(env, false);
+  std::string call = "flock(" + std::to_string(fd) + ", LOCK_EX|LOCK_NB)";
+  return ThrowSys(env, CodeForErrno(err), call, err, "");
+}
+
 void InitFs(Napi::Env env, Napi::Object exports) {
   exports.Set("fsOpenat2", Napi::Function::New<Openat2>(env, "fsOpenat2"));
   exports.Set("fsRenameat2", Napi::Function::New<Renameat2>(env, "fsRenameat2"));
   exports.Set("fsFallocate", Napi::Function::New<Fallocate>(env, "fsFallocate"));
   exports.Set("fsUnlinkat", Napi::Function::New<Unlinkat>(env, "fsUnlinkat"));
   exports.Set("fsMkdirat", Napi::Function::New<Mkdirat>(env, "fsMkdirat"));
+  exports.Set("fsFlock", Napi::Function::New<Flock>(env, "fsFlock"));
   Napi::Object c = Napi::Object::New(env);
   c.Set("AT_FDCWD", AT_FDCWD);
   c.Set("RESOLVE_NO_XDEV", RESOLVE_NO_XDEV);

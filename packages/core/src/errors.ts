@@ -106,6 +106,7 @@ export const ERRORS = {
   E_CONFIG_SYNTAX: spec('config', 'the config file is not valid TOML'),
   E_USAGE: spec('usage', 'see --help'),
   E_HOME_LOCKED: spec('config', 'another daemon uses this home; stop it or pass another --home'),
+  E_DOWNLOAD_DIR_LOCKED: spec('config', 'another wraith receiver uses this download directory; stop it, or give this one its own --output'),
   E_HOME_PERMISSIONS: spec('config', 'chmod 700 the home and 600 identity.key'),
   E_NO_IDENTITY: spec('config', 'run `wraith keygen` first'),
   E_IDENTITY_EXISTS: spec('config', 'pass --force to replace it; peers that trust the old id will refuse the new one'),

@@ -4,9 +4,9 @@ import { closeSync, existsSync, fstatSync, mkdirSync, readFileSync, rmSync, syml
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWraithError, type WraithError } from '@wraith/core';
-import { renameNoReplace, safeOpenBeneath } from '../src/index.js';
+import { lockDirectory, renameNoReplace, safeOpenBeneath } from '../src/index.js';
 import { openBeneathFallback, renameNoReplaceFallback } from '../src/safe-open.js';
-import { describeNative, tempDir } from './helpers.js';
+import { describeNative, NO_NATIVE_PASS, tempDir } from './helpers.js';
 
 async function failure(p: Promise<unknown>): Promise<WraithError> {
   try {
@@ -90,3 +90,29 @@ describeNative('safe open/rename: addon (openat2, renameat2)', () => suite(safeO
 describe('safe open/rename: portable fallback (lstat walk + O_NOFOLLOW, link + unlink)', () => {
   suite(openBeneathFallback, renameNoReplaceFallback);
 });
+
+describeNative('lockDirectory: flock on a directory', () => {
+  it('takes it once, finds it held from another open file, frees it on close', () => {
+    const dir = tempDir('lock');
+    try {
+      const a = lockDirectory(dir);
+      expect(a).toMatchObject({ held: false });
+      expect(lockDirectory(dir)).toEqual({ held: true }); // another open file, even in this process
+      closeSync((a as { fd: number }).fd);
+      const b = lockDirectory(dir);
+      expect(b).toMatchObject({ held: false });
+      closeSync((b as { fd: number }).fd);
+      expect(() => lockDirectory(join(dir, 'missing'))).toThrow(/ENOENT/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}, false);
+
+if (NO_NATIVE_PASS) {
+  it('lockDirectory: null without the addon', () => {
+    const dir = tempDir('lock');
+    expect(lockDirectory(dir)).toBeNull();
+    rmSync(dir, { recursive: true });
+  });
+}

@@ -1,12 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isWraithError, type WraithError } from '@wraith/core';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { checkPrivate, ensureHome, homePaths, openHome, resolveHomeDir } from '../src/home/home.js';
 import { generateIdentity, loadIdentity } from '../src/home/identity.js';
-import { acquireDaemonLock, processStartTime, readLockHolder } from '../src/home/lock.js';
+import { acquireDaemonLock, flockHolder, lockDownloadDir, processStartTime, readLockHolder } from '../src/home/lock.js';
 import { readRunInfo, removeRunInfo, requireRunInfo, writeRunInfo } from '../src/home/runinfo.js';
 import { ensureAdminToken } from '../src/home/token.js';
 import { tmpDir } from './helpers.js';
@@ -183,6 +183,75 @@ describe('daemon lock', () => {
     writeFileSync(home.lockFile, JSON.stringify({ pid: 1, start: null, host: '' }));
     await lock.release();
     expect(existsSync(home.lockFile)).toBe(true);
+  });
+});
+
+describe('download directory lock', () => {
+  it('refuses a second holder, also through a symlink, writes nothing there, and frees on release', () => {
+    const base = tmpDir();
+    const dir = join(base, 'in', 'coming'); // created 0700, parents too
+    const first = lockDownloadDir(dir);
+    expect(first.dir).toBe(dir);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    symlinkSync(dir, join(base, 'link'));
+    let err: WraithError | null = null;
+    try {
+      lockDownloadDir(join(base, 'link'));
+    } catch (e) {
+      err = e as WraithError;
+    }
+    expect(err?.code).toBe('E_DOWNLOAD_DIR_LOCKED');
+    expect(err?.exitCode).toBe(3);
+    expect(err?.message).toMatch(new RegExp(`^download directory ${join(base, 'link')} \\(${dir}\\) is in use by another process \\(pid ${process.pid}: .*node`));
+    expect(readdirSync(dir)).toEqual([]);
+    first.release();
+    first.release(); // twice is harmless
+    lockDownloadDir(dir).release();
+  });
+
+  it('is held by another process until it dies, and names it', async () => {
+    const dir = join(tmpDir(), 'in');
+    mkdirSync(dir);
+    // Its own process group: the command flock(1) forks inherits the locked file, so both go.
+    const holder = spawn('flock', ['-x', dir, 'sh', '-c', 'echo locked; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    const killAll = (): void => {
+      try {
+        process.kill(-holder.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    };
+    try {
+      await new Promise<void>((r) => holder.stdout.once('data', () => r()));
+      let msg = '';
+      try {
+        lockDownloadDir(dir);
+      } catch (e) {
+        msg = (e as Error).message;
+      }
+      // flock(1) takes the lock, then forks the command: its own pid is the one /proc/locks shows.
+      expect(msg).toContain(`is in use by another process (pid ${holder.pid}: flock -x ${dir} sh -c`);
+      const exited = new Promise((r) => holder.once('exit', r));
+      killAll();
+      await exited;
+      for (let i = 0; i < 100 && readFileSync('/proc/locks', 'utf8').includes(`:${statSync(dir).ino} `); i++) await new Promise((r) => setTimeout(r, 10));
+      lockDownloadDir(dir).release();
+    } finally {
+      killAll();
+    }
+  });
+
+  it('reads the holder from /proc/locks by major:minor:inode', () => {
+    const locks = [
+      '1: POSIX  ADVISORY  WRITE 100 fe:00:12 0 EOF',
+      '2: FLOCK  ADVISORY  WRITE 200 00:1b:169492 0 EOF',
+      '2: -> FLOCK  ADVISORY  WRITE 300 00:1b:169492 0 EOF',
+      '3: FLOCK  ADVISORY  WRITE 400 103:02:7 0 EOF',
+    ].join('\n');
+    expect(flockHolder(0x1b, 169492, locks)).toBe(200);
+    expect(flockHolder((0x103 << 8) | 2, 7, locks)).toBe(400); // major over 255 (nvme)
+    expect(flockHolder(0xfe00, 12, locks)).toBeNull(); // a POSIX lock is not ours
+    expect(flockHolder(0x1b, 169493, locks)).toBeNull();
   });
 });
 

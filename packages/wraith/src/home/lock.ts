@@ -1,5 +1,6 @@
 /**
- * One daemon per home: <home>/daemon.lock holds {pid, start, host} of the holder.
+ * One daemon per home: <home>/daemon.lock holds {pid, start, host} of the holder. One receiver
+ * per download directory: a flock on the directory itself (lockDownloadDir).
  *
  * The lock file is written complete to a private temp file and then link(2)ed into place, which
  * fails with EEXIST like O_EXCL does but never exposes a half-written lock. A lock whose pid is
@@ -8,11 +9,12 @@
  * the stale file and not a fresh one written meanwhile.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, readFileSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { link, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { WraithError } from '@wraith/core';
-import { homeWriteError, writeFileExclusive } from '../fsutil.js';
+import { lockDirectory } from '@wraith/io-uring';
+import { fsError, homeWriteError, makeDirsSync, writeFileExclusive } from '../fsutil.js';
 import type { Home } from './home.js';
 
 export interface LockHolder {
@@ -115,10 +117,14 @@ export async function acquireDaemonLock(home: Home): Promise<DaemonLock> {
     if (current === null) continue; // released meanwhile
     if (current.holder !== null && holderAlive(current.holder)) {
       const h = current.holder;
+      const foreign = h.host !== '' && h.host !== hostname();
       throw new WraithError(
         'E_HOME_LOCKED',
-        `home ${home.dir} is in use by a daemon (pid ${h.pid}${h.host !== '' && h.host !== hostname() ? ` on ${h.host}` : ''})`,
+        `home ${home.dir} is in use by a daemon (pid ${h.pid}${foreign ? ` on ${h.host}` : ''})`,
         { path: file, pid: h.pid, host: h.host },
+        // Its pid cannot be checked from here, so such a lock stays until removed: a container
+        // replaced after a crash (a new host name, the same volume) leaves one behind.
+        foreign ? `the lock was taken on host ${h.host}, whose processes this host cannot check; if wraith no longer runs there (a container replaced after a crash), delete ${file}` : undefined,
       );
     }
     // Stale (dead holder, reused pid, or unreadable content): move it aside, then make sure
@@ -171,4 +177,91 @@ function makeLock(file: string, holder: LockHolder, mine: string): DaemonLock {
       }
     },
   };
+}
+
+/**
+ * The pid holding a flock on the file (dev, ino), from /proc/locks ("1: FLOCK ADVISORY WRITE
+ * <pid> <maj>:<min>:<ino> 0 EOF", major and minor in hex), or null where unknown.
+ */
+export function flockHolder(dev: number, ino: number, locks?: string): number | null {
+  let text = locks;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/locks', 'utf8');
+    } catch {
+      return null;
+    }
+  }
+  // glibc's major()/minor() of a 64-bit dev_t.
+  const d = BigInt(dev);
+  const major = Number(((d >> 8n) & 0xfffn) | ((d >> 32n) & ~0xfffn));
+  const minor = Number((d & 0xffn) | ((d >> 12n) & ~0xffn));
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f[1] !== 'FLOCK' || f[0]?.endsWith(':') !== true) continue; // "->" lines are waiters
+    const [ma, mi, in_] = (f[5] ?? '').split(':');
+    if (parseInt(ma ?? '', 16) === major && parseInt(mi ?? '', 16) === minor && Number(in_) === ino) {
+      const pid = Number(f[4]);
+      return Number.isInteger(pid) && pid > 0 ? pid : null;
+    }
+  }
+  return null;
+}
+
+export interface DownloadDirLock {
+  /** The directory locked, or null without the addon (nothing then refuses a second receiver). */
+  readonly dir: string | null;
+  release(): void;
+}
+
+/**
+ * Creates the download directory (0700, as the store does) and takes an exclusive flock on it:
+ * two receivers there, whatever their homes, would take each other's partials (one content,
+ * one partial name) and sweep each other's. The lock is on the directory's inode, so another
+ * path to it (a symlink, a bind mount, another container's mount) meets it, and nothing is
+ * written into it. Held for the process's life, it also keeps the file system from being
+ * unmounted beneath the receiver (whose files would then land on the mount point).
+ */
+export function lockDownloadDir(dir: string): DownloadDirLock {
+  try {
+    makeDirsSync(dir, 0o700);
+  } catch (e) {
+    throw fsError('mkdir', dir, e);
+  }
+  let got;
+  try {
+    got = lockDirectory(dir);
+  } catch (e) {
+    throw fsError('lock', dir, e);
+  }
+  if (got === null) return { dir: null, release: () => undefined };
+  if (got.held) {
+    const st = statSync(dir);
+    const pid = flockHolder(st.dev, st.ino);
+    const who = pid === null ? 'another process' : `another process (pid ${pid}${commandOf(pid)})`;
+    const real = realpathSync(dir);
+    const shown = real === dir ? dir : `${dir} (${real})`;
+    throw new WraithError('E_DOWNLOAD_DIR_LOCKED', `download directory ${shown} is in use by ${who}: one wraith receiver at a time may receive into it`, { path: dir, pid });
+  }
+  const fd = got.fd;
+  let open = true;
+  return {
+    dir,
+    release() {
+      if (!open) return;
+      open = false;
+      closeSync(fd);
+    },
+  };
+}
+
+/** ": wraith daemon ..." from /proc/<pid>/cmdline, cut short; "" where unreadable. */
+function commandOf(pid: number): string {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+    const line = argv.join(' ');
+    return line === '' ? '' : `: ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`;
+  } catch {
+    return '';
+  }
 }

@@ -8,7 +8,7 @@ import { EXIT_CODES, WraithError } from '@wraith/core';
 import { fsError } from '../../fsutil.js';
 import { unsendablePath } from '../../walk.js';
 import { formatAddr, parseAddr, parsePeer } from '../../peer.js';
-import { acquireDaemonLock } from '../../home/lock.js';
+import { acquireDaemonLock, lockDownloadDir, type DownloadDirLock } from '../../home/lock.js';
 import { loadIdentity } from '../../home/identity.js';
 import { removeRunInfo, writeRunInfo } from '../../home/runinfo.js';
 import { ensureAdminToken } from '../../home/token.js';
@@ -65,8 +65,9 @@ function receiverFlags(cmd: Command, opts: RunOpts): ReturnType<typeof flagLayer
 }
 
 /**
- * What `daemon` and `receive` open alike: config, log, identity, and the home's receiver lock
- * (same home, same resume state: one receiver at a time), released on exit even without unwinding.
+ * What `daemon` and `receive` open alike: config, log, identity, the home's receiver lock (same
+ * home, same resume state: one receiver at a time) and the download directory's (one receiver
+ * there whatever its home), released on exit even without unwinding.
  */
 async function openReceiver(opts: RunOpts, cmd: Command, io: CliIo, state: CliState, interactive: boolean) {
   state.json = opts.json === true;
@@ -76,12 +77,24 @@ async function openReceiver(opts: RunOpts, cmd: Command, io: CliIo, state: CliSt
   const log = makeLog(loaded, io, { interactive, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
   const identity = await loadIdentity(config.node.identity_file);
   const lock = await acquireDaemonLock(home);
-  const releaseOnExit = (): void => lock.releaseSync();
+  let dirLock: DownloadDirLock | null = null;
+  const releaseOnExit = (): void => {
+    dirLock?.release();
+    lock.releaseSync();
+  };
   process.on('exit', releaseOnExit);
   const release = async (): Promise<void> => {
+    dirLock?.release();
     await lock.release();
     process.off('exit', releaseOnExit);
   };
+  try {
+    dirLock = lockDownloadDir(config.transfer.download_dir);
+  } catch (e) {
+    await release();
+    throw e;
+  }
+  if (dirLock.dir === null) log.logger.debug('no lock on the download directory without the native addon: a second receiver there is not refused');
   return { home, config, log, identity, release };
 }
 
