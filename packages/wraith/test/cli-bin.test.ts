@@ -3,7 +3,8 @@
  * compiled dist/. The build (`tsc -b packages/wraith`) runs first when dist/ is older than src/.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { IS_ROOT, REPO_ROOT, itIf } from '../../../test/support/prereq.js';
@@ -11,6 +12,9 @@ import { buildCliIfStale, tmpDir } from './helpers.js';
 
 const PKG = join(REPO_ROOT, 'packages', 'wraith');
 const BIN = join(PKG, 'bin', 'wraith.js');
+const NOBODY = IS_ROOT
+  ? { uid: Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' })), gid: Number(execFileSync('getent', ['group', 'nogroup'], { encoding: 'utf8' }).split(':')[2]) }
+  : { uid: -1, gid: -1 };
 
 beforeAll(buildCliIfStale, 180_000);
 
@@ -102,5 +106,27 @@ describe('bin/wraith.js', () => {
     expect(r.status, r.stderr).toBe(7);
     expect(r.stderr).toContain(`error[E_PERMISSION]: cannot create home ${home}: EACCES`);
     expect(r.stderr).toContain('hint: create it (mode 0700, owned by the user that runs wraith)');
+  });
+
+  // A drop-box directory this user may write into but not list: no lock can be taken on it, and
+  // the receiver starts anyway, saying so.
+  itIf(IS_ROOT ? null : 'needs root (setpriv to nobody)', 'receive into a directory it cannot read: runs without the download directory lock, with a warning', () => {
+    const parent = tmpDir();
+    chmodSync(parent, 0o755);
+    const home = join(parent, 'home');
+    const out = join(parent, 'drop');
+    mkdirSync(home, { mode: 0o700 });
+    mkdirSync(out, { mode: 0o333 });
+    chownSync(home, NOBODY.uid, NOBODY.gid);
+    chownSync(out, NOBODY.uid, NOBODY.gid);
+    chmodSync(out, 0o333);
+    const asNobody = (args: string[], timeout?: number) =>
+      spawnSync('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', process.execPath, BIN, '--home', home, ...args], {
+        cwd: '/', encoding: 'utf8', env: { PATH: process.env.PATH }, ...(timeout !== undefined ? { timeout, killSignal: 'SIGTERM' as const } : {}),
+      });
+    expect(asNobody(['keygen']).status).toBe(0);
+    const r = asNobody(['receive', '--output', out, '--bind', '127.0.0.1:0', '--log-level', 'warn'], 4000);
+    expect(r.stderr).toContain('no lock on the download directory: it cannot be locked here (EACCES); a second receiver started there would not be refused');
+    expect(r.stdout + r.stderr).toContain('wraith receiving as ');
   });
 });

@@ -209,8 +209,10 @@ export function flockHolder(dev: number, ino: number, locks?: string): number | 
 }
 
 export interface DownloadDirLock {
-  /** The directory locked, or null without the addon (nothing then refuses a second receiver). */
+  /** The directory locked, or null (nothing then refuses a second receiver). */
   readonly dir: string | null;
+  /** Why there is no lock, where that deserves a warning (not for a missing addon). */
+  readonly skipped?: string;
   release(): void;
 }
 
@@ -221,6 +223,7 @@ export interface DownloadDirLock {
  * path to it (a symlink, a bind mount, another container's mount) meets it, and nothing is
  * written into it. Held for the process's life, it also keeps the file system from being
  * unmounted beneath the receiver (whose files would then land on the mount point).
+ * Where it cannot be taken, `skipped` says why and the receiver runs without it.
  */
 export function lockDownloadDir(dir: string): DownloadDirLock {
   try {
@@ -232,7 +235,11 @@ export function lockDownloadDir(dir: string): DownloadDirLock {
   try {
     got = lockDirectory(dir);
   } catch (e) {
-    throw fsError('lock', dir, e);
+    // A directory this user may write but not read (mode 0733), or a file system without
+    // flock on directories (NFS emulates it with POSIX locks, which need write access): a
+    // receiver that does not start would help nobody.
+    const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    return { dir: null, skipped: `it cannot be locked here (${why})`, release: () => undefined };
   }
   if (got === null) return { dir: null, release: () => undefined };
   if (got.held) {

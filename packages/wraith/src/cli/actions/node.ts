@@ -94,7 +94,11 @@ async function openReceiver(opts: RunOpts, cmd: Command, io: CliIo, state: CliSt
     await release();
     throw e;
   }
-  if (dirLock.dir === null) log.logger.debug('no lock on the download directory without the native addon: a second receiver there is not refused');
+  if (dirLock.skipped !== undefined) {
+    log.logger.warn({ dir: config.transfer.download_dir }, `no lock on the download directory: ${dirLock.skipped}; a second receiver started there would not be refused`);
+  } else if (dirLock.dir === null) {
+    log.logger.debug('no lock on the download directory without the native addon: a second receiver there is not refused');
+  }
   return { home, config, log, identity, release };
 }
 
