@@ -1,9 +1,11 @@
 /**
- * The download_dir check of `wraith doctor`: free space against min_free, the file system, and
+ * The download_dir check of `wraith doctor`: free space against min_free, the file system,
  * whether a file there can be created and written with O_DIRECT ([io] direct_writes), probed
- * the way the store opens it: a scratch file, removed at once, reopened through /proc/self/fd.
+ * the way the store opens it: a scratch file, removed at once, reopened through /proc/self/fd,
+ * and which process holds the directory's receiver lock (read from /proc/locks, never taken:
+ * a receiver starting meanwhile must not meet the doctor's).
  */
-import { closeSync, constants, existsSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +13,7 @@ import { openDirect } from '../store/direct-writes.js';
 import { fsName } from '../fs-kind.js';
 import { noSpaceCause } from '../fsutil.js';
 import { humanBytes } from '../units.js';
+import { commandOf, flockHolder } from '../home/lock.js';
 
 export type DownloadDirStatus = 'ok' | 'warn' | 'fail';
 
@@ -20,6 +23,8 @@ export interface DownloadDirOptions {
   readonly directWrites: boolean;
   /** The O_DIRECT reopen (tests inject a refusal); default the store's. */
   readonly openDirect?: (fd: number) => Promise<{ fd: number } | { reason: string }>;
+  /** The pid of this home's running daemon, whose lock on the directory is expected. */
+  readonly daemonPid?: number | null;
 }
 
 export interface DownloadDirResult {
@@ -34,7 +39,15 @@ export async function downloadDirCheck(o: DownloadDirOptions): Promise<DownloadD
   const s = await statfs(o.dir);
   const free = s.bavail * s.bsize;
   const parts = [`${o.dir}: ${fsName(s.type)}, ${humanBytes(free)} free, min_free ${humanBytes(o.minFree)}`];
-  const status: DownloadDirStatus = free > o.minFree ? 'ok' : 'warn';
+  let status: DownloadDirStatus = free > o.minFree ? 'ok' : 'warn';
+  const st = statSync(o.dir);
+  const holder = flockHolder(st.dev, st.ino);
+  if (holder !== null && holder === o.daemonPid) {
+    parts.push(`locked by this home's daemon (pid ${holder})`);
+  } else if (holder !== null) {
+    status = 'warn';
+    parts.push(`in use by another process (pid ${holder}${commandOf(holder)}): a daemon or receive with this config fails with E_DOWNLOAD_DIR_LOCKED`);
+  }
   const scratch = join(o.dir, `.wraith-doctor-${process.pid}-${randomBytes(4).toString('hex')}`);
   let fd: number;
   try {
@@ -45,7 +58,7 @@ export async function downloadDirCheck(o: DownloadDirOptions): Promise<DownloadD
     const why = full ? `${noSpaceCause(scratch, code).text}, ${code}` : code;
     return {
       status: 'fail',
-      detail: `${parts[0]}; cannot create a file there (${why}): received files cannot be written`,
+      detail: `${parts.join('; ')}; cannot create a file there (${why}): received files cannot be written`,
       code: full ? 'E_NO_SPACE' : code === 'EACCES' || code === 'EPERM' || code === 'EROFS' ? 'E_PERMISSION' : 'E_IO',
     };
   }

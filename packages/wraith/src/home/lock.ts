@@ -263,7 +263,7 @@ export function lockDownloadDir(dir: string): DownloadDirLock {
 }
 
 /** ": wraith daemon ..." from /proc/<pid>/cmdline, cut short; "" where unreadable. */
-function commandOf(pid: number): string {
+export function commandOf(pid: number): string {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
     const line = argv.join(' ');

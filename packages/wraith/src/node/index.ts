@@ -122,10 +122,11 @@ async function resolveBind(bind: string, log: Logger): Promise<string> {
   } catch (e) {
     throw new WraithError('E_ADDR_INVALID', `cannot resolve ${addr.host} (network.listen_addr): ${(e as Error).message}`, { host: addr.host });
   }
-  const chosen = formatAddr({ host: all[0]!.address, port: addr.port });
-  const others = all.slice(1).map((a) => a.address).filter((a) => a !== all[0]!.address);
+  const distinct = [...new Set(all.map((a) => a.address))]; // /etc/hosts may list one twice
+  const chosen = formatAddr({ host: distinct[0]!, port: addr.port });
+  const others = distinct.slice(1);
   if (others.length > 0) {
-    log.warn({ listen: bind, others }, `${addr.host} names ${all.length} addresses; listening on ${chosen} only, so senders that dial ${others.join(' or ')} find nothing (bind an IP address, or [::] for all)`);
+    log.warn({ listen: bind, others }, `${addr.host} names ${distinct.length} addresses; listening on ${chosen} only, so senders that dial ${others.join(' or ')} find nothing (bind an IP address, or [::] for all)`);
   }
   return chosen;
 }

@@ -7,6 +7,7 @@ import { describeIf, needRoot } from '../../../../test/support/prereq.js';
 import { downloadDirCheck } from '../../src/doctor/download-dir.js';
 import { fsName } from '../../src/fs-kind.js';
 import { tmpDir } from '../helpers.js';
+import { lockDownloadDir } from '../../src/home/lock.js';
 
 function directOpens(dir: string): boolean {
   const p = join(dir, 'oracle');
@@ -25,6 +26,23 @@ function directOpens(dir: string): boolean {
 }
 
 describe('download_dir', () => {
+  it("names the holder of the directory's receiver lock: this home's daemon is fine, another process warns", async () => {
+    const dir = tmpDir();
+    expect((await downloadDirCheck({ dir, minFree: 0, directWrites: false })).detail).not.toMatch(/lock|in use/);
+    const lock = lockDownloadDir(dir);
+    try {
+      const own = await downloadDirCheck({ dir, minFree: 0, directWrites: false, daemonPid: process.pid });
+      expect(own.status).toBe('ok');
+      expect(own.detail).toContain(`locked by this home's daemon (pid ${process.pid})`);
+      const other = await downloadDirCheck({ dir, minFree: 0, directWrites: false, daemonPid: null });
+      expect(other.status).toBe('warn');
+      expect(other.detail).toMatch(new RegExp(`in use by another process \\(pid ${process.pid}: .*\\): a daemon or receive with this config fails with E_DOWNLOAD_DIR_LOCKED`));
+    } finally {
+      lock.release();
+    }
+    expect((await downloadDirCheck({ dir, minFree: 0, directWrites: false })).status).toBe('ok');
+  });
+
   it('names the file system and free space, says whether O_DIRECT opens, and leaves nothing behind', async () => {
     const dir = tmpDir();
     const r = await downloadDirCheck({ dir, minFree: 0, directWrites: true });

@@ -78,7 +78,8 @@ export async function runChecks(homeDir: string, configFile: string | null): Pro
       add('xdp interface', exists ? 'ok' : 'fail', exists ? c.network.xdp_interface : `${c.network.xdp_interface} does not exist`,
         exists ? undefined : new WraithError('E_CONFIG', `network.xdp_interface: no interface ${c.network.xdp_interface}`));
     }
-    const d = await downloadDirCheck({ dir: c.transfer.download_dir, minFree: c.receive.min_free, directWrites: c.io.direct_writes });
+    const running = existsSync(homeDir) ? await readRunInfo(home).catch(() => null) : null;
+    const d = await downloadDirCheck({ dir: c.transfer.download_dir, minFree: c.receive.min_free, directWrites: c.io.direct_writes, daemonPid: running?.pid ?? null });
     add('download dir', d.status, d.detail, d.status === 'fail' ? new WraithError(d.code ?? 'E_IO', d.detail) : undefined);
   }
 
