@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { isWraithError, type WraithError } from '@wraith/core';
 import { x25519 } from '@noble/curves/ed25519.js';
@@ -175,6 +176,47 @@ describe('daemon lock', () => {
     writeFileSync(home.lockFile, 'garbage');
     const lock = await acquireDaemonLock(home);
     await lock.release();
+  });
+
+  it("another host's lock: stale once the flock on run/ is free (a container replaced after a crash), refused while it is held", async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    writeFileSync(home.lockFile, JSON.stringify({ pid: 1, start: '1', host: 'replaced-pod-7f9c' }));
+    const lock = await acquireDaemonLock(home);
+    expect((await readLockHolder(home.lockFile))?.holder?.pid).toBe(process.pid);
+    await lock.release();
+    expect(existsSync(home.lockFile)).toBe(false);
+
+    writeFileSync(home.lockFile, JSON.stringify({ pid: 1, start: '1', host: 'live-pod' }));
+    const holder = spawn('flock', ['-x', home.runDir, 'sh', '-c', 'echo locked; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    try {
+      await new Promise<void>((r) => holder.stdout.once('data', () => r()));
+      const err = await rejects(acquireDaemonLock(home));
+      expect(err.code).toBe('E_HOME_LOCKED');
+      expect(err.message).toBe(`home ${home.dir} is in use by a daemon (pid 1 on live-pod)`);
+      expect(readFileSync(home.lockFile, 'utf8')).toContain('live-pod'); // untouched
+      // A dead holder's file while the flock is held: the flock's holder is named.
+      writeFileSync(home.lockFile, JSON.stringify({ pid: deadPid(), start: null, host: '' }));
+      expect((await rejects(acquireDaemonLock(home))).message).toBe(`home ${home.dir} is in use by a daemon (pid ${holder.pid})`);
+    } finally {
+      try {
+        process.kill(-holder.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  });
+
+  it('a live holder on this host without the flock (a node without the addon) still counts', async () => {
+    const home = await ensureHome(join(tmpDir(), 'h'));
+    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 100 && processStartTime(child.pid!) === null; i++) await new Promise((r) => setTimeout(r, 10));
+      writeFileSync(home.lockFile, JSON.stringify({ pid: child.pid, start: processStartTime(child.pid!), host: hostname() }));
+      const err = await rejects(acquireDaemonLock(home));
+      expect(err.message).toBe(`home ${home.dir} is in use by a daemon (pid ${child.pid})`);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('release leaves a lock that is not ours alone', async () => {

@@ -1,6 +1,7 @@
 /**
- * One daemon per home: <home>/daemon.lock holds {pid, start, host} of the holder. One receiver
- * per download directory: a flock on the directory itself (lockDownloadDir).
+ * One daemon per home: a flock on <home>/run (with the addon) and <home>/daemon.lock, which holds
+ * {pid, start, host} of the holder. One receiver per download directory: a flock on the
+ * directory itself (lockDownloadDir).
  *
  * The lock file is written complete to a private temp file and then link(2)ed into place, which
  * fails with EEXIST like O_EXCL does but never exposes a half-written lock. A lock whose pid is
@@ -10,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, readFileSync, realpathSync, statSync, unlinkSync } from 'node:fs';
-import { link, readFile, rename, unlink } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { WraithError } from '@wraith/core';
 import { lockDirectory } from '@wraith/io-uring';
@@ -99,34 +100,75 @@ export async function readLockHolder(file: string): Promise<{ raw: string; holde
 
 const rand = (): string => randomBytes(6).toString('hex');
 
+/** The home's flock: the lock fd, 'held' by another process, or null (no addon, or no flock there). */
+function flockHome(dir: string): number | 'held' | null {
+  try {
+    const got = lockDirectory(dir);
+    if (got === null) return null;
+    return got.held ? 'held' : got.fd;
+  } catch {
+    return null; // a file system without flock on directories: the pid file alone decides
+  }
+}
+
+function lockedError(home: Home, h: LockHolder | null, pid: number | null): WraithError {
+  const file = home.lockFile;
+  const foreign = h !== null && h.host !== '' && h.host !== hostname();
+  const who = h !== null ? `pid ${h.pid}${foreign ? ` on ${h.host}` : ''}` : pid !== null ? `pid ${pid}` : 'another process';
+  return new WraithError(
+    'E_HOME_LOCKED',
+    `home ${home.dir} is in use by a daemon (${who})`,
+    { path: file, pid: h?.pid ?? pid, host: h?.host ?? hostname() },
+    // Without the flock its pid cannot be checked from here, so such a lock stays until removed:
+    // a container replaced after a crash (a new host name, the same volume) leaves one behind.
+    foreign && pid === null ? `the lock was taken on host ${h.host}, whose processes this host cannot check; if wraith no longer runs there (a container replaced after a crash), delete ${file}` : undefined,
+  );
+}
+
+/**
+ * With the addon a flock on the home's run/ decides: the kernel drops it with its process, on
+ * this host or (on a shared file system that propagates flocks) another, so a lock file whose
+ * holder died anywhere is stale once the flock is ours. daemon.lock then only names the holder;
+ * a live holder on this host without the flock (a node without the addon) still counts.
+ */
 export async function acquireDaemonLock(home: Home): Promise<DaemonLock> {
+  const file = home.lockFile;
+  // run/, not the home itself, which a download_dir set to the home would meet.
+  await mkdir(home.runDir, { mode: 0o700 }).catch(() => undefined);
+  const flock = flockHome(home.runDir);
+  if (flock === 'held') {
+    const st = statSync(home.runDir);
+    // The file names the holder unless it is a dead one's leftover; /proc/locks knows the pid.
+    const named = (await readLockHolder(file).catch(() => null))?.holder ?? null;
+    throw lockedError(home, named !== null && holderAlive(named) ? named : null, flockHolder(st.dev, st.ino));
+  }
+  try {
+    return await takeLockFile(home, flock);
+  } catch (e) {
+    if (typeof flock === 'number') closeSync(flock);
+    throw e;
+  }
+}
+
+async function takeLockFile(home: Home, flockFd: number | null): Promise<DaemonLock> {
+  const flocked = flockFd !== null;
   const file = home.lockFile;
   const holder: LockHolder = { pid: process.pid, start: processStartTime(process.pid), host: hostname() };
   const mine = `${JSON.stringify(holder)}\n`;
   const ioFail = (e: unknown): WraithError => homeWriteError('cannot take', file, e);
+  const live = (h: LockHolder): boolean => (flocked && h.host !== '' && h.host !== hostname() ? false : holderAlive(h));
 
   for (let attempt = 0; attempt < 8; attempt++) {
     try {
       await writeFileExclusive(file, mine);
-      return makeLock(file, holder, mine);
+      return makeLock(file, holder, mine, flockFd);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw ioFail(e);
     }
 
     const current = await readLockHolder(file);
     if (current === null) continue; // released meanwhile
-    if (current.holder !== null && holderAlive(current.holder)) {
-      const h = current.holder;
-      const foreign = h.host !== '' && h.host !== hostname();
-      throw new WraithError(
-        'E_HOME_LOCKED',
-        `home ${home.dir} is in use by a daemon (pid ${h.pid}${foreign ? ` on ${h.host}` : ''})`,
-        { path: file, pid: h.pid, host: h.host },
-        // Its pid cannot be checked from here, so such a lock stays until removed: a container
-        // replaced after a crash (a new host name, the same volume) leaves one behind.
-        foreign ? `the lock was taken on host ${h.host}, whose processes this host cannot check; if wraith no longer runs there (a container replaced after a crash), delete ${file}` : undefined,
-      );
-    }
+    if (current.holder !== null && live(current.holder)) throw lockedError(home, current.holder, null);
     // Stale (dead holder, reused pid, or unreadable content): move it aside, then make sure
     // what we moved is what we judged stale.
     const aside = `${file}.stale.${process.pid}.${rand()}`;
@@ -147,9 +189,13 @@ export async function acquireDaemonLock(home: Home): Promise<DaemonLock> {
     'another wraith is starting on this home; retry, or pass another --home');
 }
 
-function makeLock(file: string, holder: LockHolder, mine: string): DaemonLock {
+function makeLock(file: string, holder: LockHolder, mine: string, flockFd: number | null): DaemonLock {
   let released = false;
   const ours = (raw: string | null): boolean => raw === mine;
+  // After the file: a daemon starting meanwhile then finds no file of ours to judge.
+  const unflock = (): void => {
+    if (flockFd !== null) closeSync(flockFd);
+  };
   return {
     file,
     holder,
@@ -158,6 +204,7 @@ function makeLock(file: string, holder: LockHolder, mine: string): DaemonLock {
       released = true;
       const current = await readFile(file, 'utf8').catch(() => null);
       if (ours(current)) await unlink(file).catch(() => undefined);
+      unflock();
     },
     releaseSync() {
       if (released) return;
@@ -166,7 +213,7 @@ function makeLock(file: string, holder: LockHolder, mine: string): DaemonLock {
       try {
         current = readFileSync(file, 'utf8');
       } catch {
-        return;
+        // gone
       }
       if (ours(current)) {
         try {
@@ -175,6 +222,7 @@ function makeLock(file: string, holder: LockHolder, mine: string): DaemonLock {
           // already gone
         }
       }
+      unflock();
     },
   };
 }
