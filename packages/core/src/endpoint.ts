@@ -339,6 +339,14 @@ export class Endpoint {
     return this.byId.get(sessionId)?.transfers.senderAccepted(transferId) ?? null;
   }
 
+  /**
+   * Bytes of an outgoing transfer the receiver holds on its disk, from its last WRITTEN message,
+   * or null (none yet: a small file, a peer that does not send them, or not sending).
+   */
+  transferWritten(sessionId: number, transferId: number): number | null {
+    return this.byId.get(sessionId)?.transfers.senderWritten(transferId) ?? null;
+  }
+
   /** Keep a session alive with pings while it has nothing to transfer (see Session.holdOpen). */
   holdOpen(sessionId: number, on: boolean): void {
     const s = this.touchId(sessionId);

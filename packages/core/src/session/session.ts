@@ -241,6 +241,7 @@ export class Session {
       maxTransfers: this.cfg.maxTransfers,
       peerMaxTransfers: () => this.remoteParams.maxTransfers,
       peerStoredNames: () => this.remoteParams.storedNames === 1,
+      peerWrittenProgress: () => this.remoteParams.writtenProgress === 1,
       firstLocalId: opts.initiator ? 0 : 1,
       ...(deps.releaseChunk ? { releaseChunk: deps.releaseChunk } : {}),
       ...(deps.allocChunk ? { allocChunk: deps.allocChunk } : {}),
@@ -342,6 +343,7 @@ export class Session {
       initialWindow: this.cfg.sessionBufferBytes !== null ? 1 : this.cfg.transferWindow,
       maxTransfers: this.cfg.maxTransfers,
       storedNames: 1,
+      writtenProgress: 1,
       sourceCid: this.localCid,
     };
     if (withResetToken && this.localResetToken) p.statelessResetToken = this.localResetToken;

@@ -22,14 +22,30 @@ function validName(name: string): boolean {
   }
 }
 
-type SenderEntry = { kind: 'send'; id: number; manifest: FileManifest; sender: TransferSender; state: 'offered' | 'active' | 'sent' };
+type SenderEntry = {
+  kind: 'send';
+  id: number;
+  manifest: FileManifest;
+  sender: TransferSender;
+  state: 'offered' | 'active' | 'sent';
+  /** The receiver's last WRITTEN: bytes it holds on its disk. */
+  written?: number;
+};
 type ReceiverEntry = {
   kind: 'recv';
   id: number;
   manifest: FileManifest;
   receiver: TransferReceiver | null;
   state: 'offered' | 'active' | 'received';
+  /** Bytes told in the last WRITTEN. */
+  writtenSent?: number;
 };
+
+/**
+ * A receiver tells its disk progress in steps of at least this, or 1/256 of the file: a slow
+ * disk's progress shows about every second at 1 MB/s, a 1 GiB file costs 256 small messages.
+ */
+export const WRITTEN_STEP_MIN = 1 << 20;
 
 export interface TransferTableDeps {
   sessionId: () => number;
@@ -48,6 +64,8 @@ export interface TransferTableDeps {
   peerMaxTransfers?: () => number | undefined;
   /** The peer takes DONE status 2 (installed under another name). */
   peerStoredNames?: () => boolean;
+  /** The peer takes WRITTEN messages (its written_progress transport parameter). */
+  peerWrittenProgress?: () => boolean;
   /** Ids we allocate: even for the session initiator, odd for the responder. */
   firstLocalId: number;
   /** Chunk bytes handed over with supplyChunk are no longer needed (the driver may reuse them). */
@@ -169,6 +187,13 @@ export class TransferTable {
     if (!e?.receiver) return;
     e.receiver.chunkWritten(index);
     this.windowDirty.add(id);
+    if (!e.receiver.complete && this.d.peerWrittenProgress?.() === true) {
+      const bytes = e.receiver.heldBytes;
+      if (bytes - (e.writtenSent ?? 0) >= Math.max(WRITTEN_STEP_MIN, Math.ceil(e.manifest.size / 256))) {
+        e.writtenSent = bytes;
+        this.d.sendControl({ type: 'written', transferId: id, bytes });
+      }
+    }
     this.rebalance(0); // the bytes it held are free for the others
     if (e.receiver.complete && e.state === 'active') {
       e.state = 'received';
@@ -277,6 +302,15 @@ export class TransferTable {
         // A stored name that is not a valid relative name is left out (it is only shown).
         const storedAs = m.status === 2 && validName(m.name) ? { storedAs: m.name } : {};
         this.d.emit({ type: 'transfer_complete', session: sid, transferId: e.id, status: m.status === 1 ? 'already_present' : 'verified', stats, ...storedAs });
+        return;
+      }
+      case 'written': {
+        const e = this.senders.get(m.transferId);
+        if (!e) return; // done or cancelled meanwhile
+        if (m.bytes > e.manifest.size) {
+          throw new WraithError('E_PROTOCOL', `WRITTEN of ${m.bytes} bytes for transfer ${m.transferId}, a file of ${e.manifest.size}`);
+        }
+        if (m.bytes > (e.written ?? 0)) e.written = m.bytes; // a smaller one is stale
         return;
       }
       case 'resend': {
@@ -467,6 +501,11 @@ export class TransferTable {
   /** Whether the receiver has accepted an outgoing transfer yet, or null when it is not sending. */
   senderAccepted(id: number): boolean | null {
     return this.senders.get(id)?.sender.accepted ?? null;
+  }
+
+  /** The receiver's last WRITTEN for an outgoing transfer, or null (none yet, or not sending). */
+  senderWritten(id: number): number | null {
+    return this.senders.get(id)?.written ?? null;
   }
 
   /** Flow state of the outgoing transfers, summed (for metrics and diagnosis). */

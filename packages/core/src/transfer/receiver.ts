@@ -158,6 +158,14 @@ export class TransferReceiver {
     return this.held.count;
   }
 
+  /** Bytes of the file held (written and verified): whole chunks, the last one as long as it is. */
+  get heldBytes(): number {
+    const { chunkSize, size } = this.manifest;
+    const last = this.n - 1;
+    const short = this.held.has(last) ? chunkSize * this.n - size : 0;
+    return Math.max(0, this.held.count * chunkSize - short);
+  }
+
   /** PROOF: `hashes` (count × 32 bytes) are the chunk's path siblings from position `first`. */
   onProof(chunkIndex: number, first: number, hashes: Uint8Array): void {
     this.checkIndex(chunkIndex, 'PROOF');

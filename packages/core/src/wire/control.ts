@@ -18,6 +18,7 @@ export const ControlType = {
   DONE: 4,
   CANCEL: 5,
   RESEND: 6,
+  WRITTEN: 7,
 } as const;
 
 /** OFFER kind byte. */
@@ -98,13 +99,24 @@ export interface ResendMessage {
   readonly chunkIndex: number;
 }
 
+/**
+ * The receiver's progress on its disk: bytes of the file it holds (written and verified, resumed
+ * chunks included). Sent only to a peer that announced the written_progress transport parameter.
+ */
+export interface WrittenMessage {
+  readonly type: 'written';
+  readonly transferId: number;
+  readonly bytes: number;
+}
+
 export type ControlMessage =
   | OfferMessage
   | AcceptMessage
   | RejectMessage
   | DoneMessage
   | CancelMessage
-  | ResendMessage;
+  | ResendMessage
+  | WrittenMessage;
 
 function fieldError(message: string, details?: Record<string, unknown>): WraithError {
   return new WraithError('E_WIRE_FRAME', message, details);
@@ -134,6 +146,8 @@ function typeCode(m: ControlMessage): number {
       return ControlType.CANCEL;
     case 'resend':
       return ControlType.RESEND;
+    case 'written':
+      return ControlType.WRITTEN;
   }
 }
 
@@ -182,6 +196,9 @@ function bodyLength(m: ControlMessage): number {
     case 'resend':
       checkVarint(m.chunkIndex, 'resend chunk index');
       return id + varintLength(m.chunkIndex);
+    case 'written':
+      checkVarint(m.bytes, 'written bytes');
+      return id + varintLength(m.bytes);
   }
 }
 
@@ -246,6 +263,9 @@ export function encodeControlMessage(w: Writer, m: ControlMessage): void {
       return;
     case 'resend':
       w.varint(m.chunkIndex);
+      return;
+    case 'written':
+      w.varint(m.bytes);
       return;
   }
 }
@@ -323,6 +343,10 @@ function decodeBody(type: number, b: Reader, at: number): ControlMessage {
     case ControlType.RESEND: {
       const transferId = b.varint('resend transfer id');
       return { type: 'resend', transferId, chunkIndex: b.varint('resend chunk index') };
+    }
+    case ControlType.WRITTEN: {
+      const transferId = b.varint('written transfer id');
+      return { type: 'written', transferId, bytes: b.varint('written bytes') };
     }
     default:
       throw new WraithError('E_WIRE_FRAME_TYPE', `unknown control message type ${type} at offset ${at}`, { type, offset: at });

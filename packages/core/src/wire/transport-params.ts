@@ -18,6 +18,7 @@ export const TransportParamId = {
   SOURCE_CID: 5,
   STATELESS_RESET_TOKEN: 6,
   STORED_NAMES: 7,
+  WRITTEN_PROGRESS: 8,
 } as const;
 
 /** source_cid: the sender's own connection id, echoed under encryption (QUIC's initial_source_connection_id). */
@@ -36,6 +37,8 @@ export interface TransportParams {
   maxTransfers?: number;
   /** 1: its sender understands DONE status 2, installed under another name (PROTOCOL.md §7). */
   storedNames?: number;
+  /** 1: its sender takes WRITTEN messages, a receiver's progress on its disk (PROTOCOL.md §7). */
+  writtenProgress?: number;
   /** The CID its sender put in its long headers; authenticated where the Noise payload is. */
   sourceCid?: Uint8Array;
   /**
@@ -54,6 +57,7 @@ const KNOWN: ReadonlyArray<readonly [number, Key]> = [
   [TransportParamId.INITIAL_WINDOW, 'initialWindow'],
   [TransportParamId.MAX_TRANSFERS, 'maxTransfers'],
   [TransportParamId.STORED_NAMES, 'storedNames'],
+  [TransportParamId.WRITTEN_PROGRESS, 'writtenProgress'],
 ];
 const KEY_BY_ID = new Map<number, Key>(KNOWN);
 
@@ -80,6 +84,8 @@ function valueOf(p: TransportParams, key: Key): number | undefined {
       return p.maxTransfers;
     case 'storedNames':
       return p.storedNames;
+    case 'writtenProgress':
+      return p.writtenProgress;
   }
 }
 
@@ -99,6 +105,9 @@ function setValue(p: TransportParams, key: Key, v: number): void {
       return;
     case 'storedNames':
       p.storedNames = v;
+      return;
+    case 'writtenProgress':
+      p.writtenProgress = v;
       return;
   }
 }

@@ -109,6 +109,7 @@ export const controlMessage = (): fc.Arbitrary<ControlMessage> =>
     fc.tuple(varint(), fc.string({ maxLength: 64, unit: 'grapheme' })).map(([transferId, name]): ControlMessage => ({ type: 'done', transferId, status: 2, name })),
     fc.tuple(varint(), varint(), reason()).map(([transferId, errorCode, r]): ControlMessage => ({ type: 'cancel', transferId, errorCode, reason: r })),
     fc.tuple(varint(), varint()).map(([transferId, chunkIndex]): ControlMessage => ({ type: 'resend', transferId, chunkIndex })),
+    fc.tuple(varint(), varint()).map(([transferId, bytes]): ControlMessage => ({ type: 'written', transferId, bytes })),
   );
 
 export const longPacket = (): fc.Arbitrary<LongHeaderPacket> => {
@@ -134,6 +135,7 @@ export const transportParams = (): fc.Arbitrary<TransportParams> =>
       initialWindow: varint(),
       maxTransfers: varint(),
       storedNames: fc.constantFrom(0, 1),
+      writtenProgress: fc.constantFrom(0, 1),
       sourceCid: fc.uint8Array({ minLength: 1, maxLength: 20 }),
       statelessResetToken: fc.uint8Array({ minLength: 16, maxLength: 16 }),
     },

@@ -51,6 +51,7 @@ describe('control messages (PROTOCOL.md §7)', () => {
       [{ type: 'done', transferId: 2, status: 2, name: 'a (1).b' }, '04 0a 02 02 07 6120283129 2e62'],
       [{ type: 'cancel', transferId: 2, errorCode: 4, reason: '' }, '05 03 02 04 00'],
       [{ type: 'resend', transferId: 3, chunkIndex: 300 }, '06 03 03 412c'],
+      [{ type: 'written', transferId: 3, bytes: 1 << 20 }, '07 05 03 80100000'],
     ];
     for (const [m, h] of cases) {
       const want = h.replace(/\s+/g, '');
@@ -141,7 +142,7 @@ describe('control messages (PROTOCOL.md §7)', () => {
   });
 
   it('rejects unknown types, trailing body bytes and truncation', () => {
-    expectCode(() => dec(hex('07 00')), 'E_WIRE_FRAME_TYPE');
+    expectCode(() => dec(hex('08 00')), 'E_WIRE_FRAME_TYPE');
     expectCode(() => dec(hex('00 00')), 'E_WIRE_FRAME_TYPE');
     expectCode(() => dec(hex('04 03 02 01 00')), 'E_WIRE_TRAILING'); // DONE with an extra body byte
     const b = enc(offer);
