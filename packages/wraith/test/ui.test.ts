@@ -211,6 +211,16 @@ describe('human output', () => {
     expect(plain.lines()).toEqual(['progress: 100% 4.00 MiB / 4.00 MiB, 8.39 Mbit/s, ETA -, receiver finishing']);
   });
 
+  it('the receiver reporting its disk: bytes_written in NDJSON, "N% on disk" on the plain line, an ETA at its pace', () => {
+    const onDisk = { transfer_id: 't', bytes_total: 4 * 2 ** 20, bytes_done: 4 * 2 ** 20, rate_bps: 2 ** 20, eta_s: 3, receiver_finishing: true as const, bytes_written: 2 ** 20 };
+    const out = new MemStream();
+    new NdjsonUi(out, { now: () => T0, progressIntervalMs: 0 }).progress(onDisk);
+    expect(lines(out)[0]).toMatchObject({ bytes_done: 4 * 2 ** 20, eta_s: 3, receiver_finishing: true, bytes_written: 2 ** 20 });
+    const plain = new MemStream();
+    new PlainUi(plain, { now: () => T0, progressIntervalMs: 0 }).progress(onDisk);
+    expect(plain.lines()).toEqual(['progress: 100% 4.00 MiB / 4.00 MiB, 8.39 Mbit/s, ETA 3s, receiver finishing, 25% on disk']);
+  });
+
   it('the first line at 100% always goes out, later ones keep the interval (they came four a second while a slow receiver wrote)', () => {
     let now = T0;
     const e = { transfer_id: 't', bytes_total: 100, bytes_done: 50, rate_bps: 1, eta_s: 50 };

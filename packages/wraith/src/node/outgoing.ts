@@ -166,6 +166,9 @@ export class OutgoingJob {
   /** Something happened since the loop last looked. */
   private woken = false;
   private lastDone = 0;
+  /** The receiver's disk progress (WRITTEN), where it reports one: its rate is the finishing ETA's. */
+  private readonly writtenMeter = new RateMeter();
+  private lastWritten = 0;
   private sessionLost: WraithError | null = null;
   /** A session was established at least once: failing to dial after that is a lost peer. */
   private everConnected = false;
@@ -691,13 +694,22 @@ export class OutgoingJob {
     let live = 0;
     let offered = 0;
     let accepted = 0;
+    let told = 0;
+    let anyTold = false;
     const ep = this.o.node.endpoint;
     for (const t of this.active.values()) {
       live += this.sentOf(t);
       const a = ep.transferAccepted(t.session, t.transferId);
       if (a !== null) offered++;
       if (a === true) accepted++;
+      // Held on the receiver's disk: its last WRITTEN, else what it held at the ACCEPT.
+      const w = ep.transferWritten(t.session, t.transferId);
+      if (w !== null) anyTold = true;
+      told += w ?? ep.transferProgress(t.session, t.transferId)?.bytesSkippedResume ?? 0;
     }
+    const written = this.doneBytes + told;
+    if (written > this.lastWritten) this.writtenMeter.add(written - this.lastWritten);
+    this.lastWritten = written;
     // Everything in flight is offered and none accepted yet: the receiver is deciding (on a
     // big file it already has, that means hashing its copy).
     const waiting = !this.hashing.busy && offered > 0 && accepted === 0;
@@ -711,12 +723,16 @@ export class OutgoingJob {
     const total = Math.max(this.walkDone ? this.totalBytes : Math.max(this.totalBytes, this.expectedBytes), done);
     // All sent, files still unconfirmed: the receiver writes what it buffered (its disk's pace).
     const finishing = !waiting && this.walkDone && this.pending.length === 0 && this.active.size > 0 && done >= total;
+    // Then only the disk's pace says when: from the receiver's WRITTEN, where it sends them.
+    const diskRate = this.writtenMeter.rate();
+    const finishingEta = anyTold && diskRate > 0 ? Math.max(0, (total - written) / diskRate) : null;
     this.o.ui.progress({
       transfer_id: this.o.transferId,
       bytes_total: total,
       bytes_done: done,
       rate_bps: rate,
-      eta_s: finishing ? null : rate > 0 ? Math.max(0, (total - done) / rate) : null,
+      eta_s: finishing ? finishingEta : rate > 0 ? Math.max(0, (total - done) / rate) : null,
+      ...(finishing && anyTold ? { bytes_written: Math.min(total, written) } : {}),
       ...(this.hashing.busy ? { bytes_hashed: Math.min(total, this.hashing.hashedBytes()) } : {}),
       ...(waiting ? { waiting_for_receiver: true as const } : {}),
       ...(finishing ? { receiver_finishing: true as const } : {}),

@@ -64,6 +64,7 @@ export class NdjsonUi implements TransferUi {
       ...(e.bytes_hashed !== undefined ? { bytes_hashed: e.bytes_hashed } : {}),
       ...(e.waiting_for_receiver === true ? { waiting_for_receiver: true } : {}),
       ...(e.receiver_finishing === true ? { receiver_finishing: true } : {}),
+      ...(e.bytes_written !== undefined ? { bytes_written: e.bytes_written } : {}),
     });
   }
 

@@ -37,14 +37,20 @@ export interface ProgressEvent {
    * here; the rate and ETA of bytes sent say nothing about it.
    */
   readonly receiver_finishing?: true;
+  /**
+   * Sends only, while the receiver finishes, where it reports its disk's progress (WRITTEN
+   * messages): bytes it holds, of bytes_total. eta_s then follows its pace.
+   */
+  readonly bytes_written?: number;
 }
 
-/** "hashing N%", "waiting for receiver" or "receiver finishing" while a send waits, else null. */
+/** "hashing N%", "waiting for receiver" or "receiver finishing[, N% on disk]" while a send waits, else null. */
 export function sendPhase(e: ProgressEvent): string | null {
   const p = hashingPercent(e);
   if (p !== null) return `hashing ${p}%`;
   if (e.waiting_for_receiver === true) return 'waiting for receiver';
-  return e.receiver_finishing === true ? 'receiver finishing' : null;
+  if (e.receiver_finishing !== true) return null;
+  return e.bytes_written !== undefined && e.bytes_total > 0 ? `receiver finishing, ${Math.floor((e.bytes_written / e.bytes_total) * 100)}% on disk` : 'receiver finishing';
 }
 
 /** The percentage of the source hashed while a send is hashing, else null. */
