@@ -669,6 +669,7 @@ export class Endpoint {
           return;
         }
         this.counters.handshakesCompleted++;
+        s.announceConnected();
         return;
       }
     }

@@ -438,6 +438,15 @@ export class Session {
     this.keys = new KeySchedule(this.d.keyCrypto, this.initiator, r.sendSecret, r.recvSecret, r.chainingKey, now);
     this.state = { kind: 'established' };
     this.lastRecvAt = now;
+    // A responder's endpoint first decides whether the peer may in (announceConnected).
+    if (this.initiator) this.announceConnected();
+  }
+
+  /**
+   * 'connected': the initiator's at once, a responder's once its endpoint has let the peer in
+   * (authorised, under the session cap). A refused one only closes: it never was a session.
+   */
+  announceConnected(): void {
     this.d.emit({ type: 'connected', session: this.id, peerId: this.peerId, addr: this.path.addr, initiator: this.initiator });
   }
 

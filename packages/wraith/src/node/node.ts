@@ -63,8 +63,6 @@ export class WraithNode {
   private readonly sessionWaiters = new Map<number, { resolve: () => void; reject: (e: Error) => void; addr: SocketAddr }>();
   /** Established sessions whose peer's port refuses: since when (µs). */
   private readonly refused = new Map<number, number>();
-  /** Responder sessions ended as their handshake completed (the peer was not let in). */
-  private readonly stillborn = new Set<number>();
 
   /** Per-session handler for transfer events (the sender that opened it). */
   readonly sessionHandlers = new Map<number, TransferHandler>();
@@ -380,15 +378,6 @@ export class WraithNode {
     switch (e.type) {
       case 'connected': {
         this.sessionPeers.set(e.session, { peerId: e.peerId, addr: e.addr, since: Date.now() });
-        // The engine ends a responder's session in the step that completes its handshake when the
-        // peer is not let in (untrusted, too many sessions): a rejection, not a session, and no
-        // two info lines each (anyone can make a key and complete handshakes at will).
-        if (!e.initiator && !(this.endpoint.hasSession(e.session) && this.endpoint.session(e.session).established)) {
-          this.stillborn.add(e.session);
-          this.opts.stats.handshake('rejected');
-          this.log.debug({ session: e.session, peer: e.peerId, addr: e.addr }, 'handshake completed, peer not let in');
-          break;
-        }
         this.opts.stats.sessionsOpened.inc();
         this.opts.stats.handshake('ok');
         this.log.info({ session: e.session, peer: e.peerId, addr: e.addr }, 'session established');
@@ -413,9 +402,13 @@ export class WraithNode {
             'the peer restarted or lost the session (stateless reset)',
           );
         }
-        // The refusal of an untrusted peer has its own (rate-limited) warning.
-        const refusal = this.stillborn.delete(e.session) && e.code === 'E_PEER_NOT_AUTHORIZED';
-        this.log[refusal ? 'debug' : 'info']({ session: e.session, code: e.code, reason: e.reason, by_peer: e.byPeer }, 'session closed');
+        // A responder's handshake the engine completed and then refused (untrusted, too many
+        // sessions) was never a session: it closes without 'connected'. The refusal of an
+        // untrusted peer has its own (rate-limited) warning: anyone can make a key and complete
+        // handshakes at will, so no info line of its own.
+        const refused = !w && !e.byPeer && !this.sessionPeers.has(e.session) && (code === 'E_PEER_NOT_AUTHORIZED' || code === 'E_TOO_MANY_SESSIONS');
+        if (refused) this.opts.stats.handshake('rejected');
+        this.log[refused && code === 'E_PEER_NOT_AUTHORIZED' ? 'debug' : 'info']({ session: e.session, code: e.code, reason: e.reason, by_peer: e.byPeer }, 'session closed');
         break;
       }
       case 'black_hole':
