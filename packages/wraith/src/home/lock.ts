@@ -111,7 +111,8 @@ function flockHome(dir: string): number | 'held' | null {
   }
 }
 
-function lockedError(home: Home, h: LockHolder | null, pid: number | null): WraithError {
+/** `flockHeld`: the home's flock is held, so removing the file would not help. */
+function lockedError(home: Home, h: LockHolder | null, pid: number | null, flockHeld: boolean): WraithError {
   const file = home.lockFile;
   const foreign = h !== null && h.host !== '' && h.host !== hostname();
   const who = h !== null ? `pid ${h.pid}${foreign ? ` on ${h.host}` : ''}` : pid !== null ? `pid ${pid}` : 'another process';
@@ -121,7 +122,7 @@ function lockedError(home: Home, h: LockHolder | null, pid: number | null): Wrai
     { path: file, pid: h?.pid ?? pid, host: h?.host ?? hostname() },
     // Without the flock its pid cannot be checked from here, so such a lock stays until removed:
     // a container replaced after a crash (a new host name, the same volume) leaves one behind.
-    foreign && pid === null ? `the lock was taken on host ${h.host}, whose processes this host cannot check; if wraith no longer runs there (a container replaced after a crash), delete ${file}` : undefined,
+    foreign && !flockHeld ? `the lock was taken on host ${h.host}, whose processes this host cannot check; if wraith no longer runs there (a container replaced after a crash), delete ${file}` : undefined,
   );
 }
 
@@ -140,7 +141,7 @@ export async function acquireDaemonLock(home: Home): Promise<DaemonLock> {
     const st = statSync(home.runDir);
     // The file names the holder unless it is a dead one's leftover; /proc/locks knows the pid.
     const named = (await readLockHolder(file).catch(() => null))?.holder ?? null;
-    throw lockedError(home, named !== null && holderAlive(named) ? named : null, flockHolder(st.dev, st.ino));
+    throw lockedError(home, named !== null && holderAlive(named) ? named : null, flockHolder(st.dev, st.ino), true);
   }
   try {
     return await takeLockFile(home, flock);
@@ -168,7 +169,7 @@ async function takeLockFile(home: Home, flockFd: number | null): Promise<DaemonL
 
     const current = await readLockHolder(file);
     if (current === null) continue; // released meanwhile
-    if (current.holder !== null && live(current.holder)) throw lockedError(home, current.holder, null);
+    if (current.holder !== null && live(current.holder)) throw lockedError(home, current.holder, null, false);
     // Stale (dead holder, reused pid, or unreadable content): move it aside, then make sure
     // what we moved is what we judged stale.
     const aside = `${file}.stale.${process.pid}.${rand()}`;
