@@ -89,6 +89,11 @@ export const TransferSchema = Type.Object({
    */
   phase: Nullable(Type.Union([Type.Literal('hashing'), Type.Literal('waiting_for_receiver'), Type.Literal('receiver_finishing')])),
   bytes_done: Type.Number({ minimum: 0 }),
+  /**
+   * A send in phase receiver_finishing whose receiver reports its disk's progress: bytes on its
+   * disk, of bytes_total (bytes_done counts bytes sent). null otherwise.
+   */
+  bytes_written: Nullable(Type.Number({ minimum: 0 })),
   bytes_total: Nullable(Type.Number({ minimum: 0 })),
   files_done: Type.Integer({ minimum: 0 }),
   files_total: Nullable(Type.Integer({ minimum: 0 })),

@@ -49,7 +49,10 @@ function progress(t: TransferDto): string {
 /** The state, with the first error, else the phase, else how many warnings there were. */
 function stateOf(t: TransferDto): string {
   if (t.errors.length > 0) return `${t.state} (${t.errors[0]!.code})`;
-  if (t.phase !== null) return `${t.state} (${t.phase.replace(/_/g, ' ')})`;
+  if (t.phase !== null) {
+    const onDisk = t.bytes_written !== null && t.bytes_total !== null && t.bytes_total > 0 ? `, ${Math.floor((t.bytes_written / t.bytes_total) * 100)}% on disk` : '';
+    return `${t.state} (${t.phase.replace(/_/g, ' ')}${onDisk})`;
+  }
   if (t.warnings_total > 0) return `${t.state} (${t.warnings_total} warning${t.warnings_total === 1 ? '' : 's'})`;
   return t.state;
 }

@@ -114,6 +114,7 @@ export class DaemonAdminProvider implements AdminProvider {
         state: finished ? r.state as 'completed' | 'failed' | 'cancelled' : 'running',
         phase: null,
         bytes_done: r.done,
+        bytes_written: null,
         bytes_total: r.size,
         files_done: r.state === 'completed' ? 1 : 0,
         files_total: 1,
@@ -147,6 +148,7 @@ export class DaemonAdminProvider implements AdminProvider {
       state: 'queued',
       phase: null,
       bytes_done: 0,
+      bytes_written: null,
       bytes_total: null,
       files_done: 0,
       files_total: null,
@@ -175,6 +177,7 @@ export class DaemonAdminProvider implements AdminProvider {
       progress: (e) => {
         dto.phase = e.bytes_hashed !== undefined ? 'hashing' : e.waiting_for_receiver === true ? 'waiting_for_receiver' : e.receiver_finishing === true ? 'receiver_finishing' : null;
         dto.bytes_done = e.bytes_done;
+        dto.bytes_written = e.bytes_written ?? null;
         dto.bytes_total = e.bytes_total;
         dto.rate_bps = e.rate_bps;
         dto.eta_s = e.eta_s;
@@ -227,6 +230,7 @@ export class DaemonAdminProvider implements AdminProvider {
         dto.finished_at = new Date().toISOString();
         dto.eta_s = null;
         dto.phase = null;
+        dto.bytes_written = null;
         emit('transfer');
       });
     return { ...dto };

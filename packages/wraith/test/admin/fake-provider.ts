@@ -21,6 +21,7 @@ export function transferDto(over: Partial<TransferDto> = {}): TransferDto {
     files_total: 1,
     rate_bps: 1_000_000,
     rate_limit_bps: null,
+    bytes_written: null,
     eta_s: 3.1,
     started_at: '2024-01-01T00:00:00.000Z',
     finished_at: null,

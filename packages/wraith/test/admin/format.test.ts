@@ -12,6 +12,8 @@ describe('formatTransfers', () => {
       transferDto({ id: 't-3', phase: null }),
       transferDto({ id: 't-4', state: 'failed', phase: null, errors: [{ code: 'E_EXISTS', message: 'x' }] }),
       transferDto({ id: 't-5', state: 'completed', phase: null, warnings: [{ code: null, message: 'a symlink' }], warnings_total: 2 }),
+      transferDto({ id: 't-6', phase: 'receiver_finishing', bytes_done: 400, bytes_total: 400, bytes_written: 100 }),
+      transferDto({ id: 't-7', phase: 'receiver_finishing', bytes_done: 400, bytes_total: 400, bytes_written: null }),
     ]);
     const row = (id: string): string => text.split('\n').find((l) => l.startsWith(id)) ?? '';
     expect(row('t-1')).toContain('running (waiting for receiver)');
@@ -20,6 +22,8 @@ describe('formatTransfers', () => {
     expect(row('t-3')).not.toContain('(');
     expect(row('t-4')).toContain('failed (E_EXISTS)');
     expect(row('t-5')).toContain('completed (2 warnings)');
+    expect(row('t-6')).toContain('running (receiver finishing, 25% on disk)');
+    expect(row('t-7')).toContain('running (receiver finishing)');
   });
 
   it("shows a received name's control and bidi characters escaped (the name comes from the peer)", () => {
