@@ -53,6 +53,8 @@ interface Tx {
   bytesDone: number;
   /** Reads in flight on `fd`: closing it under them could read another file that reuses the number. */
   reads: number;
+  /** The receiver's last WRITTEN for this attempt, once one came: the disk rate counts its growth. */
+  written?: number;
   /** A descriptor closeFd() left for the last read in flight to close. */
   closeAfterReads: number | null;
   /** A small file's bytes as hashed: its chunks are supplied from them, not read again. */
@@ -168,7 +170,6 @@ export class OutgoingJob {
   private lastDone = 0;
   /** The receiver's disk progress (WRITTEN), where it reports one: its rate is the finishing ETA's. */
   private readonly writtenMeter = new RateMeter();
-  private lastWritten = 0;
   private sessionLost: WraithError | null = null;
   /** A session was established at least once: failing to dial after that is a lost peer. */
   private everConnected = false;
@@ -483,6 +484,7 @@ export class OutgoingJob {
     const tree = t.tree ?? new MerkleTree(this.o.node.hasher, new Uint8Array(32));
     t.session = this.session;
     t.transferId = ep.offer(this.session, t.manifest, tree);
+    delete t.written; // a new attempt: its ACCEPT says what the receiver holds
     this.active.set(t.transferId, t);
     this.o.node.driver.kick();
   }
@@ -652,6 +654,8 @@ export class OutgoingJob {
       // The manifest root of a send of one file; a tree has no single root (a directory's is zeros).
       this.result.root = this.result.files === 1 && t.manifest.kind === 'file' ? Buffer.from(t.manifest.root).toString('hex') : null;
       this.doneBytes += t.manifest.size;
+      // The rest of a file whose receiver reported its disk is on it now.
+      if (t.written !== undefined) this.writtenMeter.add(t.manifest.size - t.written);
       o.stats.payloadBytes.inc({ direction: 'tx' }, Math.max(0, st.payloadBytesSent - st.bytesRetransmitted));
       o.stats.retransmittedBytes.inc(st.bytesRetransmitted);
       o.stats.transferFinished('send', status === 'verified' ? 'completed' : 'already_present');
@@ -702,14 +706,18 @@ export class OutgoingJob {
       const a = ep.transferAccepted(t.session, t.transferId);
       if (a !== null) offered++;
       if (a === true) accepted++;
-      // Held on the receiver's disk: its last WRITTEN, else what it held at the ACCEPT.
+      // Held on the receiver's disk: its last WRITTEN, else what it held at the ACCEPT. Only
+      // growth the receiver reports is the disk's pace (resumed chunks were there before).
+      const held = ep.transferProgress(t.session, t.transferId)?.bytesSkippedResume ?? 0;
       const w = ep.transferWritten(t.session, t.transferId);
-      if (w !== null) anyTold = true;
-      told += w ?? ep.transferProgress(t.session, t.transferId)?.bytesSkippedResume ?? 0;
+      if (w !== null) {
+        anyTold = true;
+        if (w > (t.written ?? held)) this.writtenMeter.add(w - (t.written ?? held));
+        t.written = w;
+      }
+      told += w ?? held;
     }
     const written = this.doneBytes + told;
-    if (written > this.lastWritten) this.writtenMeter.add(written - this.lastWritten);
-    this.lastWritten = written;
     // Everything in flight is offered and none accepted yet: the receiver is deciding (on a
     // big file it already has, that means hashing its copy).
     const waiting = !this.hashing.busy && offered > 0 && accepted === 0;
