@@ -77,9 +77,14 @@ function parseHolder(text: string): LockHolder | null {
   }
 }
 
+/** A holder on another host, whose pid this host cannot check. */
+function onOtherHost(h: LockHolder): boolean {
+  return h.host !== '' && h.host !== hostname();
+}
+
 /** Whether the holder still runs. A lock from another host cannot be checked: assume it does. */
 export function holderAlive(h: LockHolder): boolean {
-  if (h.host !== '' && h.host !== hostname()) return true;
+  if (onOtherHost(h)) return true;
   if (!isProcessAlive(h.pid) || processExited(h.pid)) return false;
   if (h.start !== null) {
     const now = processStartTime(h.pid);
@@ -114,7 +119,7 @@ function flockHome(dir: string): number | 'held' | null {
 /** `flockHeld`: the home's flock is held, so removing the file would not help. */
 function lockedError(home: Home, h: LockHolder | null, pid: number | null, flockHeld: boolean): WraithError {
   const file = home.lockFile;
-  const foreign = h !== null && h.host !== '' && h.host !== hostname();
+  const foreign = h !== null && onOtherHost(h);
   const who = h !== null ? `pid ${h.pid}${foreign ? ` on ${h.host}` : ''}` : pid !== null ? `pid ${pid}` : 'another process';
   return new WraithError(
     'E_HOME_LOCKED',
@@ -157,7 +162,7 @@ async function takeLockFile(home: Home, flockFd: number | null): Promise<DaemonL
   const holder: LockHolder = { pid: process.pid, start: processStartTime(process.pid), host: hostname() };
   const mine = `${JSON.stringify(holder)}\n`;
   const ioFail = (e: unknown): WraithError => homeWriteError('cannot take', file, e);
-  const live = (h: LockHolder): boolean => (flocked && h.host !== '' && h.host !== hostname() ? false : holderAlive(h));
+  const live = (h: LockHolder): boolean => !(flocked && onOtherHost(h)) && holderAlive(h);
 
   for (let attempt = 0; attempt < 8; attempt++) {
     try {

@@ -422,9 +422,8 @@ export class OutgoingJob {
     return unfinished < IN_FLIGHT_BYTES;
   }
 
-  /** Payload bytes of `t` sent so far (resumed ones included). */
-  private sentOf(t: Tx): number {
-    const p = this.o.node.endpoint.transferProgress(t.session, t.transferId);
+  /** Payload bytes of `t` sent so far (resumed ones included), from its live counters. */
+  private sentOf(t: Tx, p = this.o.node.endpoint.transferProgress(t.session, t.transferId)): number {
     return p === null ? 0 : Math.min(t.manifest.size, p.payloadBytesSent - p.bytesRetransmitted + p.bytesSkippedResume);
   }
 
@@ -702,13 +701,14 @@ export class OutgoingJob {
     let anyTold = false;
     const ep = this.o.node.endpoint;
     for (const t of this.active.values()) {
-      live += this.sentOf(t);
+      const p = ep.transferProgress(t.session, t.transferId);
+      live += this.sentOf(t, p);
       const a = ep.transferAccepted(t.session, t.transferId);
       if (a !== null) offered++;
       if (a === true) accepted++;
       // Held on the receiver's disk: its last WRITTEN, else what it held at the ACCEPT. Only
       // growth the receiver reports is the disk's pace (resumed chunks were there before).
-      const held = ep.transferProgress(t.session, t.transferId)?.bytesSkippedResume ?? 0;
+      const held = p?.bytesSkippedResume ?? 0;
       const w = ep.transferWritten(t.session, t.transferId);
       if (w !== null) {
         anyTold = true;
