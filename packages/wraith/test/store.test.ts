@@ -885,6 +885,30 @@ describeIf(missing, mode, () => {
       }
     });
 
+    it('keeps an old partial that a resume opens while the sweep is walking', async () => {
+      let now = Date.now();
+      const { store, dir } = await makeStore({ partialTtlMs: 3_600_000, now: () => now });
+      for (let i = 0; i < 50; i++) mkdirSync(join(dir, `a${i}`, 'b'), { recursive: true }); // a walk that takes a while
+      const content = data(3 * CHUNK, 9);
+      const f = await ready(store, offer('r', content));
+      await f.write(content.subarray(0, CHUNK), 0);
+      await f.saveProgress([[0, 1]]);
+      await f.abort({ keep: true });
+      now += 2 * 3_600_000;
+      const swept = store.sweep(); // starts walking before the resume below is offered
+      const again = store.begin(offer('r', content));
+      expect(await swept).toEqual({ partials: 0, states: 0 });
+      const r = await again;
+      expect(r.status).toBe('ready');
+      if (r.status === 'ready') {
+        expect(r.file.resumed).toEqual([[0, 1]]);
+        await r.file.write(content.subarray(CHUNK), CHUNK);
+        await r.file.saveProgress([[0, 3]]);
+        expect((await r.file.complete()).status).toBe('installed');
+        expect(Buffer.compare(readFileSync(join(dir, 'r')), content)).toBe(0);
+      }
+    });
+
     it('sweeps when the store opens', async () => {
       const base = tmpDir();
       const dir = join(base, 'in');

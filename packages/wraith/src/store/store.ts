@@ -381,9 +381,6 @@ export class FileStore {
    */
   async sweep(): Promise<{ partials: number; states: number }> {
     const cutoff = this.now() - this.opts.partialTtlMs;
-    // Offers being opened too: a resume opens an old partial (its mtime as old as the pause).
-    const activePartials = new Set([...this.active.values()].map((f) => f.path));
-    for (const rel of this.opening.keys()) activePartials.add(this.beneath.abs(rel.split('/')));
     let partials = 0;
     const walk = async (dir: string): Promise<void> => {
       let entries;
@@ -396,9 +393,11 @@ export class FileStore {
       for (const ent of entries) {
         const path = join(dir, ent.name);
         if (ent.isDirectory()) await walk(path); // Dirent types come from lstat: symlinks are not followed
-        else if (ent.isFile() && isPartialName(ent.name) && !activePartials.has(path)) {
+        else if (ent.isFile() && isPartialName(ent.name)) {
           const st = await this.lstatAbs(path);
-          if (st !== null && st.mtimeMs < cutoff) {
+          // Asked at each deletion, not once per sweep: a daily sweep of a large tree runs long
+          // enough for a resume to open an old partial meanwhile.
+          if (st !== null && st.mtimeMs < cutoff && !this.partialInUse(path)) {
             await this.removePartial(relative(this.downloadDir, path).split(sep));
             partials++;
           }
@@ -408,22 +407,34 @@ export class FileStore {
     await walk(this.downloadDir);
 
     let states = 0;
-    const activeKeys = new Set([...this.active.values()].map((f) => f.resumeKey));
-    for (const rk of this.opening.values()) activeKeys.add(rk);
     for (const s of await this.resumeStore.list()) {
-      if (activeKeys.has(`${s.peerId}.${s.root}`)) continue;
+      const key = `${s.peerId}.${s.root}`;
+      if (this.resumeKeyInUse(key)) continue;
       let expired = s.mtimeMs < cutoff;
       if (!expired) {
         const st = await this.resumeStore.load(s.peerId, s.root);
         expired = st === null || (await this.lstatOrNull(st.partial.split('/')).catch(() => null)) === null;
       }
-      if (expired) {
+      if (expired && !this.resumeKeyInUse(key)) {
         await this.resumeStore.delete(s.peerId, s.root);
         states++;
       }
     }
     if (partials + states > 0) this.opts.logger?.info({ partials, states }, 'removed expired partial files');
     return { partials, states };
+  }
+
+  /** A partial an active transfer holds, or an offer being opened (a resume opens an old one). */
+  private partialInUse(path: string): boolean {
+    for (const f of this.active.values()) if (f.path === path) return true;
+    for (const rel of this.opening.keys()) if (this.beneath.abs(rel.split('/')) === path) return true;
+    return false;
+  }
+
+  private resumeKeyInUse(key: string): boolean {
+    for (const f of this.active.values()) if (f.resumeKey === key) return true;
+    for (const rk of this.opening.values()) if (rk === key) return true;
+    return false;
   }
 
   /** Runs `sweep()` every `intervalMs` (default daily) without keeping the process alive. */
