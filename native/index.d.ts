@@ -323,3 +323,10 @@ export interface UdpNative {
   constants: { maxGsoSegments: number; maxGsoBytes: number; groRegion: number; unroutable: number };
 }
 // ===== end UDP section =====
+
+// ===== service manager section (native/src/notify) =====
+export interface NotifyNative {
+  /** One sd_notify(3) datagram to `address` ($NOTIFY_SOCKET: a path or "@abstract"). */
+  sdNotify(address: string, message: string): void;
+}
+// ===== end service manager section =====

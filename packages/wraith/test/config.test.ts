@@ -258,6 +258,8 @@ describe('shipped examples', () => {
       'ReadWritePaths=-/srv/wraith/incoming',
       'LimitMEMLOCK=infinity',
       'ExecStart=/usr/bin/env wraith daemon',
+      'Type=notify',
+      'NotifyAccess=main',
     ]) {
       expect(unit).toMatch(new RegExp(`^${line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     }

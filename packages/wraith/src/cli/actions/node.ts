@@ -15,6 +15,7 @@ import { ensureAdminToken } from '../../home/token.js';
 import { loadNode, type DaemonHandle, type ReceiveResult } from '../../node-api.js';
 import { configChanges, withLiveKeys } from '../../config/reload.js';
 import { EarlyHash } from '../../node/hash-jobs.js';
+import { serviceNotifier } from '../../node/service-manager.js';
 import { hashCacheIn } from '../../node/hash-cache.js';
 import { DiscardStats, Stats } from '../../stats.js';
 import { createUi, forwarding } from '../../ui/index.js';
@@ -106,10 +107,12 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
   const { home, config, log, identity, release } = await openReceiver(opts, cmd, io, state, false);
   let handle: DaemonHandle | null = null;
   let running = config;
+  const service = serviceNotifier(io.env, log.logger);
   // SIGHUP (`systemctl reload`): reopen the log file, then read the config again.
   const reload = async (): Promise<void> => {
     log.reopen();
     if (handle === null) return;
+    service.reloading();
     try {
       const next = (await loadAll(cmd.optsWithGlobals(), receiverFlags(cmd, opts), io, 'none')).loaded.config;
       const { live, restart } = configChanges(running, next);
@@ -123,6 +126,11 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
       const err = e instanceof WraithError ? e : new WraithError('E_CONFIG', (e as Error).message);
       log.logger.error({ code: err.code, err: err.message }, 'config reload failed: the daemon keeps its running config');
     }
+    service.ready(readyStatus());
+  };
+  const readyStatus = (): string => {
+    const info = handle?.info;
+    return info === undefined ? 'starting' : `listening on ${info.udp_addrs.join(', ') || config.network.listen_addr} (${info.transport})`;
   };
   const shutdown = watchShutdown(io, { onHup: () => void reload() });
   try {
@@ -141,11 +149,13 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
     }
     // run/daemon.json follows the transport in use (the XDP watchdog may fall back to UDP).
     handle.onInfoChanged((info) => {
+      service.status(readyStatus());
       writeRunInfo(home, { pid: process.pid, peer_id: identity.peerId, ...info }).catch((e: Error) =>
         log.logger.warn({ err: e.message }, 'could not update run/daemon.json'),
       );
     });
     log.logger.info({ peer_id: identity.peerId, ...handle.info }, 'daemon ready');
+    service.ready(readyStatus());
     if (state.json) {
       new NdjsonUi(io.stdout).emit('ready', null, { pid: process.pid, peer_id: identity.peerId, ...handle.info });
     } else {
@@ -155,11 +165,13 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
       if (hint !== null) io.stdout.write(`${hint}\n`);
     }
     const stopped = await Promise.race([handle.done.then(() => 'done' as const), shutdown.requested.then(() => 'signal' as const)]);
+    service.stopping();
     if (stopped === 'signal') {
       log.logger.info('shutting down');
       await handle.close();
     }
   } finally {
+    service.close();
     shutdown.dispose();
     await removeRunInfo(home);
     await release();
