@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { serviceNotifier } from '../src/node/service-manager.js';
+import { reportActivity, serviceNotifier, type ActivitySource } from '../src/node/service-manager.js';
 
 function fakeLog(): { logger: Logger; warnings: string[] } {
   const warnings: string[] = [];
@@ -43,6 +43,17 @@ describe('serviceNotifier', () => {
     expect(sent[3]![1]).toMatch(/^STOPPING=1\n/);
   });
 
+  it('sends a STATUS only when it changed; READY and STOPPING carry theirs', () => {
+    const sent: string[] = [];
+    const n = serviceNotifier({ NOTIFY_SOCKET: '/s' }, fakeLog().logger, (_a, m) => sent.push(m));
+    n.ready('up');
+    n.status('up');
+    n.status('busy');
+    n.status('busy');
+    n.stopping();
+    expect(sent).toEqual(['READY=1\nSTATUS=up', 'STATUS=busy', 'STOPPING=1\nSTATUS=shutting down: checkpointing transfers']);
+  });
+
   it('feeds the watchdog at half its interval, for its own pid only, until closed', () => {
     vi.useFakeTimers();
     const sent: string[] = [];
@@ -74,5 +85,48 @@ describe('serviceNotifier', () => {
     expect(none.active).toBe(true);
     expect(w2.warnings.length).toBe(1);
     expect(w2.warnings[0]).toMatch(/Type=simple/);
+  });
+
+  it('reports sessions, files being received and the inbound rate every interval', async () => {
+    vi.useFakeTimers();
+    const m = { wraith_sessions: 0, receive: 0, rx: 0 };
+    const stats: ActivitySource = {
+      read: async (name) => (name === 'wraith_sessions' ? m.wraith_sessions : name === 'wraith_transfers_active' ? m.receive : m.rx),
+    };
+    let t = 0;
+    const sent: string[] = [];
+    const n = serviceNotifier({ NOTIFY_SOCKET: '/s' }, fakeLog().logger, (_a, msg) => sent.push(msg));
+    n.ready('listening on X (udp)');
+    const stop = reportActivity(n, stats, () => 'listening on X (udp)', 5000, () => t);
+    await vi.advanceTimersByTimeAsync(0); // the reading the first interval's rate starts from
+    m.receive = 1;
+    m.rx = 5_000_000;
+    t = 5000;
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(sent.at(-1)).toBe('STATUS=listening on X (udp); 0 sessions, receiving 1 file at 8.00 Mbit/s');
+    m.wraith_sessions = 1;
+    m.receive = 2;
+    m.rx = 15_000_000;
+    t = 10_000;
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(sent.at(-1)).toBe('STATUS=listening on X (udp); 1 session, receiving 2 files at 16.0 Mbit/s');
+    const count = sent.length;
+    t = 15_000;
+    m.rx = 25_000_000;
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(sent.length).toBe(count); // the same line: not sent again
+    stop();
+    m.wraith_sessions = 3;
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(sent.length).toBe(count);
+  });
+
+  it('reports nothing without a service manager', async () => {
+    vi.useFakeTimers();
+    const read = vi.fn(async () => 0);
+    const stop = reportActivity(serviceNotifier({}, fakeLog().logger, () => undefined), { read }, () => 'x', 5000);
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(read).not.toHaveBeenCalled();
+    stop();
   });
 });

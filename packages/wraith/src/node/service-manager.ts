@@ -6,6 +6,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
+import { humanRate } from '../units.js';
 
 export type NotifySend = (address: string, message: string) => void;
 
@@ -73,16 +74,60 @@ export function serviceNotifier(env: NodeJS.ProcessEnv, logger: Logger, send: No
     timer = setInterval(() => notify('WATCHDOG=1'), Math.max(1, Math.floor(usec / 2000)));
     timer.unref();
   }
-  const clean = (text: string): string => text.replace(/\n/g, ' ');
+  // The last STATUS= sent: a status is sent again only when it changed.
+  let shown = '';
+  const withStatus = (head: string, status: string): void => {
+    shown = status.replace(/\n/g, ' ');
+    notify(`${head}STATUS=${shown}`);
+  };
   return {
     active: true,
-    ready: (status) => notify(`READY=1\nSTATUS=${clean(status)}`),
-    reloading: () => notify(`RELOADING=1\nMONOTONIC_USEC=${monotonicUsec()}\nSTATUS=reloading the config`),
-    status: (text) => notify(`STATUS=${clean(text)}`),
-    stopping: () => notify('STOPPING=1\nSTATUS=shutting down: checkpointing transfers'),
+    ready: (status) => withStatus('READY=1\n', status),
+    reloading: () => withStatus(`RELOADING=1\nMONOTONIC_USEC=${monotonicUsec()}\n`, 'reloading the config'),
+    status: (text) => {
+      if (text.replace(/\n/g, ' ') !== shown) withStatus('', text);
+    },
+    stopping: () => withStatus('STOPPING=1\n', 'shutting down: checkpointing transfers'),
     close: () => {
       if (timer !== null) clearInterval(timer);
       timer = null;
     },
   };
+}
+
+/** What the status line reads: the daemon's metrics (../stats.ts). */
+export interface ActivitySource {
+  read(name: 'wraith_sessions' | 'wraith_transfers_active' | 'wraith_bytes_total', labels?: Record<string, string>): Promise<number>;
+}
+
+/**
+ * Keeps STATUS= (the line `systemctl status` shows) on what the daemon is doing: sessions, files
+ * being received and the inbound rate, every `everyMs` (the notifier sends only a changed line).
+ */
+export function reportActivity(service: ServiceNotifier, stats: ActivitySource, base: () => string, everyMs = 5000, now = () => performance.now()): () => void {
+  if (!service.active) return () => undefined;
+  let prev: { bytes: number; at: number } | null = null;
+  let busy = false;
+  const tick = async (): Promise<void> => {
+    const [sessions, receiving, bytes] = await Promise.all([
+      stats.read('wraith_sessions'),
+      stats.read('wraith_transfers_active', { direction: 'receive' }),
+      stats.read('wraith_bytes_total', { direction: 'rx' }),
+    ]);
+    const at = now();
+    const rate = prev === null || at <= prev.at ? null : ((bytes - prev.bytes) * 1000) / (at - prev.at);
+    prev = { bytes, at };
+    const parts = [`${sessions} session${sessions === 1 ? '' : 's'}`];
+    if (receiving > 0) parts.push(`receiving ${receiving} file${receiving === 1 ? '' : 's'}${rate === null ? '' : ` at ${humanRate(rate)}`}`);
+    service.status(`${base()}; ${parts.join(', ')}`);
+  };
+  // The first interval's rate needs a reading at its start.
+  stats.read('wraith_bytes_total', { direction: 'rx' }).then((bytes) => (prev ??= { bytes, at: now() }), () => undefined);
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    tick().catch(() => undefined).finally(() => (busy = false));
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

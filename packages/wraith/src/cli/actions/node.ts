@@ -15,7 +15,7 @@ import { ensureAdminToken } from '../../home/token.js';
 import { loadNode, type DaemonHandle, type ReceiveResult } from '../../node-api.js';
 import { configChanges, withLiveKeys } from '../../config/reload.js';
 import { EarlyHash } from '../../node/hash-jobs.js';
-import { serviceNotifier } from '../../node/service-manager.js';
+import { reportActivity, serviceNotifier } from '../../node/service-manager.js';
 import { hashCacheIn } from '../../node/hash-cache.js';
 import { DiscardStats, Stats } from '../../stats.js';
 import { createUi, forwarding } from '../../ui/index.js';
@@ -108,6 +108,7 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
   let handle: DaemonHandle | null = null;
   let running = config;
   const service = serviceNotifier(io.env, log.logger);
+  let stopActivity = (): void => undefined;
   // SIGHUP (`systemctl reload`): reopen the log file, then read the config again.
   const reload = async (): Promise<void> => {
     log.reopen();
@@ -156,6 +157,7 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
     });
     log.logger.info({ peer_id: identity.peerId, ...handle.info }, 'daemon ready');
     service.ready(readyStatus());
+    stopActivity = reportActivity(service, stats, readyStatus);
     if (state.json) {
       new NdjsonUi(io.stdout).emit('ready', null, { pid: process.pid, peer_id: identity.peerId, ...handle.info });
     } else {
@@ -165,12 +167,14 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
       if (hint !== null) io.stdout.write(`${hint}\n`);
     }
     const stopped = await Promise.race([handle.done.then(() => 'done' as const), shutdown.requested.then(() => 'signal' as const)]);
+    stopActivity();
     service.stopping();
     if (stopped === 'signal') {
       log.logger.info('shutting down');
       await handle.close();
     }
   } finally {
+    stopActivity();
     service.close();
     shutdown.dispose();
     await removeRunInfo(home);
