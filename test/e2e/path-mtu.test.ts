@@ -148,6 +148,27 @@ describeIf(needRoot(), `a router in front of a link of MTU ${MTU}`, () => {
     expect(JSON.parse(line!)).toMatchObject({ level: 'warn', from: 1452, to: 1200 });
     expect(s.stderr).not.toContain('"path_datagram"');
   }, 90_000);
+
+  it('the narrow link widens during the send (it was a route change): a probe finds the full size again within seconds', async () => {
+    await r.execOk('sysctl', ['-qw', 'net.ipv6.icmp.ratemask=0-127', 'net.ipv6.icmp.ratelimit=100000000']);
+    const hole = `${net6(1)}::4`; // no path MTU learnt for it yet
+    await b.ip(['-6', 'addr', 'add', `${hole}/64`, 'dev', 'wb0', 'nodad']);
+    const src = join(await scope.tempDir('src'), 'widens.bin');
+    const sha = await writeRandomFile(src, 24 << 20);
+    const s = spawnInNetns(scope, a, ['--home', tx.dir, 'send', src, '--to', `${d.daemon.peerId}@[${hole}]:${d.daemon.port}`,
+      '--rate', '2M', '--no-progress', '--json', '--reconnect-for', '5s', '--log-level', 'info'], 'send');
+    await s.until(() => s.stderr.includes('black hole'), 30_000, 'the black hole');
+    await r.ip(['link', 'set', 'dev', 'wr1', 'mtu', '1500']);
+    await b.ip(['link', 'set', 'dev', 'wb0', 'mtu', '1500']);
+    const res = await s.result(60_000);
+    expect(res.code, s.describe()).toBe(0);
+    expect(await sha256File(join(d.daemon.output, 'widens.bin'))).toBe(sha);
+    const lines = s.stderr.split('\n');
+    const hole1 = lines.findIndex((l) => l.includes('black hole'));
+    const raised = lines.findIndex((l) => l.includes('probe got through'));
+    expect(raised, s.stderr).toBeGreaterThan(hole1);
+    expect(JSON.parse(lines[raised]!)).toMatchObject({ level: 'info', from: 1200, to: 1452 });
+  }, 90_000);
 });
 
 /**

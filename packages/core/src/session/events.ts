@@ -30,6 +30,8 @@ export type SessionEvent =
   | { type: 'path_validated'; session: number; addr: SocketAddr }
   /** Datagrams of `from` bytes stopped getting through while the peer was heard: now `to` (1200). */
   | { type: 'black_hole'; session: number; addr: SocketAddr; from: number; to: number }
+  /** A probe of a larger size got through after a black hole: datagrams grow again. */
+  | { type: 'pmtu_raised'; session: number; addr: SocketAddr; from: number; to: number }
   | { type: 'closed'; session: number; code: ErrorCode | null; reason: string; byPeer: boolean };
 
 export interface TransferStats {

@@ -9,7 +9,8 @@ export type SentFrame =
   | { k: 'window'; transferId: number }
   | { k: 'key_update'; seq: number }
   | { k: 'path_challenge'; data: Uint8Array }
-  | { k: 'close' };
+  | { k: 'close' }
+  | { k: 'pmtu_probe'; size: number };
 
 /** A frame record, or a data item (CHUNK/PROOF) as the sender made it. */
 export type SentEntry = SentFrame | SendItem;

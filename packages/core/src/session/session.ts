@@ -35,6 +35,7 @@ import { Handshake, hex, type StaticKeyPair } from './handshake.js';
 import { KeySchedule, type KeyCrypto } from './keys.js';
 import { ChunkFramePool } from './chunk-frames.js';
 import { PathState } from './path.js';
+import { PmtuRaise } from './pmtu-raise.js';
 import { EntryList, isItem, type SentEntry, type SentPacket } from './sent.js';
 import { STATELESS_RESET_MIN_TRIGGER } from './stateless-reset.js';
 import { TransferTable } from './transfers.js';
@@ -142,6 +143,8 @@ export class Session {
   private pacingWakeAt: Instant = NEVER;
   /** What the path carries unfragmented, as ICMP told (limitDatagramSize); Infinity: no word. */
   private pathDatagram = Infinity;
+  /** The black hole's limit, and the probes that raise it again. */
+  private readonly pmtu = new PmtuRaise();
   /** When the current run of probe timeouts began (checkBlackHole). */
   private ptoRunStart: Instant = NEVER;
   private readonly keyUpdatesOut: Array<{ seq: number; publicKey: Uint8Array }> = [];
@@ -282,12 +285,19 @@ export class Session {
     if (n === 1) this.ptoRunStart = now;
     if (n < BLACK_HOLE_PTOS || this.lastRecvAt <= this.ptoRunStart) return;
     const from = this.datagramSize;
-    if (!this.limitDatagramSize(MIN_MAX_DATAGRAM_SIZE)) return;
+    if (from <= MIN_MAX_DATAGRAM_SIZE) return;
+    this.pmtu.onBlackHole(now, MIN_MAX_DATAGRAM_SIZE);
+    this.recovery.onMtuUpdate(this.datagramSize);
     this.d.emit({ type: 'black_hole', session: this.id, addr: this.path.addr, from, to: this.datagramSize });
   }
 
-  /** The largest datagram this session sends now: its own size, the peer's, and the path's. */
+  /** The largest datagram this session sends now: its own size, the peer's, the path's, and a black hole's. */
   get datagramSize(): number {
+    return Math.min(this.pathCeiling, this.pmtu.limit);
+  }
+
+  /** The size without a black hole: its own, the peer's, and what ICMP or the route told. */
+  private get pathCeiling(): number {
     return Math.min(this.cfg.maxDatagramSize, this.remoteParams.maxDatagramSize ?? Infinity, this.pathDatagram);
   }
 
@@ -298,9 +308,12 @@ export class Session {
    */
   limitDatagramSize(size: number): boolean {
     const next = Math.max(MIN_MAX_DATAGRAM_SIZE, Math.floor(size));
-    if (next >= this.datagramSize) return false;
+    if (next >= this.pathCeiling) return false;
+    const before = this.datagramSize;
+    // Kept below a black hole's limit too: it is the ceiling probes climb back to.
     this.pathDatagram = next;
-    this.recovery.onMtuUpdate(next);
+    if (this.datagramSize >= before) return false;
+    this.recovery.onMtuUpdate(this.datagramSize);
     return true;
   }
 
@@ -665,8 +678,8 @@ export class Session {
         return;
       case 'ack': {
         const { acked, lost } = this.recovery.onAckReceived(now, f.largest, f.ackDelay, f.ranges);
-        for (const p of acked) this.onPacketAcked(p);
-        for (const p of lost) this.onPacketLost(p);
+        for (const p of acked) this.onPacketAcked(now, p);
+        for (const p of lost) this.onPacketLost(now, p);
         return;
       }
       case 'control': {
@@ -723,17 +736,31 @@ export class Session {
     this.path.candidate = { addr: from, challenge, sentAt: now, bytesReceived: 0, bytesSent: 0 };
   }
 
-  private onPacketAcked(p: SentPacket): void {
+  private onPacketAcked(now: Instant, p: SentPacket): void {
     if (!isPacketList(p)) return this.transfers.itemAcked(p);
     for (const f of p) {
       if (isItem(f)) this.transfers.itemAcked(f);
       else if (f.k === 'control') this.ctlSend.onAcked(f.offset, f.len);
+      else if (f.k === 'pmtu_probe') this.pmtuProbeAcked(now, f.size);
     }
   }
 
-  private onPacketLost(p: SentPacket): void {
+  private pmtuProbeAcked(now: Instant, size: number): void {
+    const from = this.datagramSize;
+    if (!this.pmtu.acked(now, size, this.pathCeiling)) return;
+    this.recovery.onMtuUpdate(this.datagramSize);
+    this.d.emit({ type: 'pmtu_raised', session: this.id, addr: this.path.addr, from, to: this.datagramSize });
+  }
+
+  private onPacketLost(now: Instant, p: SentPacket): void {
+    if (!isPacketList(p)) {
+      this.stats.packetsLost++;
+      return this.transfers.itemLost(p);
+    }
+    const only = p.length === 1 ? p[0] : undefined;
+    // A probe that was too big says nothing of loss or congestion: the search takes it.
+    if (only !== undefined && !isItem(only) && only.k === 'pmtu_probe') return this.pmtu.lost(now, only.size);
     this.stats.packetsLost++;
-    if (!isPacketList(p)) return this.transfers.itemLost(p);
     for (const f of p) {
       if (isItem(f)) {
         this.transfers.itemLost(f);
@@ -754,6 +781,7 @@ export class Session {
         case 'path_challenge':
           if (this.path.candidate && this.path.candidate.challenge === f.data) this.path.candidate.sentAt = -1;
           break;
+        case 'pmtu_probe': // goes alone (above)
         case 'close':
           break;
       }
@@ -882,7 +910,7 @@ export class Session {
     keys.onTimeout(now);
     if (now >= this.recovery.timeout()) {
       const { lost, probes } = this.recovery.onTimeout(now);
-      for (const p of lost) this.onPacketLost(p);
+      for (const p of lost) this.onPacketLost(now, p);
       this.pingsOwed += probes;
       if (probes > 0) this.checkBlackHole(now);
     }
@@ -1047,6 +1075,12 @@ export class Session {
     const budget = this.path.sendBudget(dest);
     if (budget < mds) return 0; // anti-amplification: wait for more bytes from the peer
 
+    // A probe for a larger size after a black hole, only while there is data it could carry.
+    const probeSize = this.transfers.hasData() ? this.pmtu.due(now, this.pathCeiling) : null;
+    if (probeSize !== null && probeSize <= out.slotSize && budget >= probeSize && this.recovery.canSend(probeSize)) {
+      return this.buildPmtuProbe(now, out, slot, pn, probeSize);
+    }
+
     // Congestion control gates everything ack-eliciting (probes excepted);
     // pacing gates only file data, so small control frames are never late.
     const ackDue = this.acks.ackDeadline() <= now;
@@ -1124,6 +1158,20 @@ export class Session {
     return this.finishPacket(now, out, slot, w, pn, frames, this.txAckEliciting, dest);
   }
 
+  /** PING and PADDING filling `size` bytes on the wire; its loss is no congestion signal. */
+  private buildPmtuProbe(now: Instant, out: DatagramBatch, slot: number, pn: number, size: number): number {
+    const base = out.offsets[slot] ?? 0;
+    const w = this.txWriter.reset(out.buf, base, base + size - AEAD_TAG_LEN);
+    encodeShortHeader(w, this.txHdr);
+    const frames = this.txFrames;
+    frames.clear();
+    this.txPut({ type: 'ping' });
+    this.txPut({ type: 'padding', length: w.remaining });
+    frames.push({ k: 'pmtu_probe', size });
+    this.pmtu.sent(size);
+    return this.finishPacket(now, out, slot, w, pn, frames, true, this.path.addr, false);
+  }
+
   /** A CHUNK frame whose data stays in the chunk buffer until sealing (see txTail), if it fits. */
   private putChunk(item: SendItem & { kind: 'chunk' }): boolean {
     const w = this.txWriter;
@@ -1176,6 +1224,7 @@ export class Session {
     frames: EntryList,
     ackEliciting: boolean,
     dest: SocketAddr,
+    inFlight = ackEliciting,
   ): number {
     const len = w.offset - (out.offsets[slot] ?? 0);
     if (len === SHORT_HEADER_LEN) return 0;
@@ -1185,7 +1234,7 @@ export class Session {
     out.count = slot + 1;
     const wire = len + AEAD_TAG_LEN;
     const record = frames.record();
-    this.recovery.onPacketSent(now, pn, wire, ackEliciting, ackEliciting, record);
+    this.recovery.onPacketSent(now, pn, wire, ackEliciting, inFlight, record);
     if (ackEliciting) {
       this.lastAckElicitingSentAt = now;
       this.recovery.pacer.onSent(now, wire);

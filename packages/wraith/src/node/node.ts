@@ -414,8 +414,11 @@ export class WraithNode {
       case 'black_hole':
         this.log.warn(
           { session: e.session, addr: e.addr, from: e.from, to: e.to },
-          `datagrams of ${e.from} bytes stopped getting through while the peer is still heard (a path MTU black hole: a narrower link, and its ICMP "packet too big" filtered): sending ${e.to}-byte datagrams`,
+          `datagrams of ${e.from} bytes stopped getting through while the peer is still heard (a path MTU black hole: a narrower link, and its ICMP "packet too big" filtered): sending ${e.to}-byte datagrams; probing for larger ones from time to time`,
         );
+        break;
+      case 'pmtu_raised':
+        this.log.info({ session: e.session, addr: e.addr, from: e.from, to: e.to }, `a ${e.to}-byte probe got through: sending ${e.to}-byte datagrams again`);
         break;
       default:
         break;
