@@ -211,4 +211,26 @@ describeIf(needRoot(), 'a route that narrows during a send', () => {
     const frags = (await fragCreates(pair.a)).v4 - before.v4;
     expect(frags, s.stderr).toBeLessThan(SIZE / 1452);
   }, 90_000);
+
+  it('and widens again (a tunnel gone, or the learnt path MTU expired): the datagrams grow back', async () => {
+    await pair.a.ip(['link', 'set', 'dev', pair.ifA, 'mtu', '1500']);
+    const src = join(await scope.tempDir('src'), 'widens.bin');
+    const sha = await writeRandomFile(src, 64 << 20);
+    const s = spawnInNetns(scope, pair.a, ['--home', tx.dir, 'send', src, '--to', `${d.daemon.peerId}@${pair.ipB}:${d.daemon.port}`,
+      '--no-progress', '--json', '--reconnect-for', '5s', '--log-level', 'info', '--rate', '16M'], 'send');
+    await s.waitFor((e) => e.type === 'started', 20_000, 'the send starting');
+    await pair.a.ip(['link', 'set', 'dev', pair.ifA, 'mtu', '1280']);
+    await s.until(() => s.stderr.includes('"cause":"route"'), 10_000, 'the session narrowing');
+    await pair.a.ip(['link', 'set', 'dev', pair.ifA, 'mtu', '1500']);
+    const res = await s.result(60_000);
+    expect(res.code, s.describe()).toBe(0);
+    expect(await sha256File(join(d.daemon.output, 'widens.bin'))).toBe(sha);
+    const lines = s.stderr.split('\n');
+    const narrowed = lines.findIndex((l) => l.includes('"cause":"route"') && l.includes('narrowed'));
+    const widened = lines.findIndex((l) => l.includes('widened'));
+    expect(narrowed, s.stderr).toBeGreaterThanOrEqual(0);
+    expect(widened, s.stderr).toBeGreaterThan(narrowed);
+    expect(JSON.parse(lines[narrowed]!)).toMatchObject({ path_datagram: 1252 });
+    expect(JSON.parse(lines[widened]!)).toMatchObject({ path_datagram: 1472, cause: 'route' });
+  }, 90_000);
 });

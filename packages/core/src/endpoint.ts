@@ -270,6 +270,18 @@ export class Endpoint {
     return lowered;
   }
 
+  /**
+   * The route to `addr` carries `size`-byte datagrams again (Session.raiseDatagramSize).
+   * Returns the sessions whose datagram size went up.
+   */
+  raiseDatagramSize(addr: SocketAddr, size: number): number[] {
+    const raised: number[] = [];
+    for (const s of this.byId.values()) {
+      if (addrEquals(s.path.addr, addr) && s.raiseDatagramSize(size)) raised.push(s.id);
+    }
+    return raised;
+  }
+
   /** The distinct addresses the sessions talk to now. */
   peerAddrs(): SocketAddr[] {
     const out = new Map<string, SocketAddr>();

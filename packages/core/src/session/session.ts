@@ -317,6 +317,22 @@ export class Session {
     return true;
   }
 
+  /**
+   * The route carries `size` bytes again (its MTU grew back: the kernel's learnt path MTU
+   * expired, a tunnel went away): a size ICMP or the route lowered goes up to it, never above
+   * this session's own and the peer's. Returns whether the size went up.
+   */
+  raiseDatagramSize(size: number): boolean {
+    if (this.pathDatagram === Infinity) return false;
+    const next = Math.floor(size);
+    if (next <= this.pathDatagram) return false;
+    const before = this.datagramSize;
+    this.pathDatagram = next >= Math.min(this.cfg.maxDatagramSize, this.remoteParams.maxDatagramSize ?? Infinity) ? Infinity : next;
+    if (this.datagramSize <= before) return false;
+    this.recovery.onMtuUpdate(this.datagramSize);
+    return true;
+  }
+
   peerQuiet(now: Instant): boolean {
     const keepAlive = Math.min(this.cfg.keepAlive, Math.floor(this.idleTimeout / 3));
     const quiet = Math.min(2 * keepAlive, Math.max(secs(1), 3 * this.rtt.pto(this.cfg.maxAckDelay)));

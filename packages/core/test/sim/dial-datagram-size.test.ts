@@ -134,4 +134,35 @@ describe('limitDatagramSize on a running session', () => {
     expect(pair.a.endpoint.limitDatagramSize(pair.b.addr, 600)).toEqual([s]);
     expect(session.datagramSize).toBe(1200);
   });
+
+  it('raiseDatagramSize: a route that widens again takes a lowered size back up, never above the configured one', () => {
+    const link: SimLinkConfig = { delay: 1_000 };
+    const pair = new SimPair({ seed: 8, ab: { ...link }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3 });
+    const s = pair.connect();
+    pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 10e6);
+    const session = pair.a.endpoint.session(s);
+    expect(pair.a.endpoint.raiseDatagramSize(pair.b.addr, 9000)).toEqual([]); // never lowered: nothing to raise
+    expect(pair.a.endpoint.limitDatagramSize(pair.b.addr, 1252)).toEqual([s]);
+    expect(pair.a.endpoint.raiseDatagramSize(pair.b.addr, 1252)).toEqual([]);
+    expect(pair.a.endpoint.raiseDatagramSize({ host: '192.0.2.9', port: 1 }, 1400)).toEqual([]);
+    expect(pair.a.endpoint.raiseDatagramSize(pair.b.addr, 1400)).toEqual([s]);
+    expect(session.datagramSize).toBe(1400);
+    expect(pair.a.endpoint.raiseDatagramSize(pair.b.addr, 65_487)).toEqual([s]);
+    expect(session.datagramSize).toBe(1452);
+    // Lowered again later, it follows again.
+    expect(pair.a.endpoint.limitDatagramSize(pair.b.addr, 1300)).toEqual([s]);
+    expect(session.datagramSize).toBe(1300);
+  });
+
+  it('a route that widens does not lift a black hole: probes decide that', () => {
+    const r = midTransfer(6, (pair) => {
+      pair.ab.cfg.mtu = 1280;
+      pair.runUntil(() => blackHoles(pair).length > 0, pair.now + 20e6);
+      return pair.a.endpoint.raiseDatagramSize(pair.b.addr, 1452);
+    });
+    expect(r.blackHoles).toEqual([{ from: 1452, to: 1200 }]);
+    expect(r.lowered).toEqual([]);
+    expect(r.size).toBe(1200);
+    expect(r.ok).toBe(true);
+  });
 });

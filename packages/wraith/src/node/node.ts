@@ -316,7 +316,10 @@ export class WraithNode {
     const size = this.driver.transport.pathDatagram?.(peer) ?? null;
     if (size === null) return;
     const lowered = this.endpoint.limitDatagramSize(peer, size);
-    if (lowered.length === 0) return;
+    if (lowered.length === 0) {
+      if (cause === 'route') this.widerPath(peer, size);
+      return;
+    }
     this.log.info(
       { addr: peer, path_datagram: size, sessions: lowered, cause },
       cause === 'icmp' ? 'the path to the peer is narrower (ICMP packet too big): datagrams fit it from now on' : 'the route to the peer narrowed: datagrams fit it from now on',
@@ -325,7 +328,19 @@ export class WraithNode {
   }
 
   /**
-   * Each second: a route that narrowed under running sessions (narrowerPath). One route lookup
+   * The route MTU grew back (the kernel's learnt path MTU expired after net.ipv4.route.mtu_expires,
+   * an interface's MTU was raised): sessions it had narrowed grow with it. Should the path still
+   * be narrow, the next ICMP "packet too big" narrows them again, as the kernel does for TCP.
+   */
+  private widerPath(peer: SocketAddr, size: number): void {
+    const raised = this.endpoint.raiseDatagramSize(peer, size);
+    if (raised.length === 0) return;
+    this.log.info({ addr: peer, path_datagram: size, sessions: raised, cause: 'route' }, 'the route to the peer widened: datagrams grow with it');
+    this.driver.run();
+  }
+
+  /**
+   * Each second: a route that narrowed (narrowerPath) or widened (widerPath) under running sessions. One route lookup
    * per peer address (a socket, connect, getsockopt): microseconds.
    */
   private recheckPaths(): void {
