@@ -13,7 +13,8 @@ import { openDirect } from '../store/direct-writes.js';
 import { fsName } from '../fs-kind.js';
 import { noSpaceCause } from '../fsutil.js';
 import { humanBytes } from '../units.js';
-import { commandOf, flockHolder } from '../home/lock.js';
+import { flockHolder } from '../home/lock.js';
+import { commandOf } from '../proc-command.js';
 
 export type DownloadDirStatus = 'ok' | 'warn' | 'fail';
 

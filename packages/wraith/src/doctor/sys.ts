@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
+import { udpPortHolders } from '../node/port-holder.js';
 
 export interface RunResult {
   readonly code: number;
@@ -44,6 +45,8 @@ export interface Sys {
    * port briefly: null when that works, else the errno code.
    */
   bindUdp(port: number, host: string): Promise<string | null>;
+  /** Pids holding a UDP socket on `port` (node/port-holder.ts); [] when none can be seen. */
+  udpPortHolders(port: number): number[];
   /** require('@wraith/native'), or why it failed. */
   nativeModule(): NativeModule;
   /** The io_uring probe of @wraith/io-uring (or of the addon); null when neither is loadable. */
@@ -99,6 +102,7 @@ export function realSys(): Sys {
       return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error?.message ?? '') };
     },
     release: () => release(),
+    udpPortHolders: (port) => udpPortHolders(port),
     bindUdp(port, host) {
       return new Promise((resolve) => {
         const s = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: false, ipv6Only: false });

@@ -17,6 +17,7 @@ import { WraithError } from '@wraith/core';
 import { lockDirectory } from '@wraith/io-uring';
 import { fsError, homeWriteError, makeDirsSync, writeFileExclusive } from '../fsutil.js';
 import type { Home } from './home.js';
+import { commandOf } from '../proc-command.js';
 
 export interface LockHolder {
   readonly pid: number;
@@ -314,15 +315,4 @@ export function lockDownloadDir(dir: string): DownloadDirLock {
       closeSync(fd);
     },
   };
-}
-
-/** ": wraith daemon ..." from /proc/<pid>/cmdline, cut short; "" where unreadable. */
-export function commandOf(pid: number): string {
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
-    const line = argv.join(' ');
-    return line === '' ? '' : `: ${line.length > 160 ? `${line.slice(0, 157)}...` : line}`;
-  } catch {
-    return '';
-  }
 }

@@ -3,6 +3,8 @@ import { createUdpTransport, udpBackend } from '@wraith/transport-udp';
 import type { Logger } from 'pino';
 import type { ResolvedConfig } from '../config/schema.js';
 import { monoMs } from '../clock.js';
+import { parseAddr } from '../peer.js';
+import { namingPortHolders } from './port-holder.js';
 
 /** One transport considered at startup, and why it was taken or not. */
 export interface TransportProbe {
@@ -63,7 +65,9 @@ export async function selectTransport(config: ResolvedConfig, bind: string, log:
   }
   const backend = udpBackend();
   if (backend.reason) log.info({ reason: backend.reason }, `UDP on node:dgram (no sendmmsg/GSO path: ${backend.reason})`);
-  const transport = await createUdpTransport({ bind, maxDatagram: config.network.max_datagram_size, log });
+  const transport = await createUdpTransport({ bind, maxDatagram: config.network.max_datagram_size, log }).catch((e: unknown) => {
+    throw namingPortHolders(e, parseAddr(bind, { allowPortZero: true }).port);
+  });
   probes.push({ name: 'udp', ok: true, code: null, reason: null, remedy: null });
   return { transport, name: 'udp', probes, details: { udpBackend: backend.backend, gso: transport.caps.gso, gro: transport.caps.gro } };
 }

@@ -41,7 +41,7 @@ export function buildDoctorEntry(): BuiltEntry {
   const out = join(PKG, `.wraith-test-doctor-${process.pid}`);
   rmSync(out, { recursive: true, force: true });
   // The modules outside src/doctor that its checks import.
-  const outside = ['store/open-slots.ts'].map((f) => join(PKG, 'src', f));
+  const outside = ['store/open-slots.ts', 'node/port-holder.ts', 'proc-command.ts'].map((f) => join(PKG, 'src', f));
   for (const file of [...sources(SRC), ...outside]) {
     const js = ts.transpileModule(readFileSync(file, 'utf8'), {
       fileName: file,

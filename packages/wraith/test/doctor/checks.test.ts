@@ -205,6 +205,9 @@ describe('runtime', () => {
     const c = (await checksOf(m, { port: 40000 })).udp_port!;
     expect(c).toMatchObject({ status: 'fail', code: 'E_ADDR_IN_USE' });
     expect(c.found).toContain('40000');
+    expect(c.found).not.toContain('by pid');
+    const held = (await checksOf({ ...m, portHolders: [process.pid] }, { port: 40000 })).udp_port!;
+    expect(held.found).toMatch(new RegExp(`in use: EADDRINUSE, by pid ${process.pid}: \\S`));
     for (const transport of ['udp', 'auto', 'xdp'] as const) {
       const r = await runDoctor({ json: false, transport, sys: fakeSys(m), out: new MemStream() });
       expect(r.exitCode, transport).toBe(5);

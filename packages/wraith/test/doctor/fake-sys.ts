@@ -11,6 +11,8 @@ export interface FakeMachine {
   dirs?: Record<string, string[]>;
   commands?: Record<string, RunResult>;
   bindError?: string | null;
+  /** Pids udpPortHolders reports. */
+  portHolders?: number[];
   /** Errors by bound host (before bindError); every host bound is pushed to `bound`. */
   bindErrors?: Record<string, string>;
   bound?: string[];
@@ -59,6 +61,7 @@ export function fakeSys(m: FakeMachine): Sys {
     readdir: (p) => m.dirs?.[p] ?? null,
     run: (cmd, args) => m.commands?.[[cmd, ...args].join(' ')] ?? null,
     release: () => m.release ?? '6.18.0',
+    udpPortHolders: () => m.portHolders ?? [],
     bindUdp: async (_port, host) => {
       m.bound?.push(host);
       return m.bindErrors?.[host] ?? m.bindError ?? null;

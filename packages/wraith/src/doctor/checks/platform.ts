@@ -2,6 +2,7 @@
 import { classifyErrno } from '../errno.js';
 import { check, type DoctorContext } from './context.js';
 import type { Check } from '../types.js';
+import { commandOf } from '../../proc-command.js';
 
 const CONTAINERS = new Set(['docker', 'podman', 'lxc', 'lxc-libvirt', 'systemd-nspawn', 'rkt', 'wsl', 'openvz', 'proot', 'pouch', 'container-other']);
 
@@ -57,7 +58,9 @@ export async function udpPortCheck(ctx: DoctorContext): Promise<Check> {
   if (err === null) return check('udp_port', 'ok', `UDP port ${ctx.port} is free (bound and released ${where})`);
   const c = classifyErrno(err);
   if (c.kind === 'in_use') {
-    return check('udp_port', 'fail', `UDP port ${ctx.port} is in use: ${err}`, {
+    const pids = ctx.sys.udpPortHolders(ctx.port);
+    const by = pids.length === 0 ? '' : `, by ${pids.map((p) => `pid ${p}${commandOf(p)}`).join('; ')}`;
+    return check('udp_port', 'fail', `UDP port ${ctx.port} is in use: ${err}${by}`, {
       code: 'E_ADDR_IN_USE', remedy: `stop what holds it (ss -ulpn sport = :${ctx.port}), or choose another [network] listen_addr / --bind`,
     });
   }
