@@ -121,12 +121,17 @@ describe('limitDatagramSize on a running session', () => {
     expect(r.size).toBe(1452);
   });
 
-  it('never raises the size, and never lowers it below 1200', () => {
+  /** A session up, with nothing to send. */
+  function idleSession() {
     const link: SimLinkConfig = { delay: 1_000 };
     const pair = new SimPair({ seed: 8, ab: { ...link }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3 });
     const s = pair.connect();
     pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 10e6);
-    const session = pair.a.endpoint.session(s);
+    return { pair, s, session: pair.a.endpoint.session(s) };
+  }
+
+  it('limitDatagramSize never raises the size, and never lowers it below 1200', () => {
+    const { pair, s, session } = idleSession();
     expect(session.datagramSize).toBe(1452);
     expect(pair.a.endpoint.limitDatagramSize(pair.b.addr, 9000)).toEqual([]);
     expect(pair.a.endpoint.limitDatagramSize({ host: '192.0.2.9', port: 1 }, 1300)).toEqual([]);
@@ -136,11 +141,7 @@ describe('limitDatagramSize on a running session', () => {
   });
 
   it('raiseDatagramSize: a route that widens again takes a lowered size back up, never above the configured one', () => {
-    const link: SimLinkConfig = { delay: 1_000 };
-    const pair = new SimPair({ seed: 8, ab: { ...link }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3 });
-    const s = pair.connect();
-    pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 10e6);
-    const session = pair.a.endpoint.session(s);
+    const { pair, s, session } = idleSession();
     expect(pair.a.endpoint.raiseDatagramSize(pair.b.addr, 9000)).toEqual([]); // never lowered: nothing to raise
     expect(pair.a.endpoint.limitDatagramSize(pair.b.addr, 1252)).toEqual([s]);
     expect(pair.a.endpoint.raiseDatagramSize(pair.b.addr, 1252)).toEqual([]);

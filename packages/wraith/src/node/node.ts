@@ -340,8 +340,8 @@ export class WraithNode {
   }
 
   /**
-   * Each second: a route that narrowed (narrowerPath) or widened (widerPath) under running sessions. One route lookup
-   * per peer address (a socket, connect, getsockopt): microseconds.
+   * Each second: a route that narrowed (narrowerPath) or widened (widerPath) under running
+   * sessions. One route lookup per peer address (a socket, connect, getsockopt): microseconds.
    */
   private recheckPaths(): void {
     if (this.driver.transport.pathDatagram === undefined) return;
