@@ -443,6 +443,8 @@ describe('the CLI clients against the running daemon', () => {
     const ev = await cli(['peers', '--json']);
     const b = ev.find((e) => e['name'] === 'b');
     expect(b, JSON.stringify(ev)).toMatchObject({ type: 'peer', peer_id: dB.peerId, addr: dB.addr });
+    // Connected: the size its sessions send (loopback, the default 1452); idle: null.
+    expect(b!['datagram_size']).toBe(b!['connected'] === true ? 1452 : null);
   });
 
   it('wraith cancel of a finished transfer fails with E_TRANSFER_FINISHED; of an unknown one with E_TRANSFER_UNKNOWN', async () => {

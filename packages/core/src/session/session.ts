@@ -1292,6 +1292,7 @@ export class Session {
       packets_lost: this.stats.packetsLost,
       key_updates: this.keys?.updates ?? this.stats.keyUpdates,
       path_validations: this.path.validations,
+      datagram_size: this.datagramSize,
       ...this.transfers.senderFlow(),
     };
   }

@@ -52,6 +52,12 @@ export const PeerSchema = Type.Object({
   connected: Type.Boolean(),
   sessions: Type.Integer({ minimum: 0 }),
   rtt_ms: Nullable(Type.Number({ minimum: 0 })),
+  /**
+   * The largest datagram the sessions to it send now (the smallest over them): below
+   * max_datagram_size after a narrower route, an ICMP "packet too big" or a black hole. Null
+   * when not connected.
+   */
+  datagram_size: Nullable(Type.Integer({ minimum: 0 })),
   /** "udp" / "xdp" while connected, else null. */
   transport: Nullable(Type.String()),
 });

@@ -93,7 +93,7 @@ export function formatTransfers(list: readonly TransferDto[], all = false): stri
 export function formatPeers(list: readonly PeerDto[]): string {
   if (list.length === 0) return 'no peers\n';
   return table(
-    ['NAME', 'PEER ID', 'ADDR', 'STATE', 'SESSIONS', 'RTT', 'TRANSPORT'],
+    ['NAME', 'PEER ID', 'ADDR', 'STATE', 'SESSIONS', 'RTT', 'DATAGRAM', 'TRANSPORT'],
     list.map((p) => [
       p.name ?? '-',
       shortId(p.peer_id),
@@ -101,6 +101,7 @@ export function formatPeers(list: readonly PeerDto[]): string {
       p.connected ? 'connected' : 'idle',
       String(p.sessions),
       p.rtt_ms === null ? '-' : `${p.rtt_ms.toFixed(p.rtt_ms < 10 ? 2 : 1)} ms`,
+      p.datagram_size === null ? '-' : `${p.datagram_size} B`,
       p.transport ?? '-',
     ]),
   );

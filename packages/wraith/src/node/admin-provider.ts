@@ -65,9 +65,12 @@ export class DaemonAdminProvider implements AdminProvider {
     const connected = new Map<string, number>();
     for (const p of this.node.sessionPeers.values()) connected.set(p.peerId, (connected.get(p.peerId) ?? 0) + 1);
     const rtt = new Map<string, number>();
+    const datagram = new Map<string, number>();
     for (const s of this.node.endpoint.listSessions()) {
+      if (!s.peerId) continue;
       const m = s.metrics()['srtt_us'];
-      if (s.peerId && m) rtt.set(s.peerId, m / 1000);
+      if (m) rtt.set(s.peerId, m / 1000);
+      datagram.set(s.peerId, Math.min(datagram.get(s.peerId) ?? Infinity, s.datagramSize));
     }
     const named = new Set<string>();
     for (const [name, p] of Object.entries(this.config.peers)) {
@@ -80,6 +83,7 @@ export class DaemonAdminProvider implements AdminProvider {
         connected: connected.has(id),
         sessions: connected.get(id) ?? 0,
         rtt_ms: rtt.get(id) ?? null,
+        datagram_size: connected.has(id) ? (datagram.get(id) ?? null) : null,
         transport: connected.has(id) ? this.node.transportName : null,
       });
     }
@@ -93,6 +97,7 @@ export class DaemonAdminProvider implements AdminProvider {
         connected: true,
         sessions: connected.get(p.peerId) ?? 1,
         rtt_ms: rtt.get(p.peerId) ?? null,
+        datagram_size: datagram.get(p.peerId) ?? null,
         transport: this.node.transportName,
       });
     }

@@ -61,8 +61,9 @@ describe('human output', () => {
   it('runPeers prints a table', async () => {
     const out = new MemStream();
     await runPeers(home, false, { out });
-    expect(out.lines()[1]).toMatch(/^alpha\s+a{12}…\s+10\.0\.0\.1:40000\s+connected\s+1\s+0\.25 ms\s+xdp$/);
-    expect(out.lines()[2]).toMatch(/^beta\s+c{12}…\s+10\.0\.0\.2:40000\s+idle\s+0\s+-\s+-$/);
+    expect(out.lines()[0]).toMatch(/RTT\s+DATAGRAM\s+TRANSPORT$/);
+    expect(out.lines()[1]).toMatch(/^alpha\s+a{12}…\s+10\.0\.0\.1:40000\s+connected\s+1\s+0\.25 ms\s+1452 B\s+xdp$/);
+    expect(out.lines()[2]).toMatch(/^beta\s+c{12}…\s+10\.0\.0\.2:40000\s+idle\s+0\s+-\s+-\s+-$/);
   });
 });
 
@@ -85,7 +86,7 @@ describe('--json output (NDJSON lines)', () => {
     const peers = new MemStream();
     await runPeers(home, true, { out: peers });
     expect(peers.lines()).toHaveLength(2);
-    expect(JSON.parse(peers.lines()[0]!)).toMatchObject({ type: 'peer', name: 'alpha', connected: true });
+    expect(JSON.parse(peers.lines()[0]!)).toMatchObject({ type: 'peer', name: 'alpha', connected: true, datagram_size: 1452 });
   });
 });
 

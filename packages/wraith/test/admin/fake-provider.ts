@@ -66,8 +66,8 @@ export class FakeProvider implements AdminProvider {
 
   peers(): PeerDto[] {
     return [
-      { name: 'alpha', peer_id: PEER_A, addr: '10.0.0.1:40000', connected: true, sessions: 1, rtt_ms: 0.25, transport: 'xdp' },
-      { name: 'beta', peer_id: 'c'.repeat(64), addr: '10.0.0.2:40000', connected: false, sessions: 0, rtt_ms: null, transport: null },
+      { name: 'alpha', peer_id: PEER_A, addr: '10.0.0.1:40000', connected: true, sessions: 1, rtt_ms: 0.25, datagram_size: 1452, transport: 'xdp' },
+      { name: 'beta', peer_id: 'c'.repeat(64), addr: '10.0.0.2:40000', connected: false, sessions: 0, rtt_ms: null, datagram_size: null, transport: null },
     ];
   }
 
