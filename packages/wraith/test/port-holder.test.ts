@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WraithError } from '@wraith/core';
-import { namingPortHolders, udpInodes, udpPortHolders } from '../src/node/port-holder.js';
+import { namingPortHolders, socketInodes, tcpPortHolders, udpPortHolders } from '../src/node/port-holder.js';
 
 const UDP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
   148: 0100007F:B7D8 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 0
@@ -20,9 +20,18 @@ afterEach(() => {
 
 describe('UDP port holders', () => {
   it('reads the inodes of the sockets bound to a port', () => {
-    expect(udpInodes(UDP, 0xb7d8)).toEqual(['4242']);
-    expect(udpInodes(UDP, 40000)).toEqual(['777']); // inode 0 (no socket left) skipped
-    expect(udpInodes(UDP, 1)).toEqual([]);
+    expect(socketInodes(UDP, 0xb7d8)).toEqual(['4242']);
+    expect(socketInodes(UDP, 40000)).toEqual(['777']); // inode 0 (no socket left) skipped
+    expect(socketInodes(UDP, 1)).toEqual([]);
+  });
+
+  it('for TCP, only listening sockets hold a port (a connection from it does not)', () => {
+    const tcp = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:9C50 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 9001 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:9C50 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 9002 1 0000000000000000 20 4 30 10 -1
+`;
+    expect(socketInodes(tcp, 40016, true)).toEqual(['9001']);
+    expect(socketInodes(tcp, 40016)).toEqual(['9001', '9002']);
   });
 
   it('finds the processes with those sockets open', () => {
@@ -46,6 +55,17 @@ describe('UDP port holders', () => {
     try {
       const port = await new Promise<number>((resolve) => createInterface({ input: child.stdout! }).once('line', (l) => resolve(Number(l))));
       expect(udpPortHolders(port)).toEqual([child.pid]);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('finds a real process listening on a TCP port', async () => {
+    const child = spawn(process.execPath, ['-e', `const s = require('node:net').createServer(); s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve) => createInterface({ input: child.stdout! }).once('line', (l) => resolve(Number(l))));
+      expect(tcpPortHolders(port)).toEqual([child.pid]);
+      expect(udpPortHolders(port)).toEqual([]);
     } finally {
       child.kill();
     }

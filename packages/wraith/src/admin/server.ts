@@ -13,6 +13,7 @@ import { createAdminApp } from './app.js';
 import { authority, hostNames, parseAdminListen, type ListenAddr } from './listen-addr.js';
 import type { AdminProvider } from './provider.js';
 import { ensureToken } from './token-file.js';
+import { byHolders, tcpPortHolders } from '../node/port-holder.js';
 
 export interface AdminServerOptions {
   /** "127.0.0.1:40080", "[::1]:0", "off", ... */
@@ -76,8 +77,10 @@ async function readPem(key: string, path: string): Promise<Buffer> {
 function listenError(e: unknown, what: string, key: string): WraithError {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE') {
-    return new WraithError('E_ADDR_IN_USE', `${key} ${what}: the address is in use`, { key, address: what },
-      `stop what holds ${what}, or choose another ${key} ("127.0.0.1:0" picks a free port)`);
+    const port = Number(what.slice(what.lastIndexOf(':') + 1));
+    const pids = Number.isInteger(port) && port > 0 ? tcpPortHolders(port) : [];
+    return new WraithError('E_ADDR_IN_USE', `${key} ${what}: the address is in use${byHolders(pids)}`, { key, address: what, ...(pids.length > 0 ? { holders: pids } : {}) },
+      `stop what holds ${what}${pids.length === 1 ? ` (process ${pids[0]})` : ''}, or choose another ${key} ("127.0.0.1:0" picks a free port)`);
   }
   if (code === 'EADDRNOTAVAIL') return configError(key, `${what}: no local interface has this address`, 'use an address of this host (ip addr)');
   if (code === 'EACCES' || code === 'EPERM') {

@@ -1,10 +1,11 @@
 /** startAdminServer on real sockets (127.0.0.1 and a unix socket only): listen rules, token file, TLS, SSE. */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isWraithError, type WraithError } from '@wraith/core';
@@ -135,6 +136,19 @@ describe('listen', () => {
       expect(err.message).toContain('admin.listen');
     } finally {
       await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  it('a port another process holds: E_ADDR_IN_USE names that process', async () => {
+    const child = spawn(process.execPath, ['-e', `const s = require('node:net').createServer(); s.listen(0, '127.0.0.1', () => console.log(s.address().port));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((resolve) => createInterface({ input: child.stdout! }).once('line', (l) => resolve(Number(l))));
+      const err = await failure(start({ listen: `127.0.0.1:${port}` }));
+      expect(err.code).toBe('E_ADDR_IN_USE');
+      expect(err.message).toMatch(new RegExp(`127\\.0\\.0\\.1:${port}: the address is in use, by pid ${child.pid}: \\S`));
+      expect(err.hint).toContain(`(process ${child.pid})`);
+    } finally {
+      child.kill();
     }
   });
 });

@@ -2,7 +2,7 @@
 import { classifyErrno } from '../errno.js';
 import { check, type DoctorContext } from './context.js';
 import type { Check } from '../types.js';
-import { commandOf } from '../../proc-command.js';
+import { byHolders } from '../../node/port-holder.js';
 
 const CONTAINERS = new Set(['docker', 'podman', 'lxc', 'lxc-libvirt', 'systemd-nspawn', 'rkt', 'wsl', 'openvz', 'proot', 'pouch', 'container-other']);
 
@@ -58,9 +58,7 @@ export async function udpPortCheck(ctx: DoctorContext): Promise<Check> {
   if (err === null) return check('udp_port', 'ok', `UDP port ${ctx.port} is free (bound and released ${where})`);
   const c = classifyErrno(err);
   if (c.kind === 'in_use') {
-    const pids = ctx.sys.udpPortHolders(ctx.port);
-    const by = pids.length === 0 ? '' : `, by ${pids.map((p) => `pid ${p}${commandOf(p)}`).join('; ')}`;
-    return check('udp_port', 'fail', `UDP port ${ctx.port} is in use: ${err}${by}`, {
+    return check('udp_port', 'fail', `UDP port ${ctx.port} is in use: ${err}${byHolders(ctx.sys.udpPortHolders(ctx.port))}`, {
       code: 'E_ADDR_IN_USE', remedy: `stop what holds it (ss -ulpn sport = :${ctx.port}), or choose another [network] listen_addr / --bind`,
     });
   }
