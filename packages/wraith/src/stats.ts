@@ -62,6 +62,7 @@ export class Stats {
   readonly dhOperations = this.counter('wraith_dh_operations_total', 'X25519 operations done for handshakes (2 per answered INITIATION, 1 per FINISH read, 3 per RESPONSE read).', []);
   readonly cookiesValidated = this.counter('wraith_cookies_validated_total', 'INITIATIONs that carried a valid cookie.', []);
   readonly pathValidations = this.counter('wraith_path_validations_total', 'Peer address changes confirmed by PATH_CHALLENGE/PATH_RESPONSE.', []);
+  readonly datagramSizeChanges = this.counter('wraith_datagram_size_changes_total', "Changes of a session's datagram size, by cause.", ['change']);
   readonly statelessResets = this.counter(
     'wraith_stateless_resets_total',
     'Stateless resets sent for packets to unknown connection ids (tx), and received from a peer, ending a session (rx).',
@@ -200,6 +201,7 @@ export type MetricName =
   | 'wraith_dh_operations_total'
   | 'wraith_cookies_validated_total'
   | 'wraith_path_validations_total'
+  | 'wraith_datagram_size_changes_total'
   | 'wraith_stateless_resets_total'
   | 'wraith_transfers_total'
   | 'wraith_transfers_active'

@@ -320,6 +320,7 @@ export class WraithNode {
       if (cause === 'route') this.widerPath(peer, size);
       return;
     }
+    this.opts.stats.datagramSizeChanges.inc({ change: cause === 'icmp' ? 'icmp_narrowed' : 'route_narrowed' }, lowered.length);
     this.log.info(
       { addr: peer, path_datagram: size, sessions: lowered, cause },
       cause === 'icmp' ? 'the path to the peer is narrower (ICMP packet too big): datagrams fit it from now on' : 'the route to the peer narrowed: datagrams fit it from now on',
@@ -335,6 +336,7 @@ export class WraithNode {
   private widerPath(peer: SocketAddr, size: number): void {
     const raised = this.endpoint.raiseDatagramSize(peer, size);
     if (raised.length === 0) return;
+    this.opts.stats.datagramSizeChanges.inc({ change: 'route_widened' }, raised.length);
     this.log.info({ addr: peer, path_datagram: size, sessions: raised, cause: 'route' }, 'the route to the peer widened: datagrams grow with it');
     this.driver.run();
   }
@@ -427,12 +429,14 @@ export class WraithNode {
         break;
       }
       case 'black_hole':
+        this.opts.stats.datagramSizeChanges.inc({ change: 'black_hole' });
         this.log.warn(
           { session: e.session, addr: e.addr, from: e.from, to: e.to },
           `datagrams of ${e.from} bytes stopped getting through while the peer is still heard (a path MTU black hole: a narrower link, and its ICMP "packet too big" filtered): sending ${e.to}-byte datagrams; probing for larger ones from time to time`,
         );
         break;
       case 'pmtu_raised':
+        this.opts.stats.datagramSizeChanges.inc({ change: 'probe_raised' });
         this.log.info({ session: e.session, addr: e.addr, from: e.from, to: e.to }, `a ${e.to}-byte probe got through: sending ${e.to}-byte datagrams again`);
         break;
       default:
