@@ -330,3 +330,10 @@ export interface NotifyNative {
   sdNotify(address: string, message: string): void;
 }
 // ===== end service manager section =====
+
+// ===== memory section (native/src/memory) =====
+export interface MemoryNative {
+  /** malloc_trim(0) (glibc): true when freed heap memory went back to the kernel. */
+  mallocTrim(): boolean;
+}
+// ===== end memory section =====

@@ -16,6 +16,7 @@ import { loadNode, type DaemonHandle, type ReceiveResult } from '../../node-api.
 import { configChanges, withLiveKeys } from '../../config/reload.js';
 import { EarlyHash } from '../../node/hash-jobs.js';
 import { reportActivity, serviceNotifier } from '../../node/service-manager.js';
+import { trimWhenIdle } from '../../node/idle-trim.js';
 import { hashCacheIn } from '../../node/hash-cache.js';
 import { DiscardStats, Stats } from '../../stats.js';
 import { createUi, forwarding } from '../../ui/index.js';
@@ -109,6 +110,7 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
   let running = config;
   const service = serviceNotifier(io.env, log.logger);
   let stopActivity = (): void => undefined;
+  let stopTrim = (): void => undefined;
   // SIGHUP (`systemctl reload`): reopen the log file, then read the config again.
   const reload = async (): Promise<void> => {
     log.reopen();
@@ -158,6 +160,7 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
     log.logger.info({ peer_id: identity.peerId, ...handle.info }, 'daemon ready');
     service.ready(readyStatus());
     stopActivity = reportActivity(service, stats, readyStatus);
+    stopTrim = trimWhenIdle(stats, log.logger);
     if (state.json) {
       new NdjsonUi(io.stdout).emit('ready', null, { pid: process.pid, peer_id: identity.peerId, ...handle.info });
     } else {
@@ -175,6 +178,7 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
     }
   } finally {
     stopActivity();
+    stopTrim();
     service.close();
     shutdown.dispose();
     await removeRunInfo(home);
