@@ -58,7 +58,7 @@ describeIf(needRoot(), `a route of MTU ${MTU}`, () => {
 });
 
 /**
- * sender a -- (MTU 1500) -- router r -- (MTU 1280) -- receiver b. The sender's own link is wide,
+ * sender a -- (MTU 1500) -- router r -- (MTU 1280 out of r) -- receiver b. The sender's own link is wide,
  * so its first datagrams are full size; r drops them and answers ICMP "fragmentation needed"
  * (IPv4) or "packet too big" (IPv6), the kernel lowers the route's MTU, and the session's
  * datagrams shrink to fit: only those already on their way leave fragmented.
@@ -88,7 +88,9 @@ describeIf(needRoot(), `a router in front of a link of MTU ${MTU}`, () => {
       [a, 'wa0', 0, '1', 1500],
       [r, 'wr0', 0, '2', 1500],
       [r, 'wr1', 1, '1', MTU],
-      [b, 'wb0', 1, '2', MTU],
+      // b's own end stays wide: a narrow interface of the receiver's own it announces itself
+      // (the last describe), so the narrow hop here is the router's.
+      [b, 'wb0', 1, '2', 1500],
     ];
     for (const [ns, dev, i, host, mtu] of ends) {
       await ns.ip(['link', 'set', 'dev', dev, 'mtu', String(mtu)]);
@@ -234,3 +236,37 @@ describeIf(needRoot(), 'a route that narrows during a send', () => {
     expect(JSON.parse(lines[widened]!)).toMatchObject({ path_datagram: 1472, cause: 'route' });
   }, 90_000);
 });
+
+/**
+ * The receiver's own interface is narrower than the sender's (MTU 1280 against 1500): frames
+ * larger than it are dropped as they arrive, and no ICMP says so. The daemon announces its
+ * route's size in the handshake, so the sender keeps within it from its first datagram rather
+ * than finding a black hole.
+ */
+describeIf(needRoot(), 'a receiver behind a narrower interface', () => {
+  const scope = new Scope('path-mtu-responder');
+  let pair: VethPair;
+  let tx: TestHome;
+  let d: AdminDaemon;
+
+  beforeAll(async () => {
+    pair = await createVethPair({ mtu: 1500 });
+    scope.defer(() => pair.destroy());
+    await pair.b.ip(['link', 'set', 'dev', pair.ifB, 'mtu', '1280']);
+    tx = await scope.home('tx');
+    d = await netnsDaemon(scope, pair.b, { home: await scope.home('rx') });
+  });
+  afterAll(() => scope.dispose());
+
+  it('the sender keeps to the size the receiver announced: no black hole, the file arrives identical', async () => {
+    const src = join(await scope.tempDir('src'), 'narrow-rx.bin');
+    const sha = await writeRandomFile(src, 16 << 20);
+    const s = spawnInNetns(scope, pair.a, ['--home', tx.dir, 'send', src, '--to', `${d.daemon.peerId}@${pair.ipB}:${d.daemon.port}`,
+      '--no-progress', '--json', '--reconnect-for', '5s', '--log-level', 'info'], 'send');
+    const res = await s.result(60_000);
+    expect(res.code, s.describe()).toBe(0);
+    expect(await sha256File(join(d.daemon.output, 'narrow-rx.bin'))).toBe(sha);
+    expect(s.stderr).not.toContain('black hole');
+  }, 90_000);
+});
+

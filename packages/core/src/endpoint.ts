@@ -83,6 +83,12 @@ export interface EndpointConfig {
    * default 20, 0: never send one). Resets from peers are accepted regardless.
    */
   statelessResetsPerSec?: number;
+  /**
+   * The largest datagram the route to `addr` carries unfragmented, as the node's kernel knows
+   * it (null: no word). A responder's session keeps to it and announces it, as a dial's does
+   * with ConnectOptions.maxDatagramSize: asked once per INITIATION answered.
+   */
+  routeDatagram?: (addr: SocketAddr) => number | null;
 }
 
 interface QueuedDatagram {
@@ -720,7 +726,8 @@ export class Endpoint {
     }
     if (!this.takeDhBudget(now)) return this.drops.add('handshake_budget');
 
-    const s = this.newSession(now, false, from, this.c.rng, null, p.scid.slice());
+    const route = this.c.routeDatagram?.(from) ?? null;
+    const s = this.newSession(now, false, from, this.c.rng, null, p.scid.slice(), route === null ? {} : { maxDatagramSize: route });
     let msg2: Uint8Array;
     try {
       msg2 = s.onInitiation(p.noise);

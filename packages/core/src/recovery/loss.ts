@@ -14,6 +14,8 @@ import type { RttEstimator } from './rtt.js';
 
 /** PROTOCOL.md §1 default max_datagram_size, used when no mtu is given. */
 const DEFAULT_MTU = 1452;
+/** How far below the datagram size a packet still counts as full-size (a frame that did not fit). */
+const LARGE_SLACK = 64;
 /** Small at first (a half-open session costs its arrays); grow() doubles as packets fly. */
 const INITIAL_CAPACITY = 64;
 
@@ -101,12 +103,30 @@ export class LossRecovery<T> {
   private persistentCongestion = 0;
   private ackOfUnsent = 0;
 
+  // Full-size losses (largeLossRun): packets within LARGE_SLACK of the datagram size, lost
+  // with no such packet acknowledged since.
+  private largeSize: number;
+  private largeRun = 0;
+  private largeRunSince: Instant = NEVER;
+
   constructor(opts: LossRecoveryOptions) {
     this.cc = opts.congestion;
     this.rtt = opts.rtt;
     this.maxAckDelay = opts.maxAckDelay;
     this.maxPtoInterval = opts.maxPtoInterval ?? DEFAULT_MAX_PTO_INTERVAL;
     this.pacer = new Pacer(opts.congestion, opts.rtt, { mtu: opts.mtu ?? DEFAULT_MTU, maxRate: opts.maxPacingRate ?? null });
+    this.largeSize = opts.mtu ?? DEFAULT_MTU;
+  }
+
+  /**
+   * Full-size packets lost in a row, counting only ACKs that acknowledged no full-size packet,
+   * and when the first of them was declared lost. Packets of the size get lost while smaller
+   * ones (pings, ACKs) get through: a path MTU black hole, even where probe timeouts never run
+   * three in a row because the small probes are acknowledged. A burst of congestion losses does
+   * not count: the ACK that reveals it acknowledges full-size packets sent after them.
+   */
+  get largeLossRun(): { count: number; since: Instant } {
+    return { count: this.largeRun, since: this.largeRunSince };
   }
 
   get bytesInFlight(): number {
@@ -187,6 +207,7 @@ export class LossRecovery<T> {
     }
 
     const flags = this.flags;
+    let ackedLarge = false;
     // Ascending packet-number order, whatever order the ranges came in.
     const n = ranges.length;
     const descending = n < 2 || (ranges[0] as readonly [number, number])[0] >= (ranges[n - 1] as readonly [number, number])[0];
@@ -207,12 +228,17 @@ export class LossRecovery<T> {
           this._bytesInFlight -= bytes;
           if ((f & ACK_ELICITING) !== 0) this.ackElicitingInFlight--;
           this.cc.onAck(now, pn, this.sentTime[i] as number, bytes, this.appLimited, this.rtt);
+          if (this.isLarge(bytes)) ackedLarge = true;
         }
       }
     }
     if (res.acked.length === 0) return res; // §6: nothing newly acknowledged, nothing to do
     this.advanceBase();
     this.detectLost(now, res.lost, true);
+    if (ackedLarge) {
+      this.largeRun = 0;
+      this.largeRunSince = NEVER;
+    }
     this.ptoCount = 0;
     this.cc.onEndAcks(now, this._bytesInFlight, this.appLimited, this.largestAcked);
     return res;
@@ -264,6 +290,10 @@ export class LossRecovery<T> {
   onMtuUpdate(mtu: number): void {
     this.cc.onMtuUpdate(mtu);
     this.pacer.onMtuUpdate(mtu);
+    // Packets of the old size still in flight say nothing about the new one.
+    this.largeSize = mtu;
+    this.largeRun = 0;
+    this.largeRunSince = NEVER;
   }
 
   metrics(): Record<string, number> {
@@ -338,7 +368,13 @@ export class LossRecovery<T> {
         lostBytes += bytes;
         this.lostBytes += bytes;
         if (sent > newestLostSent) newestLostSent = sent;
-        if ((f & ACK_ELICITING) !== 0) this.ackElicitingInFlight--;
+        if ((f & ACK_ELICITING) !== 0) {
+          this.ackElicitingInFlight--;
+          if (this.isLarge(bytes)) {
+            if (this.largeRun === 0) this.largeRunSince = now;
+            this.largeRun++;
+          }
+        }
         this.cc.onPacketLost(now, pn, bytes);
       }
       if (viaAck && (f & ACK_ELICITING) !== 0) {
@@ -353,6 +389,11 @@ export class LossRecovery<T> {
     if (!lostAny) return;
     if (persistent) this.persistentCongestion++;
     this.cc.onCongestionEvent(now, newestLostSent, persistent, lostBytes);
+  }
+
+  /** Within LARGE_SLACK below the datagram size, and not above it (a packet of an older, larger size). */
+  private isLarge(bytes: number): boolean {
+    return bytes <= this.largeSize && bytes > this.largeSize - LARGE_SLACK;
   }
 
   private isLive(pn: number): boolean {

@@ -87,6 +87,8 @@ export interface SessionStats {
 
 /** Probe timeouts in a row, with the peer heard meanwhile, that mean a PMTU black hole. */
 const BLACK_HOLE_PTOS = 3;
+/** Full-size packets lost in a row, with only smaller ones acknowledged meanwhile: the same. */
+const BLACK_HOLE_LOSSES = 3;
 
 /**
  * One wraith session after the handshake's first message: a sans-IO state
@@ -284,6 +286,21 @@ export class Session {
     const n = this.recovery.consecutivePtos;
     if (n === 1) this.ptoRunStart = now;
     if (n < BLACK_HOLE_PTOS || this.lastRecvAt <= this.ptoRunStart) return;
+    this.fallBackToMinimum(now);
+  }
+
+  /**
+   * The same black hole where the probe timeouts never run three in a row: full-size packets
+   * keep getting lost while the peer acknowledges small ones (a retransmission at the end of a
+   * transfer, whose PTO probes are pings that get through). See LossRecovery.largeLossRun.
+   */
+  private checkLargeLosses(now: Instant): void {
+    const run = this.recovery.largeLossRun;
+    if (run.count < BLACK_HOLE_LOSSES || this.lastRecvAt <= run.since) return;
+    this.fallBackToMinimum(now);
+  }
+
+  private fallBackToMinimum(now: Instant): void {
     const from = this.datagramSize;
     if (from <= MIN_MAX_DATAGRAM_SIZE) return;
     this.pmtu.onBlackHole(now, MIN_MAX_DATAGRAM_SIZE);
@@ -464,6 +481,8 @@ export class Session {
     this.remoteStatic = r.remoteStatic;
     this.peerId = hex(r.remoteStatic);
     this.remoteParams = r.remoteParams;
+    // The peer's size may be below ours: the controller, pacer and loss accounting use the real one.
+    if (this.datagramSize < this.cfg.maxDatagramSize) this.recovery.onMtuUpdate(this.datagramSize);
     this.keys = new KeySchedule(this.d.keyCrypto, this.initiator, r.sendSecret, r.recvSecret, r.chainingKey, now);
     this.state = { kind: 'established' };
     this.lastRecvAt = now;
@@ -696,6 +715,7 @@ export class Session {
         const { acked, lost } = this.recovery.onAckReceived(now, f.largest, f.ackDelay, f.ranges);
         for (const p of acked) this.onPacketAcked(now, p);
         for (const p of lost) this.onPacketLost(now, p);
+        if (lost.length > 0) this.checkLargeLosses(now);
         return;
       }
       case 'control': {
@@ -929,6 +949,7 @@ export class Session {
       for (const p of lost) this.onPacketLost(now, p);
       this.pingsOwed += probes;
       if (probes > 0) this.checkBlackHole(now);
+      else if (lost.length > 0) this.checkLargeLosses(now);
     }
     const every = this.keepAliveEvery;
     if (every !== null && now - this.lastAckElicitingSentAt >= every) this.pingsOwed = Math.max(this.pingsOwed, 1);

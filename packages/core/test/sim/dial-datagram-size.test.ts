@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { SeededRng } from '../../src/rng.js';
 import { nodeBackend } from '../../src/crypto/index.js';
 import type { ConnectOptions } from '../../src/endpoint.js';
+import type { SocketAddr } from '../../src/transport.js';
 import { SimPair, type SimLinkConfig } from '../../src/sim/index.js';
 import { fastBlake3, sha256hex } from './helpers.js';
 
@@ -53,6 +54,48 @@ describe('maxDatagramSize given at the dial', () => {
     expect(run(1452, { maxDatagramSize: 9000 }).droppedMtu).toBe(0);
     expect(run(1200, { maxDatagramSize: 1000 })).toMatchObject({ ok: true, droppedMtu: 0 });
     expect(run(1452, { maxDatagramSize: 9000 }).ok).toBe(true);
+  });
+});
+
+describe("the responder's own route (EndpointConfig.routeDatagram)", () => {
+  /** A link into the responder that drops datagrams over 1280 bytes (its interface's MTU). */
+  function intoNarrowResponder(route: number | null) {
+    const link: SimLinkConfig = { bandwidthBps: 200e6, delay: 2_000, queueBytes: 1 << 20 };
+    const asked: SocketAddr[] = [];
+    const pair = new SimPair({
+      seed: 21, ab: { ...link, mtu: 1280 }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3,
+      endpointB: { routeDatagram: (addr) => (asked.push(addr), route) },
+    });
+    const data = new Uint8Array(SIZE);
+    new SeededRng(22).fill(data);
+    const s = pair.connect();
+    pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 10e6);
+    pair.send(s, 'f.bin', data, 256 * 1024);
+    pair.runUntil(() => pair.a.events.some((e) => e.type === 'transfer_complete'), pair.now + 30e6);
+    const got = pair.b.received.get('f.bin');
+    return {
+      ok: got !== undefined && sha256hex(got) === sha256hex(data),
+      droppedMtu: pair.ab.stats.droppedMtu,
+      blackHoles: blackHoles(pair),
+      size: pair.a.endpoint.session(s).datagramSize,
+      asked,
+    };
+  }
+
+  it('announced in the handshake: the initiator sends within it from the first datagram', () => {
+    const r = intoNarrowResponder(1252);
+    expect(r.asked.length).toBe(1); // once, for the INITIATION it answered
+    expect(r.size).toBe(1252);
+    expect(r.droppedMtu).toBe(0);
+    expect(r.blackHoles).toEqual([]);
+    expect(r.ok).toBe(true);
+  });
+
+  it('without word of it, the same link is a black hole the initiator has to find', () => {
+    const r = intoNarrowResponder(null);
+    expect(r.droppedMtu).toBeGreaterThan(0);
+    expect(r.blackHoles).toEqual([{ from: 1452, to: 1200 }]);
+    expect(r.ok).toBe(true);
   });
 });
 
@@ -105,6 +148,43 @@ describe('limitDatagramSize on a running session', () => {
     // The peer is heard through its keep-alives (every 5 s at most).
     expect(r.seconds).toBeGreaterThan(told.seconds);
     expect(r.seconds).toBeLessThan(told.seconds + 12);
+  });
+
+  it('a black hole at the very end (only retransmissions left, whose PTO probes are small pings that get through): found by the full-size losses', () => {
+    const link: SimLinkConfig = { bandwidthBps: 200e6, delay: 2_000, queueBytes: 1 << 20 };
+    const pair = new SimPair({ seed: 31, ab: { ...link }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3 });
+    const data = new Uint8Array(SIZE);
+    new SeededRng(32).fill(data);
+    const s = pair.connect();
+    pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 10e6);
+    pair.send(s, 'f.bin', data, 256 * 1024);
+    // Every byte sent once: what is in flight now, and each retransmission of it, is dropped.
+    pair.runUntil(() => pair.ab.stats.sent * 1400 > SIZE, pair.now + 10e6);
+    pair.ab.cfg.mtu = 1280;
+    const t0 = pair.now;
+    pair.runUntil(() => pair.a.events.some((e) => e.type === 'transfer_complete'), pair.now + 30e6);
+    const got = pair.b.received.get('f.bin');
+    expect(got !== undefined && sha256hex(got) === sha256hex(data)).toBe(true);
+    expect(blackHoles(pair)).toEqual([{ from: 1452, to: 1200 }]);
+    expect(pair.now - t0).toBeLessThan(2e6); // by probe timeouts alone it took over 5 s
+  });
+
+  it('random loss (20 %) and drop-tail congestion lose full-size packets in runs too, but are no black hole', () => {
+    for (const link of [
+      { bandwidthBps: 100e6, delay: 10_000, queueBytes: 1 << 20, lossRate: 0.2 },
+      { bandwidthBps: 200e6, delay: 10_000, queueBytes: 16 * 1024 },
+    ] as SimLinkConfig[]) {
+      const pair = new SimPair({ seed: 41, ab: { ...link }, ba: { ...link, lossRate: (link.lossRate ?? 0) / 2 }, backend: nodeBackend, hasher: fastBlake3 });
+      const data = new Uint8Array(4 << 20);
+      new SeededRng(42).fill(data);
+      const s = pair.connect();
+      pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 10e6);
+      pair.send(s, 'f.bin', data, 256 * 1024);
+      pair.runUntil(() => pair.a.events.some((e) => e.type === 'transfer_complete'), pair.now + 120e6);
+      expect(pair.a.endpoint.session(s).metrics()['lost_packets']).toBeGreaterThan(100);
+      expect(blackHoles(pair)).toEqual([]);
+      expect(sha256hex(pair.b.received.get('f.bin')!)).toBe(sha256hex(data));
+    }
   });
 
   it('a total outage (nothing heard from the peer either) is no black hole: the size stays', () => {

@@ -192,6 +192,7 @@ export class WraithNode {
     const selected = await selectTransport(config, opts.bind, log.child('transport'));
     const rng = { fill: (b: Uint8Array) => void randomFillSync(b) };
     const chunkPool = new ChunkPool();
+    let driverRef: Driver | null = null;
     const endpoint = new Endpoint({
       staticKey: { priv: opts.identity.privateKey, pub: opts.identity.publicKey },
       backend,
@@ -204,6 +205,8 @@ export class WraithNode {
       receiveBufferBytes: config.receive.max_total_buffer_bytes,
       ...(opts.authorize ? { authorize: opts.authorize } : {}),
       releaseChunk: (bytes) => chunkPool.release(bytes),
+      // A responder keeps to its own route too (an interface of a smaller MTU on its side).
+      routeDatagram: (addr) => driverRef?.transport.pathDatagram?.(addr) ?? null,
       // Receive buffers O_DIRECT can write from as they are (store/direct-writes.ts).
       allocChunk: allocAligned,
       session: {
@@ -220,6 +223,7 @@ export class WraithNode {
       },
     });
     const driver = new Driver(endpoint, selected.transport);
+    driverRef = driver;
     const node = new WraithNode(
       opts,
       endpoint,
