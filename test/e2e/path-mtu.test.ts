@@ -173,60 +173,64 @@ describeIf(needRoot(), `a router in front of a link of MTU ${MTU}`, () => {
   }, 90_000);
 });
 
+/** A veth pair of MTU 1500 whose receiving end has `rxMtu`, a daemon behind it, a sender's home. */
+function vethWithDaemon(name: string, rxMtu: number): { scope: Scope; at: { pair: VethPair; tx: TestHome; d: AdminDaemon } } {
+  const scope = new Scope(name);
+  const at = {} as { pair: VethPair; tx: TestHome; d: AdminDaemon };
+  beforeAll(async () => {
+    at.pair = await createVethPair({ mtu: 1500 });
+    scope.defer(() => at.pair.destroy());
+    if (rxMtu !== 1500) await at.pair.b.ip(['link', 'set', 'dev', at.pair.ifB, 'mtu', String(rxMtu)]);
+    at.tx = await scope.home('tx');
+    at.d = await netnsDaemon(scope, at.pair.b, { home: await scope.home('rx') });
+  });
+  afterAll(() => scope.dispose());
+  return { scope, at };
+}
+
 /**
  * The route narrows under a running send (here the sender's interface MTU is lowered from 1500
  * to 1280; a route moving onto a tunnel is the same), which no ICMP reports: the kernel would
  * fragment every datagram from then on. The node asks the route again each second.
  */
 describeIf(needRoot(), 'a route that narrows during a send', () => {
-  const scope = new Scope('path-mtu-narrows');
-  let pair: VethPair;
-  let tx: TestHome;
-  let d: AdminDaemon;
-
-  beforeAll(async () => {
-    pair = await createVethPair({ mtu: 1500 });
-    scope.defer(() => pair.destroy());
-    tx = await scope.home('tx');
-    d = await netnsDaemon(scope, pair.b, { home: await scope.home('rx') });
-  });
-  afterAll(() => scope.dispose());
+  const { scope, at } = vethWithDaemon('path-mtu-narrows', 1500);
 
   it('the session follows within seconds: most datagrams leave whole, and the file arrives identical', async () => {
     const SIZE = 64 << 20;
     const src = join(await scope.tempDir('src'), 'narrows.bin');
     const sha = await writeRandomFile(src, SIZE);
-    const before = await fragCreates(pair.a);
+    const before = await fragCreates(at.pair.a);
     // 16 MB/s: about 4 s of sending, so most of it comes after the change.
-    const s = spawnInNetns(scope, pair.a, ['--home', tx.dir, 'send', src, '--to', `${d.daemon.peerId}@${pair.ipB}:${d.daemon.port}`,
+    const s = spawnInNetns(scope, at.pair.a, ['--home', at.tx.dir, 'send', src, '--to', `${at.d.daemon.peerId}@${at.pair.ipB}:${at.d.daemon.port}`,
       '--no-progress', '--json', '--reconnect-for', '5s', '--log-level', 'info', '--rate', '16M'], 'send');
     await s.waitFor((e) => e.type === 'started', 20_000, 'the send starting');
     await new Promise((r) => setTimeout(r, 500));
-    await pair.a.ip(['link', 'set', 'dev', pair.ifA, 'mtu', '1280']);
+    await at.pair.a.ip(['link', 'set', 'dev', at.pair.ifA, 'mtu', '1280']);
     const res = await s.result(60_000);
     expect(res.code, s.describe()).toBe(0);
-    expect(await sha256File(join(d.daemon.output, 'narrows.bin'))).toBe(sha);
+    expect(await sha256File(join(at.d.daemon.output, 'narrows.bin'))).toBe(sha);
     const line = s.stderr.split('\n').find((l) => l.includes('"cause":"route"'));
     expect(line, s.stderr).toBeDefined();
     expect(JSON.parse(line!)).toMatchObject({ path_datagram: 1252 });
     // Left as it was, every datagram after the change would be two fragments: ~2 × 40 000.
-    const frags = (await fragCreates(pair.a)).v4 - before.v4;
+    const frags = (await fragCreates(at.pair.a)).v4 - before.v4;
     expect(frags, s.stderr).toBeLessThan(SIZE / 1452);
   }, 90_000);
 
   it('and widens again (a tunnel gone, or the learnt path MTU expired): the datagrams grow back', async () => {
-    await pair.a.ip(['link', 'set', 'dev', pair.ifA, 'mtu', '1500']);
+    await at.pair.a.ip(['link', 'set', 'dev', at.pair.ifA, 'mtu', '1500']);
     const src = join(await scope.tempDir('src'), 'widens.bin');
     const sha = await writeRandomFile(src, 64 << 20);
-    const s = spawnInNetns(scope, pair.a, ['--home', tx.dir, 'send', src, '--to', `${d.daemon.peerId}@${pair.ipB}:${d.daemon.port}`,
+    const s = spawnInNetns(scope, at.pair.a, ['--home', at.tx.dir, 'send', src, '--to', `${at.d.daemon.peerId}@${at.pair.ipB}:${at.d.daemon.port}`,
       '--no-progress', '--json', '--reconnect-for', '5s', '--log-level', 'info', '--rate', '16M'], 'send');
     await s.waitFor((e) => e.type === 'started', 20_000, 'the send starting');
-    await pair.a.ip(['link', 'set', 'dev', pair.ifA, 'mtu', '1280']);
+    await at.pair.a.ip(['link', 'set', 'dev', at.pair.ifA, 'mtu', '1280']);
     await s.until(() => s.stderr.includes('"cause":"route"'), 10_000, 'the session narrowing');
-    await pair.a.ip(['link', 'set', 'dev', pair.ifA, 'mtu', '1500']);
+    await at.pair.a.ip(['link', 'set', 'dev', at.pair.ifA, 'mtu', '1500']);
     const res = await s.result(60_000);
     expect(res.code, s.describe()).toBe(0);
-    expect(await sha256File(join(d.daemon.output, 'widens.bin'))).toBe(sha);
+    expect(await sha256File(join(at.d.daemon.output, 'widens.bin'))).toBe(sha);
     const lines = s.stderr.split('\n');
     const narrowed = lines.findIndex((l) => l.includes('"cause":"route"') && l.includes('narrowed'));
     const widened = lines.findIndex((l) => l.includes('widened'));
@@ -244,28 +248,16 @@ describeIf(needRoot(), 'a route that narrows during a send', () => {
  * than finding a black hole.
  */
 describeIf(needRoot(), 'a receiver behind a narrower interface', () => {
-  const scope = new Scope('path-mtu-responder');
-  let pair: VethPair;
-  let tx: TestHome;
-  let d: AdminDaemon;
-
-  beforeAll(async () => {
-    pair = await createVethPair({ mtu: 1500 });
-    scope.defer(() => pair.destroy());
-    await pair.b.ip(['link', 'set', 'dev', pair.ifB, 'mtu', '1280']);
-    tx = await scope.home('tx');
-    d = await netnsDaemon(scope, pair.b, { home: await scope.home('rx') });
-  });
-  afterAll(() => scope.dispose());
+  const { scope, at } = vethWithDaemon('path-mtu-responder', 1280);
 
   it('the sender keeps to the size the receiver announced: no black hole, the file arrives identical', async () => {
     const src = join(await scope.tempDir('src'), 'narrow-rx.bin');
     const sha = await writeRandomFile(src, 16 << 20);
-    const s = spawnInNetns(scope, pair.a, ['--home', tx.dir, 'send', src, '--to', `${d.daemon.peerId}@${pair.ipB}:${d.daemon.port}`,
+    const s = spawnInNetns(scope, at.pair.a, ['--home', at.tx.dir, 'send', src, '--to', `${at.d.daemon.peerId}@${at.pair.ipB}:${at.d.daemon.port}`,
       '--no-progress', '--json', '--reconnect-for', '5s', '--log-level', 'info'], 'send');
     const res = await s.result(60_000);
     expect(res.code, s.describe()).toBe(0);
-    expect(await sha256File(join(d.daemon.output, 'narrow-rx.bin'))).toBe(sha);
+    expect(await sha256File(join(at.d.daemon.output, 'narrow-rx.bin'))).toBe(sha);
     expect(s.stderr).not.toContain('black hole');
   }, 90_000);
 });

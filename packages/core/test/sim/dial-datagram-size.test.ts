@@ -19,21 +19,23 @@ function blackHoles(pair: SimPair): Array<{ from: number; to: number }> {
   return pair.a.events.flatMap((e) => (e.type === 'black_hole' ? [{ from: e.from, to: e.to }] : []));
 }
 
-function run(mtu: number, opts: ConnectOptions) {
-  const link: SimLinkConfig = { bandwidthBps: 200e6, delay: 2_000, queueBytes: 1 << 20, mtu };
-  const pair = new SimPair({ seed: 3, ab: { ...link }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3 });
+/** SIZE random bytes from a to b over `pair`, dialled with `opts`: the session, and whether they arrived identical. */
+function transferOn(pair: SimPair, opts: ConnectOptions, seed: number): { s: number; ok: boolean } {
   const data = new Uint8Array(SIZE);
-  new SeededRng(4).fill(data);
+  new SeededRng(seed).fill(data);
   const s = pair.connect(opts);
   pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 10e6);
   pair.send(s, 'f.bin', data, 256 * 1024);
-  pair.runUntil(() => pair.a.events.some((e) => e.type === 'transfer_complete'), pair.now + 20e6);
+  pair.runUntil(() => pair.a.events.some((e) => e.type === 'transfer_complete'), pair.now + 30e6);
   const got = pair.b.received.get('f.bin');
-  return {
-    ok: got !== undefined && sha256hex(got) === sha256hex(data),
-    droppedMtu: pair.ab.stats.droppedMtu + pair.ba.stats.droppedMtu,
-    blackHoles: blackHoles(pair),
-  };
+  return { s, ok: got !== undefined && sha256hex(got) === sha256hex(data) };
+}
+
+function run(mtu: number, opts: ConnectOptions) {
+  const link: SimLinkConfig = { bandwidthBps: 200e6, delay: 2_000, queueBytes: 1 << 20, mtu };
+  const pair = new SimPair({ seed: 3, ab: { ...link }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3 });
+  const { ok } = transferOn(pair, opts, 4);
+  return { ok, droppedMtu: pair.ab.stats.droppedMtu + pair.ba.stats.droppedMtu, blackHoles: blackHoles(pair) };
 }
 
 describe('maxDatagramSize given at the dial', () => {
@@ -66,15 +68,9 @@ describe("the responder's own route (EndpointConfig.routeDatagram)", () => {
       seed: 21, ab: { ...link, mtu: 1280 }, ba: { ...link }, backend: nodeBackend, hasher: fastBlake3,
       endpointB: { routeDatagram: (addr) => (asked.push(addr), route) },
     });
-    const data = new Uint8Array(SIZE);
-    new SeededRng(22).fill(data);
-    const s = pair.connect();
-    pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 10e6);
-    pair.send(s, 'f.bin', data, 256 * 1024);
-    pair.runUntil(() => pair.a.events.some((e) => e.type === 'transfer_complete'), pair.now + 30e6);
-    const got = pair.b.received.get('f.bin');
+    const { s, ok } = transferOn(pair, {}, 22);
     return {
-      ok: got !== undefined && sha256hex(got) === sha256hex(data),
+      ok,
       droppedMtu: pair.ab.stats.droppedMtu,
       blackHoles: blackHoles(pair),
       size: pair.a.endpoint.session(s).datagramSize,
