@@ -145,6 +145,8 @@ export class Session {
   private pacingWakeAt: Instant = NEVER;
   /** What the path carries unfragmented, as ICMP told (limitDatagramSize); Infinity: no word. */
   private pathDatagram = Infinity;
+  /** The next probe-timeout probe goes as a bare ping (buildPacket). */
+  private smallProbeOwed = false;
   /** The black hole's limit, and the probes that raise it again. */
   private readonly pmtu = new PmtuRaise();
   /** When the current run of probe timeouts began (checkBlackHole). */
@@ -230,6 +232,7 @@ export class Session {
       maxAckDelay: this.cfg.maxAckDelay,
       maxPtoInterval: this.cfg.maxPtoInterval,
       maxPacingRate: this.cfg.maxSendRate,
+      mtu: this.cfg.maxDatagramSize,
     });
     this.acks = new AckTracker({ maxAckDelay: this.cfg.maxAckDelay });
     this.ctlRecv = new ControlStreamAssembler(this.cfg.maxControlBuffer);
@@ -948,8 +951,10 @@ export class Session {
       const { lost, probes } = this.recovery.onTimeout(now);
       for (const p of lost) this.onPacketLost(now, p);
       this.pingsOwed += probes;
-      if (probes > 0) this.checkBlackHole(now);
-      else if (lost.length > 0) this.checkLargeLosses(now);
+      if (probes > 0) {
+        this.smallProbeOwed = true;
+        this.checkBlackHole(now);
+      } else if (lost.length > 0) this.checkLargeLosses(now);
     }
     const every = this.keepAliveEvery;
     if (every !== null && now - this.lastAckElicitingSentAt >= every) this.pingsOwed = Math.max(this.pingsOwed, 1);
@@ -1123,17 +1128,22 @@ export class Session {
     const ackDue = this.acks.ackDeadline() <= now;
     const congestionOk = this.recovery.canSend(mds);
     const probe = this.pingsOwed > 0;
+    // One probe per probe timeout is a bare ping: where full-size packets vanish (a black hole)
+    // it still draws an ACK, so the peer is heard and checkBlackHole can tell a black hole from
+    // an outage, even when the peer has nothing else to send (the end of a transfer).
+    const smallProbe = probe && this.smallProbeOwed && mds > MIN_MAX_DATAGRAM_SIZE;
+    if (smallProbe) this.smallProbeOwed = false;
     const controlPending =
       this.keyUpdatesOut.length > 0 || this.transfers.windowDirty.size > 0 || this.ctlSend.hasPending;
-    const mayControl = probe || (congestionOk && controlPending);
+    const mayControl = !smallProbe && (probe || (congestionOk && controlPending));
     const pacingAt = this.recovery.pacer.nextSendTime(now, mds);
     const pacingOk = pacingAt <= now;
     this.pacingWakeAt = pacingOk ? NEVER : this.recovery.pacer.wakeTime(now);
     const hasData = this.transfers.hasData();
-    const mayData = (probe || congestionOk) && hasData && pacingOk;
+    const mayData = !smallProbe && (probe || congestionOk) && hasData && pacingOk;
     // Window and pacer had room but nothing to send: bandwidth samples taken now say little.
     if (congestionOk && pacingOk && !hasData) this.appLimited = true;
-    if (!ackDue && !mayControl && !mayData) return 0;
+    if (!ackDue && !mayControl && !mayData && !smallProbe) return 0;
 
     // ACK whenever one is pending and we send anyway.
     const ack = this.acks.buildAck(now);
