@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import { vi } from 'vitest';
+import { Session } from '../../src/session/session.js';
 import type { Blake3 } from '../../src/transfer/index.js';
+import type { TransportParams } from '../../src/wire/transport-params.js';
 import { nobleBlake3 } from '../../src/noble.js';
 
 let fast: Blake3 = nobleBlake3;
@@ -14,4 +17,14 @@ export const fastBlake3: Blake3 = fast;
 
 export function sha256hex(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
+}
+
+/** The initiator (A, the sender) announces no `param`, as an older build would (undone by vi.restoreAllMocks). */
+export function senderWithout(param: keyof TransportParams): void {
+  const own = Session.prototype.localParams;
+  vi.spyOn(Session.prototype, 'localParams').mockImplementation(function (this: Session, withResetToken?: boolean) {
+    const p = own.call(this, withResetToken);
+    if (this.initiator) delete p[param];
+    return p;
+  });
 }

@@ -5,10 +5,9 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { nodeBackend } from '../../src/crypto/index.js';
-import { Session } from '../../src/session/session.js';
 import { SimPair } from '../../src/sim/index.js';
 import type { SessionEvent } from '../../src/session/events.js';
-import { fastBlake3 } from './helpers.js';
+import { fastBlake3, senderWithout } from './helpers.js';
 
 const link = { bandwidthBps: 100e6, delay: 5_000, queueBytes: 512 * 1024 };
 
@@ -35,12 +34,7 @@ describe('stored names', () => {
   });
 
   it('a sender that did not announce stored_names gets the plain installed status', () => {
-    const own = Session.prototype.localParams;
-    vi.spyOn(Session.prototype, 'localParams').mockImplementation(function (this: Session, withResetToken?: boolean) {
-      const p = own.call(this, withResetToken);
-      if (this.initiator) delete p.storedNames; // A, the sender, as an older build
-      return p;
-    });
+    senderWithout('storedNames');
     const done = sendOne();
     expect(done.map((e) => [e.status, e.storedAs])).toEqual([['verified', undefined], ['verified', undefined]]);
   });

@@ -8,7 +8,7 @@ import { nodeBackend } from '../../src/crypto/index.js';
 import { Session } from '../../src/session/session.js';
 import { WRITTEN_STEP_MIN } from '../../src/session/transfers.js';
 import { SimPair } from '../../src/sim/index.js';
-import { fastBlake3 } from './helpers.js';
+import { fastBlake3, senderWithout } from './helpers.js';
 
 const link = { bandwidthBps: 200e6, delay: 2_000, queueBytes: 1024 * 1024 };
 
@@ -52,12 +52,7 @@ describe('WRITTEN: the receiver disk progress', () => {
   });
 
   it('a sender that did not announce written_progress is told nothing', () => {
-    const own = Session.prototype.localParams;
-    vi.spyOn(Session.prototype, 'localParams').mockImplementation(function (this: Session, withResetToken?: boolean) {
-      const p = own.call(this, withResetToken);
-      if (this.initiator) delete p.writtenProgress; // A, the sender, as an older build
-      return p;
-    });
+    senderWithout('writtenProgress');
     expect(sendSampling().seen).toEqual([]);
   });
 
