@@ -151,6 +151,33 @@ describe('basic transfers', () => {
     expect(await sha256File(join(daemon.output, 'fresh.bin'))).toBe(freshHash);
   }, 300_000);
 
+  it('names the receiver would refuse: inside a directory each fails with E_PATH_INVALID and the rest arrives (exit 6); as the PATH itself, exit 2 before any dial', async () => {
+    const base = await scope.tempDir('names');
+    const root = join(base, 'names');
+    await mkdir(join(root, 'sub'), { recursive: true });
+    const good = await writeRandomFile(join(root, 'sub', 'good.bin'), 50_000);
+    await writeFile(Buffer.concat([Buffer.from(`${root}/`), Buffer.from([0x63, 0x61, 0x66, 0xe9]), Buffer.from('.txt')]), 'latin-1 name'); // "café" in Latin-1
+    await writeFile(join(root, 'line\nbreak'), 'x');
+    const r = await scope.send([root], daemon.peer(), { home: tx }).result(120_000);
+    expect(r.code, r.stderr).toBe(6);
+    const errors = r.events.filter((e) => e.type === 'error');
+    expect(errors.map((e) => [e['code'], e['exit_code']])).toEqual([['E_PATH_INVALID', 6], ['E_PATH_INVALID', 6]]);
+    expect(errors.map((e) => String(e['message'])).sort()).toEqual([
+      `${root}/caf\ufffd.txt: the name "names/caf\ufffd.txt" cannot be sent: it is not valid UTF-8`,
+      `${root}/line\nbreak: the name "names/line\\nbreak" cannot be sent: control characters are not allowed`,
+    ]);
+    expect(await sha256File(join(daemon.output, 'names', 'sub', 'good.bin'))).toBe(good);
+
+    const badDir = join(base, 'tab\there');
+    await mkdir(badDir);
+    await writeFile(join(badDir, 'f'), 'x');
+    const named = await scope.send([badDir], daemon.peer(), { home: tx, json: false }).result(60_000);
+    expect(named.code, named.stderr).toBe(2);
+    expect(named.stderr).toContain('error[E_USAGE]: ');
+    expect(named.stderr).toContain('cannot be sent: control characters are not allowed');
+    expect(named.stderr, 'refused before the send began').not.toContain('sending ');
+  }, 180_000);
+
   it('on_conflict = "rename": other content under a taken name is stored as "name (1).ext", and the sender is told so', async () => {
     const renaming = await scope.daemon({ home: await scope.home('rename'), args: ['--on-conflict', 'rename'], adminListen: '127.0.0.1:0' });
     const [d1, d2] = await Promise.all([scope.tempDir('ren1'), scope.tempDir('ren2')]);

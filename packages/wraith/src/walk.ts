@@ -7,6 +7,8 @@
  *   is always followed: it was named explicitly.
  * - FIFOs, devices and sockets are skipped with a warning, and so are files and directories on
  *   kernel pseudo file systems (/proc, /sys, ...), whose sizes do not say what they hold.
+ * - A name the receiver would refuse (not UTF-8, control characters, ...) is not skipped: it
+ *   fails like an unreadable entry, so that a send that left a file behind does not exit 0.
  * - mode keeps the permission bits only (setuid, setgid and sticky are stripped).
  * - Empty files and empty directories are included; entries come in name order.
  */
@@ -33,7 +35,7 @@ export interface WalkEntry {
   readonly ino: number;
 }
 
-export type WalkWarningReason = 'symlink' | 'dangling_symlink' | 'loop' | 'special' | 'unsendable_name' | 'vanished' | 'new';
+export type WalkWarningReason = 'symlink' | 'dangling_symlink' | 'loop' | 'special' | 'vanished' | 'new';
 
 export interface WalkWarning {
   readonly path: string;
@@ -45,11 +47,12 @@ export interface WalkOptions {
   readonly followSymlinks?: boolean;
   readonly onWarning?: (w: WalkWarning) => void;
   /**
-   * A directory or entry below a PATH that cannot be read (permission denied, a path too long,
-   * an I/O error): reported here and skipped, the walk goes on. `name` ends in "/" for a
+   * A directory or entry below a PATH that cannot be sent: it cannot be read (permission
+   * denied, a path too long, an I/O error), or its name is one the receiver refuses
+   * (E_PATH_INVALID). Reported here and skipped, the walk goes on. `name` ends in "/" for a
    * directory. Without it the walk throws.
    */
-  readonly onUnreadable?: (path: string, name: string, err: WraithError) => void;
+  readonly onUnsendable?: (path: string, name: string, err: WraithError) => void;
   /**
    * Leave out what was created after this (ms since the epoch, by birth time, on local file
    * systems): a send takes the tree as it was when it began. A tree that receives the send
@@ -70,13 +73,16 @@ function kindOf(st: Stats): string {
 
 /**
  * Why a PATH named on the command line cannot be sent at all (a device, a FIFO, a socket, a
- * kernel pseudo file system), or null. Inside a directory such entries are skipped with a
+ * kernel pseudo file system, a name the receiver refuses), or null. Inside a directory such entries are skipped with a
  * warning; named alone, skipping them made `wraith send /dev/sdb` "succeed" with nothing sent.
  */
 export async function unsendablePath(path: string, st: Stats, fsKind: FsKindOf = fsKinds()): Promise<WraithError | null> {
   if (st.isFile() || st.isDirectory()) {
     const kind = await fsKind(path, st.dev);
-    if (typeof kind !== 'object') return null;
+    if (typeof kind !== 'object') {
+      const refused = unsendableName(path, basename(resolve(path)));
+      return refused === null ? null : new WraithError('E_USAGE', refused.message, { ...refused.details }, refused.hint);
+    }
     return new WraithError('E_USAGE', `${path} is on ${kind.pseudo}, whose files have no fixed size: wraith sends regular files and directories`, { path },
       'copy what you need to a regular file first');
   }
@@ -95,6 +101,24 @@ function entry(kind: 'file' | 'dir', path: string, name: string, st: Stats): Wal
     dev: st.dev,
     ino: st.ino,
   };
+}
+
+/**
+ * E_PATH_INVALID when the receiver would refuse `rel` as a name, else null. Only rename helps:
+ * the name itself is what the receiver turns away.
+ */
+export function unsendableName(path: string, rel: string): WraithError | null {
+  try {
+    validateRelativeName(rel);
+    return null;
+  } catch (e) {
+    return nameRefused(path, rel, (e as Error).message.replace(/^received name .* refused: /s, ''));
+  }
+}
+
+function nameRefused(path: string, rel: string, why: string): WraithError {
+  return new WraithError('E_PATH_INVALID', `${path}: the name ${JSON.stringify(rel)} cannot be sent: ${why}`, { path, name: rel },
+    why.includes('UTF-8') ? 'rename it (convmv converts names to UTF-8) and send it again' : 'rename it and send it again');
 }
 
 /** Children of a directory lstat-ed at once. */
@@ -134,7 +158,9 @@ export async function* walk(paths: readonly string[], opts: WalkOptions = {}): A
     if (name === '') throw new WraithError('E_USAGE', 'cannot send "/" itself; name the directories under it');
     if (st.isFile()) {
       const kind = await fsKind(root, st.dev);
+      const refused = unsendableName(root, name);
       if (typeof kind === 'object') warn(root, 'special', pseudoSkip(root, kind, false));
+      else if (refused !== null) unsendable(root, name, refused, opts);
       else yield entry('file', root, name, st);
     } else if (st.isDirectory()) {
       yield* walkDir(root, name, st, new Set([`${st.dev}:${st.ino}`]), opts, warn, fsKind);
@@ -158,21 +184,21 @@ async function* walkDir(
     warn(dir, 'special', pseudoSkip(dir, kind, true));
     return;
   }
-  try {
-    validateRelativeName(name);
-  } catch (e) {
-    warn(dir, 'unsendable_name', `${dir}: ${(e as Error).message.replace(/^received name /, 'name ')}; skipped with its contents`);
+  const refused = unsendableName(dir, name);
+  if (refused !== null) {
+    unsendable(dir, `${name}/`, refused, opts);
     return;
   }
   yield entry('dir', dir, name, st);
 
   const local = kind === 'local';
   const names: string[] = [];
+  const notUtf8: Buffer[] = [];
   // Raw bytes: a name that is not UTF-8 would come back with U+FFFD in it and then not be found.
   const addName = (raw: Buffer): void => {
     const child = raw.toString('utf8');
     if (Buffer.from(child, 'utf8').equals(raw)) names.push(child);
-    else warn(join(dir, child), 'unsendable_name', `${join(dir, child)}: the name is not valid UTF-8; skipped`);
+    else notUtf8.push(raw);
   };
   try {
     if (local) {
@@ -182,15 +208,18 @@ async function* walkDir(
       for await (const d of await opendir(dir, { encoding: 'buffer' as BufferEncoding })) addName(d.name as unknown as Buffer);
     }
   } catch (e) {
-    const err = fsError('opendir', dir, e);
-    if (opts.onUnreadable === undefined) throw err;
-    opts.onUnreadable(dir, `${name}/`, err);
+    unsendable(dir, `${name}/`, fsError('opendir', dir, e), opts);
     return;
   }
-  const unreadable = (path: string, rel: string, err: WraithError): void => {
-    if (opts.onUnreadable === undefined) throw err;
-    opts.onUnreadable(path, rel, err);
-  };
+  const unreadable = (path: string, rel: string, err: WraithError): void => unsendable(path, rel, err, opts);
+  for (const raw of notUtf8.sort(Buffer.compare)) {
+    const child = raw.toString('utf8');
+    const path = join(dir, child);
+    // What would be skipped anyway (a symlink not followed, a FIFO) is skipped as such.
+    const skip = skipReason(path, lstatRaw(dir, raw), opts.followSymlinks === true);
+    if (skip !== null) warn(path, skip[0], skip[1]);
+    else unreadable(path, `${name}/${child}`, nameRefused(path, `${name}/${child}`, 'it is not valid UTF-8'));
+  }
   names.sort();
 
   // lstat a batch of children at once (the thread pool runs them side by side; one at a time,
@@ -246,10 +275,9 @@ async function* walkDir(
       yield* walkDir(path, rel, cst, ancestors, opts, warn, fsKind);
       ancestors.delete(id);
     } else if (cst.isFile()) {
-      try {
-        validateRelativeName(rel);
-      } catch (e) {
-        warn(path, 'unsendable_name', `${path}: ${(e as Error).message.replace(/^received name /, 'name ')}; skipped`);
+      const refusedName = unsendableName(path, rel);
+      if (refusedName !== null) {
+        unreadable(path, rel, refusedName);
         continue;
       }
       // Another device than its directory's: a followed symlink or a bind mount.
@@ -263,6 +291,26 @@ async function* walkDir(
       warn(path, 'special', `${path} is ${kindOf(cst)}: skipped`);
     }
   }
+}
+
+function lstatRaw(dir: string, raw: Buffer): Stats | null {
+  try {
+    return lstatSync(Buffer.concat([Buffer.from(`${dir}/`), raw]));
+  } catch {
+    return null; // gone, or unreadable: the name is what is reported
+  }
+}
+
+/** The policy skip of a name that cannot be sent, or null when it would have been sent. */
+function skipReason(path: string, st: Stats | null, followSymlinks: boolean): [WalkWarningReason, string] | null {
+  if (st === null || st.isFile() || st.isDirectory()) return null;
+  if (st.isSymbolicLink()) return followSymlinks ? null : ['symlink', `${path} is a symlink: skipped (use --follow-symlinks to send its target)`];
+  return ['special', `${path} is ${kindOf(st)}: skipped`];
+}
+
+function unsendable(path: string, rel: string, err: WraithError, opts: WalkOptions): void {
+  if (opts.onUnsendable === undefined) throw err;
+  opts.onUnsendable(path, rel, err);
 }
 
 /** lstat on the caller's thread, as a settled promise like the thread pool's. */

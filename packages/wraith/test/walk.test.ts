@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IS_ROOT, REPO_ROOT, itIf } from '../../../test/support/prereq.js';
 import { isWraithError } from '@wraith/core';
-import { assertUnchanged, snapshotFd, walk, type WalkEntry, type WalkWarning } from '../src/walk.js';
+import { assertUnchanged, snapshotFd, unsendablePath, walk, type WalkEntry, type WalkWarning } from '../src/walk.js';
 import { tmpDir } from './helpers.js';
 
 /** Local file systems are walked on the caller's thread; the other way is tested too. */
@@ -106,21 +106,48 @@ describe.each([false, true])('walk (thread pool only: %s)', (poolOnly) => {
     await expect(collect([root, join(base, 'other', 'tree')])).rejects.toSatisfy((e) => isWraithError(e, 'E_USAGE'));
   });
 
-  it('skips names the receiver would refuse, with a warning', async () => {
+  it('fails names the receiver would refuse through onUnsendable (E_PATH_INVALID); the walk goes on', async () => {
     const { root } = makeTree();
     writeFileSync(join(root, 'bad\nname'), 'x');
     writeFileSync(join(root, 'back\\slash'), 'x');
-    // A name that is not UTF-8 (Latin-1 "é.txt"): Buffer paths reach the raw bytes.
-    writeFileSync(Buffer.concat([Buffer.from(`${root}/`), Buffer.from([0xe9]), Buffer.from('.txt')]), 'x');
-    const { entries, warnings } = await collect([root]);
-    expect(entries.map((e) => e.name).filter((n) => /[\n\\\ufffd]/.test(n))).toEqual([]);
-    const why = warnings.filter((w) => w.reason === 'unsendable_name').map((w) => w.message.replace(`${root}/`, ''));
-    expect(why).toEqual([
-      '\ufffd.txt: the name is not valid UTF-8; skipped',
-      'back\\slash: name "tree/back\\\\slash" refused: backslashes are not allowed; skipped',
-      'bad\nname: name "tree/bad\\nname" refused: control characters are not allowed; skipped',
+    mkdirSync(join(root, 'bad\tdir'));
+    writeFileSync(join(root, 'bad\tdir', 'inside'), 'x');
+    // Names that are not UTF-8 (Latin-1 "é.txt", and "é-fifo"): Buffer paths reach the raw bytes.
+    const latin1 = (rest: string): Buffer => Buffer.concat([Buffer.from(`${root}/`), Buffer.from([0xe9]), Buffer.from(rest)]);
+    writeFileSync(latin1('.txt'), 'x');
+    execFileSync('mkfifo', [latin1('-fifo')]);
+    const failed: Array<[string, string, string, string]> = [];
+    const warnings: WalkWarning[] = [];
+    const names: string[] = [];
+    for await (const e of walk([root], { onWarning: (w) => warnings.push(w), onUnsendable: (p, name, err) => failed.push([p.replace(`${root}/`, ''), name, err.code, err.hint]), threadPoolOnly })) {
+      names.push(e.name);
+    }
+    expect(names.filter((n) => /[\n\t\\\ufffd]/.test(n))).toEqual([]);
+    expect(names).toContain('tree/a.txt');
+    const convmv = 'rename it (convmv converts names to UTF-8) and send it again';
+    expect(failed).toEqual([
+      ['\ufffd.txt', 'tree/\ufffd.txt', 'E_PATH_INVALID', convmv],
+      ['back\\slash', 'tree/back\\slash', 'E_PATH_INVALID', 'rename it and send it again'],
+      ['bad\tdir', 'tree/bad\tdir/', 'E_PATH_INVALID', 'rename it and send it again'],
+      ['bad\nname', 'tree/bad\nname', 'E_PATH_INVALID', 'rename it and send it again'],
     ]);
-    expect(warnings.some((w) => w.reason === 'vanished')).toBe(false);
+    // A FIFO would be skipped whatever its name: it still is, with the FIFO's warning.
+    expect(warnings.filter((w) => w.path.endsWith('\ufffd-fifo')).map((w) => w.reason)).toEqual(['special']);
+    await expect(collect([root])).rejects.toSatisfy((e) => isWraithError(e, 'E_PATH_INVALID'));
+  });
+
+  it('a PATH whose own name the receiver would refuse is a usage error before anything starts', async () => {
+    const base = tmpDir();
+    mkdirSync(join(base, 'd\nd'));
+    writeFileSync(join(base, 'f\x7f'), 'x');
+    writeFileSync(join(base, 'fine'), 'x');
+    for (const p of [join(base, 'd\nd'), join(base, 'f\x7f')]) {
+      const why = await unsendablePath(p, statSync(p));
+      expect(why?.code).toBe('E_USAGE');
+      expect(why?.message).toMatch(/cannot be sent: control characters are not allowed$/);
+    }
+    expect(await unsendablePath(join(base, 'fine'), statSync(join(base, 'fine')))).toBeNull();
+    await expect(collect([join(base, 'd\nd')])).rejects.toSatisfy((e) => isWraithError(e, 'E_PATH_INVALID'));
   });
 });
 
@@ -155,7 +182,7 @@ describe('a tree that grows while it is walked', () => {
 
 describe('unreadable directories', () => {
   // Root reads everything: the walk runs as nobody in a child process, over the built module.
-  itIf(IS_ROOT ? null : 'needs root (setpriv to nobody)', 'one below a PATH is reported through onUnreadable and skipped; the walk goes on', () => {
+  itIf(IS_ROOT ? null : 'needs root (setpriv to nobody)', 'one below a PATH is reported through onUnsendable and skipped; the walk goes on', () => {
     const base = tmpDir();
     const root = join(base, 'tree');
     mkdirSync(join(root, 'locked'), { recursive: true });
@@ -172,7 +199,7 @@ describe('unreadable directories', () => {
     const script = `
       const { walk } = await import(${JSON.stringify(walkJs)});
       const out = { names: [], unreadable: [], threw: null };
-      for await (const e of walk([${JSON.stringify(root)}], { onUnreadable: (dir, name, err) => out.unreadable.push([name, err.code, err.message]) })) out.names.push(e.name);
+      for await (const e of walk([${JSON.stringify(root)}], { onUnsendable: (dir, name, err) => out.unreadable.push([name, err.code, err.message]) })) out.names.push(e.name);
       try { for await (const e of walk([${JSON.stringify(root)}])) void e; } catch (e) { out.threw = e.code; }
       console.log(JSON.stringify(out));`;
     const got = JSON.parse(execFileSync('setpriv', ['--reuid', 'nobody', '--regid', 'nogroup', '--clear-groups', process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8' })) as {
@@ -188,7 +215,7 @@ describe('unreadable directories', () => {
 });
 
 describe('paths longer than PATH_MAX', () => {
-  it('an entry too deep to look up is reported through onUnreadable and skipped; the walk goes on', async () => {
+  it('an entry too deep to look up is reported through onUnsendable and skipped; the walk goes on', async () => {
     const root = join(tmpDir(), 'deep');
     // 70 levels of 61 bytes: past PATH_MAX (4096) for the absolute path before the 4096-byte name limit.
     mkdirSync(root);
@@ -207,7 +234,7 @@ describe('paths longer than PATH_MAX', () => {
     const unreadable: Array<[string, string, string]> = [];
     const names: string[] = [];
     try {
-      for await (const e of walk([root], { onUnreadable: (_p, name, err) => unreadable.push([name, err.code, err.message]) })) names.push(e.name);
+      for await (const e of walk([root], { onUnsendable: (_p, name, err) => unreadable.push([name, err.code, err.message]) })) names.push(e.name);
     } finally {
       execFileSync('rm', ['-rf', root]); // rm(1) goes down relative to each directory; fs.rm hits ENAMETOOLONG
     }

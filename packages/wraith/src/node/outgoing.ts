@@ -201,7 +201,7 @@ export class OutgoingJob {
       followSymlinks: o.followSymlinks,
       bornBefore,
       // Like an unreadable file: that directory's contents fail, the rest goes (exit 7 at the end).
-      onUnreadable: (_path, name, err) => this.fileFailed(name, err),
+      onUnsendable: (_path, name, err) => this.fileFailed(name, err),
       onWarning: (w) => o.ui.warning({ transfer_id: o.transferId, code: null, message: w.message }),
     });
     // A first pass (stat only) for the totals of the started line and the progress, while the
@@ -762,7 +762,7 @@ async function countFiles(
   let files = 0;
   let bytes = 0;
   let largestToHash = 0;
-  for await (const e of walk(paths, { followSymlinks, bornBefore, onUnreadable: () => undefined })) {
+  for await (const e of walk(paths, { followSymlinks, bornBefore, onUnsendable: () => undefined })) {
     if (e.kind !== 'file') continue;
     files++;
     bytes += e.size;
