@@ -22,6 +22,14 @@ describe('admin API on a free port', () => {
     expect(runFile.admin_url).toBe(admin.url);
     const m = await admin.metrics();
     expect(m.get('wraith_transport_info', { transport: 'udp' })).toBe(1);
+    // The UDP socket's figures under their own name (copied once a second), never as AF_XDP's.
+    let sock = m;
+    for (let i = 0; i < 30 && !sock.samples.some((s) => s.name === 'wraith_udp_socket_stat'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      sock = await admin.metrics();
+    }
+    expect(sock.get('wraith_udp_socket_stat', { stat: 'recv_buffer_bytes' })).toBeGreaterThan(0);
+    expect(sock.samples.some((s) => s.name === 'wraith_xdp_ring_stat')).toBe(false);
     for (const name of ['wraith_dh_operations_total', 'wraith_cookies_validated_total', 'wraith_path_validations_total']) {
       expect(m.samples.some((s) => s.name === name), name).toBe(true);
     }

@@ -75,6 +75,7 @@ export class Stats {
   readonly fileIoBytes = this.counter('wraith_file_io_bytes_total', 'File bytes read and written.', ['op', 'backend']);
   readonly transportInfo = this.gauge('wraith_transport_info', 'Always 1; labels tell what runs.', ['transport', 'io_backend', 'crypto_backend', 'zero_copy']);
   readonly xdpRing = this.gauge('wraith_xdp_ring_stat', 'AF_XDP socket statistics copied from the kernel (XDP_STATISTICS).', ['stat']);
+  readonly udpSocket = this.gauge('wraith_udp_socket_stat', "The UDP transport's own counters and its socket's settings (GSO, GRO, buffer sizes).", ['stat']);
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     // Node process metrics (CPU, memory, event loop lag) for the daemon; off for tests. The lag
@@ -209,6 +210,7 @@ export type MetricName =
   | 'wraith_file_io_ops_total'
   | 'wraith_file_io_bytes_total'
   | 'wraith_transport_info'
-  | 'wraith_xdp_ring_stat';
+  | 'wraith_xdp_ring_stat'
+  | 'wraith_udp_socket_stat';
 
 export type HistogramName = 'wraith_rtt_seconds';

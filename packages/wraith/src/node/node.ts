@@ -103,8 +103,15 @@ export class WraithNode {
     this.log = opts.log.child('node');
     // The bridge reads the transport in use (the watchdog may swap it) plus the totals of the
     // replaced ones, so the datagram counters keep counting and never go back. It reads stats() only.
-    const view = { stats: (): TransportStats => this.transportStats() } as Pick<Transport, 'stats'>;
-    this.bridge = new StatsBridge(opts.stats, endpoint, view as Transport);
+    const stats = (): TransportStats => this.transportStats();
+    const name = (): string => this.transportName;
+    const view: Pick<Transport, 'stats' | 'name'> = {
+      stats,
+      get name() {
+        return name();
+      },
+    };
+    this.bridge = new StatsBridge(opts.stats, endpoint, view);
     driver.onEvent((e) => this.dispatch(e));
     driver.unreachable = (peer, error) => this.unreachable(peer, error);
     this.statsTimer = setInterval(() => {

@@ -10,11 +10,12 @@ export class StatsBridge {
   private last = new Map<string, number>();
   /** Path validations already counted, by session id. */
   private pathSeen = new Map<number, number>();
+  private lastXdp: boolean | null = null;
 
   constructor(
     private readonly stats: Stats,
     private readonly endpoint: Endpoint,
-    private readonly transport: Transport,
+    private readonly transport: Pick<Transport, 'stats' | 'name'>,
   ) {}
 
   private delta(key: string, value: number): number {
@@ -68,6 +69,17 @@ export class StatsBridge {
     s.lostPackets.inc(this.delta('lost_live', lost));
     s.pathValidations.inc(pathValidations);
     this.pathSeen = live;
-    if (t.extra) for (const [k, v] of Object.entries(t.extra)) s.xdpRing.set({ stat: k }, v);
+    // Each transport's own figures under its own name: the UDP socket's are no AF_XDP ring's.
+    // After a fallback from XDP to UDP the rings are gone: their figures go with them.
+    const xdp = this.transport.name === 'xdp';
+    if (xdp !== this.lastXdp) (xdp ? s.udpSocket : s.xdpRing).reset();
+    this.lastXdp = xdp;
+    const own = xdp ? s.xdpRing : s.udpSocket;
+    if (t.extra) for (const [k, v] of Object.entries(t.extra)) own.set({ stat: snakeCase(k) }, v);
   }
+}
+
+/** "recvBufferBytes" as "recv_buffer_bytes", the form of every other label value. */
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
