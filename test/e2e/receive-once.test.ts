@@ -1,7 +1,8 @@
 /**
  * `wraith receive --once`: a foreground receiver that exits 0 once a send is done. A tree
  * arrives whole before it exits; a second sender that connected while the first was sending is
- * served to its end too, not cut off when the first finishes.
+ * served to its end too, not cut off when the first finishes. A `receive` without --once, stopped
+ * mid-file, keeps the partial; one that runs on gives memory back when idle.
  */
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -72,5 +73,24 @@ describe('receive --once', () => {
     expect(proc.stderr.trimEnd().split('\n').at(-1)).toBe('stopped: nothing received; 1 file interrupted (kept for a resume)');
     expect((await readdir(out)).filter((n) => n.endsWith('.wraith-part'))).toHaveLength(1);
     expect((await s.result(60_000)).code, s.describe()).not.toBe(0);
+  }, 120_000);
+
+  it('a receive that runs on gives memory back once idle after a file, as the daemon does', async () => {
+    const out = await scope.tempDir('out4');
+    const port = await freeUdpPort();
+    const rxHome = await scope.home('rx4');
+    const proc = scope.spawn(['receive', '--output', out, '--bind', `127.0.0.1:${port}`, '--auto-accept', '--min-free', '0', '--no-progress', '--log-level', 'debug'], { home: rxHome, name: 'receive' });
+    await proc.until(() => proc.stderr.includes('wraith receiving as'), 20_000, 'the receiving line');
+    const dir = await scope.tempDir('d');
+    const sent = await writeRandomFile(join(dir, 'burst.bin'), 16 * MiB);
+    const r = await scope.send([join(dir, 'burst.bin')], `${rxHome.peerId}@127.0.0.1:${port}`, { home: await scope.home('txd') }).result(60_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await sha256File(join(out, 'burst.bin'))).toBe(sent);
+    // Checked every 10 s: the interval with the file, then a quiet one.
+    await proc.until(() => proc.stderr.includes('idle after traffic: memory given back'), 35_000, 'the idle trim');
+    const line = proc.stderr.split('\n').find((l) => l.includes('memory given back'))!;
+    expect(JSON.parse(line)).toMatchObject({ released: expect.any(Boolean), rss_before: expect.any(Number) });
+    proc.signal('SIGINT');
+    expect(await proc.waitExit(20_000)).toEqual({ code: 0, signal: null });
   }, 120_000);
 });

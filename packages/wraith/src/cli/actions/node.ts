@@ -1,6 +1,7 @@
 /**
  * `wraith daemon`, `receive`, `send` and `demo` (registered in ../commands/node.ts). Only the
- * daemon serves metrics (admin API); the others count into a DiscardStats.
+ * daemon serves metrics (admin API); `receive` counts for its idle trim only; the others count
+ * into a DiscardStats.
  */
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -192,16 +193,17 @@ export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, 
   const shutdown = watchShutdown(io, { onHup: () => log.reopen(), foreground: true });
   const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
   let result: ReceiveResult | null = null;
+  // A receive can run for days: after each burst of files it gives memory back, as the daemon does.
+  const stats = new Stats();
+  const stopTrim = opts.once === true ? () => undefined : trimWhenIdle(stats, log.logger);
   try {
     const runReceive = await loadNode('runReceive');
-    result = await runReceive(
-      { config, home, identity, log, stats: new DiscardStats(), signal: shutdown.signal, once: opts.once === true },
-      ui,
-    );
+    result = await runReceive({ config, home, identity, log, stats, signal: shutdown.signal, once: opts.once === true }, ui);
     if (result.errors.length > 0) state.exitCode = result.errors[0]!.exitCode;
     // Stopped by the user mid-file: not a clean end, as a send's Ctrl-C is not.
     else if (result.interrupted > 0) state.exitCode = EXIT_CODES.cancelled;
   } finally {
+    stopTrim();
     ui.close();
     // The files' own lines are above; this says what the whole run took in.
     if (result !== null && !state.json) io.stderr.write(`${receiveSummary(result)}\n`);
