@@ -202,6 +202,32 @@ describe('refusals', () => {
       const ok = await scope.send([src], daemon.peer(), { home: tx }).result(60_000);
       expect(ok.code, ok.stderr).toBe(0);
     });
+
+    it('a download directory removed and made again: the daemon moves its lock there; when another receiver locked it first, the daemon stops with E_DOWNLOAD_DIR_LOCKED, exit 3', async () => {
+      const out = join(await scope.tempDir('remade'), 'in');
+      const first = await scope.daemon({ home: await scope.home('remade1'), output: out });
+      await rm(out, { recursive: true });
+      await mkdir(out);
+      await first.until(() => first.stderr.includes('its lock moved to the new one'), 10_000, 'the lock to move');
+      const other = await scope.home('remade2');
+      const refused = await scope.spawn(['daemon', '--json', '--bind', '127.0.0.1:0', '--admin-listen', 'off', '--output', out], { home: other, name: 'refused daemon' }).result(30_000);
+      expectFatal(refused, 'E_DOWNLOAD_DIR_LOCKED', 3);
+      expect(refused.events.at(-1)?.['message']).toContain(`(pid ${first.child.pid}: `);
+      const ok = await scope.send([src], first.peer(), { home: tx }).result(60_000);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(await sha256File(join(out, 'r.bin'))).toBe(sent);
+
+      // Removed again, and another receiver starts there before the daemon looks.
+      await rm(out, { recursive: true });
+      const second = await scope.daemon({ home: other, output: out });
+      const r = await first.result(15_000);
+      expectFatal(r, 'E_DOWNLOAD_DIR_LOCKED', 3);
+      expect(r.events.at(-1)?.['message']).toContain(`(pid ${second.child.pid}: `);
+      const mine = await scope.send([src], second.peer(), { home: tx }).result(60_000);
+      expect(mine.code, mine.stderr).toBe(0);
+      expect(await sha256File(join(out, 'r.bin'))).toBe(sent);
+      await second.terminate();
+    }, 120_000);
   }
 
   it('identity.key with mode 0644: E_HOME_PERMISSIONS naming the file and the chmod, exit 3', async () => {

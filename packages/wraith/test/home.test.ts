@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
@@ -281,6 +281,32 @@ describe('download directory lock', () => {
     } finally {
       killAll();
     }
+  });
+
+  it('recheck: a directory removed and made again gets the lock; one another receiver locked first is refused', () => {
+    const dir = join(tmpDir(), 'in');
+    const first = lockDownloadDir(dir);
+    expect(first.recheck()).toBe('same');
+    rmSync(dir, { recursive: true });
+    expect(first.recheck()).toBe('gone');
+    mkdirSync(dir);
+    expect(first.recheck()).toBe('moved');
+    expect(first.recheck()).toBe('same');
+    expect(() => lockDownloadDir(dir)).toThrow(/is in use by another process/);
+    // Made again, and another receiver starts there before the next check.
+    rmSync(dir, { recursive: true });
+    const second = lockDownloadDir(dir);
+    let err: WraithError | null = null;
+    try {
+      first.recheck();
+    } catch (e) {
+      err = e as WraithError;
+    }
+    expect(err?.code).toBe('E_DOWNLOAD_DIR_LOCKED');
+    first.release();
+    expect(second.recheck()).toBe('same');
+    second.release();
+    lockDownloadDir(dir).release();
   });
 
   it('reads the holder from /proc/locks by major:minor:inode', () => {

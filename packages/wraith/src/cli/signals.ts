@@ -12,6 +12,8 @@ export interface Shutdown {
   readonly signal: AbortSignal;
   /** Resolves when a stop was requested. */
   readonly requested: Promise<string>;
+  /** A stop the command itself asks for (it cannot go on), as graceful as a signal's. */
+  stop(why: string): void;
   dispose(): void;
 }
 
@@ -26,7 +28,11 @@ export function watchShutdown(io: CliIo, opts: ShutdownOptions = {}): Shutdown {
   const ac = new AbortController();
   let resolveRequested!: (sig: string) => void;
   const requested = new Promise<string>((r) => (resolveRequested = r));
-  if (!io.handleSignals) return { signal: ac.signal, requested, dispose: () => undefined };
+  const stopSelf = (why: string): void => {
+    ac.abort(new Error(why));
+    resolveRequested(why);
+  };
+  if (!io.handleSignals) return { signal: ac.signal, requested, stop: stopSelf, dispose: () => undefined };
   let count = 0;
   const stop = (sig: NodeJS.Signals): void => {
     count++;
@@ -45,6 +51,7 @@ export function watchShutdown(io: CliIo, opts: ShutdownOptions = {}): Shutdown {
   return {
     signal: ac.signal,
     requested,
+    stop: stopSelf,
     dispose() {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);

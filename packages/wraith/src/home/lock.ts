@@ -10,7 +10,7 @@
  * the stale file and not a fresh one written meanwhile.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, readFileSync, realpathSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, readFileSync, realpathSync, statSync, unlinkSync } from 'node:fs';
 import { link, mkdir, readFile, rename, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { WraithError } from '@wraith/core';
@@ -268,6 +268,14 @@ export interface DownloadDirLock {
   readonly dir: string | null;
   /** Why there is no lock, where that deserves a warning (not for a missing addon). */
   readonly skipped?: string;
+  /**
+   * Whether the lock is still on the directory at its path. One removed and made again (rm -rf
+   * and mkdir, or another receiver's start) is a new inode that the old lock does not cover:
+   * the lock moves to it ('moved'), or E_DOWNLOAD_DIR_LOCKED is thrown when another process
+   * locked it first. 'gone': nothing there now; not made again here (after a lazy unmount it
+   * would be made on the file system below).
+   */
+  recheck(): 'same' | 'moved' | 'gone';
   release(): void;
 }
 
@@ -294,25 +302,44 @@ export function lockDownloadDir(dir: string): DownloadDirLock {
     // flock on directories (NFS emulates it with POSIX locks, which need write access): a
     // receiver that does not start would help nobody.
     const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
-    return { dir: null, skipped: `it cannot be locked here (${why})`, release: () => undefined };
+    return { dir: null, skipped: `it cannot be locked here (${why})`, recheck: () => 'same', release: () => undefined };
   }
-  if (got === null) return { dir: null, release: () => undefined };
-  if (got.held) {
-    const st = statSync(dir);
-    const pid = flockHolder(st.dev, st.ino);
-    const who = pid === null ? 'another process' : `another process (pid ${pid}${commandOf(pid)})`;
-    const real = realpathSync(dir);
-    const shown = real === dir ? dir : `${dir} (${real})`;
-    throw new WraithError('E_DOWNLOAD_DIR_LOCKED', `download directory ${shown} is in use by ${who}: one wraith receiver at a time may receive into it`, { path: dir, pid });
-  }
-  const fd = got.fd;
+  if (got === null) return { dir: null, recheck: () => 'same', release: () => undefined };
+  if (got.held) throw dirLocked(dir);
+  let fd = got.fd;
   let open = true;
   return {
     dir,
+    recheck() {
+      if (!open) return 'same';
+      let now;
+      try {
+        now = statSync(dir);
+      } catch {
+        return 'gone';
+      }
+      const held = fstatSync(fd);
+      if (now.ino === held.ino && now.dev === held.dev) return 'same';
+      const next = lockDirectory(dir);
+      if (next === null) return 'same';
+      if (next.held) throw dirLocked(dir);
+      closeSync(fd);
+      fd = next.fd;
+      return 'moved';
+    },
     release() {
       if (!open) return;
       open = false;
       closeSync(fd);
     },
   };
+}
+
+function dirLocked(dir: string): WraithError {
+  const st = statSync(dir);
+  const pid = flockHolder(st.dev, st.ino);
+  const who = pid === null ? 'another process' : `another process (pid ${pid}${commandOf(pid)})`;
+  const real = realpathSync(dir);
+  const shown = real === dir ? dir : `${dir} (${real})`;
+  return new WraithError('E_DOWNLOAD_DIR_LOCKED', `download directory ${shown} is in use by ${who}: one wraith receiver at a time may receive into it`, { path: dir, pid });
 }

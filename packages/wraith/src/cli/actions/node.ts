@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
+import type { Logger } from 'pino';
 import { EXIT_CODES, WraithError } from '@wraith/core';
 import { fsError } from '../../fsutil.js';
 import { unsendablePath } from '../../walk.js';
@@ -102,11 +103,39 @@ async function openReceiver(opts: RunOpts, cmd: Command, io: CliIo, state: CliSt
   } else if (dirLock.dir === null) {
     log.logger.debug('no lock on the download directory without the native addon: a second receiver there is not refused');
   }
-  return { home, config, log, identity, release };
+  const lockNow = dirLock;
+  const followDir = (stop: (e: WraithError) => void): (() => void) => followDownloadDir(lockNow, log.logger, stop);
+  return { home, config, log, identity, release, followDir };
+}
+
+/** How often a receiver checks that its lock is on the download directory at its path. */
+const DIR_RECHECK_MS = 2000;
+
+/**
+ * Keeps the download directory's lock on the directory at its path: one removed and made again
+ * while the receiver runs gets the lock (else a second receiver could start there); when another
+ * process locked it first, `stop` is called with E_DOWNLOAD_DIR_LOCKED, once.
+ */
+function followDownloadDir(lock: DownloadDirLock, log: Logger, stop: (e: WraithError) => void): () => void {
+  if (lock.dir === null) return () => undefined;
+  const timer = setInterval(() => {
+    try {
+      if (lock.recheck() === 'moved') log.warn({ dir: lock.dir }, `download directory ${lock.dir} was removed and made again: its lock moved to the new one`);
+    } catch (e) {
+      if (!(e instanceof WraithError)) return; // it went again meanwhile: the next check tells
+      clearInterval(timer);
+      log.error({ alert: true, code: e.code, err: e.message }, 'the download directory was made again and another receiver locked it: stopping');
+      stop(e);
+    }
+  }, DIR_RECHECK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
-  const { home, config, log, identity, release } = await openReceiver(opts, cmd, io, state, false);
+  const { home, config, log, identity, release, followDir } = await openReceiver(opts, cmd, io, state, false);
+  let dirTaken: WraithError | null = null;
+  let stopFollow = (): void => undefined;
   let handle: DaemonHandle | null = null;
   let running = config;
   const service = serviceNotifier(io.env, log.logger);
@@ -162,6 +191,10 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
     service.ready(readyStatus());
     stopActivity = reportActivity(service, stats, readyStatus);
     stopTrim = trimWhenIdle(stats, log.logger);
+    stopFollow = followDir((e) => {
+      dirTaken = e;
+      shutdown.stop('download directory taken');
+    });
     if (state.json) {
       new NdjsonUi(io.stdout).emit('ready', null, { pid: process.pid, peer_id: identity.peerId, ...handle.info });
     } else {
@@ -177,9 +210,11 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
       log.logger.info('shutting down');
       await handle.close();
     }
+    if (dirTaken !== null) throw dirTaken;
   } finally {
     stopActivity();
     stopTrim();
+    stopFollow();
     service.close();
     shutdown.dispose();
     await removeRunInfo(home);
@@ -189,8 +224,13 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
 }
 
 export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, io: CliIo, state: CliState): Promise<void> {
-  const { home, config, log, identity, release } = await openReceiver(opts, cmd, io, state, true);
+  const { home, config, log, identity, release, followDir } = await openReceiver(opts, cmd, io, state, true);
   const shutdown = watchShutdown(io, { onHup: () => log.reopen(), foreground: true });
+  let dirTaken: WraithError | null = null;
+  const stopFollow = followDir((e) => {
+    dirTaken = e;
+    shutdown.stop('download directory taken');
+  });
   const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
   let result: ReceiveResult | null = null;
   // A receive can run for days: after each burst of files it gives memory back, as the daemon does.
@@ -199,10 +239,12 @@ export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, 
   try {
     const runReceive = await loadNode('runReceive');
     result = await runReceive({ config, home, identity, log, stats, signal: shutdown.signal, once: opts.once === true }, ui);
+    if (dirTaken !== null) throw dirTaken;
     if (result.errors.length > 0) state.exitCode = result.errors[0]!.exitCode;
     // Stopped by the user mid-file: not a clean end, as a send's Ctrl-C is not.
     else if (result.interrupted > 0) state.exitCode = EXIT_CODES.cancelled;
   } finally {
+    stopFollow();
     stopTrim();
     ui.close();
     // The files' own lines are above; this says what the whole run took in.
