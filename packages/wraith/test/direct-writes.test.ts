@@ -109,17 +109,24 @@ describe('all-zero spans', () => {
   });
 });
 
-describe('writeBatch on a full disk', () => {
-  it('reports E_NO_SPACE from an O_DIRECT write as it is: no fallback, O_DIRECT stays on', async () => {
+describe('writeBatch on a full or read-only disk', () => {
+  it.each([
+    ['E_NO_SPACE', 'ENOSPC'],
+    ['E_PERMISSION', 'EROFS'],
+  ] as const)('reports %s (%s) from an O_DIRECT write as it is: no fallback, O_DIRECT stays on', async (code, errno) => {
+    const buffered: number[] = [];
     const io = {
       writeChunks: async (fd: number) => {
-        if (fd === 7) throw new WraithError('E_NO_SPACE', 'write(fd=7): ENOSPC');
+        if (fd === 7) throw new WraithError(code, `write(fd=7): ${errno}`);
+        buffered.push(fd);
       },
     } as unknown as FileIo;
     const target = { fd: 3, direct: 7 as number | null };
     const failures: unknown[] = [];
-    await expect(writeBatch(io, target, [w(0, allocAligned(ALIGN).fill(1))], (e) => failures.push(e))).rejects.toMatchObject({ code: 'E_NO_SPACE' });
+    await expect(writeBatch(io, target, [w(0, allocAligned(ALIGN).fill(1))], (e) => failures.push(e))).rejects.toMatchObject({ code });
     expect(failures).toEqual([]);
+    expect(buffered).toEqual([]);
+    expect(target.direct).toBe(7);
   });
 });
 

@@ -9,10 +9,12 @@ import { makeStore } from './store-helpers.js';
 import { tmpDir } from './helpers.js';
 
 describe('a download directory that cannot be written', () => {
-  it('EROFS reads as a read-only file system (E_PERMISSION), not a bare errno', () => {
+  it('EROFS reads as a read-only file system (E_PERMISSION), not a bare errno, and ends the session (receiverWide)', () => {
     const e = ioError('open', '/d/.f.part', Object.assign(new Error('EROFS: openat2(...)'), { code: 'EROFS' }));
     expect(e.code).toBe('E_PERMISSION');
-    expect(e.message).toBe("open(/d/.f.part): the receiver's file system is mounted read-only");
+    expect(e.message).toBe("open(/d/.f.part): the receiver's file system is mounted read-only (EROFS)");
+    expect(e.details).toMatchObject({ receiverWide: true });
+    expect(e.hint).toMatch(/^remount it read-write/);
   });
 
   itIf(IS_ROOT ? null : 'needs root (chattr +i)', 'an immutable download directory is named at start', async () => {

@@ -356,12 +356,12 @@ export class IncomingTransfers {
         // The file's last chunks need no resume state: complete() fsyncs the file before the
         // sender hears it is done (a crash before that re-fetches them).
         if (r.held.count + r.unsynced.length >= chunkCount(r.manifest)) r.unsyncedBytes = 0;
-        else if (r.unsyncedBytes >= SYNC_BYTES) void this.sync(r).catch((err) => void this.fail(r, asWraith(err).code, asWraith(err).message, true));
+        else if (r.unsyncedBytes >= SYNC_BYTES) void this.sync(r).catch((err) => void this.failWrite(r, err));
         else this.armSync(r);
       }
       if (r.received && !r.failed && r.queue.length === 0) await this.finish(r);
     } catch (err) {
-      await this.fail(r, asWraith(err).code, asWraith(err).message, true);
+      await this.failWrite(r, err);
     } finally {
       r.writing = false;
     }
@@ -372,7 +372,7 @@ export class IncomingTransfers {
     if (r.syncTimer || r.unsynced.length === 0) return;
     r.syncTimer = setTimeout(() => {
       r.syncTimer = null;
-      this.sync(r).catch((err) => void this.fail(r, asWraith(err).code, asWraith(err).message, true));
+      this.sync(r).catch((err) => void this.failWrite(r, err));
     }, SYNC_DELAY_MS);
   }
 
@@ -478,6 +478,25 @@ export class IncomingTransfers {
     if (r === undefined || r.received || r.failed) return false;
     await this.fail(r, 'E_TRANSFER_CANCELLED', 'cancelled by the receiver\'s operator', true);
     return true;
+  }
+
+  /**
+   * A write, sync or install of `r` failed. A file system gone read-only (remounted after an
+   * error) fails every file the same way: the session ends with it, as for a download directory
+   * gone, and the sender stops instead of sending the rest of its tree to be refused.
+   */
+  private async failWrite(r: Rx, err: unknown): Promise<void> {
+    const e = asWraith(err);
+    const readOnly = e.details?.['errnoName'] === 'EROFS' || (err as NodeJS.ErrnoException).code === 'EROFS';
+    const reason = readOnly ? `the receiver's download directory ${this.store.downloadDir} is on a file system now mounted read-only (EROFS): ${e.message}` : e.message;
+    await this.fail(r, e.code, reason, true);
+    if (!readOnly) return;
+    this.log.error({ dir: this.store.downloadDir, err: e.message }, 'the download directory is on a read-only file system: no file can be received until it is remounted read-write (after an error: see the kernel log, fsck first)');
+    const ep = this.node.endpoint;
+    if (ep.hasSession(r.session)) {
+      ep.close(nowMicros(), r.session, e.code, this.wireReason(reason));
+      this.node.driver.kick();
+    }
   }
 
   /** A reason for the sender: where this host keeps its files is not its business (the log has the path). */

@@ -182,7 +182,9 @@ export function ioError(op: string, path: string, e: unknown): WraithError {
     return new WraithError('E_PERMISSION', `${op}(${path}): ${(e as Error).message}`, { path });
   }
   if (code === 'EROFS') {
-    return new WraithError('E_PERMISSION', `${op}(${path}): the receiver's file system is mounted read-only`, { path });
+    // receiverWide: every other file would meet it too, so the session ends with it (incoming.ts).
+    return new WraithError('E_PERMISSION', `${op}(${path}): the receiver's file system is mounted read-only (EROFS)`, { path, errnoName: code, receiverWide: true },
+      'remount it read-write (one that went read-only after an error: see the kernel log, fsck first)');
   }
   if (code === 'EMFILE' || code === 'ENFILE') {
     return new WraithError('E_IO', `${op}(${path}): the receiver has too many files open (${code})`, { path, errno: code },

@@ -54,7 +54,8 @@ export interface WrittenBytes {
 }
 
 /**
- * Writes a batch through both fds. A failed O_DIRECT write (other than a full disk) turns
+ * Writes a batch through both fds. A failed O_DIRECT write (other than a full disk, or one
+ * refused: a read-only file system, permissions) turns
  * O_DIRECT off for this file (`onDirectFailure` hears why) and its spans are written again
  * through the page cache, so a file system that accepts the open but not the write loses nothing.
  * All-zero spans are not written: a partial is created sparse at its full size, so they read
@@ -75,8 +76,9 @@ export async function writeBatch(
   await Promise.all([
     direct.length > 0 && dfd !== null
       ? io.writeChunks(dfd, direct).catch((err: unknown) => {
-          // A full disk is full either way: report it, not a fallback.
-          if (isWraithError(err) && err.code === 'E_NO_SPACE') throw err;
+          // A full disk is full either way, a read-only file system (remounted after an error)
+          // read-only either way: report it, not a fallback.
+          if (isWraithError(err) && (err.code === 'E_NO_SPACE' || err.code === 'E_PERMISSION')) throw err;
           directOk = false;
           if (target.direct === dfd) {
             target.direct = null;
