@@ -163,9 +163,20 @@ export interface Transport {
    * UDP headers); null when unknown. Larger ones, up to maxDatagram, may leave fragmented.
    */
   pathDatagram?(peer: SocketAddr): number | null;
+  /**
+   * Optional, cold path (about once a second): null while the transport can still receive,
+   * else why not, asked of the kernel. `addressGone`: what it was bound to went with it (a
+   * deleted interface), so no other transport on that address can help either.
+   */
+  lost?(): TransportLoss | null;
   stats(): TransportStats;
   /** Idempotent; after it is called, onRecv and onWritable never fire again. */
   close(): Promise<void>;
+}
+
+export interface TransportLoss {
+  readonly reason: string;
+  readonly addressGone: boolean;
 }
 
 /** js-libp2p-style factory: configuration first, then shared components. */

@@ -100,6 +100,22 @@ export class XdpProgram {
     return this.linkFd >= 0;
   }
 
+  /**
+   * What the kernel says of our attachment now (a netlink query: cold path). 'gone': the
+   * interface was deleted (its index is no more), and the link with it. 'detached': another
+   * process took our program off (bpftool link detach); it is never attached again from here.
+   */
+  health(): 'ok' | 'gone' | 'detached' {
+    if (this.linkFd < 0) return 'ok';
+    let q;
+    try {
+      q = this.x.xdpQuery(this.ifindex);
+    } catch (e) {
+      return errnoOf(e) === ERRNO.ENODEV ? 'gone' : 'ok'; // anything else: cannot tell, ask again later
+    }
+    return [q.progId, q.drvProgId, q.skbProgId].includes(this.progId) ? 'ok' : 'detached';
+  }
+
   /** Detaches: closing our only link fd takes the program off the interface. */
   detach(): void {
     if (this.linkFd >= 0) {

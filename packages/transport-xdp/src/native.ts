@@ -55,4 +55,4 @@ export function toWraithError(e: unknown, fallback: ErrorCode = 'E_XDP_UNAVAILAB
   return new WraithError(code, String(err?.message ?? e), details, hint);
 }
 
-export const ERRNO = { EPERM: 1, ENOENT: 2, EAGAIN: 11, ENOMEM: 12, EBUSY: 16, EEXIST: 17, EINVAL: 22, EOPNOTSUPP: 95 } as const;
+export const ERRNO = { EPERM: 1, ENOENT: 2, EAGAIN: 11, ENOMEM: 12, EBUSY: 16, EEXIST: 17, ENODEV: 19, EINVAL: 22, EOPNOTSUPP: 95 } as const;

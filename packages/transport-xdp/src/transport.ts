@@ -25,6 +25,7 @@ import {
   WraithError,
   type SocketAddr,
   type Transport,
+  type TransportLoss,
   type TransportCaps,
   type TransportFactory,
   type TransportStats,
@@ -399,6 +400,16 @@ export class XdpTransport implements Transport {
   /** AF_XDP never fragments: what fits the interface is what reaches the peer unfragmented. */
   pathDatagram(peer: SocketAddr): number | null {
     return this.maxDatagram(peer);
+  }
+
+  /** The interface deleted, or our program detached by another process: nothing arrives any more. */
+  lost(): TransportLoss | null {
+    if (this.closed) return null;
+    const { program, ifname } = this.cfg;
+    const h = program.health();
+    if (h === 'gone') return { reason: `interface ${ifname} (index ${program.ifindex}) is gone, and the XDP program with it`, addressGone: true };
+    if (h === 'detached') return { reason: `the XDP program on ${ifname} was detached by another process`, addressGone: false };
+    return null;
   }
 
   /**

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { MerkleTree, WraithError, type SocketAddr } from '@wraith/core';
-import type { NodeContext, NodeModule } from '../node-api.js';
+import type { DaemonHandle, NodeContext, NodeModule } from '../node-api.js';
 import type { RunInfo } from '../home/runinfo.js';
 import { FileStore } from '../store/index.js';
 import { formatAddr, parseAddr, type PeerSpec } from '../peer.js';
@@ -168,11 +168,18 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
     throw e;
   }
   let resolveDone!: () => void;
-  const done = new Promise<void>((r) => (resolveDone = r));
+  let rejectDone!: (e: Error) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
+  });
+  // The node cannot go on (its XDP interface was deleted): it shuts down as on SIGTERM, and
+  // `done` rejects with why, so the daemon exits with that error.
+  const settle = (): void => (node.fatal !== null ? rejectDone(node.fatal) : resolveDone());
   let closing = false;
   const local = node.localAddr;
   const info = (): Omit<RunInfo, 'pid' | 'peer_id'> => ({ udp_addrs: [formatAddr(local)], admin_url: admin.url, transport: node.transportName });
-  return {
+  const handle: DaemonHandle = {
     info: info(),
     done,
     reload(config) {
@@ -190,7 +197,7 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
       if (closing) return done;
       closing = true;
       // Stop accepting, checkpoint, tell peers (retriable), exit within 5 s.
-      const hard = setTimeout(() => resolveDone(), 4500);
+      const hard = setTimeout(settle, 4500);
       try {
         await admin.close();
         await incoming.checkpoint();
@@ -198,11 +205,13 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
       } finally {
         stopSweeps();
         clearTimeout(hard);
-        resolveDone();
+        settle();
       }
       return done;
     },
   };
+  node.events.once('fatal', () => void handle.close().catch(() => undefined));
+  return handle;
 };
 
 export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
@@ -219,6 +228,7 @@ export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
   const finished = (): boolean => offered.size > 0 && incoming.activeCount === 0 && [...node.sessionPeers.keys()].every((s) => offered.has(s));
   await new Promise<void>((resolve) => {
     opts.signal.addEventListener('abort', () => resolve(), { once: true });
+    node.events.once('fatal', () => resolve());
     node.events.on('event', (e: { type: string; session?: number }) => {
       if (e.type === 'offer' && e.session !== undefined) offered.add(e.session);
       if (opts.once && e.type === 'closed' && finished()) resolve();
@@ -231,6 +241,7 @@ export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
   const interrupted = incoming.activeCount;
   await incoming.checkpoint();
   await node.close('E_SHUTTING_DOWN', 'the receiver stopped', 1000);
+  if (node.fatal !== null) throw node.fatal;
   return { ...incoming.totals, interrupted };
 };
 

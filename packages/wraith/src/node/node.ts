@@ -24,6 +24,7 @@ import type { Identity } from '../home/identity.js';
 import type { Log } from '../log.js';
 import type { Stats } from '../stats.js';
 import { monoMs } from '../clock.js';
+import { formatAddr } from '../peer.js';
 import { Driver, nowMicros } from './driver.js';
 import { selectTransport, type TransportProbe } from './select-transport.js';
 import { StatsBridge } from './stats-bridge.js';
@@ -81,6 +82,8 @@ export class WraithNode {
   private readonly bridge: StatsBridge;
   private statsTimer: NodeJS.Timeout;
   private closed = false;
+  /** Why the node cannot go on (see stopFatally), or null. */
+  fatal: WraithError | null = null;
   private watchdog: XdpWatchdog | null = null;
   /** Runtime transport switches, for status and tests. */
   readonly transportChanges: Array<{ from: string; to: string; reason: string; at: string }> = [];
@@ -116,6 +119,7 @@ export class WraithNode {
     driver.unreachable = (peer, error) => this.unreachable(peer, error);
     this.statsTimer = setInterval(() => {
       this.bridge.update();
+      this.checkTransport();
       this.recheckPaths();
       if (this.log.isLevelEnabled('debug')) {
         for (const sess of endpoint.listSessions()) this.log.debug({ session: sess.id, ...sess.metrics() }, 'session metrics');
@@ -133,7 +137,13 @@ export class WraithNode {
       if (m) targets.push({ host: m[1] as string, port: Number(m[2]) });
     }
     if (targets.length === 0) return;
-    this.watchdog = new XdpWatchdog(targets, w.interval, w.failures, (ev) => void this.fallbackToUdp(ev), this.opts.log.child('watchdog'));
+    this.watchdog = new XdpWatchdog(
+      targets,
+      w.interval,
+      w.failures,
+      (ev) => void this.fallbackToUdp('watchdog', `XDP watchdog tripped (${ev.lastErrors.join('; ')})`, ev),
+      this.opts.log.child('watchdog'),
+    );
     this.watchdog.start();
   }
 
@@ -154,14 +164,22 @@ export class WraithNode {
   }
 
   /** Detach XDP and carry on over UDP on the same address, sessions intact. */
-  async fallbackToUdp(evidence: WatchdogEvidence): Promise<void> {
-    if (this.transportName !== 'xdp' || this.closed) return;
+  async fallbackToUdp(reason: 'watchdog' | 'program_detached', why: string, evidence?: WatchdogEvidence): Promise<void> {
+    if (this.transportName !== 'xdp' || this.closed || this.fatal !== null) return;
     const addr = this.localAddr;
-    this.log.error({ alert: true, evidence }, `ALERT: XDP watchdog tripped: detaching XDP and falling back to UDP (${evidence.lastErrors.join('; ')})`);
+    this.log.error({ alert: true, ...(evidence !== undefined ? { evidence } : {}) }, `ALERT: ${why}: detaching XDP and falling back to UDP`);
     const bind = addr.host.includes(':') ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
     this.replaced.push(this.driver.transport);
-    await this.driver.replaceTransport(() => createUdpTransport({ bind, maxDatagram: this.opts.config.network.max_datagram_size }));
-    const change = { from: 'xdp', to: 'udp', reason: 'watchdog', at: new Date().toISOString() };
+    try {
+      await this.driver.replaceTransport(() => createUdpTransport({ bind, maxDatagram: this.opts.config.network.max_datagram_size }));
+    } catch (e) {
+      // XDP is off and UDP would not open: nothing can arrive. Stopping says so; a node left
+      // running would look healthy and be deaf.
+      const err = e instanceof WraithError ? e : new WraithError('E_INTERNAL', (e as Error).message);
+      this.stopFatally(new WraithError(err.code, `${why}, and UDP on ${bind} would not open: ${err.message}`, err.details, err.hint));
+      return;
+    }
+    const change = { from: 'xdp', to: 'udp', reason, at: new Date().toISOString() };
     this.transportChanges.push(change);
     this.transportName = 'udp';
     this.transportDetails = {};
@@ -356,6 +374,32 @@ export class WraithNode {
    * Each second: a route that narrowed (narrowerPath) or widened (widerPath) under running
    * sessions. One route lookup per peer address (a socket, connect, getsockopt): microseconds.
    */
+  /**
+   * Once a second: a transport that can no longer receive (its program detached by another
+   * process) is replaced by UDP on the same address. When the address went with it (the
+   * interface was deleted), nothing on it can help: the node stops, saying why, and a service
+   * manager's restart brings it back once the interface is.
+   */
+  private checkTransport(): void {
+    if (this.closed || this.fatal !== null || this.transportName !== 'xdp') return;
+    const loss = this.driver.transport.lost?.() ?? null;
+    if (loss === null) return;
+    if (!loss.addressGone) {
+      void this.fallbackToUdp('program_detached', loss.reason);
+      return;
+    }
+    this.stopFatally(new WraithError('E_XDP_UNAVAILABLE', `${loss.reason}: nothing can arrive on ${formatAddr(this.localAddr)} any more`, { reason: loss.reason },
+      'start the node again once the interface is back (the systemd unit restarts it on its own)'));
+  }
+
+  /** Ends the node with `err`: logged as an alert; `onFatal` hears it once. */
+  private stopFatally(err: WraithError): void {
+    if (this.fatal !== null) return;
+    this.fatal = err;
+    this.log.error({ alert: true, code: err.code, err: err.message }, `ALERT: ${err.message}; stopping`);
+    this.events.emit('fatal', err);
+  }
+
   private recheckPaths(): void {
     if (this.driver.transport.pathDatagram === undefined) return;
     for (const a of this.endpoint.peerAddrs()) this.narrowerPath(a, 'route');
