@@ -70,15 +70,14 @@ export class Driver {
     // The loop keeps running meanwhile (timers, kicks); a send on the closed transport would
     // throw E_TRANSPORT_CLOSED out of a timer. Packets wait in the endpoint until the new one is in.
     this.swapping = true;
-    try {
-      await old.close();
-      const next = await open();
-      this.current = next;
-      this.backlog.clear();
-      this.attach(next);
-    } finally {
-      this.swapping = false;
-    }
+    await old.close();
+    // When the new one does not open, nothing is sent any more (swapping stays on): the caller
+    // stops the node, and sends on the closed transport would throw out of timers meanwhile.
+    const next = await open();
+    this.current = next;
+    this.backlog.clear();
+    this.attach(next);
+    this.swapping = false;
     this.kick();
   }
 
