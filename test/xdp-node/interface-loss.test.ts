@@ -7,7 +7,7 @@
  *   arrives identical;
  * - the interface is deleted: the address went with it, so no fallback can help; the daemon
  *   logs an ALERT and exits 5 (E_XDP_UNAVAILABLE) naming the interface, for its service
- *   manager to restart it once the interface is back.
+ *   manager to restart it once the interface is back; a sender on XDP exits the same way.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
@@ -53,7 +53,7 @@ describeIf(needRoot(), 'an XDP daemon whose attachment goes away', () => {
   let dir = '';
   let file = '';
   let fileSha = '';
-  const homes = { rx1: '', rx2: '', tx: '' };
+  const homes = { rx1: '', rx2: '', rx3: '', tx: '' };
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
@@ -128,5 +128,27 @@ describeIf(needRoot(), 'an XDP daemon whose attachment goes away', () => {
     expect(err, child.stderr).toMatchObject({ code: 'E_XDP_UNAVAILABLE', exit_code: 5 });
     expect(String(err!['message'])).toMatch(new RegExp(`^interface ${pair.ifA} \\(index \\d+\\) is gone, and the XDP program with it: nothing can arrive on ${pair.ipA.replace(/\./g, '\\.')}:${PORT} any more$`));
     expect(logLines(child).some((l) => l['alert'] === true && l['code'] === 'E_XDP_UNAVAILABLE')).toBe(true);
+  }, 120_000);
+
+  it('a sender on XDP whose interface is deleted mid-send: exit 5 with E_XDP_UNAVAILABLE, not a cancel or a wait for the peer', async () => {
+    const pair = await createVethPair();
+    pairs.push(pair);
+    const out = join(dir, 'out-udp');
+    mkdirSync(out);
+    const rx = pair.a.spawnNode(WRAITH, ['--home', homes.rx3, 'daemon', '--json', '--bind', `${pair.ipA}:${PORT}`, '--output', out, '--auto-accept', '--admin-listen', 'off', '--transport', 'udp']);
+    expect(await rx.waitFor((m) => m['type'] === 'ready' || m['type'] === 'error', 30_000), rx.stderr).toMatchObject({ type: 'ready' });
+    const s = pair.b.spawnNode(WRAITH, [
+      '--home', homes.tx, 'send', file, '--to', `${ids['rx3']}@${pair.ipA}:${PORT}`, '--json', '--rate', '2MiB',
+      '--transport', 'xdp', '--no-udp-fallback', '--xdp-interface', pair.ifB,
+    ]);
+    await s.waitFor((m) => m['type'] === 'progress' && Number(m['bytes_done']) > 0, 30_000);
+    await pair.b.ip(['link', 'del', pair.ifB]);
+    const t0 = Date.now();
+    const { code } = await s.exited;
+    expect(code, s.stderr).toBe(5);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(s.messages.filter((m) => m['type'] === 'error').at(-1), s.stderr).toMatchObject({ code: 'E_XDP_UNAVAILABLE', exit_code: 5, message: expect.stringMatching(new RegExp(`^interface ${pair.ifB} \\(index \\d+\\) is gone`)) });
+    rx.proc.kill('SIGTERM');
+    await rx.exited;
   }, 120_000);
 });

@@ -276,6 +276,14 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
   }
   if (node === null) throw new WraithError('E_INTERNAL', 'no socket to send from');
   const transferId = randomBytes(8).toString('hex');
+  // The user's stop, or the node's own (its XDP interface deleted): the send stops either way,
+  // and the error says which.
+  const stop = new AbortController();
+  const userStop = (): void => stop.abort(opts.signal.reason);
+  if (opts.signal.aborted) userStop();
+  else opts.signal.addEventListener('abort', userStop, { once: true });
+  const live = node;
+  live.events.once('fatal', () => stop.abort(live.fatal));
   try {
     const job = new OutgoingJob({
       node,
@@ -291,12 +299,13 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
       uiShowsErrors: true,
       log: log.child('send'),
       stats: opts.stats,
-      signal: opts.signal,
+      signal: stop.signal,
       transferId,
       earlyHash: opts.earlyHash ?? null,
       hashCache: hashCacheIn(opts.home.stateDir, config.transfer.hash_cache),
     });
     const r = await job.run();
+    if (node.fatal !== null) throw node.fatal;
     if (r.errors.length === 0) {
       ui.completed({
         transfer_id: transferId,
@@ -318,12 +327,14 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
       errors: r.errors,
     };
   } catch (e) {
+    if (node.fatal !== null) throw node.fatal;
     const err = e instanceof WraithError ? e : new WraithError('E_INTERNAL', (e as Error).message);
     if (err.code === 'E_CANCELLED') {
       await node.close('E_CANCELLED', 'cancelled by the sender', 500);
     }
     throw err;
   } finally {
+    opts.signal.removeEventListener('abort', userStop);
     await node.close(null, 'done', 500);
   }
 };
