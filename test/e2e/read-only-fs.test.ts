@@ -90,6 +90,8 @@ describeIf(needRoot(), 'a receiver file system that goes read-only (ext4, errors
     expect(n.code, next.describe()).toBe(7);
     const nErrors = n.events.filter((e) => e.type === 'error');
     expect(nErrors.at(-1), next.describe()).toMatchObject({ code: 'E_IO', message: expect.stringMatching(/mounted read-only \(EROFS\)/) });
+    // The daemon said it once, not once for each file offered with it.
+    expect(daemon.stderr.match(/"level":"warn"[^\n]*"msg":"offer refused"/g)?.length, daemon.stderr).toBe(1);
     expect(daemon.alive).toBe(true);
   }, 180_000);
 });

@@ -80,6 +80,8 @@ export interface IncomingStats {
  */
 export class IncomingTransfers {
   private readonly rx = new Map<string, Rx>();
+  /** Sessions ended by a refusal that holds for every file (download directory gone or read-only). */
+  private readonly endedWide = new Set<number>();
   /** Failed receives still letting go of their partial (fail() under way), and when they are done. */
   private readonly releasing = new Map<Rx, Promise<void>>();
   /** Offers being opened, by name and content: one at a time (see onOffer). */
@@ -151,6 +153,7 @@ export class IncomingTransfers {
         return;
       }
       case 'closed':
+        this.endedWide.delete(e.session);
         for (const r of [...this.rx.values()]) if (r.session === e.session) void this.fail(r, e.code ?? 'E_PEER_CLOSED', e.reason, false);
         void this.flushDirs(e.session, true).finally(() => this.dirs.delete(e.session));
         return;
@@ -242,7 +245,9 @@ export class IncomingTransfers {
       this.node.driver.kick();
     } catch (err) {
       const e = asWraith(err);
-      this.log.warn({ peer: peerId, name: m.name, code: e.code, err: e.message }, 'offer refused');
+      // Offers of a session a receiver-wide refusal already ended (a tree's files, offered
+      // together) were refused with it: once at warn is enough.
+      this.log[this.endedWide.has(session) ? 'debug' : 'warn']({ peer: peerId, name: m.name, code: e.code, err: e.message }, 'offer refused');
       this.stats.transferFinished('receive', 'rejected');
       if (ep.hasSession(session)) {
         try {
@@ -252,7 +257,10 @@ export class IncomingTransfers {
         }
         // Every other file would be refused the same way: the sender stops at this, not after
         // one refusal per file of its tree.
-        if (e.details?.['receiverWide'] === true) ep.close(nowMicros(), session, e.code, this.wireReason(e.message));
+        if (e.details?.['receiverWide'] === true && !this.endedWide.has(session)) {
+          this.endedWide.add(session);
+          ep.close(nowMicros(), session, e.code, this.wireReason(e.message));
+        }
         this.node.driver.kick();
       }
     } finally {
@@ -494,6 +502,7 @@ export class IncomingTransfers {
     this.log.error({ dir: this.store.downloadDir, err: e.message }, 'the download directory is on a read-only file system: no file can be received until it is remounted read-write (after an error: see the kernel log, fsck first)');
     const ep = this.node.endpoint;
     if (ep.hasSession(r.session)) {
+      this.endedWide.add(r.session);
       ep.close(nowMicros(), r.session, e.code, this.wireReason(reason));
       this.node.driver.kick();
     }
