@@ -8,12 +8,15 @@ import { orderTransfers } from '../admin/order.js';
 import { startAdminServer } from '../admin/server.js';
 import { packageVersion } from '../cli/version.js';
 import type { DaemonOptions } from '../node-api.js';
-import { formatAddr, parsePeer } from '../peer.js';
+import { formatAddr, parsePeer, type PeerSpec } from '../peer.js';
+import { resolveSendPath } from '../admin/send-roots.js';
 import type { TransferUi } from '../ui/types.js';
 import type { IncomingTransfers } from './incoming.js';
 import type { WraithNode } from './node.js';
 import { OutgoingJob } from './outgoing.js';
 import { hashCacheIn } from './hash-cache.js';
+import { ApiSendStore, type ApiSendRecord } from './api-sends.js';
+import type { Logger } from 'pino';
 
 /** Finished transfers kept for GET /v1/transfers. */
 const KEEP_FINISHED = 200;
@@ -29,6 +32,9 @@ export class DaemonAdminProvider implements AdminProvider {
   private readonly jobs = new Map<string, Job>();
   /** The config as last (re)loaded: [peers] and [admin] send_roots apply on reload (SIGHUP). */
   private config: DaemonOptions['config'];
+  private readonly saved: ApiSendStore;
+  private readonly log: Logger;
+  private closing = false;
 
   constructor(
     private readonly node: WraithNode,
@@ -37,6 +43,8 @@ export class DaemonAdminProvider implements AdminProvider {
   ) {
     this.events.setMaxListeners(100);
     this.config = opts.config;
+    this.saved = new ApiSendStore(opts.home.stateDir);
+    this.log = opts.log.child('admin-send');
   }
 
   status(): StatusDto {
@@ -142,7 +150,49 @@ export class DaemonAdminProvider implements AdminProvider {
 
   async startTransfer(path: string, peerName: string, rateBps: number | null, allowGrowth = false): Promise<TransferDto> {
     const peer = parsePeer(peerName, this.config.peers);
-    const id = randomBytes(8).toString('hex');
+    const rec: ApiSendRecord = { id: randomBytes(8).toString('hex'), path, peer: peerName, rate_bps: rateBps, allow_growth: allowGrowth, started_at: new Date().toISOString() };
+    await this.saved.save(rec).catch((e: Error) =>
+      this.log.warn({ transfer_id: rec.id, err: e.message }, 'this API send is not kept for a restart: a daemon restarted before it ends will not take it up'),
+    );
+    return this.launch(rec, peer);
+  }
+
+  /**
+   * At start: API sends that a stop or a crash interrupted go on, under their ids. Each is
+   * checked again as a request would be: a path no longer in send_roots, or a [peers.NAME]
+   * taken out, is not sent, with a warning.
+   */
+  async resumeSaved(): Promise<void> {
+    const { records, unreadable } = await this.saved.list().catch((e: Error) => {
+      this.log.warn({ err: e.message }, 'the API sends kept for a restart cannot be read');
+      return { records: [], unreadable: [] };
+    });
+    for (const file of unreadable) this.log.warn({ file }, 'a kept API send that is not a send record: left alone');
+    for (const rec of records) {
+      try {
+        if (!Object.hasOwn(this.config.peers, rec.peer)) throw new WraithError('E_PEER_UNKNOWN', `no [peers.${rec.peer}] entry in the config any more`, { peer: rec.peer });
+        const real = await resolveSendPath(rec.path, this.config.admin.send_roots);
+        const peer = parsePeer(rec.peer, this.config.peers);
+        this.log.info({ transfer_id: rec.id, path: real, peer: rec.peer, started_at: rec.started_at }, 'taking up an API send that a restart interrupted');
+        this.launch({ ...rec, path: real }, peer);
+      } catch (e) {
+        const err = e instanceof WraithError ? e : new WraithError('E_INTERNAL', (e as Error).message);
+        this.log.warn({ transfer_id: rec.id, path: rec.path, peer: rec.peer, code: err.code, err: err.message }, 'an API send that a restart interrupted is not taken up');
+        await this.saved.remove(rec.id).catch(() => undefined);
+      }
+    }
+  }
+
+  /** The daemon is stopping: the sends still running stay kept, to go on at the next start. */
+  stopping(): void {
+    this.closing = true;
+  }
+
+  private launch(rec: ApiSendRecord, peer: PeerSpec): TransferDto {
+    const { id, path } = rec;
+    const peerName = rec.peer;
+    const rateBps = rec.rate_bps;
+    const allowGrowth = rec.allow_growth;
     const abort = new AbortController();
     const dto: TransferDto = {
       id,
@@ -160,7 +210,7 @@ export class DaemonAdminProvider implements AdminProvider {
       rate_bps: 0,
       rate_limit_bps: rateBps,
       eta_s: null,
-      started_at: new Date().toISOString(),
+      started_at: rec.started_at,
       finished_at: null,
       errors: [],
       warnings: [],
@@ -213,7 +263,7 @@ export class DaemonAdminProvider implements AdminProvider {
       chunkSize: this.opts.config.transfer.chunk_size,
       maxConcurrent: this.opts.config.transfer.max_concurrent,
       ui,
-      log: this.opts.log.child('admin-send'),
+      log: this.log,
       stats: this.opts.stats,
       signal: abort.signal,
       transferId: id,
@@ -237,6 +287,10 @@ export class DaemonAdminProvider implements AdminProvider {
         dto.phase = null;
         dto.bytes_written = null;
         emit('transfer');
+        // Ended by the daemon's stop: kept, to go on at the next start.
+        if (!this.closing || dto.state === 'completed') {
+          this.saved.remove(id).catch((e: Error) => this.log.warn({ transfer_id: id, err: e.message }, 'a finished API send record could not be removed'));
+        }
       });
     return { ...dto };
   }
@@ -287,6 +341,7 @@ export async function startAdmin(a: { node: WraithNode; incoming: IncomingTransf
 }> {
   const c = a.opts.config.admin;
   const provider = new DaemonAdminProvider(a.node, a.incoming, a.opts);
+  await provider.resumeSaved();
   a.node.events.on('event', (e: { type: string }) => {
     if (e.type === 'transport_changed') provider.events.emit('event', e);
   });
@@ -302,7 +357,10 @@ export async function startAdmin(a: { node: WraithNode; incoming: IncomingTransf
   });
   return {
     url: server.url,
-    close: () => server.close(),
+    close: () => {
+      provider.stopping();
+      return server.close();
+    },
     reload: (config) => {
       provider.reload(config);
     },

@@ -1,0 +1,84 @@
+/**
+ * Sends started through the admin API outlive a restart of the daemon that runs them: daemon A
+ * (send_roots, [peers.b]) is stopped with SIGTERM in the middle of a rate-capped send to daemon
+ * B and started again; the send goes on under its id, resumes what B already holds, and arrives
+ * identical. A kept send whose path left send_roots meanwhile is not taken up, with a warning.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { adminDaemon, type Admin } from '../support/hostile.js';
+import { Scope, sha256File, sleep, writeRandomFile } from '../support/procs.js';
+
+const MiB = 1 << 20;
+const scope = new Scope('admin-e2e-restart');
+afterAll(() => scope.dispose());
+
+interface Transfer {
+  id: string;
+  state: string;
+  bytes_done: number;
+  started_at: string;
+}
+
+async function transfer(admin: Admin, id: string): Promise<Transfer> {
+  const r = await admin.get(`/v1/transfers/${id}`);
+  if (r.status !== 200) throw new Error(`GET /v1/transfers/${id}: ${r.status} ${r.body}`);
+  return JSON.parse(r.body) as Transfer;
+}
+
+async function until(pred: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`not ${what} within ${ms} ms`);
+    await sleep(50);
+  }
+}
+
+it('an API send interrupted by a restart goes on under its id and resumes; one whose path left send_roots is dropped with a warning', async () => {
+  const [homeA, homeB] = await Promise.all([scope.home('a'), scope.home('b')]);
+  const dB = await scope.daemon({ home: homeB, name: 'daemon-b' });
+  const root = await scope.tempDir('root');
+  const outside = await scope.tempDir('outside');
+  const src = join(root, 'big.bin');
+  const sent = await writeRandomFile(src, 40 * MiB);
+  await writeFile(join(homeA.dir, 'config.toml'), `[admin]\nsend_roots = [${JSON.stringify(root)}]\n\n[peers.b]\nid = ${JSON.stringify(dB.peerId)}\naddr = ${JSON.stringify(dB.addr)}\n`, { mode: 0o600 });
+
+  const first = await adminDaemon(scope, { home: homeA, name: 'daemon-a' });
+  const post = await fetch(`${first.admin.url}/v1/transfers`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${first.admin.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ path: src, peer: 'b', rate: '8M' }),
+  });
+  expect(post.status).toBe(201);
+  const { id, started_at } = (await post.json()) as Transfer;
+  const kept = join(homeA.dir, 'state', 'api-sends', `${id}.json`);
+  expect(existsSync(kept)).toBe(true);
+  await until(async () => (await transfer(first.admin, id)).bytes_done >= 12 * MiB, 30_000, '12 MiB sent');
+  expect(await first.daemon.terminate()).toEqual({ code: 0, signal: null });
+  expect(existsSync(kept), 'kept across the stop').toBe(true);
+
+  // Another kept send, whose path is no longer in send_roots, and a file that is no record.
+  const stray = '0123456789abcdef';
+  const dir = join(homeA.dir, 'state', 'api-sends');
+  await writeFile(join(outside, 'x'), 'x');
+  await writeFile(join(dir, `${stray}.json`), JSON.stringify({ id: stray, path: join(outside, 'x'), peer: 'b', rate_bps: null, allow_growth: false, started_at }));
+  await writeFile(join(dir, 'junk.json'), '{not json');
+
+  const second = await adminDaemon(scope, { home: homeA, name: 'daemon-a again' });
+  await until(async () => (await transfer(second.admin, id)).state === 'completed', 60_000, 'completed after the restart');
+  const t = await transfer(second.admin, id);
+  expect(t.started_at).toBe(started_at);
+  expect(await sha256File(join(dB.output, 'big.bin'))).toBe(sent);
+  const lines = second.daemon.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(lines.find((l) => l['msg'] === 'taking up an API send that a restart interrupted')).toMatchObject({ transfer_id: id, path: src, peer: 'b' });
+  expect(lines.find((l) => l['msg'] === 'an API send that a restart interrupted is not taken up')).toMatchObject({ transfer_id: stray, code: 'E_ADMIN_PATH_OUTSIDE' });
+  expect(lines.some((l) => l['msg'] === 'a kept API send that is not a send record: left alone' && String(l['file']).endsWith('junk.json'))).toBe(true);
+  // B resumed: its second receive of big.bin held chunks from the first.
+  const receiving = dB.stderr.split('\n').filter((l) => l.includes('"msg":"receiving"') && l.includes('big.bin')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(receiving.length, dB.stderr).toBeGreaterThanOrEqual(2);
+  expect(Number(receiving.at(-1)!['resumed_chunks'])).toBeGreaterThan(0);
+  await until(async () => !existsSync(kept), 5000, 'the record removed once completed');
+  expect((await readdir(dir)).sort()).toEqual(['junk.json']);
+}, 180_000);
