@@ -411,4 +411,14 @@ describeIf(needRoot(), 'wraith node on AF_XDP (namespaces, veth)', () => {
       await d.child.kill('SIGTERM');
     }
   });
+
+  it('an XDP sender dialling a port where nothing listens fails at once with E_PEER_UNREACHABLE (exit 5): the kernel socket sees the ICMP error', async () => {
+    const t0 = Date.now();
+    const s = send(pair.b, homes.s, small, `${ids.a}@${pair.ipA}:${PORT_A2 + 1}`, ['--transport', 'xdp', '--no-udp-fallback', '--xdp-interface', pair.ifB]);
+    const { code } = await s.exited;
+    expect(code, s.stderr).toBe(EXIT_NETWORK);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    expect(s.messages.filter((m) => m['type'] === 'error').at(-1), s.stderr).toMatchObject({ code: 'E_PEER_UNREACHABLE' });
+    expect(await xdpProgOn(pair.b, pair.ifB), 'the sender detached on exit').toBeNull();
+  });
 });

@@ -151,7 +151,7 @@ export interface Transport {
    * Optional: register the callback fired when the kernel reports an ICMP error for a datagram
    * sent to `peer`; `error` is the errno name: ECONNREFUSED (nothing listens on that port),
    * EHOSTUNREACH, ENETUNREACH, EMSGSIZE, ... Advisory: the transport keeps working. Transports
-   * that cannot see ICMP errors (node:dgram, AF_XDP) do not have it.
+   * that cannot see ICMP errors (node:dgram) do not have it; AF_XDP has it through its kernel socket.
    */
   onUnreachable?(cb: (peer: SocketAddr, error: string) => void): void;
   localAddr(): SocketAddr;

@@ -17,7 +17,6 @@
  * whose next hop is not resolved yet go through the kernel UDP socket
  * (which also makes the kernel resolve them).
  */
-import dgram from 'node:dgram';
 import { isIPv4, isIPv6 } from 'node:net';
 import {
   addrKey,
@@ -46,6 +45,7 @@ import {
   type ParsedUdp,
 } from './frames.js';
 import { nativeXdp, type NativeXdp, type XskSocket } from './native.js';
+import { createNativeUdpTransport } from '@wraith/transport-udp';
 import { interfaceAddrs, NextHopCache, type HopState } from './neigh.js';
 import * as netdev from './netdev.js';
 import { closeXsk, openXsk, type ZeroCopy } from './xsk.js';
@@ -85,8 +85,6 @@ const TX_HEADROOM = 64;
 const ADDR_CACHE_MAX = 65536;
 /** Pump delay while waiting for TX completions. */
 const PUMP_RETRY_MS = 1;
-/** Kernel-socket sends in flight before send() refuses (node:dgram would queue without bound). */
-const KERNEL_INFLIGHT_MAX = 1024;
 
 /** Counters logged with "XDP disabled on interface IF" (a process's lifetime totals). */
 const CLOSE_TOTALS = [
@@ -276,13 +274,13 @@ export class XdpTransport implements Transport {
   private readonly lendOffs: Uint32Array;
   private lendBatch: DatagramBatch | null = null;
 
-  private udp4: dgram.Socket | null = null;
-  private udp6: dgram.Socket | null = null;
-  private readonly kernelBatch: DatagramBatch;
+  /** The kernel path: the addon's UDP socket on our port (it sees ICMP errors, node:dgram does not). */
+  private kernel: Transport | null = null;
+  private readonly kernelTx: DatagramBatch;
   private recvCb: ((b: DatagramBatch) => void) | null = null;
   private writableCb: (() => void) | null = null;
+  private unreachableCb: ((peer: SocketAddr, error: string) => void) | null = null;
   private blocked = false;
-  private kernelInflight = 0;
   private kernelBlocked = false;
   private pumpScheduled = false;
   private pumpTimer: NodeJS.Timeout | null = null;
@@ -317,7 +315,7 @@ export class XdpTransport implements Transport {
     this.payLens = new Uint32Array(b);
     this.stagedIdx = new Uint32Array(b);
     this.lendOffs = new Uint32Array(b);
-    this.kernelBatch = new DatagramBatch(1, 65536);
+    this.kernelTx = new DatagramBatch(1, 65536);
     const src = cfg.bindHost;
     this.hops = new NextHopCache(
       cfg.ifname,
@@ -326,37 +324,33 @@ export class XdpTransport implements Transport {
     );
   }
 
-  /** Kernel UDP socket(s) on our port: what the program passes lands here. */
+  /** Kernel UDP socket on our port: what the program passes lands here. */
   async openKernelSockets(): Promise<void> {
     const bindHost = this.cfg.bindHost;
-    const open = (type: 'udp4' | 'udp6', address: string): Promise<dgram.Socket> =>
-      new Promise((resolve, reject) => {
-        const s = dgram.createSocket({ type, ipv6Only: type === 'udp6', recvBufferSize: 4 << 20 });
-        s.once('error', (e) => {
-          s.close();
-          const code = (e as NodeJS.ErrnoException).code;
-          reject(
-            code === 'EADDRINUSE'
-              ? new WraithError('E_ADDR_IN_USE', `UDP port ${this.cfg.port} on ${address} is in use`, { port: this.cfg.port })
-              : e,
-          );
-        });
-        s.bind(this.cfg.port, address, () => {
-          s.removeAllListeners('error');
-          s.on('error', (err) => this.cfg.log('warn', `kernel UDP socket error: ${err.message}`));
-          s.on('message', (msg, rinfo) => this.onKernelMessage(msg, rinfo));
-          resolve(s);
-        });
-      });
-    if (bindHost === null || isIPv4(bindHost)) this.udp4 = await open('udp4', bindHost ?? '0.0.0.0');
-    if (bindHost === null || isIPv6(bindHost)) {
+    const port = this.cfg.port;
+    const open = (bind: string): Promise<Transport> => createNativeUdpTransport({ bind, recvBufferBytes: 4 << 20, gso: false });
+    let k: Transport;
+    if (bindHost !== null) {
+      k = await open(isIPv6(bindHost) ? `[${bindHost}]:${port}` : `${bindHost}:${port}`);
+    } else {
       try {
-        this.udp6 = await open('udp6', bindHost ?? '::');
+        k = await open(`[::]:${port}`); // dual stack
       } catch (e) {
-        if (bindHost !== null) throw e;
-        this.cfg.log('debug', `no IPv6 kernel socket: ${(e as Error).message}`);
+        if (!(e instanceof WraithError) || e.details?.['errno'] !== 'EAFNOSUPPORT') throw e;
+        this.cfg.log('debug', `no IPv6 kernel socket: ${e.message}`);
+        k = await open(`0.0.0.0:${port}`);
       }
     }
+    k.onRecv((b) => this.onKernelBatch(b));
+    k.onWritable(() => {
+      if (!this.kernelBlocked || this.closed) return;
+      this.kernelBlocked = false;
+      this.writableCb?.();
+    });
+    k.onUnreachable?.((peer, error) => {
+      if (!this.closed) this.unreachableCb?.(peer, error);
+    });
+    this.kernel = k;
   }
 
   /** Starts RX polling on every socket. */
@@ -375,6 +369,11 @@ export class XdpTransport implements Transport {
 
   onWritable(cb: () => void): void {
     this.writableCb = cb;
+  }
+
+  /** ICMP errors for what the kernel socket sent: dials go that way until a peer's MAC is known. */
+  onUnreachable(cb: (peer: SocketAddr, error: string) => void): void {
+    this.unreachableCb = cb;
   }
 
   /**
@@ -457,11 +456,10 @@ export class XdpTransport implements Transport {
           if (n < staged) return this.stagedIdx[n]!;
           staged = bytes = 0;
         }
-        if (this.kernelInflight >= KERNEL_INFLIGHT_MAX) {
+        if (!this.sendKernel(batch, i, addr, len)) {
           this.kernelBlocked = true;
           return i;
         }
-        this.sendKernel(batch, i, addr, len);
         continue;
       }
       if (lent) {
@@ -588,10 +586,8 @@ export class XdpTransport implements Transport {
       this.cfg.program.detach();
       await Promise.all(this.cfg.sockets.map((q) => closeXsk(q.sock)));
       this.cfg.program.close();
-      for (const s of [this.udp4, this.udp6]) {
-        if (s) await new Promise<void>((r) => s.close(() => r()));
-      }
-      this.udp4 = this.udp6 = null;
+      await this.kernel?.close();
+      this.kernel = null;
       this.hops.close();
       this.cfg.release();
       this.cfg.log('info', `XDP disabled on interface ${this.cfg.ifname}`, totals);
@@ -660,14 +656,15 @@ export class XdpTransport implements Transport {
     return a;
   }
 
-  private onKernelMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  private onKernelBatch(b: DatagramBatch): void {
     if (this.closed) return;
-    this.c.kernelRxPackets++;
-    this.c.kernelRxBytes += msg.length;
-    const host = rinfo.address.startsWith('::ffff:') && isIPv4(rinfo.address.slice(7)) ? rinfo.address.slice(7) : rinfo.address;
-    const b = this.kernelBatch;
-    b.clear();
-    b.push(msg, { host, port: rinfo.port });
+    for (let i = 0; i < b.count; i++) {
+      this.c.kernelRxPackets++;
+      this.c.kernelRxBytes += b.lengths[i]!;
+      // An IPv4 peer on the dual-stack socket, named as the AF_XDP path names it.
+      const a = b.addrs[i]!;
+      if (a.host.startsWith('::ffff:') && isIPv4(a.host.slice(7))) b.addrs[i] = { host: a.host.slice(7), port: a.port };
+    }
     this.recvCb?.(b);
   }
 
@@ -718,26 +715,22 @@ export class XdpTransport implements Transport {
     return n;
   }
 
-  private sendKernel(batch: DatagramBatch, i: number, addr: SocketAddr, len: number): void {
-    const s = addr.host.includes(':') ? this.udp6 : this.udp4;
-    if (!s) {
+  /** False when the kernel socket takes no more now (onWritable follows). */
+  private sendKernel(batch: DatagramBatch, i: number, addr: SocketAddr, len: number): boolean {
+    const k = this.kernel;
+    if (k === null) {
       this.c.txNoRoute++;
-      return;
+      return true;
     }
+    // One datagram through the kernel socket (cold path: a peer whose MAC is not known yet).
+    const one = this.kernelTx;
+    one.clear();
     const off = batch.offsets[i]!;
-    // The batch is the caller's again after send() returns: copy (cold path).
-    const copy = Buffer.from(batch.buf.subarray(off, off + len));
+    one.push(batch.buf.subarray(off, off + len), addr);
+    if (k.send(one) === 0) return false;
     this.c.kernelTxPackets++;
     this.c.kernelTxBytes += len;
-    this.kernelInflight++;
-    s.send(copy, addr.port, addr.host, (err) => {
-      if (err) this.c.kernelTxErrors++;
-      this.kernelInflight--;
-      if (this.kernelBlocked && this.kernelInflight <= KERNEL_INFLIGHT_MAX / 2 && !this.closed) {
-        this.kernelBlocked = false;
-        this.writableCb?.();
-      }
-    });
+    return true;
   }
 
   private dropOversize(len: number, addr: SocketAddr): void {
