@@ -2,7 +2,8 @@
  * Sends started through the admin API outlive a restart of the daemon that runs them: daemon A
  * (send_roots, [peers.b]) is stopped with SIGTERM in the middle of a rate-capped send to daemon
  * B and started again; the send goes on under its id, resumes what B already holds, and arrives
- * identical. A kept send whose path left send_roots meanwhile is not taken up, with a warning.
+ * identical. A kept send whose path left send_roots meanwhile is not taken up, with a warning;
+ * one kept while the admin API is off waits for it, said at start.
  */
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
@@ -81,4 +82,13 @@ it('an API send interrupted by a restart goes on under its id and resumes; one w
   expect(Number(receiving.at(-1)!['resumed_chunks'])).toBeGreaterThan(0);
   await until(async () => !existsSync(kept), 5000, 'the record removed once completed');
   expect((await readdir(dir)).sort()).toEqual(['junk.json']);
+
+  // Kept while the admin API is off: said at start, and kept for a start with it on.
+  await second.daemon.terminate();
+  const waiting = 'fedcba9876543210';
+  await writeFile(join(dir, `${waiting}.json`), JSON.stringify({ id: waiting, path: src, peer: 'b', rate_bps: null, allow_growth: false, started_at }));
+  const off = await scope.daemon({ home: homeA, name: 'daemon-a without the API', adminListen: 'off' });
+  await until(async () => off.stderr.includes('before a restart wait for it'), 5000, 'the warning');
+  expect(off.stderr).toContain(waiting);
+  expect(existsSync(join(dir, `${waiting}.json`))).toBe(true);
 }, 180_000);

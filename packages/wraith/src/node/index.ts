@@ -17,6 +17,7 @@ import { sendersHint } from '../ui/senders-hint.js';
 import { OutgoingJob } from './outgoing.js';
 import { peerAddresses } from './dial.js';
 import { hashCacheIn } from './hash-cache.js';
+import { ApiSendStore } from './api-sends.js';
 import { LogLimiter } from '../log-limit.js';
 import { SourceHasher } from './source-hash.js';
 import { runDemo as demo } from './demo.js';
@@ -161,6 +162,8 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
       // Loaded here: fastify is a tenth of a second of start-up that `send` does not need.
       const { startAdmin } = await import('./admin-provider.js');
       admin = await startAdmin({ node, incoming, opts });
+    } else {
+      await warnKeptSends(opts.home.stateDir, log.logger);
     }
   } catch (e) {
     stopSweeps();
@@ -213,6 +216,13 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
   node.events.once('fatal', () => void handle.close().catch(() => undefined));
   return handle;
 };
+
+/** API sends kept from before a restart wait for the admin API: said once, not dropped. */
+async function warnKeptSends(stateDir: string, logger: Logger): Promise<void> {
+  const { records } = await new ApiSendStore(stateDir).list().catch(() => ({ records: [] }));
+  if (records.length === 0) return;
+  logger.warn({ transfers: records.map((r) => r.id) }, `${records.length} send(s) started through the admin API before a restart wait for it: they go on at a start with the admin API on`);
+}
 
 export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
   const { log } = opts;
