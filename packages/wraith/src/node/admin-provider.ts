@@ -341,7 +341,6 @@ export async function startAdmin(a: { node: WraithNode; incoming: IncomingTransf
 }> {
   const c = a.opts.config.admin;
   const provider = new DaemonAdminProvider(a.node, a.incoming, a.opts);
-  await provider.resumeSaved();
   a.node.events.on('event', (e: { type: string }) => {
     if (e.type === 'transport_changed') provider.events.emit('event', e);
   });
@@ -355,6 +354,8 @@ export async function startAdmin(a: { node: WraithNode; incoming: IncomingTransf
     provider,
     logger: a.opts.log.logger,
   });
+  // Once the API listens: a start that fails before this leaves the kept sends as they were.
+  await provider.resumeSaved();
   return {
     url: server.url,
     close: () => {
