@@ -7,6 +7,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { adminDaemon, type Admin } from '../support/hostile.js';
@@ -87,6 +88,14 @@ it('an API send interrupted by a restart goes on under its id and resumes; one w
   await second.daemon.terminate();
   const waiting = 'fedcba9876543210';
   await writeFile(join(dir, `${waiting}.json`), JSON.stringify({ id: waiting, path: src, peer: 'b', rate_bps: null, allow_growth: false, started_at }));
+  // A start that fails (its admin port taken) leaves it as it was.
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', () => r()));
+  const busy = `127.0.0.1:${(holder.address() as AddressInfo).port}`;
+  const failed = await scope.spawn(['daemon', '--json', '--bind', '127.0.0.1:0', '--output', await scope.tempDir('a-out'), '--admin-listen', busy], { home: homeA, name: 'daemon-a, admin port taken' }).result(30_000);
+  holder.close();
+  expect(failed.code, failed.stderr).toBe(5);
+  expect(existsSync(join(dir, `${waiting}.json`))).toBe(true);
   const off = await scope.daemon({ home: homeA, name: 'daemon-a without the API', adminListen: 'off' });
   await until(async () => off.stderr.includes('before a restart wait for it'), 5000, 'the warning');
   expect(off.stderr).toContain(waiting);
