@@ -294,6 +294,7 @@ export class XdpTransport implements Transport {
     kernelTxPackets: 0,
     kernelTxBytes: 0,
     kernelTxErrors: 0,
+    kernelRxDrops: 0,
     xdpTxPackets: 0,
     xdpTxBytes: 0,
     txOversize: 0,
@@ -540,6 +541,12 @@ export class XdpTransport implements Transport {
       ringDrops += (s['rx_dropped'] ?? 0) + (s['rx_ring_full'] ?? 0);
     }
     const c = this.c;
+    // The kernel socket counts its own failed sends and its drops (the last figures stay after close).
+    const ks = this.kernel?.stats();
+    if (ks !== undefined) {
+      c.kernelTxErrors = ks.txDropped;
+      c.kernelRxDrops = ks.rxDropped;
+    }
     Object.assign(extra, {
       xdp_rx_packets: xdpRx,
       xdp_rx_bytes: xdpRxBytes,
@@ -550,6 +557,7 @@ export class XdpTransport implements Transport {
       kernel_tx_packets: c.kernelTxPackets,
       kernel_tx_bytes: c.kernelTxBytes,
       kernel_tx_errors: c.kernelTxErrors,
+      kernel_rx_drops: c.kernelRxDrops,
       tx_oversize: c.txOversize,
       rx_invalid_frames: c.rxInvalidFrames,
       rx_other_dst: c.rxOtherDst,
@@ -564,7 +572,7 @@ export class XdpTransport implements Transport {
       rxPackets: xdpRx + c.kernelRxPackets,
       rxBytes: xdpRxBytes + c.kernelRxBytes,
       txDropped: c.txOversize + c.kernelTxErrors + c.txNoRoute,
-      rxDropped: ringDrops + c.rxInvalidFrames,
+      rxDropped: ringDrops + c.rxInvalidFrames + c.kernelRxDrops,
       extra,
     };
   }
