@@ -309,6 +309,20 @@ describe('download directory lock', () => {
     lockDownloadDir(dir).release();
   });
 
+  it('recheck follows the directory as resolved at start, as the store does: a symlink re-pointed elsewhere does not move the lock', () => {
+    const base = tmpDir();
+    mkdirSync(join(base, 'v1'));
+    mkdirSync(join(base, 'v2'));
+    symlinkSync(join(base, 'v1'), join(base, 'incoming'));
+    const lock = lockDownloadDir(join(base, 'incoming'));
+    rmSync(join(base, 'incoming'));
+    symlinkSync(join(base, 'v2'), join(base, 'incoming'));
+    expect(lock.recheck()).toBe('same');
+    expect(() => lockDownloadDir(join(base, 'v1'))).toThrow(/is in use by another process/);
+    lockDownloadDir(join(base, 'v2')).release();
+    lock.release();
+  });
+
   it('reads the holder from /proc/locks by major:minor:inode', () => {
     const locks = [
       '1: POSIX  ADVISORY  WRITE 100 fe:00:12 0 EOF',

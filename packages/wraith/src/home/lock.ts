@@ -308,21 +308,29 @@ export function lockDownloadDir(dir: string): DownloadDirLock {
   if (got.held) throw dirLocked(dir);
   let fd = got.fd;
   let open = true;
+  // The store writes beneath the path as resolved at start (a symlink re-pointed later does not
+  // move it): the lock follows that path, not the configured one.
+  let real = dir;
+  try {
+    real = realpathSync(dir);
+  } catch {
+    // gone already: the first recheck says so
+  }
   return {
     dir,
     recheck() {
       if (!open) return 'same';
       let now;
       try {
-        now = statSync(dir);
+        now = statSync(real);
       } catch {
         return 'gone';
       }
       const held = fstatSync(fd);
       if (now.ino === held.ino && now.dev === held.dev) return 'same';
-      const next = lockDirectory(dir);
+      const next = lockDirectory(real);
       if (next === null) return 'same';
-      if (next.held) throw dirLocked(dir);
+      if (next.held) throw dirLocked(real);
       closeSync(fd);
       fd = next.fd;
       return 'moved';
