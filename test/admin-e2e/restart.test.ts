@@ -11,7 +11,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { adminDaemon, type Admin } from '../support/hostile.js';
-import { Scope, sha256File, sleep, writeRandomFile } from '../support/procs.js';
+import { Scope, freeUdpPort, sha256File, sleep, writeRandomFile } from '../support/procs.js';
 
 const MiB = 1 << 20;
 const scope = new Scope('admin-e2e-restart');
@@ -47,7 +47,9 @@ it('an API send interrupted by a restart goes on under its id and resumes; one w
   const sent = await writeRandomFile(src, 40 * MiB);
   await writeFile(join(homeA.dir, 'config.toml'), `[admin]\nsend_roots = [${JSON.stringify(root)}]\n\n[peers.b]\nid = ${JSON.stringify(dB.peerId)}\naddr = ${JSON.stringify(dB.addr)}\n`, { mode: 0o600 });
 
-  const first = await adminDaemon(scope, { home: homeA, name: 'daemon-a' });
+  // One port across the restart, as a daemon has: the new one then hears what B sends to the old.
+  const bind = `127.0.0.1:${await freeUdpPort()}`;
+  const first = await adminDaemon(scope, { home: homeA, name: 'daemon-a', bind });
   const post = await fetch(`${first.admin.url}/v1/transfers`, {
     method: 'POST',
     headers: { authorization: `Bearer ${first.admin.token}`, 'content-type': 'application/json' },
@@ -68,7 +70,7 @@ it('an API send interrupted by a restart goes on under its id and resumes; one w
   await writeFile(join(dir, `${stray}.json`), JSON.stringify({ id: stray, path: join(outside, 'x'), peer: 'b', rate_bps: null, allow_growth: false, started_at }));
   await writeFile(join(dir, 'junk.json'), '{not json');
 
-  const second = await adminDaemon(scope, { home: homeA, name: 'daemon-a again' });
+  const second = await adminDaemon(scope, { home: homeA, name: 'daemon-a again', bind });
   await until(async () => (await transfer(second.admin, id)).state === 'completed', 60_000, 'completed after the restart');
   const t = await transfer(second.admin, id);
   expect(t.started_at).toBe(started_at);
@@ -82,6 +84,9 @@ it('an API send interrupted by a restart goes on under its id and resumes; one w
   expect(receiving.length, dB.stderr).toBeGreaterThanOrEqual(2);
   expect(Number(receiving.at(-1)!['resumed_chunks'])).toBeGreaterThan(0);
   await until(async () => !existsSync(kept), 5000, 'the record removed once completed');
+  // The stop closed every session it had: the send did not dial again in the stop's grace
+  // period, which would leave B a session nobody closes (found by a stateless reset later).
+  expect(dB.stderr, dB.stderr).not.toContain('stateless reset: the peer restarted or lost the session');
   expect((await readdir(dir)).sort()).toEqual(['junk.json']);
 
   // Kept while the admin API is off: said at start, and kept for a start with it on.

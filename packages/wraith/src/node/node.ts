@@ -291,6 +291,9 @@ export class WraithNode {
    */
   async connect(peerId: string, addr: SocketAddr, handler: TransferHandler, signal?: AbortSignal, opts: ConnectOptions = {}): Promise<number> {
     if (signal?.aborted) throw cancelledDial();
+    // A send whose session the stop just closed would dial again in the grace period, and leave
+    // the peer a session nobody closes (it counts against max_sessions_per_peer until it idles out).
+    if (this.closed) throw new WraithError('E_SHUTTING_DOWN', 'this node is shutting down', { local: true }, 'send again once it runs');
     const id = this.endpoint.connect(nowMicros(), addr, parsePeerId(peerId), this.withPathDatagram(addr, opts));
     this.sessionHandlers.set(id, handler);
     const ready = new Promise<void>((resolve, reject) => this.sessionWaiters.set(id, { resolve, reject, addr }));

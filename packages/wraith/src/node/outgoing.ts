@@ -299,6 +299,8 @@ export class OutgoingJob {
       } catch (e) {
         last = e instanceof WraithError ? e : new WraithError('E_PEER_LOST', String(e));
         if (last.code === 'E_CANCELLED') throw this.everConnected ? new WraithError('E_CANCELLED', 'cancelled by the user', undefined, RESUME_HINT) : last;
+        // This node is stopping (not the peer): no dial can go out any more.
+        if (last.details?.['local'] === true) throw last;
         // A name that does not exist fails the first dial at once; a resolver that did not
         // answer, or a name gone while re-dialling, is tried again like a silent peer.
         if (last.code === 'E_ADDR_INVALID' && !this.everConnected && last.details?.['retriable'] !== true) throw last;
