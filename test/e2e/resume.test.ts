@@ -150,16 +150,22 @@ describe('resume', () => {
     await first.kill9();
 
     const t0 = Date.now();
-    const second = scope.send([src], daemon.peer(), { home: tx });
+    const second = scope.send([src], daemon.peer(), { home: tx, args });
     const r = await second.result(3 * 60_000);
     expect(r.code, second.describe()).toBe(0);
     expect(await sha256File(join(daemon.output, 'again.bin'))).toBe(sent);
+    // The rate shown is of bytes sent, under --rate: the held half is no burst of 100 MiB/s.
+    const rates = r.events.filter((e) => e.type === 'progress' && (e['rate_bps'] as number) > 0);
+    const from = Date.parse(String(rates[0]?.['ts'])) + 1000;
+    const shown = rates.filter((e) => Date.parse(String(e['ts'])) >= from).map((e) => e['rate_bps'] as number);
+    expect(shown.length, second.describe()).toBeGreaterThan(0);
+    expect(Math.max(...shown) / MiB, 'MiB/s shown').toBeLessThan(1.5 * 48);
     const c = completedOf(r.events);
     const skipped = c['bytes_skipped_resume'] as number;
     const payload = c['payload_bytes_sent'] as number;
     console.log(
       `sender kill at ${(before.held / MiB).toFixed(0)} MiB on disk; second run: skipped ${(skipped / MiB).toFixed(1)} MiB, ` +
-        `sent ${(payload / MiB).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+        `sent ${(payload / MiB).toFixed(1)} MiB in ${((Date.now() - t0) / 1000).toFixed(1)} s; highest rate shown ${(Math.max(...shown) / MiB).toFixed(1)} MiB/s`,
     );
     expect(skipped).toBeGreaterThan(0);
     expect(c['bytes_already_present']).toBe(0); // resumed, not found whole

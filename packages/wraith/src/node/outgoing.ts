@@ -151,6 +151,8 @@ export class OutgoingJob {
   /** Bytes the first pass found (the walk's own total replaces it once it is done). */
   private expectedBytes = 0;
   private doneBytes = 0;
+  /** bytesSkippedResume at the last progress report (see reportProgress). */
+  private lastSkipped = 0;
   private readonly meter = new RateMeter();
   private readonly bucket: TokenBucket | null;
   private readonly result: OutgoingResult = {
@@ -701,6 +703,8 @@ export class OutgoingJob {
     let accepted = 0;
     let told = 0;
     let anyTold = false;
+    // What the receiver already held (resumed chunks, files it had) is done, but never moved.
+    let skipped = this.result.bytesSkippedResume;
     const ep = this.o.node.endpoint;
     for (const t of this.active.values()) {
       const p = ep.transferProgress(t.session, t.transferId);
@@ -711,6 +715,7 @@ export class OutgoingJob {
       // Held on the receiver's disk: its last WRITTEN, else what it held at the ACCEPT. Only
       // growth the receiver reports is the disk's pace (resumed chunks were there before).
       const held = p?.bytesSkippedResume ?? 0;
+      skipped += held;
       const w = ep.transferWritten(t.session, t.transferId);
       if (w !== null) {
         anyTold = true;
@@ -724,11 +729,16 @@ export class OutgoingJob {
     // big file it already has, that means hashing its copy).
     const waiting = !this.hashing.busy && offered > 0 && accepted === 0;
     const done = this.doneBytes + live;
-    if (done > this.lastDone) this.meter.add(done - this.lastDone);
+    // The rate is of bytes sent: a resume's held chunks would show as a burst, and an ETA too short.
+    const moved = done - this.lastDone - (skipped - this.lastSkipped);
+    if (done > this.lastDone) {
+      if (moved > 0) this.meter.add(moved);
+    }
     // Nothing can move while the next file is hashed or the receiver decides: the rate (and
     // ETA) start when data does.
     else if (this.hashing.busy || waiting) this.meter.restart();
     this.lastDone = done;
+    this.lastSkipped = skipped;
     const rate = this.meter.rate();
     const total = Math.max(this.walkDone ? this.totalBytes : Math.max(this.totalBytes, this.expectedBytes), done);
     // All sent, files still unconfirmed: the receiver writes what it buffered (its disk's pace).
