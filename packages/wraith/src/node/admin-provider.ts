@@ -115,9 +115,10 @@ export class DaemonAdminProvider implements AdminProvider {
   transfers(): TransferDto[] {
     const rx: TransferDto[] = this.incoming.list().map((r) => {
       const finished = r.finishedMs !== null;
-      // The average since the offer was taken: a receive has no rate meter of its own.
+      // The average since the offer was taken (a receive has no rate meter of its own), of what
+      // arrived: a resume's held chunks did not.
       const secs = r.elapsedMs / 1000;
-      const rate = !finished && secs > 0 ? r.done / secs : 0;
+      const rate = !finished && secs > 0 ? (r.done - r.resumed) / secs : 0;
       return {
         id: rxId(r.key),
         direction: 'receive',

@@ -37,6 +37,8 @@ interface Rx {
   received: boolean;
   failed: boolean;
   bytesDone: number;
+  /** Held already when the offer was taken (a resume). */
+  resumedBytes: number;
   /** Wall clock (ms) when the offer was taken. */
   startedMs: number;
   /** monoMs() then: durations, whatever the wall clock does. */
@@ -50,6 +52,8 @@ export interface ReceiveEntry {
   name: string;
   size: number;
   done: number;
+  /** Of `done`, what a resume found already held: it did not arrive in this receive. */
+  resumed: number;
   state: 'receiving' | 'installing' | 'completed' | 'failed' | 'cancelled';
   startedMs: number;
   finishedMs: number | null;
@@ -117,7 +121,19 @@ export class IncomingTransfers {
 
   private entryOf(r: Rx, state: ReceiveEntry['state'], error: ReceiveEntry['error']): ReceiveEntry {
     const { key, peerId, startedMs } = r;
-    return { key, peerId, name: r.manifest.name, size: r.manifest.size, done: r.bytesDone, state, startedMs, finishedMs: Date.now(), elapsedMs: monoMs() - r.startedMono, error };
+    return {
+      key,
+      peerId,
+      name: r.manifest.name,
+      size: r.manifest.size,
+      done: r.bytesDone,
+      resumed: r.resumedBytes,
+      state,
+      startedMs,
+      finishedMs: Date.now(),
+      elapsedMs: monoMs() - r.startedMono,
+      error,
+    };
   }
 
   private remember(e: ReceiveEntry): void {
@@ -233,7 +249,7 @@ export class IncomingTransfers {
           return;
         }
         const r = this.newRx(k, session, transferId, peerId, m, begun.file, held);
-        r.bytesDone = begun.file.resumedBytes;
+        r.bytesDone = r.resumedBytes = begun.file.resumedBytes;
         this.rx.set(k, r);
         this.stats.transfersActive.inc({ direction: 'receive' });
         this.ui?.started({ transfer_id: k, direction: 'receive', peer: peerId, files: 1, bytes_total: m.size });
@@ -321,6 +337,7 @@ export class IncomingTransfers {
       received: false,
       failed: false,
       bytesDone: 0,
+      resumedBytes: 0,
       startedMs: Date.now(),
       startedMono: monoMs(),
     };
