@@ -314,7 +314,12 @@ describeIf(needRoot(), 'XDP watchdog: falls back to UDP mid-transfer when its ta
     // The CLI client, run inside A (its admin_url is A's loopback), says so too.
     const cli = await pair.a.exec(process.execPath, [WRAITH_BIN, '--home', homeA.dir, 'status', '--json']);
     expect(cli.code, cli.stderr).toBe(0);
-    expect((JSON.parse(cli.stdout.trim().split('\n').pop()!) as Msg)['transport']).toMatchObject({ active: 'udp' });
+    expect((JSON.parse(cli.stdout.trim().split('\n').pop()!) as Msg)['transport']).toMatchObject({
+      active: 'udp',
+      changes: [{ from: 'xdp', to: 'udp', reason: 'watchdog', detail: expect.stringMatching(/^XDP watchdog tripped \(/), at: expect.any(String) }],
+    });
+    const human = await pair.a.exec(process.execPath, [WRAITH_BIN, '--home', homeA.dir, 'status']);
+    expect(human.stdout).toMatch(/^transport {3}udp \(from xdp since \d{4}-\d\d-\d\dT[^:]+:\d\d:\d\d\.\d+Z: XDP watchdog tripped \(/m);
     // So does run/daemon.json, which other commands read to find the daemon.
     await until(async () => JSON.parse(await readFile(join(homeA.dir, 'run', 'daemon.json'), 'utf8')).transport === 'udp', 2000, 'run/daemon.json says udp');
 

@@ -26,6 +26,11 @@ export const TransportStatusSchema = Type.Object({
   per_peer: Type.Array(Type.Object({ peer_id: Type.String(), transport: Type.String() })),
   /** The last transport probe (empty when none ran, e.g. transport = "udp"). */
   probes: Type.Array(ProbeSchema),
+  /**
+   * Transport changes while the daemon runs, oldest first: an XDP fallback to UDP, `reason`
+   * "watchdog" or "program_detached", `detail` what the ALERT said, `at` when (ISO 8601).
+   */
+  changes: Type.Array(Type.Object({ from: Type.String(), to: Type.String(), reason: Type.String(), detail: Type.String(), at: Type.String() })),
 });
 
 export const StatusSchema = Type.Object({

@@ -13,6 +13,11 @@ export function table(header: readonly string[], rows: readonly (readonly string
 
 const shortId = (id: string): string => (id.length > 16 ? `${id.slice(0, 12)}…` : id);
 
+/** Why the transport is not what the daemon started with. */
+function changed(c: StatusDto['transport']['changes'][number] | undefined): string {
+  return c === undefined ? '' : ` (from ${c.from} since ${c.at}: ${printable(c.detail)})`;
+}
+
 export function formatStatus(s: StatusDto): string {
   const t = s.transport;
   const xdp = t.active === 'xdp'
@@ -23,7 +28,7 @@ export function formatStatus(s: StatusDto): string {
     ['version', s.version],
     ['uptime', humanDuration(s.uptime_s)],
     ['listen', s.listen.join(' ') || '-'],
-    ['transport', `${t.active}${xdp}`],
+    ['transport', `${t.active}${xdp}${changed(t.changes.at(-1))}`],
     ['io backend', s.io_backend],
     ['crypto', s.crypto_backend],
   ];

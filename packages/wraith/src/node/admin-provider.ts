@@ -58,6 +58,7 @@ export class DaemonAdminProvider implements AdminProvider {
       transport: {
         active: this.node.transportName,
         per_peer: perPeer,
+        changes: this.node.transportChanges.map((c) => ({ ...c })),
         probes: this.node.probes.map((p) => ({ name: p.name, ok: p.ok, code: p.code, reason: p.reason ?? '', remedy: p.remedy ?? '' })),
       },
       xdp_mode: typeof d['mode'] === 'string' ? (d['mode'] as string) : null,

@@ -86,7 +86,7 @@ export class WraithNode {
   fatal: WraithError | null = null;
   private watchdog: XdpWatchdog | null = null;
   /** Runtime transport switches, for status and tests. */
-  readonly transportChanges: Array<{ from: string; to: string; reason: string; at: string }> = [];
+  readonly transportChanges: Array<{ from: string; to: string; reason: string; detail: string; at: string }> = [];
   /** Transports the watchdog replaced: their totals stay in the counters the stats bridge copies. */
   private readonly replaced: Transport[] = [];
 
@@ -179,7 +179,7 @@ export class WraithNode {
       this.stopFatally(new WraithError(err.code, `${why}, and UDP on ${bind} would not open: ${err.message}`, err.details, err.hint));
       return;
     }
-    const change = { from: 'xdp', to: 'udp', reason, at: new Date().toISOString() };
+    const change = { from: 'xdp', to: 'udp', reason, detail: why, at: new Date().toISOString() };
     this.transportChanges.push(change);
     this.transportName = 'udp';
     this.transportDetails = {};

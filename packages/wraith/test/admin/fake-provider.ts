@@ -51,6 +51,7 @@ export class FakeProvider implements AdminProvider {
       transport: {
         active: 'xdp',
         per_peer: [{ peer_id: PEER_A, transport: 'xdp' }],
+        changes: [],
         probes: [
           { name: 'kernel', ok: true, code: null, reason: 'Linux 6.18', remedy: '' },
           { name: 'capabilities', ok: false, code: 'E_XDP_UNAVAILABLE', reason: 'missing CAP_BPF', remedy: 'AmbientCapabilities=CAP_BPF' },
