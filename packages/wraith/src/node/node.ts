@@ -395,7 +395,7 @@ export class WraithNode {
       'start the node again once the interface is back (the systemd unit restarts it on its own)'));
   }
 
-  /** Ends the node with `err`: logged as an alert; `onFatal` hears it once. */
+  /** Ends the node with `err`: logged as an alert; the 'fatal' event carries it, once. */
   private stopFatally(err: WraithError): void {
     if (this.fatal !== null) return;
     this.fatal = err;
