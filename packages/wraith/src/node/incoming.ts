@@ -168,11 +168,14 @@ export class IncomingTransfers {
         if (r) void this.fail(r, e.code, e.reason, false);
         return;
       }
-      case 'closed':
-        this.endedWide.delete(e.session);
+      case 'closed': {
+        // Refusals of the offers that came with it may still be under way: let them find it.
+        const ended = e.session;
+        if (this.endedWide.has(ended)) setTimeout(() => this.endedWide.delete(ended), 5000).unref();
         for (const r of [...this.rx.values()]) if (r.session === e.session) void this.fail(r, e.code ?? 'E_PEER_CLOSED', e.reason, false);
         void this.flushDirs(e.session, true).finally(() => this.dirs.delete(e.session));
         return;
+      }
       default:
         return;
     }
