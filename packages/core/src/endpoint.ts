@@ -333,7 +333,7 @@ export class Endpoint {
   }
 
   /** Live counters of an outgoing transfer, or null when it is not (or no longer) sending. */
-  transferProgress(sessionId: number, transferId: number): { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number } | null {
+  transferProgress(sessionId: number, transferId: number): { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number; bytesZero: number } | null {
     return this.byId.get(sessionId)?.transfers.senderStats(transferId) ?? null;
   }
 

@@ -70,6 +70,8 @@ export interface SendResult {
   readonly bytes_retransmitted: number;
   readonly bytes_skipped_resume: number;
   readonly bytes_already_present: number;
+  /** Bytes of all-zero chunks, told as such and not sent. */
+  readonly bytes_zero: number;
   readonly root: string | null;
   /** Per-file failures (the command exits with the first one's code); empty on success. */
   readonly errors: readonly WraithError[];

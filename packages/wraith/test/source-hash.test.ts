@@ -1,5 +1,5 @@
 /**
- * SourceHasher: the leaf row of a file equals hashChunks over its bytes, with the worker thread
+ * SourceHasher: the leaf row of a file (a sparse one too) equals hashChunks over its bytes, with the worker thread
  * helping (the built module, whose hash-worker.js exists) or not (the source module, whose worker
  * cannot load: the event loop then hashes every batch), and a file shorter than its snapshot
  * fails with E_SOURCE_CHANGED on either side.
@@ -34,6 +34,15 @@ beforeAll(async () => {
     await writeFile(path, data);
     files.set(size, { path, data });
   }
+  // Mostly zeros (a sparse file's holes get the zero leaf without a hash): data in chunks 0, 5
+  // and 6, one byte at the end of chunk 9, a zero short last chunk.
+  const sparse = new Uint8Array(24 * MiB + 4097);
+  sparse[60] = 1;
+  randomFillSync(sparse.subarray(5 * CS, 7 * CS));
+  sparse[10 * CS - 1] = 2;
+  const path = join(dir, 'sparse');
+  await writeFile(path, sparse);
+  files.set(sparse.length, { path, data: sparse });
 });
 afterAll(async () => {
   await io?.destroy();

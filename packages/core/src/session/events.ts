@@ -11,8 +11,11 @@ export type SessionEvent =
   | { type: 'accepted'; session: number; transferId: number; heldChunks: number }
   /** Sender side: read these chunks and hand them over with supplyChunk(). */
   | { type: 'read_chunks'; session: number; transferId: number; chunks: number[] }
-  /** Receiver side: a chunk verified against the root; write it, then chunkWritten(). */
-  | { type: 'chunk_verified'; session: number; transferId: number; index: number; offset: number; bytes: Uint8Array; leaf: Uint8Array }
+  /**
+   * Receiver side: a chunk verified against the root; write it, then chunkWritten(). `zero`: it
+   * came as a ZERO_CHUNK, and `bytes` are shared zeros (a sparse partial needs no write).
+   */
+  | { type: 'chunk_verified'; session: number; transferId: number; index: number; offset: number; bytes: Uint8Array; leaf: Uint8Array; zero: boolean }
   /** Receiver side: every chunk is held; install the file, then finishTransfer(). */
   | { type: 'transfer_received'; session: number; transferId: number }
   /** Either side: the transfer ended (sender: the receiver confirmed it). */
@@ -38,5 +41,7 @@ export interface TransferStats {
   payloadBytesSent: number;
   bytesRetransmitted: number;
   bytesSkippedResume: number;
+  /** Bytes of all-zero chunks sent as ZERO_CHUNK frames, without their bytes. */
+  bytesZero: number;
   bytesReceived: number;
 }

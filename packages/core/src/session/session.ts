@@ -250,6 +250,7 @@ export class Session {
       peerMaxTransfers: () => this.remoteParams.maxTransfers,
       peerStoredNames: () => this.remoteParams.storedNames === 1,
       peerWrittenProgress: () => this.remoteParams.writtenProgress === 1,
+      peerZeroChunks: () => this.remoteParams.zeroChunks === 1,
       firstLocalId: opts.initiator ? 0 : 1,
       ...(deps.releaseChunk ? { releaseChunk: deps.releaseChunk } : {}),
       ...(deps.allocChunk ? { allocChunk: deps.allocChunk } : {}),
@@ -393,6 +394,7 @@ export class Session {
       maxTransfers: this.cfg.maxTransfers,
       storedNames: 1,
       writtenProgress: 1,
+      zeroChunks: 1,
       sourceCid: this.localCid,
     };
     if (withResetToken && this.localResetToken) p.statelessResetToken = this.localResetToken;
@@ -730,6 +732,8 @@ export class Session {
         return this.transfers.onChunk(f.transferId, f.offset, f.data);
       case 'proof':
         return this.transfers.onProof(f.transferId, f.chunkIndex, f.first, f.hashes);
+      case 'zero_chunk':
+        return this.transfers.onZeroChunk(f.transferId, f.chunkIndex);
       case 'window':
         return this.transfers.onWindow(f.transferId, f.maxOffset);
       case 'key_update': {
@@ -1186,7 +1190,7 @@ export class Session {
           this.appLimited = true;
           break;
         }
-        if (!(item.kind === 'chunk' ? this.putChunk(item) : put(this.proofFrame(item)))) {
+        if (!(item.kind === 'chunk' ? this.putChunk(item) : put(item.kind === 'proof' ? this.proofFrame(item) : this.zeroFrame(item)))) {
           this.transfers.itemLost(item);
           break;
         }
@@ -1300,6 +1304,16 @@ export class Session {
     first: 0,
     hashes: new Uint8Array(0),
   };
+
+  private readonly zeroScratch: { type: 'zero_chunk'; transferId: number; chunkIndex: number } = { type: 'zero_chunk', transferId: 0, chunkIndex: 0 };
+
+  /** The frame for a ZERO_CHUNK item, in a reused object (encoded at once, never kept). */
+  private zeroFrame(item: SendItem & { kind: 'zero' }): Frame {
+    const f = this.zeroScratch;
+    f.transferId = item.transferId;
+    f.chunkIndex = item.chunkIndex;
+    return f;
+  }
 
   /** The frame for a PROOF item, in a reused object (encoded at once, never kept). CHUNK items go through putChunk. */
   private proofFrame(item: SendItem & { kind: 'proof' }): Frame {

@@ -66,6 +66,8 @@ export interface TransferTableDeps {
   peerStoredNames?: () => boolean;
   /** The peer takes WRITTEN messages (its written_progress transport parameter). */
   peerWrittenProgress?: () => boolean;
+  /** The peer takes ZERO_CHUNK frames (its zero_chunks transport parameter). */
+  peerZeroChunks?: () => boolean;
   /** Ids we allocate: even for the session initiator, odd for the responder. */
   firstLocalId: number;
   /** Chunk bytes handed over with supplyChunk are no longer needed (the driver may reuse them). */
@@ -119,6 +121,7 @@ export class TransferTable {
       hasher: this.d.hasher,
       maxBufferedBytes: this.d.sendBufferBytes,
       initialWindow: 0,
+      zeroChunks: this.d.peerZeroChunks?.() === true,
       ...(this.d.releaseChunk ? { release: (_i: number, bytes: Uint8Array) => this.d.releaseChunk?.(bytes) } : {}),
     });
     this.senders.set(id, { kind: 'send', id, manifest, sender, state: 'offered' });
@@ -222,7 +225,7 @@ export class TransferTable {
       session: this.d.sessionId(),
       transferId: id,
       status,
-      stats: { payloadBytesSent: 0, bytesRetransmitted: 0, bytesSkippedResume: 0, bytesReceived: st?.bytesReceived ?? 0 },
+      stats: { payloadBytesSent: 0, bytesRetransmitted: 0, bytesSkippedResume: 0, bytesZero: 0, bytesReceived: st?.bytesReceived ?? 0 },
     });
   }
 
@@ -297,6 +300,7 @@ export class TransferTable {
           payloadBytesSent: st.payloadBytesSent,
           bytesRetransmitted: st.bytesRetransmitted,
           bytesSkippedResume: st.bytesSkippedResume,
+          bytesZero: st.bytesZero,
           bytesReceived: 0,
         };
         // A stored name that is not a valid relative name is left out (it is only shown).
@@ -349,6 +353,13 @@ export class TransferTable {
     this.drainReceiver(e);
   }
 
+  onZeroChunk(transferId: number, chunkIndex: number): void {
+    const e = this.receivers.get(transferId);
+    if (!e?.receiver) return;
+    e.receiver.onZeroChunk(chunkIndex);
+    this.drainReceiver(e);
+  }
+
   onWindow(transferId: number, maxOffset: number): void {
     const e = this.senders.get(transferId);
     if (!e) return;
@@ -361,7 +372,7 @@ export class TransferTable {
     if (!r) return;
     const sid = this.d.sessionId();
     for (let v = r.pollVerified(); v; v = r.pollVerified()) {
-      this.d.emit({ type: 'chunk_verified', session: sid, transferId: e.id, index: v.index, offset: v.offset, bytes: v.bytes, leaf: v.leaf });
+      this.d.emit({ type: 'chunk_verified', session: sid, transferId: e.id, index: v.index, offset: v.offset, bytes: v.bytes, leaf: v.leaf, zero: v.zero });
     }
     for (let c = r.pollResend(); c !== null; c = r.pollResend()) {
       this.d.sendControl({ type: 'resend', transferId: e.id, chunkIndex: c });
@@ -440,7 +451,7 @@ export class TransferTable {
   }
 
   /** Live sender counters of a transfer (progress reporting), or null. */
-  senderStats(id: number): { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number } | null {
+  senderStats(id: number): { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number; bytesZero: number } | null {
     return this.senders.get(id)?.sender.stats ?? null;
   }
 

@@ -3,6 +3,7 @@
 export { type Blake3, type Blake3State } from './hasher.js';
 export {
   leafHash,
+  zeroLeaf,
   nodeHash,
   treeDepth,
   zeroSubtree,

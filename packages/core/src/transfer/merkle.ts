@@ -8,7 +8,7 @@
  * Chunk indexes can exceed 2^32, so index arithmetic avoids bitwise operators.
  */
 import { WraithError } from '../errors.js';
-import { bytesEqual } from './bytes.js';
+import { bytesEqual, zeroBytes } from './bytes.js';
 import { HASH_LEN, type Blake3 } from './hasher.js';
 
 const LEAF_PREFIX = Uint8Array.of(0x00);
@@ -20,6 +20,27 @@ const nodeInput = new Uint8Array(1 + 2 * HASH_LEN);
 /** Hash of chunk bytes as a leaf. */
 export function leafHash(hasher: Blake3, chunk: Uint8Array): Uint8Array {
   return hasher.create().update(LEAF_PREFIX).update(chunk).digest();
+}
+
+const zeroLeaves = new WeakMap<Blake3, Map<number, Uint8Array>>();
+
+/**
+ * The leaf of a chunk of `length` zero bytes. A leaf does not depend on its position, so every
+ * all-zero chunk of a file has one of two leaves (full chunks, a shorter last one): hashed once.
+ */
+export function zeroLeaf(hasher: Blake3, length: number): Uint8Array {
+  let byLength = zeroLeaves.get(hasher);
+  if (byLength === undefined) {
+    byLength = new Map();
+    zeroLeaves.set(hasher, byLength);
+  }
+  let leaf = byLength.get(length);
+  if (leaf === undefined) {
+    leaf = leafHash(hasher, zeroBytes(length));
+    if (byLength.size >= 8) byLength.clear(); // chunk sizes are few: this only bounds a misuse
+    byLength.set(length, leaf);
+  }
+  return leaf;
 }
 
 /** Hash of an inner node from its two children. */

@@ -17,7 +17,8 @@ import { ChunkSet, type ChunkRanges, type ReadonlyChunkRanges } from './chunk-se
 import { FlowWindow } from './flow-window.js';
 import { HASH_LEN, type Blake3 } from './hasher.js';
 import { chunkCount, chunkRange, validateManifest, type FileManifest } from './manifest.js';
-import { leafHash, treeDepth } from './merkle.js';
+import { zeroBytes } from './bytes.js';
+import { leafHash, treeDepth, zeroLeaf } from './merkle.js';
 import { ProofVerifier } from './proof-verifier.js';
 import { makeResumeState, type ResumeState } from './resume.js';
 
@@ -59,6 +60,8 @@ export interface VerifiedChunk {
   bytes: Uint8Array;
   /** Its verified leaf hash (kept by the node to re-check the chunk after a crash). */
   leaf: Uint8Array;
+  /** Sent as a ZERO_CHUNK: `bytes` are shared zeros, read-only. */
+  zero: boolean;
 }
 
 interface InChunk {
@@ -74,6 +77,8 @@ interface InChunk {
   proofHave: boolean[];
   proofCount: number;
   leaf: Uint8Array | null;
+  /** Announced all zeros by a ZERO_CHUNK: no buffer, verified against the zero leaf. */
+  zero: boolean;
 }
 
 export class TransferReceiver {
@@ -230,7 +235,7 @@ export class TransferReceiver {
         continue;
       }
       const c = this.slot(i);
-      if (c.verified) {
+      if (c.verified || c.zero) {
         this.stats.duplicateBytes += b - a;
         continue;
       }
@@ -250,12 +255,45 @@ export class TransferReceiver {
     }
   }
 
+  /**
+   * ZERO_CHUNK: chunk `chunkIndex` is all zeros. Its proof still checks it against the root (as
+   * the zero leaf), and the window holds it as it would its data. Bytes of it that came before as
+   * data are dropped: the announcement and the proof decide.
+   */
+  onZeroChunk(chunkIndex: number): void {
+    this.checkIndex(chunkIndex, 'ZERO_CHUNK');
+    const { offset, length } = chunkRange(this.manifest, chunkIndex);
+    if (length === 0) throw new WraithError('E_PROTOCOL', `ZERO_CHUNK for the empty file's chunk`, { chunkIndex });
+    if (offset + length > this.window.maxOffset) {
+      throw new WraithError('E_FLOW_CONTROL', `ZERO_CHUNK ${chunkIndex} ends at ${offset + length}, beyond the window ${this.window.maxOffset}`, {
+        chunkIndex,
+        maxOffset: this.window.maxOffset,
+      });
+    }
+    if (this.held.has(chunkIndex)) {
+      this.stats.duplicateBytes += length;
+      return;
+    }
+    const c = this.slot(chunkIndex);
+    if (c.verified || c.zero) {
+      this.stats.duplicateBytes += length;
+      return;
+    }
+    if (c.data !== null) this.buffered -= c.length;
+    this.recycle(c);
+    c.got.clear();
+    c.got.add(0, length);
+    c.zero = true;
+    this.tryVerify(c);
+  }
+
   /** The next verified chunk for the node to write, or null. */
   pollVerified(): VerifiedChunk | null {
     const index = this.verifiedQueue.shift();
     if (index === undefined) return null;
     const c = this.chunks.get(index) as InChunk;
-    return { index, offset: c.offset, bytes: c.data ?? new Uint8Array(0), leaf: c.leaf ?? new Uint8Array(32) };
+    const bytes = c.zero ? zeroBytes(c.length) : (c.data ?? new Uint8Array(0));
+    return { index, offset: c.offset, bytes, leaf: c.leaf ?? new Uint8Array(32), zero: c.zero };
   }
 
   /** The node wrote and fsynced chunk `index`: it is held now. */
@@ -339,6 +377,7 @@ export class TransferReceiver {
         proofHave: [],
         proofCount: 0,
         leaf: null,
+        zero: false,
       };
       this.chunks.set(index, c);
     }
@@ -347,8 +386,7 @@ export class TransferReceiver {
 
   private tryVerify(c: InChunk): void {
     if (c.verified || c.got.covered < c.length || c.proofCount < this.depth) return;
-    const data = c.data ?? new Uint8Array(0);
-    const leaf = leafHash(this.hasher, data);
+    const leaf = c.zero ? zeroLeaf(this.hasher, c.length) : leafHash(this.hasher, c.data ?? new Uint8Array(0));
     this.verifier ??= new ProofVerifier(this.hasher, this.manifest.root, this.n);
     const ok = this.verifier.verify(c.index, leaf, c.proof ?? new Uint8Array(0));
     if (ok) {

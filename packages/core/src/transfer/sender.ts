@@ -12,6 +12,9 @@
  * all of their data is acked. A RESEND (the receiver failed to verify the
  * chunk and dropped it) starts a new generation of the chunk: acks and losses
  * of items from older generations are then ignored.
+ *
+ * A chunk whose leaf is the all-zero leaf goes out as a ZERO_CHUNK item when
+ * the receiver takes them: its proof, then no data, and the node never reads it.
  */
 import { WraithError } from '../errors.js';
 import { ByteRanges } from './byte-ranges.js';
@@ -20,7 +23,7 @@ import { ChunkSet, type ReadonlyChunkRanges } from './chunk-set.js';
 import { FlowWindow } from './flow-window.js';
 import { HASH_LEN, type Blake3 } from './hasher.js';
 import { chunkCount, chunkRange, validateManifest, type FileManifest } from './manifest.js';
-import { leafHash } from './merkle.js';
+import { leafHash, zeroLeaf } from './merkle.js';
 import { MerkleTree } from './merkle-tree.js';
 
 /** Reads are asked for once this much buffer room is free (see wantedChunks). */
@@ -41,7 +44,8 @@ export type SendItem =
       src: Uint8Array;
       start: number;
       end: number;
-    };
+    }
+  | { kind: 'zero'; transferId: number; chunkIndex: number };
 
 export interface TransferSenderOptions {
   id: number;
@@ -63,6 +67,12 @@ export interface TransferSenderOptions {
    */
   verifySource?: 'supply' | 'resend';
   /**
+   * The receiver takes ZERO_CHUNK frames (its zero_chunks transport parameter): chunks whose leaf
+   * is the all-zero leaf are sent as such, never read. Their bytes are the ones hashed at the
+   * offer, so no source check covers them.
+   */
+  zeroChunks?: boolean;
+  /**
    * Called when all of a chunk's data is acked and the sender drops the bytes,
    * so the node may reuse the buffer. Items are views into it: the session must
    * have encoded every item it took from nextItem before the next ack is processed.
@@ -79,6 +89,8 @@ export interface SenderStats {
   bytesSkippedResume: number;
   /** Chunk transmissions whose data was all handed out once (a resent chunk counts again). */
   chunksSent: number;
+  /** Bytes of all-zero chunks sent as ZERO_CHUNK frames, without their bytes (first pass only). */
+  bytesZero: number;
 }
 
 type Phase =
@@ -93,6 +105,8 @@ interface OutChunk {
   gen: number;
   /** This generation answers a RESEND: its data counts as retransmitted. */
   resend: boolean;
+  /** All zeros, sent as a ZERO_CHUNK item: never read, `bytes` stays null. */
+  zero: boolean;
   phase: Phase;
   bytes: Uint8Array | null;
   proof: Uint8Array | null;
@@ -139,9 +153,21 @@ class ProofItem {
   ) {}
 }
 
+/** A ZERO_CHUNK item with its bookkeeping. */
+class ZeroItem {
+  readonly kind = 'zero' as const;
+  live = true;
+  constructor(
+    readonly owner: TransferSender,
+    readonly transferId: number,
+    readonly chunkIndex: number,
+    readonly gen: number,
+  ) {}
+}
+
 /** The item as this sender issued it, or null (not ours, or already resolved). */
-function ownItem(item: SendItem, owner: TransferSender): ChunkItem | ProofItem | null {
-  if (!(item instanceof ChunkItem || item instanceof ProofItem)) return null;
+function ownItem(item: SendItem, owner: TransferSender): ChunkItem | ProofItem | ZeroItem | null {
+  if (!(item instanceof ChunkItem || item instanceof ProofItem || item instanceof ZeroItem)) return null;
   return item.owner === owner && item.live ? item : null;
 }
 
@@ -161,7 +187,7 @@ interface LostData {
 export class TransferSender {
   readonly id: number;
   readonly manifest: FileManifest;
-  readonly stats: SenderStats = { payloadBytesSent: 0, bytesRetransmitted: 0, bytesSkippedResume: 0, chunksSent: 0 };
+  readonly stats: SenderStats = { payloadBytesSent: 0, bytesRetransmitted: 0, bytesSkippedResume: 0, chunksSent: 0, bytesZero: 0 };
 
   private readonly n: number;
   private readonly depth: number;
@@ -170,6 +196,7 @@ export class TransferSender {
   private readonly maxBuffered: number;
   private readonly initialWindowBytes: number;
   private readonly verifySource: 'supply' | 'resend';
+  private readonly zeroChunks: boolean;
   private readonly release: ((index: number, bytes: Uint8Array) => void) | undefined;
 
   private isAccepted = false;
@@ -208,6 +235,7 @@ export class TransferSender {
     this.maxBuffered = opts.maxBufferedBytes;
     this.initialWindowBytes = opts.initialWindow;
     this.verifySource = opts.verifySource ?? 'resend';
+    this.zeroChunks = opts.zeroChunks === true;
     this.release = opts.release;
     this.n = chunkCount(opts.manifest);
     this.peerHeld = new ChunkSet(this.n);
@@ -288,6 +316,10 @@ export class TransferSender {
       // Not requested yet: it will be sent anyway. A zero-length chunk has nothing to resend.
       if (!this.done.has(chunkIndex) || this.manifest.size === 0) return;
       this.done.delete(chunkIndex);
+      if (this.isZero(chunkIndex)) {
+        this.newZero(chunkIndex).resend = true;
+        return;
+      }
       this.newChunk(chunkIndex, 'reread');
       this.rereads.push(chunkIndex);
       return;
@@ -299,7 +331,7 @@ export class TransferSender {
     if (c.bytes !== null && this.verifySource !== 'supply') this.checkSource(c.index, c.bytes);
     this.startGeneration(c);
     c.resend = true;
-    if (c.bytes !== null) {
+    if (c.bytes !== null || c.zero) {
       this.activate(c.index);
     } else {
       c.phase = 'reread';
@@ -315,6 +347,7 @@ export class TransferSender {
   wantedChunks(max: number): number[] {
     const out: number[] = [];
     if (!this.isAccepted) return out;
+    this.admitZeros();
     // Refill in batches, not a chunk per ACK: each read is a hand-off to another thread (a
     // cross-CPU wake-up), and a batch this big goes to kernel workers instead of being copied
     // on the event loop. A RESEND is served at once; an empty buffer takes any room.
@@ -334,6 +367,7 @@ export class TransferSender {
       if (reread !== undefined) {
         index = reread;
       } else {
+        this.admitZeros();
         index = this.nextNew < this.n ? this.peerHeld.firstMissing(this.nextNew) : -1;
         if (index < 0 || index * this.manifest.chunkSize >= this.maxOffset) break;
       }
@@ -390,6 +424,7 @@ export class TransferSender {
    */
   nextItem(maxPayload: number): SendItem | null {
     if (!this.isAccepted || maxPayload < 1) return null;
+    if (this.active.length === 0) this.admitZeros();
     const maxHashes = Math.min(MAX_PROOF_HASHES_PER_FRAME, Math.floor(maxPayload / HASH_LEN));
     return this.retransmitProof(maxHashes) ?? this.retransmitData(maxPayload) ?? this.firstPass(maxPayload, maxHashes);
   }
@@ -398,7 +433,7 @@ export class TransferSender {
     const meta = ownItem(item, this);
     if (meta === null) return; // acked before, or not ours
     meta.live = false;
-    const c = this.chunks.get(meta.kind === 'proof' ? meta.chunkIndex : meta.index);
+    const c = this.chunks.get(meta.kind === 'chunk' ? meta.index : meta.chunkIndex);
     if (c === undefined || c.gen !== meta.gen) return;
     if (meta.kind === 'proof') {
       for (let p = meta.first; p < meta.first + meta.count; p++) {
@@ -407,6 +442,8 @@ export class TransferSender {
           c.proofAckedCount++;
         }
       }
+    } else if (meta.kind === 'zero') {
+      c.acked.add(0, c.length);
     } else {
       c.acked.add(meta.start, meta.end);
     }
@@ -416,8 +453,12 @@ export class TransferSender {
   onItemLost(item: SendItem): void {
     const meta = ownItem(item, this);
     if (meta === null) return;
-    const c = this.chunks.get(meta.kind === 'proof' ? meta.chunkIndex : meta.index);
+    const c = this.chunks.get(meta.kind === 'chunk' ? meta.index : meta.chunkIndex);
     if (c === undefined || c.gen !== meta.gen) return;
+    if (meta.kind === 'zero') {
+      if (c.acked.covered < c.length) this.lostData.push({ index: c.index, gen: c.gen, start: 0, end: c.length });
+      return;
+    }
     if (meta.kind === 'proof') {
       for (let p = meta.first; p < meta.first + meta.count; p++) {
         if (!c.proofAcked[p]) {
@@ -438,6 +479,7 @@ export class TransferSender {
       length,
       gen: 0,
       resend: phase === 'reread',
+      zero: false,
       phase,
       bytes: null,
       proof: null,
@@ -450,6 +492,33 @@ export class TransferSender {
     this.startGeneration(c);
     this.chunks.set(index, c);
     return c;
+  }
+
+  /** Whether chunk `index` is all zeros and goes out as a ZERO_CHUNK. */
+  private isZero(index: number): boolean {
+    if (!this.zeroChunks || this.tree === null) return false;
+    const { length } = chunkRange(this.manifest, index);
+    return length > 0 && bytesEqual(this.tree.leaf(index), zeroLeaf(this.hasher, length));
+  }
+
+  /** A zero chunk, ready to go at once: it needs no read and no buffer. */
+  private newZero(index: number): OutChunk {
+    const c = this.newChunk(index, 'ready');
+    c.zero = true;
+    if (this.depth > 0) c.proof = (this.tree as MerkleTree).proof(index);
+    this.activate(index);
+    return c;
+  }
+
+  /** Takes up the zero chunks next in order below the window (the node has nothing to read for them). */
+  private admitZeros(): void {
+    const cs = this.manifest.chunkSize;
+    while (this.nextNew < this.n) {
+      const index = this.peerHeld.firstMissing(this.nextNew);
+      if (index < 0 || index * cs >= this.maxOffset || !this.isZero(index)) return;
+      this.newZero(index);
+      this.nextNew = index + 1;
+    }
   }
 
   private startGeneration(c: OutChunk): void {
@@ -530,6 +599,11 @@ export class TransferSender {
     while (this.lostData.length > 0) {
       const e = this.lostData[0] as LostData;
       const c = this.live(e.index, e.gen);
+      if (c !== null && c.zero) {
+        this.lostData.shift();
+        if (c.acked.covered < c.length) return new ZeroItem(this, this.id, c.index, c.gen);
+        continue;
+      }
       const gap = c !== null && c.bytes !== null ? c.acked.firstGap(e.start, e.end) : null;
       if (c === null || gap === null) {
         this.lostData.shift();
@@ -547,7 +621,7 @@ export class TransferSender {
   private firstPass(maxPayload: number, maxHashes: number): SendItem | null {
     while (this.active.length > 0) {
       const c = this.chunks.get(this.active[0] as number);
-      if (c === undefined || c.phase !== 'ready' || c.bytes === null) {
+      if (c === undefined || c.phase !== 'ready' || (c.bytes === null && !c.zero)) {
         this.active.shift();
         continue;
       }
@@ -561,6 +635,15 @@ export class TransferSender {
       if (c.sentUpTo >= c.length) {
         this.active.shift();
         continue;
+      }
+      if (c.zero) {
+        // Chunks ascend: one beyond the window holds back the rest, as data would.
+        if (c.offset + c.length > this.maxOffset) return null;
+        c.sentUpTo = c.length;
+        this.active.shift();
+        this.stats.chunksSent++;
+        if (!c.resend) this.stats.bytesZero += c.length;
+        return new ZeroItem(this, this.id, c.index, c.gen);
       }
       // Chunks ascend, so if this one is blocked by the window, so are the rest.
       const limit = Math.min(c.length, this.maxOffset - c.offset, c.sentUpTo + maxPayload);

@@ -22,6 +22,7 @@ export const FrameType = {
   PATH_CHALLENGE: 0x08,
   PATH_RESPONSE: 0x09,
   CLOSE: 0x0a,
+  ZERO_CHUNK: 0x0b,
 } as const;
 
 /** BLAKE3 output length: one Merkle sibling in a PROOF (PROTOCOL.md §7). */
@@ -73,6 +74,12 @@ export interface ProofFrame {
   /** count × 32 bytes, bottom up, count <= 255. */
   readonly hashes: Uint8Array;
 }
+/** Chunk `chunkIndex` is all zero bytes, its whole length: a CHUNK without the bytes. */
+export interface ZeroChunkFrame {
+  readonly type: 'zero_chunk';
+  readonly transferId: number;
+  readonly chunkIndex: number;
+}
 export interface WindowFrame {
   readonly type: 'window';
   readonly transferId: number;
@@ -106,6 +113,7 @@ export type Frame =
   | ControlFrame
   | ChunkFrame
   | ProofFrame
+  | ZeroChunkFrame
   | WindowFrame
   | KeyUpdateFrame
   | PathChallengeFrame
@@ -225,6 +233,10 @@ export function frameLength(f: Frame, maxAckRanges = DEFAULT_MAX_ACK_RANGES): nu
       }
       return 1 + varintLength(f.transferId) + varintLength(f.chunkIndex) + varintLength(f.first) + 1 + f.hashes.length;
     }
+    case 'zero_chunk':
+      checkVarint(f.transferId, 'zero chunk transfer id');
+      checkVarint(f.chunkIndex, 'zero chunk index');
+      return 1 + varintLength(f.transferId) + varintLength(f.chunkIndex);
     case 'window':
       checkVarint(f.transferId, 'window transfer id');
       checkVarint(f.maxOffset, 'window max offset');
@@ -299,6 +311,11 @@ export function encodeFrame(w: Writer, f: Frame, maxAckRanges = DEFAULT_MAX_ACK_
       w.varint(f.first);
       w.u8(f.hashes.length / HASH_LEN);
       w.bytes(f.hashes);
+      return;
+    case 'zero_chunk':
+      w.varint(FrameType.ZERO_CHUNK);
+      w.varint(f.transferId);
+      w.varint(f.chunkIndex);
       return;
     case 'window':
       w.varint(FrameType.WINDOW);
@@ -420,6 +437,10 @@ export function decodeFrame(r: Reader, chunks?: ChunkFrameSource): Frame {
       const first = r.varint('proof first');
       const count = r.u8('proof count');
       return { type: 'proof', transferId, chunkIndex, first, hashes: r.bytes(count * HASH_LEN, 'proof hashes') };
+    }
+    case FrameType.ZERO_CHUNK: {
+      const transferId = r.varint('zero chunk transfer id');
+      return { type: 'zero_chunk', transferId, chunkIndex: r.varint('zero chunk index') };
     }
     case FrameType.WINDOW: {
       const transferId = r.varint('window transfer id');

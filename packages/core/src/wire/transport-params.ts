@@ -19,6 +19,7 @@ export const TransportParamId = {
   STATELESS_RESET_TOKEN: 6,
   STORED_NAMES: 7,
   WRITTEN_PROGRESS: 8,
+  ZERO_CHUNKS: 9,
 } as const;
 
 /** source_cid: the sender's own connection id, echoed under encryption (QUIC's initial_source_connection_id). */
@@ -39,6 +40,8 @@ export interface TransportParams {
   storedNames?: number;
   /** 1: its sender takes WRITTEN messages, a receiver's progress on its disk (PROTOCOL.md §7). */
   writtenProgress?: number;
+  /** 1: its sender takes ZERO_CHUNK frames, all-zero chunks sent without their bytes (PROTOCOL.md §7). */
+  zeroChunks?: number;
   /** The CID its sender put in its long headers; authenticated where the Noise payload is. */
   sourceCid?: Uint8Array;
   /**
@@ -58,6 +61,7 @@ const KNOWN: ReadonlyArray<readonly [number, Key]> = [
   [TransportParamId.MAX_TRANSFERS, 'maxTransfers'],
   [TransportParamId.STORED_NAMES, 'storedNames'],
   [TransportParamId.WRITTEN_PROGRESS, 'writtenProgress'],
+  [TransportParamId.ZERO_CHUNKS, 'zeroChunks'],
 ];
 const KEY_BY_ID = new Map<number, Key>(KNOWN);
 
@@ -86,6 +90,8 @@ function valueOf(p: TransportParams, key: Key): number | undefined {
       return p.storedNames;
     case 'writtenProgress':
       return p.writtenProgress;
+    case 'zeroChunks':
+      return p.zeroChunks;
   }
 }
 
@@ -108,6 +114,9 @@ function setValue(p: TransportParams, key: Key, v: number): void {
       return;
     case 'writtenProgress':
       p.writtenProgress = v;
+      return;
+    case 'zeroChunks':
+      p.zeroChunks = v;
       return;
   }
 }

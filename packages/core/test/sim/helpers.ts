@@ -19,7 +19,16 @@ export function sha256hex(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-/** The initiator (A, the sender) announces no `param`, as an older build would (undone by vi.restoreAllMocks). */
+/** The responder (B, the receiver) announces no `param`, as an older build would (undone by vi.restoreAllMocks). */
+export function receiverWithout(param: keyof TransportParams): void {
+  const own = Session.prototype.localParams;
+  vi.spyOn(Session.prototype, 'localParams').mockImplementation(function (this: Session, withResetToken?: boolean) {
+    const p = own.call(this, withResetToken);
+    if (!this.initiator) delete p[param];
+    return p;
+  });
+}
+
 export function senderWithout(param: keyof TransportParams): void {
   const own = Session.prototype.localParams;
   vi.spyOn(Session.prototype, 'localParams').mockImplementation(function (this: Session, withResetToken?: boolean) {

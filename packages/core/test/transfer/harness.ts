@@ -30,6 +30,10 @@ export class Harness {
   readonly proofIssued = new Set<number>();
   /** Data offsets handed out by the sender (first byte of each CHUNK item). */
   readonly dataItems: Array<{ offset: number; length: number }> = [];
+  /** Chunk indexes of the ZERO_CHUNK items handed out. */
+  readonly zeroItems: number[] = [];
+  /** Chunk indexes the sender asked the "node" to read. */
+  readonly reads: number[] = [];
   private readonly link: SendItem[] = [];
   private readonly later: Array<{ due: number; run: () => void }> = [];
   private readonly chunkSize: number;
@@ -79,6 +83,7 @@ export class Harness {
     const { sender, receiver, rng } = this;
     this.steps++;
     for (const i of sender.wantedChunks(8)) {
+      this.reads.push(i);
       const off = i * this.chunkSize;
       // A copy, so that nothing the sender does can touch the source.
       sender.supplyChunk(i, this.source.slice(off, Math.min(this.source.length, off + this.chunkSize)));
@@ -132,6 +137,7 @@ export class Harness {
   private deliver(item: SendItem): void {
     const wire = this.o.corrupt?.(item) ?? item;
     if (wire.kind === 'proof') this.receiver.onProof(wire.chunkIndex, wire.first, wire.hashes);
+    else if (wire.kind === 'zero') this.receiver.onZeroChunk(wire.chunkIndex);
     else this.receiver.onChunk(wire.offset, wire.data);
     if (this.rng.nextFloat() < (this.o.spuriousLoss ?? 0)) {
       this.sender.onItemLost(item);
@@ -150,6 +156,13 @@ export class Harness {
       expect(item.hashes.length).toBeLessThanOrEqual(maxPayload);
       expect(item.hashes.length / 32).toBeLessThanOrEqual(255);
       this.proofIssued.add(item.chunkIndex);
+      return;
+    }
+    if (item.kind === 'zero') {
+      const end = Math.min(this.sender.manifest.size, (item.chunkIndex + 1) * this.chunkSize);
+      expect(end).toBeLessThanOrEqual(this.sender.windowOffset);
+      if (this.depth > 0) expect(this.proofIssued.has(item.chunkIndex)).toBe(true);
+      this.zeroItems.push(item.chunkIndex);
       return;
     }
     expect(item.data.length).toBeGreaterThan(0);

@@ -65,6 +65,7 @@ describe('frame layouts (PROTOCOL.md §4)', () => {
       [{ type: 'path_challenge', data: hex('0102030405060708') }, '08 0102030405060708'],
       [{ type: 'path_response', data: hex('0102030405060708') }, '09 0102030405060708'],
       [{ type: 'close', errorCode: 11, reason: 'hé' }, '0a 0b 03 68c3a9'],
+      [{ type: 'zero_chunk', transferId: 5, chunkIndex: 300 }, '0b 05 412c'],
     ];
     for (const [f, h] of cases) {
       expect(Buffer.from(enc(f)).toString('hex')).toBe(h.replace(/\s+/g, ''));
@@ -75,7 +76,7 @@ describe('frame layouts (PROTOCOL.md §4)', () => {
 
   it('type codes are the §4 table', () => {
     expect(FrameType).toEqual({
-      PADDING: 0, PING: 1, ACK: 2, CONTROL: 3, CHUNK: 4, PROOF: 5, WINDOW: 6, KEY_UPDATE: 7, PATH_CHALLENGE: 8, PATH_RESPONSE: 9, CLOSE: 10,
+      PADDING: 0, PING: 1, ACK: 2, CONTROL: 3, CHUNK: 4, PROOF: 5, WINDOW: 6, KEY_UPDATE: 7, PATH_CHALLENGE: 8, PATH_RESPONSE: 9, CLOSE: 10, ZERO_CHUNK: 11,
     });
   });
 
@@ -108,7 +109,7 @@ describe('decoding', () => {
   });
 
   it('throws E_WIRE_FRAME_TYPE for an unknown type and E_WIRE_VARINT for a padded type', () => {
-    expectCode(() => dec(hex('0b')), 'E_WIRE_FRAME_TYPE');
+    expectCode(() => dec(hex('0c')), 'E_WIRE_FRAME_TYPE');
     expectCode(() => dec(hex('3f')), 'E_WIRE_FRAME_TYPE');
     expectCode(() => dec(hex('4100')), 'E_WIRE_FRAME_TYPE');
     expectCode(() => dec(hex('4001')), 'E_WIRE_VARINT'); // PING in two bytes
@@ -123,7 +124,7 @@ describe('decoding', () => {
     const good = enc({ type: 'window', transferId: 1, maxOffset: 2 });
     const payload = new Uint8Array(good.length + 1);
     payload.set(good);
-    payload[good.length] = 0x0b;
+    payload[good.length] = 0x0c;
     let visited = 0;
     expectCode(() => decodeFrames(payload, () => visited++), 'E_WIRE_FRAME_TYPE');
     expect(visited).toBe(0);
@@ -136,6 +137,7 @@ describe('decoding', () => {
       { type: 'chunk', transferId: 5, offset: 5, data: hex('0102') },
       { type: 'proof', transferId: 1, chunkIndex: 1, first: 1, hashes: new Uint8Array(64) },
       { type: 'window', transferId: 300, maxOffset: 70_000 },
+      { type: 'zero_chunk', transferId: 300, chunkIndex: 70_000 },
       { type: 'key_update', seq: 1, publicKey: new Uint8Array(32) },
       { type: 'path_challenge', data: new Uint8Array(8) },
       { type: 'close', errorCode: 1, reason: 'bye' },

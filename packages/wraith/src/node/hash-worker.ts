@@ -7,9 +7,9 @@ import { readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Blake3 } from '@wraith/core';
 import { WraithError } from '@wraith/core/errors';
-import { leafHash } from '@wraith/core/merkle';
 import { loadNativeChecked } from '@wraith/blake3/native';
 import type { HashJob, HashReady, HashReply } from './hash-jobs.js';
+import { sourceLeaf } from './source-leaf.js';
 
 // The native backend alone loads in a few ms; the package index (the engine, WebAssembly) is
 // only the fallback. A worker that joins late leaves the first batches to the event loop.
@@ -47,7 +47,7 @@ function run(job: HashJob): void {
     }
     for (let j = first; j < last; j++) {
       const at = (j - first) * cs;
-      leaves.set(leafHash(hasher, buf.subarray(at, at + Math.min(cs, size - j * cs))), j * 32);
+      leaves.set(sourceLeaf(hasher, buf.subarray(at, at + Math.min(cs, size - j * cs))), j * 32);
     }
     done[b] = tag;
   }

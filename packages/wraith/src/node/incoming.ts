@@ -28,7 +28,8 @@ interface Rx {
   /** Written but not yet synced. */
   unsynced: number[];
   unsyncedBytes: number;
-  queue: Array<{ index: number; offset: number; bytes: Uint8Array; leaf: Uint8Array }>;
+  /** Verified chunks to write; a `zero` one is shared zeros the sparse partial already reads as. */
+  queue: Array<{ index: number; offset: number; bytes: Uint8Array; leaf: Uint8Array; zero: boolean }>;
   writing: boolean;
   /** The write batch in flight: the fd must outlive it (a closed number can be reused at once). */
   inflight: Promise<unknown> | null;
@@ -152,7 +153,7 @@ export class IncomingTransfers {
       case 'chunk_verified': {
         const r = this.rx.get(key(e.session, e.transferId));
         if (!r || r.failed) return;
-        r.queue.push({ index: e.index, offset: e.offset, bytes: e.bytes, leaf: e.leaf });
+        r.queue.push({ index: e.index, offset: e.offset, bytes: e.bytes, leaf: e.leaf, zero: e.zero });
         void this.pump(r);
         return;
       }
@@ -358,7 +359,7 @@ export class IncomingTransfers {
           const w = writeBatch(
             this.node.io,
             file,
-            batch.map((c) => ({ offset: c.offset, data: c.bytes })),
+            batch.filter((c) => !c.zero).map((c) => ({ offset: c.offset, data: c.bytes })),
             (err) => this.log.warn({ name: r.manifest.name, err: asWraith(err).message }, 'an O_DIRECT write failed: this file goes through the page cache from here'),
           );
           r.inflight = w;

@@ -323,6 +323,7 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
         bytes_retransmitted: r.bytesRetransmitted,
         bytes_skipped_resume: r.bytesSkippedResume,
         bytes_already_present: r.bytesAlreadyPresent,
+        bytes_zero: r.bytesZero,
         root: r.root,
       });
     }
@@ -333,6 +334,7 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
       bytes_retransmitted: r.bytesRetransmitted,
       bytes_skipped_resume: r.bytesSkippedResume,
       bytes_already_present: r.bytesAlreadyPresent,
+      bytes_zero: r.bytesZero,
       root: r.root,
       errors: r.errors,
     };

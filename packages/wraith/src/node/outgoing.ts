@@ -99,6 +99,8 @@ export interface OutgoingResult {
   bytesSkippedResume: number;
   /** Of bytesSkippedResume, files the receiver already had whole. */
   bytesAlreadyPresent: number;
+  /** Bytes of all-zero chunks sent as ZERO_CHUNK frames (no data on the wire). */
+  bytesZero: number;
   root: string | null;
   errors: WraithError[];
 }
@@ -161,6 +163,7 @@ export class OutgoingJob {
     bytesRetransmitted: 0,
     bytesSkippedResume: 0,
     bytesAlreadyPresent: 0,
+    bytesZero: 0,
     root: null,
     errors: [],
   };
@@ -428,7 +431,7 @@ export class OutgoingJob {
 
   /** Payload bytes of `t` sent so far (resumed ones included), from its live counters. */
   private sentOf(t: Tx, p = this.o.node.endpoint.transferProgress(t.session, t.transferId)): number {
-    return p === null ? 0 : Math.min(t.manifest.size, p.payloadBytesSent - p.bytesRetransmitted + p.bytesSkippedResume);
+    return p === null ? 0 : Math.min(t.manifest.size, p.payloadBytesSent - p.bytesRetransmitted + p.bytesSkippedResume + p.bytesZero);
   }
 
   /** Keep a prepared file, not offered, for recover() to offer on the next session. */
@@ -632,7 +635,7 @@ export class OutgoingJob {
   private async complete(
     t: Tx,
     status: 'verified' | 'already_present',
-    st: { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number },
+    st: { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number; bytesZero: number },
     storedAs?: string,
   ): Promise<void> {
     const o = this.o;
@@ -653,6 +656,7 @@ export class OutgoingJob {
       this.result.payloadBytesSent += st.payloadBytesSent - st.bytesRetransmitted;
       this.result.bytesRetransmitted += st.bytesRetransmitted;
       this.result.bytesSkippedResume += st.bytesSkippedResume;
+      this.result.bytesZero += st.bytesZero;
       if (status === 'already_present') this.result.bytesAlreadyPresent += st.bytesSkippedResume;
       // The manifest root of a send of one file; a tree has no single root (a directory's is zeros).
       this.result.root = this.result.files === 1 && t.manifest.kind === 'file' ? Buffer.from(t.manifest.root).toString('hex') : null;

@@ -11,8 +11,9 @@
  * hasher adopts it when it opens the same file. With a HashCache, a big file's leaves are
  * looked up first and remembered after.
  */
-import { WraithError, leafHash, type Blake3, type ErrorCode } from '@wraith/core';
+import { WraithError, type Blake3, type ErrorCode } from '@wraith/core';
 import type { FileIo } from '@wraith/io-uring';
+import { sourceLeaf } from './source-leaf.js';
 import { CACHE_MIN_BYTES, fileKey, type FileKey, type HashCache } from './hash-cache.js';
 import {
   PARALLEL_MIN_BYTES,
@@ -247,7 +248,7 @@ export class SourceHasher {
           if (chunk.length !== Math.min(cs, size - j * cs)) {
             throw new WraithError('E_SOURCE_CHANGED', `${path} changed while it was being read`);
           }
-          leaves.set(leafHash(this.hasher, chunk), j * 32);
+          leaves.set(sourceLeaf(this.hasher, chunk), j * 32);
         }
         done[cur] = 1;
         // A copy (Buffer#slice would be a view of a buffer the next file reads into).

@@ -17,6 +17,7 @@ function summary(e: CompletedEvent): string {
   const resumed = e.bytes_skipped_resume - e.bytes_already_present;
   if (resumed > 0) parts.push(`${humanBytes(resumed)} resumed`);
   if (e.bytes_already_present > 0) parts.push(`${humanBytes(e.bytes_already_present)} already present`);
+  if (e.bytes_zero > 0) parts.push(`${humanBytes(e.bytes_zero)} all-zero (not sent)`);
   if (e.bytes_retransmitted > 0) parts.push(`${humanBytes(e.bytes_retransmitted)} retransmitted`);
   return `done: ${parts.join(', ')}${e.root !== null ? `; root ${e.root}` : ''}`;
 }

@@ -81,6 +81,8 @@ export interface CompletedEvent {
   readonly bytes_skipped_resume: number;
   /** Of bytes_skipped_resume, those of files the receiver already had whole. */
   readonly bytes_already_present: number;
+  /** Bytes of all-zero chunks, told as such and not sent (a sparse file's holes). */
+  readonly bytes_zero: number;
   /** Manifest root (hex); for a single file, its content root. */
   readonly root: string | null;
 }

@@ -1,0 +1,65 @@
+/**
+ * A sparse file (a VM image, a preallocated database file): its all-zero chunks cross as
+ * ZERO_CHUNK frames, not as data, and arrive as holes. The file still arrives identical.
+ */
+import { open, stat, truncate } from 'node:fs/promises';
+import { randomFillSync } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Scope, sha256File, type Daemon, type TestHome } from '../support/procs.js';
+
+const MiB = 1024 * 1024;
+const SIZE = 2048 * MiB;
+const CHUNK = 256 * 1024; // config/ default chunk_size
+
+const scope = new Scope('sparse');
+let rx: TestHome;
+let tx: TestHome;
+let daemon: Daemon;
+
+beforeAll(async () => {
+  [rx, tx] = await Promise.all([scope.home('rx'), scope.home('tx')]);
+  daemon = await scope.daemon({ home: rx });
+});
+afterAll(() => scope.dispose());
+
+/** Writes random bytes at each [offset, length]. */
+async function writeAt(path: string, spans: ReadonlyArray<readonly [number, number]>): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    for (const [off, len] of spans) await fh.write(randomFillSync(Buffer.alloc(len)), 0, len, off);
+  } finally {
+    await fh.close();
+  }
+}
+
+describe('a sparse file', () => {
+  it('2 GiB with 5 MiB of data: only the data chunks are sent, the rest arrives as holes, identical', async () => {
+    const src = join(await scope.tempDir('src'), 'disk.img');
+    await (await open(src, 'wx', 0o600)).close();
+    await truncate(src, SIZE);
+    // 4 MiB at 100 MiB (16 whole chunks), and 1 MiB ending 4 KiB before the end (5 chunks).
+    await writeAt(src, [
+      [100 * MiB, 4 * MiB],
+      [SIZE - MiB - 4096, MiB],
+    ]);
+    const dataChunks = 16 + 5;
+    const sent = await sha256File(src);
+
+    const send = scope.send([src], daemon.peer(), { home: tx });
+    const r = await send.result(180_000);
+    expect(r.code, send.describe()).toBe(0);
+    const done = r.events.at(-1)!;
+    expect(done).toMatchObject({ type: 'completed', payload_bytes_sent: dataChunks * CHUNK, bytes_zero: SIZE - dataChunks * CHUNK });
+    const last = r.events.filter((e) => e.type === 'progress').at(-1);
+    expect(last).toMatchObject({ bytes_total: SIZE, bytes_done: SIZE });
+
+    const out = join(daemon.output, 'disk.img');
+    expect(await sha256File(out)).toBe(sent);
+    const st = await stat(out);
+    expect(st.size).toBe(SIZE);
+    // The data's 5 MiB, in whole file system blocks; the 2 GiB of zeros stayed holes.
+    expect(st.blocks * 512).toBeLessThan(8 * MiB);
+    expect(st.blocks * 512).toBeGreaterThanOrEqual(5 * MiB);
+  }, 240_000);
+});
