@@ -406,14 +406,19 @@ export class IncomingTransfers {
   }
 
   /** Chunks are on their way to disk: tell the engine (opens the window) and report progress. */
-  private written(r: Rx, batch: ReadonlyArray<{ index: number; bytes: Uint8Array }>): void {
+  private written(r: Rx, batch: ReadonlyArray<{ index: number; bytes: Uint8Array; zero: boolean }>): void {
     const ep = this.node.endpoint;
     let bytes = 0;
-    for (const c of batch) bytes += c.bytes.length;
+    let zeros = 0;
+    for (const c of batch) {
+      bytes += c.bytes.length;
+      if (c.zero) zeros += c.bytes.length;
+    }
     if (ep.hasSession(r.session)) for (const c of batch) ep.chunkWritten(r.session, r.transferId, c.index);
     r.bytesDone += bytes;
     this.meter.add(bytes);
-    this.stats.payloadBytes.inc({ direction: 'rx' }, bytes);
+    this.stats.payloadBytes.inc({ direction: 'rx' }, bytes - zeros);
+    if (zeros > 0) this.stats.zeroBytes.inc({ direction: 'rx' }, zeros);
     this.ui?.progress({
       transfer_id: r.key,
       bytes_total: r.manifest.size,

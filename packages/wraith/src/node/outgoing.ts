@@ -665,6 +665,7 @@ export class OutgoingJob {
       if (t.written !== undefined) this.writtenMeter.add(t.manifest.size - t.written);
       o.stats.payloadBytes.inc({ direction: 'tx' }, Math.max(0, st.payloadBytesSent - st.bytesRetransmitted));
       o.stats.retransmittedBytes.inc(st.bytesRetransmitted);
+      o.stats.zeroBytes.inc({ direction: 'tx' }, st.bytesZero);
       o.stats.transferFinished('send', status === 'verified' ? 'completed' : 'already_present');
       o.ui.file({
         transfer_id: o.transferId,
