@@ -4,7 +4,6 @@ import {
   MerkleTree,
   WraithError,
   chunkRange,
-  leafHash,
   type ErrorCode,
   type FileManifest,
   type SessionEvent,

@@ -3,9 +3,10 @@
  * with it: a crash may have lost writes, or someone may have touched the partial. Reads go in
  * batches, the next batch reading while this one hashes.
  */
-import { ChunkSet, bytesEqual, chunkCount, leafHash, type Blake3, type FileManifest } from '@wraith/core';
+import { ChunkSet, bytesEqual, chunkCount, type Blake3, type FileManifest } from '@wraith/core';
 import type { FileIo } from '@wraith/io-uring';
 import { savedLeaf } from '../store/index.js';
+import { sourceLeaf } from './source-leaf.js';
 
 /** Bytes read per batch. */
 const BATCH_BYTES = 8 << 20;
@@ -63,7 +64,7 @@ export async function verifyHeld(
       for (let k = 0; k < got.length; k++) {
         const i = todo[start + k] as number;
         const bytes = got[k] as Uint8Array;
-        if (bytes.length === lengthOf(i) && bytesEqual(leafHash(hasher, bytes), savedLeaf(leaves, i) as Uint8Array)) held.add(i);
+        if (bytes.length === lengthOf(i) && bytesEqual(sourceLeaf(hasher, bytes), savedLeaf(leaves, i) as Uint8Array)) held.add(i);
       }
     }
   } finally {
