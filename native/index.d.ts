@@ -84,6 +84,8 @@ export interface FsNative {
   fsMkdirat(dirfd: number, name: string, mode: number): void;
   /** flock(2) LOCK_EX | LOCK_NB: true when taken, false when another open file holds it. */
   fsFlock(fd: number): boolean;
+  /** lseek(2) SEEK_DATA: the first data byte at or after `offset`, -1 when there is none. */
+  fsSeekData(fd: number, offset: number): number;
   fsConstants: FsConstants;
 }
 // ===== end io_uring and safe-fs section =====

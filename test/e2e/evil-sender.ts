@@ -1,5 +1,5 @@
 /**
- * A sender that lies about names: the engine (Endpoint) over the UDP
+ * A sender that lies about names (or, in its OFFER, about how much of a file is zeros): the engine (Endpoint) over the UDP
  * transport with a minimal driver loop (the shape of
  * packages/wraith/src/node/driver.ts), which offers files under names the CLI
  * would never send ("../x", "/etc/x", "a\u0001b").
@@ -39,7 +39,7 @@ function now(): number {
 }
 
 interface ControlDeps {
-  sendControl: (m: { type: string; name?: string }) => void;
+  sendControl: (m: { type: string; name?: string; zeroBytes?: number }) => void;
 }
 
 export class EvilSender {
@@ -50,6 +50,8 @@ export class EvilSender {
   private session = -1;
   /** The name the next OFFER goes out with. */
   private nextWireName: string | null = null;
+  /** The zero bytes the next OFFER claims. */
+  private nextZeroBytes: number | null = null;
   private readonly data = new Map<number, Uint8Array>();
 
   private constructor(
@@ -94,11 +96,13 @@ export class EvilSender {
    * Offers `data` under `wireName`. Resolves with the receiver's answer: a
    * rejection (code and reason), or the completed transfer when it accepted.
    */
-  async offer(wireName: string, data: Uint8Array, timeoutMs = 20_000): Promise<OfferOutcome> {
+  async offer(wireName: string, data: Uint8Array, timeoutMs = 20_000, lie: { zeroBytes?: number } = {}): Promise<OfferOutcome> {
     const { manifest, tree } = buildFileTree(nobleBlake3, 'placeholder', data, CHUNK, { mode: 0o644, mtimeMs: Date.now() });
     this.nextWireName = wireName;
+    this.nextZeroBytes = lie.zeroBytes ?? null;
     const id = this.ep.offer(this.session, manifest, tree);
     this.nextWireName = null;
+    this.nextZeroBytes = null;
     this.data.set(id, data);
     this.run();
     const e = await this.waitEvent(
@@ -145,8 +149,8 @@ export class EvilSender {
     const deps = (this.ep.session(this.session) as unknown as { transfers: { d: ControlDeps } }).transfers.d;
     const send = deps.sendControl.bind(deps);
     deps.sendControl = (m) => {
-      if (m.type === 'offer' && this.nextWireName !== null) send({ ...m, name: this.nextWireName });
-      else send(m);
+      if (m.type !== 'offer' || this.nextWireName === null) return send(m);
+      send({ ...m, name: this.nextWireName, ...(this.nextZeroBytes !== null ? { zeroBytes: this.nextZeroBytes } : {}) });
     };
   }
 

@@ -2,11 +2,13 @@
  * A sparse file (a VM image, a preallocated database file): its all-zero chunks cross as
  * ZERO_CHUNK frames, not as data, and arrive as holes. The file still arrives identical.
  */
-import { open, readFile, stat, truncate } from 'node:fs/promises';
+import { open, readFile, stat, statfs, truncate } from 'node:fs/promises';
 import { randomFillSync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { parsePrometheus } from '../support/hostile.js';
+import { EvilSender } from './evil-sender.js';
 import { Scope, sha256File, type Daemon, type TestHome } from '../support/procs.js';
 
 const MiB = 1024 * 1024;
@@ -75,4 +77,49 @@ describe('a sparse file', () => {
     expect(st.blocks * 512).toBeLessThan(8 * MiB);
     expect(st.blocks * 512).toBeGreaterThanOrEqual(5 * MiB);
   }, 240_000);
+
+  it("one bigger than the receiver's free space is taken: only its data needs room", async () => {
+    const fs = await statfs(daemon.output);
+    const size = Math.ceil((fs.bavail * fs.bsize + 2 * 1024 * MiB) / CHUNK) * CHUNK + 777;
+    const src = join(await scope.tempDir('big'), 'huge.img');
+    await (await open(src, 'wx', 0o600)).close();
+    await truncate(src, size);
+    const at = 3 * 1024 * MiB;
+    const data = randomFillSync(Buffer.alloc(MiB));
+    const fh = await open(src, 'r+');
+    await fh.write(data, 0, data.length, at);
+    await fh.close();
+
+    const send = scope.send([src], daemon.peer(), { home: tx });
+    const r = await send.result(180_000);
+    expect(r.code, send.describe()).toBe(0);
+    expect(r.events.at(-1)).toMatchObject({ type: 'completed', payload_bytes_sent: MiB, bytes_zero: size - MiB });
+    // Far too big to hash here: every chunk was checked against the root on arrival, so the
+    // data span and a few zero spans stand for the rest.
+    const out = join(daemon.output, 'huge.img');
+    const st = await stat(out);
+    expect(st.size).toBe(size);
+    expect(st.blocks * 512).toBeLessThan(4 * MiB);
+    const got = await open(out, 'r');
+    try {
+      const read = async (off: number, len: number): Promise<Buffer> => (await got.read(Buffer.alloc(len), 0, len, off)).buffer;
+      expect((await read(at, MiB)).equals(data)).toBe(true);
+      for (const off of [0, at - 4096, at + MiB, size - 777]) expect((await read(off, 777)).every((b) => b === 0)).toBe(true);
+    } finally {
+      await got.close();
+    }
+  }, 240_000);
+
+  it('a sender whose offer claims more zeros than it sends is stopped with E_PROTOCOL, and nothing lands', async () => {
+    const evil = await EvilSender.connect(daemon.peerId, { host: '127.0.0.1', port: daemon.port });
+    try {
+      const data = randomFillSync(Buffer.alloc(MiB));
+      const out = await evil.offer('liar.bin', data, 20_000, { zeroBytes: MiB - 64 * 1024 });
+      expect(out).toMatchObject({ kind: 'rejected', code: 'E_PROTOCOL', byPeer: true });
+      expect((out as { reason: string }).reason).toMatch(/more than the 65536 bytes of data its offer announced/);
+      expect(existsSync(join(daemon.output, 'liar.bin'))).toBe(false);
+    } finally {
+      await evil.close();
+    }
+  }, 60_000);
 });

@@ -10,6 +10,8 @@
 //   fsMkdirat(dirfd, name, mode)     beneath root, a swapped parent cannot redirect them
 //   fsFlock(fd) -> bool              flock(LOCK_EX|LOCK_NB): false when another open file
 //                                    holds it; the kernel drops it when the fd closes
+//   fsSeekData(fd, offset) -> number lseek(SEEK_DATA): the first data byte at or after offset,
+//                                    -1 when none (a hole to the end, or offset past it)
 // Each throws an Error carrying code, syscall, errno and hint (common/errors.h).
 #include <napi.h>
 #include <fcntl.h>
@@ -244,6 +246,20 @@ Napi::Value Flock(const Napi::CallbackInfo& info) {
   return ThrowSys(env, CodeForErrno(err), call, err, "");
 }
 
+Napi::Value SeekData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int64_t fd, off;
+  if (!IntArg(info, 0, 0, INT32_MAX, &fd)) return ThrowType(env, "fsSeekData: fd must be a file descriptor");
+  if (!IntArg(info, 1, 0, 9007199254740991.0, &off)) return ThrowType(env, "fsSeekData: offset must be a safe integer >= 0");
+  // lseek moves the fd's file position; the callers read with pread, which ignores it.
+  off_t r = lseek(static_cast<int>(fd), static_cast<off_t>(off), SEEK_DATA);
+  if (r >= 0) return Napi::Number::New(env, static_cast<double>(r));
+  int err = errno;
+  if (err == ENXIO) return Napi::Number::New(env, -1);
+  std::string call = "lseek(" + std::to_string(fd) + ", " + std::to_string(off) + ", SEEK_DATA)";
+  return ThrowSys(env, CodeForErrno(err), call, err, "");
+}
+
 void InitFs(Napi::Env env, Napi::Object exports) {
   exports.Set("fsOpenat2", Napi::Function::New<Openat2>(env, "fsOpenat2"));
   exports.Set("fsRenameat2", Napi::Function::New<Renameat2>(env, "fsRenameat2"));
@@ -251,6 +267,7 @@ void InitFs(Napi::Env env, Napi::Object exports) {
   exports.Set("fsUnlinkat", Napi::Function::New<Unlinkat>(env, "fsUnlinkat"));
   exports.Set("fsMkdirat", Napi::Function::New<Mkdirat>(env, "fsMkdirat"));
   exports.Set("fsFlock", Napi::Function::New<Flock>(env, "fsFlock"));
+  exports.Set("fsSeekData", Napi::Function::New<SeekData>(env, "fsSeekData"));
   Napi::Object c = Napi::Object::New(env);
   c.Set("AT_FDCWD", AT_FDCWD);
   c.Set("RESOLVE_NO_XDEV", RESOLVE_NO_XDEV);

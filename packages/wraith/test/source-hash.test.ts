@@ -101,6 +101,37 @@ for (const [label, load, worker] of [
       }
     });
 
+    it("a sparse file's holes are skipped, not read: the leaves are the same, the reads only the data's batches", async () => {
+      const mod = await load();
+      const hasher = await loadBlake3Async('auto');
+      const size = 48 * MiB + 1000;
+      const data = new Uint8Array(size);
+      randomFillSync(data.subarray(10 * MiB, 11 * MiB));
+      randomFillSync(data.subarray(40 * MiB + 5, 40 * MiB + 105));
+      const path = join(dir, 'holes');
+      const fh = await open(path, 'w');
+      await fh.truncate(size);
+      await fh.write(data, 10 * MiB, MiB, 10 * MiB);
+      await fh.write(data, 40 * MiB + 5, 100, 40 * MiB + 5);
+      await fh.close();
+      let read = 0;
+      const sh = new mod.SourceHasher(io, hasher, (b) => (read += b));
+      try {
+        sh.prepareFor(size);
+        const want = Buffer.from(hashChunks(hasher, data, CS));
+        // Twice: the workers are up for the second (the event loop may take every batch of the first).
+        for (let k = 0; k < 2; k++) {
+          read = 0;
+          const got = await withFd(path, (fd) => sh.leaves(path, fd, size, CS));
+          expect(Buffer.from(got).equals(want)).toBe(true);
+          expect(read).toBe(2 * 4 * MiB); // the two 4 MiB batches that hold data
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      } finally {
+        await sh.close();
+      }
+    });
+
     it('the bytes kept of a small file stay its own while the next files are read', async () => {
       const mod = await load();
       const sh = new mod.SourceHasher(io, await loadBlake3Async('auto'), () => {});

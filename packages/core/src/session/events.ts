@@ -6,7 +6,8 @@ import type { FileManifest } from '../transfer/index.js';
 export type SessionEvent =
   | { type: 'connected'; session: number; peerId: string; addr: SocketAddr; initiator: boolean }
   /** The peer offers a file; answer with accept() or reject(). */
-  | { type: 'offer'; session: number; peerId: string; transferId: number; manifest: FileManifest }
+  /** `zeroBytes`: of its size, the bytes the sender says are all-zero chunks (they need no room). */
+  | { type: 'offer'; session: number; peerId: string; transferId: number; manifest: FileManifest; zeroBytes: number }
   /** Sender side: the receiver accepted; chunk reads follow. */
   | { type: 'accepted'; session: number; transferId: number; heldChunks: number }
   /** Sender side: read these chunks and hand them over with supplyChunk(). */

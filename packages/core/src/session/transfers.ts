@@ -135,6 +135,7 @@ export class TransferTable {
       mtimeMs: manifest.mtimeMs,
       root: manifest.root,
       name: manifest.name,
+      ...(this.d.peerZeroChunks?.() === true ? { zeroBytes: sender.zeroBytes } : {}),
     });
     return id;
   }
@@ -264,7 +265,7 @@ export class TransferTable {
           return;
         }
         this.receivers.set(m.transferId, { kind: 'recv', id: m.transferId, manifest, receiver: null, state: 'offered' });
-        this.d.emit({ type: 'offer', session: sid, peerId: this.d.peerId(), transferId: m.transferId, manifest });
+        this.d.emit({ type: 'offer', session: sid, peerId: this.d.peerId(), transferId: m.transferId, manifest, zeroBytes: m.zeroBytes ?? 0 });
         return;
       }
       case 'accept': {

@@ -266,6 +266,13 @@ export class TransferSender {
     return this.isAccepted && this.done.count + this.peerHeld.count === this.n;
   }
 
+  /** Bytes of the chunks that go as ZERO_CHUNK items (0 without zeroChunks). */
+  get zeroBytes(): number {
+    let bytes = 0;
+    for (let i = 0; i < this.n; i++) if (this.isZero(i)) bytes += chunkRange(this.manifest, i).length;
+    return bytes;
+  }
+
   /** The current grant: file bytes below it may be sent. */
   get windowOffset(): number {
     return this.maxOffset;

@@ -56,6 +56,11 @@ export interface OfferMessage {
   readonly root: Uint8Array;
   /** Relative name; validated as a path by the transfer layer, not here. */
   readonly name: string;
+  /**
+   * Bytes of the file's all-zero chunks, which go as ZERO_CHUNK frames: what the receiver need
+   * not find room for. Optional, at most `size`; only to a receiver that announced zero_chunks.
+   */
+  readonly zeroBytes?: number;
 }
 export interface AcceptMessage {
   readonly type: 'accept';
@@ -164,8 +169,10 @@ function bodyLength(m: ControlMessage): number {
       checkVarint(m.mtimeMs, 'offer mtime');
       if (m.root.length !== ROOT_LEN) throw fieldError(`offer root is ${m.root.length} bytes, expected ${ROOT_LEN}`);
       const name = utf8Length(m.name, 'offer name', 'E_WIRE_FRAME');
+      if (m.zeroBytes !== undefined) checkZeroBytes(m.zeroBytes, m.size);
       return (
-        id + 1 + varintLength(m.size) + 1 + varintLength(m.mode) + varintLength(m.mtimeMs) + ROOT_LEN + varintLength(name) + name
+        id + 1 + varintLength(m.size) + 1 + varintLength(m.mode) + varintLength(m.mtimeMs) + ROOT_LEN + varintLength(name) + name +
+        (m.zeroBytes !== undefined ? varintLength(m.zeroBytes) : 0)
       );
     }
     case 'accept': {
@@ -238,6 +245,7 @@ export function encodeControlMessage(w: Writer, m: ControlMessage): void {
       const name = utf8Length(m.name, 'offer name', 'E_WIRE_FRAME');
       w.varint(name);
       writeUtf8(w, m.name, name, 'offer name');
+      if (m.zeroBytes !== undefined) w.varint(m.zeroBytes);
       return;
     }
     case 'accept':
@@ -285,6 +293,11 @@ export function decodeControlMessage(r: Reader): ControlMessage {
   return m;
 }
 
+function checkZeroBytes(zeroBytes: number, size: number): void {
+  checkVarint(zeroBytes, 'offer zero bytes');
+  if (zeroBytes > size) throw fieldError(`offer zero bytes ${zeroBytes} exceed its size ${size}`, { zeroBytes, size });
+}
+
 function decodeBody(type: number, b: Reader, at: number): ControlMessage {
   switch (type) {
     case ControlType.OFFER: {
@@ -298,7 +311,10 @@ function decodeBody(type: number, b: Reader, at: number): ControlMessage {
       const mtimeMs = b.varint('offer mtime');
       const root = b.bytes(ROOT_LEN, 'offer root');
       const name = readUtf8(b, b.varint('offer name length'), 'offer name', 'E_WIRE_FRAME');
-      return { type: 'offer', transferId, kind, size, chunkLog2, mode, mtimeMs, root, name };
+      if (b.remaining === 0) return { type: 'offer', transferId, kind, size, chunkLog2, mode, mtimeMs, root, name };
+      const zeroBytes = b.varint('offer zero bytes');
+      checkZeroBytes(zeroBytes, size);
+      return { type: 'offer', transferId, kind, size, chunkLog2, mode, mtimeMs, root, name, zeroBytes };
     }
     case ControlType.ACCEPT: {
       const transferId = b.varint('accept transfer id');

@@ -92,8 +92,13 @@ export const controlMessage = (): fc.Arbitrary<ControlMessage> =>
         mtimeMs: varint(),
         root: fixed(32),
         name: fc.string({ unit: 'binary', maxLength: 40 }),
+        zeroPart: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }),
       })
-      .map((o): ControlMessage => ({ type: 'offer', ...o })),
+      .map(({ zeroPart, ...o }): ControlMessage => ({
+        type: 'offer',
+        ...o,
+        ...(zeroPart !== undefined ? { zeroBytes: Math.floor(o.size * zeroPart) } : {}),
+      })),
     fc
       .tuple(varint(), fc.array(fc.tuple(fc.nat(1000), fc.integer({ min: 1, max: 1000 })), { maxLength: 10 }))
       .map(([transferId, runs]): ControlMessage => {

@@ -111,6 +111,22 @@ describe('control messages (PROTOCOL.md §7)', () => {
     expectCode(() => dec(bad), 'E_WIRE_FRAME');
   });
 
+  it('carries an OFFER\'s zero bytes as an optional trailing varint, at most its size', () => {
+    const plain = enc(offer);
+    const m = { ...offer, zeroBytes: 300 } as ControlMessage;
+    const b = enc(m);
+    expect(Buffer.from(b.subarray(b.length - 2)).toString('hex')).toBe('412c');
+    expect(b.length).toBe(plain.length + 2);
+    expect(dec(b)).toEqual(m);
+    expect(dec(plain)).not.toHaveProperty('zeroBytes');
+    const size = (offer as { size: number }).size;
+    expect(dec(enc({ ...offer, zeroBytes: size } as ControlMessage))).toMatchObject({ zeroBytes: size });
+    expectCode(() => enc({ ...offer, zeroBytes: size + 1 } as ControlMessage), 'E_WIRE_FRAME');
+    const over = enc({ ...offer, zeroBytes: size } as ControlMessage).slice();
+    over[over.length - 1] = (over[over.length - 1] as number) + 1; // one more than the size
+    expectCode(() => dec(over), 'E_WIRE_FRAME');
+  });
+
   it('keeps a leading byte-order mark in names', () => {
     const m = { ...offer, name: '\ufeffname' } as ControlMessage;
     expect(dec(enc(m))).toEqual(m);

@@ -38,6 +38,8 @@ export interface HashJob {
   done: SharedArrayBuffer;
   /** chunks × 32 bytes. */
   leaves: SharedArrayBuffer;
+  /** One byte per batch: 1 when it was a hole, never read (its leaves are zero leaves). */
+  holes: SharedArrayBuffer;
 }
 
 /** What a worker answers once it has stopped taking batches of a job: done, or why it stopped. */
@@ -67,6 +69,7 @@ export function newJob(fd: number, size: number, chunkSize: number): HashJob {
     next: new SharedArrayBuffer(4),
     done: new SharedArrayBuffer(batches),
     leaves: new SharedArrayBuffer(n * 32),
+    holes: new SharedArrayBuffer(batches),
   };
 }
 

@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Blake3 } from '@wraith/core';
 import { WraithError } from '@wraith/core/errors';
 import { loadNativeChecked } from '@wraith/blake3/native';
+import { skipHole } from './hash-holes.js';
 import type { HashJob, HashReady, HashReply } from './hash-jobs.js';
 import { sourceLeaf } from './source-leaf.js';
 
@@ -34,6 +35,10 @@ function run(job: HashJob): void {
   const done = new Uint8Array(job.done);
   const leaves = new Uint8Array(job.leaves);
   for (let b = Atomics.add(next, 0, 1); b < batches; b = Atomics.add(next, 0, 1)) {
+    if (skipHole(job, b, hasher)) {
+      done[b] = tag;
+      continue;
+    }
     const first = b * per;
     const last = Math.min(n, first + per);
     const start = first * cs;

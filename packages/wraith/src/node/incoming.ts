@@ -40,6 +40,10 @@ interface Rx {
   bytesDone: number;
   /** Held already when the offer was taken (a resume). */
   resumedBytes: number;
+  /** Chunk bytes that came as data, not as ZERO_CHUNK; at most `dataLimit`. */
+  dataBytes: number;
+  /** The offer's size less the bytes it said are all-zero chunks: room was found for this much. */
+  dataLimit: number;
   /** Wall clock (ms) when the offer was taken. */
   startedMs: number;
   /** monoMs() then: durations, whatever the wall clock does. */
@@ -145,7 +149,7 @@ export class IncomingTransfers {
   handle(e: SessionEvent): void {
     switch (e.type) {
       case 'offer':
-        this.onOffer(e.session, e.transferId, e.peerId, e.manifest).catch((err) => {
+        this.onOffer(e.session, e.transferId, e.peerId, e.manifest, e.zeroBytes).catch((err) => {
           // onOffer answers every failure itself: this is the last guard, the daemon stays up.
           this.log.error({ peer: e.peerId, name: e.manifest.name, err: asWraith(err).message }, 'offer handling failed');
         });
@@ -153,6 +157,14 @@ export class IncomingTransfers {
       case 'chunk_verified': {
         const r = this.rx.get(key(e.session, e.transferId));
         if (!r || r.failed) return;
+        if (!e.zero) {
+          r.dataBytes += e.bytes.length;
+          // Its offer said the rest are zeros, and room was found for no more than this.
+          if (r.dataBytes > r.dataLimit) {
+            void this.fail(r, 'E_PROTOCOL', `the sender sent more than the ${r.dataLimit} bytes of data its offer announced`, true);
+            return;
+          }
+        }
         r.queue.push({ index: e.index, offset: e.offset, bytes: e.bytes, leaf: e.leaf, zero: e.zero });
         void this.pump(r);
         return;
@@ -182,7 +194,7 @@ export class IncomingTransfers {
     }
   }
 
-  private async onOffer(session: number, transferId: number, peerId: string, m: FileManifest): Promise<void> {
+  private async onOffer(session: number, transferId: number, peerId: string, m: FileManifest, zeroBytes: number): Promise<void> {
     const ep = this.node.endpoint;
     const k = key(session, transferId);
     let release: (() => void) | null = null;
@@ -222,6 +234,7 @@ export class IncomingTransfers {
         mode: m.mode,
         mtimeMs: m.mtimeMs,
         chunkSize: m.chunkSize,
+        zeroBytes,
       });
       if (!ep.hasSession(session)) {
         if (begun.status === 'ready') await begun.file.abort({ keep: true });
@@ -252,7 +265,7 @@ export class IncomingTransfers {
           await begun.file.abort({ keep: true });
           return;
         }
-        const r = this.newRx(k, session, transferId, peerId, m, begun.file, held);
+        const r = this.newRx(k, session, transferId, peerId, m, begun.file, held, zeroBytes);
         r.bytesDone = r.resumedBytes = begun.file.resumedBytes;
         this.rx.set(k, r);
         this.stats.transfersActive.inc({ direction: 'receive' });
@@ -322,7 +335,7 @@ export class IncomingTransfers {
     return held;
   }
 
-  private newRx(k: string, session: number, transferId: number, peerId: string, m: FileManifest, file: PartialFile | null, held: ChunkSet): Rx {
+  private newRx(k: string, session: number, transferId: number, peerId: string, m: FileManifest, file: PartialFile | null, held: ChunkSet, zeroBytes = 0): Rx {
     return {
       key: k,
       session,
@@ -342,6 +355,8 @@ export class IncomingTransfers {
       failed: false,
       bytesDone: 0,
       resumedBytes: 0,
+      dataBytes: 0,
+      dataLimit: m.size - zeroBytes,
       startedMs: Date.now(),
       startedMono: monoMs(),
     };

@@ -13,8 +13,8 @@
  */
 import { WraithError, type Blake3, type ErrorCode } from '@wraith/core';
 import type { FileIo } from '@wraith/io-uring';
-import { sourceLeaf } from './source-leaf.js';
 import { CACHE_MIN_BYTES, fileKey, type FileKey, type HashCache } from './hash-cache.js';
+import { holeBytes, skipHole } from './hash-holes.js';
 import {
   PARALLEL_MIN_BYTES,
   defaultHashWorkers,
@@ -27,6 +27,7 @@ import {
   type HashReply,
   type HashWorker,
 } from './hash-jobs.js';
+import { sourceLeaf } from './source-leaf.js';
 
 export { HASH_BATCH_BYTES, MAX_HASH_WORKERS, PARALLEL_MIN_BYTES, type HashJob, type HashReply } from './hash-jobs.js';
 
@@ -212,7 +213,7 @@ export class SourceHasher {
       while (b < batches && done[b] !== 0) b++;
       return b++;
     });
-    this.onRead(size);
+    this.onRead(size - holeBytes(job));
     return new Uint8Array(job.leaves).slice(); // off the shared memory
   }
 
@@ -225,7 +226,10 @@ export class SourceHasher {
     let cur = claim();
     if (cur >= batches) return;
     const bufs = this.takeBuffers(Math.min(per * cs, Math.max(size, 1)));
-    const read = (b: number, buf: Uint8Array): Promise<Uint8Array[]> => {
+    // A small file's bytes are kept for its send: those are read, holes or not.
+    const keepSmall = batches === 1 && size <= KEEP_SMALL_BYTES;
+    const read = (b: number, buf: Uint8Array): Promise<Uint8Array[]> | null => {
+      if (!keepSmall && skipHole(job, b, this.hasher)) return null;
       const reqs: Array<{ offset: number; length: number; buf: Uint8Array }> = [];
       for (let j = b * per; j < Math.min(n, (b + 1) * per); j++) {
         const length = Math.min(cs, size - j * cs);
@@ -236,10 +240,11 @@ export class SourceHasher {
       p.catch(() => undefined); // awaited below; an early exit must not leave it unhandled
       return p;
     };
+    // null: a batch ahead that was a hole, its leaves in already.
     let pending: Promise<Uint8Array[]> | null = read(cur, bufs[0]);
     try {
-      for (let side = 0; pending !== null; side ^= 1) {
-        const got = await pending;
+      for (let side = 0; cur < batches; side ^= 1) {
+        const got = pending === null ? [] : await pending;
         const nextB = claim();
         pending = nextB < batches ? read(nextB, bufs[side ^ 1] as Uint8Array) : null;
         for (let k = 0; k < got.length; k++) {
@@ -252,7 +257,7 @@ export class SourceHasher {
         }
         done[cur] = 1;
         // A copy (Buffer#slice would be a view of a buffer the next file reads into).
-        if (batches === 1 && size <= KEEP_SMALL_BYTES) this.small = new Uint8Array((side === 0 ? bufs[0] : bufs[1]).subarray(0, size));
+        if (keepSmall) this.small = new Uint8Array((side === 0 ? bufs[0] : bufs[1]).subarray(0, size));
         cur = nextB;
       }
     } finally {

@@ -90,6 +90,8 @@ export interface IncomingFile {
   readonly mode: number;
   readonly mtimeMs: number;
   readonly chunkSize: number;
+  /** Of `size`, bytes the sender says are all-zero chunks: they stay holes and need no room. */
+  readonly zeroBytes?: number;
 }
 
 export type BeginResult =
@@ -273,7 +275,9 @@ export class FileStore {
     }
     // Only a multi-chunk file can have left a state behind.
     if (state === null && resumable && offer.size > offer.chunkSize) await this.dropSuperseded(offer, rootHex);
-    const needed = offer.size - (state === null ? 0 : rangesBytes(state.have, state.size, state.chunk_size));
+    // Held chunks and zero chunks may overlap: the larger of the two is sure not to need room.
+    const held = state === null ? 0 : rangesBytes(state.have, state.size, state.chunk_size);
+    const needed = Math.max(0, offer.size - Math.max(held, offer.zeroBytes ?? 0));
     await this.admission.admit(key, offer.name, offer.size, needed);
     await this.takeSlot(offer.name);
 
