@@ -8,12 +8,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheus } from '../support/hostile.js';
 import { duplicateKeys } from '../support/json-keys.js';
-import { Scope, sha256File, sleep, writeRandomFile, type Daemon, type NdjsonEvent, type TestHome } from '../support/procs.js';
+import { Scope, sha256File, sleep, writeRandomFile, writeSparseFile, type Daemon, type NdjsonEvent, type TestHome } from '../support/procs.js';
 
 const MiB = 1 << 20;
 const SIZE = 24 * MiB;
@@ -341,12 +341,11 @@ describe('admin API: sending through the daemon', () => {
   });
 
   it('DELETE /v1/transfers/:id cancels a running transfer: state cancelled, counted, a second DELETE is 409', async () => {
-    // A 512 MiB sparse file (nothing to write, quick to hash): far more than loopback moves
-    // between the first byte seen and the DELETE.
+    // 512 MiB, sparse with a byte in every chunk (all of it data to send, little disk): far more
+    // than loopback moves between the first byte seen and the DELETE.
     const HUGE = 512 * MiB;
     const src = join(sendRoot, 'huge.bin');
-    await writeFile(src, '');
-    await truncate(src, HUGE);
+    await writeSparseFile(src, HUGE, { byteEvery: 256 * 1024 });
     const cancelledBefore = await api.metric('wraith_transfers_total', { direction: 'send', outcome: 'cancelled' });
     const post = await api.req<Transfer>('POST', '/v1/transfers', { path: src, peer: 'b' });
     expect(post.status).toBe(201);

@@ -1,14 +1,15 @@
 /**
  * A receiver offered a file it already has hashes its copy before it answers; the sender says
  * so instead of sitting at 0 % with no rate: progress events carry waiting_for_receiver while
- * the offer is undecided, and the file ends already_present. Both copies are sparse and alike (holes
- * read as zeros), so the test costs hashing time, not disk or memory.
+ * the offer is undecided, and the file ends already_present. Both copies are sparse and alike (a
+ * byte in every chunk, holes between), so the test costs hashing time, not disk or memory.
  */
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Scope, writeSparseFile, type RunResult } from '../support/procs.js';
 
 const SIZE = 3 * 1024 ** 3 + 12_345;
+const CHUNK = 256 * 1024; // config/ default chunk_size
 
 const scope = new Scope('receiver-check');
 afterAll(() => scope.dispose());
@@ -17,11 +18,11 @@ afterAll(() => scope.dispose());
 describe('a receiver checking a copy it has', () => {
   it('the sender reports waiting_for_receiver until the answer, then already_present; the rate starts at zero', async () => {
     const output = await scope.tempDir('out');
-    await writeSparseFile(join(output, 'holes.bin'), SIZE);
+    await writeSparseFile(join(output, 'holes.bin'), SIZE, { byteEvery: CHUNK });
     // No hash cache on the receiver: it hashes its copy on every offer.
     const daemon = await scope.daemon({ home: await scope.home('rx'), output, args: ['--no-hash-cache'] });
     const src = join(await scope.tempDir('src'), 'holes.bin');
-    await writeSparseFile(src, SIZE);
+    await writeSparseFile(src, SIZE, { byteEvery: CHUNK });
     const tx = await scope.home('tx');
     const sendOnce = async (): Promise<RunResult> => {
       const send = scope.send([src], daemon.peer(), { home: tx, args: ['--reconnect-for', '0s'] });

@@ -597,11 +597,24 @@ export async function writeRandomFile(path: string, size: number, mode = 0o644):
   return h.digest('hex');
 }
 
-/** A file of `size` bytes that is all hole (nothing allocated): big inputs at no disk cost. */
-export async function writeSparseFile(path: string, size: number): Promise<void> {
+/**
+ * A file of `size` bytes that is all hole (nothing allocated): big inputs at no disk cost. All
+ * zeros is no work for a sender (holes are skipped, zero chunks go without their bytes); with
+ * `byteEvery`, a byte at every multiple of it (a chunk size) makes every chunk data to hash and
+ * send, at one file system block per chunk.
+ */
+export async function writeSparseFile(path: string, size: number, opts: { byteEvery?: number } = {}): Promise<void> {
   const fh = await open(path, 'w');
-  await fh.truncate(size);
-  await fh.close();
+  try {
+    await fh.truncate(size);
+    const every = opts.byteEvery;
+    if (every !== undefined) {
+      const one = Buffer.of(1);
+      for (let off = 0; off < size; off += every) await fh.write(one, 0, 1, off);
+    }
+  } finally {
+    await fh.close();
+  }
 }
 
 export function sha256File(path: string): Promise<string> {
