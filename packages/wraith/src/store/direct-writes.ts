@@ -32,6 +32,36 @@ export function splitDirect(writes: ReadonlyArray<WriteRequest>, aligned: (data:
   return out;
 }
 
+/**
+ * `writes` without their all-zero 4 KiB blocks (by file offset): the partial reads them as zeros
+ * already, and left unwritten they stay holes, as `cp` keeps them. A write with no zero block is
+ * kept as it is, one with some is cut into the runs between them.
+ */
+export function dropZeroBlocks(writes: ReadonlyArray<WriteRequest>): WriteRequest[] {
+  const out: WriteRequest[] = [];
+  for (const w of writes) {
+    const { offset, data } = w;
+    const len = data.length;
+    let run = -1; // start of the current run of data blocks, or -1
+    let cut = false;
+    for (let at = 0; at < len; ) {
+      const next = Math.min(len, at + ALIGN - ((offset + at) % ALIGN));
+      // Most blocks of data end in a byte other than zero: no view, no compare for those.
+      if (data[at] === 0 && data[next - 1] === 0 && isAllZero(data.subarray(at, next))) {
+        cut = true;
+        if (run >= 0) out.push({ offset: offset + run, data: data.subarray(run, at) });
+        run = -1;
+      } else if (run < 0) {
+        run = at;
+      }
+      at = next;
+    }
+    if (run === 0 && !cut) out.push(w);
+    else if (run >= 0) out.push({ offset: offset + run, data: data.subarray(run) });
+  }
+  return out;
+}
+
 /** A second fd on the file behind `fd` with O_DIRECT, or the reason it cannot have one. */
 export async function openDirect(fd: number): Promise<{ fd: number } | { reason: string }> {
   try {
@@ -58,9 +88,9 @@ export interface WrittenBytes {
  * refused: a read-only file system, permissions) turns
  * O_DIRECT off for this file (`onDirectFailure` hears why) and its spans are written again
  * through the page cache, so a file system that accepts the open but not the write loses nothing.
- * All-zero spans are not written: a partial is created sparse at its full size, so they read
- * back as zeros and stay holes (a sparse VM image arrives sparse, as `cp` keeps it). Only what
- * was written counts in the result.
+ * All-zero 4 KiB blocks are not written: a partial is created sparse at its full size, so they
+ * read back as zeros and stay holes (a sparse VM image arrives sparse, as `cp` keeps it). Only
+ * what was written counts in the result.
  */
 export async function writeBatch(
   io: FileIo,
@@ -68,7 +98,7 @@ export async function writeBatch(
   all: ReadonlyArray<WriteRequest>,
   onDirectFailure: (err: unknown) => void,
 ): Promise<WrittenBytes> {
-  const writes = all.filter((w) => !isAllZero(w.data));
+  const writes = dropZeroBlocks(all);
   const dfd = target.direct;
   const { direct, buffered } = dfd === null ? { direct: [], buffered: writes as WriteRequest[] } : splitDirect(writes);
   const sum = (ws: ReadonlyArray<WriteRequest>): number => ws.reduce((n, w) => n + w.data.length, 0);
