@@ -3,6 +3,8 @@
  * receiver against the root as the zero leaf, and a lie about them caught like a bad chunk.
  */
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { WraithError } from '../../src/errors.js';
 import { SeededRng } from '../../src/rng.js';
 import { TransferReceiver, TransferSender, buildFileTree, chunkCount, type SendItem } from '../../src/transfer/index.js';
 import { nobleBlake3 } from '../../src/noble.js';
@@ -171,5 +173,70 @@ describe('ZERO_CHUNK items', () => {
     expect(sender.finished).toBe(true);
     expect(sender.stats.bytesZero).toBe(4 * CS); // a resend is not counted twice
     expect(chunkCount(sender.manifest)).toBe(4);
+  });
+
+  it('a hostile mix of CHUNK, PROOF and ZERO_CHUNK in any order: only WraithErrors, bounded buffers, and nothing verified that is not the file', () => {
+    const seen = { zero: 0, data: 0, failures: 0, errors: 0 };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.array(fc.tuple(fc.constantFrom('data', 'bad-data', 'proof', 'bad-proof', 'zero', 'write'), fc.nat(40), fc.nat(CS)), { minLength: 60, maxLength: 300 }),
+        (seed, ops) => {
+          const rng = new SeededRng(seed);
+          const n = 2 + (seed % 20);
+          const data = new Set<number>();
+          for (let i = 0; i < n; i++) if (rng.nextFloat() < 0.5) data.add(i);
+          const content = sparse(rng, n, data, seed % 3 === 0 ? 1 + (seed % (CS - 1)) : 0);
+          const { receiver, tree } = pair(content, { window: 4 * CS });
+          receiver.initialWindow();
+          const written: number[] = [];
+          for (const [op, a, b] of ops) {
+            const i = a < 38 ? a % Math.min(n, 4) : a % n; // mostly inside the 4-chunk window
+            const start = i * CS;
+            const end = Math.min(content.length, start + CS);
+            try {
+              if (op === 'data' || op === 'bad-data') {
+                const from = b % 3 === 0 ? start : start + Math.min(b, end - start - 1); // whole or a tail
+                const bytes = content.slice(from, end);
+                if (op === 'bad-data' && bytes.length > 0) bytes[0] = (bytes[0] as number) ^ 1;
+                receiver.onChunk(from, bytes);
+              } else if (op === 'proof' || op === 'bad-proof') {
+                const proof = tree.proof(i).slice();
+                if (op === 'bad-proof' && proof.length > 0) proof[0] = (proof[0] as number) ^ 1;
+                receiver.onProof(i, 0, proof);
+              } else if (op === 'zero') {
+                receiver.onZeroChunk(i);
+              }
+            } catch (e) {
+              expect(e).toBeInstanceOf(WraithError);
+              expect(['E_FLOW_CONTROL', 'E_PROTOCOL', 'E_INTEGRITY']).toContain((e as WraithError).code);
+              seen.errors++;
+              return; // the session would end here
+            }
+            for (let v = receiver.pollVerified(); v !== null; v = receiver.pollVerified()) {
+              // Whatever came out is the file's: data as it is, zeros only where it is zeros.
+              expect(Buffer.from(v.bytes).equals(Buffer.from(content.subarray(v.offset, v.offset + v.bytes.length)))).toBe(true);
+              expect(v.bytes.length).toBe(Math.min(CS, content.length - v.offset));
+              seen[v.zero ? 'zero' : 'data']++;
+              if (op === 'write' || rng.nextFloat() < 0.5) receiver.chunkWritten(v.index);
+              else written.push(v.index);
+            }
+            while (written.length > 0 && (op === 'write' || rng.nextFloat() < 0.3)) receiver.chunkWritten(written.shift() as number);
+            expect(receiver.bufferedBytes).toBeGreaterThanOrEqual(0);
+            expect(receiver.bufferedBytes).toBeLessThanOrEqual(4 * CS + CS);
+            for (let r = receiver.pollResend(); r !== null; r = receiver.pollResend()) {
+              expect(r).toBeLessThan(n);
+              seen.failures++;
+            }
+          }
+        },
+      ),
+      { numRuns: 200, seed: 4242 },
+    );
+    // The runs reached every path: chunks verified both ways, failures, and errors that end it.
+    expect(seen.zero).toBeGreaterThan(50);
+    expect(seen.data).toBeGreaterThan(50);
+    expect(seen.errors).toBeGreaterThan(10);
+    expect(seen.failures).toBeGreaterThan(10);
   });
 });
