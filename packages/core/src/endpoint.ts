@@ -304,8 +304,18 @@ export class Endpoint {
     return this.session(sessionId).offer(manifest, tree);
   }
 
-  accept(sessionId: number, transferId: number, held?: Array<[number, number]>): void {
-    this.session(sessionId).transfers.accept(transferId, held);
+  accept(sessionId: number, transferId: number, held?: Array<[number, number]>, reusedBytes?: number): void {
+    this.session(sessionId).transfers.accept(transferId, held, reusedBytes);
+  }
+
+  /** Whether the session's peer sends leaf rows (requestLeaves). */
+  peerSendsLeaves(sessionId: number): boolean {
+    return this.session(sessionId).transfers.peerSendsLeaves;
+  }
+
+  /** Receiver: ask for an offered file's leaf row before accepting it (a `leaves` event brings it). */
+  requestLeaves(sessionId: number, transferId: number): void {
+    this.session(sessionId).transfers.requestLeaves(transferId);
   }
 
   reject(sessionId: number, transferId: number, code: ErrorCode, reason: string): void {

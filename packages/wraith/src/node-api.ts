@@ -72,6 +72,8 @@ export interface SendResult {
   readonly bytes_already_present: number;
   /** Bytes of all-zero chunks, told as such and not sent. */
   readonly bytes_zero: number;
+  /** Of bytes_skipped_resume, chunks the receiver found in its older copy of a file under the name. */
+  readonly bytes_reused: number;
   readonly root: string | null;
   /** Per-file failures (the command exits with the first one's code); empty on success. */
   readonly errors: readonly WraithError[];

@@ -72,6 +72,7 @@ export class Stats {
   readonly transfersActive = this.gauge('wraith_transfers_active', 'Transfers in progress.', ['direction']);
   readonly payloadBytes = this.counter('wraith_transfer_payload_bytes_total', 'File bytes delivered and verified (no retransmissions, no resumed bytes, no zero chunks).', ['direction']);
   readonly zeroBytes = this.counter('wraith_transfer_zero_bytes_total', 'File bytes of all-zero chunks, told as zeros without their bytes (sparse files).', ['direction']);
+  readonly reusedBytes = this.counter('wraith_transfer_reused_bytes_total', 'File bytes a receiver copied from the older copy under the offered name instead of receiving them.', []);
   readonly fileIoOps = this.counter('wraith_file_io_ops_total', 'File operations by kind.', ['op', 'backend']);
   readonly fileIoBytes = this.counter('wraith_file_io_bytes_total', 'File bytes read and written.', ['op', 'backend']);
   readonly transportInfo = this.gauge('wraith_transport_info', 'Always 1; labels tell what runs.', ['transport', 'io_backend', 'crypto_backend', 'zero_copy']);

@@ -17,6 +17,8 @@ export type SessionEvent =
    * came as a ZERO_CHUNK, and `bytes` are shared zeros (a sparse partial needs no write).
    */
   | { type: 'chunk_verified'; session: number; transferId: number; index: number; offset: number; bytes: Uint8Array; leaf: Uint8Array; zero: boolean }
+  /** Receiver side: the leaf row asked for with requestLeaves(), checked against the offer's root. */
+  | { type: 'leaves'; session: number; transferId: number; leaves: Uint8Array }
   /** Receiver side: every chunk is held; install the file, then finishTransfer(). */
   | { type: 'transfer_received'; session: number; transferId: number }
   /** Either side: the transfer ended (sender: the receiver confirmed it). */
@@ -44,5 +46,7 @@ export interface TransferStats {
   bytesSkippedResume: number;
   /** Bytes of all-zero chunks sent as ZERO_CHUNK frames, without their bytes. */
   bytesZero: number;
+  /** Of bytesSkippedResume, those the receiver copied from its older copy of the file (sender side). */
+  bytesReused: number;
   bytesReceived: number;
 }

@@ -251,6 +251,8 @@ export class Session {
       peerStoredNames: () => this.remoteParams.storedNames === 1,
       peerWrittenProgress: () => this.remoteParams.writtenProgress === 1,
       peerZeroChunks: () => this.remoteParams.zeroChunks === 1,
+      peerLeafRows: () => this.remoteParams.leafRows === 1,
+      controlBuffered: () => this.ctlSend.buffered,
       firstLocalId: opts.initiator ? 0 : 1,
       ...(deps.releaseChunk ? { releaseChunk: deps.releaseChunk } : {}),
       ...(deps.allocChunk ? { allocChunk: deps.allocChunk } : {}),
@@ -395,6 +397,7 @@ export class Session {
       storedNames: 1,
       writtenProgress: 1,
       zeroChunks: 1,
+      leafRows: 1,
       sourceCid: this.localCid,
     };
     if (withResetToken && this.localResetToken) p.statelessResetToken = this.localResetToken;
@@ -995,6 +998,7 @@ export class Session {
     const keys = this.keys;
     if (!keys || this.state.kind === 'closed' || this.state.kind === 'handshake') return 0;
     this.transfers.pollReads();
+    this.transfers.pumpLeaves();
     if (this.state.kind === 'established' && this.idle(now)) return 0;
     const key = keys.currentSendKey;
     const sb = this.sealBatch;

@@ -6,9 +6,12 @@ import {
   validateName,
   type Blake3,
   type FileManifest,
-  type MerkleTree,
+  MerkleTree,
+  chunkCount,
   type SendItem,
 } from '../transfer/index.js';
+import { bytesEqual } from '../transfer/bytes.js';
+import { MAX_LEAVES_PER_MESSAGE } from '../wire/control.js';
 import type { SessionControl } from './session.js';
 import type { SessionEvent, TransferStats } from './events.js';
 import type { ReceiveBudget } from './receive-budget.js';
@@ -27,9 +30,14 @@ type SenderEntry = {
   id: number;
   manifest: FileManifest;
   sender: TransferSender;
+  tree: MerkleTree;
   state: 'offered' | 'active' | 'sent';
   /** The receiver's last WRITTEN: bytes it holds on its disk. */
   written?: number;
+  /** The receiver asked for the leaf row: the next leaf to send it (see pumpLeaves). */
+  leafNext?: number;
+  /** Of the bytes it held at ACCEPT, those it copied from its older copy. */
+  reused?: number;
 };
 type ReceiverEntry = {
   kind: 'recv';
@@ -39,7 +47,14 @@ type ReceiverEntry = {
   state: 'offered' | 'active' | 'received';
   /** Bytes told in the last WRITTEN. */
   writtenSent?: number;
+  /** The leaf row asked for with LEAF_REQUEST, filled in order; `dropped` once accepted without it. */
+  leafRow?: Uint8Array;
+  leavesGot?: number;
+  leafState?: 'pending' | 'done' | 'dropped';
 };
+
+/** LEAVES messages are queued while the control stream holds less than this (a 100 GiB file's row is 12.5 MiB). */
+export const LEAVES_AHEAD_BYTES = 128 * 1024;
 
 /**
  * A receiver tells its disk progress in steps of at least this, or 1/256 of the file: a slow
@@ -68,6 +83,10 @@ export interface TransferTableDeps {
   peerWrittenProgress?: () => boolean;
   /** The peer takes ZERO_CHUNK frames (its zero_chunks transport parameter). */
   peerZeroChunks?: () => boolean;
+  /** The peer answers LEAF_REQUEST (its leaf_rows transport parameter). */
+  peerLeafRows?: () => boolean;
+  /** Bytes queued or unacknowledged on our control stream (LEAVES wait for room). */
+  controlBuffered?: () => number;
   /** Ids we allocate: even for the session initiator, odd for the responder. */
   firstLocalId: number;
   /** Chunk bytes handed over with supplyChunk are no longer needed (the driver may reuse them). */
@@ -90,6 +109,8 @@ export class TransferTable {
   readonly windowDirty = new Set<number>();
   private readonly windowAnnounced = new Map<number, number>();
   private readonly readsDirty = new Set<number>();
+  /** Transfers whose leaf row the receiver asked for, in the order asked. */
+  private leafAnswers: number[] = [];
 
   constructor(private readonly d: TransferTableDeps) {
     this.nextId = d.firstLocalId;
@@ -124,7 +145,7 @@ export class TransferTable {
       zeroChunks: this.d.peerZeroChunks?.() === true,
       ...(this.d.releaseChunk ? { release: (_i: number, bytes: Uint8Array) => this.d.releaseChunk?.(bytes) } : {}),
     });
-    this.senders.set(id, { kind: 'send', id, manifest, sender, state: 'offered' });
+    this.senders.set(id, { kind: 'send', id, manifest, sender, tree, state: 'offered' });
     this.d.sendControl({
       type: 'offer',
       transferId: id,
@@ -140,7 +161,8 @@ export class TransferTable {
     return id;
   }
 
-  accept(id: number, held?: Array<[number, number]>): void {
+  /** `reusedBytes`: of the held bytes, those copied from an older copy (told only after requestLeaves). */
+  accept(id: number, held?: Array<[number, number]>, reusedBytes?: number): void {
     const e = this.receivers.get(id);
     if (!e || e.state !== 'offered') throw new WraithError('E_TRANSFER_UNKNOWN', `no offered transfer ${id}`);
     // The others' shares shrink first; the new transfer gets what is free of its share.
@@ -155,12 +177,53 @@ export class TransferTable {
     });
     e.receiver = receiver;
     e.state = 'active';
+    const asked = e.leafState !== undefined;
+    if (e.leafState === 'pending') e.leafState = 'dropped';
+    delete e.leafRow;
     this.d.receiveBudget?.report(this.d.sessionId(), this.takers().length > 0, this.receiveOutstandingBytes);
-    this.d.sendControl({ type: 'accept', transferId: id, ranges: receiver.acceptRanges() });
+    this.d.sendControl({ type: 'accept', transferId: id, ranges: receiver.acceptRanges(), ...(asked ? { reusedBytes: reusedBytes ?? 0 } : {}) });
     this.windowDirty.add(id);
     if (receiver.complete) {
       e.state = 'received';
       this.d.emit({ type: 'transfer_received', session: this.d.sessionId(), transferId: id });
+    }
+  }
+
+  /** The peer can send an offered file's leaf row (leaf_rows). */
+  get peerSendsLeaves(): boolean {
+    return this.d.peerLeafRows?.() === true;
+  }
+
+  /**
+   * Receiver: asks the sender of an offered file for its leaf row; a `leaves` event brings it,
+   * checked against the root, before the transfer is accepted. Once per offer.
+   */
+  requestLeaves(id: number): void {
+    const e = this.receivers.get(id);
+    if (!e || e.state !== 'offered') throw new WraithError('E_TRANSFER_UNKNOWN', `no offered transfer ${id}`);
+    if (!this.peerSendsLeaves) throw new WraithError('E_INTERNAL', 'the peer does not send leaf rows');
+    if (e.leafState !== undefined || e.manifest.kind !== 'file') throw new WraithError('E_INTERNAL', `leaf row of transfer ${id} asked for twice, or of a directory`);
+    e.leafRow = new Uint8Array(chunkCount(e.manifest) * 32);
+    e.leavesGot = 0;
+    e.leafState = 'pending';
+    this.d.sendControl({ type: 'leaf_request', transferId: id });
+  }
+
+  /** Sender: queues the next LEAVES messages while the control stream has room. */
+  pumpLeaves(): void {
+    const buffered = this.d.controlBuffered;
+    while (this.leafAnswers.length > 0 && (buffered === undefined || buffered() < LEAVES_AHEAD_BYTES)) {
+      const id = this.leafAnswers[0] as number;
+      const e = this.senders.get(id);
+      const n = e ? chunkCount(e.manifest) : 0;
+      if (!e || e.leafNext === undefined || e.leafNext >= n) {
+        this.leafAnswers.shift(); // cancelled meanwhile, or all sent
+        continue;
+      }
+      const first = e.leafNext;
+      const count = Math.min(MAX_LEAVES_PER_MESSAGE, n - first);
+      this.d.sendControl({ type: 'leaves', transferId: id, first, leaves: e.tree.leafRange(first, count) });
+      e.leafNext = first + count;
     }
   }
 
@@ -226,8 +289,31 @@ export class TransferTable {
       session: this.d.sessionId(),
       transferId: id,
       status,
-      stats: { payloadBytesSent: 0, bytesRetransmitted: 0, bytesSkippedResume: 0, bytesZero: 0, bytesReceived: st?.bytesReceived ?? 0 },
+      stats: { payloadBytesSent: 0, bytesRetransmitted: 0, bytesSkippedResume: 0, bytesZero: 0, bytesReused: 0, bytesReceived: st?.bytesReceived ?? 0 },
     });
+  }
+
+  private onLeaves(id: number, first: number, leaves: Uint8Array): void {
+    const e = this.receivers.get(id);
+    // Rejected or cancelled meanwhile, or accepted without waiting: the rest is of no use.
+    if (!e || e.leafState === 'dropped') return;
+    const row = e.leafRow;
+    if (e.leafState !== 'pending' || row === undefined || first !== e.leavesGot || first * 32 + leaves.length > row.length) {
+      throw new WraithError('E_PROTOCOL', `LEAVES for transfer ${id} from leaf ${first} were not asked for, or are out of order or beyond the file`);
+    }
+    row.set(leaves, first * 32);
+    e.leavesGot = first + leaves.length / 32;
+    if (e.leavesGot * 32 < row.length) return;
+    e.leafState = 'done';
+    delete e.leafRow;
+    const sid = this.d.sessionId();
+    if (!bytesEqual(new MerkleTree(this.d.hasher, row).root, e.manifest.root)) {
+      const reason = `the leaf row sent for ${e.manifest.name} does not hash to its root`;
+      this.reject(id, 'E_INTEGRITY', reason);
+      this.d.emit({ type: 'transfer_failed', session: sid, transferId: id, code: 'E_INTEGRITY', reason, byPeer: false });
+      return;
+    }
+    this.d.emit({ type: 'leaves', session: sid, transferId: id, leaves: row });
   }
 
   resumeState(id: number): unknown {
@@ -271,6 +357,12 @@ export class TransferTable {
       case 'accept': {
         const e = this.senders.get(m.transferId);
         if (!e || e.state !== 'offered') return;
+        if (m.reusedBytes !== undefined) {
+          if (e.leafNext === undefined || m.reusedBytes > e.manifest.size) {
+            throw new WraithError('E_PROTOCOL', `ACCEPT of transfer ${m.transferId} tells ${m.reusedBytes} reused bytes without a LEAF_REQUEST or beyond the file`);
+          }
+          e.reused = m.reusedBytes;
+        }
         e.sender.onAccept(m.ranges);
         e.state = 'active';
         this.rr.push(e.id);
@@ -302,6 +394,7 @@ export class TransferTable {
           bytesRetransmitted: st.bytesRetransmitted,
           bytesSkippedResume: st.bytesSkippedResume,
           bytesZero: st.bytesZero,
+          bytesReused: Math.min(e.reused ?? 0, st.bytesSkippedResume),
           bytesReceived: 0,
         };
         // A stored name that is not a valid relative name is left out (it is only shown).
@@ -309,6 +402,19 @@ export class TransferTable {
         this.d.emit({ type: 'transfer_complete', session: sid, transferId: e.id, status: m.status === 1 ? 'already_present' : 'verified', stats, ...storedAs });
         return;
       }
+      case 'leaf_request': {
+        const e = this.senders.get(m.transferId);
+        if (!e) return; // cancelled or done meanwhile
+        if (e.state !== 'offered' || e.leafNext !== undefined || e.manifest.kind !== 'file') {
+          throw new WraithError('E_PROTOCOL', `LEAF_REQUEST for transfer ${m.transferId}, which is not an offered file or was asked before`);
+        }
+        e.leafNext = 0;
+        this.leafAnswers.push(e.id);
+        return;
+      }
+      case 'leaves':
+        this.onLeaves(m.transferId, m.first, m.leaves);
+        return;
       case 'written': {
         const e = this.senders.get(m.transferId);
         if (!e) return; // done or cancelled meanwhile

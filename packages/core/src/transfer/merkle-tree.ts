@@ -42,6 +42,13 @@ export class MerkleTree {
   }
 
   /** Leaf hash `i` (a view into the leaf row). */
+  /** Leaves first..first+count-1, as one view of the row. */
+  leafRange(first: number, count: number): Uint8Array {
+    this.checkIndex(first);
+    if (count > 0) this.checkIndex(first + count - 1);
+    return this.leaves.subarray(first * HASH_LEN, (first + count) * HASH_LEN);
+  }
+
   leaf(i: number): Uint8Array {
     this.checkIndex(i);
     return this.leaves.subarray(i * HASH_LEN, (i + 1) * HASH_LEN);

@@ -19,6 +19,8 @@ export const ControlType = {
   CANCEL: 5,
   RESEND: 6,
   WRITTEN: 7,
+  LEAF_REQUEST: 8,
+  LEAVES: 9,
 } as const;
 
 /** OFFER kind byte. */
@@ -41,6 +43,8 @@ export const ROOT_LEN = 32;
  * what it consumed, so a whole message, header included, is at most this long.
  */
 export const CONTROL_STREAM_WINDOW = 65_536;
+/** Leaf hashes in one LEAVES message: the message, header included, stays within the window. */
+export const MAX_LEAVES_PER_MESSAGE = 2040;
 
 export interface OfferMessage {
   readonly type: 'offer';
@@ -67,6 +71,11 @@ export interface AcceptMessage {
   readonly transferId: number;
   /** [firstChunk, count] runs the receiver already holds: count >= 1, ascending, not overlapping. */
   readonly ranges: ReadonlyArray<readonly [number, number]>;
+  /**
+   * Of the held bytes, those the receiver copied from its older copy of the file (after a
+   * LEAF_REQUEST). Optional and trailing; only after a LEAF_REQUEST.
+   */
+  readonly reusedBytes?: number;
 }
 export interface RejectMessage {
   readonly type: 'reject';
@@ -114,7 +123,26 @@ export interface WrittenMessage {
   readonly bytes: number;
 }
 
+/**
+ * The receiver asks for the offered file's leaf row before it accepts (to find chunks it already
+ * holds under another content). Sent only to a peer that announced the leaf_rows parameter.
+ */
+export interface LeafRequestMessage {
+  readonly type: 'leaf_request';
+  readonly transferId: number;
+}
+
+/** Leaf hashes `first`.. of an offered file, in answer to LEAF_REQUEST: 1..MAX_LEAVES_PER_MESSAGE of 32 bytes. */
+export interface LeavesMessage {
+  readonly type: 'leaves';
+  readonly transferId: number;
+  readonly first: number;
+  readonly leaves: Uint8Array;
+}
+
 export type ControlMessage =
+  | LeafRequestMessage
+  | LeavesMessage
   | OfferMessage
   | AcceptMessage
   | RejectMessage
@@ -153,6 +181,10 @@ function typeCode(m: ControlMessage): number {
       return ControlType.RESEND;
     case 'written':
       return ControlType.WRITTEN;
+    case 'leaf_request':
+      return ControlType.LEAF_REQUEST;
+    case 'leaves':
+      return ControlType.LEAVES;
   }
 }
 
@@ -183,6 +215,10 @@ function bodyLength(m: ControlMessage): number {
         prevEnd = first + count;
         n += varintLength(first) + varintLength(count);
       }
+      if (m.reusedBytes !== undefined) {
+        checkVarint(m.reusedBytes, 'accept reused bytes');
+        n += varintLength(m.reusedBytes);
+      }
       return n;
     }
     case 'reject':
@@ -206,6 +242,18 @@ function bodyLength(m: ControlMessage): number {
     case 'written':
       checkVarint(m.bytes, 'written bytes');
       return id + varintLength(m.bytes);
+    case 'leaf_request':
+      return id;
+    case 'leaves':
+      checkVarint(m.first, 'leaves first chunk');
+      checkLeafBytes(m.leaves.length);
+      return id + varintLength(m.first) + m.leaves.length;
+  }
+}
+
+function checkLeafBytes(n: number): void {
+  if (n === 0 || n % ROOT_LEN !== 0 || n > MAX_LEAVES_PER_MESSAGE * ROOT_LEN) {
+    throw fieldError(`leaves of ${n} bytes are not 1..${MAX_LEAVES_PER_MESSAGE} hashes of ${ROOT_LEN} bytes`, { length: n });
   }
 }
 
@@ -254,6 +302,7 @@ export function encodeControlMessage(w: Writer, m: ControlMessage): void {
         w.varint(first);
         w.varint(count);
       }
+      if (m.reusedBytes !== undefined) w.varint(m.reusedBytes);
       return;
     case 'reject':
     case 'cancel':
@@ -274,6 +323,12 @@ export function encodeControlMessage(w: Writer, m: ControlMessage): void {
       return;
     case 'written':
       w.varint(m.bytes);
+      return;
+    case 'leaf_request':
+      return;
+    case 'leaves':
+      w.varint(m.first);
+      w.bytes(m.leaves);
       return;
   }
 }
@@ -332,7 +387,8 @@ function decodeBody(type: number, b: Reader, at: number): ControlMessage {
         prevEnd = first + n;
         ranges.push([first, n]);
       }
-      return { type: 'accept', transferId, ranges };
+      if (b.remaining === 0) return { type: 'accept', transferId, ranges };
+      return { type: 'accept', transferId, ranges, reusedBytes: b.varint('accept reused bytes') };
     }
     case ControlType.REJECT:
     case ControlType.CANCEL: {
@@ -363,6 +419,14 @@ function decodeBody(type: number, b: Reader, at: number): ControlMessage {
     case ControlType.WRITTEN: {
       const transferId = b.varint('written transfer id');
       return { type: 'written', transferId, bytes: b.varint('written bytes') };
+    }
+    case ControlType.LEAF_REQUEST:
+      return { type: 'leaf_request', transferId: b.varint('leaf request transfer id') };
+    case ControlType.LEAVES: {
+      const transferId = b.varint('leaves transfer id');
+      const first = b.varint('leaves first chunk');
+      checkLeafBytes(b.remaining);
+      return { type: 'leaves', transferId, first, leaves: b.bytes(b.remaining, 'leaves') };
     }
     default:
       throw new WraithError('E_WIRE_FRAME_TYPE', `unknown control message type ${type} at offset ${at}`, { type, offset: at });

@@ -20,6 +20,7 @@ export const TransportParamId = {
   STORED_NAMES: 7,
   WRITTEN_PROGRESS: 8,
   ZERO_CHUNKS: 9,
+  LEAF_ROWS: 10,
 } as const;
 
 /** source_cid: the sender's own connection id, echoed under encryption (QUIC's initial_source_connection_id). */
@@ -42,6 +43,8 @@ export interface TransportParams {
   writtenProgress?: number;
   /** 1: its sender takes ZERO_CHUNK frames, all-zero chunks sent without their bytes (PROTOCOL.md §7). */
   zeroChunks?: number;
+  /** 1: its sender answers LEAF_REQUEST with the offered file's leaf row (PROTOCOL.md §7). */
+  leafRows?: number;
   /** The CID its sender put in its long headers; authenticated where the Noise payload is. */
   sourceCid?: Uint8Array;
   /**
@@ -62,6 +65,7 @@ const KNOWN: ReadonlyArray<readonly [number, Key]> = [
   [TransportParamId.STORED_NAMES, 'storedNames'],
   [TransportParamId.WRITTEN_PROGRESS, 'writtenProgress'],
   [TransportParamId.ZERO_CHUNKS, 'zeroChunks'],
+  [TransportParamId.LEAF_ROWS, 'leafRows'],
 ];
 const KEY_BY_ID = new Map<number, Key>(KNOWN);
 
@@ -92,6 +96,8 @@ function valueOf(p: TransportParams, key: Key): number | undefined {
       return p.writtenProgress;
     case 'zeroChunks':
       return p.zeroChunks;
+    case 'leafRows':
+      return p.leafRows;
   }
 }
 
@@ -117,6 +123,9 @@ function setValue(p: TransportParams, key: Key, v: number): void {
       return;
     case 'zeroChunks':
       p.zeroChunks = v;
+      return;
+    case 'leafRows':
+      p.leafRows = v;
       return;
   }
 }

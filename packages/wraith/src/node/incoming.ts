@@ -9,6 +9,8 @@ import { nowMicros } from './driver.js';
 import type { WraithNode } from './node.js';
 import { RateMeter } from './rate.js';
 import { verifyHeld } from './verify-held.js';
+import { copyMatchingChunks, reuseCandidates } from './reuse-basis.js';
+import { fdClose } from '../store/fdio.js';
 
 /** Files at least this big say "receiving" at info level when they start; smaller ones at debug. */
 const RECEIVING_INFO_BYTES = 1 << 20;
@@ -68,6 +70,8 @@ export interface ReceiveEntry {
 }
 
 const RECENT_KEPT = 200;
+/** How long a receiver waits for a leaf row it asked for before it receives every chunk instead. */
+const LEAVES_TIMEOUT_MS = 120_000;
 /** Why a receive ends whose offer the sender cancelled before it was accepted. */
 const CANCELLED_EARLY = 'cancelled by the sender before it was accepted';
 
@@ -95,6 +99,8 @@ export class IncomingTransfers {
   private readonly releasing = new Map<Rx, Promise<void>>();
   /** Offers being opened, by name and content: one at a time (see onOffer). */
   private readonly opening = new Map<string, Promise<void>>();
+  /** Offers waiting for the leaf row they asked for: the row, null (none coming) or the error that ended the offer. */
+  private readonly leafWaits = new Map<string, (got: Uint8Array | null | WraithError) => void>();
   private readonly recent: ReceiveEntry[] = [];
   readonly totals: IncomingStats = { files: 0, bytes: 0, present: 0, dirs: 0, errors: [] };
   private readonly meter = new RateMeter();
@@ -169,6 +175,9 @@ export class IncomingTransfers {
         void this.pump(r);
         return;
       }
+      case 'leaves':
+        this.leafWaits.get(key(e.session, e.transferId))?.(e.leaves);
+        return;
       case 'transfer_received': {
         const r = this.rx.get(key(e.session, e.transferId));
         if (!r) return;
@@ -177,6 +186,8 @@ export class IncomingTransfers {
         return;
       }
       case 'transfer_failed': {
+        // The sender's cancel ends an offer as if it came before the leaf row was asked for.
+        this.leafWaits.get(key(e.session, e.transferId))?.(e.byPeer ? null : new WraithError(e.code, e.reason));
         const r = this.rx.get(key(e.session, e.transferId));
         if (r) void this.fail(r, e.code, e.reason, false);
         return;
@@ -184,6 +195,7 @@ export class IncomingTransfers {
       case 'closed': {
         // Refusals of the offers that came with it may still be under way: let them find it.
         const ended = e.session;
+        for (const [k, wake] of this.leafWaits) if (k.startsWith(`${ended}/`)) wake(null);
         if (this.endedWide.has(ended)) setTimeout(() => this.endedWide.delete(ended), 5000).unref();
         for (const r of [...this.rx.values()]) if (r.session === e.session) void this.fail(r, e.code ?? 'E_PEER_CLOSED', e.reason, false);
         void this.flushDirs(e.session, true).finally(() => this.dirs.delete(e.session));
@@ -253,8 +265,10 @@ export class IncomingTransfers {
           throw new WraithError('E_INTEGRITY', `the root offered for empty file ${JSON.stringify(m.name)} is not the hash of no data`);
         }
         let held: ChunkSet;
+        let reused = 0;
         try {
           held = m.size === 0 ? ChunkSet.fromRanges(1, [[0, 1]]) : await this.verifyHeld(begun.file, m);
+          reused = await this.reuseBasis(session, transferId, begun.file, m, held);
         } catch (e) {
           await begun.file.abort({ keep: true }).catch(() => undefined);
           throw e;
@@ -266,14 +280,14 @@ export class IncomingTransfers {
           return;
         }
         const r = this.newRx(k, session, transferId, peerId, m, begun.file, held, zeroBytes);
-        r.bytesDone = r.resumedBytes = begun.file.resumedBytes;
+        r.bytesDone = r.resumedBytes = begun.file.resumedBytes + reused;
         this.rx.set(k, r);
         this.stats.transfersActive.inc({ direction: 'receive' });
         this.ui?.started({ transfer_id: k, direction: 'receive', peer: peerId, files: 1, bytes_total: m.size });
         // One info line per small file (at its end): a tree of 20000 files logged 40000 lines.
         const level = m.size >= RECEIVING_INFO_BYTES ? 'info' : 'debug';
-        this.log[level]({ peer: peerId, name: m.name, size: m.size, resumed_chunks: held.count }, 'receiving');
-        if (!this.accepted(session, transferId, held.toRanges())) await this.fail(r, 'E_TRANSFER_CANCELLED', CANCELLED_EARLY, false);
+        this.log[level]({ peer: peerId, name: m.name, size: m.size, resumed_chunks: held.count, ...(reused > 0 ? { reused_bytes: reused } : {}) }, 'receiving');
+        if (!this.accepted(session, transferId, held.toRanges(), reused)) await this.fail(r, 'E_TRANSFER_CANCELLED', CANCELLED_EARLY, false);
       }
       this.node.driver.kick();
     } catch (err) {
@@ -315,14 +329,83 @@ export class IncomingTransfers {
    * ACCEPT, unless the sender cancelled the offer while it was being prepared (its CANCEL may
    * come right behind the OFFER): then false, and the caller drops what it set up.
    */
-  private accepted(session: number, transferId: number, held: Array<[number, number]>): boolean {
+  private accepted(session: number, transferId: number, held: Array<[number, number]>, reused?: number): boolean {
     try {
-      this.node.endpoint.accept(session, transferId, held);
+      this.node.endpoint.accept(session, transferId, held, reused);
       return true;
     } catch (err) {
       if (asWraith(err).code === 'E_TRANSFER_UNKNOWN') return false;
       throw err;
     }
+  }
+
+  /**
+   * Chunks the older copy under the offered name already has (see reuse-basis.ts): asks the
+   * sender for the leaf row, copies the matching chunks into the partial and makes them durable
+   * as held, adding them to `held`. Returns their bytes. Failing to read the old copy costs only
+   * the reuse: every chunk is then received.
+   */
+  private async reuseBasis(session: number, transferId: number, file: PartialFile, m: FileManifest, held: ChunkSet): Promise<number> {
+    const ep = this.node.endpoint;
+    const n = chunkCount(m);
+    if (n < 2 || held.count === n || !ep.hasSession(session) || !ep.peerSendsLeaves(session)) return 0;
+    const basis = await this.store.openBasis(file);
+    if (basis === null) return 0;
+    try {
+      if (reuseCandidates(this.node.hasher, m, basis.size, held, null).length === 0) return 0;
+      const leaves = await this.leavesOf(session, transferId);
+      if (leaves === null) return 0;
+      const todo = reuseCandidates(this.node.hasher, m, basis.size, held, leaves);
+      let got: Awaited<ReturnType<typeof copyMatchingChunks>>;
+      try {
+        got = await copyMatchingChunks(this.node.io, this.node.hasher, basis, file, m, leaves, todo, (err) =>
+          this.log.warn({ name: m.name, err: asWraith(err).message }, 'an O_DIRECT write failed: this file goes through the page cache from here'),
+        );
+      } catch (err) {
+        this.log.warn({ name: m.name, err: asWraith(err).message }, 'could not copy chunks from the file already under this name: every chunk is received');
+        return 0;
+      }
+      this.log.debug({ name: m.name, candidates: todo.length, reused_chunks: got.chunks.length, read: got.read }, 'compared the file already under this name with the offer');
+      if (got.chunks.length === 0) return 0;
+      this.store.wrote(file, got.bytes);
+      this.stats.fileIo('read', this.node.io.backend, got.read);
+      this.stats.fileIo('write', this.node.io.backend, got.bytes);
+      for (const i of got.chunks) {
+        file.noteLeaf(i, leaves.slice(i * 32, i * 32 + 32));
+        held.add(i);
+      }
+      await file.saveProgress(held.toRanges());
+      this.stats.reusedBytes.inc(got.bytes);
+      return got.bytes;
+    } finally {
+      await fdClose(basis.fd).catch(() => undefined);
+    }
+  }
+
+  /** The leaf row of an offer, asked of its sender; null when none comes (the offer or session ended, or too slow). */
+  private leavesOf(session: number, transferId: number): Promise<Uint8Array | null> {
+    const k = key(session, transferId);
+    try {
+      this.node.endpoint.requestLeaves(session, transferId);
+    } catch (err) {
+      if (asWraith(err).code === 'E_TRANSFER_UNKNOWN') return Promise.resolve(null);
+      throw err;
+    }
+    this.node.driver.kick();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.log.warn({ peer: this.node.sessionPeers.get(session)?.peerId, transfer: transferId }, 'the sender did not send the leaf row in time: every chunk is received');
+        wake(null);
+      }, LEAVES_TIMEOUT_MS);
+      timer.unref();
+      const wake = (got: Uint8Array | null | WraithError): void => {
+        clearTimeout(timer);
+        this.leafWaits.delete(k);
+        if (got instanceof WraithError) reject(got);
+        else resolve(got);
+      };
+      this.leafWaits.set(k, wake);
+    });
   }
 
   private async verifyHeld(file: PartialFile, m: FileManifest): Promise<ChunkSet> {

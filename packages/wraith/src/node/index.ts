@@ -324,6 +324,7 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
         bytes_skipped_resume: r.bytesSkippedResume,
         bytes_already_present: r.bytesAlreadyPresent,
         bytes_zero: r.bytesZero,
+        bytes_reused: r.bytesReused,
         root: r.root,
       });
     }
@@ -335,6 +336,7 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
       bytes_skipped_resume: r.bytesSkippedResume,
       bytes_already_present: r.bytesAlreadyPresent,
       bytes_zero: r.bytesZero,
+      bytes_reused: r.bytesReused,
       root: r.root,
       errors: r.errors,
     };

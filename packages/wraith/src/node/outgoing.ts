@@ -100,6 +100,8 @@ export interface OutgoingResult {
   bytesAlreadyPresent: number;
   /** Bytes of all-zero chunks sent as ZERO_CHUNK frames (no data on the wire). */
   bytesZero: number;
+  /** Of bytesSkippedResume, chunks the receiver found in its older copy of a file. */
+  bytesReused: number;
   root: string | null;
   errors: WraithError[];
 }
@@ -163,6 +165,7 @@ export class OutgoingJob {
     bytesSkippedResume: 0,
     bytesAlreadyPresent: 0,
     bytesZero: 0,
+    bytesReused: 0,
     root: null,
     errors: [],
   };
@@ -634,7 +637,7 @@ export class OutgoingJob {
   private async complete(
     t: Tx,
     status: 'verified' | 'already_present',
-    st: { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number; bytesZero: number },
+    st: { payloadBytesSent: number; bytesRetransmitted: number; bytesSkippedResume: number; bytesZero: number; bytesReused: number },
     storedAs?: string,
   ): Promise<void> {
     const o = this.o;
@@ -656,6 +659,7 @@ export class OutgoingJob {
       this.result.bytesRetransmitted += st.bytesRetransmitted;
       this.result.bytesSkippedResume += st.bytesSkippedResume;
       this.result.bytesZero += st.bytesZero;
+      this.result.bytesReused += st.bytesReused;
       if (status === 'already_present') this.result.bytesAlreadyPresent += st.bytesSkippedResume;
       // The manifest root of a send of one file; a tree has no single root (a directory's is zeros).
       this.result.root = this.result.files === 1 && t.manifest.kind === 'file' ? Buffer.from(t.manifest.root).toString('hex') : null;

@@ -704,6 +704,30 @@ export class FileStore {
     }
   }
 
+  /**
+   * The regular file under a partial's final name (what an overwrite replaces, or a rename
+   * keeps), open for reading, or null: the receiver copies the chunks it shares with the offer.
+   */
+  async openBasis(file: PartialFile): Promise<{ fd: number; size: number } | null> {
+    const st = await this.lstatOrNull(file.parts).catch(() => null);
+    if (st === null || !st.isFile()) return null;
+    let fd: number;
+    try {
+      // O_NONBLOCK: were it swapped for a FIFO since the lstat, the open must not wait for a writer.
+      fd = await this.beneath.open(file.parts, constants.O_RDONLY | constants.O_NONBLOCK, 0);
+    } catch {
+      return null; // gone, or not readable by this user: nothing to reuse
+    }
+    try {
+      const now = await fdStat(fd);
+      if (now.isFile()) return { fd, size: now.size };
+    } catch {
+      // fall through
+    }
+    await fdClose(fd).catch(() => undefined);
+    return null;
+  }
+
   /** alreadyHeld's mode and mtime, on its descriptor; never throws. */
   private async applyMeta(fd: number, offer: IncomingFile): Promise<void> {
     const mode = this.modeFor(offer.mode);

@@ -14,8 +14,9 @@ import { sendPhase, type CompletedEvent, type FileEvent, type OutStream, type Pr
 
 function summary(e: CompletedEvent): string {
   const parts = [`${humanBytes(e.payload_bytes_sent)} sent`];
-  const resumed = e.bytes_skipped_resume - e.bytes_already_present;
+  const resumed = e.bytes_skipped_resume - e.bytes_already_present - e.bytes_reused;
   if (resumed > 0) parts.push(`${humanBytes(resumed)} resumed`);
+  if (e.bytes_reused > 0) parts.push(`${humanBytes(e.bytes_reused)} already in the receiver's copy`);
   if (e.bytes_already_present > 0) parts.push(`${humanBytes(e.bytes_already_present)} already present`);
   if (e.bytes_zero > 0) parts.push(`${humanBytes(e.bytes_zero)} all-zero (not sent)`);
   if (e.bytes_retransmitted > 0) parts.push(`${humanBytes(e.bytes_retransmitted)} retransmitted`);

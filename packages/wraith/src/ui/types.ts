@@ -83,6 +83,8 @@ export interface CompletedEvent {
   readonly bytes_already_present: number;
   /** Bytes of all-zero chunks, told as such and not sent (a sparse file's holes). */
   readonly bytes_zero: number;
+  /** Of bytes_skipped_resume, chunks the receiver found in its older copy of a file under the name (not sent). */
+  readonly bytes_reused: number;
   /** Manifest root (hex); for a single file, its content root. */
   readonly root: string | null;
 }
