@@ -6,6 +6,8 @@ import type { CryptoBackend, PacketProtection } from '../crypto/index.js';
 import type { SessionConfig } from '../session/config.js';
 import type { SessionEvent } from '../session/events.js';
 import { buildFileTree, type Blake3, type FileManifest, type ResumeState } from '../transfer/index.js';
+import { bytesEqual } from '../transfer/bytes.js';
+import { leafHash } from '../transfer/merkle.js';
 import { SimLink, type SimLinkConfig } from './link.js';
 
 /** One simulated node: an endpoint plus in-memory "files". */
@@ -22,6 +24,13 @@ export class SimPeer {
   readonly resume = new Map<string, ResumeState>();
   /** What to do with an offer; default: accept (resuming when possible). */
   onOffer: ((session: number, transferId: number, m: FileManifest) => 'accept' | 'reject') | null = null;
+  /**
+   * Older copies held by name: an offer of such a name asks for the leaf row, and the chunks of
+   * the copy that match it are accepted as held (reused), as a node does with the file it replaces.
+   */
+  readonly basis = new Map<string, Uint8Array>();
+  /** Set by SimPair: hashes basis chunks. */
+  hasher: Blake3 | null = null;
   /** The name a received file is installed under, when not its own (on_conflict = "rename"). */
   storedName: ((name: string) => string | undefined) | null = null;
   private readonly sendNames = new Map<string, string>();
@@ -66,7 +75,31 @@ export class SimPeer {
           this.recvNames.set(`${e.session}/${e.transferId}`, e.manifest);
           if (!this.received.has(e.manifest.name)) this.received.set(e.manifest.name, new Uint8Array(e.manifest.size));
           const saved = this.resume.get(rootHex);
+          if (this.basis.has(e.manifest.name) && !saved && ep.peerSendsLeaves(e.session)) {
+            ep.requestLeaves(e.session, e.transferId);
+            break;
+          }
           ep.accept(e.session, e.transferId, saved?.held);
+          break;
+        }
+        case 'leaves': {
+          const m = this.recvNames.get(`${e.session}/${e.transferId}`) as FileManifest;
+          const old = this.basis.get(m.name) as Uint8Array;
+          const dst = this.received.get(m.name) as Uint8Array;
+          const held: Array<[number, number]> = [];
+          let reused = 0;
+          for (let i = 0; i * m.chunkSize < Math.min(m.size, old.length); i++) {
+            const end = Math.min(m.size, (i + 1) * m.chunkSize);
+            if (end > old.length) break;
+            const chunk = old.subarray(i * m.chunkSize, end);
+            if (!bytesEqual(leafHash(this.hasher as Blake3, chunk), e.leaves.subarray(i * 32, i * 32 + 32))) continue;
+            dst.set(chunk, i * m.chunkSize);
+            reused += chunk.length;
+            const last = held[held.length - 1];
+            if (last && last[0] + last[1] === i) last[1]++;
+            else held.push([i, 1]);
+          }
+          ep.accept(e.session, e.transferId, held, reused);
           break;
         }
         case 'read_chunks': {
@@ -159,6 +192,7 @@ export class SimPair {
     this.ba = new SimLink(opts.ba, this.rng.fork());
     this.a = new SimPeer(this.makeEndpoint(opts.endpointA, false), { host: '10.0.0.1', port: 4000 });
     this.b = new SimPeer(this.makeEndpoint(opts.endpointB, true), { host: '10.0.0.2', port: 4000 });
+    this.a.hasher = this.b.hasher = opts.hasher;
   }
 
   makeEndpoint(extra: Partial<EndpointConfig> | undefined, acceptIncoming: boolean): Endpoint {

@@ -110,6 +110,15 @@ export const controlMessage = (): fc.Arbitrary<ControlMessage> =>
         }
         return { type: 'accept', transferId, ranges };
       }),
+    fc
+      .tuple(varint(), fc.option(varint(), { nil: undefined }))
+      .map(([transferId, reusedBytes]): ControlMessage => ({ type: 'accept', transferId, ranges: [[0, 1]], ...(reusedBytes !== undefined ? { reusedBytes } : {}) })),
+    varint().map((transferId): ControlMessage => ({ type: 'leaf_request', transferId })),
+    fc
+      .tuple(varint(), varint(), fc.integer({ min: 1, max: 40 }))
+      .chain(([transferId, first, count]) =>
+        fc.uint8Array({ minLength: count * 32, maxLength: count * 32 }).map((leaves): ControlMessage => ({ type: 'leaves', transferId, first, leaves })),
+      ),
     fc.tuple(varint(), varint(), reason()).map(([transferId, errorCode, r]): ControlMessage => ({ type: 'reject', transferId, errorCode, reason: r })),
     fc.tuple(varint(), fc.constantFrom<0 | 1>(0, 1)).map(([transferId, status]): ControlMessage => ({ type: 'done', transferId, status })),
     fc.tuple(varint(), fc.string({ maxLength: 64, unit: 'grapheme' })).map(([transferId, name]): ControlMessage => ({ type: 'done', transferId, status: 2, name })),
@@ -143,6 +152,7 @@ export const transportParams = (): fc.Arbitrary<TransportParams> =>
       storedNames: fc.constantFrom(0, 1),
       writtenProgress: fc.constantFrom(0, 1),
       zeroChunks: fc.constantFrom(0, 1),
+      leafRows: fc.constantFrom(0, 1),
       sourceCid: fc.uint8Array({ minLength: 1, maxLength: 20 }),
       statelessResetToken: fc.uint8Array({ minLength: 16, maxLength: 16 }),
     },

@@ -108,7 +108,7 @@ describe('ControlStreamAssembler', () => {
 
   it('passes malformed messages up as wire errors', () => {
     const a = new ControlStreamAssembler(64);
-    a.push(0, new Uint8Array([9, 0]));
+    a.push(0, new Uint8Array([0x3f, 0]));
     expectCode(() => a.poll(), 'E_WIRE_FRAME_TYPE');
     const b = new ControlStreamAssembler(64);
     b.push(0, new Uint8Array([1, 0xc0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]));

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  CONTROL_STREAM_WINDOW,
   ControlType,
+  MAX_LEAVES_PER_MESSAGE,
   MAX_VARINT,
   Reader,
   Writer,
@@ -52,6 +54,9 @@ describe('control messages (PROTOCOL.md §7)', () => {
       [{ type: 'cancel', transferId: 2, errorCode: 4, reason: '' }, '05 03 02 04 00'],
       [{ type: 'resend', transferId: 3, chunkIndex: 300 }, '06 03 03 412c'],
       [{ type: 'written', transferId: 3, bytes: 1 << 20 }, '07 05 03 80100000'],
+      [{ type: 'leaf_request', transferId: 9 }, '08 01 09'],
+      [{ type: 'leaves', transferId: 9, first: 300, leaves: new Uint8Array(32).fill(0xcd) }, '09 23 09 412c' + 'cd'.repeat(32)],
+      [{ type: 'accept', transferId: 1, ranges: [[0, 4]], reusedBytes: 1 << 20 }, '02 08 01 01 00 04 80100000'],
     ];
     for (const [m, h] of cases) {
       const want = h.replace(/\s+/g, '');
@@ -127,6 +132,22 @@ describe('control messages (PROTOCOL.md §7)', () => {
     expectCode(() => dec(over), 'E_WIRE_FRAME');
   });
 
+  it('bounds LEAVES to 1..MAX_LEAVES_PER_MESSAGE whole hashes, and the message to the control window', () => {
+    const leaves = (n: number): ControlMessage => ({ type: 'leaves', transferId: 2 ** 40, first: 2 ** 40, leaves: new Uint8Array(n) });
+    const most = leaves(MAX_LEAVES_PER_MESSAGE * 32);
+    expect(controlMessageLength(most)).toBeLessThanOrEqual(CONTROL_STREAM_WINDOW);
+    expectCode(() => controlMessageLength(leaves(0)), 'E_WIRE_FRAME');
+    expectCode(() => controlMessageLength(leaves(33)), 'E_WIRE_FRAME');
+    expectCode(() => controlMessageLength(leaves((MAX_LEAVES_PER_MESSAGE + 1) * 32)), 'E_WIRE_FRAME');
+    expectCode(() => dec(hex('09 02 01 00')), 'E_WIRE_FRAME'); // no hash
+    expectCode(() => dec(hex('09 05 01 00 aabbcc')), 'E_WIRE_FRAME'); // part of one
+    const big = new Uint8Array(70_000);
+    const w = new Writer(big);
+    encodeControlMessage(w, leaves(MAX_LEAVES_PER_MESSAGE * 32));
+    expect(dec(big.slice(0, w.offset))).toMatchObject({ type: 'leaves', first: 2 ** 40 });
+    expectCode(() => dec(hex('08 02 01 00')), 'E_WIRE_TRAILING'); // LEAF_REQUEST has only the id
+  });
+
   it('keeps a leading byte-order mark in names', () => {
     const m = { ...offer, name: '\ufeffname' } as ControlMessage;
     expect(dec(enc(m))).toEqual(m);
@@ -158,7 +179,7 @@ describe('control messages (PROTOCOL.md §7)', () => {
   });
 
   it('rejects unknown types, trailing body bytes and truncation', () => {
-    expectCode(() => dec(hex('08 00')), 'E_WIRE_FRAME_TYPE');
+    expectCode(() => dec(hex('0a 00')), 'E_WIRE_FRAME_TYPE');
     expectCode(() => dec(hex('00 00')), 'E_WIRE_FRAME_TYPE');
     expectCode(() => dec(hex('04 03 02 01 00')), 'E_WIRE_TRAILING'); // DONE with an extra body byte
     const b = enc(offer);

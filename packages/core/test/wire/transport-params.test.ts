@@ -35,6 +35,12 @@ describe('transport parameters (PROTOCOL.md §3)', () => {
     expect(decodeTransportParams(b)).toEqual({ writtenProgress: 1, zeroChunks: 1 });
   });
 
+  it('carries leaf_rows (id 10) as a varint', () => {
+    const b = encodeTransportParams({ zeroChunks: 1, leafRows: 1 });
+    expect(Buffer.from(b).toString('hex')).toBe('090101' + '0a0101');
+    expect(decodeTransportParams(b)).toEqual({ zeroChunks: 1, leafRows: 1 });
+  });
+
   it('carries source_cid (id 5) as raw bytes, 1..20 of them', () => {
     const cid = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
     const b = encodeTransportParams({ maxTransfers: 64, sourceCid: cid });

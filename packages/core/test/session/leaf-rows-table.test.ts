@@ -1,0 +1,144 @@
+/**
+ * The transfer table's side of LEAF_REQUEST / LEAVES (PROTOCOL.md §7), message by message:
+ * what is answered, what is a protocol error, and that the answer waits for room on the
+ * control stream.
+ */
+import { describe, expect, it } from 'vitest';
+import { WraithError } from '../../src/errors.js';
+import type { SessionEvent } from '../../src/session/events.js';
+import type { SessionControl } from '../../src/session/session.js';
+import { LEAVES_AHEAD_BYTES, TransferTable } from '../../src/session/transfers.js';
+import { buildFileTree } from '../../src/transfer/index.js';
+import { MAX_LEAVES_PER_MESSAGE } from '../../src/wire/index.js';
+import { fastBlake3 } from '../sim/helpers.js';
+
+const CHUNK = 16 * 1024;
+
+function table(initiator: boolean, buffered: { bytes: number }, peerLeafRows = true) {
+  const sent: SessionControl[] = [];
+  const events: SessionEvent[] = [];
+  const t = new TransferTable({
+    sessionId: () => 1,
+    peerId: () => 'peer',
+    emit: (e) => events.push(e),
+    sendControl: (m) => {
+      sent.push(m);
+      if (m.type === 'leaves') buffered.bytes += m.leaves.length;
+    },
+    hasher: fastBlake3,
+    windowBytes: 1 << 20,
+    sendBufferBytes: 1 << 20,
+    maxTransfers: 8,
+    peerLeafRows: () => peerLeafRows,
+    controlBuffered: () => buffered.bytes,
+    firstLocalId: initiator ? 0 : 1,
+  });
+  return { t, sent, events };
+}
+
+function file(chunks: number) {
+  const data = new Uint8Array(chunks * CHUNK - 100);
+  for (let i = 0; i < data.length; i += 997) data[i] = i & 0xff;
+  return buildFileTree(fastBlake3, 'f.bin', data, CHUNK);
+}
+
+function expectProtocol(f: () => void): void {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(WraithError);
+    expect((e as WraithError).code).toBe('E_PROTOCOL');
+    return;
+  }
+  throw new Error('expected E_PROTOCOL');
+}
+
+describe('TransferTable: leaf rows', () => {
+  it('answers a LEAF_REQUEST with the row in order, no more than LEAVES_AHEAD_BYTES at a time', () => {
+    const buffered = { bytes: 0 };
+    const { t, sent } = table(true, buffered);
+    const { manifest, tree } = file(10_000);
+    const id = t.offer(manifest, tree);
+    t.onControl({ type: 'leaf_request', transferId: id });
+    t.pumpLeaves();
+    const leaves = () => sent.filter((m): m is Extract<SessionControl, { type: 'leaves' }> => m.type === 'leaves');
+    // 2040 leaves are 65280 bytes: the third message takes the stream past the 128 KiB allowance.
+    expect(LEAVES_AHEAD_BYTES).toBe(128 * 1024);
+    expect(leaves().map((m) => m.first)).toEqual([0, MAX_LEAVES_PER_MESSAGE, 2 * MAX_LEAVES_PER_MESSAGE]);
+    t.pumpLeaves();
+    expect(leaves()).toHaveLength(3);
+    buffered.bytes = 0; // acknowledged
+    t.pumpLeaves();
+    t.pumpLeaves();
+    const all = leaves();
+    expect(all.map((m) => m.first)).toEqual([0, 2040, 4080, 6120, 8160]);
+    const row = new Uint8Array(10_000 * 32);
+    for (const m of all) row.set(m.leaves, m.first * 32);
+    expect(Buffer.compare(row, tree.leafRange(0, 10_000))).toBe(0);
+  });
+
+  it('closes with PROTOCOL on a second LEAF_REQUEST, or one after ACCEPT; ignores one for a transfer it no longer has', () => {
+    const { t } = table(true, { bytes: 0 });
+    const { manifest, tree } = file(3);
+    const id = t.offer(manifest, tree);
+    t.onControl({ type: 'leaf_request', transferId: id });
+    expectProtocol(() => t.onControl({ type: 'leaf_request', transferId: id }));
+    const other = t.offer({ ...manifest, name: 'g.bin' }, tree);
+    t.onControl({ type: 'accept', transferId: other, ranges: [] });
+    expectProtocol(() => t.onControl({ type: 'leaf_request', transferId: other }));
+    t.onControl({ type: 'leaf_request', transferId: 998 });
+  });
+
+  it('closes with PROTOCOL on an ACCEPT telling reused bytes without a LEAF_REQUEST, or more than the file', () => {
+    const { t } = table(true, { bytes: 0 });
+    const { manifest, tree } = file(3);
+    const a = t.offer(manifest, tree);
+    expectProtocol(() => t.onControl({ type: 'accept', transferId: a, ranges: [], reusedBytes: 0 }));
+    const b = t.offer({ ...manifest, name: 'g.bin' }, tree);
+    t.onControl({ type: 'leaf_request', transferId: b });
+    expectProtocol(() => t.onControl({ type: 'accept', transferId: b, ranges: [], reusedBytes: manifest.size + 1 }));
+  });
+
+  it('receiver: takes the row only as asked, in order and within the file', () => {
+    const { t, sent, events } = table(false, { bytes: 0 });
+    const { manifest, tree } = file(3000);
+    const offer = (transferId: number) =>
+      t.onControl({ type: 'offer', transferId, kind: 0, size: manifest.size, chunkLog2: 14, mode: 0o644, mtimeMs: 0, root: manifest.root, name: `f${transferId}` });
+    offer(0);
+    expectProtocol(() => t.onControl({ type: 'leaves', transferId: 0, first: 0, leaves: tree.leafRange(0, 10) })); // not asked for
+    t.requestLeaves(0);
+    expect(sent.at(-1)).toEqual({ type: 'leaf_request', transferId: 0 });
+    expect(() => t.requestLeaves(0)).toThrow(/twice/);
+    expectProtocol(() => t.onControl({ type: 'leaves', transferId: 0, first: 5, leaves: tree.leafRange(5, 10) })); // out of order
+    offer(2);
+    t.requestLeaves(2);
+    t.onControl({ type: 'leaves', transferId: 2, first: 0, leaves: tree.leafRange(0, 2040) });
+    expectProtocol(() => t.onControl({ type: 'leaves', transferId: 2, first: 2040, leaves: new Uint8Array(961 * 32) })); // past the end
+    offer(4);
+    t.requestLeaves(4);
+    t.onControl({ type: 'leaves', transferId: 4, first: 0, leaves: tree.leafRange(0, 2040) });
+    t.onControl({ type: 'leaves', transferId: 4, first: 2040, leaves: tree.leafRange(2040, 960) });
+    const got = events.find((e) => e.type === 'leaves');
+    expect(got).toMatchObject({ transferId: 4 });
+    expectProtocol(() => t.onControl({ type: 'leaves', transferId: 4, first: 3000, leaves: tree.leafRange(0, 1) })); // after the whole row
+    // Accepted without waiting for the row: what still comes is dropped.
+    offer(6);
+    t.requestLeaves(6);
+    t.accept(6, [], 0);
+    expect(sent.at(-1)).toEqual({ type: 'accept', transferId: 6, ranges: [], reusedBytes: 0 });
+    t.onControl({ type: 'leaves', transferId: 6, first: 0, leaves: tree.leafRange(0, 10) });
+    t.onControl({ type: 'leaves', transferId: 77, first: 0, leaves: tree.leafRange(0, 10) }); // gone: ignored
+    // An ACCEPT without a LEAF_REQUEST says nothing of reuse.
+    offer(8);
+    t.accept(8, [], 123);
+    expect(sent.at(-1)).toEqual({ type: 'accept', transferId: 8, ranges: [] });
+  });
+
+  it('receiver: does not ask a peer that does not announce leaf_rows', () => {
+    const { t } = table(false, { bytes: 0 }, false);
+    const { manifest } = file(3);
+    t.onControl({ type: 'offer', transferId: 0, kind: 0, size: manifest.size, chunkLog2: 14, mode: 0o644, mtimeMs: 0, root: manifest.root, name: 'f' });
+    expect(t.peerSendsLeaves).toBe(false);
+    expect(() => t.requestLeaves(0)).toThrow(/does not send leaf rows/);
+  });
+});
