@@ -1,0 +1,93 @@
+/**
+ * A file sent again after it changed (a database dump, a VM image, a log that grew): the
+ * receiver compares the copy it holds under the name with the offer's leaf row and only the
+ * chunks that differ cross the wire, under on_conflict = "overwrite" (the copy is replaced) and
+ * "rename" (the copy stays, the new version is stored beside it).
+ */
+import { open, readFile, stat } from 'node:fs/promises';
+import { randomFillSync } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePrometheus } from '../support/hostile.js';
+import { Scope, sha256File, type Daemon, type TestHome } from '../support/procs.js';
+
+const MiB = 1024 * 1024;
+const CHUNK = 256 * 1024; // config/ default chunk_size
+const SIZE = 48 * MiB;
+
+const scope = new Scope('reuse');
+let rx: TestHome;
+let rx2: TestHome;
+let tx: TestHome;
+let overwrite: Daemon;
+let rename: Daemon;
+
+beforeAll(async () => {
+  [rx, rx2, tx] = await Promise.all([scope.home('rx'), scope.home('rx2'), scope.home('tx')]);
+  [overwrite, rename] = await Promise.all([
+    scope.daemon({ home: rx, adminListen: '127.0.0.1:0', args: ['--on-conflict', 'overwrite'] }),
+    scope.daemon({ home: rx2, args: ['--on-conflict', 'rename'] }),
+  ]);
+});
+afterAll(() => scope.dispose());
+
+async function metric(home: TestHome, d: Daemon, name: string): Promise<number> {
+  const token = (await readFile(join(home.dir, 'admin.token'), 'utf8')).trim();
+  const r = await fetch(`${String(d.ready['admin_url'])}/v1/metrics`, { headers: { authorization: `Bearer ${token}` } });
+  return parsePrometheus(await r.text()).find((m) => m.name === name)?.value ?? 0;
+}
+
+/** Random bytes at each [offset, length] (past the end: the file grows). */
+async function writeAt(path: string, spans: ReadonlyArray<readonly [number, number]>): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    for (const [off, len] of spans) await fh.write(randomFillSync(Buffer.alloc(len)), 0, len, off);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function send(path: string, d: Daemon): Promise<Record<string, unknown>> {
+  const s = scope.send([path], d.peer(), { home: tx });
+  const r = await s.result(120_000);
+  expect(r.code, s.describe()).toBe(0);
+  return r.events.at(-1) as Record<string, unknown>;
+}
+
+describe('a changed file sent again', () => {
+  it('overwrite: only the changed chunks and the new tail are sent; the file is replaced, identical', async () => {
+    const src = join(await scope.tempDir('src'), 'db.dump');
+    await (await open(src, 'wx', 0o600)).close();
+    await writeAt(src, [[0, SIZE]]);
+    const first = await send(src, overwrite);
+    expect(first).toMatchObject({ type: 'completed', payload_bytes_sent: SIZE, bytes_reused: 0 });
+
+    // Bytes changed in chunks 3, 100 and 101 (one write across their boundary), 2.5 MiB appended.
+    await writeAt(src, [
+      [3 * CHUNK + 77, 10],
+      [101 * CHUNK - 5, 10],
+      [SIZE, 2.5 * MiB],
+    ]);
+    const size = (await stat(src)).size;
+    const sent = 3 * CHUNK + 2.5 * MiB;
+    const done = await send(src, overwrite);
+    expect(done).toMatchObject({ type: 'completed', payload_bytes_sent: sent, bytes_reused: size - sent, bytes_skipped_resume: size - sent, bytes_already_present: 0 });
+    const out = join(overwrite.output, 'db.dump');
+    expect(await sha256File(out)).toBe(await sha256File(src));
+    expect(await metric(rx, overwrite, 'wraith_transfer_reused_bytes_total')).toBe(size - sent);
+  });
+
+  it('rename: the new version is stored beside the old one, built from it, and the old one is untouched', async () => {
+    const src = join(await scope.tempDir('src'), 'disk.img');
+    await (await open(src, 'wx', 0o600)).close();
+    await writeAt(src, [[0, 16 * MiB]]);
+    await send(src, rename);
+    const old = join(rename.output, 'disk.img');
+    const oldSum = await sha256File(old);
+    await writeAt(src, [[5 * CHUNK, 100]]);
+    const done = await send(src, rename);
+    expect(done).toMatchObject({ type: 'completed', payload_bytes_sent: CHUNK, bytes_reused: 16 * MiB - CHUNK });
+    expect(await sha256File(join(rename.output, 'disk (1).img'))).toBe(await sha256File(src));
+    expect(await sha256File(old)).toBe(oldSum);
+  });
+});
