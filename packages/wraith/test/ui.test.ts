@@ -104,13 +104,17 @@ describe('human output', () => {
     expect(err.text).toContain('received: a\\u{2066}b\\u{2069}\\u{200f}c\\u{2028}d (1 B)\n');
   });
 
-  it('the summary tells resumed bytes from files already present', () => {
+  it('the summary tells resumed bytes from files already present and from the receiver\'s older copy', () => {
     const err = new MemStream();
     const ui = createUi({ json: false, progress: true, stdout: new MemStream(), stderr: err, now: () => T0 });
-    ui.completed({ transfer_id: 't', payload_bytes_sent: 1024, bytes_retransmitted: 0, bytes_skipped_resume: 3072, bytes_already_present: 2048, root: null });
-    ui.completed({ transfer_id: 'u', payload_bytes_sent: 0, bytes_retransmitted: 0, bytes_skipped_resume: 2048, bytes_already_present: 2048, root: null });
+    const none = { bytes_zero: 0, bytes_reused: 0 };
+    ui.completed({ transfer_id: 't', payload_bytes_sent: 1024, bytes_retransmitted: 0, bytes_skipped_resume: 3072, bytes_already_present: 2048, ...none, root: null });
+    ui.completed({ transfer_id: 'u', payload_bytes_sent: 0, bytes_retransmitted: 0, bytes_skipped_resume: 2048, bytes_already_present: 2048, ...none, root: null });
+    // Of 5 KiB held, 3 KiB were found in the receiver's older copy of a file.
+    ui.completed({ transfer_id: 'v', payload_bytes_sent: 512, bytes_retransmitted: 0, bytes_skipped_resume: 5120, bytes_already_present: 0, bytes_zero: 0, bytes_reused: 3072, root: null });
     expect(err.text).toContain('done: 1.00 KiB sent, 1.00 KiB resumed, 2.00 KiB already present\n');
     expect(err.text).toContain('done: 0 B sent, 2.00 KiB already present\n');
+    expect(err.text).toContain("done: 512 B sent, 2.00 KiB resumed, 3.00 KiB already in the receiver's copy\n");
   });
 
   it('a progress bar on a TTY; --no-progress drops progress; --json uses stdout', () => {

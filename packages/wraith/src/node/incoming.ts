@@ -11,6 +11,7 @@ import { RateMeter } from './rate.js';
 import { verifyHeld } from './verify-held.js';
 import { copyMatchingChunks, reuseCandidates } from './reuse-basis.js';
 import { fdClose } from '../store/fdio.js';
+import { OpenSlots } from '../store/open-slots.js';
 
 /** Files at least this big say "receiving" at info level when they start; smaller ones at debug. */
 const RECEIVING_INFO_BYTES = 1 << 20;
@@ -72,6 +73,8 @@ export interface ReceiveEntry {
 const RECENT_KEPT = 200;
 /** How long a receiver waits for a leaf row it asked for before it receives every chunk instead. */
 const LEAVES_TIMEOUT_MS = 120_000;
+/** Older copies read at once: each pass holds 16 MiB of buffers, and the reads compete for the disk. */
+const REUSE_PASSES = 2;
 /** Why a receive ends whose offer the sender cancelled before it was accepted. */
 const CANCELLED_EARLY = 'cancelled by the sender before it was accepted';
 
@@ -101,6 +104,7 @@ export class IncomingTransfers {
   private readonly opening = new Map<string, Promise<void>>();
   /** Offers waiting for the leaf row they asked for: the row, null (none coming) or the error that ended the offer. */
   private readonly leafWaits = new Map<string, (got: Uint8Array | null | WraithError) => void>();
+  private readonly reusePasses = new OpenSlots(REUSE_PASSES);
   private readonly recent: ReceiveEntry[] = [];
   readonly totals: IncomingStats = { files: 0, bytes: 0, present: 0, dirs: 0, errors: [] };
   private readonly meter = new RateMeter();
@@ -357,6 +361,7 @@ export class IncomingTransfers {
       if (leaves === null) return 0;
       const todo = reuseCandidates(this.node.hasher, m, basis.size, held, leaves);
       let got: Awaited<ReturnType<typeof copyMatchingChunks>>;
+      await this.reusePasses.acquire();
       try {
         got = await copyMatchingChunks(this.node.io, this.node.hasher, basis, file, m, leaves, todo, (err) =>
           this.log.warn({ name: m.name, err: asWraith(err).message }, 'an O_DIRECT write failed: this file goes through the page cache from here'),
@@ -364,6 +369,8 @@ export class IncomingTransfers {
       } catch (err) {
         this.log.warn({ name: m.name, err: asWraith(err).message }, 'could not copy chunks from the file already under this name: every chunk is received');
         return 0;
+      } finally {
+        this.reusePasses.release();
       }
       this.log.debug({ name: m.name, candidates: todo.length, reused_chunks: got.chunks.length, read: got.read }, 'compared the file already under this name with the offer');
       if (got.chunks.length === 0) return 0;
