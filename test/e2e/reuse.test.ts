@@ -9,7 +9,8 @@ import { randomFillSync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheus } from '../support/hostile.js';
-import { Scope, sha256File, type Daemon, type TestHome } from '../support/procs.js';
+import { basename } from 'node:path';
+import { Scope, allocatedBytes, findPartials, sha256File, writeRandomFile, type Daemon, type TestHome } from '../support/procs.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 256 * 1024; // config/ default chunk_size
@@ -21,12 +22,15 @@ let rx2: TestHome;
 let tx: TestHome;
 let overwrite: Daemon;
 let rename: Daemon;
+let plain: Daemon;
 
 beforeAll(async () => {
-  [rx, rx2, tx] = await Promise.all([scope.home('rx'), scope.home('rx2'), scope.home('tx')]);
-  [overwrite, rename] = await Promise.all([
+  const homes = await Promise.all([scope.home('rx'), scope.home('rx2'), scope.home('rx3'), scope.home('tx')]);
+  [rx, rx2, , tx] = homes;
+  [overwrite, rename, plain] = await Promise.all([
     scope.daemon({ home: rx, adminListen: '127.0.0.1:0', args: ['--on-conflict', 'overwrite'] }),
     scope.daemon({ home: rx2, args: ['--on-conflict', 'rename'] }),
+    scope.daemon({ home: homes[2] }), // the default: on_conflict = "refuse"
   ]);
 });
 afterAll(() => scope.dispose());
@@ -89,5 +93,36 @@ describe('a changed file sent again', () => {
     expect(done).toMatchObject({ type: 'completed', payload_bytes_sent: CHUNK, bytes_reused: 16 * MiB - CHUNK });
     expect(await sha256File(join(rename.output, 'disk (1).img'))).toBe(await sha256File(src));
     expect(await sha256File(old)).toBe(oldSum);
+  });
+
+  it('interrupted, then changed: the partial of the earlier version gives the new one what it holds of it (default config)', async () => {
+    const src = join(await scope.tempDir('src'), 'vm.img');
+    await writeRandomFile(src, SIZE);
+    const first = scope.send([src], plain.peer(), { home: tx, args: ['--rate', '16MiB'] });
+    let held = 0;
+    await first.until(
+      async () => {
+        const p = (await findPartials(plain.output)).find((f) => basename(f).startsWith('.vm.img.'));
+        held = p === undefined ? 0 : await allocatedBytes(p);
+        return held >= SIZE / 2;
+      },
+      60_000,
+      'half of vm.img on disk',
+      25,
+    );
+    await first.kill9();
+    // A write in chunk 2, which the earlier partial holds: that chunk is sent again.
+    await writeAt(src, [[2 * CHUNK + 9, 4]]);
+    const done = await send(src, plain);
+    const reused = done['bytes_reused'] as number;
+    // The resume state trails the writes by a few MiB; what it named is reused, but chunk 2.
+    expect(reused).toBeGreaterThanOrEqual(SIZE / 4);
+    expect(reused % CHUNK).toBe(0);
+    expect(done).toMatchObject({ bytes_skipped_resume: reused, payload_bytes_sent: SIZE - reused });
+    expect(await sha256File(join(plain.output, 'vm.img'))).toBe(await sha256File(src));
+    expect(await findPartials(plain.output)).toEqual([]);
+    // No file was under the name: the earlier partial was the copy.
+    expect(plain.stderr).toMatch(/removed the partial of an earlier version/);
+    expect(plain.stderr).toMatch(new RegExp(`"reused_bytes":${reused}\\b`));
   });
 });

@@ -40,11 +40,15 @@ const range = (a: number, b: number): number[] => Array.from({ length: b - a }, 
 describe('reuseCandidates', () => {
   it('leaves out held chunks, all-zero chunks and chunks past the end of the old copy', () => {
     const held = ChunkSet.fromRanges(N, [[2, 3]]);
-    expect(reuseCandidates(hasher, m, 10 * CS + 5, held, leaves)).toEqual([0, 1, 5, 6, 7, 8, 9]);
-    expect(reuseCandidates(hasher, m, SIZE, held, leaves)).toEqual([0, 1, ...range(5, 20), ...range(21, N)]);
+    const whole = (size: number) => ({ spans: [[0, size]] as Array<[number, number]> });
+    expect(reuseCandidates(hasher, m, whole(10 * CS + 5), held, leaves)).toEqual([0, 1, 5, 6, 7, 8, 9]);
+    expect(reuseCandidates(hasher, m, whole(SIZE), held, leaves)).toEqual([0, 1, ...range(5, 20), ...range(21, N)]);
     // Without the row, zero chunks cannot be told: they count.
-    expect(reuseCandidates(hasher, m, SIZE, held, null)).toHaveLength(N - 3);
-    expect(reuseCandidates(hasher, m, CS - 1, held, leaves)).toEqual([]);
+    expect(reuseCandidates(hasher, m, whole(SIZE), held, null)).toHaveLength(N - 3);
+    expect(reuseCandidates(hasher, m, whole(CS - 1), held, leaves)).toEqual([]);
+    // An earlier partial's spans, in its own chunk size (64 KiB): only chunks wholly inside one.
+    const spans: Array<[number, number]> = [[CS / 4, 3 * CS], [6 * CS, 8 * CS + CS / 2], [7 * CS, 9 * CS], [(N - 1) * CS, SIZE]];
+    expect(reuseCandidates(hasher, m, { spans }, held, leaves)).toEqual([1, 6, 7, 8, N - 1]);
   });
 });
 
@@ -74,8 +78,8 @@ describe.each(['auto', 'fs'] as const)('copyMatchingChunks (%s backend)', (backe
     const basis = await open(oldPath, 'r');
     const part = await open(partPath, 'r+');
     try {
-      const todo = reuseCandidates(hasher, m, old.length, new ChunkSet(N), leaves);
-      const got = await copyMatchingChunks(io, hasher, { fd: basis.fd, size: old.length }, { fd: part.fd, direct: null }, m, leaves, todo, () => undefined);
+      const todo = reuseCandidates(hasher, m, { spans: [[0, old.length]] }, new ChunkSet(N), leaves);
+      const got = await copyMatchingChunks(io, hasher, { fd: basis.fd, size: old.length, spans: [[0, old.length]] }, { fd: part.fd, direct: null }, m, leaves, todo, () => undefined);
       const want = range(0, N).filter((i) => ![3, 10, 11, 12, 20, 31].includes(i));
       expect(got.chunks).toEqual(want);
       expect(got.bytes).toBe((want.length - 1) * CS + 1000);

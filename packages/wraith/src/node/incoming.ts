@@ -2,7 +2,7 @@ import { ChunkSet, WraithError, bytesEqual, chunkCount, leafHash, type ErrorCode
 import type { Logger } from 'pino';
 import type { Stats } from '../stats.js';
 import { monoMs } from '../clock.js';
-import type { FileStore, PartialFile } from '../store/index.js';
+import type { Basis, FileStore, PartialFile } from '../store/index.js';
 import { writeBatch } from '../store/direct-writes.js';
 import type { ReceiveUi } from '../ui/types.js';
 import { nowMicros } from './driver.js';
@@ -344,48 +344,59 @@ export class IncomingTransfers {
   }
 
   /**
-   * Chunks the older copy under the offered name already has (see reuse-basis.ts): asks the
-   * sender for the leaf row, copies the matching chunks into the partial and makes them durable
-   * as held, adding them to `held`. Returns their bytes. Failing to read the old copy costs only
-   * the reuse: every chunk is then received.
+   * Chunks the receiver already has in an older copy (see reuse-basis.ts): the partial of an
+   * earlier version this offer replaced, then the file under the offered name. Asks the sender
+   * for the leaf row, copies the matching chunks into the partial and makes them durable as
+   * held, adding them to `held`. Returns their bytes. A copy that cannot be read costs only the
+   * reuse: those chunks are received.
    */
   private async reuseBasis(session: number, transferId: number, file: PartialFile, m: FileManifest, held: ChunkSet): Promise<number> {
     const ep = this.node.endpoint;
     const n = chunkCount(m);
-    if (n < 2 || held.count === n || !ep.hasSession(session) || !ep.peerSendsLeaves(session)) return 0;
-    const basis = await this.store.openBasis(file);
-    if (basis === null) return 0;
+    const bases: Array<{ basis: Basis; what: string }> = [];
+    const earlier = file.takeSuperseded();
+    if (earlier !== null) bases.push({ basis: earlier, what: 'the partial of an earlier version' });
     try {
-      if (reuseCandidates(this.node.hasher, m, basis.size, held, null).length === 0) return 0;
+      if (n < 2 || held.count === n || !ep.hasSession(session) || !ep.peerSendsLeaves(session)) return 0;
+      const named = await this.store.openBasis(file);
+      if (named !== null) bases.push({ basis: named, what: 'the file already under this name' });
+      if (!bases.some((b) => reuseCandidates(this.node.hasher, m, b.basis, held, null).length > 0)) return 0;
       const leaves = await this.leavesOf(session, transferId);
       if (leaves === null) return 0;
-      const todo = reuseCandidates(this.node.hasher, m, basis.size, held, leaves);
-      let got: Awaited<ReturnType<typeof copyMatchingChunks>>;
-      await this.reusePasses.acquire();
-      try {
-        got = await copyMatchingChunks(this.node.io, this.node.hasher, basis, file, m, leaves, todo, (err) =>
-          this.log.warn({ name: m.name, err: asWraith(err).message }, 'an O_DIRECT write failed: this file goes through the page cache from here'),
-        );
-      } catch (err) {
-        this.log.warn({ name: m.name, err: asWraith(err).message }, 'could not copy chunks from the file already under this name: every chunk is received');
-        return 0;
-      } finally {
-        this.reusePasses.release();
+      let total = 0;
+      for (const { basis, what } of bases) {
+        const todo = reuseCandidates(this.node.hasher, m, basis, held, leaves);
+        if (todo.length === 0) continue;
+        let got: Awaited<ReturnType<typeof copyMatchingChunks>>;
+        await this.reusePasses.acquire();
+        try {
+          got = await copyMatchingChunks(this.node.io, this.node.hasher, basis, file, m, leaves, todo, (err) =>
+            this.log.warn({ name: m.name, err: asWraith(err).message }, 'an O_DIRECT write failed: this file goes through the page cache from here'),
+          );
+        } catch (err) {
+          this.log.warn({ name: m.name, err: asWraith(err).message }, `could not copy chunks from ${what}: they are received`);
+          continue;
+        } finally {
+          this.reusePasses.release();
+        }
+        this.log.debug({ name: m.name, from: what, candidates: todo.length, reused_chunks: got.chunks.length, read: got.read }, 'compared an older copy with the offer');
+        this.stats.fileIo('read', this.node.io.backend, got.read);
+        if (got.chunks.length === 0) continue;
+        this.store.wrote(file, got.bytes);
+        this.stats.fileIo('write', this.node.io.backend, got.bytes);
+        for (const i of got.chunks) {
+          file.noteLeaf(i, leaves.slice(i * 32, i * 32 + 32));
+          held.add(i);
+        }
+        total += got.bytes;
       }
-      this.log.debug({ name: m.name, candidates: todo.length, reused_chunks: got.chunks.length, read: got.read }, 'compared the file already under this name with the offer');
-      if (got.chunks.length === 0) return 0;
-      this.store.wrote(file, got.bytes);
-      this.stats.fileIo('read', this.node.io.backend, got.read);
-      this.stats.fileIo('write', this.node.io.backend, got.bytes);
-      for (const i of got.chunks) {
-        file.noteLeaf(i, leaves.slice(i * 32, i * 32 + 32));
-        held.add(i);
+      if (total > 0) {
+        await file.saveProgress(held.toRanges());
+        this.stats.reusedBytes.inc(total);
       }
-      await file.saveProgress(held.toRanges());
-      this.stats.reusedBytes.inc(got.bytes);
-      return got.bytes;
+      return total;
     } finally {
-      await fdClose(basis.fd).catch(() => undefined);
+      for (const { basis } of bases) await fdClose(basis.fd).catch(() => undefined);
     }
   }
 

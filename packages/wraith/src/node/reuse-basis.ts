@@ -1,6 +1,7 @@
 /**
- * Chunks of an offered file that the receiver already has, at the same offsets, in the older
- * copy under the offered name (the file an overwrite replaces, or the one a rename keeps): each
+ * Chunks of an offered file that the receiver already has, at the same offsets, in an older
+ * copy: the file under the offered name (the one an overwrite replaces, or a rename keeps), or
+ * the partial of an earlier version of the file that the offer replaces. Each
  * is read, hashed and compared with the sender's leaf row (checked against the offer's root by
  * the engine), and written into the partial when it matches, so it need not cross the wire.
  * The hash is taken of the very bytes written, so a basis that changes meanwhile cannot put
@@ -10,14 +11,10 @@ import { bytesEqual, chunkCount, type Blake3, type ChunkSet, type FileManifest }
 import { leafHash, zeroLeaf } from '@wraith/core/merkle';
 import { isHole, type FileIo, type WriteRequest } from '@wraith/io-uring';
 import { writeBatch, type WriteTarget } from '../store/direct-writes.js';
+import type { Basis } from '../store/store.js';
 
 /** Bytes read per batch (two batches are in memory: one read while the other is hashed). */
 const BATCH_BYTES = 8 << 20;
-
-export interface Basis {
-  fd: number;
-  size: number;
-}
 
 export interface ReuseResult {
   /** Chunks copied from the basis (written, not yet synced). */
@@ -29,21 +26,23 @@ export interface ReuseResult {
 }
 
 /**
- * The chunks worth reading: not held yet, wholly inside the basis, and not all zeros (those come
- * as ZERO_CHUNK frames, which cost nothing).
+ * The chunks worth reading: not held yet, wholly inside one of the basis's spans, and not all
+ * zeros (those come as ZERO_CHUNK frames, which cost nothing).
  */
-export function reuseCandidates(hasher: Blake3, m: FileManifest, basisSize: number, held: ChunkSet, leaves: Uint8Array | null): number[] {
-  const out: number[] = [];
+export function reuseCandidates(hasher: Blake3, m: FileManifest, basis: Pick<Basis, 'spans'>, held: ChunkSet, leaves: Uint8Array | null): number[] {
+  const out = new Set<number>();
   const n = chunkCount(m);
-  for (let i = 0; i < n; i++) {
-    const offset = i * m.chunkSize;
-    const length = Math.min(m.chunkSize, m.size - offset);
-    if (offset + length > basisSize) break;
-    if (held.has(i) || length === 0) continue;
-    if (leaves !== null && bytesEqual(leaves.subarray(i * 32, i * 32 + 32), zeroLeaf(hasher, length))) continue;
-    out.push(i);
+  for (const [start, end] of basis.spans) {
+    for (let i = Math.ceil(start / m.chunkSize); i < n; i++) {
+      const offset = i * m.chunkSize;
+      const length = Math.min(m.chunkSize, m.size - offset);
+      if (offset + length > end) break;
+      if (held.has(i) || length === 0) continue;
+      if (leaves !== null && bytesEqual(leaves.subarray(i * 32, i * 32 + 32), zeroLeaf(hasher, length))) continue;
+      out.add(i);
+    }
   }
-  return out;
+  return [...out].sort((a, b) => a - b);
 }
 
 export async function copyMatchingChunks(

@@ -30,6 +30,13 @@ export type ContentRootFn = (fd: number, size: number, chunkSize: number) => Pro
 /** renameat2(RENAME_NOREPLACE): fails with code EEXIST when `to` exists. */
 export type RenameNoReplaceFn = (from: string, to: string) => Promise<void>;
 
+/** An older copy of a file being received, open for reading: its bytes in `spans` ([start, end)) are worth comparing. */
+export interface Basis {
+  fd: number;
+  size: number;
+  spans: Array<[number, number]>;
+}
+
 export interface FileStoreOptions {
   readonly downloadDir: string;
   /** <home>/state */
@@ -252,7 +259,6 @@ export class FileStore {
     key: string,
     resumable: boolean,
   ): Promise<BeginResult> {
-    const dirParts = parts.slice(0, -1);
     const partialRel = partialParts.join('/');
     // An existing final name: same content -> nothing to do; otherwise refuse early if asked to.
     const existing = await this.lstatOrNull(parts);
@@ -274,7 +280,29 @@ export class FileStore {
       state = null;
     }
     // Only a multi-chunk file can have left a state behind.
-    if (state === null && resumable && offer.size > offer.chunkSize) await this.dropSuperseded(offer, rootHex);
+    const superseded = state === null && resumable && offer.size > offer.chunkSize ? await this.dropSuperseded(offer, rootHex) : null;
+    try {
+      return await this.openPartial(offer, parts, rootHex, resumeKey, partialParts, key, resumable, state, superseded);
+    } catch (e) {
+      if (superseded !== null) await fdClose(superseded.fd).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async openPartial(
+    offer: IncomingFile,
+    parts: string[],
+    rootHex: string,
+    resumeKey: string,
+    partialParts: string[],
+    key: string,
+    resumable: boolean,
+    loaded: ResumeState | null,
+    superseded: Basis | null,
+  ): Promise<BeginResult> {
+    let state = loaded;
+    const dirParts = parts.slice(0, -1);
+    const partialRel = partialParts.join('/');
     // Held chunks and zero chunks may overlap: the larger of the two is sure not to need room.
     const held = state === null ? 0 : rangesBytes(state.have, state.size, state.chunk_size);
     const needed = Math.max(0, offer.size - Math.max(held, offer.zeroBytes ?? 0));
@@ -327,6 +355,7 @@ export class FileStore {
       parts,
       partialParts,
       have: state?.have ?? [],
+      superseded,
       // Same device as a tmpfs download directory (a mount below it may be a disk).
       inMemory: this.memoryDev !== null && fstatSync(fd).dev === this.memoryDev,
     });
@@ -708,24 +737,13 @@ export class FileStore {
    * The regular file under a partial's final name (what an overwrite replaces, or a rename
    * keeps), open for reading, or null: the receiver copies the chunks it shares with the offer.
    */
-  async openBasis(file: PartialFile): Promise<{ fd: number; size: number } | null> {
+  async openBasis(file: PartialFile): Promise<Basis | null> {
     const st = await this.lstatOrNull(file.parts).catch(() => null);
     if (st === null || !st.isFile()) return null;
-    let fd: number;
-    try {
-      // O_NONBLOCK: were it swapped for a FIFO since the lstat, the open must not wait for a writer.
-      fd = await this.beneath.open(file.parts, constants.O_RDONLY | constants.O_NONBLOCK, 0);
-    } catch {
-      return null; // gone, or not readable by this user: nothing to reuse
-    }
-    try {
-      const now = await fdStat(fd);
-      if (now.isFile()) return { fd, size: now.size };
-    } catch {
-      // fall through
-    }
-    await fdClose(fd).catch(() => undefined);
-    return null;
+    const fd = await this.openRegular(file.parts, null);
+    if (fd === null) return null;
+    const size = (await fdStat(fd).catch(() => null))?.size ?? 0;
+    return { fd, size, spans: [[0, size]] };
   }
 
   /** alreadyHeld's mode and mtime, on its descriptor; never throws. */
@@ -765,18 +783,51 @@ export class FileStore {
    * An unfinished earlier version of this file from the same sender (same name, other content)
    * can no longer complete: the sender's file changed. Its partial and state go now, rather
    * than holding disk space for partial_ttl. A partial another sender's state names stays.
+   * The one holding the most is returned open (unlinked or not) with the spans it held: the
+   * new version may share most of its chunks (see node/reuse-basis.ts).
    */
-  private async dropSuperseded(offer: IncomingFile, rootHex: string): Promise<void> {
+  private async dropSuperseded(offer: IncomingFile, rootHex: string): Promise<Basis | null> {
     const busy = new Set<string>([...this.active.values()].map((f) => f.partialRel));
     for (const rel of this.opening.keys()) busy.add(rel);
+    let best: Basis | null = null;
+    let bestBytes = 0;
     for (const root of await this.resumeStore.rootsOf(offer.peerId)) {
       if (root === rootHex) continue;
       const st = await this.resumeStore.load(offer.peerId, root);
       if (st === null || st.name !== offer.name || busy.has(st.partial)) continue;
+      const bytes = rangesBytes(st.have, st.size, st.chunk_size);
+      if (bytes > bestBytes) {
+        const fd = await this.openRegular(st.partial.split('/'), st.size);
+        if (fd !== null) {
+          if (best !== null) await fdClose(best.fd).catch(() => undefined);
+          const spans = st.have.map(([first, count]): [number, number] => [first * st.chunk_size, Math.min(st.size, (first + count) * st.chunk_size)]);
+          best = { fd, size: st.size, spans };
+          bestBytes = bytes;
+        }
+      }
       await this.resumeStore.delete(offer.peerId, root);
       if ((await this.resumeStore.peersWith(root)).length === 0) await this.removePartial(st.partial.split('/'));
       this.opts.logger?.info({ name: offer.name, peer: offer.peerId, root }, 'removed the partial of an earlier version of this file');
     }
+    return best;
+  }
+
+  /** `parts` open read-only when it is a regular file of `size` bytes (never waiting on a FIFO), else null. */
+  private async openRegular(parts: string[], size: number | null): Promise<number | null> {
+    let fd: number;
+    try {
+      fd = await this.beneath.open(parts, constants.O_RDONLY | constants.O_NONBLOCK, 0);
+    } catch {
+      return null; // gone, or not readable by this user
+    }
+    try {
+      const st = await fdStat(fd);
+      if (st.isFile() && (size === null || st.size === size)) return fd;
+    } catch {
+      // fall through
+    }
+    await fdClose(fd).catch(() => undefined);
+    return null;
   }
 
   /** A new partial file (O_EXCL), or null when one is left over. */
@@ -826,6 +877,7 @@ interface PartialInit {
   readonly parts: string[];
   readonly partialParts: string[];
   readonly have: ChunkRanges;
+  readonly superseded: Basis | null;
   readonly inMemory: boolean;
 }
 
@@ -857,6 +909,8 @@ export class PartialFile implements WriteTarget {
   readonly resumedBytes: number;
   /** On tmpfs or ramfs: nothing to make durable, so no fsync. */
   readonly inMemory: boolean;
+  /** The partial of an earlier version this one replaced, open, until takeSuperseded(). */
+  private superseded: Basis | null;
   private closed = false;
   /** Saving resume state failed once: no more tries for this file (saveProgress). */
   private stateUnsaved = false;
@@ -900,6 +954,19 @@ export class PartialFile implements WriteTarget {
     this.resumed = init.have;
     this.resumedBytes = rangesBytes(init.have, init.offer.size, init.offer.chunkSize);
     this.inMemory = init.inMemory;
+    this.superseded = init.superseded;
+  }
+
+  /** The replaced partial of an earlier version (see FileStore.dropSuperseded), once; the caller closes it. */
+  takeSuperseded(): Basis | null {
+    const b = this.superseded;
+    this.superseded = null;
+    return b;
+  }
+
+  private async closeSuperseded(): Promise<void> {
+    const b = this.takeSuperseded();
+    if (b !== null) await fdClose(b.fd).catch(() => undefined);
   }
 
   get chunkCount(): number {
@@ -992,6 +1059,7 @@ export class PartialFile implements WriteTarget {
     this.closed = true;
     await this.closeLeaves();
     await this.closeDirect();
+    await this.closeSuperseded();
     try {
       try {
         this.assertLinked();
@@ -1021,6 +1089,7 @@ export class PartialFile implements WriteTarget {
     this.closed = true;
     await this.closeLeaves();
     await this.closeDirect();
+    await this.closeSuperseded();
     await fdClose(this.fd).catch(() => undefined);
     if (!(opts.keep && this.resumable)) await this.store.discard(this);
     this.store.forget(this);
