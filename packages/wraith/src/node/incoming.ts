@@ -75,6 +75,8 @@ const RECENT_KEPT = 200;
 const LEAVES_TIMEOUT_MS = 120_000;
 /** Older copies read at once: each pass holds 16 MiB of buffers, and the reads compete for the disk. */
 const REUSE_PASSES = 2;
+/** Largest leaf row asked for (128 MiB: a 1 TiB file at 256 KiB chunks); a bigger file is received whole. */
+const MAX_REUSE_LEAVES = 4 << 20;
 /** Why a receive ends whose offer the sender cancelled before it was accepted. */
 const CANCELLED_EARLY = 'cancelled by the sender before it was accepted';
 
@@ -357,7 +359,7 @@ export class IncomingTransfers {
     const earlier = file.takeSuperseded();
     if (earlier !== null) bases.push({ basis: earlier, what: 'the partial of an earlier version' });
     try {
-      if (n < 2 || held.count === n || !ep.hasSession(session) || !ep.peerSendsLeaves(session)) return 0;
+      if (n < 2 || n > MAX_REUSE_LEAVES || held.count === n || !ep.hasSession(session) || !ep.peerSendsLeaves(session)) return 0;
       const named = await this.store.openBasis(file);
       if (named !== null) bases.push({ basis: named, what: 'the file already under this name' });
       if (!bases.some((b) => reuseCandidates(this.node.hasher, m, b.basis, held, null).length > 0)) return 0;
