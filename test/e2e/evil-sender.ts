@@ -1,5 +1,6 @@
 /**
- * A sender that lies about names (or, in its OFFER, about how much of a file is zeros): the engine (Endpoint) over the UDP
+ * A sender that lies about names (or, in its OFFER, about how much of a file is zeros, or in
+ * the leaf row a receiver asks for): the engine (Endpoint) over the UDP
  * transport with a minimal driver loop (the shape of
  * packages/wraith/src/node/driver.ts), which offers files under names the CLI
  * would never send ("../x", "/etc/x", "a\u0001b").
@@ -39,7 +40,7 @@ function now(): number {
 }
 
 interface ControlDeps {
-  sendControl: (m: { type: string; name?: string; zeroBytes?: number }) => void;
+  sendControl: (m: { type: string; name?: string; zeroBytes?: number; leaves?: Uint8Array }) => void;
 }
 
 export class EvilSender {
@@ -52,6 +53,8 @@ export class EvilSender {
   private nextWireName: string | null = null;
   /** The zero bytes the next OFFER claims. */
   private nextZeroBytes: number | null = null;
+  /** LEAVES go out with a leaf changed. */
+  private lieLeaves = false;
   private readonly data = new Map<number, Uint8Array>();
 
   private constructor(
@@ -96,10 +99,11 @@ export class EvilSender {
    * Offers `data` under `wireName`. Resolves with the receiver's answer: a
    * rejection (code and reason), or the completed transfer when it accepted.
    */
-  async offer(wireName: string, data: Uint8Array, timeoutMs = 20_000, lie: { zeroBytes?: number } = {}): Promise<OfferOutcome> {
+  async offer(wireName: string, data: Uint8Array, timeoutMs = 20_000, lie: { zeroBytes?: number; leafRow?: boolean } = {}): Promise<OfferOutcome> {
     const { manifest, tree } = buildFileTree(nobleBlake3, 'placeholder', data, CHUNK, { mode: 0o644, mtimeMs: Date.now() });
     this.nextWireName = wireName;
     this.nextZeroBytes = lie.zeroBytes ?? null;
+    this.lieLeaves = lie.leafRow === true;
     const id = this.ep.offer(this.session, manifest, tree);
     this.nextWireName = null;
     this.nextZeroBytes = null;
@@ -149,6 +153,11 @@ export class EvilSender {
     const deps = (this.ep.session(this.session) as unknown as { transfers: { d: ControlDeps } }).transfers.d;
     const send = deps.sendControl.bind(deps);
     deps.sendControl = (m) => {
+      if (m.type === 'leaves' && this.lieLeaves && m.leaves !== undefined) {
+        const leaves = m.leaves.slice();
+        leaves[0] = (leaves[0] as number) ^ 1;
+        return send({ ...m, leaves });
+      }
       if (m.type !== 'offer' || this.nextWireName === null) return send(m);
       send({ ...m, name: this.nextWireName, ...(this.nextZeroBytes !== null ? { zeroBytes: this.nextZeroBytes } : {}) });
     };

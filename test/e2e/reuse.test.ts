@@ -9,6 +9,7 @@ import { randomFillSync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheus } from '../support/hostile.js';
+import { EvilSender } from './evil-sender.js';
 import { basename } from 'node:path';
 import { Scope, allocatedBytes, findPartials, sha256File, writeRandomFile, type Daemon, type TestHome } from '../support/procs.js';
 
@@ -93,6 +94,27 @@ describe('a changed file sent again', () => {
     expect(done).toMatchObject({ type: 'completed', payload_bytes_sent: CHUNK, bytes_reused: 16 * MiB - CHUNK });
     expect(await sha256File(join(rename.output, 'disk (1).img'))).toBe(await sha256File(src));
     expect(await sha256File(old)).toBe(oldSum);
+  });
+
+  it('a sender whose leaf row does not hash to the root is refused with E_INTEGRITY; the file under the name stays as it was', async () => {
+    const evil = await EvilSender.connect(overwrite.peerId, { host: '127.0.0.1', port: overwrite.port });
+    try {
+      const v1 = randomFillSync(new Uint8Array(64 * 16 * 1024));
+      expect(await evil.offer('row.bin', v1)).toEqual({ kind: 'completed', status: 'verified' });
+      const out = join(overwrite.output, 'row.bin');
+      const before = await sha256File(out);
+      const v2 = v1.slice();
+      v2[5] = (v2[5] as number) ^ 1;
+      const r = await evil.offer('row.bin', v2, 20_000, { leafRow: true });
+      expect(r).toMatchObject({ kind: 'rejected', code: 'E_INTEGRITY', byPeer: true });
+      expect(await sha256File(out)).toBe(before);
+      expect(await findPartials(overwrite.output)).toEqual([]);
+      // The session goes on: the same version told truly is received, from the copy but chunk 0.
+      expect(await evil.offer('row.bin', v2)).toEqual({ kind: 'completed', status: 'verified' });
+      expect(Buffer.compare(await readFile(out), v2)).toBe(0);
+    } finally {
+      await evil.close();
+    }
   });
 
   it('interrupted, then changed: the partial of the earlier version gives the new one what it holds of it (default config)', async () => {

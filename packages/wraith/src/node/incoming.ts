@@ -276,7 +276,8 @@ export class IncomingTransfers {
           held = m.size === 0 ? ChunkSet.fromRanges(1, [[0, 1]]) : await this.verifyHeld(begun.file, m);
           reused = await this.reuseBasis(session, transferId, begun.file, m, held);
         } catch (e) {
-          await begun.file.abort({ keep: true }).catch(() => undefined);
+          // A leaf row that lied about the content: nothing of this partial is worth keeping.
+          await begun.file.abort({ keep: asWraith(e).code !== 'E_INTEGRITY' }).catch(() => undefined);
           throw e;
         }
         // Re-hashing a big partial takes a while: the sender may have gone meanwhile, and no
