@@ -8,7 +8,7 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { randomFillSync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parsePrometheus } from '../support/hostile.js';
+import { adminDaemon, type Admin } from '../support/hostile.js';
 import { EvilSender } from './evil-sender.js';
 import { basename } from 'node:path';
 import { Scope, allocatedBytes, findPartials, sha256File, writeRandomFile, type Daemon, type TestHome } from '../support/procs.js';
@@ -18,29 +18,23 @@ const CHUNK = 256 * 1024; // config/ default chunk_size
 const SIZE = 48 * MiB;
 
 const scope = new Scope('reuse');
-let rx: TestHome;
-let rx2: TestHome;
 let tx: TestHome;
+let admin: Admin;
 let overwrite: Daemon;
 let rename: Daemon;
 let plain: Daemon;
 
 beforeAll(async () => {
-  const homes = await Promise.all([scope.home('rx'), scope.home('rx2'), scope.home('rx3'), scope.home('tx')]);
-  [rx, rx2, , tx] = homes;
-  [overwrite, rename, plain] = await Promise.all([
-    scope.daemon({ home: rx, adminListen: '127.0.0.1:0', args: ['--on-conflict', 'overwrite'] }),
+  const [rx, rx2, rx3] = await Promise.all([scope.home('rx'), scope.home('rx2'), scope.home('rx3')]);
+  tx = await scope.home('tx');
+  const [withAdmin, r, p] = await Promise.all([
+    adminDaemon(scope, { home: rx, args: ['--on-conflict', 'overwrite'] }),
     scope.daemon({ home: rx2, args: ['--on-conflict', 'rename'] }),
-    scope.daemon({ home: homes[2] }), // the default: on_conflict = "refuse"
+    scope.daemon({ home: rx3 }), // the default: on_conflict = "refuse"
   ]);
+  [overwrite, admin, rename, plain] = [withAdmin.daemon, withAdmin.admin, r, p];
 });
 afterAll(() => scope.dispose());
-
-async function metric(home: TestHome, d: Daemon, name: string): Promise<number> {
-  const token = (await readFile(join(home.dir, 'admin.token'), 'utf8')).trim();
-  const r = await fetch(`${String(d.ready['admin_url'])}/v1/metrics`, { headers: { authorization: `Bearer ${token}` } });
-  return parsePrometheus(await r.text()).find((m) => m.name === name)?.value ?? 0;
-}
 
 /** Random bytes at each [offset, length] (past the end: the file grows). */
 async function writeAt(path: string, spans: ReadonlyArray<readonly [number, number]>): Promise<void> {
@@ -79,7 +73,7 @@ describe('a changed file sent again', () => {
     expect(done).toMatchObject({ type: 'completed', payload_bytes_sent: sent, bytes_reused: size - sent, bytes_skipped_resume: size - sent, bytes_already_present: 0 });
     const out = join(overwrite.output, 'db.dump');
     expect(await sha256File(out)).toBe(await sha256File(src));
-    expect(await metric(rx, overwrite, 'wraith_transfer_reused_bytes_total')).toBe(size - sent);
+    expect((await admin.metrics()).get('wraith_transfer_reused_bytes_total')).toBe(size - sent);
   });
 
   it('rename: the new version is stored beside the old one, built from it, and the old one is untouched', async () => {

@@ -2,12 +2,12 @@
  * A sparse file (a VM image, a preallocated database file): its all-zero chunks cross as
  * ZERO_CHUNK frames, not as data, and arrive as holes. The file still arrives identical.
  */
-import { open, readFile, stat, statfs, truncate } from 'node:fs/promises';
+import { open, stat, statfs, truncate } from 'node:fs/promises';
 import { randomFillSync } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { parsePrometheus } from '../support/hostile.js';
+import { adminDaemon, type Admin } from '../support/hostile.js';
 import { EvilSender } from './evil-sender.js';
 import { Scope, sha256File, type Daemon, type TestHome } from '../support/procs.js';
 
@@ -19,18 +19,16 @@ const scope = new Scope('sparse');
 let rx: TestHome;
 let tx: TestHome;
 let daemon: Daemon;
+let admin: Admin;
 
 beforeAll(async () => {
   [rx, tx] = await Promise.all([scope.home('rx'), scope.home('tx')]);
-  daemon = await scope.daemon({ home: rx, adminListen: '127.0.0.1:0' });
+  ({ daemon, admin } = await adminDaemon(scope, { home: rx }));
 });
 
 /** The receiving daemon's counter `name{direction="rx"}`. */
 async function rxMetric(name: string): Promise<number> {
-  const token = (await readFile(join(rx.dir, 'admin.token'), 'utf8')).trim();
-  const r = await fetch(`${String(daemon.ready['admin_url'])}/v1/metrics`, { headers: { authorization: `Bearer ${token}` } });
-  const s = parsePrometheus(await r.text()).find((m) => m.name === name && m.labels['direction'] === 'rx');
-  return s?.value ?? 0;
+  return (await admin.metrics()).get(name, { direction: 'rx' });
 }
 afterAll(() => scope.dispose());
 

@@ -11,10 +11,8 @@ import { bytesEqual, chunkCount, type Blake3, type ChunkSet, type FileManifest }
 import { leafHash, zeroLeaf } from '@wraith/core/merkle';
 import { isHole, type FileIo, type WriteRequest } from '@wraith/io-uring';
 import { writeBatch, type WriteTarget } from '../store/direct-writes.js';
+import { forEachChunkBatch } from './chunk-reads.js';
 import type { Basis } from '../store/store.js';
-
-/** Bytes read per batch (two batches are in memory: one read while the other is hashed). */
-const BATCH_BYTES = 8 << 20;
 
 export interface ReuseResult {
   /** Chunks copied from the basis (written, not yet synced). */
@@ -60,42 +58,19 @@ export async function copyMatchingChunks(
   // A chunk in a hole of the basis reads as zeros, and candidates are not all zeros.
   const wanted = todo.filter((i) => !isHole(basis.fd, i * m.chunkSize, lengthOf(i)));
   if (wanted.length === 0) return result;
-  const per = Math.max(1, Math.floor(BATCH_BYTES / m.chunkSize));
-  const size = Math.min(wanted.length, per) * m.chunkSize;
-  const bufs = [new Uint8Array(size), new Uint8Array(wanted.length > per ? size : 0)];
-  const read = (start: number, buf: Uint8Array): Promise<Uint8Array[]> => {
-    let at = 0;
-    const reqs = wanted.slice(start, start + per).map((i) => {
-      const length = lengthOf(i);
-      at += length;
-      return { offset: i * m.chunkSize, length, buf: buf.subarray(at - length, at) };
-    });
-    const p = io.readChunks(basis.fd, reqs);
-    p.catch(() => undefined); // awaited below; an early exit must not leave it unhandled
-    return p;
-  };
-  let pending: Promise<Uint8Array[]> | null = read(0, bufs[0] as Uint8Array);
-  try {
-    for (let start = 0, side = 0; pending !== null; start += per, side ^= 1) {
-      const got = await pending;
-      // The other buffer's matches were written out last round: read into it meanwhile.
-      pending = start + per < wanted.length ? read(start + per, bufs[side ^ 1] as Uint8Array) : null;
-      const writes: WriteRequest[] = [];
-      for (let k = 0; k < got.length; k++) {
-        const i = wanted[start + k] as number;
-        const bytes = got[k] as Uint8Array;
-        result.read += bytes.length;
-        if (bytes.length !== lengthOf(i) || !bytesEqual(leafHash(hasher, bytes), leaves.subarray(i * 32, i * 32 + 32))) continue;
-        writes.push({ offset: i * m.chunkSize, data: bytes });
-        result.chunks.push(i);
-        result.bytes += bytes.length;
-      }
-      // This buffer is read into again next round.
-      if (writes.length > 0) await writeBatch(io, target, writes, onDirectFailure);
+  await forEachChunkBatch(io, basis.fd, wanted, m.chunkSize, lengthOf, async (batch, got) => {
+    const writes: WriteRequest[] = [];
+    for (let k = 0; k < got.length; k++) {
+      const i = batch[k] as number;
+      const bytes = got[k] as Uint8Array;
+      result.read += bytes.length;
+      if (bytes.length !== lengthOf(i) || !bytesEqual(leafHash(hasher, bytes), leaves.subarray(i * 32, i * 32 + 32))) continue;
+      writes.push({ offset: i * m.chunkSize, data: bytes });
+      result.chunks.push(i);
+      result.bytes += bytes.length;
     }
-  } finally {
-    // The buffers must outlive any read still writing into them.
-    if (pending) await pending.catch(() => undefined);
-  }
+    // This buffer is read into again once this returns.
+    if (writes.length > 0) await writeBatch(io, target, writes, onDirectFailure);
+  });
   return result;
 }

@@ -30,6 +30,20 @@ export type ContentRootFn = (fd: number, size: number, chunkSize: number) => Pro
 /** renameat2(RENAME_NOREPLACE): fails with code EEXIST when `to` exists. */
 export type RenameNoReplaceFn = (from: string, to: string) => Promise<void>;
 
+/** An offer on its way to a partial file (FileStore.begin). */
+interface Opening {
+  offer: IncomingFile;
+  /** The final name's components. */
+  parts: string[];
+  rootHex: string;
+  /** Its resume state's key (sender and content). */
+  resumeKey: string;
+  partialParts: string[];
+  /** Its key among the store's active files. */
+  key: string;
+  resumable: boolean;
+}
+
 /** An older copy of a file being received, open for reading: its bytes in `spans` ([start, end)) are worth comparing. */
 export interface Basis {
   fd: number;
@@ -241,7 +255,7 @@ export class FileStore {
     this.opening.set(partialRel, resumeKey);
     this.openingNames.set(offer.name, rootHex);
     try {
-      return await this.beginUnique(offer, parts, rootHex, resumeKey, partialParts, key, resumable);
+      return await this.beginUnique({ offer, parts, rootHex, resumeKey, partialParts, key, resumable });
     } catch (e) {
       throw e instanceof WraithError ? namingEntry(offer.name, e) : e;
     } finally {
@@ -250,15 +264,8 @@ export class FileStore {
     }
   }
 
-  private async beginUnique(
-    offer: IncomingFile,
-    parts: string[],
-    rootHex: string,
-    resumeKey: string,
-    partialParts: string[],
-    key: string,
-    resumable: boolean,
-  ): Promise<BeginResult> {
+  private async beginUnique(c: Opening): Promise<BeginResult> {
+    const { offer, parts, rootHex, partialParts, resumable } = c;
     const partialRel = partialParts.join('/');
     // An existing final name: same content -> nothing to do; otherwise refuse early if asked to.
     const existing = await this.lstatOrNull(parts);
@@ -282,24 +289,15 @@ export class FileStore {
     // Only a multi-chunk file can have left a state behind.
     const superseded = state === null && resumable && offer.size > offer.chunkSize ? await this.dropSuperseded(offer, rootHex) : null;
     try {
-      return await this.openPartial(offer, parts, rootHex, resumeKey, partialParts, key, resumable, state, superseded);
+      return await this.openPartial(c, state, superseded);
     } catch (e) {
       if (superseded !== null) await fdClose(superseded.fd).catch(() => undefined);
       throw e;
     }
   }
 
-  private async openPartial(
-    offer: IncomingFile,
-    parts: string[],
-    rootHex: string,
-    resumeKey: string,
-    partialParts: string[],
-    key: string,
-    resumable: boolean,
-    loaded: ResumeState | null,
-    superseded: Basis | null,
-  ): Promise<BeginResult> {
+  private async openPartial(c: Opening, loaded: ResumeState | null, superseded: Basis | null): Promise<BeginResult> {
+    const { offer, parts, rootHex, resumeKey, partialParts, key, resumable } = c;
     let state = loaded;
     const dirParts = parts.slice(0, -1);
     const partialRel = partialParts.join('/');
