@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminDaemon, type Admin } from '../support/hostile.js';
 import { EvilSender } from './evil-sender.js';
 import { basename } from 'node:path';
-import { Scope, allocatedBytes, findPartials, sha256File, writeRandomFile, type Daemon, type TestHome } from '../support/procs.js';
+import { Scope, allocatedBytes, findPartials, sha256File, writeRandomAt, writeRandomFile, type Daemon, type TestHome } from '../support/procs.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 256 * 1024; // config/ default chunk_size
@@ -36,15 +36,6 @@ beforeAll(async () => {
 });
 afterAll(() => scope.dispose());
 
-/** Random bytes at each [offset, length] (past the end: the file grows). */
-async function writeAt(path: string, spans: ReadonlyArray<readonly [number, number]>): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    for (const [off, len] of spans) await fh.write(randomFillSync(Buffer.alloc(len)), 0, len, off);
-  } finally {
-    await fh.close();
-  }
-}
 
 async function send(path: string, d: Daemon): Promise<Record<string, unknown>> {
   const s = scope.send([path], d.peer(), { home: tx });
@@ -57,12 +48,12 @@ describe('a changed file sent again', () => {
   it('overwrite: only the changed chunks and the new tail are sent; the file is replaced, identical', async () => {
     const src = join(await scope.tempDir('src'), 'db.dump');
     await (await open(src, 'wx', 0o600)).close();
-    await writeAt(src, [[0, SIZE]]);
+    await writeRandomAt(src, [[0, SIZE]]);
     const first = await send(src, overwrite);
     expect(first).toMatchObject({ type: 'completed', payload_bytes_sent: SIZE, bytes_reused: 0 });
 
     // Bytes changed in chunks 3, 100 and 101 (one write across their boundary), 2.5 MiB appended.
-    await writeAt(src, [
+    await writeRandomAt(src, [
       [3 * CHUNK + 77, 10],
       [101 * CHUNK - 5, 10],
       [SIZE, 2.5 * MiB],
@@ -79,11 +70,11 @@ describe('a changed file sent again', () => {
   it('rename: the new version is stored beside the old one, built from it, and the old one is untouched', async () => {
     const src = join(await scope.tempDir('src'), 'disk.img');
     await (await open(src, 'wx', 0o600)).close();
-    await writeAt(src, [[0, 16 * MiB]]);
+    await writeRandomAt(src, [[0, 16 * MiB]]);
     await send(src, rename);
     const old = join(rename.output, 'disk.img');
     const oldSum = await sha256File(old);
-    await writeAt(src, [[5 * CHUNK, 100]]);
+    await writeRandomAt(src, [[5 * CHUNK, 100]]);
     const done = await send(src, rename);
     expect(done).toMatchObject({ type: 'completed', payload_bytes_sent: CHUNK, bytes_reused: 16 * MiB - CHUNK });
     expect(await sha256File(join(rename.output, 'disk (1).img'))).toBe(await sha256File(src));
@@ -128,7 +119,7 @@ describe('a changed file sent again', () => {
     );
     await first.kill9();
     // A write in chunk 2, which the earlier partial holds: that chunk is sent again.
-    await writeAt(src, [[2 * CHUNK + 9, 4]]);
+    await writeRandomAt(src, [[2 * CHUNK + 9, 4]]);
     const done = await send(src, plain);
     const reused = done['bytes_reused'] as number;
     // The resume state trails the writes by a few MiB; what it named is reused, but chunk 2.

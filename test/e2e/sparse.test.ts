@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { adminDaemon, type Admin } from '../support/hostile.js';
 import { EvilSender } from './evil-sender.js';
-import { Scope, sha256File, type Daemon, type TestHome } from '../support/procs.js';
+import { Scope, sha256File, writeRandomAt, type Daemon, type TestHome } from '../support/procs.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;
@@ -32,15 +32,6 @@ async function rxMetric(name: string): Promise<number> {
 }
 afterAll(() => scope.dispose());
 
-/** Writes random bytes at each [offset, length]. */
-async function writeAt(path: string, spans: ReadonlyArray<readonly [number, number]>): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    for (const [off, len] of spans) await fh.write(randomFillSync(Buffer.alloc(len)), 0, len, off);
-  } finally {
-    await fh.close();
-  }
-}
 
 describe('a sparse file', () => {
   it('1 GiB with 5 MiB of data: only the data chunks are sent, the rest arrives as holes, as many blocks as the source, identical', async () => {
@@ -50,7 +41,7 @@ describe('a sparse file', () => {
     // 4 MiB at 100 MiB (16 whole chunks), 1 MiB ending 4 KiB before the end (5 chunks), and
     // 4 KiB blocks alone in 6 chunks (a file system's scattered blocks).
     const lone = [200 * MiB + 64 * 1024, 300 * MiB, 300 * MiB + CHUNK + 8192, 301 * MiB - 4096, 500 * MiB + 128 * 1024, 700 * MiB + 4096];
-    await writeAt(src, [
+    await writeRandomAt(src, [
       [100 * MiB, 4 * MiB],
       [SIZE - MiB - 4096, MiB],
       ...lone.map((at) => [at, 4096] as const),

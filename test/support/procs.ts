@@ -578,6 +578,16 @@ export async function freeUdpPort(host = '127.0.0.1'): Promise<number> {
 
 // --- files ----------------------------------------------------------------------------------
 
+/** Writes random bytes at each [offset, length] of an existing file (past its end: it grows). */
+export async function writeRandomAt(path: string, spans: ReadonlyArray<readonly [number, number]>): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    for (const [off, len] of spans) await fh.write(randomFillSync(Buffer.alloc(len)), 0, len, off);
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Writes `size` random bytes to a new file; returns their sha256 (hex). */
 export async function writeRandomFile(path: string, size: number, mode = 0o644): Promise<string> {
   const fh = await open(path, 'wx', mode);
