@@ -23,16 +23,18 @@ let admin: Admin;
 let overwrite: Daemon;
 let rename: Daemon;
 let plain: Daemon;
+let noReuse: Daemon;
 
 beforeAll(async () => {
-  const [rx, rx2, rx3] = await Promise.all([scope.home('rx'), scope.home('rx2'), scope.home('rx3')]);
+  const [rx, rx2, rx3, rx4] = await Promise.all([scope.home('rx'), scope.home('rx2'), scope.home('rx3'), scope.home('rx4')]);
   tx = await scope.home('tx');
-  const [withAdmin, r, p] = await Promise.all([
+  const [withAdmin, r, p, n] = await Promise.all([
     adminDaemon(scope, { home: rx, args: ['--on-conflict', 'overwrite'] }),
     scope.daemon({ home: rx2, args: ['--on-conflict', 'rename'] }),
     scope.daemon({ home: rx3 }), // the default: on_conflict = "refuse"
+    scope.daemon({ home: rx4, args: ['--on-conflict', 'overwrite', '--no-reuse-existing'] }),
   ]);
-  [overwrite, admin, rename, plain] = [withAdmin.daemon, withAdmin.admin, r, p];
+  [overwrite, admin, rename, plain, noReuse] = [withAdmin.daemon, withAdmin.admin, r, p, n];
 });
 afterAll(() => scope.dispose());
 
@@ -79,6 +81,17 @@ describe('a changed file sent again', () => {
     expect(done).toMatchObject({ type: 'completed', payload_bytes_sent: CHUNK, bytes_reused: 16 * MiB - CHUNK });
     expect(await sha256File(join(rename.output, 'disk (1).img'))).toBe(await sha256File(src));
     expect(await sha256File(old)).toBe(oldSum);
+  });
+
+  it('reuse_existing = false: every chunk is received', async () => {
+    const src = join(await scope.tempDir('src'), 'log.txt');
+    await (await open(src, 'wx', 0o600)).close();
+    await writeRandomAt(src, [[0, 4 * MiB]]);
+    await send(src, noReuse);
+    await writeRandomAt(src, [[4 * MiB, 1000]]);
+    const done = await send(src, noReuse);
+    expect(done).toMatchObject({ payload_bytes_sent: 4 * MiB + 1000, bytes_reused: 0, bytes_skipped_resume: 0 });
+    expect(await sha256File(join(noReuse.output, 'log.txt'))).toBe(await sha256File(src));
   });
 
   it('a sender whose leaf row does not hash to the root is refused with E_INTEGRITY; the file under the name stays as it was', async () => {

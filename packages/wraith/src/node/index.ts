@@ -78,6 +78,7 @@ async function openStore(config: ResolvedConfig, stateDir: string, node: WraithN
     minFree: config.receive.min_free,
     partialTtlMs: config.transfer.partial_ttl,
     resume: config.transfer.enable_resume,
+    reuse: config.receive.reuse_existing,
     directWrites: config.io.direct_writes,
     logger: node.log,
     stats: node.opts.stats,

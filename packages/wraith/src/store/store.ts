@@ -60,6 +60,8 @@ export interface FileStoreOptions {
   readonly maxTotalBytes: number | null;
   readonly minFree: number;
   readonly partialTtlMs: number;
+  /** Offer older copies (the file under the name, an earlier version's partial) for reuse ([receive] reuse_existing); default true. */
+  readonly reuse?: boolean;
   /** Keep partials and resume state across interruptions ([transfer] enable_resume). */
   readonly resume: boolean;
   /** Mode of directories the store creates (before the sender's mode is applied). */
@@ -736,6 +738,7 @@ export class FileStore {
    * keeps), open for reading, or null: the receiver copies the chunks it shares with the offer.
    */
   async openBasis(file: PartialFile): Promise<Basis | null> {
+    if (this.opts.reuse === false) return null;
     const st = await this.lstatOrNull(file.parts).catch(() => null);
     if (st === null || !st.isFile()) return null;
     const fd = await this.openRegular(file.parts, null);
@@ -794,7 +797,7 @@ export class FileStore {
       const st = await this.resumeStore.load(offer.peerId, root);
       if (st === null || st.name !== offer.name || busy.has(st.partial)) continue;
       const bytes = rangesBytes(st.have, st.size, st.chunk_size);
-      if (bytes > bestBytes) {
+      if (bytes > bestBytes && this.opts.reuse !== false) {
         const fd = await this.openRegular(st.partial.split('/'), st.size);
         if (fd !== null) {
           if (best !== null) await fdClose(best.fd).catch(() => undefined);
