@@ -11,7 +11,8 @@ import {
   type SendItem,
 } from '../transfer/index.js';
 import { bytesEqual } from '../transfer/bytes.js';
-import { MAX_LEAVES_PER_MESSAGE } from '../wire/control.js';
+import { CONTROL_STREAM_WINDOW, MAX_LEAVES_PER_MESSAGE } from '../wire/control.js';
+import { varintLength } from '../wire/varint.js';
 import type { SessionControl } from './session.js';
 import type { SessionEvent, TransferStats } from './events.js';
 import type { ReceiveBudget } from './receive-budget.js';
@@ -181,7 +182,8 @@ export class TransferTable {
     if (e.leafState === 'pending') e.leafState = 'dropped';
     delete e.leafRow;
     this.d.receiveBudget?.report(this.d.sessionId(), this.takers().length > 0, this.receiveOutstandingBytes);
-    this.d.sendControl({ type: 'accept', transferId: id, ranges: receiver.acceptRanges(), ...(asked ? { reusedBytes: reusedBytes ?? 0 } : {}) });
+    const ranges = fitRanges(receiver.acceptRanges(), CONTROL_STREAM_WINDOW - 64);
+    this.d.sendControl({ type: 'accept', transferId: id, ranges, ...(asked ? { reusedBytes: reusedBytes ?? 0 } : {}) });
     this.windowDirty.add(id);
     if (receiver.complete) {
       e.state = 'received';
@@ -363,7 +365,7 @@ export class TransferTable {
           }
           e.reused = m.reusedBytes;
         }
-        e.sender.onAccept(m.ranges);
+        e.sender.onAccept(m.ranges, e.leafNext !== undefined);
         e.state = 'active';
         this.rr.push(e.id);
         this.readsDirty.add(e.id);
@@ -643,4 +645,23 @@ export class TransferTable {
   openTransfers(): number[] {
     return [...this.senders.keys(), ...this.receivers.keys()];
   }
+}
+
+/**
+ * Held ranges that fit in `maxBytes` of an ACCEPT: all of them, or the longest that fit, in
+ * order. A held chunk left untold is only sent again, and dropped as a duplicate on arrival.
+ */
+export function fitRanges(ranges: ReadonlyArray<readonly [number, number]>, maxBytes: number): Array<[number, number]> {
+  const size = (r: readonly [number, number]): number => varintLength(r[0]) + varintLength(r[1]);
+  let total = 0;
+  for (const r of ranges) total += size(r);
+  if (total <= maxBytes) return ranges.map(([a, b]) => [a, b]);
+  const kept: Array<[number, number]> = [];
+  let used = 0;
+  for (const r of [...ranges].sort((x, y) => y[1] - x[1])) {
+    if (used + size(r) > maxBytes) continue;
+    used += size(r);
+    kept.push([r[0], r[1]]);
+  }
+  return kept.sort((x, y) => x[0] - y[0]);
 }

@@ -284,12 +284,25 @@ export class TransferSender {
   }
 
   /** ACCEPT: `held` are chunks the receiver already holds, never sent. */
-  onAccept(held: ReadonlyChunkRanges): void {
+  /**
+   * `zerosHeld`: the receiver had the leaf row, so the all-zero chunks it holds are ones it
+   * took as zeros from the row: they count in bytesZero, not bytesSkippedResume.
+   */
+  onAccept(held: ReadonlyChunkRanges, zerosHeld = false): void {
     if (this.isAccepted) throw new WraithError('E_PROTOCOL', `transfer ${this.id} was accepted twice`);
     this.peerHeld = ChunkSet.fromRanges(this.n, held, 'E_PROTOCOL');
     for (const [first, count] of this.peerHeld.toRanges()) {
       const last = chunkRange(this.manifest, first + count - 1);
-      this.stats.bytesSkippedResume += last.offset + last.length - first * this.manifest.chunkSize;
+      let bytes = last.offset + last.length - first * this.manifest.chunkSize;
+      if (zerosHeld && this.zeroChunks) {
+        for (let i = first; i < first + count; i++) {
+          if (!this.isZero(i)) continue;
+          const { length } = chunkRange(this.manifest, i);
+          bytes -= length;
+          this.stats.bytesZero += length;
+        }
+      }
+      this.stats.bytesSkippedResume += bytes;
     }
     this.isAccepted = true;
     const initial = new FlowWindow(this.manifest.size, this.manifest.chunkSize, this.peerHeld, this.initialWindowBytes);

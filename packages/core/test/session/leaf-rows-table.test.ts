@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { WraithError } from '../../src/errors.js';
 import type { SessionEvent } from '../../src/session/events.js';
 import type { SessionControl } from '../../src/session/session.js';
-import { LEAVES_AHEAD_BYTES, TransferTable } from '../../src/session/transfers.js';
+import { LEAVES_AHEAD_BYTES, TransferTable, fitRanges } from '../../src/session/transfers.js';
 import { buildFileTree } from '../../src/transfer/index.js';
 import { MAX_LEAVES_PER_MESSAGE } from '../../src/wire/index.js';
 import { fastBlake3 } from '../sim/helpers.js';
@@ -140,5 +140,29 @@ describe('TransferTable: leaf rows', () => {
     t.onControl({ type: 'offer', transferId: 0, kind: 0, size: manifest.size, chunkLog2: 14, mode: 0o644, mtimeMs: 0, root: manifest.root, name: 'f' });
     expect(t.peerSendsLeaves).toBe(false);
     expect(() => t.requestLeaves(0)).toThrow(/does not send leaf rows/);
+  });
+
+  it('tells at most what fits in an ACCEPT: the longest held ranges, in order', () => {
+    const ranges: Array<[number, number]> = [];
+    for (let i = 0; i < 30_000; i++) ranges.push([1000 + 3 * i, i % 7 === 0 ? 2 : 1]);
+    expect(fitRanges(ranges.slice(0, 10), 65_472)).toEqual(ranges.slice(0, 10));
+    const kept = fitRanges(ranges, 65_472);
+    let bytes = 0;
+    for (const [a, b] of kept) bytes += (a < 64 ? 1 : a < 16384 ? 2 : 4) + (b < 64 ? 1 : 2);
+    expect(bytes).toBeLessThanOrEqual(65_472);
+    expect(kept.length).toBeGreaterThan(10_000);
+    for (let k = 1; k < kept.length; k++) expect(kept[k]![0]).toBeGreaterThan(kept[k - 1]![0]);
+    // Every range of 2 is kept before any range of 1.
+    expect(kept.filter((r) => r[1] === 2)).toHaveLength(ranges.filter((r) => r[1] === 2).length);
+    // The table sends such an ACCEPT without overflowing the control stream.
+    const { t, sent } = table(false, { bytes: 0 });
+    const { manifest } = file(3);
+    const size = 100_000 * CHUNK;
+    t.onControl({ type: 'offer', transferId: 0, kind: 0, size, chunkLog2: 14, mode: 0o644, mtimeMs: 0, root: manifest.root, name: 'f' });
+    const every: Array<[number, number]> = Array.from({ length: 40_000 }, (_, i) => [2 * i, 1]);
+    t.accept(0, every);
+    const accept = sent.find((m) => m.type === 'accept') as { ranges: Array<[number, number]> };
+    expect(accept.ranges.length).toBeGreaterThan(10_000);
+    expect(accept.ranges.length).toBeLessThan(40_000);
   });
 });

@@ -74,6 +74,23 @@ describe('ZERO_CHUNK items', () => {
     expect(sender.stats.bytesZero).toBe(0);
   });
 
+  it('held zero chunks count as zeros, not as resumed, when the receiver took them from the leaf row', () => {
+    const content = sparse(new SeededRng(6), 10, new Set([1, 2, 7]), 1000);
+    const held: Array<[number, number]> = [[0, 4], [8, 2]]; // zeros 0, 3, 8, 9 (9: the short tail) and data 1, 2
+    const fromRow = pair(content).sender;
+    fromRow.onAccept(held, true);
+    expect(fromRow.stats.bytesZero).toBe(3 * CS + 1000);
+    expect(fromRow.stats.bytesSkippedResume).toBe(2 * CS);
+    const resumed = pair(content).sender;
+    resumed.onAccept(held);
+    expect(resumed.stats.bytesZero).toBe(0);
+    expect(resumed.stats.bytesSkippedResume).toBe(5 * CS + 1000);
+    // To a receiver that takes no ZERO_CHUNK, a zero chunk is data like any other.
+    const plain = pair(content, { zeroChunks: false }).sender;
+    plain.onAccept(held, true);
+    expect([plain.stats.bytesZero, plain.stats.bytesSkippedResume]).toEqual([0, 5 * CS + 1000]);
+  });
+
   it('the receiver hands a zero chunk on flagged, as shared zeros, with the zero leaf', () => {
     const content = sparse(new SeededRng(4), 4, new Set([1]));
     const { receiver, tree } = pair(content);

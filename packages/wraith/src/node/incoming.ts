@@ -9,7 +9,7 @@ import { nowMicros } from './driver.js';
 import type { WraithNode } from './node.js';
 import { RateMeter } from './rate.js';
 import { verifyHeld } from './verify-held.js';
-import { copyMatchingChunks, reuseCandidates } from './reuse-basis.js';
+import { copyMatchingChunks, holdZeros, reuseCandidates } from './reuse-basis.js';
 import { fdClose } from '../store/fdio.js';
 import { OpenSlots } from '../store/open-slots.js';
 
@@ -75,6 +75,11 @@ const RECENT_KEPT = 200;
 const LEAVES_TIMEOUT_MS = 120_000;
 /** Older copies read at once: each pass holds 16 MiB of buffers, and the reads compete for the disk. */
 const REUSE_PASSES = 2;
+/**
+ * A sparse offer with this much in all-zero chunks asks for the leaf row even with no older copy
+ * around: its zero chunks are then held at once, and nothing at all is sent for them.
+ */
+const ZERO_PREFILL_MIN = 4 << 20;
 /** Largest leaf row asked for (128 MiB: a 1 TiB file at 256 KiB chunks); a bigger file is received whole. */
 const MAX_REUSE_LEAVES = 4 << 20;
 /** Why a receive ends whose offer the sender cancelled before it was accepted. */
@@ -272,9 +277,10 @@ export class IncomingTransfers {
         }
         let held: ChunkSet;
         let reused = 0;
+        let zeros = 0;
         try {
           held = m.size === 0 ? ChunkSet.fromRanges(1, [[0, 1]]) : await this.verifyHeld(begun.file, m);
-          reused = await this.reuseBasis(session, transferId, begun.file, m, held);
+          ({ reused, zeros } = await this.prefill(session, transferId, begun.file, m, held, zeroBytes));
         } catch (e) {
           // A leaf row that lied about the content: nothing of this partial is worth keeping.
           await begun.file.abort({ keep: asWraith(e).code !== 'E_INTEGRITY' }).catch(() => undefined);
@@ -287,13 +293,13 @@ export class IncomingTransfers {
           return;
         }
         const r = this.newRx(k, session, transferId, peerId, m, begun.file, held, zeroBytes);
-        r.bytesDone = r.resumedBytes = begun.file.resumedBytes + reused;
+        r.bytesDone = r.resumedBytes = begun.file.resumedBytes + reused + zeros;
         this.rx.set(k, r);
         this.stats.transfersActive.inc({ direction: 'receive' });
         this.ui?.started({ transfer_id: k, direction: 'receive', peer: peerId, files: 1, bytes_total: m.size });
         // One info line per small file (at its end): a tree of 20000 files logged 40000 lines.
         const level = m.size >= RECEIVING_INFO_BYTES ? 'info' : 'debug';
-        this.log[level]({ peer: peerId, name: m.name, size: m.size, resumed_chunks: held.count, ...(reused > 0 ? { reused_bytes: reused } : {}) }, 'receiving');
+        this.log[level]({ peer: peerId, name: m.name, size: m.size, resumed_chunks: held.count, ...(reused > 0 ? { reused_bytes: reused } : {}), ...(zeros > 0 ? { zero_bytes: zeros } : {}) }, 'receiving');
         if (!this.accepted(session, transferId, held.toRanges(), reused)) await this.fail(r, 'E_TRANSFER_CANCELLED', CANCELLED_EARLY, false);
       }
       this.node.driver.kick();
@@ -347,33 +353,44 @@ export class IncomingTransfers {
   }
 
   /**
-   * Chunks the receiver already has in an older copy (see reuse-basis.ts): the partial of an
-   * earlier version this offer replaced, then the file under the offered name. Asks the sender
-   * for the leaf row, copies the matching chunks into the partial and makes them durable as
-   * held, adding them to `held`. Returns their bytes. A copy that cannot be read costs only the
-   * reuse: those chunks are received.
+   * What the receiver can hold before any data comes, with the offer's leaf row (asked of the
+   * sender): its all-zero chunks, which a fresh or same-content partial already reads as
+   * zeros, and the chunks an older copy has (see reuse-basis.ts): the partial of an earlier
+   * version this offer replaced, then the file under the offered name, copied into the partial.
+   * Adds them to `held` and makes them durable as such. A copy that cannot be read costs only
+   * the reuse: those chunks are received.
    */
-  private async reuseBasis(session: number, transferId: number, file: PartialFile, m: FileManifest, held: ChunkSet): Promise<number> {
+  private async prefill(
+    session: number,
+    transferId: number,
+    file: PartialFile,
+    m: FileManifest,
+    held: ChunkSet,
+    zeroBytes: number,
+  ): Promise<{ reused: number; zeros: number }> {
+    const none = { reused: 0, zeros: 0 };
     const ep = this.node.endpoint;
     const n = chunkCount(m);
     const bases: Array<{ basis: Basis; what: string }> = [];
     const earlier = file.takeSuperseded();
     if (earlier !== null) bases.push({ basis: earlier, what: 'the partial of an earlier version' });
     try {
-      if (n < 2 || n > MAX_REUSE_LEAVES || held.count === n || !ep.hasSession(session) || !ep.peerSendsLeaves(session)) return 0;
+      if (n < 2 || n > MAX_REUSE_LEAVES || held.count === n || !ep.hasSession(session) || !ep.peerSendsLeaves(session)) return none;
       const named = await this.store.openBasis(file);
       if (named !== null) bases.push({ basis: named, what: 'the file already under this name' });
-      if (!bases.some((b) => reuseCandidates(this.node.hasher, m, b.basis, held, null).length > 0)) return 0;
+      const hasher = this.node.hasher;
+      if (zeroBytes < ZERO_PREFILL_MIN && !bases.some((b) => reuseCandidates(hasher, m, b.basis, held, null).length > 0)) return none;
       const leaves = await this.leavesOf(session, transferId);
-      if (leaves === null) return 0;
-      let total = 0;
+      if (leaves === null) return none;
+      const zeros = zeroBytes > 0 ? holdZeros(hasher, m, leaves, held, (i, leaf) => file.noteLeaf(i, leaf)) : 0;
+      let reused = 0;
       for (const { basis, what } of bases) {
-        const todo = reuseCandidates(this.node.hasher, m, basis, held, leaves);
+        const todo = reuseCandidates(hasher, m, basis, held, leaves);
         if (todo.length === 0) continue;
         let got: Awaited<ReturnType<typeof copyMatchingChunks>>;
         await this.reusePasses.acquire();
         try {
-          got = await copyMatchingChunks(this.node.io, this.node.hasher, basis, file, m, leaves, todo, (err) =>
+          got = await copyMatchingChunks(this.node.io, hasher, basis, file, m, leaves, todo, (err) =>
             this.log.warn({ name: m.name, err: asWraith(err).message }, 'an O_DIRECT write failed: this file goes through the page cache from here'),
           );
         } catch (err) {
@@ -391,13 +408,12 @@ export class IncomingTransfers {
           file.noteLeaf(i, leaves.slice(i * 32, i * 32 + 32));
           held.add(i);
         }
-        total += got.bytes;
+        reused += got.bytes;
       }
-      if (total > 0) {
-        await file.saveProgress(held.toRanges());
-        this.stats.reusedBytes.inc(total);
-      }
-      return total;
+      if (reused + zeros > 0) await file.saveProgress(held.toRanges());
+      if (reused > 0) this.stats.reusedBytes.inc(reused);
+      if (zeros > 0) this.stats.zeroBytes.inc({ direction: 'rx' }, zeros);
+      return { reused, zeros };
     } finally {
       for (const { basis } of bases) await fdClose(basis.fd).catch(() => undefined);
     }

@@ -43,6 +43,26 @@ export function reuseCandidates(hasher: Blake3, m: FileManifest, basis: Pick<Bas
   return [...out].sort((a, b) => a - b);
 }
 
+/**
+ * Marks held the chunks the leaf row says are all zeros (not yet held), telling `note` each
+ * one's leaf; returns their bytes. The partial reads them as zeros already: it is created sparse,
+ * and nothing writes a zero chunk (of this content) or copies one into it.
+ */
+export function holdZeros(hasher: Blake3, m: FileManifest, leaves: Uint8Array, held: ChunkSet, note: (i: number, leaf: Uint8Array) => void): number {
+  let bytes = 0;
+  const n = chunkCount(m);
+  for (let i = 0; i < n; i++) {
+    if (held.has(i)) continue;
+    const length = Math.min(m.chunkSize, m.size - i * m.chunkSize);
+    const zero = zeroLeaf(hasher, length);
+    if (length === 0 || !bytesEqual(leaves.subarray(i * 32, i * 32 + 32), zero)) continue;
+    held.add(i);
+    note(i, zero);
+    bytes += length;
+  }
+  return bytes;
+}
+
 export async function copyMatchingChunks(
   io: FileIo,
   hasher: Blake3,
