@@ -318,6 +318,11 @@ export class Endpoint {
     this.session(sessionId).transfers.requestLeaves(transferId);
   }
 
+  /** Leaves of a requested row that have come so far, or null (none awaited, or no session). */
+  leavesReceived(sessionId: number, transferId: number): number | null {
+    return this.byId.get(sessionId)?.transfers.leavesReceived(transferId) ?? null;
+  }
+
   reject(sessionId: number, transferId: number, code: ErrorCode, reason: string): void {
     this.session(sessionId).transfers.reject(transferId, code, reason);
   }

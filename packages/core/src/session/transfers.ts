@@ -211,6 +211,12 @@ export class TransferTable {
     this.d.sendControl({ type: 'leaf_request', transferId: id });
   }
 
+  /** Receiver: leaves of the row asked for that have come so far (null when none is awaited). */
+  leavesReceived(id: number): number | null {
+    const e = this.receivers.get(id);
+    return e?.leafState === 'pending' ? (e.leavesGot ?? 0) : null;
+  }
+
   /** Sender: queues the next LEAVES messages while the control stream has room. */
   pumpLeaves(): void {
     const buffered = this.d.controlBuffered;

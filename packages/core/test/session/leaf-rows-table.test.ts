@@ -115,9 +115,13 @@ describe('TransferTable: leaf rows', () => {
     t.onControl({ type: 'leaves', transferId: 2, first: 0, leaves: tree.leafRange(0, 2040) });
     expectProtocol(() => t.onControl({ type: 'leaves', transferId: 2, first: 2040, leaves: new Uint8Array(961 * 32) })); // past the end
     offer(4);
+    expect(t.leavesReceived(4)).toBeNull();
     t.requestLeaves(4);
+    expect(t.leavesReceived(4)).toBe(0);
     t.onControl({ type: 'leaves', transferId: 4, first: 0, leaves: tree.leafRange(0, 2040) });
+    expect(t.leavesReceived(4)).toBe(2040); // what a receiver watches for a stalled row
     t.onControl({ type: 'leaves', transferId: 4, first: 2040, leaves: tree.leafRange(2040, 960) });
+    expect(t.leavesReceived(4)).toBeNull();
     const got = events.find((e) => e.type === 'leaves');
     expect(got).toMatchObject({ transferId: 4 });
     expectProtocol(() => t.onControl({ type: 'leaves', transferId: 4, first: 3000, leaves: tree.leafRange(0, 1) })); // after the whole row

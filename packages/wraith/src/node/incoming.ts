@@ -71,8 +71,11 @@ export interface ReceiveEntry {
 }
 
 const RECENT_KEPT = 200;
-/** How long a receiver waits for a leaf row it asked for before it receives every chunk instead. */
-const LEAVES_TIMEOUT_MS = 120_000;
+/**
+ * How long a receiver waits for more of a leaf row it asked for (a 1 TiB file's row takes ~2000
+ * round trips of the control stream) before it receives every chunk instead.
+ */
+const LEAVES_STALL_MS = 30_000;
 /** Older copies read at once: each pass holds 16 MiB of buffers, and the reads compete for the disk. */
 const REUSE_PASSES = 2;
 /**
@@ -430,13 +433,19 @@ export class IncomingTransfers {
     }
     this.node.driver.kick();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.log.warn({ peer: this.node.sessionPeers.get(session)?.peerId, transfer: transferId }, 'the sender did not send the leaf row in time: every chunk is received');
+      let seen = 0;
+      const timer = setInterval(() => {
+        const now = this.node.endpoint.leavesReceived(session, transferId);
+        if (now !== null && now > seen) {
+          seen = now;
+          return;
+        }
+        this.log.warn({ peer: this.node.sessionPeers.get(session)?.peerId, transfer: transferId }, 'the sender stopped sending the leaf row: every chunk is received');
         wake(null);
-      }, LEAVES_TIMEOUT_MS);
+      }, LEAVES_STALL_MS);
       timer.unref();
       const wake = (got: Uint8Array | null | WraithError): void => {
-        clearTimeout(timer);
+        clearInterval(timer);
         this.leafWaits.delete(k);
         if (got instanceof WraithError) reject(got);
         else resolve(got);
