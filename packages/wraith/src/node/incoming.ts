@@ -397,7 +397,8 @@ export class IncomingTransfers {
             this.log.warn({ name: m.name, err: asWraith(err).message }, 'an O_DIRECT write failed: this file goes through the page cache from here'),
           );
         } catch (err) {
-          this.log.warn({ name: m.name, err: asWraith(err).message }, `could not copy chunks from ${what}: they are received`);
+          // A session that ended meanwhile (the daemon stopping cancels its I/O) is no news.
+          this.log[ep.hasSession(session) ? 'warn' : 'debug']({ name: m.name, err: asWraith(err).message }, `could not copy chunks from ${what}: they are received`);
           continue;
         } finally {
           this.reusePasses.release();
