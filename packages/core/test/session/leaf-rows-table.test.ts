@@ -3,6 +3,7 @@
  * what is answered, what is a protocol error, and that the answer waits for room on the
  * control stream.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WraithError } from '../../src/errors.js';
 import type { SessionEvent } from '../../src/session/events.js';
@@ -168,5 +169,82 @@ describe('TransferTable: leaf rows', () => {
     const accept = sent.find((m) => m.type === 'accept') as { ranges: Array<[number, number]> };
     expect(accept.ranges.length).toBeGreaterThan(10_000);
     expect(accept.ranges.length).toBeLessThan(40_000);
+  });
+
+  it('a hostile mix of LEAF_REQUEST, LEAVES and ACCEPT in any order: only E_PROTOCOL, and a row only when whole and true', () => {
+    const { manifest, tree } = file(2500);
+    const row = tree.leafRange(0, 2500);
+    const msg = fc.oneof(
+      fc.record({ type: fc.constant('leaf_request' as const), transferId: fc.nat(5) }),
+      fc.record({
+        type: fc.constant('leaves' as const),
+        transferId: fc.nat(5),
+        first: fc.oneof(fc.constant(0), fc.constant(2040), fc.nat(3000)),
+        count: fc.integer({ min: 1, max: 2040 }),
+        flip: fc.boolean(),
+      }),
+      fc.record({ type: fc.constant('accept' as const), transferId: fc.nat(5), reusedBytes: fc.option(fc.nat(manifest.size + 10), { nil: undefined }) }),
+      // The next piece of a row in order, as an honest (or, flipped, a lying) sender sends it.
+      fc.record({ type: fc.constant('next' as const), transferId: fc.constantFrom(0, 2), count: fc.constantFrom(2040, 460, 1000), flip: fc.boolean() }),
+      fc.record({ type: fc.constant('next' as const), transferId: fc.constantFrom(0, 2), count: fc.constantFrom(2040, 460, 1000), flip: fc.constant(false) }),
+    );
+    const seen = { rows: 0, refused: 0, protocol: 0 };
+    fc.assert(
+      fc.property(fc.array(msg, { maxLength: 40 }), fc.boolean(), (msgs, asReceiver) => {
+        const { t, events } = table(!asReceiver, { bytes: 0 });
+        if (asReceiver) {
+          for (const id of [0, 2, 4]) {
+            t.onControl({ type: 'offer', transferId: id, kind: 0, size: manifest.size, chunkLog2: 14, mode: 0o644, mtimeMs: 0, root: manifest.root, name: `f${id}` });
+            if (id !== 4) t.requestLeaves(id);
+          }
+        } else {
+          for (let k = 0; k < 3; k++) t.offer({ ...manifest, name: `f${k}` }, tree);
+        }
+        const next = new Map<number, number>();
+        for (const m of msgs) {
+          try {
+            if (m.type === 'next') {
+              const first = next.get(m.transferId) ?? 0;
+              const count = Math.min(m.count, 2500 - first);
+              if (count <= 0) continue;
+              const leaves = row.slice(first * 32, (first + count) * 32);
+              if (m.flip) leaves[40] = (leaves[40] as number) ^ 1;
+              next.set(m.transferId, first + count);
+              t.onControl({ type: 'leaves', transferId: m.transferId, first, leaves });
+            } else if (m.type === 'leaves') {
+              const first = Math.min(m.first, 2499);
+              const leaves = row.slice(first * 32, Math.min(2500, first + m.count) * 32);
+              if (m.flip) leaves[0] = (leaves[0] as number) ^ 1;
+              t.onControl({ type: 'leaves', transferId: m.transferId, first: m.first, leaves });
+            } else if (m.type === 'accept') {
+              t.onControl({ type: 'accept', transferId: m.transferId, ranges: [], ...(m.reusedBytes !== undefined ? { reusedBytes: m.reusedBytes } : {}) });
+            } else {
+              t.onControl(m);
+            }
+            t.pumpLeaves();
+          } catch (e) {
+            expect(e).toBeInstanceOf(WraithError);
+            expect((e as WraithError).code).toBe('E_PROTOCOL');
+            seen.protocol++;
+            return; // the session would close here
+          }
+        }
+        for (const e of events) {
+          if (e.type === 'transfer_failed') {
+            expect(e.code).toBe('E_INTEGRITY');
+            seen.refused++;
+          }
+          if (e.type !== 'leaves') continue;
+          expect(Buffer.compare(e.leaves, row)).toBe(0);
+          seen.rows++;
+        }
+      }),
+      { numRuns: 300, seed: 26 },
+    );
+    // The runs reached each outcome: rows taken, lying rows refused, protocol errors.
+    console.log(`leaf-row property: ${JSON.stringify(seen)}`);
+    expect(seen.rows).toBeGreaterThan(0);
+    expect(seen.refused).toBeGreaterThan(0);
+    expect(seen.protocol).toBeGreaterThan(0);
   });
 });
