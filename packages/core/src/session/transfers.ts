@@ -48,6 +48,10 @@ type ReceiverEntry = {
   state: 'offered' | 'active' | 'received';
   /** Bytes told in the last WRITTEN. */
   writtenSent?: number;
+  /** The offer's size less its zero_bytes: CHUNK data beyond it breaks the offer's word. */
+  dataLimit?: number;
+  /** Chunk bytes verified that came as data, not as ZERO_CHUNK. */
+  dataVerified?: number;
   /** The leaf row asked for with LEAF_REQUEST, filled in order; `dropped` once accepted without it. */
   leafRow?: Uint8Array;
   leavesGot?: number;
@@ -358,7 +362,14 @@ export class TransferTable {
           this.d.sendControl({ type: 'reject', transferId: m.transferId, errorCode: code, reason: (e as Error).message.slice(0, 200) });
           return;
         }
-        this.receivers.set(m.transferId, { kind: 'recv', id: m.transferId, manifest, receiver: null, state: 'offered' });
+        this.receivers.set(m.transferId, {
+          kind: 'recv',
+          id: m.transferId,
+          manifest,
+          receiver: null,
+          state: 'offered',
+          ...(m.zeroBytes !== undefined ? { dataLimit: m.size - m.zeroBytes } : {}),
+        });
         this.d.emit({ type: 'offer', session: sid, peerId: this.d.peerId(), transferId: m.transferId, manifest, zeroBytes: m.zeroBytes ?? 0 });
         return;
       }
@@ -487,6 +498,16 @@ export class TransferTable {
     if (!r) return;
     const sid = this.d.sessionId();
     for (let v = r.pollVerified(); v; v = r.pollVerified()) {
+      if (!v.zero && e.dataLimit !== undefined) {
+        e.dataVerified = (e.dataVerified ?? 0) + v.bytes.length;
+        // The receiver found room for this much only (the OFFER's zero_bytes, PROTOCOL.md §7).
+        if (e.dataVerified > e.dataLimit) {
+          const reason = `the sender sent more than the ${e.dataLimit} bytes of data its offer announced`;
+          this.cancel(e.id, 'E_PROTOCOL', reason);
+          this.d.emit({ type: 'transfer_failed', session: sid, transferId: e.id, code: 'E_PROTOCOL', reason, byPeer: false });
+          return;
+        }
+      }
       this.d.emit({ type: 'chunk_verified', session: sid, transferId: e.id, index: v.index, offset: v.offset, bytes: v.bytes, leaf: v.leaf, zero: v.zero });
     }
     for (let c = r.pollResend(); c !== null; c = r.pollResend()) {

@@ -62,4 +62,27 @@ describe('ZERO_CHUNK: all-zero chunks without their bytes', () => {
     expect(stats.payloadBytesSent - stats.bytesRetransmitted).toBe(data.length);
     expect(new Set(read).size).toBe(129);
   });
+
+  it('a sender whose OFFER claims more zero bytes than it then sends as zeros is cancelled with PROTOCOL past size − zero_bytes of data', () => {
+    const { data, dataChunks } = sparseFile();
+    const pair = new SimPair({ seed: 32, ab: { ...link, lossRate: 0 }, ba: { ...link, lossRate: 0 }, backend: nodeBackend, hasher: fastBlake3 });
+    const sid = pair.connect();
+    expect(pair.runUntil(() => pair.a.events.some((e) => e.type === 'connected'), 2e6)).toBe(true);
+    // The lie: all but two chunks are zeros (five hold data).
+    const claimed = data.length - 2 * CHUNK;
+    const deps = (pair.a.endpoint.session(sid) as unknown as { transfers: { d: { sendControl: (m: { type: string }) => void } } }).transfers.d;
+    const send = deps.sendControl.bind(deps);
+    deps.sendControl = (m) => send(m.type === 'offer' ? { ...m, zeroBytes: claimed } : m);
+    const id = pair.send(sid, 'disk.img', data, CHUNK);
+    type Failed = Extract<SessionEvent, { type: 'transfer_failed' }>;
+    const failedOn = (p: typeof pair.a): Failed | undefined => p.events.find((e): e is Failed => e.type === 'transfer_failed' && e.transferId === id);
+    expect(pair.runUntil(() => failedOn(pair.a) !== undefined, 60e6)).toBe(true);
+    expect(failedOn(pair.b)).toMatchObject({ code: 'E_PROTOCOL', byPeer: false, reason: `the sender sent more than the ${2 * CHUNK} bytes of data its offer announced` });
+    expect(failedOn(pair.a)).toMatchObject({ code: 'E_PROTOCOL', byPeer: true });
+    // Two chunks of data were handed on, the third was not; the session goes on.
+    const verified = pair.b.events.filter((e) => e.type === 'chunk_verified' && !e.zero).length;
+    expect(verified).toBe(2);
+    expect(dataChunks.length).toBeGreaterThan(2);
+    expect(pair.a.events.some((e) => e.type === 'closed')).toBe(false);
+  });
 });

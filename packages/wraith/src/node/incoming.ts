@@ -43,10 +43,6 @@ interface Rx {
   bytesDone: number;
   /** Held already when the offer was taken (a resume). */
   resumedBytes: number;
-  /** Chunk bytes that came as data, not as ZERO_CHUNK; at most `dataLimit`. */
-  dataBytes: number;
-  /** The offer's size less the bytes it said are all-zero chunks: room was found for this much. */
-  dataLimit: number;
   /** Wall clock (ms) when the offer was taken. */
   startedMs: number;
   /** monoMs() then: durations, whatever the wall clock does. */
@@ -177,14 +173,6 @@ export class IncomingTransfers {
       case 'chunk_verified': {
         const r = this.rx.get(key(e.session, e.transferId));
         if (!r || r.failed) return;
-        if (!e.zero) {
-          r.dataBytes += e.bytes.length;
-          // Its offer said the rest are zeros, and room was found for no more than this.
-          if (r.dataBytes > r.dataLimit) {
-            void this.fail(r, 'E_PROTOCOL', `the sender sent more than the ${r.dataLimit} bytes of data its offer announced`, true);
-            return;
-          }
-        }
         r.queue.push({ index: e.index, offset: e.offset, bytes: e.bytes, leaf: e.leaf, zero: e.zero });
         void this.pump(r);
         return;
@@ -295,7 +283,7 @@ export class IncomingTransfers {
           await begun.file.abort({ keep: true });
           return;
         }
-        const r = this.newRx(k, session, transferId, peerId, m, begun.file, held, zeroBytes);
+        const r = this.newRx(k, session, transferId, peerId, m, begun.file, held);
         r.bytesDone = r.resumedBytes = begun.file.resumedBytes + reused + zeros;
         this.rx.set(k, r);
         this.stats.transfersActive.inc({ direction: 'receive' });
@@ -465,7 +453,7 @@ export class IncomingTransfers {
     return held;
   }
 
-  private newRx(k: string, session: number, transferId: number, peerId: string, m: FileManifest, file: PartialFile | null, held: ChunkSet, zeroBytes = 0): Rx {
+  private newRx(k: string, session: number, transferId: number, peerId: string, m: FileManifest, file: PartialFile | null, held: ChunkSet): Rx {
     return {
       key: k,
       session,
@@ -485,8 +473,6 @@ export class IncomingTransfers {
       failed: false,
       bytesDone: 0,
       resumedBytes: 0,
-      dataBytes: 0,
-      dataLimit: m.size - zeroBytes,
       startedMs: Date.now(),
       startedMono: monoMs(),
     };
