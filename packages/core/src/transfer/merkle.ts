@@ -9,6 +9,9 @@
  */
 import { WraithError } from '../errors.js';
 import { bytesEqual, zeroBytes } from './bytes.js';
+
+/** Shared read-only zeros (see bytes.ts), for code that loads only this entry (hash workers). */
+export { zeroBytes } from './bytes.js';
 import { HASH_LEN, type Blake3 } from './hasher.js';
 
 const LEAF_PREFIX = Uint8Array.of(0x00);
