@@ -26,7 +26,7 @@ interface Rx {
   peerId: string;
   manifest: FileManifest;
   file: PartialFile | null;
-  /** Chunks on disk and synced (they count as held). */
+  /** Chunks held: synced, or found before the accept (zeros, an older copy's), which the next resume-state save (after its fdatasync) names too. */
   held: ChunkSet;
   /** Written but not yet synced. */
   unsynced: number[];
@@ -76,9 +76,10 @@ const LEAVES_STALL_MS = 30_000;
 const REUSE_PASSES = 2;
 /**
  * A sparse offer with this much in all-zero chunks asks for the leaf row even with no older copy
- * around: its zero chunks are then held at once, and nothing at all is sent for them.
+ * around: its zero chunks are then held at once, and nothing at all is sent for them. Fewer fit
+ * in one flow window as ZERO_CHUNK frames, where the row's round trip would cost more.
  */
-const ZERO_PREFILL_MIN = 4 << 20;
+const ZERO_PREFILL_MIN = 32 << 20;
 /** Largest leaf row asked for (128 MiB: a 1 TiB file at 256 KiB chunks); a bigger file is received whole. */
 const MAX_REUSE_LEAVES = 4 << 20;
 /** Why a receive ends whose offer the sender cancelled before it was accepted. */
@@ -348,8 +349,8 @@ export class IncomingTransfers {
    * sender): its all-zero chunks, which a fresh or same-content partial already reads as
    * zeros, and the chunks an older copy has (see reuse-basis.ts): the partial of an earlier
    * version this offer replaced, then the file under the offered name, copied into the partial.
-   * Adds them to `held` and makes them durable as such. A copy that cannot be read costs only
-   * the reuse: those chunks are received.
+   * Adds them to `held`. A copy that cannot be read costs only the reuse: those chunks are
+   * received.
    */
   private async prefill(
     session: number,
@@ -402,7 +403,8 @@ export class IncomingTransfers {
         }
         reused += got.bytes;
       }
-      if (reused + zeros > 0) await file.saveProgress(held.toRanges());
+      // No sync of its own: the next resume-state save names these chunks too, after an
+      // fdatasync (a crash before it only costs this pass again); a small file needs none.
       if (reused > 0) this.stats.reusedBytes.inc(reused);
       if (zeros > 0) this.stats.zeroBytes.inc({ direction: 'rx' }, zeros);
       return { reused, zeros };
