@@ -403,8 +403,8 @@ export class IncomingTransfers {
         }
         reused += got.bytes;
       }
-      // No sync of its own: the next resume-state save names these chunks too, after an
-      // fdatasync (a crash before it only costs this pass again); a small file needs none.
+      // No sync of its own: the next resume-state save (within 250 ms of the first data written)
+      // names these chunks too, after its fdatasync; a crash before it only means receiving them.
       if (reused > 0) this.stats.reusedBytes.inc(reused);
       if (zeros > 0) this.stats.zeroBytes.inc({ direction: 'rx' }, zeros);
       return { reused, zeros };
