@@ -80,6 +80,8 @@ const REUSE_PASSES = 2;
  * in one flow window as ZERO_CHUNK frames, where the row's round trip would cost more.
  */
 const ZERO_PREFILL_MIN = 32 << 20;
+/** Older copies at least this big say "comparing" at info level when their compare starts. */
+const COMPARE_INFO_BYTES = 256 << 20;
 /** Largest leaf row asked for (128 MiB: a 1 TiB file at 256 KiB chunks); a bigger file is received whole. */
 const MAX_REUSE_LEAVES = 4 << 20;
 /** Why a receive ends whose offer the sender cancelled before it was accepted. */
@@ -380,6 +382,8 @@ export class IncomingTransfers {
         const todo = reuseCandidates(hasher, m, basis, held, leaves);
         if (todo.length === 0) continue;
         let got: Awaited<ReturnType<typeof copyMatchingChunks>>;
+        // A big copy takes a while to read, before the transfer shows anywhere: say so.
+        if (todo.length * m.chunkSize >= COMPARE_INFO_BYTES) this.log.info({ name: m.name, from: what, bytes: todo.length * m.chunkSize }, 'comparing an older copy with the offer');
         await this.reusePasses.acquire();
         try {
           got = await copyMatchingChunks(this.node.io, hasher, basis, file, m, leaves, todo, (err) =>
