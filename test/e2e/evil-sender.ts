@@ -55,6 +55,8 @@ export class EvilSender {
   private nextZeroBytes: number | null = null;
   /** LEAVES go out with a leaf changed. */
   private lieLeaves = false;
+  /** LEAVES are not sent at all. */
+  private withholdLeaves = false;
   private readonly data = new Map<number, Uint8Array>();
 
   private constructor(
@@ -99,11 +101,12 @@ export class EvilSender {
    * Offers `data` under `wireName`. Resolves with the receiver's answer: a
    * rejection (code and reason), or the completed transfer when it accepted.
    */
-  async offer(wireName: string, data: Uint8Array, timeoutMs = 20_000, lie: { zeroBytes?: number; leafRow?: boolean } = {}): Promise<OfferOutcome> {
+  async offer(wireName: string, data: Uint8Array, timeoutMs = 20_000, lie: { zeroBytes?: number; leafRow?: boolean; withholdRow?: boolean } = {}): Promise<OfferOutcome> {
     const { manifest, tree } = buildFileTree(nobleBlake3, 'placeholder', data, CHUNK, { mode: 0o644, mtimeMs: Date.now() });
     this.nextWireName = wireName;
     this.nextZeroBytes = lie.zeroBytes ?? null;
     this.lieLeaves = lie.leafRow === true;
+    this.withholdLeaves = lie.withholdRow === true;
     const id = this.ep.offer(this.session, manifest, tree);
     this.nextWireName = null;
     this.nextZeroBytes = null;
@@ -153,6 +156,7 @@ export class EvilSender {
     const deps = (this.ep.session(this.session) as unknown as { transfers: { d: ControlDeps } }).transfers.d;
     const send = deps.sendControl.bind(deps);
     deps.sendControl = (m) => {
+      if (m.type === 'leaves' && this.withholdLeaves) return;
       if (m.type === 'leaves' && this.lieLeaves && m.leaves !== undefined) {
         const leaves = m.leaves.slice();
         leaves[0] = (leaves[0] as number) ^ 1;

@@ -115,6 +115,35 @@ describe('a changed file sent again', () => {
     }
   });
 
+  it('while it compares, the receive is listed as preparing; a sender gone meanwhile ends it', async () => {
+    const evil = await EvilSender.connect(overwrite.peerId, { host: '127.0.0.1', port: overwrite.port });
+    const v1 = randomFillSync(new Uint8Array(64 * 16 * 1024));
+    expect(await evil.offer('slow.bin', v1)).toEqual({ kind: 'completed', status: 'verified' });
+    const v2 = v1.slice();
+    v2[7] = (v2[7] as number) ^ 1;
+    // It asks for the row, which never comes.
+    const pending = evil.offer('slow.bin', v2, 20_000, { withholdRow: true }).catch((e: Error) => e);
+    const listed = async (): Promise<Record<string, unknown> | undefined> => {
+      const r = await admin.get('/v1/transfers');
+      return (JSON.parse(r.body) as { transfers: Array<Record<string, unknown>> }).transfers.find((t) => t['path'] === 'slow.bin' && t['state'] === 'running');
+    };
+    let t: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100 && t === undefined; i++) {
+      t = await listed();
+      if (t === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(t).toMatchObject({ direction: 'receive', phase: 'preparing', bytes_done: 0, bytes_total: v2.length });
+    await evil.close();
+    expect(await pending).toMatchObject({ kind: 'rejected', code: 'E_PEER_CLOSED' }); // its own close
+    for (let i = 0; i < 100 && t !== undefined; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      t = await listed();
+    }
+    expect(t).toBeUndefined();
+    expect(await findPartials(overwrite.output)).toEqual([]);
+    expect(Buffer.compare(await readFile(join(overwrite.output, 'slow.bin')), v1)).toBe(0);
+  });
+
   it('interrupted, then changed: the partial of the earlier version gives the new one what it holds of it (default config)', async () => {
     const src = join(await scope.tempDir('src'), 'vm.img');
     await writeRandomFile(src, SIZE);

@@ -24,4 +24,16 @@ describe('the admin API lists a receive', () => {
     expect(t!.rate_bps).toBe(4 * MiB); // 8 MiB in 2 s, not 40
     expect(t!.eta_s).toBe(6);
   });
+
+  it('a receive not yet accepted (the node checks what it holds of the file) is running, in phase preparing', () => {
+    const entry: ReceiveEntry = {
+      key: '3/5', peerId: 'ab'.repeat(32), name: 'img.raw', size: 64 * MiB, done: 0, resumed: 0,
+      state: 'preparing', startedMs: Date.now() - 2000, finishedMs: null, elapsedMs: 2000, error: null,
+    };
+    const incoming = { list: () => [entry] } as unknown as IncomingTransfers;
+    const log = pino({ level: 'silent' });
+    const opts = { config: { peers: {}, admin: { send_roots: [] } }, home: { stateDir: tmpDir() }, log: { logger: log, child: () => log } } as unknown as DaemonOptions;
+    const [t] = new DaemonAdminProvider({} as WraithNode, incoming, opts).transfers();
+    expect(t).toMatchObject({ direction: 'receive', state: 'running', phase: 'preparing', bytes_done: 0, rate_bps: 0, eta_s: null });
+  });
 });

@@ -96,9 +96,10 @@ export const TransferSchema = Type.Object({
   /**
    * What a running send waits for: its source being hashed, or the receiver deciding on an
    * offer (it hashes a copy it already has), before data can move; or, every byte sent, the
-   * receiver finishing (writing what it buffered). null otherwise.
+   * receiver finishing (writing what it buffered). A receive not yet accepted: `preparing` (this
+   * node checks what it holds of the file: a partial, a copy under its name). null otherwise.
    */
-  phase: Nullable(Type.Union([Type.Literal('hashing'), Type.Literal('waiting_for_receiver'), Type.Literal('receiver_finishing')])),
+  phase: Nullable(Type.Union([Type.Literal('hashing'), Type.Literal('waiting_for_receiver'), Type.Literal('receiver_finishing'), Type.Literal('preparing')])),
   bytes_done: Type.Number({ minimum: 0 }),
   /**
    * A send in phase receiver_finishing whose receiver reports its disk's progress: bytes on its

@@ -127,7 +127,7 @@ export class DaemonAdminProvider implements AdminProvider {
         peer_name: null,
         path: r.name,
         state: finished ? r.state as 'completed' | 'failed' | 'cancelled' : 'running',
-        phase: null,
+        phase: r.state === 'preparing' ? 'preparing' : null,
         bytes_done: r.done,
         bytes_written: null,
         bytes_total: r.size,

@@ -58,7 +58,8 @@ export interface ReceiveEntry {
   done: number;
   /** Of `done`, what a resume found already held: it did not arrive in this receive. */
   resumed: number;
-  state: 'receiving' | 'installing' | 'completed' | 'failed' | 'cancelled';
+  /** `preparing`: offered, not yet accepted: the receiver checks what it already holds (a partial, a copy). */
+  state: 'preparing' | 'receiving' | 'installing' | 'completed' | 'failed' | 'cancelled';
   startedMs: number;
   finishedMs: number | null;
   /** Time since the offer was taken, or until it ended, on the monotonic clock. */
@@ -114,6 +115,8 @@ export class IncomingTransfers {
   /** Offers waiting for the leaf row they asked for: the row, null (none coming) or the error that ended the offer. */
   private readonly leafWaits = new Map<string, (got: Uint8Array | null | WraithError) => void>();
   private readonly reusePasses = new OpenSlots(REUSE_PASSES);
+  /** Offers of files not yet accepted, while the receiver checks what it holds of them (for the admin API). */
+  private readonly preparing = new Map<string, { entry: ReceiveEntry; startedMono: number }>();
   private readonly recent: ReceiveEntry[] = [];
   readonly totals: IncomingStats = { files: 0, bytes: 0, present: 0, dirs: 0, errors: [] };
   private readonly meter = new RateMeter();
@@ -140,7 +143,9 @@ export class IncomingTransfers {
       ...this.entryOf(r, r.received ? 'installing' : 'receiving', null),
       finishedMs: null,
     }));
-    return [...this.recent, ...active];
+    const now = monoMs();
+    const preparing = [...this.preparing.values()].map((p): ReceiveEntry => ({ ...p.entry, elapsedMs: now - p.startedMono }));
+    return [...this.recent, ...preparing, ...active];
   }
 
   private entryOf(r: Rx, state: ReceiveEntry['state'], error: ReceiveEntry['error']): ReceiveEntry {
@@ -236,6 +241,10 @@ export class IncomingTransfers {
         this.ui?.file({ transfer_id: k, name: m.name, status: 'received', kind: 'dir', bytes: 0, root: null });
         return;
       }
+      const entry: ReceiveEntry = {
+        key: k, peerId, name: m.name, size: m.size, done: 0, resumed: 0, state: 'preparing', startedMs: Date.now(), finishedMs: null, elapsedMs: 0, error: null,
+      };
+      this.preparing.set(k, { entry, startedMono: monoMs() });
       // One name and content opens one offer at a time. Two runs of the same send at once would
       // both reach the store, and the second be refused as "already being received"; this way
       // it finds the first receive below, waits for it, and then finds the file already present.
@@ -254,13 +263,14 @@ export class IncomingTransfers {
         zeroBytes,
       });
       if (!ep.hasSession(session)) {
-        if (begun.status === 'ready') await begun.file.abort({ keep: true });
+        if (begun.status === 'ready') await begun.file.abort({ keep: begun.file.resumed.length > 0 });
         return;
       }
       const n = chunkCount(m);
       if (begun.status === 'already_present') {
         const r = this.newRx(k, session, transferId, peerId, m, null, ChunkSet.fromRanges(n, n > 0 ? [[0, n]] : []));
         this.rx.set(k, r);
+        this.preparing.delete(k);
         if (!this.accepted(session, transferId, n > 0 ? [[0, n]] : [])) await this.fail(r, 'E_TRANSFER_CANCELLED', CANCELLED_EARLY, false);
       } else {
         // An empty file's one chunk has no bytes and no proof: check its root here and accept it
@@ -277,18 +287,20 @@ export class IncomingTransfers {
           ({ reused, zeros } = await this.prefill(session, transferId, begun.file, m, held, zeroBytes));
         } catch (e) {
           // A leaf row that lied about the content: nothing of this partial is worth keeping.
-          await begun.file.abort({ keep: asWraith(e).code !== 'E_INTEGRITY' }).catch(() => undefined);
+          await begun.file.abort({ keep: begun.file.resumed.length > 0 && asWraith(e).code !== 'E_INTEGRITY' }).catch(() => undefined);
           throw e;
         }
         // Re-hashing a big partial takes a while: the sender may have gone meanwhile, and no
         // closed event will come for a receive not yet registered.
         if (!ep.hasSession(session)) {
-          await begun.file.abort({ keep: true });
+          // Only what a resume state names is worth keeping: a fresh partial holds nothing yet.
+          await begun.file.abort({ keep: begun.file.resumed.length > 0 });
           return;
         }
         const r = this.newRx(k, session, transferId, peerId, m, begun.file, held);
         r.bytesDone = r.resumedBytes = begun.file.resumedBytes + reused + zeros;
         this.rx.set(k, r);
+        this.preparing.delete(k);
         this.stats.transfersActive.inc({ direction: 'receive' });
         this.ui?.started({ transfer_id: k, direction: 'receive', peer: peerId, files: 1, bytes_total: m.size });
         // One info line per small file (at its end): a tree of 20000 files logged 40000 lines.
@@ -319,6 +331,7 @@ export class IncomingTransfers {
       }
     } finally {
       release?.();
+      this.preparing.delete(k);
     }
   }
 
