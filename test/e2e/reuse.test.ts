@@ -139,9 +139,42 @@ describe('a changed file sent again', () => {
       await new Promise((r) => setTimeout(r, 50));
       t = await listed();
     }
+    if (t !== undefined) console.log('still listed; the daemon said:\n' + overwrite.stderr.split('\n').filter((l) => !l.includes('"component":"admin"')).slice(-15).join('\n'));
     expect(t).toBeUndefined();
     expect(await findPartials(overwrite.output)).toEqual([]);
     expect(Buffer.compare(await readFile(join(overwrite.output, 'slow.bin')), v1)).toBe(0);
+  });
+
+  it('DELETE of a receive still preparing refuses the offer: the sender hears E_TRANSFER_CANCELLED, nothing changes here', async () => {
+    const evil = await EvilSender.connect(overwrite.peerId, { host: '127.0.0.1', port: overwrite.port });
+    try {
+      const v1 = randomFillSync(new Uint8Array(64 * 16 * 1024));
+      expect(await evil.offer('stop.bin', v1)).toEqual({ kind: 'completed', status: 'verified' });
+      const v2 = v1.slice();
+      v2[9] = (v2[9] as number) ^ 1;
+      const pending = evil.offer('stop.bin', v2, 20_000, { withholdRow: true });
+      let id: string | undefined;
+      for (let i = 0; i < 100 && id === undefined; i++) {
+        const r = await admin.get('/v1/transfers');
+        const t = (JSON.parse(r.body) as { transfers: Array<Record<string, unknown>> }).transfers.find((x) => x['path'] === 'stop.bin' && x['phase'] === 'preparing');
+        id = t?.['id'] as string | undefined;
+        if (id === undefined) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(id).toBeDefined();
+      const del = await fetch(`${admin.url}/v1/transfers/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin.token}` } });
+      expect(del.status).toBe(200);
+      expect(await del.json()).toMatchObject({ state: 'cancelled', errors: [{ code: 'E_TRANSFER_CANCELLED' }] });
+      expect(await pending).toMatchObject({ kind: 'rejected', code: 'E_TRANSFER_CANCELLED', byPeer: true });
+      // It stays listed as cancelled, once; the file under the name is untouched and no partial is left.
+      await new Promise((r) => setTimeout(r, 300));
+      const after = (JSON.parse((await admin.get('/v1/transfers')).body) as { transfers: Array<Record<string, unknown>> }).transfers.filter((x) => x['id'] === id);
+      expect(after).toHaveLength(1);
+      expect(after[0]).toMatchObject({ state: 'cancelled' });
+      expect(Buffer.compare(await readFile(join(overwrite.output, 'stop.bin')), v1)).toBe(0);
+      expect(await findPartials(overwrite.output)).toEqual([]);
+    } finally {
+      await evil.close();
+    }
   });
 
   it('interrupted, then changed: the partial of the earlier version gives the new one what it holds of it (default config)', async () => {

@@ -258,6 +258,15 @@ export class Endpoint {
     return this.byId.has(id);
   }
 
+  /**
+   * A session that exists and is not closing or closed. One whose `closed` event was emitted
+   * stays (hasSession) while it drains, until a later timeout or transmit pass removes it.
+   */
+  sessionOpen(id: number): boolean {
+    const kind = this.byId.get(id)?.state.kind;
+    return kind === 'established' || kind === 'handshake';
+  }
+
   /** When the session last heard its peer; null for a session that is gone. */
   lastHeard(id: number): Instant | null {
     return this.byId.get(id)?.lastHeardAt ?? null;

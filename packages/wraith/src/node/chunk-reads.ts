@@ -9,7 +9,8 @@ export const BATCH_BYTES = 8 << 20;
 
 /**
  * Reads `chunks` of `fd`, about `batchBytes` at a time, and awaits `handle` on each batch before
- * its buffer is read into again. `length(i)` is chunk i's length, at `i * chunkSize`.
+ * its buffer is read into again; `handle` returning false stops the reads there. `length(i)` is
+ * chunk i's length, at `i * chunkSize`.
  */
 export async function forEachChunkBatch(
   io: FileIo,
@@ -17,7 +18,7 @@ export async function forEachChunkBatch(
   chunks: readonly number[],
   chunkSize: number,
   length: (i: number) => number,
-  handle: (batch: readonly number[], bytes: readonly Uint8Array[]) => Promise<void> | void,
+  handle: (batch: readonly number[], bytes: readonly Uint8Array[]) => Promise<boolean | void> | boolean | void,
   batchBytes = BATCH_BYTES,
 ): Promise<void> {
   if (chunks.length === 0) return;
@@ -47,7 +48,7 @@ export async function forEachChunkBatch(
       const got = await pending;
       // The other buffer was handled last round: read into it meanwhile.
       pending = start + per < chunks.length ? read(start + per, bufs[side ^ 1] as Uint8Array) : null;
-      await handle(chunks.slice(start, start + per), got);
+      if ((await handle(chunks.slice(start, start + per), got)) === false) break;
     }
   } finally {
     // The buffers must outlive any read still writing into them.

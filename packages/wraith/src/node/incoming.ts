@@ -49,6 +49,16 @@ interface Rx {
   startedMono: number;
 }
 
+/** An offer of a file not yet accepted, while the node checks what it holds of it. */
+interface Preparing {
+  entry: ReceiveEntry;
+  startedMono: number;
+  session: number;
+  transferId: number;
+  /** The operator cancelled it (the offer is refused already). */
+  cancelled: boolean;
+}
+
 /** A file being received, or one of the last RECENT_KEPT finished (for the admin API). */
 export interface ReceiveEntry {
   key: string;
@@ -87,6 +97,7 @@ const COMPARE_INFO_BYTES = 256 << 20;
 const MAX_REUSE_LEAVES = 4 << 20;
 /** Why a receive ends whose offer the sender cancelled before it was accepted. */
 const CANCELLED_EARLY = 'cancelled by the sender before it was accepted';
+const CANCELLED_HERE = "cancelled by the receiver's operator";
 
 export interface IncomingStats {
   /** Files received and verified, and their bytes. */
@@ -116,7 +127,7 @@ export class IncomingTransfers {
   private readonly leafWaits = new Map<string, (got: Uint8Array | null | WraithError) => void>();
   private readonly reusePasses = new OpenSlots(REUSE_PASSES);
   /** Offers of files not yet accepted, while the receiver checks what it holds of them (for the admin API). */
-  private readonly preparing = new Map<string, { entry: ReceiveEntry; startedMono: number }>();
+  private readonly preparing = new Map<string, Preparing>();
   private readonly recent: ReceiveEntry[] = [];
   readonly totals: IncomingStats = { files: 0, bytes: 0, present: 0, dirs: 0, errors: [] };
   private readonly meter = new RateMeter();
@@ -233,7 +244,7 @@ export class IncomingTransfers {
         // once its contents are in (installing a file changes the mtime), see flushDirs.
         await this.store.makeDirectory(m.name);
         this.noteDir(session, m.name, m.mode, m.mtimeMs);
-        if (!ep.hasSession(session) || !this.accepted(session, transferId, [])) return;
+        if (!ep.sessionOpen(session) || !this.accepted(session, transferId, [])) return;
         if (!this.busy(session)) await this.flushDirs(session, false);
         if (ep.hasSession(session)) ep.finishTransfer(session, transferId, 'verified');
         this.node.driver.kick();
@@ -244,14 +255,15 @@ export class IncomingTransfers {
       const entry: ReceiveEntry = {
         key: k, peerId, name: m.name, size: m.size, done: 0, resumed: 0, state: 'preparing', startedMs: Date.now(), finishedMs: null, elapsedMs: 0, error: null,
       };
-      this.preparing.set(k, { entry, startedMono: monoMs() });
+      const prep: Preparing = { entry, startedMono: monoMs(), session, transferId, cancelled: false };
+      this.preparing.set(k, prep);
       // One name and content opens one offer at a time. Two runs of the same send at once would
       // both reach the store, and the second be refused as "already being received"; this way
       // it finds the first receive below, waits for it, and then finds the file already present.
       for (let o = this.opening.get(openKey); o !== undefined; o = this.opening.get(openKey)) await o;
       release = this.holdOpening(openKey);
       await this.supersede(session, peerId, m);
-      if (!ep.hasSession(session)) return; // gone while it waited for another receive of the file
+      if (!ep.sessionOpen(session)) return; // gone while it waited for another receive of the file
       const begun = await this.store.begin({
         peerId,
         root: m.root,
@@ -262,7 +274,7 @@ export class IncomingTransfers {
         chunkSize: m.chunkSize,
         zeroBytes,
       });
-      if (!ep.hasSession(session)) {
+      if (!ep.sessionOpen(session)) {
         if (begun.status === 'ready') await begun.file.abort({ keep: begun.file.resumed.length > 0 });
         return;
       }
@@ -271,7 +283,7 @@ export class IncomingTransfers {
         const r = this.newRx(k, session, transferId, peerId, m, null, ChunkSet.fromRanges(n, n > 0 ? [[0, n]] : []));
         this.rx.set(k, r);
         this.preparing.delete(k);
-        if (!this.accepted(session, transferId, n > 0 ? [[0, n]] : [])) await this.fail(r, 'E_TRANSFER_CANCELLED', CANCELLED_EARLY, false);
+        if (!this.accepted(session, transferId, n > 0 ? [[0, n]] : [])) await this.fail(r, 'E_TRANSFER_CANCELLED', prep.cancelled ? CANCELLED_HERE : CANCELLED_EARLY, false);
       } else {
         // An empty file's one chunk has no bytes and no proof: check its root here and accept it
         // as held (the engine then reports it received without any data).
@@ -284,7 +296,7 @@ export class IncomingTransfers {
         let zeros = 0;
         try {
           held = m.size === 0 ? ChunkSet.fromRanges(1, [[0, 1]]) : await this.verifyHeld(begun.file, m);
-          ({ reused, zeros } = await this.prefill(session, transferId, begun.file, m, held, zeroBytes));
+          ({ reused, zeros } = await this.prefill(prep, begun.file, m, held, zeroBytes));
         } catch (e) {
           // A leaf row that lied about the content: nothing of this partial is worth keeping.
           await begun.file.abort({ keep: begun.file.resumed.length > 0 && asWraith(e).code !== 'E_INTEGRITY' }).catch(() => undefined);
@@ -292,7 +304,7 @@ export class IncomingTransfers {
         }
         // Re-hashing a big partial takes a while: the sender may have gone meanwhile, and no
         // closed event will come for a receive not yet registered.
-        if (!ep.hasSession(session)) {
+        if (!ep.sessionOpen(session)) {
           // Only what a resume state names is worth keeping: a fresh partial holds nothing yet.
           await begun.file.abort({ keep: begun.file.resumed.length > 0 });
           return;
@@ -306,7 +318,7 @@ export class IncomingTransfers {
         // One info line per small file (at its end): a tree of 20000 files logged 40000 lines.
         const level = m.size >= RECEIVING_INFO_BYTES ? 'info' : 'debug';
         this.log[level]({ peer: peerId, name: m.name, size: m.size, resumed_chunks: held.count, ...(reused > 0 ? { reused_bytes: reused } : {}), ...(zeros > 0 ? { zero_bytes: zeros } : {}) }, 'receiving');
-        if (!this.accepted(session, transferId, held.toRanges(), reused)) await this.fail(r, 'E_TRANSFER_CANCELLED', CANCELLED_EARLY, false);
+        if (!this.accepted(session, transferId, held.toRanges(), reused)) await this.fail(r, 'E_TRANSFER_CANCELLED', prep.cancelled ? CANCELLED_HERE : CANCELLED_EARLY, false);
       }
       this.node.driver.kick();
     } catch (err) {
@@ -367,14 +379,8 @@ export class IncomingTransfers {
    * Adds them to `held`. A copy that cannot be read costs only the reuse: those chunks are
    * received.
    */
-  private async prefill(
-    session: number,
-    transferId: number,
-    file: PartialFile,
-    m: FileManifest,
-    held: ChunkSet,
-    zeroBytes: number,
-  ): Promise<{ reused: number; zeros: number }> {
+  private async prefill(prep: Preparing, file: PartialFile, m: FileManifest, held: ChunkSet, zeroBytes: number): Promise<{ reused: number; zeros: number }> {
+    const { session, transferId } = prep;
     const none = { reused: 0, zeros: 0 };
     const ep = this.node.endpoint;
     const n = chunkCount(m);
@@ -382,7 +388,7 @@ export class IncomingTransfers {
     const earlier = file.takeSuperseded();
     if (earlier !== null) bases.push({ basis: earlier, what: 'the partial of an earlier version' });
     try {
-      if (n < 2 || n > MAX_REUSE_LEAVES || held.count === n || !ep.hasSession(session) || !ep.peerSendsLeaves(session)) return none;
+      if (n < 2 || n > MAX_REUSE_LEAVES || held.count === n || !ep.sessionOpen(session) || !ep.peerSendsLeaves(session)) return none;
       const named = await this.store.openBasis(file);
       if (named !== null) bases.push({ basis: named, what: 'the file already under this name' });
       const hasher = this.node.hasher;
@@ -399,12 +405,20 @@ export class IncomingTransfers {
         if (todo.length * m.chunkSize >= COMPARE_INFO_BYTES) this.log.info({ name: m.name, from: what, bytes: todo.length * m.chunkSize }, 'comparing an older copy with the offer');
         await this.reusePasses.acquire();
         try {
-          got = await copyMatchingChunks(this.node.io, hasher, basis, file, m, leaves, todo, (err) =>
-            this.log.warn({ name: m.name, err: asWraith(err).message }, 'an O_DIRECT write failed: this file goes through the page cache from here'),
+          got = await copyMatchingChunks(
+            this.node.io,
+            hasher,
+            basis,
+            file,
+            m,
+            leaves,
+            todo,
+            (err) => this.log.warn({ name: m.name, err: asWraith(err).message }, 'an O_DIRECT write failed: this file goes through the page cache from here'),
+            () => prep.cancelled || !ep.sessionOpen(session),
           );
         } catch (err) {
           // A session that ended meanwhile (the daemon stopping cancels its I/O) is no news.
-          this.log[ep.hasSession(session) ? 'warn' : 'debug']({ name: m.name, err: asWraith(err).message }, `could not copy chunks from ${what}: they are received`);
+          this.log[ep.sessionOpen(session) ? 'warn' : 'debug']({ name: m.name, err: asWraith(err).message }, `could not copy chunks from ${what}: they are received`);
           continue;
         } finally {
           this.reusePasses.release();
@@ -658,9 +672,23 @@ export class IncomingTransfers {
    * False when the file is not being received (any more).
    */
   async cancel(key: string): Promise<boolean> {
+    const prep = this.preparing.get(key);
+    if (prep !== undefined && !prep.cancelled && !this.rx.has(key)) {
+      // Not accepted yet: refuse the offer; the preparation stops at its next step.
+      prep.cancelled = true;
+      prep.entry = { ...prep.entry, state: 'cancelled', finishedMs: Date.now(), error: { code: 'E_TRANSFER_CANCELLED', message: CANCELLED_HERE } };
+      try {
+        this.node.endpoint.reject(prep.session, prep.transferId, 'E_TRANSFER_CANCELLED', CANCELLED_HERE);
+        this.node.driver.kick();
+      } catch {
+        // the session or the offer ended meanwhile
+      }
+      this.leafWaits.get(key)?.(null);
+      return true;
+    }
     const r = this.rx.get(key);
     if (r === undefined || r.received || r.failed) return false;
-    await this.fail(r, 'E_TRANSFER_CANCELLED', 'cancelled by the receiver\'s operator', true);
+    await this.fail(r, 'E_TRANSFER_CANCELLED', CANCELLED_HERE, true);
     return true;
   }
 

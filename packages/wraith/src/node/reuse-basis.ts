@@ -72,6 +72,7 @@ export async function copyMatchingChunks(
   leaves: Uint8Array,
   todo: readonly number[],
   onDirectFailure: (err: unknown) => void,
+  stop: () => boolean = () => false,
 ): Promise<ReuseResult> {
   const result: ReuseResult = { chunks: [], bytes: 0, read: 0 };
   const lengthOf = (i: number): number => Math.min(m.chunkSize, m.size - i * m.chunkSize);
@@ -79,6 +80,7 @@ export async function copyMatchingChunks(
   const wanted = todo.filter((i) => !isHole(basis.fd, i * m.chunkSize, lengthOf(i)));
   if (wanted.length === 0) return result;
   await forEachChunkBatch(io, basis.fd, wanted, m.chunkSize, lengthOf, async (batch, got) => {
+    if (stop()) return false; // the offer ended meanwhile: no use reading on
     const writes: WriteRequest[] = [];
     for (let k = 0; k < got.length; k++) {
       const i = batch[k] as number;
