@@ -739,12 +739,8 @@ export class FileStore {
    */
   async openBasis(file: PartialFile): Promise<Basis | null> {
     if (this.opts.reuse === false) return null;
-    const st = await this.lstatOrNull(file.parts).catch(() => null);
-    if (st === null || !st.isFile()) return null;
-    const fd = await this.openRegular(file.parts, null);
-    if (fd === null) return null;
-    const size = (await fdStat(fd).catch(() => null))?.size ?? 0;
-    return { fd, size, spans: [[0, size]] };
+    const open = await this.openRegular(file.parts, null);
+    return open === null ? null : { ...open, spans: [[0, open.size]] };
   }
 
   /** alreadyHeld's mode and mtime, on its descriptor; never throws. */
@@ -798,11 +794,11 @@ export class FileStore {
       if (st === null || st.name !== offer.name || busy.has(st.partial)) continue;
       const bytes = rangesBytes(st.have, st.size, st.chunk_size);
       if (bytes > bestBytes && this.opts.reuse !== false) {
-        const fd = await this.openRegular(st.partial.split('/'), st.size);
-        if (fd !== null) {
+        const open = await this.openRegular(st.partial.split('/'), st.size);
+        if (open !== null) {
           if (best !== null) await fdClose(best.fd).catch(() => undefined);
           const spans = st.have.map(([first, count]): [number, number] => [first * st.chunk_size, Math.min(st.size, (first + count) * st.chunk_size)]);
-          best = { fd, size: st.size, spans };
+          best = { ...open, spans };
           bestBytes = bytes;
         }
       }
@@ -813,8 +809,8 @@ export class FileStore {
     return best;
   }
 
-  /** `parts` open read-only when it is a regular file of `size` bytes (never waiting on a FIFO), else null. */
-  private async openRegular(parts: string[], size: number | null): Promise<number | null> {
+  /** `parts` open read-only, with its size, when it is a regular file (of `size` bytes if given; never waiting on a FIFO), else null. */
+  private async openRegular(parts: string[], size: number | null): Promise<{ fd: number; size: number } | null> {
     let fd: number;
     try {
       fd = await this.beneath.open(parts, constants.O_RDONLY | constants.O_NONBLOCK, 0);
@@ -823,7 +819,7 @@ export class FileStore {
     }
     try {
       const st = await fdStat(fd);
-      if (st.isFile() && (size === null || st.size === size)) return fd;
+      if (st.isFile() && (size === null || st.size === size)) return { fd, size: st.size };
     } catch {
       // fall through
     }
