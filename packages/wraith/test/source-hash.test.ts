@@ -183,6 +183,27 @@ for (const [label, load, worker] of [
       }
     });
 
+    it('a hash asked to stop ends between batches with E_TRANSFER_CANCELLED, nothing left running, and the hasher works after', async () => {
+      const mod = await load();
+      const hasher = await loadBlake3Async('auto');
+      const sh = new mod.SourceHasher(io, hasher, () => undefined);
+      try {
+        sh.prepareFor(40 * MiB);
+        const big = files.get(40 * MiB + 12345)!;
+        let asked = 0;
+        await expect(withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS, () => ++asked >= 2))).rejects.toMatchObject({
+          code: 'E_TRANSFER_CANCELLED',
+          message: expect.stringContaining(big.path),
+        });
+        expect(asked).toBe(2);
+        expect(sh.busy).toBe(false);
+        const ok = await withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS, () => false));
+        expect(Buffer.from(ok).equals(Buffer.from(hashChunks(hasher, big.data, CS)))).toBe(true);
+      } finally {
+        await sh.close();
+      }
+    });
+
     it('a file shorter than its snapshot is E_SOURCE_CHANGED, and the hasher still works after', async () => {
       const mod = await load();
       const hasher = await loadBlake3Async('auto');

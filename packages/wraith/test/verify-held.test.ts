@@ -1,7 +1,8 @@
 /**
  * verifyHeld: a resume reports a claimed chunk as held only if its bytes on disk hash to the
  * leaf saved for it; unclaimed chunks, chunks without a saved leaf and changed bytes are not.
- * More chunks than one read batch, a short last chunk, on both file I/O backends.
+ * More chunks than one read batch, a short last chunk, on both file I/O backends; a check asked
+ * to stop (the offer was withdrawn) ends between batches.
  */
 import { randomFillSync } from 'node:crypto';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
@@ -52,6 +53,22 @@ describe.each(['auto', 'fs'] as const)('verifyHeld (%s backend)', (backend) => {
       // Only the short last chunk: one 100-byte read.
       const last = await verifyHeld(io, hasher, fh.fd, m, [[N - 1, 1]], leaves);
       expect([last.held.has(N - 1), last.claimed]).toEqual([true, 1]);
+      expect(last.stopped).toBe(false);
+    } finally {
+      await fh.close();
+      await io.destroy();
+    }
+  });
+
+  it('stops between batches when asked: held is what was checked by then', async () => {
+    const { io } = await createFileIo(backend);
+    const fh = await open(path, 'r');
+    try {
+      let asked = 0;
+      const { held, claimed, stopped } = await verifyHeld(io, hasher, fh.fd, m, [[0, N]], leaves, () => ++asked > 1);
+      // The first batch (32 chunks of 256 KiB: 0-32 but 3, which has no leaf) was checked; the second was not.
+      expect([stopped, claimed, asked]).toEqual([true, N, 2]);
+      expect(Array.from({ length: N }, (_, i) => i).filter((i) => held.has(i))).toEqual(Array.from({ length: 33 }, (_, i) => i).filter((i) => i !== 3 && i !== 5));
     } finally {
       await fh.close();
       await io.destroy();

@@ -273,6 +273,7 @@ export class IncomingTransfers {
         mtimeMs: m.mtimeMs,
         chunkSize: m.chunkSize,
         zeroBytes,
+        stop: () => this.withdrawn(prep),
       });
       if (!ep.sessionOpen(session)) {
         if (begun.status === 'ready') await begun.file.abort({ keep: begun.file.resumed.length > 0 });
@@ -295,7 +296,7 @@ export class IncomingTransfers {
         let reused = 0;
         let zeros = 0;
         try {
-          held = m.size === 0 ? ChunkSet.fromRanges(1, [[0, 1]]) : await this.verifyHeld(begun.file, m);
+          held = m.size === 0 ? ChunkSet.fromRanges(1, [[0, 1]]) : await this.verifyHeld(prep, begun.file, m);
           ({ reused, zeros } = await this.prefill(prep, begun.file, m, held, zeroBytes));
         } catch (e) {
           // A leaf row that lied about the content: nothing of this partial is worth keeping.
@@ -323,6 +324,16 @@ export class IncomingTransfers {
       this.node.driver.kick();
     } catch (err) {
       const e = asWraith(err);
+      const prep = this.preparing.get(k);
+      if (prep !== undefined && this.withdrawn(prep) && e.code === 'E_TRANSFER_CANCELLED') {
+        // Stopped on purpose: the operator refused it (already told the sender), or the sender left.
+        this.log[prep.cancelled ? 'info' : 'debug']({ peer: peerId, name: m.name, reason: e.message }, 'offer withdrawn while it was prepared');
+        if (prep.cancelled) {
+          this.stats.transferFinished('receive', 'cancelled');
+          this.remember({ ...prep.entry, elapsedMs: monoMs() - prep.startedMono });
+        }
+        return;
+      }
       // Offers of a session a receiver-wide refusal already ended (a tree's files, offered
       // together) were refused with it: once at warn is enough.
       this.log[this.endedWide.has(session) ? 'debug' : 'warn']({ peer: peerId, name: m.name, code: e.code, err: e.message }, 'offer refused');
@@ -345,6 +356,11 @@ export class IncomingTransfers {
       release?.();
       this.preparing.delete(k);
     }
+  }
+
+  /** The offer being prepared went away: the operator refused it, or its session ended. */
+  private withdrawn(prep: Preparing): boolean {
+    return prep.cancelled || !this.node.endpoint.sessionOpen(prep.session);
   }
 
   /** Marks a name and content as being opened; the returned call ends that and wakes who waits. */
@@ -414,7 +430,7 @@ export class IncomingTransfers {
             leaves,
             todo,
             (err) => this.log.warn({ name: m.name, err: asWraith(err).message }, 'an O_DIRECT write failed: this file goes through the page cache from here'),
-            () => prep.cancelled || !ep.sessionOpen(session),
+            () => this.withdrawn(prep),
           );
         } catch (err) {
           // A session that ended meanwhile (the daemon stopping cancels its I/O) is no news.
@@ -476,10 +492,12 @@ export class IncomingTransfers {
     });
   }
 
-  private async verifyHeld(file: PartialFile, m: FileManifest): Promise<ChunkSet> {
+  private async verifyHeld(prep: Preparing, file: PartialFile, m: FileManifest): Promise<ChunkSet> {
     // A fresh partial has nothing to re-hash: no leaves file to look for.
     const leaves = file.resumed.length > 0 ? await file.readLeaves() : null;
-    const { held, claimed } = await verifyHeld(this.node.io, this.node.hasher, file.fd, m, file.resumed, leaves);
+    const { held, claimed, stopped } = await verifyHeld(this.node.io, this.node.hasher, file.fd, m, file.resumed, leaves, () => this.withdrawn(prep));
+    // What was not checked yet is not lost: the resume state still names it.
+    if (stopped) throw new WraithError('E_TRANSFER_CANCELLED', `re-hashing the partial of ${m.name} stopped: the offer was withdrawn`);
     if (held.count < claimed) {
       this.log.warn({ name: m.name, claimed, verified: held.count }, 'resume: some held chunks failed re-hashing and will be fetched again');
     }

@@ -82,7 +82,7 @@ async function openStore(config: ResolvedConfig, stateDir: string, node: WraithN
     directWrites: config.io.direct_writes,
     logger: node.log,
     stats: node.opts.stats,
-    contentRoot: (fd, size, chunkSize) => contentRoot(node, hashing, fd, size, chunkSize),
+    contentRoot: (fd, size, chunkSize, stop) => contentRoot(node, hashing, fd, size, chunkSize, stop),
   });
 }
 
@@ -90,9 +90,9 @@ async function openStore(config: ResolvedConfig, stateDir: string, node: WraithN
  * The manifest root of an open file, computed as a sender does: the store compares it with an
  * offer to tell "already present" (same content) from a conflict.
  */
-async function contentRoot(node: WraithNode, hashing: SourceHasher, fd: number, size: number, chunkSize: number): Promise<Uint8Array> {
+async function contentRoot(node: WraithNode, hashing: SourceHasher, fd: number, size: number, chunkSize: number, stop?: () => boolean): Promise<Uint8Array> {
   try {
-    return new MerkleTree(node.hasher, await hashing.leaves('the existing file', fd, size, chunkSize)).root;
+    return new MerkleTree(node.hasher, await hashing.leaves('the existing file', fd, size, chunkSize, stop)).root;
   } catch (e) {
     if (e instanceof WraithError && e.code === 'E_SOURCE_CHANGED') {
       throw new WraithError('E_IO', `an existing file of ${size} bytes became shorter while it was hashed`);

@@ -87,13 +87,16 @@ export class SourceHasher {
     return s;
   }
 
-  /** Leaf hashes (chunks × 32 bytes) of the `size`-byte file open at `fd`. */
-  async leaves(path: string, fd: number, size: number, chunkSize: number): Promise<Uint8Array> {
+  /**
+   * Leaf hashes (chunks × 32 bytes) of the `size`-byte file open at `fd`. `stop` is asked between
+   * batches: true ends the hashing with E_TRANSFER_CANCELLED (whoever wanted it went away).
+   */
+  async leaves(path: string, fd: number, size: number, chunkSize: number, stop?: () => boolean): Promise<Uint8Array> {
     this.small = null;
     this.fromCache = false;
     this.workerShares = [];
     const cache = size >= CACHE_MIN_BYTES ? this.cache : null;
-    if (cache === null) return this.hash(path, fd, size, chunkSize);
+    if (cache === null) return this.hash(path, fd, size, chunkSize, stop);
     const known = await cache.get(fd, chunkSize);
     if (known !== null) {
       const early = this.early; // started before the entry could be seen (hash-jobs.ts checks)
@@ -111,18 +114,18 @@ export class SourceHasher {
     }
     // An early job adopted by hash() began before now: the earlier start is the safe bound.
     const started = Math.min(cache.now(), this.early?.startedMs ?? Number.POSITIVE_INFINITY);
-    const leaves = await this.hash(path, fd, size, chunkSize);
+    const leaves = await this.hash(path, fd, size, chunkSize, stop);
     if (before !== null) await cache.put(fd, before, chunkSize, leaves, started);
     return leaves;
   }
 
-  private async hash(path: string, fd: number, size: number, chunkSize: number): Promise<Uint8Array> {
+  private async hash(path: string, fd: number, size: number, chunkSize: number, stop?: () => boolean): Promise<Uint8Array> {
     const early = this.early;
     this.early = null;
     if (early !== null && early.adopt(fd, chunkSize)) {
       if (this.workers.length === 0) this.workers = early.workers;
       try {
-        return await this.run(path, fd, early.job, early.replies);
+        return await this.run(path, fd, early.job, early.replies, stop);
       } finally {
         await early.finish();
         if (this.workers !== early.workers) for (const w of early.workers) w.terminate();
@@ -130,7 +133,7 @@ export class SourceHasher {
     }
     await early?.dispose();
     const job = newJob(fd, size, chunkSize);
-    return this.run(path, fd, job, size >= PARALLEL_MIN_BYTES ? this.submit(job) : null);
+    return this.run(path, fd, job, size >= PARALLEL_MIN_BYTES ? this.submit(job) : null, stop);
   }
 
   /** Batches of the last file that workers hashed. */
@@ -169,10 +172,10 @@ export class SourceHasher {
   }
 
   /** runJob, counted by hashedBytes() while it runs. */
-  private async run(path: string, fd: number, job: HashJob, helper: Promise<HashReply[]> | null): Promise<Uint8Array> {
+  private async run(path: string, fd: number, job: HashJob, helper: Promise<HashReply[]> | null, stop?: () => boolean): Promise<Uint8Array> {
     this.running.add(job);
     try {
-      const leaves = await this.runJob(path, fd, job, helper);
+      const leaves = await this.runJob(path, fd, job, helper, stop);
       this.hashedFiles += job.size;
       return leaves;
     } finally {
@@ -181,12 +184,12 @@ export class SourceHasher {
   }
 
   /** Hashes `job` (read through `fd`) with `helper`, the workers' replies to it, if any. */
-  private async runJob(path: string, fd: number, job: HashJob, helper: Promise<HashReply[]> | null): Promise<Uint8Array> {
+  private async runJob(path: string, fd: number, job: HashJob, helper: Promise<HashReply[]> | null, stop?: () => boolean): Promise<Uint8Array> {
     const { size, batches } = job;
     const next = new Int32Array(job.next);
     const done = new Uint8Array(job.done);
     try {
-      await this.hashBatches(path, fd, job, () => Atomics.add(next, 0, 1));
+      await this.hashBatches(path, fd, job, () => Atomics.add(next, 0, 1), stop);
     } catch (e) {
       stopJob(job); // the workers stop after their current batch
       await helper; // and no longer read the file when the caller closes it
@@ -212,13 +215,13 @@ export class SourceHasher {
     await this.hashBatches(path, fd, job, () => {
       while (b < batches && done[b] !== 0) b++;
       return b++;
-    });
+    }, stop);
     this.onRead(size - holeBytes(job));
     return new Uint8Array(job.leaves).slice(); // off the shared memory
   }
 
   /** Hashes the batches `claim` hands out until it returns one past the end, reading one ahead. */
-  private async hashBatches(path: string, fd: number, job: HashJob, claim: () => number): Promise<void> {
+  private async hashBatches(path: string, fd: number, job: HashJob, claim: () => number, stop?: () => boolean): Promise<void> {
     const { size, chunkSize: cs, per, batches } = job;
     const n = Math.max(1, Math.ceil(size / cs));
     const leaves = new Uint8Array(job.leaves);
@@ -245,6 +248,7 @@ export class SourceHasher {
     try {
       for (let side = 0; cur < batches; side ^= 1) {
         const got = pending === null ? [] : await pending;
+        if (stop?.() === true) throw new WraithError('E_TRANSFER_CANCELLED', `hashing ${path} stopped: it is no longer wanted`);
         const nextB = claim();
         pending = nextB < batches ? read(nextB, bufs[side ^ 1] as Uint8Array) : null;
         for (let k = 0; k < got.length; k++) {

@@ -14,6 +14,8 @@ export interface HeldCheck {
   held: ChunkSet;
   /** Chunks the resume state claimed. */
   claimed: number;
+  /** `stop` ended the check early: `held` is only what was checked by then. */
+  stopped: boolean;
 }
 
 export async function verifyHeld(
@@ -23,6 +25,7 @@ export async function verifyHeld(
   m: FileManifest,
   resumed: ReadonlyArray<readonly [number, number]>,
   leaves: Uint8Array | null,
+  stop: () => boolean = () => false,
 ): Promise<HeldCheck> {
   const held = new ChunkSet(chunkCount(m));
   let claimed = 0;
@@ -31,15 +34,20 @@ export async function verifyHeld(
     claimed += count;
     for (let i = first; i < first + count; i++) if (savedLeaf(leaves, i) !== null) todo.push(i);
   }
-  if (todo.length === 0) return { held, claimed };
+  if (todo.length === 0) return { held, claimed, stopped: false };
 
   const lengthOf = (i: number): number => Math.min(m.chunkSize, m.size - i * m.chunkSize);
+  let stopped = false;
   await forEachChunkBatch(io, fd, todo, m.chunkSize, lengthOf, (batch, got) => {
+    if (stop()) {
+      stopped = true;
+      return false;
+    }
     for (let k = 0; k < got.length; k++) {
       const i = batch[k] as number;
       const bytes = got[k] as Uint8Array;
       if (bytes.length === lengthOf(i) && bytesEqual(sourceLeaf(hasher, bytes), savedLeaf(leaves, i) as Uint8Array)) held.add(i);
     }
   });
-  return { held, claimed };
+  return { held, claimed, stopped };
 }

@@ -26,7 +26,8 @@ import { OpenSlots, openFilesLimit, slotsFor } from './open-slots.js';
 import { chunkCount, normalizeRanges, rangesBytes, ResumeStore, type ChunkRanges, type ResumeState } from './resume.js';
 
 /** The content root of an open file (hex or bytes), computed the way the sender's manifest is. */
-export type ContentRootFn = (fd: number, size: number, chunkSize: number) => Promise<string | Uint8Array>;
+/** `stop` true between batches ends the hashing with an error (the offer went away). */
+export type ContentRootFn = (fd: number, size: number, chunkSize: number, stop?: () => boolean) => Promise<string | Uint8Array>;
 /** renameat2(RENAME_NOREPLACE): fails with code EEXIST when `to` exists. */
 export type RenameNoReplaceFn = (from: string, to: string) => Promise<void>;
 
@@ -115,6 +116,8 @@ export interface IncomingFile {
   readonly chunkSize: number;
   /** Of `size`, bytes the sender says are all-zero chunks: they stay holes and need no room. */
   readonly zeroBytes?: number;
+  /** True once the offer is withdrawn: hashing the file under its name for it stops. */
+  readonly stop?: () => boolean;
 }
 
 export type BeginResult =
@@ -724,7 +727,7 @@ export class FileStore {
       );
     }
     try {
-      const root = await this.opts.contentRoot(fd, offer.size, offer.chunkSize);
+      const root = await this.opts.contentRoot(fd, offer.size, offer.chunkSize, offer.stop);
       if ((typeof root === 'string' ? root.toLowerCase() : Buffer.from(root).toString('hex')) !== rootHex) return false;
       await this.applyMeta(fd, offer);
       return true;
