@@ -5,7 +5,7 @@ export { UringFileIo } from './uring-file-io.js';
 export { safeOpenBeneath, renameNoReplace, relativeComponents } from './safe-open.js';
 export { nativeBeneath, type NativeBeneath } from './beneath-native.js';
 export { lockDirectory, type DirLock } from './dir-lock.js';
-export { isHole } from './seek-data.js';
+export { holeMap, isHole } from './seek-data.js';
 export { nativeStatus } from './native.js';
 export { codeForErrno, errnoName } from './errno.js';
 export { allocAligned, isAligned } from './aligned.js';

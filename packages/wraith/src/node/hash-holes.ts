@@ -1,12 +1,12 @@
 /**
- * Holes in a hash pass: a batch of a sparse file that lies in a hole gets zero leaves without a
- * read (reading it would have the kernel zero-fill every page). Shared by the event loop
+ * Holes in a hash pass: a batch of a sparse file that lies in a hole, or a chunk of a batch that
+ * does, gets zero leaves without a read (reading it would have the kernel zero-fill every page). Shared by the event loop
  * (source-hash.ts) and the workers (hash-worker.ts); kept out of hash-jobs.ts, which loads
  * before the engine does.
  */
 import type { Blake3 } from '@wraith/core';
 import { zeroLeaf } from '@wraith/core/merkle';
-import { isHole } from '@wraith/io-uring/seek-data';
+import { holeMap, isHole } from '@wraith/io-uring/seek-data';
 import type { HashJob } from './hash-jobs.js';
 
 /**
@@ -22,15 +22,36 @@ export function skipHole(job: HashJob, b: number, hasher: Blake3): boolean {
   if (!isHole(job.fd, start, Math.min(size, last * cs) - start)) return false;
   const leaves = new Uint8Array(job.leaves);
   for (let j = first; j < last; j++) leaves.set(zeroLeaf(hasher, Math.min(cs, size - j * cs)), j * 32);
-  new Uint8Array(job.holes)[b] = 1;
+  new Int32Array(job.holes)[b] = Math.min(size, last * cs) - start;
   return true;
 }
 
-/** Bytes of `job`'s batches that were holes, skipped without a read. */
-export function holeBytes(job: HashJob): number {
-  const holes = new Uint8Array(job.holes);
+/**
+ * For a batch with data: its chunks that lie wholly in a hole (1 in the map, by position in the
+ * batch) get zero leaves, to be left unread. Null when every chunk must be read.
+ */
+export function holeChunks(job: HashJob, b: number, hasher: Blake3): Uint8Array | null {
   const { size, chunkSize: cs, per } = job;
-  let bytes = 0;
-  for (let b = 0; b < job.batches; b++) if (holes[b] === 1) bytes += Math.min(size, (b + 1) * per * cs) - b * per * cs;
-  return bytes;
+  if (!job.sparse) return null;
+  const n = Math.max(1, Math.ceil(size / cs));
+  const first = b * per;
+  const last = Math.min(n, first + per);
+  const start = first * cs;
+  const map = holeMap(job.fd, start, Math.min(size, last * cs) - start, cs);
+  if (map === null) return null;
+  const leaves = new Uint8Array(job.leaves);
+  let skipped = 0;
+  for (let j = first; j < last; j++) {
+    if (map[j - first] !== 1) continue;
+    const len = Math.min(cs, size - j * cs);
+    leaves.set(zeroLeaf(hasher, len), j * 32);
+    skipped += len;
+  }
+  new Int32Array(job.holes)[b] = skipped;
+  return map;
+}
+
+/** Bytes of `job` that were holes, skipped without a read. */
+export function holeBytes(job: HashJob): number {
+  return new Int32Array(job.holes).reduce((a, x) => a + x, 0);
 }

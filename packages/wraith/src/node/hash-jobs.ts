@@ -38,8 +38,10 @@ export interface HashJob {
   done: SharedArrayBuffer;
   /** chunks × 32 bytes. */
   leaves: SharedArrayBuffer;
-  /** One byte per batch: 1 when it was a hole, never read (its leaves are zero leaves). */
+  /** Int32 per batch: its bytes that were holes, never read (their leaves are zero leaves). */
   holes: SharedArrayBuffer;
+  /** The file has holes (fewer blocks than bytes): a batch with data is looked at chunk by chunk. */
+  sparse: boolean;
 }
 
 /** What a worker answers once it has stopped taking batches of a job: done, or why it stopped. */
@@ -69,8 +71,17 @@ export function newJob(fd: number, size: number, chunkSize: number): HashJob {
     next: new SharedArrayBuffer(4),
     done: new SharedArrayBuffer(batches),
     leaves: new SharedArrayBuffer(n * 32),
-    holes: new SharedArrayBuffer(batches),
+    holes: new SharedArrayBuffer(batches * 4),
+    sparse: hasHoles(fd, size),
   };
+}
+
+function hasHoles(fd: number, size: number): boolean {
+  try {
+    return fstatSync(fd).blocks * 512 < size;
+  } catch {
+    return false;
+  }
 }
 
 /** Makes every batch of `job` claimed: a worker on it stops after its current batch. */

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Blake3 } from '@wraith/core';
 import { WraithError } from '@wraith/core/errors';
 import { loadNativeChecked } from '@wraith/blake3/native';
-import { skipHole } from './hash-holes.js';
+import { holeChunks, skipHole } from './hash-holes.js';
 import type { HashJob, HashReady, HashReply } from './hash-jobs.js';
 import { sourceLeaf } from './source-leaf.js';
 
@@ -44,17 +44,25 @@ function run(job: HashJob): void {
     const start = first * cs;
     const len = Math.min(size, last * cs) - start;
     if (buf.length < len) buf = Buffer.allocUnsafeSlow(len);
-    let got = 0;
-    while (got < len) {
-      const r = readSync(fd, buf, got, len - got, start + got);
-      if (r === 0) throw new WraithError('E_SOURCE_CHANGED', `the file became shorter while it was being read (${start + got} of ${size} bytes)`);
-      got += r;
-    }
+    const holes = holeChunks(job, b, hasher);
+    if (holes === null) readFully(fd, buf, 0, len, start, size);
     for (let j = first; j < last; j++) {
+      if (holes !== null && holes[j - first] === 1) continue;
       const at = (j - first) * cs;
-      leaves.set(sourceLeaf(hasher, buf.subarray(at, at + Math.min(cs, size - j * cs))), j * 32);
+      const clen = Math.min(cs, size - j * cs);
+      if (holes !== null) readFully(fd, buf, at, clen, j * cs, size);
+      leaves.set(sourceLeaf(hasher, buf.subarray(at, at + clen)), j * 32);
     }
     done[b] = tag;
+  }
+}
+
+/** pread of `len` bytes at `pos` into `buf` at `at`; a file that ends first changed. */
+function readFully(fd: number, buf: Buffer, at: number, len: number, pos: number, size: number): void {
+  for (let got = 0; got < len; ) {
+    const r = readSync(fd, buf, at + got, len - got, pos + got);
+    if (r === 0) throw new WraithError('E_SOURCE_CHANGED', `the file became shorter while it was being read (${pos + got} of ${size} bytes)`);
+    got += r;
   }
 }
 

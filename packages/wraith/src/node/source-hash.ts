@@ -14,7 +14,7 @@
 import { WraithError, type Blake3, type ErrorCode } from '@wraith/core';
 import type { FileIo } from '@wraith/io-uring';
 import { CACHE_MIN_BYTES, fileKey, type FileKey, type HashCache } from './hash-cache.js';
-import { holeBytes, skipHole } from './hash-holes.js';
+import { holeBytes, holeChunks, skipHole } from './hash-holes.js';
 import {
   PARALLEL_MIN_BYTES,
   defaultHashWorkers,
@@ -231,28 +231,34 @@ export class SourceHasher {
     const bufs = this.takeBuffers(Math.min(per * cs, Math.max(size, 1)));
     // A small file's bytes are kept for its send: those are read, holes or not.
     const keepSmall = batches === 1 && size <= KEEP_SMALL_BYTES;
-    const read = (b: number, buf: Uint8Array): Promise<Uint8Array[]> | null => {
+    /** The chunks of batch `b` being read (not those in holes), and their bytes to come. */
+    const read = (b: number, buf: Uint8Array): { chunks: number[]; bytes: Promise<Uint8Array[]> } | null => {
       if (!keepSmall && skipHole(job, b, this.hasher)) return null;
+      const holes = keepSmall ? null : holeChunks(job, b, this.hasher);
+      const chunks: number[] = [];
       const reqs: Array<{ offset: number; length: number; buf: Uint8Array }> = [];
       for (let j = b * per; j < Math.min(n, (b + 1) * per); j++) {
+        if (holes !== null && holes[j - b * per] === 1) continue;
         const length = Math.min(cs, size - j * cs);
         const at = (j - b * per) * cs;
+        chunks.push(j);
         reqs.push({ offset: j * cs, length, buf: buf.subarray(at, at + length) });
       }
       const p = this.io.readChunks(fd, reqs);
       p.catch(() => undefined); // awaited below; an early exit must not leave it unhandled
-      return p;
+      return { chunks, bytes: p };
     };
     // null: a batch ahead that was a hole, its leaves in already.
-    let pending: Promise<Uint8Array[]> | null = read(cur, bufs[0]);
+    let pending = read(cur, bufs[0]);
     try {
       for (let side = 0; cur < batches; side ^= 1) {
-        const got = pending === null ? [] : await pending;
+        const chunks = pending?.chunks ?? [];
+        const got = pending === null ? [] : await pending.bytes;
         if (stop?.() === true) throw new WraithError('E_TRANSFER_CANCELLED', `hashing ${path} stopped: it is no longer wanted`);
         const nextB = claim();
         pending = nextB < batches ? read(nextB, bufs[side ^ 1] as Uint8Array) : null;
         for (let k = 0; k < got.length; k++) {
-          const j = cur * per + k;
+          const j = chunks[k] as number;
           const chunk = got[k] as Uint8Array;
           if (chunk.length !== Math.min(cs, size - j * cs)) {
             throw new WraithError('E_SOURCE_CHANGED', `${path} changed while it was being read`);
@@ -266,7 +272,7 @@ export class SourceHasher {
       }
     } finally {
       // The buffers are reused: no read may still be writing into them.
-      if (pending !== null) await pending.catch(() => undefined);
+      if (pending !== null) await pending.bytes.catch(() => undefined);
       this.bufs = bufs;
     }
   }
