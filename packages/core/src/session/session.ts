@@ -7,6 +7,7 @@ import { AckTracker, LossRecovery, RttEstimator, createController } from '../rec
 import type { Blake3, FileManifest, MerkleTree, SendItem } from '../transfer/index.js';
 import {
   AEAD_TAG_LEN,
+  MIN_CONTROL_WINDOW,
   MIN_MAX_DATAGRAM_SIZE,
   ControlStreamAssembler,
   ControlStreamSender,
@@ -253,6 +254,7 @@ export class Session {
       peerZeroChunks: () => this.remoteParams.zeroChunks === 1,
       peerLeafRows: () => this.remoteParams.leafRows === 1,
       controlBuffered: () => this.ctlSend.buffered,
+      controlWindow: () => this.ctlSend.window,
       firstLocalId: opts.initiator ? 0 : 1,
       ...(deps.releaseChunk ? { releaseChunk: deps.releaseChunk } : {}),
       ...(deps.allocChunk ? { allocChunk: deps.allocChunk } : {}),
@@ -398,6 +400,8 @@ export class Session {
       writtenProgress: 1,
       zeroChunks: 1,
       leafRows: 1,
+      // What ctlRecv buffers (an old peer keeps to 65536 all the same).
+      ...(this.cfg.maxControlBuffer >= MIN_CONTROL_WINDOW ? { controlWindow: this.cfg.maxControlBuffer } : {}),
       sourceCid: this.localCid,
     };
     if (withResetToken && this.localResetToken) p.statelessResetToken = this.localResetToken;
@@ -489,6 +493,8 @@ export class Session {
     this.remoteStatic = r.remoteStatic;
     this.peerId = hex(r.remoteStatic);
     this.remoteParams = r.remoteParams;
+    // An older peer announces no control_window: it buffers the fixed 65536 bytes.
+    if (r.remoteParams.controlWindow !== undefined) this.ctlSend.widenWindow(r.remoteParams.controlWindow);
     // The peer's size may be below ours: the controller, pacer and loss accounting use the real one.
     if (this.datagramSize < this.cfg.maxDatagramSize) this.recovery.onMtuUpdate(this.datagramSize);
     this.keys = new KeySchedule(this.d.keyCrypto, this.initiator, r.sendSecret, r.recvSecret, r.chainingKey, now);

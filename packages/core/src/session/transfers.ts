@@ -58,8 +58,18 @@ type ReceiverEntry = {
   leafState?: 'pending' | 'done' | 'dropped';
 };
 
-/** LEAVES messages are queued while the control stream holds less than this (a 100 GiB file's row is 12.5 MiB). */
+/**
+ * LEAVES messages are queued while the control stream holds less than this (a 100 GiB file's row
+ * is 12.5 MiB): two windows of 65536, or of a peer's larger control_window up to LEAVES_AHEAD_MAX,
+ * so that other control messages wait behind at most that much.
+ */
 export const LEAVES_AHEAD_BYTES = 128 * 1024;
+export const LEAVES_AHEAD_MAX = 1024 * 1024;
+
+/** What pumpLeaves keeps queued or in flight for a control window of `window` bytes. */
+export function leavesAhead(window: number): number {
+  return Math.max(LEAVES_AHEAD_BYTES, Math.min(2 * window, LEAVES_AHEAD_MAX));
+}
 
 /**
  * A receiver tells its disk progress in steps of at least this, or 1/256 of the file: a slow
@@ -92,6 +102,8 @@ export interface TransferTableDeps {
   peerLeafRows?: () => boolean;
   /** Bytes queued or unacknowledged on our control stream (LEAVES wait for room). */
   controlBuffered?: () => number;
+  /** Our control stream's window (the peer's control_window): LEAVES keep it full. */
+  controlWindow?: () => number;
   /** Ids we allocate: even for the session initiator, odd for the responder. */
   firstLocalId: number;
   /** Chunk bytes handed over with supplyChunk are no longer needed (the driver may reuse them). */
@@ -224,7 +236,8 @@ export class TransferTable {
   /** Sender: queues the next LEAVES messages while the control stream has room. */
   pumpLeaves(): void {
     const buffered = this.d.controlBuffered;
-    while (this.leafAnswers.length > 0 && (buffered === undefined || buffered() < LEAVES_AHEAD_BYTES)) {
+    const ahead = leavesAhead(this.d.controlWindow?.() ?? CONTROL_STREAM_WINDOW);
+    while (this.leafAnswers.length > 0 && (buffered === undefined || buffered() < ahead)) {
       const id = this.leafAnswers[0] as number;
       const e = this.senders.get(id);
       const n = e ? chunkCount(e.manifest) : 0;

@@ -29,8 +29,10 @@ const DEFAULT_MAX_QUEUED = 4 * 1024 * 1024;
 const INITIAL_CAPACITY = 1024;
 
 export class ControlStreamSender {
-  readonly window: number;
+  private windowBytes: number;
   readonly maxQueued: number;
+  /** Largest message: the window it was created with (PROTOCOL.md §7 bounds a message by 65536). */
+  private readonly maxMessage: number;
   /** Stream bytes from `base` on, starting at index `head`. */
   private buf = new Uint8Array(0);
   private head = 0;
@@ -48,11 +50,27 @@ export class ControlStreamSender {
   private readonly writer = new Writer(new Uint8Array(0));
 
   constructor(opts: ControlStreamSenderOptions = {}) {
-    this.window = opts.window ?? CONTROL_STREAM_WINDOW;
+    this.windowBytes = opts.window ?? CONTROL_STREAM_WINDOW;
     this.maxQueued = opts.maxQueued ?? DEFAULT_MAX_QUEUED;
-    if (!Number.isInteger(this.window) || this.window < 16 || !Number.isInteger(this.maxQueued) || this.maxQueued < this.window) {
-      throw new WraithError('E_INTERNAL', `control sender window ${this.window} / maxQueued ${this.maxQueued} are invalid`);
+    if (!Number.isInteger(this.windowBytes) || this.windowBytes < 16 || !Number.isInteger(this.maxQueued) || this.maxQueued < this.windowBytes) {
+      throw new WraithError('E_INTERNAL', `control sender window ${this.windowBytes} / maxQueued ${this.maxQueued} are invalid`);
     }
+    this.maxMessage = Math.min(this.windowBytes, CONTROL_STREAM_WINDOW);
+  }
+
+  /** Control-stream window (PROTOCOL.md §7): new data stays below S + window. */
+  get window(): number {
+    return this.windowBytes;
+  }
+
+  /**
+   * The peer announced a larger window (its control_window): more may be in flight from now
+   * on, up to maxQueued. Never shrinks (data already sent stays valid); messages stay bounded
+   * by the initial window.
+   */
+  widenWindow(bytes: number): void {
+    if (!Number.isInteger(bytes)) return;
+    this.windowBytes = Math.max(this.windowBytes, Math.min(bytes, this.maxQueued));
   }
 
   /** True when nextFrame() has something to send now (a loss to repair or new data in the window). */
@@ -73,8 +91,8 @@ export class ControlStreamSender {
   /** Append a message to the stream. Throws E_WIRE_TOO_LARGE if it exceeds the window or the queue bound. */
   queue(m: ControlMessage): void {
     const len = controlMessageLength(m);
-    if (len > this.window) {
-      throw new WraithError('E_WIRE_TOO_LARGE', `${m.type} message of ${len} bytes exceeds the ${this.window}-byte control window`, {
+    if (len > this.maxMessage) {
+      throw new WraithError('E_WIRE_TOO_LARGE', `${m.type} message of ${len} bytes exceeds the ${this.maxMessage}-byte control window`, {
         size: len,
       });
     }

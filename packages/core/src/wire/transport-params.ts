@@ -21,6 +21,7 @@ export const TransportParamId = {
   WRITTEN_PROGRESS: 8,
   ZERO_CHUNKS: 9,
   LEAF_ROWS: 10,
+  CONTROL_WINDOW: 11,
 } as const;
 
 /** source_cid: the sender's own connection id, echoed under encryption (QUIC's initial_source_connection_id). */
@@ -31,6 +32,8 @@ export const STATELESS_RESET_TOKEN_LEN = 16;
 /** max_datagram_size bounds: an INITIATION needs 1200 bytes; UDP carries at most 65527. */
 export const MIN_MAX_DATAGRAM_SIZE = 1200;
 export const MAX_MAX_DATAGRAM_SIZE = 65_527;
+/** control_window is at least the fixed window an older peer assumes (PROTOCOL.md §7). */
+export const MIN_CONTROL_WINDOW = 65_536;
 
 export interface TransportParams {
   maxDatagramSize?: number;
@@ -45,6 +48,8 @@ export interface TransportParams {
   zeroChunks?: number;
   /** 1: its sender answers LEAF_REQUEST with the offered file's leaf row (PROTOCOL.md §7). */
   leafRows?: number;
+  /** Control-stream bytes its sender accepts beyond its first unconsumed message; absent: 65536 (PROTOCOL.md §7). */
+  controlWindow?: number;
   /** The CID its sender put in its long headers; authenticated where the Noise payload is. */
   sourceCid?: Uint8Array;
   /**
@@ -66,6 +71,7 @@ const KNOWN: ReadonlyArray<readonly [number, Key]> = [
   [TransportParamId.WRITTEN_PROGRESS, 'writtenProgress'],
   [TransportParamId.ZERO_CHUNKS, 'zeroChunks'],
   [TransportParamId.LEAF_ROWS, 'leafRows'],
+  [TransportParamId.CONTROL_WINDOW, 'controlWindow'],
 ];
 const KEY_BY_ID = new Map<number, Key>(KNOWN);
 
@@ -77,6 +83,9 @@ function checkValue(id: number, v: number): void {
   if (!isVarint(v)) throw paramError(`transport parameter ${id}: ${v} is not an integer in [0, 2^53-1]`, { id, value: v });
   if (id === TransportParamId.MAX_DATAGRAM_SIZE && (v < MIN_MAX_DATAGRAM_SIZE || v > MAX_MAX_DATAGRAM_SIZE)) {
     throw paramError(`max_datagram_size ${v} is outside ${MIN_MAX_DATAGRAM_SIZE}..${MAX_MAX_DATAGRAM_SIZE}`, { id, value: v });
+  }
+  if (id === TransportParamId.CONTROL_WINDOW && v < MIN_CONTROL_WINDOW) {
+    throw paramError(`control_window ${v} is below ${MIN_CONTROL_WINDOW}`, { id, value: v });
   }
 }
 
@@ -98,6 +107,8 @@ function valueOf(p: TransportParams, key: Key): number | undefined {
       return p.zeroChunks;
     case 'leafRows':
       return p.leafRows;
+    case 'controlWindow':
+      return p.controlWindow;
   }
 }
 
@@ -126,6 +137,9 @@ function setValue(p: TransportParams, key: Key, v: number): void {
       return;
     case 'leafRows':
       p.leafRows = v;
+      return;
+    case 'controlWindow':
+      p.controlWindow = v;
       return;
   }
 }

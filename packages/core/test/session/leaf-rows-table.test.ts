@@ -8,14 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { WraithError } from '../../src/errors.js';
 import type { SessionEvent } from '../../src/session/events.js';
 import type { SessionControl } from '../../src/session/session.js';
-import { LEAVES_AHEAD_BYTES, TransferTable, fitRanges } from '../../src/session/transfers.js';
+import { LEAVES_AHEAD_BYTES, LEAVES_AHEAD_MAX, TransferTable, fitRanges, leavesAhead } from '../../src/session/transfers.js';
 import { buildFileTree } from '../../src/transfer/index.js';
 import { MAX_LEAVES_PER_MESSAGE } from '../../src/wire/index.js';
 import { fastBlake3 } from '../sim/helpers.js';
 
 const CHUNK = 16 * 1024;
 
-function table(initiator: boolean, buffered: { bytes: number }, peerLeafRows = true) {
+function table(initiator: boolean, buffered: { bytes: number }, peerLeafRows = true, controlWindow?: number) {
   const sent: SessionControl[] = [];
   const events: SessionEvent[] = [];
   const t = new TransferTable({
@@ -32,6 +32,7 @@ function table(initiator: boolean, buffered: { bytes: number }, peerLeafRows = t
     maxTransfers: 8,
     peerLeafRows: () => peerLeafRows,
     controlBuffered: () => buffered.bytes,
+    ...(controlWindow !== undefined ? { controlWindow: () => controlWindow } : {}),
     firstLocalId: initiator ? 0 : 1,
   });
   return { t, sent, events };
@@ -76,6 +77,19 @@ describe('TransferTable: leaf rows', () => {
     const row = new Uint8Array(10_000 * 32);
     for (const m of all) row.set(m.leaves, m.first * 32);
     expect(Buffer.compare(row, tree.leafRange(0, 10_000))).toBe(0);
+  });
+
+  it("keeps up to two of the peer's larger control windows of the row queued, at most LEAVES_AHEAD_MAX", () => {
+    expect([leavesAhead(65_536), leavesAhead(256 * 1024), leavesAhead(4 << 20)]).toEqual([LEAVES_AHEAD_BYTES, 512 * 1024, LEAVES_AHEAD_MAX]);
+    for (const [window, messages] of [[4 << 20, 17], [256 * 1024, 9]] as const) {
+      const buffered = { bytes: 0 };
+      const { t, sent } = table(true, buffered, true, window);
+      const { manifest, tree } = file(40_000);
+      t.onControl({ type: 'leaf_request', transferId: t.offer(manifest, tree) });
+      t.pumpLeaves();
+      // 65280 bytes a message: the one that takes the stream to the allowance or past it is the last.
+      expect(sent.filter((m) => m.type === 'leaves'), `window ${window}`).toHaveLength(messages);
+    }
   });
 
   it('closes with PROTOCOL on a second LEAF_REQUEST, or one after ACCEPT; ignores one for a transfer it no longer has', () => {

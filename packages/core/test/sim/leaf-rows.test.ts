@@ -10,7 +10,7 @@ import { SeededRng } from '../../src/rng.js';
 import type { SessionEvent, TransferStats } from '../../src/session/index.js';
 import { SimPair } from '../../src/sim/index.js';
 import { MerkleTree, buildFileTree } from '../../src/transfer/index.js';
-import { fastBlake3, senderWithout } from './helpers.js';
+import { fastBlake3, receiverWithout, senderWithout } from './helpers.js';
 
 const CHUNK = 16 * 1024;
 const link = { bandwidthBps: 200e6, delay: 5_000, queueBytes: 1024 * 1024, lossRate: 0.02, reorderRate: 0.02, reorderDelay: 3_000 };
@@ -64,6 +64,22 @@ describe('leaf rows: a receiver reuses the chunks of its older copy', () => {
     expect(rows).toHaveLength(1);
     const { tree } = buildFileTree(fastBlake3, 'db.img', next, CHUNK);
     expect(Buffer.compare((rows[0] as { leaves: Uint8Array }).leaves, tree.leafRange(0, 5001))).toBe(0);
+  });
+
+  it("sends the row within the receiver's control_window; within 65536 bytes for one that announces none", () => {
+    const { old, next } = versions();
+    const windowOf = (pair: SimPair): number => {
+      const sid = (pair.a.events.find((e) => e.type === 'connected') as { session: number }).session;
+      return (pair.a.endpoint.session(sid) as unknown as { ctlSend: { window: number } }).ctlSend.window;
+    };
+    const wide = run(old, next);
+    expect(windowOf(wide.pair)).toBe(4 * 1024 * 1024);
+    receiverWithout('controlWindow');
+    const narrow = run(old, next);
+    expect(windowOf(narrow.pair)).toBe(65_536);
+    // Either way the row arrives whole and the same chunks are reused.
+    expect(Buffer.compare(narrow.pair.b.received.get('db.img') as Uint8Array, next)).toBe(0);
+    expect(narrow.stats?.bytesReused).toBe(wide.stats?.bytesReused);
   });
 
   it('asks nothing of a sender that does not announce leaf_rows: every chunk is sent', () => {

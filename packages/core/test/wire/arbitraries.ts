@@ -153,6 +153,7 @@ export const transportParams = (): fc.Arbitrary<TransportParams> =>
       writtenProgress: fc.constantFrom(0, 1),
       zeroChunks: fc.constantFrom(0, 1),
       leafRows: fc.constantFrom(0, 1),
+      controlWindow: fc.integer({ min: 65_536, max: 2 ** 30 }),
       sourceCid: fc.uint8Array({ minLength: 1, maxLength: 20 }),
       statelessResetToken: fc.uint8Array({ minLength: 16, maxLength: 16 }),
     },

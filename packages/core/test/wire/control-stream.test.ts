@@ -233,6 +233,32 @@ describe('ControlStreamSender', () => {
     expect(tx.buffered).toBe(0);
   });
 
+  it("widens its window to a peer's larger control_window, within maxQueued, never narrowing; a message stays within the first window", () => {
+    const tx = new ControlStreamSender({ window: 16, maxQueued: 40 });
+    for (let i = 0; i < 10; i++) tx.queue(resend(i)); // 4 bytes each
+    const sentUpTo = (): number => {
+      let end = -1;
+      for (let f = tx.nextFrame(1000); f !== null; f = tx.nextFrame(1000)) end = f.offset + f.data.length;
+      return end;
+    };
+    expect(sentUpTo()).toBe(16);
+    tx.widenWindow(32);
+    expect(tx.window).toBe(32);
+    expect(sentUpTo()).toBe(32);
+    tx.widenWindow(24); // never narrows: those bytes may be in flight already
+    tx.widenWindow(1000); // held to maxQueued
+    expect(tx.window).toBe(40);
+    expect(sentUpTo()).toBe(40);
+    expectCode(() => tx.queue({ type: 'accept', transferId: 1, ranges: [[0, 1], [5, 1], [9, 1], [20, 1], [40, 1], [60, 1], [80, 1]] }), 'E_WIRE_TOO_LARGE');
+    const big = new ControlStreamSender();
+    big.widenWindow(4 * 1024 * 1024);
+    expect(big.window).toBe(4 * 1024 * 1024);
+    const leaves = (n: number): ControlMessage => ({ type: 'leaves', transferId: 1, first: 0, leaves: new Uint8Array(32 * n) });
+    big.queue(leaves(2040));
+    const ranges = Array.from({ length: 20_000 }, (_, i): [number, number] => [i * 3, 1]);
+    expectCode(() => big.queue({ type: 'accept', transferId: 1, ranges }), 'E_WIRE_TOO_LARGE'); // over 65536 bytes: still too large
+  });
+
   it('uses the protocol window by default', () => {
     expect(new ControlStreamSender().window).toBe(CONTROL_STREAM_WINDOW);
     expect(new ControlStreamAssembler().maxBuffered).toBe(CONTROL_STREAM_WINDOW);

@@ -41,6 +41,15 @@ describe('transport parameters (PROTOCOL.md §3)', () => {
     expect(decodeTransportParams(b)).toEqual({ zeroChunks: 1, leafRows: 1 });
   });
 
+  it('carries control_window (id 11) as a varint of at least 65536', () => {
+    const b = encodeTransportParams({ leafRows: 1, controlWindow: 4 * 1024 * 1024 });
+    expect(Buffer.from(b).toString('hex')).toBe('0a0101' + '0b04' + '80400000');
+    expect(decodeTransportParams(b)).toEqual({ leafRows: 1, controlWindow: 4 * 1024 * 1024 });
+    expect(decodeTransportParams(encodeTransportParams({ controlWindow: 65_536 }))).toEqual({ controlWindow: 65_536 });
+    expectCode(() => encodeTransportParams({ controlWindow: 65_535 }), 'E_WIRE_PARAM');
+    expectCode(() => decodeTransportParams(Uint8Array.from([0x0b, 0x04, 0x80, 0x00, 0xff, 0xff])), 'E_WIRE_PARAM');
+  });
+
   it('carries source_cid (id 5) as raw bytes, 1..20 of them', () => {
     const cid = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
     const b = encodeTransportParams({ maxTransfers: 64, sourceCid: cid });
