@@ -1,10 +1,13 @@
 /**
  * Before a resume reports chunks as held, each one is re-hashed against the leaf hash saved
  * with it: a crash may have lost writes, or someone may have touched the partial. Reads go in
- * batches, the next batch reading while this one hashes.
+ * batches, the next batch reading while this one hashes. A chunk saved as all zeros that lies in
+ * a hole of the partial (a sparse file's zeros are never written) is held without a read: the
+ * hole reads as those zeros.
  */
 import { ChunkSet, bytesEqual, chunkCount, type Blake3, type FileManifest } from '@wraith/core';
-import type { FileIo } from '@wraith/io-uring';
+import { holeMap, type FileIo } from '@wraith/io-uring';
+import { zeroLeaf } from '@wraith/core/merkle';
 import { savedLeaf } from '../store/index.js';
 import { forEachChunkBatch } from './chunk-reads.js';
 import { sourceLeaf } from './source-leaf.js';
@@ -34,11 +37,12 @@ export async function verifyHeld(
     claimed += count;
     for (let i = first; i < first + count; i++) if (savedLeaf(leaves, i) !== null) todo.push(i);
   }
-  if (todo.length === 0) return { held, claimed, stopped: false };
-
   const lengthOf = (i: number): number => Math.min(m.chunkSize, m.size - i * m.chunkSize);
+  const toRead = holdZeroHoles(hasher, fd, m, todo, leaves as Uint8Array, lengthOf, held);
+  if (toRead.length === 0) return { held, claimed, stopped: false };
+
   let stopped = false;
-  await forEachChunkBatch(io, fd, todo, m.chunkSize, lengthOf, (batch, got) => {
+  await forEachChunkBatch(io, fd, toRead, m.chunkSize, lengthOf, (batch, got) => {
     if (stop()) {
       stopped = true;
       return false;
@@ -50,4 +54,31 @@ export async function verifyHeld(
     }
   });
   return { held, claimed, stopped };
+}
+
+/**
+ * Adds to `held` the chunks of `todo` saved as zeros that lie in a hole of `fd`, looked at a run
+ * of such chunks at a time; returns the chunks left to read.
+ */
+function holdZeroHoles(hasher: Blake3, fd: number, m: FileManifest, todo: readonly number[], leaves: Uint8Array, lengthOf: (i: number) => number, held: ChunkSet): number[] {
+  const isZero = (i: number): boolean => bytesEqual(leaves.subarray(i * 32, i * 32 + 32), zeroLeaf(hasher, lengthOf(i)));
+  const rest: number[] = [];
+  for (let k = 0; k < todo.length; ) {
+    const first = todo[k] as number;
+    if (!isZero(first)) {
+      rest.push(first);
+      k++;
+      continue;
+    }
+    let n = 1;
+    while (k + n < todo.length && todo[k + n] === first + n && isZero(first + n)) n++;
+    const start = first * m.chunkSize;
+    const holes = holeMap(fd, start, Math.min(m.size, (first + n) * m.chunkSize) - start, m.chunkSize);
+    for (let j = 0; j < n; j++) {
+      if (holes !== null && holes[j] === 1) held.add(first + j);
+      else rest.push(first + j);
+    }
+    k += n;
+  }
+  return rest;
 }
