@@ -11,7 +11,7 @@ import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashChunks } from '@wraith/core';
+import { hashChunks, type Blake3 } from '@wraith/core';
 import { loadBlake3Async } from '@wraith/blake3';
 import { createFileIo, type FileIo } from '@wraith/io-uring';
 import * as fromSource from '../src/node/source-hash.js';
@@ -185,13 +185,21 @@ for (const [label, load, worker] of [
       }
     });
 
-    it('a hash asked to stop ends between batches with E_TRANSFER_CANCELLED, nothing left running, and the hasher works after', async () => {
+    /** A hasher of the module under test, prepared for the 40 MiB file, closed after `fn`. */
+    async function withBigFile(fn: (sh: fromSource.SourceHasher, hasher: Blake3, big: { path: string; data: Uint8Array }) => Promise<void>): Promise<void> {
       const mod = await load();
       const hasher = await loadBlake3Async('auto');
       const sh = new mod.SourceHasher(io, hasher, () => undefined);
       try {
         sh.prepareFor(40 * MiB);
-        const big = files.get(40 * MiB + 12345)!;
+        await fn(sh, hasher, files.get(40 * MiB + 12345)!);
+      } finally {
+        await sh.close();
+      }
+    }
+
+    it('a hash asked to stop ends between batches with E_TRANSFER_CANCELLED, nothing left running, and the hasher works after', async () => {
+      await withBigFile(async (sh, hasher, big) => {
         let asked = 0;
         await expect(withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS, () => ++asked >= 2))).rejects.toMatchObject({
           code: 'E_TRANSFER_CANCELLED',
@@ -201,18 +209,11 @@ for (const [label, load, worker] of [
         expect(sh.busy).toBe(false);
         const ok = await withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS, () => false));
         expect(Buffer.from(ok).equals(Buffer.from(hashChunks(hasher, big.data, CS)))).toBe(true);
-      } finally {
-        await sh.close();
-      }
+      });
     });
 
     it('a file shorter than its snapshot is E_SOURCE_CHANGED, and the hasher still works after', async () => {
-      const mod = await load();
-      const hasher = await loadBlake3Async('auto');
-      const sh = new mod.SourceHasher(io, hasher, () => undefined);
-      try {
-        sh.prepareFor(40 * MiB);
-        const big = files.get(40 * MiB + 12345)!;
+      await withBigFile(async (sh, hasher, big) => {
         for (const claimed of [big.data.length + 1, big.data.length + 20 * MiB]) {
           await expect(withFd(big.path, (fd) => sh.leaves(big.path, fd, claimed, CS))).rejects.toMatchObject({
             code: 'E_SOURCE_CHANGED',
@@ -221,9 +222,7 @@ for (const [label, load, worker] of [
         }
         const ok = await withFd(big.path, (fd) => sh.leaves(big.path, fd, big.data.length, CS));
         expect(Buffer.from(ok).equals(Buffer.from(hashChunks(hasher, big.data, CS)))).toBe(true);
-      } finally {
-        await sh.close();
-      }
+      });
     });
   });
 }
