@@ -7,22 +7,19 @@
 import type { Blake3 } from '@wraith/core';
 import { zeroLeaf } from '@wraith/core/merkle';
 import { holeMap, isHole } from '@wraith/io-uring/seek-data';
-import type { HashJob } from './hash-jobs.js';
+import { batchSpan, type HashJob } from './hash-jobs.js';
 
 /**
  * A batch that lies in a hole of the file (lseek SEEK_DATA, through the addon) gets zero leaves
  * without a read. Returns false, having done nothing, when the batch must be read.
  */
 export function skipHole(job: HashJob, b: number, hasher: Blake3): boolean {
-  const { size, chunkSize: cs, per } = job;
-  const n = Math.max(1, Math.ceil(size / cs));
-  const first = b * per;
-  const last = Math.min(n, first + per);
-  const start = first * cs;
-  if (!isHole(job.fd, start, Math.min(size, last * cs) - start)) return false;
+  const { size, chunkSize: cs } = job;
+  const { first, last, start, len } = batchSpan(job, b);
+  if (!isHole(job.fd, start, len)) return false;
   const leaves = new Uint8Array(job.leaves);
   for (let j = first; j < last; j++) leaves.set(zeroLeaf(hasher, Math.min(cs, size - j * cs)), j * 32);
-  new Int32Array(job.holes)[b] = Math.min(size, last * cs) - start;
+  new Int32Array(job.holes)[b] = len;
   return true;
 }
 
@@ -31,13 +28,10 @@ export function skipHole(job: HashJob, b: number, hasher: Blake3): boolean {
  * batch) get zero leaves, to be left unread. Null when every chunk must be read.
  */
 export function holeChunks(job: HashJob, b: number, hasher: Blake3): Uint8Array | null {
-  const { size, chunkSize: cs, per } = job;
   if (!job.sparse) return null;
-  const n = Math.max(1, Math.ceil(size / cs));
-  const first = b * per;
-  const last = Math.min(n, first + per);
-  const start = first * cs;
-  const map = holeMap(job.fd, start, Math.min(size, last * cs) - start, cs);
+  const { size, chunkSize: cs } = job;
+  const { first, last, start, len } = batchSpan(job, b);
+  const map = holeMap(job.fd, start, len, cs);
   if (map === null) return null;
   const leaves = new Uint8Array(job.leaves);
   let skipped = 0;

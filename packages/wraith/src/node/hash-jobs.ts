@@ -84,6 +84,15 @@ function hasHoles(fd: number, size: number): boolean {
   }
 }
 
+/** Batch `b` of `job`: its chunks [first, last), and its bytes [start, start + len). */
+export function batchSpan(job: HashJob, b: number): { first: number; last: number; start: number; len: number } {
+  const { size, chunkSize: cs, per } = job;
+  const first = b * per;
+  const last = Math.min(Math.max(1, Math.ceil(size / cs)), first + per);
+  const start = first * cs;
+  return { first, last, start, len: Math.min(size, last * cs) - start };
+}
+
 /** Makes every batch of `job` claimed: a worker on it stops after its current batch. */
 export function stopJob(job: HashJob): void {
   Atomics.store(new Int32Array(job.next), 0, job.batches);

@@ -9,7 +9,7 @@ import type { Blake3 } from '@wraith/core';
 import { WraithError } from '@wraith/core/errors';
 import { loadNativeChecked } from '@wraith/blake3/native';
 import { holeChunks, skipHole } from './hash-holes.js';
-import type { HashJob, HashReady, HashReply } from './hash-jobs.js';
+import { batchSpan, type HashJob, type HashReady, type HashReply } from './hash-jobs.js';
 import { sourceLeaf } from './source-leaf.js';
 
 // The native backend alone loads in a few ms; the package index (the engine, WebAssembly) is
@@ -29,8 +29,7 @@ const tag = (workerData as { tag?: number } | null)?.tag ?? 2;
 let buf = Buffer.alloc(0);
 
 function run(job: HashJob): void {
-  const { fd, size, chunkSize: cs, per, batches } = job;
-  const n = Math.max(1, Math.ceil(size / cs));
+  const { fd, size, chunkSize: cs, batches } = job;
   const next = new Int32Array(job.next);
   const done = new Uint8Array(job.done);
   const leaves = new Uint8Array(job.leaves);
@@ -39,10 +38,7 @@ function run(job: HashJob): void {
       done[b] = tag;
       continue;
     }
-    const first = b * per;
-    const last = Math.min(n, first + per);
-    const start = first * cs;
-    const len = Math.min(size, last * cs) - start;
+    const { first, last, start, len } = batchSpan(job, b);
     if (buf.length < len) buf = Buffer.allocUnsafeSlow(len);
     const holes = holeChunks(job, b, hasher);
     if (holes === null) readFully(fd, buf, 0, len, start, size);
