@@ -163,7 +163,7 @@ describe('a changed file sent again', () => {
       expect(id).toBeDefined();
       const del = await fetch(`${admin.url}/v1/transfers/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin.token}` } });
       expect(del.status).toBe(200);
-      expect(await del.json()).toMatchObject({ state: 'cancelled', errors: [{ code: 'E_TRANSFER_CANCELLED' }] });
+      expect(await del.json()).toMatchObject({ state: 'cancelled', errors: [{ code: 'E_TRANSFER_CANCELLED', message: "stop.bin: cancelled by the receiver's operator" }] });
       expect(await pending).toMatchObject({ kind: 'rejected', code: 'E_TRANSFER_CANCELLED', byPeer: true });
       // It stays listed as cancelled, once; the file under the name is untouched and no partial is left.
       await new Promise((r) => setTimeout(r, 300));

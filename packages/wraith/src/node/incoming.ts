@@ -694,7 +694,7 @@ export class IncomingTransfers {
     if (prep !== undefined && !prep.cancelled && !this.rx.has(key)) {
       // Not accepted yet: refuse the offer; the preparation stops at its next step.
       prep.cancelled = true;
-      prep.entry = { ...prep.entry, state: 'cancelled', finishedMs: Date.now(), error: { code: 'E_TRANSFER_CANCELLED', message: CANCELLED_HERE } };
+      prep.entry = { ...prep.entry, state: 'cancelled', finishedMs: Date.now(), error: { code: 'E_TRANSFER_CANCELLED', message: `${prep.entry.name}: ${CANCELLED_HERE}` } };
       try {
         this.node.endpoint.reject(prep.session, prep.transferId, 'E_TRANSFER_CANCELLED', CANCELLED_HERE);
         this.node.driver.kick();
