@@ -297,6 +297,22 @@ describe('admin API: sending through the daemon', () => {
     expect(ms).toBeGreaterThan((((size - 512 * 1024) / 4e6) * 1000) * 0.9);
   });
 
+  it('POST with a dest (as `wraith send --dest`): it arrives below that directory; a dest that climbs out is a 400', async () => {
+    const src = join(sendRoot, 'placed.bin');
+    const sha = await writeRandomFile(src, 200_000);
+    const done = await sendAndWait(src, 'b', { dest: 'from-a/today/' });
+    expect(done, JSON.stringify(done)).toMatchObject({ state: 'completed', errors: [] });
+    expect(await sha256File(join(dB.output, 'from-a', 'today', 'placed.bin'))).toBe(sha);
+    const listBefore = (await api.req<{ transfers: Transfer[] }>('GET', '/v1/transfers')).body.transfers.length;
+    for (const dest of ['../up', '/abs', 'a//b']) {
+      const r = await api.req<{ error: { code: string; message: string } }>('POST', '/v1/transfers', { path: src, peer: 'b', dest });
+      expect(r.status, dest).toBe(400);
+      expect(r.body.error.code).toBe('E_API_VALIDATION');
+      expect(r.body.error.message).toContain(`invalid body: dest ${JSON.stringify(dest)}: `);
+    }
+    expect((await api.req<{ transfers: Transfer[] }>('GET', '/v1/transfers')).body.transfers.length).toBe(listBefore);
+  });
+
   it('a [peers] entry given by host name (localhost:PORT) is looked up when the send dials, and the file arrives', async () => {
     const src = join(sendRoot, 'by-name.bin');
     const sha = await writeRandomFile(src, 100_000);

@@ -2,7 +2,7 @@
  * Quick transfers between a daemon and `wraith send` on loopback, the set
  * that also runs on the JavaScript fallbacks (test/no-native.list, run with
  * WRAITH_NO_NATIVE=1): a file of a few MiB, a small tree with an empty file
- * and directory, a file the receiver already has, a conflicting name, IPv6
+ * and directory, a file the receiver already has, a conflicting name, --dest, IPv6
  * loopback, and both ends on the @noble crypto backend (`--crypto-backend noble`,
  * which loads it on demand). Every file is compared by sha256.
  */
@@ -176,6 +176,31 @@ describe('basic transfers', () => {
     expect(named.stderr).toContain('error[E_USAGE]: ');
     expect(named.stderr).toContain('cannot be sent: control characters are not allowed');
     expect(named.stderr, 'refused before the send began').not.toContain('sending ');
+  }, 180_000);
+
+  it('--dest puts a tree and a file below a directory of the download directory, made as needed; a bad --dest is exit 2 before any dial', async () => {
+    const base = await scope.tempDir('dest');
+    const root = join(base, 'set');
+    await mkdir(root);
+    await randomTree(root, { files: 12, maxSize: 40_000, dirs: 3, depth: 2 });
+    const one = await writeRandomFile(join(base, 'lone.bin'), 300_000);
+    const send = scope.send([root, join(base, 'lone.bin')], daemon.peer(), { home: tx, args: ['--dest', 'nightly/2026-11-24/'] });
+    const r = await send.result(120_000);
+    expect(r.code, send.describe()).toBe(0);
+    const at = join(daemon.output, 'nightly', '2026-11-24');
+    expect((await stat(join(daemon.output, 'nightly'))).mode & 0o777).toBe(0o700);
+    expect(await sha256File(join(at, 'lone.bin'))).toBe(one);
+    const src = new Map([...(await snapshotTree(base))].filter(([n]) => n === 'set' || n.startsWith('set/')));
+    const got = new Map([...(await snapshotTree(at))].filter(([n]) => n !== 'lone.bin'));
+    const diff = diffTrees(src, got, {});
+    expect(diff, diff.join('\n')).toEqual([]);
+    expect(r.events.filter((e) => e.type === 'file').map((e) => String(e['name'])).every((n) => n.startsWith('nightly/2026-11-24/'))).toBe(true);
+    expect(existsSync(join(daemon.output, 'lone.bin'))).toBe(false);
+
+    const bad = await scope.send([join(base, 'lone.bin')], daemon.peer(), { home: tx, json: false, args: ['--dest', '../up'] }).result(60_000);
+    expect(bad.code, bad.stderr).toBe(2);
+    expect(bad.stderr).toContain('error[E_USAGE]: --dest "../up": ".." components are not allowed');
+    expect(bad.stderr, 'refused before the send began').not.toContain('sending ');
   }, 180_000);
 
   it('on_conflict = "rename": other content under a taken name is stored as "name (1).ext", and the sender is told so', async () => {

@@ -59,6 +59,8 @@ export interface SendOptions extends NodeContext {
   readonly followSymlinks: boolean;
   /** --allow-growth: files that grow while sent (logs) go as they were when opened. */
   readonly allowGrowth?: boolean;
+  /** --dest: the directory below the receiver's download directory that everything goes into. */
+  readonly dest?: string;
   /** The first file's hashing, begun while the node loaded (EarlyHash.start); runSend owns it. */
   readonly earlyHash?: EarlyHash | null;
 }

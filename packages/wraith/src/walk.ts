@@ -59,6 +59,8 @@ export interface WalkOptions {
    * itself (a daemon's download directory inside it) grew under it while it was walked.
    */
   readonly bornBefore?: number;
+  /** A directory the names go under ("backups" makes "data/x" "backups/data/x"), from parseDest. */
+  readonly under?: string;
   /** @internal Read every directory through the thread pool, as on a network file system. */
   readonly threadPoolOnly?: boolean;
 }
@@ -154,8 +156,9 @@ export async function* walk(paths: readonly string[], opts: WalkOptions = {}): A
     } catch (e) {
       throw fsError('stat', root, e);
     }
-    const name = basename(root);
-    if (name === '') throw new WraithError('E_USAGE', 'cannot send "/" itself; name the directories under it');
+    const base = basename(root);
+    if (base === '') throw new WraithError('E_USAGE', 'cannot send "/" itself; name the directories under it');
+    const name = opts.under === undefined ? base : `${opts.under}/${base}`;
     if (st.isFile()) {
       const kind = await fsKind(root, st.dev);
       const refused = unsendableName(root, name);

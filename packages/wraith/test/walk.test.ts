@@ -91,6 +91,23 @@ describe.each([false, true])('walk (thread pool only: %s)', (poolOnly) => {
     expect(entries.map((e) => [e.name, e.size])).toEqual([['a.txt', 5], ['alias.txt', 5]]);
   });
 
+  it('under: every name goes below that directory; a name then too long for the receiver fails alone', async () => {
+    const { root, base } = makeTree();
+    const names = async (paths: string[], under: string, failed: string[] = []): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const e of walk(paths, { under, threadPoolOnly, onUnsendable: (_p, name, err) => failed.push(`${name.slice(under.length)} ${err.code}`) })) out.push(e.name);
+      return out;
+    };
+    expect(await names([join(root, 'a.txt'), join(root, 'sub')], 'in/2026')).toEqual(['in/2026/a.txt', 'in/2026/sub', 'in/2026/sub/deeper', 'in/2026/sub/deeper/b.bin']);
+    // 4019 bytes of directories: "a.txt" still fits the receiver's 4096, a 200-byte name does not.
+    const long = 'd'.repeat(200);
+    mkdirSync(join(base, long));
+    const failed: string[] = [];
+    const under = Array.from({ length: 20 }, () => long).join('/');
+    expect(await names([join(base, long), join(root, 'a.txt')], under, failed)).toEqual([`${under}/a.txt`]);
+    expect(failed).toEqual([`/${long}/ E_PATH_INVALID`]);
+  });
+
   it('streams: the first entry arrives before the walk ends', async () => {
     const { root } = makeTree();
     const it = walk([root]);

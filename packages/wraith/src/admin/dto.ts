@@ -168,6 +168,8 @@ export const StartTransferBody = Type.Object(
     rate: Type.Optional(Type.String({ minLength: 1, maxLength: 32 })),
     /** As `wraith send --allow-growth`: files that grow meanwhile (logs) go as they were when opened. */
     allow_growth: Type.Optional(Type.Boolean()),
+    /** As `wraith send --dest`: a directory below the receiver's download directory to put it in. */
+    dest: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   },
   { additionalProperties: false },
 );

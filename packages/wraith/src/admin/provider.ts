@@ -25,7 +25,7 @@ export interface AdminProvider {
    * (state "queued" or later), not when it finishes.
    */
   /** `rateBps`: a cap on the send's rate (bytes/s), or null. */
-  startTransfer(path: string, peerName: string, rateBps: number | null, allowGrowth?: boolean): Promise<TransferDto>;
+  startTransfer(path: string, peerName: string, rateBps: number | null, allowGrowth?: boolean, dest?: string): Promise<TransferDto>;
   /** DELETE /v1/transfers/:id: true when the transfer was running and is now cancelled. */
   cancel(id: string): boolean | Promise<boolean>;
   /** GET /v1/metrics: Prometheus text exposition (Stats.metrics()). */

@@ -150,9 +150,11 @@ export class DaemonAdminProvider implements AdminProvider {
     return this.transfers().find((t) => t.id === id) ?? null;
   }
 
-  async startTransfer(path: string, peerName: string, rateBps: number | null, allowGrowth = false): Promise<TransferDto> {
+  async startTransfer(path: string, peerName: string, rateBps: number | null, allowGrowth = false, dest?: string): Promise<TransferDto> {
     const peer = parsePeer(peerName, this.config.peers);
-    const rec: ApiSendRecord = { id: randomBytes(8).toString('hex'), path, peer: peerName, rate_bps: rateBps, allow_growth: allowGrowth, started_at: new Date().toISOString() };
+    const rec: ApiSendRecord = {
+      id: randomBytes(8).toString('hex'), path, peer: peerName, rate_bps: rateBps, allow_growth: allowGrowth, ...(dest !== undefined ? { dest } : {}), started_at: new Date().toISOString(),
+    };
     await this.saved.save(rec).catch((e: Error) =>
       this.log.warn({ transfer_id: rec.id, err: e.message }, 'this API send is not kept for a restart: a daemon restarted before it ends will not take it up'),
     );
@@ -260,6 +262,7 @@ export class DaemonAdminProvider implements AdminProvider {
       paths: [path],
       followSymlinks: false,
       allowGrowth,
+      ...(rec.dest !== undefined ? { dest: rec.dest } : {}),
       reconnectForMs: 60_000,
       rateBps,
       chunkSize: this.opts.config.transfer.chunk_size,

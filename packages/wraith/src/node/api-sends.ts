@@ -6,6 +6,7 @@
  */
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseDest } from '../dest.js';
 import { writeFileAtomic } from '../fsutil.js';
 
 export interface ApiSendRecord {
@@ -16,10 +17,20 @@ export interface ApiSendRecord {
   readonly peer: string;
   readonly rate_bps: number | null;
   readonly allow_growth: boolean;
+  /** `dest` of the request (checked with parseDest), when it had one. */
+  readonly dest?: string;
   readonly started_at: string;
 }
 
 const ID = /^[0-9a-f]{16}$/;
+
+function validDest(dest: string): boolean {
+  try {
+    return parseDest(dest) === dest;
+  } catch {
+    return false;
+  }
+}
 
 function parse(text: string): ApiSendRecord | null {
   let v: unknown;
@@ -32,6 +43,7 @@ function parse(text: string): ApiSendRecord | null {
   if (typeof v !== 'object' || v === null) return null;
   if (typeof r.id !== 'string' || !ID.test(r.id) || typeof r.path !== 'string' || typeof r.peer !== 'string') return null;
   if (!(r.rate_bps === null || (typeof r.rate_bps === 'number' && r.rate_bps > 0)) || typeof r.allow_growth !== 'boolean' || typeof r.started_at !== 'string') return null;
+  if (r.dest !== undefined && (typeof r.dest !== 'string' || !validDest(r.dest))) return null;
   return r as ApiSendRecord;
 }
 

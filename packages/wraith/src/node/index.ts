@@ -302,6 +302,7 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
       paths: opts.paths,
       followSymlinks: opts.followSymlinks,
       allowGrowth: opts.allowGrowth === true,
+      ...(opts.dest !== undefined ? { dest: opts.dest } : {}),
       reconnectForMs: opts.reconnectForMs,
       rateBps: opts.rateBps,
       chunkSize: config.transfer.chunk_size,

@@ -70,6 +70,8 @@ export interface OutgoingOptions {
    * with a warning; without it that fails with E_SOURCE_CHANGED.
    */
   allowGrowth?: boolean;
+  /** The directory below the receiver's download directory that everything goes into (`--dest`). */
+  dest?: string;
   reconnectForMs: number;
   rateBps: number | null;
   chunkSize: number;
@@ -206,6 +208,7 @@ export class OutgoingJob {
     const bornBefore = Date.now(); // compared with file birth times: the wall clock
     this.walker = walk(o.paths, {
       followSymlinks: o.followSymlinks,
+      ...(o.dest !== undefined ? { under: o.dest } : {}),
       bornBefore,
       // Like an unreadable file: that directory's contents fail, the rest goes (exit 7 at the end).
       onUnsendable: (_path, name, err) => this.fileFailed(name, err),

@@ -9,6 +9,7 @@ import { WraithError } from '@wraith/core';
 import { ErrorBodySchema, NoQuery, StartTransferBody, TransferIdParams, TransferSchema, TransfersListSchema } from '../dto.js';
 import type { AdminProvider } from '../provider.js';
 import { resolveSendPath } from '../send-roots.js';
+import { parseDest } from '../../dest.js';
 import { RATE_EXPECTED, parseRate } from '../../units.js';
 
 export interface TransferRoutesOptions {
@@ -43,10 +44,16 @@ export async function transferRoutes(instance: FastifyInstance, opts: TransferRo
     '/transfers',
     { schema: { body: StartTransferBody, querystring: NoQuery, response: { 201: TransferSchema, ...errors } } },
     async (request, reply) => {
-      const { path, peer, rate, allow_growth: allowGrowth = false } = request.body;
+      const { path, peer, rate, allow_growth: allowGrowth = false, dest } = request.body;
       const rateBps = rate === undefined ? null : parseRate(rate);
       if (rateBps === null && rate !== undefined) {
         throw new WraithError('E_API_VALIDATION', `invalid body: rate: expected ${RATE_EXPECTED}, found ${JSON.stringify(rate)}`);
+      }
+      let under: string | undefined;
+      try {
+        under = dest === undefined ? undefined : parseDest(dest, 'dest');
+      } catch (e) {
+        throw new WraithError('E_API_VALIDATION', `invalid body: ${(e as Error).message}`);
       }
       const roots = provider.sendRoots();
       if (roots.length === 0) {
@@ -56,8 +63,8 @@ export async function transferRoutes(instance: FastifyInstance, opts: TransferRo
         throw new WraithError('E_PEER_UNKNOWN', `no [peers.${peer}] entry in the config`, { peer });
       }
       const real = await resolveSendPath(path, roots);
-      request.log.info({ path: real, peer, rate_bps: rateBps, allow_growth: allowGrowth }, 'admin: transfer requested');
-      const t = await provider.startTransfer(real, peer, rateBps, allowGrowth);
+      request.log.info({ path: real, peer, rate_bps: rateBps, allow_growth: allowGrowth, ...(under !== undefined ? { dest: under } : {}) }, 'admin: transfer requested');
+      const t = await provider.startTransfer(real, peer, rateBps, allowGrowth, under);
       return reply.code(201).header('location', `/v1/transfers/${encodeURIComponent(t.id)}`).send(t);
     },
   );

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { EXIT_CODES, WraithError } from '@wraith/core';
 import { fsError } from '../../fsutil.js';
 import { unsendablePath } from '../../walk.js';
+import { parseDest } from '../../dest.js';
 import { formatAddr, parseAddr, parsePeer } from '../../peer.js';
 import { acquireDaemonLock, lockDownloadDir, type DownloadDirLock } from '../../home/lock.js';
 import { loadIdentity } from '../../home/identity.js';
@@ -42,7 +43,7 @@ export interface RunOpts {
   [k: string]: unknown;
 }
 
-export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean };
+export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean; dest?: string };
 
 /** A UI that also remembers the transfer id, so a fatal error line can carry it. */
 function tracking(ui: TransferUi, state: CliState): TransferUi {
@@ -269,6 +270,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   if (reconnectForMs === null) {
     throw new WraithError('E_USAGE', `--reconnect-for: expected a duration like 30s, 5m or 1h, found ${JSON.stringify(opts.reconnectFor)}`);
   }
+  const dest = opts.dest === undefined ? undefined : parseDest(opts.dest);
   for (const p of paths) {
     const st = await stat(p).catch((e: unknown) => {
       if (p === '-' && (e as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -318,6 +320,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
         reconnectForMs,
         followSymlinks: opts.followSymlinks === true,
         allowGrowth: opts.allowGrowth === true,
+        ...(dest !== undefined ? { dest } : {}),
         earlyHash,
       },
       ui,
