@@ -2,7 +2,7 @@
  * Quick transfers between a daemon and `wraith send` on loopback, the set
  * that also runs on the JavaScript fallbacks (test/no-native.list, run with
  * WRAITH_NO_NATIVE=1): a file of a few MiB, a small tree with an empty file
- * and directory, a file the receiver already has, a conflicting name, --dest, IPv6
+ * and directory, a file the receiver already has, a conflicting name, --dest, --quiet, IPv6
  * loopback, and both ends on the @noble crypto backend (`--crypto-backend noble`,
  * which loads it on demand). Every file is compared by sha256.
  */
@@ -202,6 +202,25 @@ describe('basic transfers', () => {
     expect(bad.stderr).toContain('error[E_USAGE]: --dest "../up": ".." components are not allowed');
     expect(bad.stderr, 'refused before the send began').not.toContain('sending ');
   }, 180_000);
+
+  it('--quiet prints nothing when all went well (exit 0); otherwise only the errors and the last line', async () => {
+    const base = await scope.tempDir('quiet');
+    const root = join(base, 'hush');
+    await mkdir(root);
+    const sha = await writeRandomFile(join(root, 'a.bin'), 200_000);
+    const ok = await scope.send([root], daemon.peer(), { home: tx, json: false, args: ['--quiet'] }).result(60_000);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toBe('');
+    expect(await sha256File(join(daemon.output, 'hush', 'a.bin'))).toBe(sha);
+    await writeFile(join(root, 'tab\there'), 'x');
+    const bad = await scope.send([root], daemon.peer(), { home: tx, json: false, args: ['-q'] }).result(60_000);
+    expect(bad.code, bad.stderr).toBe(6);
+    expect(bad.stderr.trim().split('\n').filter((l) => !l.startsWith('  hint: '))).toEqual([
+      `error[E_PATH_INVALID]: ${root}/tab\\x09here: the name "hush/tab\\there" cannot be sent: control characters are not allowed`,
+      'not complete: 1 error above (E_PATH_INVALID); everything else was sent',
+    ]);
+  }, 120_000);
 
   it('on_conflict = "rename": other content under a taken name is stored as "name (1).ext", and the sender is told so', async () => {
     const renaming = await scope.daemon({ home: await scope.home('rename'), args: ['--on-conflict', 'rename'], adminListen: '127.0.0.1:0' });

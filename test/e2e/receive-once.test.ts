@@ -13,9 +13,9 @@ const MiB = 1024 * 1024;
 const scope = new Scope('receive-once');
 afterAll(() => scope.dispose());
 
-async function receiver(home: TestHome, output: string): Promise<{ proc: WraithProc; peer: string }> {
+async function receiver(home: TestHome, output: string, extra: string[] = []): Promise<{ proc: WraithProc; peer: string }> {
   const port = await freeUdpPort();
-  const proc = scope.spawn(['receive', '--once', '--output', output, '--bind', `127.0.0.1:${port}`, '--auto-accept', '--min-free', '0', '--no-progress'], { home, name: 'receive' });
+  const proc = scope.spawn(['receive', '--once', '--output', output, '--bind', `127.0.0.1:${port}`, '--auto-accept', '--min-free', '0', '--no-progress', ...extra], { home, name: 'receive' });
   await proc.until(() => proc.stderr.includes('wraith receiving as'), 20_000, 'the receiving line');
   return { proc, peer: `${home.peerId}@127.0.0.1:${port}` };
 }
@@ -38,6 +38,18 @@ describe('receive --once', () => {
     const last = rx.proc.stderr.trimEnd().split('\n').at(-1);
     expect(last).toMatch(new RegExp(`^done: ${tree.files.length} files, [0-9.]+ [KM]iB received; ${tree.dirs.length + 1} directories$`));
   }, 180_000);
+
+  it('--quiet: the receiving line (where to send), then nothing for a clean run; exit 0', async () => {
+    const out = await scope.tempDir('out');
+    const rx = await receiver(await scope.home('rxq'), out, ['--quiet']);
+    const src = join(await scope.tempDir('srcq'), 'q.bin');
+    const sha = await writeRandomFile(src, 500_000);
+    const send = await scope.send([src], rx.peer, { home: await scope.home('txq') }).result(120_000);
+    expect(send.code, send.stderr).toBe(0);
+    expect(await rx.proc.waitExit(20_000)).toEqual({ code: 0, signal: null });
+    expect(await sha256File(join(out, 'q.bin'))).toBe(sha);
+    expect(rx.proc.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^wraith receiving as [0-9a-f]{64}@127\.0\.0\.1:\d+$/)]);
+  }, 120_000);
 
   it('a second sender that connects while the first is sending is served to its end; then it exits 0', async () => {
     const out = await scope.tempDir('out2');

@@ -131,6 +131,25 @@ describe('human output', () => {
     expect(err.text).toBe('');
   });
 
+  it('--quiet: on a TTY too, only warnings and errors; NDJSON is unchanged', () => {
+    const tty = Object.assign(new MemStream(), { isTTY: true, columns: 100 });
+    const ui = createUi({ json: false, progress: true, quiet: true, stdout: new MemStream(), stderr: tty, now: () => T0 });
+    ui.started({ transfer_id: 't', direction: 'send', peer: 'p@h:1', files: 2, bytes_total: 2048 });
+    ui.progress({ transfer_id: 't', bytes_total: 2048, bytes_done: 1024, rate_bps: 125_000_000, eta_s: 65 });
+    ui.file({ transfer_id: 't', name: 'a.bin', status: 'sent', kind: 'file', bytes: 1024, root: null });
+    ui.completed({ transfer_id: 't', payload_bytes_sent: 2048, bytes_retransmitted: 0, bytes_skipped_resume: 0, bytes_already_present: 0, root: 'ab' });
+    ui.close();
+    expect(tty.text).toBe('');
+    ui.warning({ transfer_id: 't', code: null, message: 'a symlink was skipped' });
+    ui.error(new WraithError('E_NO_SPACE', 'disk full'), 't');
+    ui.close();
+    expect(tty.text).toMatch(/^warning: a symlink was skipped\nerror\[E_NO_SPACE\]: disk full\n  hint: [^\n]+\n$/);
+    const out = new MemStream();
+    const json = createUi({ json: true, progress: true, quiet: true, stdout: out, stderr: new MemStream() });
+    json.file({ transfer_id: 't', name: 'a.bin', status: 'sent', kind: 'file', bytes: 1024, root: null });
+    expect(out.lines()).toHaveLength(1);
+  });
+
   it('draws the bar with bytes, rate and ETA, and prints lines above it', () => {
     const tty = Object.assign(new MemStream(), { isTTY: true, columns: 120, cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
     const ui = new ProgressBarUi(tty);

@@ -8,6 +8,11 @@ export interface UiChoice {
   readonly json: boolean;
   /** false with --no-progress: no bar, no progress lines (files and the summary still print). */
   readonly progress: boolean;
+  /**
+   * --quiet: no start line, progress, file lines or closing summary, so a run from cron prints
+   * nothing when all went well; warnings and errors still print. No effect on NDJSON.
+   */
+  readonly quiet?: boolean;
   /** NDJSON goes here (stdout). */
   readonly stdout: OutStream;
   /** Human output goes here (stderr). */
@@ -17,6 +22,11 @@ export interface UiChoice {
 
 export function createUi(c: UiChoice): TransferUi {
   if (c.json) return new NdjsonUi(c.stdout, c.now !== undefined ? { now: c.now } : {});
+  if (c.quiet === true) {
+    const plain = new PlainUi(c.stderr, c.now !== undefined ? { now: c.now } : {});
+    const none = (): void => undefined;
+    return { ...forwarding(plain), started: none, progress: none, file: none, completed: none };
+  }
   const ui: TransferUi = c.stderr.isTTY === true && c.progress ? new ProgressBarUi(c.stderr) : new PlainUi(c.stderr, c.now !== undefined ? { now: c.now } : {});
   if (!c.progress) {
     return { ...forwarding(ui), progress: () => undefined };

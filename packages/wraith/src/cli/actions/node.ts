@@ -43,7 +43,7 @@ export interface RunOpts {
   [k: string]: unknown;
 }
 
-export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean; dest?: string };
+export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean; dest?: string; quiet?: boolean };
 
 /** A UI that also remembers the transfer id, so a fatal error line can carry it. */
 function tracking(ui: TransferUi, state: CliState): TransferUi {
@@ -224,7 +224,7 @@ export async function daemon(opts: RunOpts, cmd: Command, io: CliIo, state: CliS
   }
 }
 
-export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, io: CliIo, state: CliState): Promise<void> {
+export async function receive(opts: RunOpts & { once?: boolean; quiet?: boolean }, cmd: Command, io: CliIo, state: CliState): Promise<void> {
   const { home, config, log, identity, release, followDir } = await openReceiver(opts, cmd, io, state, true);
   const shutdown = watchShutdown(io, { onHup: () => log.reopen(), foreground: true });
   let dirTaken: WraithError | null = null;
@@ -232,7 +232,8 @@ export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, 
     dirTaken = e;
     shutdown.stop('download directory taken');
   });
-  const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr }), state);
+  const quiet = opts.quiet === true;
+  const ui = tracking(createUi({ json: state.json, progress: opts.progress !== false, quiet, stdout: io.stdout, stderr: io.stderr }), state);
   let result: ReceiveResult | null = null;
   // A receive can run for days: after each burst of files it gives memory back, as the daemon does.
   const stats = new Stats();
@@ -249,7 +250,8 @@ export async function receive(opts: RunOpts & { once?: boolean }, cmd: Command, 
     stopTrim();
     ui.close();
     // The files' own lines are above; this says what the whole run took in.
-    if (result !== null && !state.json) io.stderr.write(`${receiveSummary(result)}\n`);
+    const clean = result !== null && result.errors.length === 0 && result.interrupted === 0;
+    if (result !== null && !state.json && !(quiet && clean)) io.stderr.write(`${receiveSummary(result)}\n`);
     shutdown.dispose();
     await release();
     log.flush();
@@ -289,7 +291,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   const log = makeLog(loaded, io, { interactive: true, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
   const identity = await loadIdentity(config.node.identity_file);
   const shutdown = watchShutdown(io, { onHup: () => log.reopen(), foreground: true });
-  const base = createUi({ json: state.json, progress: opts.progress !== false, stdout: io.stdout, stderr: io.stderr });
+  const base = createUi({ json: state.json, progress: opts.progress !== false, quiet: opts.quiet === true, stdout: io.stdout, stderr: io.stderr });
   const limited = state.json ? null : limitRepeats(base);
   const ui = tracking(limited ?? base, state);
   // A worker hashes the first big file while the engine loads and the node starts: the root

@@ -45,8 +45,9 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
         .option('--config <FILE>', 'config file (default: <home>/config.toml when present)')
         .option('--verbose', 'log at debug level')
         .option('--json', 'print NDJSON events on stdout')
-        .option('--no-progress', 'no progress bar or progress lines'),
-    ).action(async (opts: RunOpts & { once?: boolean }, cmd: Command) => (await actions()).receive(opts, cmd, io, state)),
+        .option('--no-progress', 'no progress bar or progress lines')
+        .option('-q, --quiet', 'print only warnings and errors (and the summary when not all went well)'),
+    ).action(async (opts: RunOpts & { once?: boolean; quiet?: boolean }, cmd: Command) => (await actions()).receive(opts, cmd, io, state)),
     ['wraith receive --output ./incoming --once', 'wraith receive --output /srv/in --bind 0.0.0.0:40000 --trusted-peers <id>'],
   );
 
@@ -66,7 +67,8 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
         .option('--config <FILE>', 'config file (default: <home>/config.toml when present)')
         .option('--verbose', 'log at debug level')
         .option('--json', 'print NDJSON events on stdout (schema: docs/CLI.md)')
-        .option('--no-progress', 'no progress bar or progress lines'),
+        .option('--no-progress', 'no progress bar or progress lines')
+        .option('-q, --quiet', 'print only warnings and errors (and the last line when not all went well)'),
       SEND_SECTIONS,
     ).action(async (paths: string[], opts: SendOpts, cmd: Command) => (await actions()).send(paths, opts, cmd, io, state)),
     [
