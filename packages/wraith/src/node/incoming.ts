@@ -463,6 +463,9 @@ export class IncomingTransfers {
   /** The leaf row of an offer, asked of its sender; null when none comes (the offer or session ended, or too slow). */
   private leavesOf(session: number, transferId: number): Promise<Uint8Array | null> {
     const k = key(session, transferId);
+    // A session that closed while the offer was being opened still takes the request (it drains),
+    // but its `closed` event, which wakes the waits, has passed: this one would sit out the stall timer.
+    if (!this.node.endpoint.sessionOpen(session)) return Promise.resolve(null);
     try {
       this.node.endpoint.requestLeaves(session, transferId);
     } catch (err) {
