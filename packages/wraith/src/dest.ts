@@ -5,14 +5,12 @@
  * every file; the receiver checks each name again and creates the directories it needs.
  */
 import { WraithError } from '@wraith/core';
-import { validateRelativeName } from './store/names.js';
+import { nameRefusal } from './store/names.js';
 
 export function parseDest(value: string, what = '--dest'): string {
   const dest = value.replace(/\/+$/, ''); // "backups/" means "backups"
-  try {
-    validateRelativeName(dest);
-  } catch (e) {
-    const why = (e as Error).message.replace(/^received name .* refused: /s, '');
+  const why = nameRefusal(dest);
+  if (why !== null) {
     throw new WraithError('E_USAGE', `${what} ${JSON.stringify(value)}: ${why}`, { dest: value },
       'name a directory relative to the receiver\'s download directory, such as backups/2026-11');
   }

@@ -18,7 +18,7 @@ import { basename, join, resolve } from 'node:path';
 import { WraithError } from '@wraith/core';
 import { fsKinds, type FsKindOf } from './fs-kind.js';
 import { fsError } from './fsutil.js';
-import { validateRelativeName } from './store/names.js';
+import { nameRefusal } from './store/names.js';
 
 export interface WalkEntry {
   readonly kind: 'file' | 'dir';
@@ -110,12 +110,8 @@ function entry(kind: 'file' | 'dir', path: string, name: string, st: Stats): Wal
  * the name itself is what the receiver turns away.
  */
 export function unsendableName(path: string, rel: string): WraithError | null {
-  try {
-    validateRelativeName(rel);
-    return null;
-  } catch (e) {
-    return nameRefused(path, rel, (e as Error).message.replace(/^received name .* refused: /s, ''));
-  }
+  const why = nameRefusal(rel);
+  return why === null ? null : nameRefused(path, rel, why);
 }
 
 function nameRefused(path: string, rel: string, why: string): WraithError {

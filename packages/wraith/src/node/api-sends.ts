@@ -6,7 +6,7 @@
  */
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseDest } from '../dest.js';
+import { nameRefusal } from '../store/names.js';
 import { writeFileAtomic } from '../fsutil.js';
 
 export interface ApiSendRecord {
@@ -24,13 +24,6 @@ export interface ApiSendRecord {
 
 const ID = /^[0-9a-f]{16}$/;
 
-function validDest(dest: string): boolean {
-  try {
-    return parseDest(dest) === dest;
-  } catch {
-    return false;
-  }
-}
 
 function parse(text: string): ApiSendRecord | null {
   let v: unknown;
@@ -43,7 +36,7 @@ function parse(text: string): ApiSendRecord | null {
   if (typeof v !== 'object' || v === null) return null;
   if (typeof r.id !== 'string' || !ID.test(r.id) || typeof r.path !== 'string' || typeof r.peer !== 'string') return null;
   if (!(r.rate_bps === null || (typeof r.rate_bps === 'number' && r.rate_bps > 0)) || typeof r.allow_growth !== 'boolean' || typeof r.started_at !== 'string') return null;
-  if (r.dest !== undefined && (typeof r.dest !== 'string' || !validDest(r.dest))) return null;
+  if (r.dest !== undefined && (typeof r.dest !== 'string' || nameRefusal(r.dest) !== null)) return null;
   return r as ApiSendRecord;
 }
 

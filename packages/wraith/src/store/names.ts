@@ -40,6 +40,16 @@ export function validateRelativeName(name: string): string[] {
   return parts;
 }
 
+/** Why the receiver would refuse `name` ("control characters are not allowed"), or null when it takes it. */
+export function nameRefusal(name: string): string | null {
+  try {
+    validateRelativeName(name);
+    return null;
+  } catch (e) {
+    return (e as Error).message.replace(/^received name .* refused: /s, '');
+  }
+}
+
 export function isPartialName(base: string): boolean {
   return PARTIAL_RE.test(base);
 }
