@@ -38,7 +38,7 @@ async function until(pred: () => Promise<boolean>, ms: number, what: string): Pr
   }
 }
 
-it('an API send interrupted by a restart goes on under its id and resumes; one whose path left send_roots is dropped with a warning', async () => {
+it('an API send interrupted by a restart goes on under its id and resumes (into its dest); one whose path left send_roots is dropped with a warning', async () => {
   const [homeA, homeB] = await Promise.all([scope.home('a'), scope.home('b')]);
   const dB = await scope.daemon({ home: homeB, name: 'daemon-b' });
   const root = await scope.tempDir('root');
@@ -53,7 +53,7 @@ it('an API send interrupted by a restart goes on under its id and resumes; one w
   const post = await fetch(`${first.admin.url}/v1/transfers`, {
     method: 'POST',
     headers: { authorization: `Bearer ${first.admin.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ path: src, peer: 'b', rate: '8M' }),
+    body: JSON.stringify({ path: src, peer: 'b', rate: '8M', dest: 'kept/dir' }),
   });
   expect(post.status).toBe(201);
   const { id, started_at } = (await post.json()) as Transfer;
@@ -74,7 +74,9 @@ it('an API send interrupted by a restart goes on under its id and resumes; one w
   await until(async () => (await transfer(second.admin, id)).state === 'completed', 60_000, 'completed after the restart');
   const t = await transfer(second.admin, id);
   expect(t.started_at).toBe(started_at);
-  expect(await sha256File(join(dB.output, 'big.bin'))).toBe(sent);
+  // Under its dest still: a send taken up without it would have begun big.bin anew at the top.
+  expect(await sha256File(join(dB.output, 'kept', 'dir', 'big.bin'))).toBe(sent);
+  expect(existsSync(join(dB.output, 'big.bin'))).toBe(false);
   const lines = second.daemon.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(lines.find((l) => l['msg'] === 'taking up an API send that a restart interrupted')).toMatchObject({ transfer_id: id, path: src, peer: 'b' });
   expect(lines.find((l) => l['msg'] === 'an API send that a restart interrupted is not taken up')).toMatchObject({ transfer_id: stray, code: 'E_ADMIN_PATH_OUTSIDE' });
