@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 interface Violation {
   file: string;
   line: number;
@@ -145,7 +145,10 @@ describe('rule (d): transport-compliance.ts is exempt from (a) and (b)', () => {
 });
 
 describe('the lint script', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lint-core-'));
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lint-core-'));
+  });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('prints file:line: rule: text and exits 1 on violations, 0 on a clean tree', () => {

@@ -15,7 +15,11 @@ import { REPO_ROOT } from '../../../test/support/prereq.js';
 
 const RECORDER = join(REPO_ROOT, 'packages', 'wraith', 'test', 'fixtures', 'record-modules.mjs');
 const NOBLE = /\/node_modules\/@noble\//;
-const dir = mkdtempSync(join(tmpdir(), 'wraith-no-noble-'));
+// Made when the tests run, not when the file is collected (`vitest list` runs no afterAll).
+let dir = '';
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'wraith-no-noble-'));
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** `tsc -b packages/blake3` (which builds core too) when either dist/ is older than its src/. */
