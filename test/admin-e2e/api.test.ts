@@ -24,6 +24,7 @@ interface Transfer {
   peer_id: string;
   peer_name: string | null;
   path: string;
+  dest: string | null;
   state: string;
   bytes_done: number;
   bytes_total: number | null;
@@ -248,7 +249,7 @@ describe('admin API: sending through the daemon', () => {
       expect(t.bytes_done).toBeLessThanOrEqual(SIZE);
       if (t.bytes_total !== null) expect(t.bytes_total).toBe(SIZE);
     }
-    expect(done).toMatchObject({ bytes_done: SIZE, bytes_total: SIZE, files_done: 1, files_total: 1, errors: [], eta_s: null, rate_limit_bps: null });
+    expect(done).toMatchObject({ bytes_done: SIZE, bytes_total: SIZE, files_done: 1, files_total: 1, errors: [], eta_s: null, rate_limit_bps: null, dest: null });
     expect(Date.parse(done.finished_at ?? '')).toBeGreaterThanOrEqual(Date.parse(done.started_at));
     expect(await sha256File(join(dB.output, 'report.bin'))).toBe(sha);
 
@@ -301,7 +302,7 @@ describe('admin API: sending through the daemon', () => {
     const src = join(sendRoot, 'placed.bin');
     const sha = await writeRandomFile(src, 200_000);
     const done = await sendAndWait(src, 'b', { dest: 'from-a/today/' });
-    expect(done, JSON.stringify(done)).toMatchObject({ state: 'completed', errors: [] });
+    expect(done, JSON.stringify(done)).toMatchObject({ state: 'completed', errors: [], dest: 'from-a/today' });
     expect(await sha256File(join(dB.output, 'from-a', 'today', 'placed.bin'))).toBe(sha);
     const listBefore = (await api.req<{ transfers: Transfer[] }>('GET', '/v1/transfers')).body.transfers.length;
     for (const dest of ['../up', '/abs', 'a//b']) {

@@ -21,6 +21,7 @@ interface Transfer {
   id: string;
   state: string;
   bytes_done: number;
+  dest: string | null;
   started_at: string;
 }
 
@@ -74,6 +75,7 @@ it('an API send interrupted by a restart goes on under its id and resumes (into 
   await until(async () => (await transfer(second.admin, id)).state === 'completed', 60_000, 'completed after the restart');
   const t = await transfer(second.admin, id);
   expect(t.started_at).toBe(started_at);
+  expect(t.dest).toBe('kept/dir');
   // Under its dest still: a send taken up without it would have begun big.bin anew at the top.
   expect(await sha256File(join(dB.output, 'kept', 'dir', 'big.bin'))).toBe(sent);
   expect(existsSync(join(dB.output, 'big.bin'))).toBe(false);

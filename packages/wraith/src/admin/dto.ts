@@ -85,6 +85,8 @@ export const TransferSchema = Type.Object({
   peer_name: Nullable(Type.String()),
   /** The local source (send) or destination (receive) path. */
   path: Nullable(Type.String()),
+  /** A send's `dest`: the directory below the receiver's download directory it goes into; null: none, and on receives. */
+  dest: Nullable(Type.String()),
   state: Type.Union([
     Type.Literal('queued'),
     Type.Literal('connecting'),

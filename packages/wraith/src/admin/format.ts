@@ -90,7 +90,7 @@ export function formatTransfers(list: readonly TransferDto[], all = false): stri
       t.state === 'running' ? humanRate(t.rate_bps) : '-',
       t.eta_s === null || t.state !== 'running' ? '-' : humanDuration(t.eta_s),
       // A received file's name comes from the peer: it must not drive the terminal.
-      t.path === null ? '-' : printable(t.path),
+      (t.path === null ? '-' : printable(t.path)) + (t.dest === null ? '' : ` (to ${printable(t.dest)}/)`),
     ]),
   ) + more;
 }

@@ -13,6 +13,7 @@ export function transferDto(over: Partial<TransferDto> = {}): TransferDto {
     peer_id: PEER_A,
     peer_name: 'alpha',
     path: '/srv/out/file.bin',
+    dest: null,
     state: 'running',
     phase: null,
     bytes_done: 1_048_576,

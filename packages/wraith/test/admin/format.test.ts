@@ -32,6 +32,13 @@ describe('formatTransfers', () => {
     expect(text).not.toMatch(/[\u009b\u202e]/);
   });
 
+  it("shows a send's dest after its path", () => {
+    const text = formatTransfers([transferDto({ id: 't-1', path: '/srv/a.bin', dest: 'nightly/x' }), transferDto({ id: 't-2', path: '/srv/b.bin' })]);
+    const row = (id: string): string => text.split('\n').find((l) => l.startsWith(id)) ?? '';
+    expect(row('t-1')).toMatch(/ \/srv\/a\.bin \(to nightly\/x\/\)$/);
+    expect(row('t-2')).toMatch(/ \/srv\/b\.bin$/);
+  });
+
   it('shows every running transfer and the newest finished ones; --all shows the rest', () => {
     const at = (min: number): string => new Date(Date.UTC(2024, 0, 1, 0, min)).toISOString();
     const finished = Array.from({ length: FINISHED_SHOWN + 5 }, (_, i) =>
