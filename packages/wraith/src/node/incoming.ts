@@ -12,6 +12,7 @@ import { verifyHeld } from './verify-held.js';
 import { copyMatchingChunks, holdZeros, reuseCandidates } from './reuse-basis.js';
 import { fdClose } from '../store/fdio.js';
 import { OpenSlots } from '../store/open-slots.js';
+import { refusesWrites } from '../store/read-only.js';
 
 /** Files at least this big say "receiving" at info level when they start; smaller ones at debug. */
 const RECEIVING_INFO_BYTES = 1 << 20;
@@ -119,6 +120,8 @@ export class IncomingTransfers {
   private readonly rx = new Map<string, Rx>();
   /** Sessions ended by a refusal that holds for every file (download directory gone or read-only). */
   private readonly endedWide = new Set<number>();
+  /** Receives whose write or sync failed: failWrite answers once. */
+  private readonly failingWrites = new WeakSet<Rx>();
   /** Failed receives still letting go of their partial (fail() under way), and when they are done. */
   private readonly releasing = new Map<Rx, Promise<void>>();
   /** Offers being opened, by name and content: one at a time (see onOffer). */
@@ -191,7 +194,7 @@ export class IncomingTransfers {
         return;
       case 'chunk_verified': {
         const r = this.rx.get(key(e.session, e.transferId));
-        if (!r || r.failed) return;
+        if (!r || this.stopped(r)) return;
         r.queue.push({ index: e.index, offset: e.offset, bytes: e.bytes, leaf: e.leaf, zero: e.zero });
         void this.pump(r);
         return;
@@ -534,10 +537,10 @@ export class IncomingTransfers {
 
   /** Writes queued chunks in batches, syncs, and installs when everything is in. */
   private async pump(r: Rx): Promise<void> {
-    if (r.writing || r.failed) return;
+    if (r.writing || this.stopped(r)) return;
     r.writing = true;
     try {
-      while (r.queue.length > 0 && !r.failed) {
+      while (r.queue.length > 0 && !this.stopped(r)) {
         const batch = r.queue.splice(0, 64);
         if (r.file) {
           const file = r.file;
@@ -563,7 +566,7 @@ export class IncomingTransfers {
             r.file.noteLeaf(c.index, c.leaf);
           }
         }
-        if (r.failed) break; // fail() saves what this batch wrote
+        if (this.stopped(r)) break; // fail() saves what this batch wrote
         // Written (in the page cache): flow control may move on at once. What a resume may
         // trust ("held") is only what a later sync made durable (see sync()).
         this.written(r, batch);
@@ -573,13 +576,18 @@ export class IncomingTransfers {
         else if (r.unsyncedBytes >= SYNC_BYTES) void this.sync(r).catch((err) => void this.failWrite(r, err));
         else this.armSync(r);
       }
-      if (r.received && !r.failed && r.queue.length === 0) await this.finish(r);
+      if (r.received && !this.stopped(r) && r.queue.length === 0) await this.finish(r);
     } catch (err) {
       await this.failWrite(r, err);
     } finally {
       r.writing = false;
     }
-    if (r.queue.length > 0 && !r.failed) void this.pump(r);
+    if (r.queue.length > 0 && !this.stopped(r)) void this.pump(r);
+  }
+
+  /** Failed, or failing (its write error being looked into): nothing more is written. */
+  private stopped(r: Rx): boolean {
+    return r.failed || this.failingWrites.has(r);
   }
 
   private armSync(r: Rx): void {
@@ -719,11 +727,17 @@ export class IncomingTransfers {
    * gone, and the sender stops instead of sending the rest of its tree to be refused.
    */
   private async failWrite(r: Rx, err: unknown): Promise<void> {
+    // A write and a sync of one file can fail together: one answer (the check below takes a while).
+    if (this.failingWrites.has(r)) return;
+    this.failingWrites.add(r);
     const e = asWraith(err);
-    const readOnly = e.details?.['errnoName'] === 'EROFS' || (err as NodeJS.ErrnoException).code === 'EROFS';
+    const errno = e.details?.['errnoName'] ?? (err as NodeJS.ErrnoException).code;
+    // ext4 turning read-only fails what is in flight with EIO first.
+    const readOnly = errno === 'EROFS' || (errno === 'EIO' && await refusesWrites(this.store.downloadDir));
     const reason = readOnly ? `the receiver's download directory ${this.store.downloadDir} is on a file system now mounted read-only (EROFS): ${e.message}` : e.message;
     await this.fail(r, e.code, reason, true);
-    if (!readOnly) return;
+    // Another file of the session found it first: said and ended already.
+    if (!readOnly || this.endedWide.has(r.session)) return;
     this.log.error({ dir: this.store.downloadDir, err: e.message }, 'the download directory is on a read-only file system: no file can be received until it is remounted read-write (after an error: see the kernel log, fsck first)');
     const ep = this.node.endpoint;
     if (ep.hasSession(r.session)) {
