@@ -4,7 +4,8 @@
  * WRAITH_NO_NATIVE=1): a file of a few MiB, a small tree with an empty file
  * and directory, a file the receiver already has, a conflicting name, --dest, --quiet, IPv6
  * loopback, and both ends on the @noble crypto backend (`--crypto-backend noble`,
- * which loads it on demand). Every file is compared by sha256.
+ * which loads it on demand). Every file is compared by sha256; `wraith hash` of both copies of a
+ * tree gives the roots the send reported.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -81,6 +82,7 @@ describe('basic transfers', () => {
     await mkdir(root);
     await randomTree(root, { files: 60, maxSize: 70_000, dirs: 6, depth: 3 });
     await writeFile(join(root, 'empty'), '');
+    await writeRandomFile(join(root, 'three-chunks.bin'), 600_000); // its root depends on the chunk size
     await mkdir(join(root, 'nothing'));
     await chmod(join(root, 'nothing'), 0o705);
     await utimes(join(root, 'nothing'), 1_500_000_000, 1_500_000_000);
@@ -98,6 +100,21 @@ describe('basic transfers', () => {
     expect(kinds.get('small/empty')).toBe('file');
     expect(kinds.get('small/nothing')).toBe('dir');
     expect(kinds.get('small')).toBe('dir');
+
+    // `wraith hash` of either copy prints, for every file, the root the send reported.
+    const sent = r.events.filter((e) => e.type === 'file' && e['kind'] === 'file').map((e) => `${String(e['root'])}  ${String(e['name'])}`).sort();
+    expect(sent.length).toBeGreaterThan(60);
+    const here = await scope.run(['hash', root]);
+    const there = await scope.run(['hash', join(daemon.output, 'small')]);
+    expect(here.code, here.stderr).toBe(0);
+    expect(there.code, there.stderr).toBe(0);
+    expect(here.stdout.trim().split('\n').sort()).toEqual(sent);
+    expect(there.stdout).toBe(here.stdout);
+    // The receiver logs it too, for a check later.
+    const logged = daemon.stderr.split('\n').filter((l) => l.includes('"msg":"file received"')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['name'] === 'small/three-chunks.bin');
+    expect(`${String(logged?.['root'])}  small/three-chunks.bin`).toBe(sent.find((l) => l.endsWith('  small/three-chunks.bin')));
+    const one = (await scope.run(['hash', '--json', join(daemon.output, 'small', 'empty')])).stdout.trim();
+    expect(JSON.parse(one)).toMatchObject({ type: 'hash', name: 'empty', bytes: 0, chunk_size: 262144, root: sent.find((l) => l.endsWith('  small/empty'))!.split(' ')[0] });
   }, 180_000);
 
   it('a file with an mtime before 1970 arrives, stamped 1970-01-01, with a warning (the wire carries no earlier time)', async () => {

@@ -114,8 +114,25 @@ export interface DemoResult {
   readonly verified: boolean;
 }
 
+/** `wraith hash`: what it reads, and how files are named as a send would name them. */
+export interface HashOptions {
+  readonly paths: readonly string[];
+  readonly chunkSize: number;
+  readonly followSymlinks: boolean;
+  readonly ioBackend: ResolvedConfig['io']['backend'];
+  readonly signal: AbortSignal;
+}
+
+export interface HashUi {
+  /** `name` as a send would offer it (the PATH's base name, then the path below it); `root` hex. */
+  file(e: { name: string; path: string; root: string; bytes: number }): void;
+  warning(message: string): void;
+  error(err: WraithError): void;
+}
+
 export interface NodeModule {
   startDaemon(opts: DaemonOptions): Promise<DaemonHandle>;
+  runHash(opts: HashOptions, ui: HashUi): Promise<void>;
   runSend(opts: SendOptions, ui: SendUi): Promise<SendResult>;
   runReceive(opts: ReceiveOptions, ui: ReceiveUi): Promise<ReceiveResult>;
   runDemo(opts: DemoOptions, ui: TransferUi): Promise<DemoResult>;

@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerHashCommand } from './commands/hash.js';
 import { registerIdentityCommands } from './commands/identity.js';
 import { registerNodeCommands } from './commands/node.js';
 import type { CliIo, CliState } from './context.js';
@@ -42,6 +43,7 @@ export function buildProgram(io: CliIo, state: CliState): Command {
   ]);
   registerIdentityCommands(program, io, state);
   registerNodeCommands(program, io, state);
+  registerHashCommand(program, io, state);
   registerConfigCommands(program, io, state);
   registerAdminCommands(program, io, state);
   registerDoctorCommand(program, io, state);

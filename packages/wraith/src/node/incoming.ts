@@ -666,7 +666,8 @@ export class IncomingTransfers {
       status = res.status === 'installed' ? 'verified' : 'already_present';
       if (res.name !== r.manifest.name) storedAs = res.name;
       this.touchDir(r.session, res.name);
-      this.log.info({ name: res.name, path: res.path, size: r.manifest.size, status: res.status }, 'file received');
+      // The root lets an operator check the file later (`wraith hash`) against what the sender printed.
+      this.log.info({ name: res.name, path: res.path, size: r.manifest.size, root: Buffer.from(r.manifest.root).toString('hex'), status: res.status }, 'file received');
     }
     this.rx.delete(r.key);
     // The admin API lists a receive under the name it was stored as.

@@ -356,3 +356,4 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
 };
 
 export const runDemo: NodeModule['runDemo'] = demo;
+export { runHash } from './hash-files.js';

@@ -1,0 +1,59 @@
+/** `wraith hash` (registered in ../commands/hash.ts). */
+import { stat } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { fsError } from '../../fsutil.js';
+import { unsendablePath } from '../../walk.js';
+import { loadNode } from '../../node-api.js';
+import { setFlag } from '../config-flags.js';
+import type { Tree } from '../../config/validate.js';
+import { formatError } from '../../ui/errors.js';
+import { NdjsonUi } from '../../ui/ndjson.js';
+import { printable } from '../../ui/printable.js';
+import { loadAll, type CliIo, type CliState } from '../context.js';
+import { watchShutdown } from '../signals.js';
+
+export interface HashOpts {
+  chunkSize?: string;
+  followSymlinks?: boolean;
+  json?: boolean;
+}
+
+export async function hash(paths: string[], opts: HashOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
+  state.json = opts.json === true;
+  for (const p of paths) {
+    const why = await unsendablePath(p, await stat(p).catch((e: unknown) => Promise.reject(fsError('stat', p, e))));
+    if (why !== null) throw why;
+  }
+  const flags: Tree = {};
+  if (opts.chunkSize !== undefined) setFlag(flags, 'transfer.chunk_size', opts.chunkSize);
+  const { loaded } = await loadAll(cmd.optsWithGlobals(), flags, io, 'none');
+  const { config } = loaded;
+  const ndjson = state.json ? new NdjsonUi(io.stdout) : null;
+  const shutdown = watchShutdown(io);
+  let firstExit = 0;
+  try {
+    const runHash = await loadNode('runHash');
+    await runHash(
+      { paths, chunkSize: config.transfer.chunk_size, followSymlinks: opts.followSymlinks === true, ioBackend: config.io.backend, signal: shutdown.signal },
+      {
+        file: (e) => {
+          if (ndjson !== null) ndjson.emit('hash', null, { name: e.name, root: e.root, bytes: e.bytes, chunk_size: config.transfer.chunk_size });
+          // As sha256sum prints: a name from disk must not drive the terminal.
+          else io.stdout.write(`${e.root}  ${printable(e.name)}\n`);
+        },
+        warning: (message) => {
+          if (ndjson !== null) ndjson.emit('warning', null, { code: null, message });
+          else io.stderr.write(`warning: ${printable(message)}\n`);
+        },
+        error: (err) => {
+          if (firstExit === 0) firstExit = err.exitCode;
+          if (ndjson !== null) ndjson.emit('error', null, { code: err.code, exit_code: err.exitCode, message: err.message, hint: err.hint });
+          else io.stderr.write(formatError(err));
+        },
+      },
+    );
+  } finally {
+    shutdown.dispose();
+  }
+  if (firstExit !== 0) state.exitCode = firstExit;
+}
