@@ -2,14 +2,14 @@
  * Quick transfers between a daemon and `wraith send` on loopback, the set
  * that also runs on the JavaScript fallbacks (test/no-native.list, run with
  * WRAITH_NO_NATIVE=1): a file of a few MiB, a small tree with an empty file
- * and directory, a file the receiver already has, a conflicting name, --dest, --quiet, IPv6
+ * and directory, a file the receiver already has, a conflicting name, --dest, --exclude, --quiet, IPv6
  * loopback, and both ends on the @noble crypto backend (`--crypto-backend noble`,
  * which loads it on demand). Every file is compared by sha256; `wraith hash` of both copies of a
  * tree gives the roots the send reported.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scope, diffTrees, randomTree, sha256File, snapshotTree, writeRandomFile, type Daemon, type TestHome } from '../support/procs.js';
@@ -193,6 +193,35 @@ describe('basic transfers', () => {
     expect(named.stderr).toContain('error[E_USAGE]: ');
     expect(named.stderr).toContain('cannot be sent: control characters are not allowed');
     expect(named.stderr, 'refused before the send began').not.toContain('sending ');
+  }, 180_000);
+
+  it('--exclude and --exclude-from leave out what matches (a directory with its contents); the rest arrives identical, and the totals count only it', async () => {
+    const base = await scope.tempDir('exclude');
+    const root = join(base, 'proj');
+    await mkdir(join(root, 'node_modules', 'pkg'), { recursive: true });
+    await mkdir(join(root, 'src', 'build'), { recursive: true });
+    await mkdir(join(root, 'build'));
+    const kept = { 'src/main.ts': await writeRandomFile(join(root, 'src', 'main.ts'), 20_000), 'src/build/keep': await writeRandomFile(join(root, 'src', 'build', 'keep'), 10_000) };
+    await writeRandomFile(join(root, 'node_modules', 'pkg', 'index.js'), 50_000);
+    await writeRandomFile(join(root, 'build', 'out.bin'), 50_000);
+    await writeRandomFile(join(root, 'src', 'scratch.tmp'), 50_000);
+    await writeFile(join(base, 'excludes'), '# not sent\nnode_modules/\n\n*.tmp\n');
+    const send = scope.send([root], daemon.peer(), { home: tx, args: ['--dest', 'ex', '--exclude-from', join(base, 'excludes'), '--exclude', '/build'] });
+    const r = await send.result(120_000);
+    expect(r.code, send.describe()).toBe(0);
+    const files = r.events.filter((e) => e.type === 'file').map((e) => String(e['name'])).sort();
+    expect(files).toEqual(['ex/proj', 'ex/proj/src', 'ex/proj/src/build', 'ex/proj/src/build/keep', 'ex/proj/src/main.ts']);
+    expect(r.events.find((e) => e.type === 'started')).toMatchObject({ files: 2, bytes_total: 30_000 });
+    for (const [name, sha] of Object.entries(kept)) expect(await sha256File(join(daemon.output, 'ex', 'proj', name))).toBe(sha);
+    expect((await readdir(join(daemon.output, 'ex', 'proj'))).sort()).toEqual(['src']);
+    // `wraith hash` takes the same patterns.
+    const h = await scope.run(['hash', root, '--exclude-from', join(base, 'excludes'), '--exclude', '/build']);
+    expect(h.stdout.trim().split('\n').map((l) => l.split('  ')[1])).toEqual(['proj/src/build/keep', 'proj/src/main.ts']);
+    // A pattern that is not one: exit 2 before any dial.
+    const bad = await scope.send([root], daemon.peer(), { home: tx, json: false, args: ['--exclude', 'a**'] }).result(60_000);
+    expect(bad.code, bad.stderr).toBe(2);
+    expect(bad.stderr).toContain('error[E_USAGE]: --exclude "a**": "**" must be a whole component');
+    expect(bad.stderr).not.toContain('sending ');
   }, 180_000);
 
   it('--dest puts a tree and a file below a directory of the download directory, made as needed; a bad --dest is exit 2 before any dial', async () => {

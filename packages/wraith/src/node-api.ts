@@ -16,6 +16,7 @@ import type { RunInfo } from './home/runinfo.js';
 import type { Log } from './log.js';
 import type { PeerSpec } from './peer.js';
 import type { EarlyHash } from './node/hash-jobs.js';
+import type { Excludes } from './exclude.js';
 import type { Stats } from './stats.js';
 import type { ReceiveUi, SendUi, TransferUi } from './ui/types.js';
 
@@ -61,6 +62,8 @@ export interface SendOptions extends NodeContext {
   readonly allowGrowth?: boolean;
   /** --dest: the directory below the receiver's download directory that everything goes into. */
   readonly dest?: string;
+  /** --exclude: what the walk leaves out. */
+  readonly exclude?: Excludes;
   /** The first file's hashing, begun while the node loaded (EarlyHash.start); runSend owns it. */
   readonly earlyHash?: EarlyHash | null;
 }
@@ -117,6 +120,7 @@ export interface DemoResult {
 /** `wraith hash`: what it reads, and how files are named as a send would name them. */
 export interface HashOptions {
   readonly paths: readonly string[];
+  readonly exclude?: Excludes;
   readonly chunkSize: number;
   readonly followSymlinks: boolean;
   readonly ioBackend: ResolvedConfig['io']['backend'];

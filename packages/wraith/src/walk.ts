@@ -19,6 +19,7 @@ import { WraithError } from '@wraith/core';
 import { fsKinds, type FsKindOf } from './fs-kind.js';
 import { fsError } from './fsutil.js';
 import { nameRefusal } from './store/names.js';
+import type { Excludes } from './exclude.js';
 
 export interface WalkEntry {
   readonly kind: 'file' | 'dir';
@@ -61,6 +62,8 @@ export interface WalkOptions {
   readonly bornBefore?: number;
   /** A directory the names go under ("backups" makes "data/x" "backups/data/x"), from parseDest. */
   readonly under?: string;
+  /** What is left out, silently (--exclude): matched against the path below each PATH. */
+  readonly exclude?: Excludes;
   /** @internal Read every directory through the thread pool, as on a network file system. */
   readonly threadPoolOnly?: boolean;
 }
@@ -162,7 +165,7 @@ export async function* walk(paths: readonly string[], opts: WalkOptions = {}): A
       else if (refused !== null) unsendable(root, name, refused, opts);
       else yield entry('file', root, name, st);
     } else if (st.isDirectory()) {
-      yield* walkDir(root, name, st, new Set([`${st.dev}:${st.ino}`]), opts, warn, fsKind);
+      yield* walkDir(root, name, st, new Set([`${st.dev}:${st.ino}`]), opts, warn, fsKind, name.length + 1);
     } else {
       warn(root, 'special', `${root} is ${kindOf(st)}: skipped`);
     }
@@ -177,7 +180,10 @@ async function* walkDir(
   opts: WalkOptions,
   warn: (path: string, reason: WalkWarningReason, message: string) => void,
   fsKind: FsKindOf,
+  /** Length of the PATH's own name and its "/": `rel.slice(rootLen)` is the path below it. */
+  rootLen: number,
 ): AsyncGenerator<WalkEntry> {
+  const excluded = (rel: string, dir: boolean): boolean => opts.exclude?.excludes(rel.slice(rootLen), dir) === true;
   const kind = await fsKind(dir, st.dev);
   if (typeof kind === 'object') {
     warn(dir, 'special', pseudoSkip(dir, kind, true));
@@ -214,8 +220,11 @@ async function* walkDir(
   for (const raw of notUtf8.sort(Buffer.compare)) {
     const child = raw.toString('utf8');
     const path = join(dir, child);
+    const lst = lstatRaw(dir, raw);
+    // Matched with U+FFFD where the bytes are not UTF-8: "*.tmp" still leaves such a file out.
+    if (excluded(`${name}/${child}`, lst?.isDirectory() === true)) continue;
     // What would be skipped anyway (a symlink not followed, a FIFO) is skipped as such.
-    const skip = skipReason(path, lstatRaw(dir, raw), opts.followSymlinks === true);
+    const skip = skipReason(path, lst, opts.followSymlinks === true);
     if (skip !== null) warn(path, skip[0], skip[1]);
     else unreadable(path, `${name}/${child}`, nameRefused(path, `${name}/${child}`, 'it is not valid UTF-8'));
   }
@@ -241,6 +250,7 @@ async function* walkDir(
       continue;
     }
     let cst: Stats = got;
+    if (excluded(rel, cst.isDirectory())) continue;
     // Birth time 0: not known here. A network file system's clock may differ from ours.
     if (local && opts.bornBefore !== undefined && cst.birthtimeMs > opts.bornBefore) {
       // Also a file replaced by a new one (rename over it) meanwhile: said, not dropped silently.
@@ -263,6 +273,8 @@ async function* walkDir(
         unreadable(path, rel, fsError('stat', path, e));
         continue;
       }
+      // A followed symlink to a directory: "dir/" patterns apply to it too.
+      if (cst.isDirectory() && excluded(rel, true)) continue;
     }
     if (cst.isDirectory()) {
       const id = `${cst.dev}:${cst.ino}`;
@@ -271,7 +283,7 @@ async function* walkDir(
         continue;
       }
       ancestors.add(id);
-      yield* walkDir(path, rel, cst, ancestors, opts, warn, fsKind);
+      yield* walkDir(path, rel, cst, ancestors, opts, warn, fsKind, rootLen);
       ancestors.delete(id);
     } else if (cst.isFile()) {
       const refusedName = unsendableName(path, rel);

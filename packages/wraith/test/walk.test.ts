@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { IS_ROOT, REPO_ROOT, itIf } from '../../../test/support/prereq.js';
 import { isWraithError } from '@wraith/core';
 import { assertUnchanged, snapshotFd, unsendablePath, walk, type WalkEntry, type WalkWarning } from '../src/walk.js';
+import { compileExcludes } from '../src/exclude.js';
 import { tmpDir } from './helpers.js';
 
 /** Local file systems are walked on the caller's thread; the other way is tested too. */
@@ -106,6 +107,29 @@ describe.each([false, true])('walk (thread pool only: %s)', (poolOnly) => {
     const under = Array.from({ length: 20 }, () => long).join('/');
     expect(await names([join(base, long), join(root, 'a.txt')], under, failed)).toEqual([`${under}/a.txt`]);
     expect(failed).toEqual([`/${long}/ E_PATH_INVALID`]);
+  });
+
+  it('exclude: what matches below a PATH is left out silently, a directory with its contents; the PATH itself never', async () => {
+    const { root } = makeTree();
+    mkdirSync(join(root, 'sub', 'cache'));
+    writeFileSync(join(root, 'sub', 'cache', 'c.tmp'), 'c');
+    writeFileSync(join(root, 'x.tmp'), 'x');
+    writeFileSync(join(root, 'cache'), 'a file named cache');
+    const names = async (patterns: string[], paths = [root], under?: string): Promise<{ names: string[]; warnings: string[] }> => {
+      const out: string[] = [];
+      const warnings: string[] = [];
+      const exclude = compileExcludes(patterns);
+      for await (const e of walk(paths, { exclude, threadPoolOnly, onWarning: (w) => warnings.push(w.path), ...(under !== undefined ? { under } : {}) })) out.push(e.name);
+      return { names: out, warnings };
+    };
+    // "cache/" is the directory only, "*.tmp" at any depth, "link-dir" and "fifo" without their warnings.
+    const got = await names(['cache/', '*.tmp', 'link-dir', 'fifo']);
+    expect(got.names).toEqual(['tree', 'tree/a.txt', 'tree/cache', 'tree/empty', 'tree/empty-dir', 'tree/sub', 'tree/sub/deeper', 'tree/sub/deeper/b.bin', 'tree/suid']);
+    expect(got.warnings.sort()).toEqual([join(root, 'dangling')]);
+    // Anchored: "/sub/deeper" only there; matched below the PATH, whatever --dest puts in front.
+    expect((await names(['/deeper', 'sub/deeper'], [root], 'in')).names).toEqual(['in/tree', 'in/tree/a.txt', 'in/tree/cache', 'in/tree/empty', 'in/tree/empty-dir', 'in/tree/sub', 'in/tree/sub/cache', 'in/tree/sub/cache/c.tmp', 'in/tree/suid', 'in/tree/x.tmp']);
+    // A PATH that matches is still sent: patterns apply below it.
+    expect((await names(['a.txt', 'tree'], [join(root, 'a.txt')])).names).toEqual(['a.txt']);
   });
 
   it('streams: the first entry arrives before the walk ends', async () => {

@@ -22,6 +22,7 @@ export const runHash: NodeModule['runHash'] = async (opts, ui) => {
   try {
     const entries = walk(opts.paths, {
       followSymlinks: opts.followSymlinks,
+      ...(opts.exclude !== undefined ? { exclude: opts.exclude } : {}),
       onWarning: (w) => ui.warning(w.message),
       onUnsendable: (_path, _name, err) => failed(err),
     });

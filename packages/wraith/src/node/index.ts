@@ -303,6 +303,7 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
       followSymlinks: opts.followSymlinks,
       allowGrowth: opts.allowGrowth === true,
       ...(opts.dest !== undefined ? { dest: opts.dest } : {}),
+      ...(opts.exclude !== undefined ? { exclude: opts.exclude } : {}),
       reconnectForMs: opts.reconnectForMs,
       rateBps: opts.rateBps,
       chunkSize: config.transfer.chunk_size,

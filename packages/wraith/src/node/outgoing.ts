@@ -16,6 +16,7 @@ import { monoMs } from '../clock.js';
 import type { Stats } from '../stats.js';
 import type { SendUi } from '../ui/types.js';
 import { assertUnchanged, grewOnly, snapshotFd, sourceChanges, walk, type SourceSnapshot, type WalkEntry } from '../walk.js';
+import type { Excludes } from '../exclude.js';
 import { nowMicros } from './driver.js';
 import type { WraithNode } from './node.js';
 import { RateMeter, TokenBucket } from './rate.js';
@@ -72,6 +73,8 @@ export interface OutgoingOptions {
   allowGrowth?: boolean;
   /** The directory below the receiver's download directory that everything goes into (`--dest`). */
   dest?: string;
+  /** What the walk leaves out (`--exclude`). */
+  exclude?: Excludes;
   reconnectForMs: number;
   rateBps: number | null;
   chunkSize: number;
@@ -209,6 +212,7 @@ export class OutgoingJob {
     this.walker = walk(o.paths, {
       followSymlinks: o.followSymlinks,
       ...(o.dest !== undefined ? { under: o.dest } : {}),
+      ...(o.exclude !== undefined ? { exclude: o.exclude } : {}),
       bornBefore,
       // Like an unreadable file: that directory's contents fail, the rest goes (exit 7 at the end).
       onUnsendable: (_path, name, err) => this.fileFailed(name, err),
@@ -216,7 +220,7 @@ export class OutgoingJob {
     });
     // A first pass (stat only) for the totals of the started line and the progress, while the
     // handshake runs (a big tree takes a while to stat).
-    const counting = countFiles(o.paths, o.followSymlinks, bornBefore, o.hashCache ?? null, o.chunkSize).then((expected) => {
+    const counting = countFiles(o.paths, o.followSymlinks, bornBefore, o.hashCache ?? null, o.chunkSize, o.exclude).then((expected) => {
       this.hashing.prepareFor(expected.largestToHash);
       return expected;
     });
@@ -781,11 +785,12 @@ async function countFiles(
   bornBefore: number,
   cache: HashCache | null,
   chunkSize: number,
+  exclude: Excludes | undefined,
 ): Promise<{ files: number; bytes: number; largestToHash: number }> {
   let files = 0;
   let bytes = 0;
   let largestToHash = 0;
-  for await (const e of walk(paths, { followSymlinks, bornBefore, onUnsendable: () => undefined })) {
+  for await (const e of walk(paths, { followSymlinks, bornBefore, onUnsendable: () => undefined, ...(exclude !== undefined ? { exclude } : {}) })) {
     if (e.kind !== 'file') continue;
     files++;
     bytes += e.size;

@@ -11,8 +11,9 @@ import { NdjsonUi } from '../../ui/ndjson.js';
 import { printable } from '../../ui/printable.js';
 import { loadAll, type CliIo, type CliState } from '../context.js';
 import { watchShutdown } from '../signals.js';
+import { excludesOf, type ExcludeOpts } from '../excludes.js';
 
-export interface HashOpts {
+export interface HashOpts extends ExcludeOpts {
   chunkSize?: string;
   followSymlinks?: boolean;
   json?: boolean;
@@ -24,6 +25,7 @@ export async function hash(paths: string[], opts: HashOpts, cmd: Command, io: Cl
     const why = await unsendablePath(p, await stat(p).catch((e: unknown) => Promise.reject(fsError('stat', p, e))));
     if (why !== null) throw why;
   }
+  const exclude = await excludesOf(opts, io.cwd);
   const flags: Tree = {};
   if (opts.chunkSize !== undefined) setFlag(flags, 'transfer.chunk_size', opts.chunkSize);
   const { loaded } = await loadAll(cmd.optsWithGlobals(), flags, io, 'none');
@@ -34,7 +36,7 @@ export async function hash(paths: string[], opts: HashOpts, cmd: Command, io: Cl
   try {
     const runHash = await loadNode('runHash');
     await runHash(
-      { paths, chunkSize: config.transfer.chunk_size, followSymlinks: opts.followSymlinks === true, ioBackend: config.io.backend, signal: shutdown.signal },
+      { paths, ...(exclude !== undefined ? { exclude } : {}), chunkSize: config.transfer.chunk_size, followSymlinks: opts.followSymlinks === true, ioBackend: config.io.backend, signal: shutdown.signal },
       {
         file: (e) => {
           if (ndjson !== null) ndjson.emit('hash', null, { name: e.name, root: e.root, bytes: e.bytes, chunk_size: config.transfer.chunk_size });

@@ -10,6 +10,7 @@ import { EXIT_CODES, WraithError } from '@wraith/core';
 import { fsError } from '../../fsutil.js';
 import { unsendablePath } from '../../walk.js';
 import { parseDest } from '../../dest.js';
+import { excludesOf, type ExcludeOpts } from '../excludes.js';
 import { formatAddr, parseAddr, parsePeer } from '../../peer.js';
 import { acquireDaemonLock, lockDownloadDir, type DownloadDirLock } from '../../home/lock.js';
 import { loadIdentity } from '../../home/identity.js';
@@ -43,7 +44,7 @@ export interface RunOpts {
   [k: string]: unknown;
 }
 
-export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean; dest?: string; quiet?: boolean };
+export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean; dest?: string; quiet?: boolean } & ExcludeOpts;
 
 /** A UI that also remembers the transfer id, so a fatal error line can carry it. */
 function tracking(ui: TransferUi, state: CliState): TransferUi {
@@ -273,6 +274,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
     throw new WraithError('E_USAGE', `--reconnect-for: expected a duration like 30s, 5m or 1h, found ${JSON.stringify(opts.reconnectFor)}`);
   }
   const dest = opts.dest === undefined ? undefined : parseDest(opts.dest);
+  const exclude = await excludesOf(opts, io.cwd);
   for (const p of paths) {
     const st = await stat(p).catch((e: unknown) => {
       if (p === '-' && (e as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -323,6 +325,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
         followSymlinks: opts.followSymlinks === true,
         allowGrowth: opts.allowGrowth === true,
         ...(dest !== undefined ? { dest } : {}),
+        ...(exclude !== undefined ? { exclude } : {}),
         earlyHash,
       },
       ui,

@@ -7,6 +7,7 @@ import type { RunOpts, SendOpts } from '../actions/node.js';
 import { addConfigFlags } from '../config-flags.js';
 import type { CliIo, CliState } from '../context.js';
 import { withHelp } from '../help.js';
+import { collect } from '../collect.js';
 
 /** Config sections whose flags `send` takes (the receive-side ones make no sense there). */
 const SEND_SECTIONS = ['node', 'network', 'xdp', 'transfer', 'crypto', 'io', 'logging', 'dos'] as const;
@@ -64,6 +65,8 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
         .option('--follow-symlinks', 'send the targets of symlinks (loops are skipped)')
         .option('--allow-growth', 'send files that grow meanwhile (logs) as they were when opened, with a warning')
         .option('--dest <DIR>', "put everything under DIR, a directory below the receiver's download directory (created as needed)")
+        .option('--exclude <PATTERN>', 'leave out what matches, below each PATH: "*.tmp", "cache/" (directories), "/build" (top level only), "logs/**/*.gz"; repeatable', collect)
+        .option('--exclude-from <FILE>', 'leave out the patterns in FILE, one per line (# comments); repeatable', collect)
         .option('--config <FILE>', 'config file (default: <home>/config.toml when present)')
         .option('--verbose', 'log at debug level')
         .option('--json', 'print NDJSON events on stdout (schema: docs/CLI.md)')
@@ -75,6 +78,7 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
       'wraith send ./backup.tar --to 3f9a...c41e@10.0.0.2:40000',
       'wraith send /data/set1 /data/set2 --to backup --rate 800Mbit --json',
       'wraith send db.dump --to backup --dest nightly/2026-11-24',
+      "wraith send ./project --to backup --exclude node_modules/ --exclude '*.tmp'",
       'wraith send big.img --to 3f9a...c41e@[2001:db8::2]:40000 --reconnect-for 10m',
     ],
   );

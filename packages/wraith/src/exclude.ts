@@ -1,0 +1,99 @@
+/**
+ * `wraith send --exclude PATTERN`: what a walk leaves out, in .gitignore's terms, matched against
+ * the path below each PATH ("logs/a.log" for data/logs/a.log of `send ./data`):
+ * - a pattern with no "/" (but a trailing one) matches the name of an entry at any depth;
+ * - one with a "/" at its start or middle matches the path from the PATH down ("/tmp" only the
+ *   top-level tmp, "logs/*.log" only there);
+ * - a trailing "/" matches directories only;
+ * - `*` is any run of characters but "/", `?` one such character, `[a-z]` / `[!a-z]` a class,
+ *   `**` (a whole component) any number of directories, and `\` takes the next character as is.
+ * An excluded directory is not walked into.
+ */
+import { WraithError } from '@wraith/core';
+
+export interface Excludes {
+  /** `sub`: the path below the PATH ("a/b"); `dir`: whether it is a directory. */
+  excludes(sub: string, dir: boolean): boolean;
+  readonly patterns: readonly string[];
+}
+
+interface Rule {
+  readonly re: RegExp;
+  readonly dirOnly: boolean;
+  /** Matched against the base name only. */
+  readonly anyDepth: boolean;
+}
+
+function bad(pattern: string, why: string): WraithError {
+  return new WraithError('E_USAGE', `--exclude ${JSON.stringify(pattern)}: ${why}`, { pattern },
+    'a pattern is like "*.tmp", "cache/", "/build" or "logs/**/*.gz" (docs/CLI.md, wraith send)');
+}
+
+/** One path pattern (no leading or trailing "/") as a regular expression source. */
+function globSource(glob: string, pattern: string): string {
+  let out = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      const startOk = i === 0 || glob[i - 1] === '/';
+      const end = i + 2 === glob.length;
+      if (!startOk || (!end && glob[i + 2] !== '/')) throw bad(pattern, '"**" must be a whole component (like "a/**/b")');
+      if (end) {
+        out += '.*';
+        i += 1;
+      } else {
+        out += '(?:.*/)?';
+        i += 2;
+      }
+    } else if (c === '*') {
+      out += '[^/]*';
+    } else if (c === '?') {
+      out += '[^/]';
+    } else if (c === '[') {
+      const negated = glob[i + 1] === '!' || glob[i + 1] === '^';
+      const from = i + 1 + (negated ? 1 : 0);
+      // A "]" first in the class is one of its characters.
+      const close = glob.indexOf(']', from + 1);
+      if (close === -1) throw bad(pattern, 'a "[" without its "]"');
+      const body = glob.slice(from, close);
+      out += `[${negated ? '^/' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
+      i = close;
+    } else if (c === '\\') {
+      if (i + 1 === glob.length) throw bad(pattern, 'it ends in a "\\"');
+      out += glob[++i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    } else {
+      out += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    }
+  }
+  return out;
+}
+
+function rule(pattern: string): Rule {
+  if (pattern === '' || /^\/*$/.test(pattern)) throw bad(pattern, 'it is empty');
+  if (/[\u0000-\u001f\u007f]/.test(pattern)) throw bad(pattern, 'it holds a control character');
+  let p = pattern;
+  const dirOnly = p.endsWith('/');
+  if (dirOnly) p = p.replace(/\/+$/, '');
+  const anyDepth = !p.includes('/');
+  p = p.replace(/^\//, '');
+  if (p.split('/').some((c) => c === '' || c === '.' || c === '..')) throw bad(pattern, 'empty, "." or ".." components match nothing below a PATH');
+  // "**/x" is "x" at any depth: the same as a bare name.
+  return { re: new RegExp(`^${globSource(p, pattern)}$`, 's'), dirOnly, anyDepth };
+}
+
+/** Compiles the patterns: E_USAGE naming the first one that is not a pattern. */
+export function compileExcludes(patterns: readonly string[]): Excludes {
+  const rules = patterns.map(rule);
+  return {
+    patterns,
+    excludes(sub, dir) {
+      const base = sub.slice(sub.lastIndexOf('/') + 1);
+      return rules.some((r) => (!r.dirOnly || dir) && r.re.test(r.anyDepth ? base : sub));
+    },
+  };
+}
+
+/** `--exclude-from FILE`: one pattern per line; blank lines and lines starting with "#" are not patterns. */
+export function parseExcludeFile(text: string): string[] {
+  return text.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.startsWith('#'));
+}
