@@ -8,7 +8,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePrometheus } from '../support/hostile.js';
@@ -157,7 +157,7 @@ async function until<T>(fn: () => Promise<T | undefined | false>, timeoutMs: num
 const FINAL = ['completed', 'failed', 'cancelled'];
 
 /** POST /v1/transfers (201), then polls the transfer until it has finished. */
-async function sendAndWait(path: string, peer: string, extra: Record<string, string> = {}): Promise<Transfer> {
+async function sendAndWait(path: string, peer: string, extra: Record<string, unknown> = {}): Promise<Transfer> {
   const post = await api.req<Transfer>('POST', '/v1/transfers', { path, peer, ...extra });
   expect(post.status, JSON.stringify(post.body)).toBe(201);
   return until(async () => {
@@ -312,6 +312,18 @@ describe('admin API: sending through the daemon', () => {
       expect(r.body.error.message).toContain(`invalid body: dest ${JSON.stringify(dest)}: `);
     }
     expect((await api.req<{ transfers: Transfer[] }>('GET', '/v1/transfers')).body.transfers.length).toBe(listBefore);
+  });
+
+  it('POST with exclude (as `wraith send --exclude`): what matches is left out, the rest arrives', async () => {
+    const dir = join(sendRoot, 'proj');
+    await mkdir(join(dir, 'cache'), { recursive: true });
+    const sha = await writeRandomFile(join(dir, 'keep.bin'), 50_000);
+    await writeRandomFile(join(dir, 'scratch.tmp'), 50_000);
+    await writeRandomFile(join(dir, 'cache', 'c.bin'), 50_000);
+    const done = await sendAndWait(dir, 'b', { exclude: ['*.tmp', 'cache/'], dest: 'excluded' });
+    expect(done, JSON.stringify(done)).toMatchObject({ state: 'completed', errors: [], files_done: 2, bytes_total: 50_000 });
+    expect(await sha256File(join(dB.output, 'excluded', 'proj', 'keep.bin'))).toBe(sha);
+    expect((await readdir(join(dB.output, 'excluded', 'proj'))).sort()).toEqual(['keep.bin']);
   });
 
   it('a [peers] entry given by host name (localhost:PORT) is looked up when the send dials, and the file arrives', async () => {

@@ -24,20 +24,20 @@ interface Rule {
   readonly anyDepth: boolean;
 }
 
-function bad(pattern: string, why: string): WraithError {
-  return new WraithError('E_USAGE', `--exclude ${JSON.stringify(pattern)}: ${why}`, { pattern },
+function bad(what: string, pattern: string, why: string): WraithError {
+  return new WraithError('E_USAGE', `${what} ${JSON.stringify(pattern)}: ${why}`, { pattern },
     'a pattern is like "*.tmp", "cache/", "/build" or "logs/**/*.gz" (docs/CLI.md, wraith send)');
 }
 
 /** One path pattern (no leading or trailing "/") as a regular expression source. */
-function globSource(glob: string, pattern: string): string {
+function globSource(glob: string, pattern: string, what: string): string {
   let out = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
     if (c === '*' && glob[i + 1] === '*') {
       const startOk = i === 0 || glob[i - 1] === '/';
       const end = i + 2 === glob.length;
-      if (!startOk || (!end && glob[i + 2] !== '/')) throw bad(pattern, '"**" must be a whole component (like "a/**/b")');
+      if (!startOk || (!end && glob[i + 2] !== '/')) throw bad(what, pattern, '"**" must be a whole component (like "a/**/b")');
       if (end) {
         out += '.*';
         i += 1;
@@ -54,12 +54,12 @@ function globSource(glob: string, pattern: string): string {
       const from = i + 1 + (negated ? 1 : 0);
       // A "]" first in the class is one of its characters.
       const close = glob.indexOf(']', from + 1);
-      if (close === -1) throw bad(pattern, 'a "[" without its "]"');
+      if (close === -1) throw bad(what, pattern, 'a "[" without its "]"');
       const body = glob.slice(from, close);
       out += `[${negated ? '^/' : ''}${body.replace(/[\\\]^]/g, '\\$&')}]`;
       i = close;
     } else if (c === '\\') {
-      if (i + 1 === glob.length) throw bad(pattern, 'it ends in a "\\"');
+      if (i + 1 === glob.length) throw bad(what, pattern, 'it ends in a "\\"');
       out += glob[++i]!.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     } else {
       out += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -68,22 +68,22 @@ function globSource(glob: string, pattern: string): string {
   return out;
 }
 
-function rule(pattern: string): Rule {
-  if (pattern === '' || /^\/*$/.test(pattern)) throw bad(pattern, 'it is empty');
-  if (/[\u0000-\u001f\u007f]/.test(pattern)) throw bad(pattern, 'it holds a control character');
+function rule(pattern: string, what: string): Rule {
+  if (pattern === '' || /^\/*$/.test(pattern)) throw bad(what, pattern, 'it is empty');
+  if (/[\u0000-\u001f\u007f]/.test(pattern)) throw bad(what, pattern, 'it holds a control character');
   let p = pattern;
   const dirOnly = p.endsWith('/');
   if (dirOnly) p = p.replace(/\/+$/, '');
   const anyDepth = !p.includes('/');
   p = p.replace(/^\//, '');
-  if (p.split('/').some((c) => c === '' || c === '.' || c === '..')) throw bad(pattern, 'empty, "." or ".." components match nothing below a PATH');
+  if (p.split('/').some((c) => c === '' || c === '.' || c === '..')) throw bad(what, pattern, 'empty, "." or ".." components match nothing below a PATH');
   // "**/x" is "x" at any depth: the same as a bare name.
-  return { re: new RegExp(`^${globSource(p, pattern)}$`, 's'), dirOnly, anyDepth };
+  return { re: new RegExp(`^${globSource(p, pattern, what)}$`, 's'), dirOnly, anyDepth };
 }
 
-/** Compiles the patterns: E_USAGE naming the first one that is not a pattern. */
-export function compileExcludes(patterns: readonly string[]): Excludes {
-  const rules = patterns.map(rule);
+/** Compiles the patterns: E_USAGE naming the first one that is not a pattern (as `what`). */
+export function compileExcludes(patterns: readonly string[], what = '--exclude'): Excludes {
+  const rules = patterns.map((p) => rule(p, what));
   return {
     patterns,
     excludes(sub, dir) {

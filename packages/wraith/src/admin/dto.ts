@@ -172,6 +172,8 @@ export const StartTransferBody = Type.Object(
     allow_growth: Type.Optional(Type.Boolean()),
     /** As `wraith send --dest`: a directory below the receiver's download directory to put it in. */
     dest: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    /** As `wraith send --exclude`, once per pattern. */
+    exclude: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 1000 })),
   },
   { additionalProperties: false },
 );

@@ -9,6 +9,19 @@ import type { AdminEvent, PeerDto, StatusDto, TransferDto } from './dto.js';
 
 export type { AdminEvent, AdminEventType, PeerDto, ProbeDto, StatusDto, TransferDto, TransferState } from './dto.js';
 
+/** A send the API was asked for, checked. */
+export interface SendRequest {
+  readonly path: string;
+  readonly peerName: string;
+  /** A cap on the send's rate (bytes/s), or null. */
+  readonly rateBps: number | null;
+  readonly allowGrowth: boolean;
+  /** From parseDest. */
+  readonly dest?: string;
+  /** Patterns that compileExcludes takes. */
+  readonly exclude?: readonly string[];
+}
+
 export interface AdminProvider {
   /** GET /v1/status. */
   status(): StatusDto;
@@ -24,8 +37,7 @@ export interface AdminProvider {
    * of them, and that `peerName` is in peerNames(). Resolves once the transfer is registered
    * (state "queued" or later), not when it finishes.
    */
-  /** `rateBps`: a cap on the send's rate (bytes/s), or null. */
-  startTransfer(path: string, peerName: string, rateBps: number | null, allowGrowth?: boolean, dest?: string): Promise<TransferDto>;
+  startTransfer(req: SendRequest): Promise<TransferDto>;
   /** DELETE /v1/transfers/:id: true when the transfer was running and is now cancelled. */
   cancel(id: string): boolean | Promise<boolean>;
   /** GET /v1/metrics: Prometheus text exposition (Stats.metrics()). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { WraithError } from '@wraith/core';
 import { monoMs } from '../clock.js';
-import type { AdminProvider, PeerDto, StatusDto, TransferDto } from '../admin/provider.js';
+import type { AdminProvider, PeerDto, SendRequest, StatusDto, TransferDto } from '../admin/provider.js';
 import { WARNINGS_KEPT } from '../admin/dto.js';
 import { orderTransfers } from '../admin/order.js';
 import { startAdminServer } from '../admin/server.js';
@@ -16,6 +16,7 @@ import type { WraithNode } from './node.js';
 import { OutgoingJob } from './outgoing.js';
 import { hashCacheIn } from './hash-cache.js';
 import { ApiSendStore, type ApiSendRecord } from './api-sends.js';
+import { compileExcludes } from '../exclude.js';
 import type { Logger } from 'pino';
 
 /** Finished transfers kept for GET /v1/transfers. */
@@ -151,10 +152,17 @@ export class DaemonAdminProvider implements AdminProvider {
     return this.transfers().find((t) => t.id === id) ?? null;
   }
 
-  async startTransfer(path: string, peerName: string, rateBps: number | null, allowGrowth = false, dest?: string): Promise<TransferDto> {
-    const peer = parsePeer(peerName, this.config.peers);
+  async startTransfer(req: SendRequest): Promise<TransferDto> {
+    const peer = parsePeer(req.peerName, this.config.peers);
     const rec: ApiSendRecord = {
-      id: randomBytes(8).toString('hex'), path, peer: peerName, rate_bps: rateBps, allow_growth: allowGrowth, ...(dest !== undefined ? { dest } : {}), started_at: new Date().toISOString(),
+      id: randomBytes(8).toString('hex'),
+      path: req.path,
+      peer: req.peerName,
+      rate_bps: req.rateBps,
+      allow_growth: req.allowGrowth,
+      ...(req.dest !== undefined ? { dest: req.dest } : {}),
+      ...(req.exclude !== undefined ? { exclude: req.exclude } : {}),
+      started_at: new Date().toISOString(),
     };
     await this.saved.save(rec).catch((e: Error) =>
       this.log.warn({ transfer_id: rec.id, err: e.message }, 'this API send is not kept for a restart: a daemon restarted before it ends will not take it up'),
@@ -265,6 +273,7 @@ export class DaemonAdminProvider implements AdminProvider {
       followSymlinks: false,
       allowGrowth,
       ...(rec.dest !== undefined ? { dest: rec.dest } : {}),
+      ...(rec.exclude !== undefined ? { exclude: compileExcludes(rec.exclude) } : {}),
       reconnectForMs: 60_000,
       rateBps,
       chunkSize: this.opts.config.transfer.chunk_size,

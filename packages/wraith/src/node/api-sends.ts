@@ -7,6 +7,7 @@
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nameRefusal } from '../store/names.js';
+import { compileExcludes } from '../exclude.js';
 import { writeFileAtomic } from '../fsutil.js';
 
 export interface ApiSendRecord {
@@ -19,10 +20,22 @@ export interface ApiSendRecord {
   readonly allow_growth: boolean;
   /** `dest` of the request (checked with parseDest), when it had one. */
   readonly dest?: string;
+  /** `exclude` of the request, when it had patterns. */
+  readonly exclude?: readonly string[];
   readonly started_at: string;
 }
 
 const ID = /^[0-9a-f]{16}$/;
+
+function validExcludes(v: unknown): boolean {
+  if (!Array.isArray(v) || !v.every((p) => typeof p === 'string')) return false;
+  try {
+    compileExcludes(v as string[]);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 
 function parse(text: string): ApiSendRecord | null {
@@ -37,6 +50,7 @@ function parse(text: string): ApiSendRecord | null {
   if (typeof r.id !== 'string' || !ID.test(r.id) || typeof r.path !== 'string' || typeof r.peer !== 'string') return null;
   if (!(r.rate_bps === null || (typeof r.rate_bps === 'number' && r.rate_bps > 0)) || typeof r.allow_growth !== 'boolean' || typeof r.started_at !== 'string') return null;
   if (r.dest !== undefined && (typeof r.dest !== 'string' || nameRefusal(r.dest) !== null)) return null;
+  if (r.exclude !== undefined && !validExcludes(r.exclude)) return null;
   return r as ApiSendRecord;
 }
 

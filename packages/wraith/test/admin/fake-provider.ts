@@ -1,7 +1,7 @@
 /** An in-memory AdminProvider for the admin API tests: canned status, peers and transfers. */
 import { EventEmitter } from 'node:events';
 import { Stats } from '../../src/stats.js';
-import type { AdminEvent, AdminProvider, PeerDto, StatusDto, TransferDto } from '../../src/admin/provider.js';
+import type { AdminEvent, AdminProvider, PeerDto, SendRequest, StatusDto, TransferDto } from '../../src/admin/provider.js';
 
 export const PEER_A = 'a'.repeat(64);
 export const PEER_B = 'b'.repeat(64);
@@ -39,7 +39,7 @@ export class FakeProvider implements AdminProvider {
   roots: string[] = [];
   names: string[] = ['alpha', 'beta'];
   list: TransferDto[] = [transferDto(), transferDto({ id: 't-0002', state: 'completed', bytes_done: 10, bytes_total: 10, rate_bps: 0, eta_s: null, finished_at: '2024-01-01T00:01:00.000Z' })];
-  started: Array<{ path: string; peer: string; rateBps: number | null; allowGrowth: boolean }> = [];
+  started: Array<{ path: string; peer: string; rateBps: number | null; allowGrowth: boolean; dest?: string; exclude?: readonly string[] }> = [];
   cancelled: string[] = [];
   private next = 3;
 
@@ -81,8 +81,9 @@ export class FakeProvider implements AdminProvider {
     return this.list.find((t) => t.id === id) ?? null;
   }
 
-  async startTransfer(path: string, peerName: string, rateBps: number | null = null, allowGrowth = false): Promise<TransferDto> {
-    this.started.push({ path, peer: peerName, rateBps, allowGrowth });
+  async startTransfer(req: SendRequest): Promise<TransferDto> {
+    const { path, peerName, rateBps, allowGrowth } = req;
+    this.started.push({ path, peer: peerName, rateBps, allowGrowth, ...(req.dest !== undefined ? { dest: req.dest } : {}), ...(req.exclude !== undefined ? { exclude: req.exclude } : {}) });
     const t = transferDto({ id: `t-${String(this.next++).padStart(4, '0')}`, path, peer_name: peerName, state: 'queued', bytes_done: 0, bytes_total: null, rate_bps: 0, eta_s: null });
     this.list.push(t);
     return t;

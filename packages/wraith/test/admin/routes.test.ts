@@ -159,6 +159,19 @@ describe('POST /v1/transfers', () => {
     expect(t.provider.started).toHaveLength(2);
   });
 
+  it('takes exclude as `wraith send --exclude`, once per pattern; a pattern that is not one, or a non-array, is 400 and nothing starts', async () => {
+    t.provider.roots = [root];
+    expect((await post({ path: root, peer: 'alpha', exclude: ['*.tmp', 'cache/'], dest: 'in/' })).statusCode).toBe(201);
+    expect((await post({ path: root, peer: 'alpha', exclude: [] })).statusCode).toBe(201);
+    expect(t.provider.started.map((s) => [s.exclude, s.dest])).toEqual([[['*.tmp', 'cache/'], 'in'], [undefined, undefined]]);
+    for (const exclude of [['ok', 'a**'], ['[x'], '*.tmp', [5]]) {
+      const res = await post({ path: root, peer: 'alpha', exclude });
+      expect(res.statusCode, JSON.stringify(exclude)).toBe(400);
+      expect(errorOf(res)).toMatchObject({ code: 'E_API_VALIDATION', message: expect.stringMatching(/^invalid body: \/?exclude/) });
+    }
+    expect(t.provider.started).toHaveLength(2);
+  });
+
   it('a peer that is not a [peers.NAME] entry: 400 E_PEER_UNKNOWN', async () => {
     t.provider.roots = [root];
     const res = await post({ path: file, peer: 'gamma' });

@@ -1,5 +1,5 @@
 /**
- * /v1/transfers: list, one, start (POST {path, peer, rate?}) and cancel (DELETE). Starting is refused
+ * /v1/transfers: list, one, start (POST {path, peer, rate?, allow_growth?, dest?, exclude?}) and cancel (DELETE). Starting is refused
  * unless [admin] send_roots is set, the peer is a [peers.NAME] entry and the path resolves
  * inside a send root (see ../send-roots.ts).
  */
@@ -10,6 +10,7 @@ import { ErrorBodySchema, NoQuery, StartTransferBody, TransferIdParams, Transfer
 import type { AdminProvider } from '../provider.js';
 import { resolveSendPath } from '../send-roots.js';
 import { parseDest } from '../../dest.js';
+import { compileExcludes } from '../../exclude.js';
 import { RATE_EXPECTED, parseRate } from '../../units.js';
 
 export interface TransferRoutesOptions {
@@ -44,7 +45,7 @@ export async function transferRoutes(instance: FastifyInstance, opts: TransferRo
     '/transfers',
     { schema: { body: StartTransferBody, querystring: NoQuery, response: { 201: TransferSchema, ...errors } } },
     async (request, reply) => {
-      const { path, peer, rate, allow_growth: allowGrowth = false, dest } = request.body;
+      const { path, peer, rate, allow_growth: allowGrowth = false, dest, exclude } = request.body;
       const rateBps = rate === undefined ? null : parseRate(rate);
       if (rateBps === null && rate !== undefined) {
         throw new WraithError('E_API_VALIDATION', `invalid body: rate: expected ${RATE_EXPECTED}, found ${JSON.stringify(rate)}`);
@@ -52,6 +53,7 @@ export async function transferRoutes(instance: FastifyInstance, opts: TransferRo
       let under: string | undefined;
       try {
         under = dest === undefined ? undefined : parseDest(dest, 'dest');
+        if (exclude !== undefined) compileExcludes(exclude, 'exclude');
       } catch (e) {
         throw new WraithError('E_API_VALIDATION', `invalid body: ${(e as Error).message}`);
       }
@@ -64,7 +66,14 @@ export async function transferRoutes(instance: FastifyInstance, opts: TransferRo
       }
       const real = await resolveSendPath(path, roots);
       request.log.info({ path: real, peer, rate_bps: rateBps, allow_growth: allowGrowth, ...(under !== undefined ? { dest: under } : {}) }, 'admin: transfer requested');
-      const t = await provider.startTransfer(real, peer, rateBps, allowGrowth, under);
+      const t = await provider.startTransfer({
+        path: real,
+        peerName: peer,
+        rateBps,
+        allowGrowth,
+        ...(under !== undefined ? { dest: under } : {}),
+        ...(exclude !== undefined && exclude.length > 0 ? { exclude } : {}),
+      });
       return reply.code(201).header('location', `/v1/transfers/${encodeURIComponent(t.id)}`).send(t);
     },
   );
