@@ -2,7 +2,7 @@
  * Quick transfers between a daemon and `wraith send` on loopback, the set
  * that also runs on the JavaScript fallbacks (test/no-native.list, run with
  * WRAITH_NO_NATIVE=1): a file of a few MiB, a small tree with an empty file
- * and directory, a file the receiver already has, a conflicting name, --dest, --exclude, --quiet, IPv6
+ * and directory, a file the receiver already has, a conflicting name, --dest, --exclude, peer_dirs, --quiet, IPv6
  * loopback, and both ends on the @noble crypto backend (`--crypto-backend noble`,
  * which loads it on demand). Every file is compared by sha256; `wraith hash` of both copies of a
  * tree gives the roots the send reported.
@@ -267,6 +267,29 @@ describe('basic transfers', () => {
       'not complete: 1 error above (E_PATH_INVALID); everything else was sent',
     ]);
   }, 120_000);
+
+  it('peer_dirs: each sender\'s files go below its [peers.NAME] name, else its peer id; under "overwrite" one sender cannot replace another\'s file', async () => {
+    const home = await scope.home('peer-dirs');
+    await writeFile(join(home.dir, 'config.toml'), `[peers.alpha]\nid = "${tx.peerId}"\naddr = "127.0.0.1:9"\n`, { mode: 0o600 });
+    const d = await scope.daemon({ home, args: ['--peer-dirs', '--on-conflict', 'overwrite'] });
+    const other = await scope.home('other-sender');
+    const [s1, s2, s3] = await Promise.all([scope.tempDir('pd1'), scope.tempDir('pd2'), scope.tempDir('pd3')]);
+    const mine = await writeRandomFile(join(s1, 'db.dump'), 120_000);
+    const theirs = await writeRandomFile(join(s2, 'db.dump'), 80_000);
+    expect((await scope.send([join(s1, 'db.dump')], d.peer(), { home: tx }).result(60_000)).code).toBe(0);
+    const r2 = await scope.send([join(s2, 'db.dump')], d.peer(), { home: other }).result(60_000);
+    expect(r2.code, r2.stderr).toBe(0);
+    // The other sender's newer file does not replace the first one's: it has a directory of its own.
+    expect(await sha256File(join(d.output, 'alpha', 'db.dump'))).toBe(mine);
+    expect(await sha256File(join(d.output, other.peerId, 'db.dump'))).toBe(theirs);
+    expect((await readdir(d.output)).sort()).toEqual([other.peerId, 'alpha'].sort());
+    expect((await stat(join(d.output, 'alpha'))).mode & 0o777).toBe(0o700);
+    // Overwrite works within a sender's own directory.
+    const newer = await writeRandomFile(join(s3, 'db.dump'), 50_000);
+    expect((await scope.send([join(s3, 'db.dump')], d.peer(), { home: tx }).result(60_000)).code).toBe(0);
+    expect(await sha256File(join(d.output, 'alpha', 'db.dump'))).toBe(newer);
+    expect(await sha256File(join(d.output, other.peerId, 'db.dump'))).toBe(theirs);
+  }, 180_000);
 
   it('on_conflict = "rename": other content under a taken name is stored as "name (1).ext", and the sender is told so', async () => {
     const renaming = await scope.daemon({ home: await scope.home('rename'), args: ['--on-conflict', 'rename'], adminListen: '127.0.0.1:0' });

@@ -176,6 +176,7 @@ export const ConfigFileSchema = Type.Object(
         max_total_bytes: size('bytes of unfinished incoming transfers at once; default unlimited', 0, MAX_BYTES, { 'x-nullable': true }),
         min_free: size('free space kept on the download file system', 0, MAX_BYTES),
         on_conflict: oneOf('when a different file already has the name', ON_CONFLICT),
+        peer_dirs: bool("put each sender's files below a directory of its own: its [peers.NAME] name, else its peer id"),
         reuse_existing: bool("compare an older copy of an offered file (the file under its name, or an earlier version's partial) with the sender's leaf hashes, and copy the chunks that match instead of receiving them"),
         max_buffer_bytes: size('memory for chunk data not yet on disk, per session: shared among its transfers, at most 32 MiB to one', 1 * MiB, 64 * GiB),
         max_total_buffer_bytes: size('memory for chunk data not yet on disk, over all sessions: shared equally among those receiving, each within max_buffer_bytes', 1 * MiB, 1024 * GiB),
@@ -270,6 +271,7 @@ export interface ResolvedConfig {
     max_total_bytes: number | null;
     min_free: number;
     on_conflict: Enum<typeof ON_CONFLICT>;
+    peer_dirs: boolean;
     reuse_existing: boolean;
     max_buffer_bytes: number;
     max_total_buffer_bytes: number;

@@ -13,6 +13,7 @@ import { copyMatchingChunks, holdZeros, reuseCandidates } from './reuse-basis.js
 import { fdClose } from '../store/fdio.js';
 import { OpenSlots } from '../store/open-slots.js';
 import { refusesWrites } from '../store/read-only.js';
+import type { PeerDirs } from './peer-dirs.js';
 
 /** Files at least this big say "receiving" at info level when they start; smaller ones at debug. */
 const RECEIVING_INFO_BYTES = 1 << 20;
@@ -145,6 +146,8 @@ export class IncomingTransfers {
     private readonly log: Logger,
     private readonly stats: Stats,
     private readonly ui: ReceiveUi | null,
+    /** [receive] peer_dirs: where each sender's names go. */
+    private readonly peerDirs: PeerDirs | null = null,
   ) {}
 
   get activeCount(): number {
@@ -187,7 +190,7 @@ export class IncomingTransfers {
   handle(e: SessionEvent): void {
     switch (e.type) {
       case 'offer':
-        this.onOffer(e.session, e.transferId, e.peerId, e.manifest, e.zeroBytes).catch((err) => {
+        this.onOffer(e.session, e.transferId, e.peerId, this.placed(e.peerId, e.manifest), e.zeroBytes).catch((err) => {
           // onOffer answers every failure itself: this is the last guard, the daemon stays up.
           this.log.error({ peer: e.peerId, name: e.manifest.name, err: asWraith(err).message }, 'offer handling failed');
         });
@@ -228,6 +231,12 @@ export class IncomingTransfers {
       default:
         return;
     }
+  }
+
+  /** The offer under the name it is stored as: below the sender's own directory with peer_dirs. */
+  private placed(peerId: string, m: FileManifest): FileManifest {
+    const name = this.peerDirs?.place(peerId, m.name) ?? m.name;
+    return name === m.name ? m : { ...m, name };
   }
 
   private async onOffer(session: number, transferId: number, peerId: string, m: FileManifest, zeroBytes: number): Promise<void> {

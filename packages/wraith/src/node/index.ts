@@ -11,6 +11,7 @@ import type { RunInfo } from '../home/runinfo.js';
 import { FileStore } from '../store/index.js';
 import { formatAddr, parseAddr, type PeerSpec } from '../peer.js';
 import { IncomingTransfers } from './incoming.js';
+import { PeerDirs } from './peer-dirs.js';
 import { WraithNode } from './node.js';
 import { startListening } from './listen-fallback.js';
 import { sendersHint } from '../ui/senders-hint.js';
@@ -155,7 +156,8 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
   const { log } = opts;
   const { node, store, authorize } = await startReceiver(opts);
   const stopSweeps = store.scheduleSweeps();
-  const incoming = new IncomingTransfers(node, store, log.child('receive'), opts.stats, null);
+  const peerDirs = new PeerDirs(opts.config);
+  const incoming = new IncomingTransfers(node, store, log.child('receive'), opts.stats, null, peerDirs);
   node.incomingHandler = (e) => incoming.handle(e);
   let admin: { url: string | null; close(): Promise<void>; reload?(config: ResolvedConfig): void } = { url: null, close: async () => {} };
   try {
@@ -188,6 +190,7 @@ export const startDaemon: NodeModule['startDaemon'] = async (opts) => {
     done,
     reload(config) {
       authorize.update(config);
+      peerDirs.update(config);
       node.revokeIncoming(authorize.allows);
       admin.reload?.(config);
       warnOpen(config, log.logger);
@@ -228,7 +231,7 @@ async function warnKeptSends(stateDir: string, logger: Logger): Promise<void> {
 export const runReceive: NodeModule['runReceive'] = async (opts, ui) => {
   const { log } = opts;
   const { node, store } = await startReceiver(opts);
-  const incoming = new IncomingTransfers(node, store, log.child('receive'), opts.stats, ui);
+  const incoming = new IncomingTransfers(node, store, log.child('receive'), opts.stats, ui, new PeerDirs(opts.config));
   node.incomingHandler = (e) => incoming.handle(e);
   const bound = formatAddr(node.localAddr);
   const hint = sendersHint(opts.identity.peerId, bound);
