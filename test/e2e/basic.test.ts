@@ -270,7 +270,7 @@ describe('basic transfers', () => {
 
   it('peer_dirs: each sender\'s files go below its [peers.NAME] name, else its peer id; under "overwrite" one sender cannot replace another\'s file', async () => {
     const home = await scope.home('peer-dirs');
-    await writeFile(join(home.dir, 'config.toml'), `[peers.alpha]\nid = "${tx.peerId}"\naddr = "127.0.0.1:9"\n`, { mode: 0o600 });
+    await writeFile(join(home.dir, 'config.toml'), `[peers.alpha]\nid = "${tx.peerId}"\n`, { mode: 0o600 });
     const d = await scope.daemon({ home, args: ['--peer-dirs', '--on-conflict', 'overwrite'] });
     const other = await scope.home('other-sender');
     const [s1, s2, s3] = await Promise.all([scope.tempDir('pd1'), scope.tempDir('pd2'), scope.tempDir('pd3')]);

@@ -135,6 +135,7 @@ export const ERRORS = {
   E_API_BODY_TOO_LARGE: spec('usage', 'the request body exceeds the admin API body limit'),
   E_API_MEDIA_TYPE: spec('usage', 'send the body as Content-Type: application/json'),
   E_PEER_UNKNOWN: spec('usage', 'name a [peers.NAME] entry of the config'),
+  E_PEER_NO_ADDR: spec('usage', 'give the [peers.NAME] entry addr = "HOST:PORT" to send to it, or send to <id>@<host>:<port>'),
   E_TRANSFER_FINISHED: spec('transfer', 'the transfer has already finished; nothing to cancel'),
 } as const satisfies Record<string, ErrorSpec>;
 

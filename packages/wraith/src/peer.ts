@@ -108,7 +108,8 @@ export interface PeerSpec {
 
 export interface NamedPeer {
   readonly id: PeerId;
-  readonly addr: string;
+  /** Absent: a peer that only sends here (peer_dirs names its directory). */
+  readonly addr?: string;
 }
 
 /**
@@ -126,7 +127,12 @@ export function parsePeer(input: string, named: Readonly<Record<string, NamedPee
     return { id: parsePeerId(idText), addr: parseAddr(s.slice(at + 1), { defaultPort: DEFAULT_PORT }), name: null };
   }
   const entry = Object.hasOwn(named, s) ? named[s] : undefined;
-  if (entry !== undefined) return { id: parsePeerId(entry.id), addr: parseAddr(entry.addr, { defaultPort: DEFAULT_PORT }), name: s };
+  if (entry !== undefined) {
+    if (entry.addr === undefined) {
+      throw new WraithError('E_PEER_NO_ADDR', `[peers.${s}] has no addr: it names a peer that sends here`, { peer: s });
+    }
+    return { id: parsePeerId(entry.id), addr: parseAddr(entry.addr, { defaultPort: DEFAULT_PORT }), name: s };
+  }
   if (looksLikeAddr(s)) {
     throw new WraithError(
       'E_PEER_ID_REQUIRED',

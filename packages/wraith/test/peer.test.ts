@@ -47,6 +47,10 @@ describe('PEER arguments', () => {
   it('resolves a [peers.NAME] entry', () => {
     expect(parsePeer('backup', named)).toEqual({ id: ID, addr: { host: 'backup.example.net', port: 40000, family: 0 }, name: 'backup' });
   });
+  it('a [peers.NAME] entry without addr (a peer that only sends here) cannot be sent to: E_PEER_NO_ADDR', () => {
+    expect(code(() => parsePeer('sender', { sender: { id: ID } }))).toBe('E_PEER_NO_ADDR');
+  });
+
   it('a peer address without a port gets the daemon default, 40000 (also in [peers.NAME])', () => {
     expect(parsePeer(`${ID}@10.0.0.2`).addr).toEqual({ host: '10.0.0.2', port: 40000, family: 4 });
     expect(parsePeer(`${ID}@[2001:db8::2]`).addr).toEqual({ host: '2001:db8::2', port: 40000, family: 6 });

@@ -100,7 +100,7 @@ export const PEER_NAME_PATTERN = '^[A-Za-z0-9_.-]{1,64}$';
 const PeerEntry = Type.Object(
   {
     id: Type.String({ 'x-kind': 'peer_id', description: 'the peer id (64 hex characters, `wraith id` on that node)' }),
-    addr: Type.String({ 'x-kind': 'addr', 'x-default-port': true, description: 'HOST:PORT or [IPv6]:PORT (the port defaults to 40000)' }),
+    addr: Type.Optional(Type.String({ 'x-kind': 'addr', 'x-default-port': true, description: 'HOST:PORT or [IPv6]:PORT (the port defaults to 40000); needed to send to it, not for a peer that only sends here' })),
   },
   { additionalProperties: false, 'x-kind': 'peer', description: 'a named peer' },
 );
@@ -276,7 +276,7 @@ export interface ResolvedConfig {
     max_buffer_bytes: number;
     max_total_buffer_bytes: number;
   };
-  peers: Record<string, { id: string; addr: string }>;
+  peers: Record<string, { id: string; addr?: string }>;
   admin: {
     /** "HOST:PORT" or "off". */
     listen: string;

@@ -89,7 +89,7 @@ export class DaemonAdminProvider implements AdminProvider {
       out.push({
         name,
         peer_id: id,
-        addr: p.addr,
+        addr: p.addr ?? null,
         connected: connected.has(id),
         sessions: connected.get(id) ?? 0,
         rtt_ms: rtt.get(id) ?? null,
