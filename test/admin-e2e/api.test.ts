@@ -192,6 +192,9 @@ beforeAll(async () => {
     `id = ${JSON.stringify(dB.peerId)}`,
     `addr = ${JSON.stringify(dB.addr.replace(/^127\.0\.0\.1:/, 'localhost:'))}`,
     '',
+    '[peers.only-sends]', // no addr: a peer that sends here
+    `id = "${'e'.repeat(64)}"`,
+    '',
   ].join('\n');
   await writeFile(join(homeA.dir, 'config.toml'), toml, { mode: 0o600 });
   dA = await scope.daemon({ home: homeA, name: 'daemon-a', adminListen: '127.0.0.1:0' });
@@ -312,6 +315,16 @@ describe('admin API: sending through the daemon', () => {
       expect(r.body.error.message).toContain(`invalid body: dest ${JSON.stringify(dest)}: `);
     }
     expect((await api.req<{ transfers: Transfer[] }>('GET', '/v1/transfers')).body.transfers.length).toBe(listBefore);
+  });
+
+  it('POST to a [peers.NAME] without addr (a peer that only sends here): 400 E_PEER_NO_ADDR, nothing starts', async () => {
+    const src = join(sendRoot, 'nowhere.bin');
+    await writeRandomFile(src, 1000);
+    const before = (await api.req<{ transfers: Transfer[] }>('GET', '/v1/transfers')).body.transfers.length;
+    const r = await api.req<{ error: { code: string; message: string } }>('POST', '/v1/transfers', { path: src, peer: 'only-sends' });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ code: 'E_PEER_NO_ADDR', message: '[peers.only-sends] has no addr: it names a peer that sends here' });
+    expect((await api.req<{ transfers: Transfer[] }>('GET', '/v1/transfers')).body.transfers.length).toBe(before);
   });
 
   it('POST with exclude (as `wraith send --exclude`): what matches is left out, the rest arrives', async () => {
@@ -473,6 +486,7 @@ describe('the CLI clients against the running daemon', () => {
     expect(b, JSON.stringify(ev)).toMatchObject({ type: 'peer', peer_id: dB.peerId, addr: dB.addr });
     // Connected: the size its sessions send (loopback, the default 1452); idle: null.
     expect(b!['datagram_size']).toBe(b!['connected'] === true ? 1452 : null);
+    expect(ev.find((e) => e['name'] === 'only-sends')).toMatchObject({ peer_id: 'e'.repeat(64), addr: null, connected: false });
   });
 
   it('wraith cancel of a finished transfer fails with E_TRANSFER_FINISHED; of an unknown one with E_TRANSFER_UNKNOWN', async () => {
