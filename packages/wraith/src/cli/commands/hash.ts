@@ -2,23 +2,21 @@
 import type { Command } from 'commander';
 import type { CliIo, CliState } from '../context.js';
 import { withHelp } from '../help.js';
-import { collect } from '../collect.js';
+import { withExcludeOptions } from '../exclude-options.js';
 import type { HashOpts } from '../actions/hash.js';
 
 const actions = () => import('../actions/hash.js');
 
 export function registerHashCommand(program: Command, io: CliIo, state: CliState): void {
   withHelp(
-    program
+    withExcludeOptions(program
       .command('hash')
       .description('print the content root of files, as `wraith send` prints it and the receiver logs it, read from disk now')
       .argument('<PATH...>', 'files and directories (directories recursively)')
       .option('--chunk-size <SIZE>', 'the chunk size the root is taken over (config transfer.chunk_size; the sender\'s must match)')
-      .option('--exclude <PATTERN>', 'leave out what matches, as `wraith send --exclude`; repeatable', collect)
-      .option('--exclude-from <FILE>', 'leave out the patterns in FILE, as `wraith send --exclude-from`; repeatable', collect)
       .option('--follow-symlinks', 'hash the targets of symlinks inside directories, as `wraith send --follow-symlinks`')
       .option('--config <FILE>', 'config file (default: <home>/config.toml when present)')
-      .option('--json', 'print NDJSON: a "hash" line per file')
+      .option('--json', 'print NDJSON: a "hash" line per file'))
       .action(async (paths: string[], opts: HashOpts, cmd: Command) => (await actions()).hash(paths, opts, cmd, io, state)),
     [
       'wraith hash db.dump                      # the root `wraith send db.dump` printed',

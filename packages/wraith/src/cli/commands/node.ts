@@ -7,7 +7,7 @@ import type { RunOpts, SendOpts } from '../actions/node.js';
 import { addConfigFlags } from '../config-flags.js';
 import type { CliIo, CliState } from '../context.js';
 import { withHelp } from '../help.js';
-import { collect } from '../collect.js';
+import { withExcludeOptions } from '../exclude-options.js';
 
 /** Config sections whose flags `send` takes (the receive-side ones make no sense there). */
 const SEND_SECTIONS = ['node', 'network', 'xdp', 'transfer', 'crypto', 'io', 'logging', 'dos'] as const;
@@ -55,7 +55,7 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
   // --- send -----------------------------------------------------------------------------------------
   withHelp(
     addConfigFlags(
-      program
+      withExcludeOptions(program
         .command('send')
         .description('send files and directories to a peer')
         .argument('<PATH...>', 'files and directories to send (directories recursively)')
@@ -64,9 +64,7 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
         .option('--reconnect-for <DURATION>', 'keep re-dialling a lost peer this long, then fail (resumes where it was)', '60s')
         .option('--follow-symlinks', 'send the targets of symlinks (loops are skipped)')
         .option('--allow-growth', 'send files that grow meanwhile (logs) as they were when opened, with a warning')
-        .option('--dest <DIR>', "put everything under DIR, a directory below the receiver's download directory (created as needed)")
-        .option('--exclude <PATTERN>', 'leave out what matches, below each PATH: "*.tmp", "cache/" (directories), "/build" (top level only), "logs/**/*.gz"; repeatable', collect)
-        .option('--exclude-from <FILE>', 'leave out the patterns in FILE, one per line (# comments); repeatable', collect)
+        .option('--dest <DIR>', "put everything under DIR, a directory below the receiver's download directory (created as needed)"))
         .option('--config <FILE>', 'config file (default: <home>/config.toml when present)')
         .option('--verbose', 'log at debug level')
         .option('--json', 'print NDJSON events on stdout (schema: docs/CLI.md)')
