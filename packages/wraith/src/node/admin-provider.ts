@@ -73,7 +73,12 @@ export class DaemonAdminProvider implements AdminProvider {
   peers(): PeerDto[] {
     const out: PeerDto[] = [];
     const connected = new Map<string, number>();
-    for (const p of this.node.sessionPeers.values()) connected.set(p.peerId, (connected.get(p.peerId) ?? 0) + 1);
+    /** Where a connected peer's first session comes from: a [peers.NAME] without addr shows it. */
+    const from = new Map<string, string>();
+    for (const p of this.node.sessionPeers.values()) {
+      connected.set(p.peerId, (connected.get(p.peerId) ?? 0) + 1);
+      if (!from.has(p.peerId)) from.set(p.peerId, formatAddr(p.addr));
+    }
     const rtt = new Map<string, number>();
     const datagram = new Map<string, number>();
     for (const s of this.node.endpoint.listSessions()) {
@@ -89,7 +94,7 @@ export class DaemonAdminProvider implements AdminProvider {
       out.push({
         name,
         peer_id: id,
-        addr: p.addr ?? null,
+        addr: p.addr ?? from.get(id) ?? null,
         connected: connected.has(id),
         sessions: connected.get(id) ?? 0,
         rtt_ms: rtt.get(id) ?? null,
