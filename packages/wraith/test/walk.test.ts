@@ -130,6 +130,13 @@ describe.each([false, true])('walk (thread pool only: %s)', (poolOnly) => {
     expect((await names(['/deeper', 'sub/deeper'], [root], 'in')).names).toEqual(['in/tree', 'in/tree/a.txt', 'in/tree/cache', 'in/tree/empty', 'in/tree/empty-dir', 'in/tree/sub', 'in/tree/sub/cache', 'in/tree/sub/cache/c.tmp', 'in/tree/suid', 'in/tree/x.tmp']);
     // A PATH that matches is still sent: patterns apply below it.
     expect((await names(['a.txt', 'tree'], [join(root, 'a.txt')])).names).toEqual(['a.txt']);
+    // A name that is not UTF-8 is matched as read with U+FFFD: excluded, it is not an error.
+    writeFileSync(Buffer.concat([Buffer.from(`${root}/`), Buffer.from([0xe9]), Buffer.from('.tmp')]), 'x');
+    const failed: string[] = [];
+    for await (const e of walk([root], { exclude: compileExcludes(['*.tmp']), threadPoolOnly, onUnsendable: (_p, name) => failed.push(name) })) void e;
+    expect(failed).toEqual([]);
+    for await (const e of walk([root], { threadPoolOnly, onUnsendable: (_p, name) => failed.push(name) })) void e;
+    expect(failed).toEqual(['tree/\ufffd.tmp']);
   });
 
   it('streams: the first entry arrives before the walk ends', async () => {
