@@ -217,6 +217,12 @@ describe('basic transfers', () => {
     // `wraith hash` takes the same patterns.
     const h = await scope.run(['hash', root, '--exclude-from', join(base, 'excludes'), '--exclude', '/build']);
     expect(h.stdout.trim().split('\n').map((l) => l.split('  ')[1])).toEqual(['proj/src/build/keep', 'proj/src/main.ts']);
+    // --dry-run lists the same, and sends nothing.
+    const dry = await scope.send([root], daemon.peer(), { home: tx, json: false, args: ['--dry-run', '--dest', 'dry', '--exclude-from', join(base, 'excludes'), '--exclude', '/build'] }).result(60_000);
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout.trim().split('\n')).toEqual(['dry/proj/', 'dry/proj/src/', 'dry/proj/src/build/', 'dry/proj/src/build/keep', 'dry/proj/src/main.ts']);
+    expect(dry.stderr.trim()).toBe(`dry run: 2 files (29.3 KiB) and 3 directories would be sent to ${daemon.peer()}; nothing was sent`);
+    expect(existsSync(join(daemon.output, 'dry'))).toBe(false);
     // A pattern that is not one: exit 2 before any dial.
     const bad = await scope.send([root], daemon.peer(), { home: tx, json: false, args: ['--exclude', 'a**'] }).result(60_000);
     expect(bad.code, bad.stderr).toBe(2);

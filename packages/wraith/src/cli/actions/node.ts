@@ -44,7 +44,7 @@ export interface RunOpts {
   [k: string]: unknown;
 }
 
-export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean; dest?: string; quiet?: boolean } & ExcludeOpts;
+export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean; dest?: string; quiet?: boolean; dryRun?: boolean } & ExcludeOpts;
 
 /** A UI that also remembers the transfer id, so a fatal error line can carry it. */
 function tracking(ui: TransferUi, state: CliState): TransferUi {
@@ -290,6 +290,12 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   const { home, loaded } = await loadAll(cmd.optsWithGlobals(), flags, io, 'open');
   const { config } = loaded;
   const peer = parsePeer(opts.to, config.peers);
+  if (opts.dryRun === true) {
+    const { dryRun } = await import('../dry-run.js');
+    const to = `${peer.id}@${formatAddr(peer.addr)}`;
+    await dryRun(paths, { followSymlinks: opts.followSymlinks === true, ...(dest !== undefined ? { dest } : {}), ...(exclude !== undefined ? { exclude } : {}), peer: to, quiet: opts.quiet === true }, io, state);
+    return;
+  }
   const log = makeLog(loaded, io, { interactive: true, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
   const identity = await loadIdentity(config.node.identity_file);
   const shutdown = watchShutdown(io, { onHup: () => log.reopen(), foreground: true });

@@ -69,7 +69,8 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
         .option('--verbose', 'log at debug level')
         .option('--json', 'print NDJSON events on stdout (schema: docs/CLI.md)')
         .option('--no-progress', 'no progress bar or progress lines')
-        .option('-q, --quiet', 'print only warnings and errors (and the last line when not all went well)'),
+        .option('-q, --quiet', 'print only warnings and errors (and the last line when not all went well)')
+        .option('-n, --dry-run', 'list what would be sent (names on stdout, the total on stderr), without dialling the peer or reading a file'),
       SEND_SECTIONS,
     ).action(async (paths: string[], opts: SendOpts, cmd: Command) => (await actions()).send(paths, opts, cmd, io, state)),
     [
@@ -77,6 +78,7 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
       'wraith send /data/set1 /data/set2 --to backup --rate 800Mbit --json',
       'wraith send db.dump --to backup --dest nightly/2026-11-24',
       "wraith send ./project --to backup --exclude node_modules/ --exclude '*.tmp'",
+      "wraith send ./project --to backup --exclude-from .wraithignore --dry-run   # what would go",
       'wraith send big.img --to 3f9a...c41e@[2001:db8::2]:40000 --reconnect-for 10m',
     ],
   );
