@@ -5,9 +5,9 @@
  */
 import type { WraithError } from '@wraith/core';
 import type { Excludes } from '../exclude.js';
-import { formatError } from '../ui/errors.js';
 import { NdjsonUi } from '../ui/ndjson.js';
 import { printable } from '../ui/printable.js';
+import { report } from '../ui/report.js';
 import { humanBytes } from '../units.js';
 import { walk } from '../walk.js';
 import type { CliIo, CliState } from './context.js';
@@ -27,18 +27,15 @@ export async function dryRun(paths: readonly string[], o: DryRunOptions, io: Cli
   let dirs = 0;
   let bytes = 0;
   const errors: WraithError[] = [];
+  const out = report(io.stderr, ndjson);
   const entries = walk(paths, {
     followSymlinks: o.followSymlinks,
     ...(o.dest !== undefined ? { under: o.dest } : {}),
     ...(o.exclude !== undefined ? { exclude: o.exclude } : {}),
-    onWarning: (w) => {
-      if (ndjson !== null) ndjson.emit('warning', null, { code: null, message: w.message });
-      else io.stderr.write(`warning: ${printable(w.message)}\n`);
-    },
+    onWarning: (w) => out.warning(w.message),
     onUnsendable: (_path, _name, err) => {
       errors.push(err);
-      if (ndjson !== null) ndjson.emit('error', null, { code: err.code, exit_code: err.exitCode, message: err.message, hint: err.hint });
-      else io.stderr.write(formatError(err));
+      out.error(err);
     },
   });
   for await (const e of entries) {

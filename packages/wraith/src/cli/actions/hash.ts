@@ -6,9 +6,9 @@ import { unsendablePath } from '../../walk.js';
 import { loadNode } from '../../node-api.js';
 import { setFlag } from '../config-flags.js';
 import type { Tree } from '../../config/validate.js';
-import { formatError } from '../../ui/errors.js';
 import { NdjsonUi } from '../../ui/ndjson.js';
 import { printable } from '../../ui/printable.js';
+import { report } from '../../ui/report.js';
 import { loadAll, type CliIo, type CliState } from '../context.js';
 import { watchShutdown } from '../signals.js';
 import { excludesOf, type ExcludeOpts } from '../excludes.js';
@@ -33,6 +33,7 @@ export async function hash(paths: string[], opts: HashOpts, cmd: Command, io: Cl
   const ndjson = state.json ? new NdjsonUi(io.stdout) : null;
   const shutdown = watchShutdown(io);
   let firstExit = 0;
+  const out = report(io.stderr, ndjson);
   try {
     const runHash = await loadNode('runHash');
     await runHash(
@@ -43,14 +44,10 @@ export async function hash(paths: string[], opts: HashOpts, cmd: Command, io: Cl
           // As sha256sum prints: a name from disk must not drive the terminal.
           else io.stdout.write(`${e.root}  ${printable(e.name)}\n`);
         },
-        warning: (message) => {
-          if (ndjson !== null) ndjson.emit('warning', null, { code: null, message });
-          else io.stderr.write(`warning: ${printable(message)}\n`);
-        },
+        warning: out.warning,
         error: (err) => {
           if (firstExit === 0) firstExit = err.exitCode;
-          if (ndjson !== null) ndjson.emit('error', null, { code: err.code, exit_code: err.exitCode, message: err.message, hint: err.hint });
-          else io.stderr.write(formatError(err));
+          out.error(err);
         },
       },
     );
