@@ -20,7 +20,7 @@ describe('the admin API lists a receive', () => {
     const opts = { config: { peers: {}, admin: { send_roots: [] } }, home: { stateDir: tmpDir() }, log: { logger: log, child: () => log } } as unknown as DaemonOptions;
     const provider = new DaemonAdminProvider({} as WraithNode, incoming, opts);
     const [t] = provider.transfers();
-    expect(t).toMatchObject({ direction: 'receive', bytes_done: 40 * MiB, bytes_total: 64 * MiB });
+    expect(t).toMatchObject({ direction: 'receive', bytes_done: 40 * MiB, bytes_total: 64 * MiB, peer_name: null });
     expect(t!.rate_bps).toBe(4 * MiB); // 8 MiB in 2 s, not 40
     expect(t!.eta_s).toBe(6);
   });
@@ -32,8 +32,10 @@ describe('the admin API lists a receive', () => {
     };
     const incoming = { list: () => [entry] } as unknown as IncomingTransfers;
     const log = pino({ level: 'silent' });
-    const opts = { config: { peers: {}, admin: { send_roots: [] } }, home: { stateDir: tmpDir() }, log: { logger: log, child: () => log } } as unknown as DaemonOptions;
+    // Its sender has [peers.NAME] entries: listed by the first name in order.
+    const peers = { zulu: { id: 'AB'.repeat(32) }, web1: { id: `0x${'ab'.repeat(32)}` }, other: { id: 'cd'.repeat(32) } };
+    const opts = { config: { peers, admin: { send_roots: [] } }, home: { stateDir: tmpDir() }, log: { logger: log, child: () => log } } as unknown as DaemonOptions;
     const [t] = new DaemonAdminProvider({} as WraithNode, incoming, opts).transfers();
-    expect(t).toMatchObject({ direction: 'receive', state: 'running', phase: 'preparing', bytes_done: 0, rate_bps: 0, eta_s: null });
+    expect(t).toMatchObject({ direction: 'receive', state: 'running', phase: 'preparing', bytes_done: 0, rate_bps: 0, eta_s: null, peer_name: 'web1' });
   });
 });

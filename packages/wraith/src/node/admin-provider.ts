@@ -120,6 +120,12 @@ export class DaemonAdminProvider implements AdminProvider {
   }
 
   transfers(): TransferDto[] {
+    // A sender with a [peers.NAME] entry is listed by that name (the first in order, as peer_dirs).
+    const names = new Map<string, string>();
+    for (const name of Object.keys(this.config.peers).sort()) {
+      const id = this.config.peers[name]!.id.toLowerCase().replace(/^0x/, '');
+      if (!names.has(id)) names.set(id, name);
+    }
     const rx: TransferDto[] = this.incoming.list().map((r) => {
       const finished = r.finishedMs !== null;
       // The average since the offer was taken (a receive has no rate meter of its own), of what
@@ -130,7 +136,7 @@ export class DaemonAdminProvider implements AdminProvider {
         id: rxId(r.key),
         direction: 'receive',
         peer_id: r.peerId,
-        peer_name: null,
+        peer_name: names.get(r.peerId) ?? null,
         path: r.name,
         dest: null,
         state: finished ? r.state as 'completed' | 'failed' | 'cancelled' : 'running',
