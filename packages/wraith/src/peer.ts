@@ -116,6 +116,19 @@ export interface NamedPeer {
  * Resolves a PEER argument. A bare address (no id) is refused with E_PEER_ID_REQUIRED: the id is
  * what authenticates the receiver.
  */
+/**
+ * peer id -> the [peers.NAME] that names it: of several, the first in order (the same at every
+ * start), among those `accept` takes.
+ */
+export function namesById(named: Readonly<Record<string, { readonly id: string }>>, accept: (name: string, id: string) => boolean = () => true): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const name of Object.keys(named).sort()) {
+    const id = named[name]!.id.toLowerCase().replace(/^0x/, '');
+    if (!out.has(id) && accept(name, id)) out.set(id, name);
+  }
+  return out;
+}
+
 export function parsePeer(input: string, named: Readonly<Record<string, NamedPeer>> = {}): PeerSpec {
   const s = input.trim();
   const at = s.indexOf('@');

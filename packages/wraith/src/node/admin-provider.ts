@@ -8,7 +8,7 @@ import { orderTransfers } from '../admin/order.js';
 import { startAdminServer } from '../admin/server.js';
 import { packageVersion } from '../cli/version.js';
 import type { DaemonOptions } from '../node-api.js';
-import { formatAddr, parsePeer, type PeerSpec } from '../peer.js';
+import { formatAddr, namesById, parsePeer, type PeerSpec } from '../peer.js';
 import { resolveSendPath } from '../admin/send-roots.js';
 import type { TransferUi } from '../ui/types.js';
 import type { IncomingTransfers } from './incoming.js';
@@ -120,12 +120,8 @@ export class DaemonAdminProvider implements AdminProvider {
   }
 
   transfers(): TransferDto[] {
-    // A sender with a [peers.NAME] entry is listed by that name (the first in order, as peer_dirs).
-    const names = new Map<string, string>();
-    for (const name of Object.keys(this.config.peers).sort()) {
-      const id = this.config.peers[name]!.id.toLowerCase().replace(/^0x/, '');
-      if (!names.has(id)) names.set(id, name);
-    }
+    // A sender with a [peers.NAME] entry is listed by that name.
+    const names = namesById(this.config.peers);
     const rx: TransferDto[] = this.incoming.list().map((r) => {
       const finished = r.finishedMs !== null;
       // The average since the offer was taken (a receive has no rate meter of its own), of what

@@ -6,6 +6,7 @@
  */
 import type { ResolvedConfig } from '../config/schema.js';
 import { nameRefusal } from '../store/names.js';
+import { namesById } from '../peer.js';
 
 const PEER_ID = /^[0-9a-f]{64}$/;
 
@@ -20,16 +21,9 @@ export class PeerDirs {
 
   update(config: ResolvedConfig): void {
     this.on = config.receive.peer_dirs;
-    const names = new Map<string, string>();
-    // Sorted: of two entries for one id, the same one wins at every start.
-    for (const [name, p] of Object.entries(config.peers).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
-      const id = p.id.toLowerCase().replace(/^0x/, '');
-      // "." and ".." are valid entry names but not directories; a name that is another
-      // peer's id would share that peer's directory.
-      if (names.has(id) || nameRefusal(name) !== null || (PEER_ID.test(name.toLowerCase()) && name.toLowerCase() !== id)) continue;
-      names.set(id, name);
-    }
-    this.names = names;
+    // "." and ".." are valid entry names but not directories; a name that is another peer's id
+    // would share that peer's directory.
+    this.names = namesById(config.peers, (name, id) => nameRefusal(name) === null && !(PEER_ID.test(name.toLowerCase()) && name.toLowerCase() !== id));
   }
 
   /** Where a name offered by `peerId` is stored, relative to the download directory. */
