@@ -5,5 +5,15 @@
 import { BUNDLE_ENTRY, DIST, bundleIsCurrent } from './bundle-state.js';
 
 const entry = process.env.WRAITH_NO_BUNDLE !== '1' && bundleIsCurrent() ? 'bundle' : 'modules';
-const { run } = await import(entry === 'bundle' ? BUNDLE_ENTRY : new URL('cli.js', DIST));
+let run;
+try {
+  ({ run } = await import(entry === 'bundle' ? BUNDLE_ENTRY : new URL('cli.js', DIST)));
+} catch (e) {
+  // The CLI's own error report is part of what could not be loaded (out of descriptors, a build
+  // half-written): said in its words, without it.
+  const emfile = e?.code === 'EMFILE';
+  process.stderr.write(`error[${emfile ? 'E_IO' : 'E_INTERNAL'}]: ${String(e?.message ?? e).split('\n')[0]}\n` +
+    `  hint: ${emfile ? 'raise the open-files limit (ulimit -n; LimitNOFILE= in a systemd unit)' : 'the wraith program could not be loaded: reinstall or rebuild it (npm run build)'}\n`);
+  process.exit(emfile ? 7 : 1);
+}
 run(entry);

@@ -21,6 +21,16 @@ async function usageFromCommander(e: CommanderError): Promise<WraithError> {
   return new WraithError('E_USAGE', message, { commander: e.code }, 'see `wraith <command> --help`');
 }
 
+/** An error line without ./ui/errors.js, for when even that cannot be loaded; exit 7 (a local file error) when out of descriptors. */
+function plainError(e: unknown, loadErr: unknown): { text: string; exit: number } {
+  const what = (x: unknown): string => (x instanceof Error ? x.message : String(x)).split('\n')[0]!;
+  const code = (e as { code?: unknown }).code;
+  const emfile = [code, (loadErr as { code?: unknown }).code].includes('EMFILE');
+  const hint = emfile ? 'raise the open-files limit (ulimit -n; LimitNOFILE= in a systemd unit)' : `the error report could not be loaded either (${what(loadErr)})`;
+  const text = `error[${typeof code === 'string' && code.startsWith('E_') ? code : emfile ? 'E_IO' : 'E_INTERNAL'}]: ${what(e)}\n  hint: ${hint}\n`;
+  return { text, exit: emfile ? 7 : 1 };
+}
+
 export function newState(argv: readonly string[]): CliState {
   return { json: argv.includes('--json'), transferId: null, exitCode: 0, working: false };
 }
@@ -42,7 +52,16 @@ export async function main(argv: readonly string[], io: CliIo, state: CliState =
       if (e.code === 'commander.help') return e.exitCode === 0 ? 0 : 2;
       if (e.code === 'commander.executeSubCommandAsync') return e.exitCode;
     }
-    const { formatError, toWraithError } = await import('./ui/errors.js');
+    let errors: typeof import('./ui/errors.js');
+    try {
+      errors = await import('./ui/errors.js');
+    } catch (loadErr) {
+      // Out of descriptors (EMFILE) the reporting code cannot be loaded either: say it plainly.
+      const plain = plainError(e, loadErr);
+      io.stderr.write(plain.text);
+      return plain.exit;
+    }
+    const { formatError, toWraithError } = errors;
     const err = e instanceof CommanderError ? await usageFromCommander(e) : toWraithError(e);
     if (state.json) new NdjsonUi(io.stdout).error(err, state.transferId);
     else io.stderr.write(formatError(err));
@@ -88,8 +107,12 @@ export function run(entry: CliEntry = 'modules'): void {
       setTimeout(() => process.exit(code), 2000).unref();
     },
     async (e: unknown) => {
-      const { formatError, toWraithError } = await import('./ui/errors.js');
-      process.stderr.write(formatError(toWraithError(e)));
+      try {
+        const { formatError, toWraithError } = await import('./ui/errors.js');
+        process.stderr.write(formatError(toWraithError(e)));
+      } catch (loadErr) {
+        process.stderr.write(plainError(e, loadErr).text);
+      }
       process.exitCode = 1;
     },
   );

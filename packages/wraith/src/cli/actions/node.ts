@@ -11,6 +11,7 @@ import { fsError } from '../../fsutil.js';
 import { unsendablePath } from '../../walk.js';
 import { parseDest } from '../../dest.js';
 import { excludesOf, type ExcludeOpts } from '../excludes.js';
+import { dryRun } from '../dry-run.js';
 import { formatAddr, parseAddr, parsePeer } from '../../peer.js';
 import { acquireDaemonLock, lockDownloadDir, type DownloadDirLock } from '../../home/lock.js';
 import { loadIdentity } from '../../home/identity.js';
@@ -291,7 +292,6 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   const { config } = loaded;
   const peer = parsePeer(opts.to, config.peers);
   if (opts.dryRun === true) {
-    const { dryRun } = await import('../dry-run.js');
     const to = `${peer.id}@${formatAddr(peer.addr)}`;
     await dryRun(paths, { followSymlinks: opts.followSymlinks === true, ...(dest !== undefined ? { dest } : {}), ...(exclude !== undefined ? { exclude } : {}), peer: to, quiet: opts.quiet === true }, io, state);
     return;
@@ -377,3 +377,5 @@ export async function demo(opts: RunOpts & { size: string }, cmd: Command, io: C
     log.flush();
   }
 }
+
+export { hash } from './hash.js';

@@ -1,11 +1,15 @@
-/** `wraith hash`; the handler is in ../actions/hash.ts, loaded when run. */
+/**
+ * `wraith hash`; the handler is in ../actions/hash.ts, loaded when run through ../actions/node.js:
+ * another entry of its own would split the code it shares with `send` into more bundle chunks,
+ * which the loader opens at once (a send under a low RLIMIT_NOFILE failed at start).
+ */
 import type { Command } from 'commander';
 import type { CliIo, CliState } from '../context.js';
 import { withHelp } from '../help.js';
 import { withExcludeOptions } from '../exclude-options.js';
 import type { HashOpts } from '../actions/hash.js';
 
-const actions = () => import('../actions/hash.js');
+const actions = () => import('../actions/node.js');
 
 export function registerHashCommand(program: Command, io: CliIo, state: CliState): void {
   withHelp(
