@@ -9,7 +9,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Scope, diffTrees, randomTree, sha256File, snapshotTree, writeRandomFile, type Daemon, type TestHome } from '../support/procs.js';
@@ -115,6 +115,25 @@ describe('basic transfers', () => {
     expect(`${String(logged?.['root'])}  small/three-chunks.bin`).toBe(sent.find((l) => l.endsWith('  small/three-chunks.bin')));
     const one = (await scope.run(['hash', '--json', join(daemon.output, 'small', 'empty')])).stdout.trim();
     expect(JSON.parse(one)).toMatchObject({ type: 'hash', name: 'empty', bytes: 0, chunk_size: 262144, root: sent.find((l) => l.endsWith('  small/empty'))!.split(' ')[0] });
+
+    // The send's own --json output is a list `wraith hash --check` takes in the download directory.
+    const sentList = join(base, 'sent.ndjson');
+    await writeFile(sentList, r.events.map((e) => JSON.stringify(e)).join('\n'));
+    const check = await scope.run(['hash', '--check', sentList], { cwd: daemon.output });
+    expect(check.code, check.stderr).toBe(0);
+    expect(check.stdout.trim().split('\n').sort()).toEqual(sent.map((l) => `${l.slice(66)}: OK`).sort());
+    const plainList = join(base, 'roots');
+    await writeFile(plainList, here.stdout);
+    const changed = join(daemon.output, 'small', 'three-chunks.bin');
+    const fd = await open(changed, 'r+');
+    const byte = Buffer.alloc(1);
+    await fd.read(byte, 0, 1, 300_000);
+    await fd.write(Buffer.from([byte[0]! ^ 0xff]), 0, 1, 300_000);
+    await fd.close();
+    const failed = await scope.run(['hash', '-c', '-q', plainList], { cwd: daemon.output });
+    expect(failed.code).toBe(6);
+    expect(failed.stdout).toBe('small/three-chunks.bin: FAILED\n');
+    expect(failed.stderr).toContain(`error[E_HASH_MISMATCH]: 1 of ${sent.length} files checked did not match the list`);
   }, 180_000);
 
   it('a file with an mtime before 1970 arrives, stamped 1970-01-01, with a warning (the wire carries no earlier time)', async () => {

@@ -136,6 +136,8 @@ export const ERRORS = {
   E_API_MEDIA_TYPE: spec('usage', 'send the body as Content-Type: application/json'),
   E_PEER_UNKNOWN: spec('usage', 'name a [peers.NAME] entry of the config'),
   E_PEER_NO_ADDR: spec('usage', 'give the [peers.NAME] entry addr = "HOST:PORT" to send to it, or send to <id>@<host>:<port>'),
+  E_HASH_MISMATCH: spec('transfer', 'the file is not the one listed: its content differs, or the list was made at another chunk size (pass the sender\'s --chunk-size)'),
+  E_HASH_LIST: spec('usage', 'a --check list holds `wraith hash` lines, or the NDJSON of `wraith hash --json` or `wraith send --json`'),
   E_TRANSFER_FINISHED: spec('transfer', 'the transfer has already finished; nothing to cancel'),
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -134,9 +134,23 @@ export interface HashUi {
   error(err: WraithError): void;
 }
 
+/** `wraith hash --check`: these files, each at its own chunk size (a list may say which). */
+export interface HashListedOptions {
+  readonly files: readonly { readonly path: string; readonly chunkSize: number }[];
+  readonly ioBackend: ResolvedConfig['io']['backend'];
+  readonly signal: AbortSignal;
+}
+
+/** Per file of HashListedOptions.files, by index, in order: its root (hex), or why it could not be read. */
+export interface HashListedUi {
+  file(index: number, e: { root: string; bytes: number }): void;
+  error(index: number, err: WraithError): void;
+}
+
 export interface NodeModule {
   startDaemon(opts: DaemonOptions): Promise<DaemonHandle>;
   runHash(opts: HashOptions, ui: HashUi): Promise<void>;
+  runHashListed(opts: HashListedOptions, ui: HashListedUi): Promise<void>;
   runSend(opts: SendOptions, ui: SendUi): Promise<SendResult>;
   runReceive(opts: ReceiveOptions, ui: ReceiveUi): Promise<ReceiveResult>;
   runDemo(opts: DemoOptions, ui: TransferUi): Promise<DemoResult>;

@@ -14,6 +14,8 @@ export interface CliIo {
   readonly stderr: OutStream;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
+  /** What `-` reads (`wraith hash --check -`); process.stdin when absent. */
+  readonly stdin?: AsyncIterable<Buffer | string>;
   /** Where logs go instead of stderr (tests). */
   readonly logStream?: DestinationStream;
   /** Install SIGINT/SIGTERM/SIGHUP handlers (only the real process). */

@@ -360,4 +360,4 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
 };
 
 export const runDemo: NodeModule['runDemo'] = demo;
-export { runHash } from './hash-files.js';
+export { runHash, runHashListed } from './hash-files.js';
