@@ -99,7 +99,7 @@ export function run(entry: CliEntry = 'modules'): void {
       }
     }
   });
-  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd(), handleSignals: true, entry };
+  const io: CliIo = { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd(), handleSignals: true, entry };
   main(argv, io, state).then(
     (code) => {
       process.exitCode = code;

@@ -14,7 +14,7 @@ export interface CliIo {
   readonly stderr: OutStream;
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
-  /** What `-` reads (`wraith hash --check -`); process.stdin when absent. */
+  /** What `-` reads (`wraith hash --check -`); process.stdin when absent, touched only then. */
   readonly stdin?: AsyncIterable<Buffer | string>;
   /** Where logs go instead of stderr (tests). */
   readonly logStream?: DestinationStream;
