@@ -252,7 +252,7 @@ describe('admin API: sending through the daemon', () => {
       expect(t.bytes_done).toBeLessThanOrEqual(SIZE);
       if (t.bytes_total !== null) expect(t.bytes_total).toBe(SIZE);
     }
-    expect(done).toMatchObject({ bytes_done: SIZE, bytes_total: SIZE, files_done: 1, files_total: 1, errors: [], eta_s: null, rate_limit_bps: null, dest: null });
+    expect(done).toMatchObject({ bytes_done: SIZE, bytes_total: SIZE, files_done: 1, files_total: 1, errors: [], eta_s: null, rate_limit_bps: null, dest: null, exclude: null });
     expect(Date.parse(done.finished_at ?? '')).toBeGreaterThanOrEqual(Date.parse(done.started_at));
     expect(await sha256File(join(dB.output, 'report.bin'))).toBe(sha);
 
@@ -334,7 +334,7 @@ describe('admin API: sending through the daemon', () => {
     await writeRandomFile(join(dir, 'scratch.tmp'), 50_000);
     await writeRandomFile(join(dir, 'cache', 'c.bin'), 50_000);
     const done = await sendAndWait(dir, 'b', { exclude: ['*.tmp', 'cache/'], dest: 'excluded' });
-    expect(done, JSON.stringify(done)).toMatchObject({ state: 'completed', errors: [], files_done: 2, bytes_total: 50_000 });
+    expect(done, JSON.stringify(done)).toMatchObject({ state: 'completed', errors: [], files_done: 2, bytes_total: 50_000, exclude: ['*.tmp', 'cache/'] });
     expect(await sha256File(join(dB.output, 'excluded', 'proj', 'keep.bin'))).toBe(sha);
     expect((await readdir(join(dB.output, 'excluded', 'proj'))).sort()).toEqual(['keep.bin']);
   });

@@ -22,6 +22,7 @@ interface Transfer {
   state: string;
   bytes_done: number;
   dest: string | null;
+  exclude: string[] | null;
   started_at: string;
 }
 
@@ -54,7 +55,7 @@ it('an API send interrupted by a restart goes on under its id and resumes (into 
   const post = await fetch(`${first.admin.url}/v1/transfers`, {
     method: 'POST',
     headers: { authorization: `Bearer ${first.admin.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ path: src, peer: 'b', rate: '8M', dest: 'kept/dir' }),
+    body: JSON.stringify({ path: src, peer: 'b', rate: '8M', dest: 'kept/dir', exclude: ['*.partial'] }),
   });
   expect(post.status).toBe(201);
   const { id, started_at } = (await post.json()) as Transfer;
@@ -76,6 +77,7 @@ it('an API send interrupted by a restart goes on under its id and resumes (into 
   const t = await transfer(second.admin, id);
   expect(t.started_at).toBe(started_at);
   expect(t.dest).toBe('kept/dir');
+  expect(t.exclude).toEqual(['*.partial']);
   // Under its dest still: a send taken up without it would have begun big.bin anew at the top.
   expect(await sha256File(join(dB.output, 'kept', 'dir', 'big.bin'))).toBe(sent);
   expect(existsSync(join(dB.output, 'big.bin'))).toBe(false);

@@ -87,6 +87,8 @@ export const TransferSchema = Type.Object({
   path: Nullable(Type.String()),
   /** A send's `dest`: the directory below the receiver's download directory it goes into; null: none, and on receives. */
   dest: Nullable(Type.String()),
+  /** A send's `exclude` patterns, as given; null: none, and on receives. */
+  exclude: Nullable(Type.Array(Type.String())),
   state: Type.Union([
     Type.Literal('queued'),
     Type.Literal('connecting'),

@@ -14,6 +14,7 @@ export function transferDto(over: Partial<TransferDto> = {}): TransferDto {
     peer_name: 'alpha',
     path: '/srv/out/file.bin',
     dest: null,
+    exclude: null,
     state: 'running',
     phase: null,
     bytes_done: 1_048_576,
