@@ -20,7 +20,7 @@ function freshHome(): string {
 }
 
 describe('help', () => {
-  const commands = [[], ['keygen'], ['id'], ['daemon'], ['receive'], ['send'], ['demo'], ['config'], ['config', 'check'], ['config', 'show'], ['status'], ['transfers'], ['peers'], ['cancel'], ['doctor']];
+  const commands = [[], ['keygen'], ['id'], ['daemon'], ['receive'], ['send'], ['demo'], ['config'], ['config', 'check'], ['config', 'show'], ['status'], ['transfers'], ['peers'], ['cancel'], ['doctor'], ['hash'], ['completion']];
   it.each(commands)('%s --help shows an example and the exit-code table', async (...cmd) => {
     const { code, out } = await run([...cmd, '--help']);
     expect(code).toBe(0);

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerAdminCommands } from './commands/admin.js';
+import { registerCompletionCommand } from './commands/completion.js';
 import { registerConfigCommands } from './commands/config.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerHashCommand } from './commands/hash.js';
@@ -47,5 +48,6 @@ export function buildProgram(io: CliIo, state: CliState): Command {
   registerConfigCommands(program, io, state);
   registerAdminCommands(program, io, state);
   registerDoctorCommand(program, io, state);
+  registerCompletionCommand(program, io);
   return program;
 }

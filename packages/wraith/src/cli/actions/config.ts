@@ -31,3 +31,9 @@ export async function show(opts: Record<string, unknown>, cmd: Command, io: CliI
   if (state.json) io.stdout.write(`${JSON.stringify(configToJson(loaded.config), null, 2)}\n`);
   else io.stdout.write(configToToml(loaded.config));
 }
+
+/** `wraith completion peers` (for the completion script): the [peers.NAME] names, one per line. */
+export async function peerNames(cmd: Command, io: CliIo): Promise<void> {
+  const { loaded } = await loadAll(cmd.optsWithGlobals(), undefined, io, 'none');
+  for (const name of Object.keys(loaded.config.peers).sort()) io.stdout.write(`${name}\n`);
+}
