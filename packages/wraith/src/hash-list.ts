@@ -55,6 +55,18 @@ function chunkSizeOf(v: unknown): number | null | undefined {
 
 type Parsed = ListedRoot | 'skip' | string;
 
+/**
+ * A "file" line's name on the receiver. `stored_as` (a rename) changes only the last component,
+ * but under the receiver's peer_dirs it also has the sender's directory in front, which the other
+ * lines' names lack: so it is cut to as many components as `name` has, and every name of a list
+ * is below one directory.
+ */
+function storedName(name: unknown, storedAs: unknown): unknown {
+  if (typeof storedAs !== 'string' || typeof name !== 'string') return storedAs ?? name;
+  const depth = name.split('/').length;
+  return storedAs.split('/').slice(-depth).join('/');
+}
+
 function parseJson(line: string, where: string): Parsed {
   let o: unknown;
   try {
@@ -73,7 +85,7 @@ function parseJson(line: string, where: string): Parsed {
   } else if (r['type'] === 'file') {
     // Directories, skipped files and `--dry-run` listings hold no content to check.
     if (r['kind'] !== 'file' || typeof r['status'] !== 'string' || !ARRIVED.has(r['status'])) return 'skip';
-    name = r['stored_as'] ?? r['name'];
+    name = storedName(r['name'], r['stored_as']);
   } else {
     // started, progress, completed, warning, error: the rest of a send's output.
     return typeof r['type'] === 'string' ? 'skip' : 'JSON without a "type"';

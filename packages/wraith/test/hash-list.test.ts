@@ -26,6 +26,8 @@ describe('parseHashList', () => {
       { v: 1, type: 'file', name: 'd/b', status: 'sent', kind: 'file', bytes: 1, root: R2 },
       { v: 1, type: 'file', name: 'd/c', status: 'received', kind: 'file', bytes: 1, root: R1, stored_as: 'd/c (1)' },
       { v: 1, type: 'file', name: 'd/e', status: 'already_present', kind: 'file', bytes: 1, root: R1 },
+      // Renamed below the sender's directory of a receiver with peer_dirs: the other names lack it.
+      { v: 1, type: 'file', name: 'd/h.gz', status: 'sent', kind: 'file', bytes: 1, root: R2, stored_as: 'alpha/d/h (1).gz' },
       { v: 1, type: 'file', name: 'd/f', status: 'skipped', kind: 'file', bytes: 1, root: R1 },
       { v: 1, type: 'file', name: 'd/g', status: 'would_send', kind: 'file', bytes: 1, root: null },
       { v: 1, type: 'progress', transfer_id: 't' },
@@ -38,6 +40,7 @@ describe('parseHashList', () => {
       { name: 'd/b', root: R2, chunkSize: null, where: 'stdin:4' },
       { name: 'd/c (1)', root: R1, chunkSize: null, where: 'stdin:5' },
       { name: 'd/e', root: R1, chunkSize: null, where: 'stdin:6' },
+      { name: 'd/h (1).gz', root: R2, chunkSize: null, where: 'stdin:7' },
     ]);
   });
 
