@@ -249,6 +249,40 @@ describe('basic transfers', () => {
     expect(bad.stderr).not.toContain('sending ');
   }, 180_000);
 
+  it('--relative names each PATH by the path given: files picked from a tree arrive at their places in it, identical; a PATH inside another is exit 2', async () => {
+    const base = await scope.tempDir('relative');
+    await mkdir(join(base, 'logs', '2026', '11'), { recursive: true });
+    await mkdir(join(base, 'etc', 'app'), { recursive: true });
+    await mkdir(join(base, 'other', '2026', '11'), { recursive: true });
+    const sent = {
+      'logs/2026/11/a.gz': await writeRandomFile(join(base, 'logs', '2026', '11', 'a.gz'), 400_000),
+      'other/2026/11/a.gz': await writeRandomFile(join(base, 'other', '2026', '11', 'a.gz'), 5_000), // the same base name
+      'etc/app/x.conf': await writeRandomFile(join(base, 'etc', 'app', 'x.conf'), 900),
+      'etc/app/y.conf': await writeRandomFile(join(base, 'etc', 'app', 'y.conf'), 700),
+    };
+    await writeRandomFile(join(base, 'logs', '2026', '11', 'not-sent.gz'), 100);
+    const paths = ['./logs/2026/11/a.gz', 'other/2026/11/a.gz', 'etc/app'];
+    const send = scope.send(paths, daemon.peer(), { home: tx, cwd: base, args: ['--relative', '--dest', 'rel'] });
+    const r = await send.result(120_000);
+    expect(r.code, send.describe()).toBe(0);
+    const names = r.events.filter((e) => e.type === 'file').map((e) => String(e['name'])).sort();
+    expect(names).toEqual(['rel/etc/app', 'rel/etc/app/x.conf', 'rel/etc/app/y.conf', 'rel/logs/2026/11/a.gz', 'rel/other/2026/11/a.gz']);
+    for (const [name, sha] of Object.entries(sent)) expect(await sha256File(join(daemon.output, 'rel', name))).toBe(sha);
+    expect(await readdir(join(daemon.output, 'rel', 'logs', '2026', '11'))).toEqual(['a.gz']);
+    // The directories only implied by a name are made by the receiver.
+    expect((await stat(join(daemon.output, 'rel', 'logs', '2026'))).mode & 0o777).toBe(0o700);
+    // `wraith hash -R` names them alike; without -R the two a.gz would clash.
+    const h = await scope.run(['hash', '-R', ...paths], { cwd: base });
+    expect(h.stdout.trim().split('\n').map((l) => l.split('  ')[1]).sort()).toEqual(Object.keys(sent).sort());
+    const clash = await scope.send(paths, daemon.peer(), { home: tx, cwd: base, json: false }).result(60_000);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toContain('would both be sent as "a.gz"');
+    const nested = await scope.send(['etc', 'etc/app/x.conf'], daemon.peer(), { home: tx, cwd: base, json: false, args: ['-R'] }).result(60_000);
+    expect(nested.code).toBe(2);
+    expect(nested.stderr).toContain('error[E_USAGE]: etc/app/x.conf is inside etc, which is sent whole');
+    expect(nested.stderr).not.toContain('sending ');
+  }, 180_000);
+
   it('--dest puts a tree and a file below a directory of the download directory, made as needed; a bad --dest is exit 2 before any dial', async () => {
     const base = await scope.tempDir('dest');
     const root = join(base, 'set');

@@ -64,6 +64,8 @@ export interface SendOptions extends NodeContext {
   readonly dest?: string;
   /** --exclude: what the walk leaves out. */
   readonly exclude?: Excludes;
+  /** --relative: PATHs are named by the path given (walk's rootName). */
+  readonly relative?: boolean;
   /** The first file's hashing, begun while the node loaded (EarlyHash.start); runSend owns it. */
   readonly earlyHash?: EarlyHash | null;
 }
@@ -121,6 +123,7 @@ export interface DemoResult {
 export interface HashOptions {
   readonly paths: readonly string[];
   readonly exclude?: Excludes;
+  readonly relative?: boolean;
   readonly chunkSize: number;
   readonly followSymlinks: boolean;
   readonly ioBackend: ResolvedConfig['io']['backend'];

@@ -14,7 +14,7 @@
  */
 import { fstatSync, lstatSync, readdirSync, type Stats } from 'node:fs';
 import { lstat, opendir, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, join, posix, resolve } from 'node:path';
 import { WraithError } from '@wraith/core';
 import { fsKinds, type FsKindOf } from './fs-kind.js';
 import { fsError } from './fsutil.js';
@@ -64,6 +64,8 @@ export interface WalkOptions {
   readonly under?: string;
   /** What is left out, silently (--exclude): matched against the path below each PATH. */
   readonly exclude?: Excludes;
+  /** --relative: a PATH is named by the path given (rootName), not by its base name. */
+  readonly relative?: boolean;
   /** @internal Read every directory through the thread pool, as on a network file system. */
   readonly threadPoolOnly?: boolean;
 }
@@ -81,11 +83,11 @@ function kindOf(st: Stats): string {
  * kernel pseudo file system, a name the receiver refuses), or null. Inside a directory such entries are skipped with a
  * warning; named alone, skipping them made `wraith send /dev/sdb` "succeed" with nothing sent.
  */
-export async function unsendablePath(path: string, st: Stats, fsKind: FsKindOf = fsKinds()): Promise<WraithError | null> {
+export async function unsendablePath(path: string, st: Stats, relative = false, fsKind: FsKindOf = fsKinds()): Promise<WraithError | null> {
   if (st.isFile() || st.isDirectory()) {
     const kind = await fsKind(path, st.dev);
     if (typeof kind !== 'object') {
-      const refused = unsendableName(path, basename(resolve(path)));
+      const refused = unsendableName(path, rootName(path, relative));
       return refused === null ? null : new WraithError('E_USAGE', refused.message, { ...refused.details }, refused.hint);
     }
     return new WraithError('E_USAGE', `${path} is on ${kind.pseudo}, whose files have no fixed size: wraith sends regular files and directories`, { path },
@@ -128,7 +130,47 @@ const LSTAT_BATCH = 32;
 const pseudoSkip = (path: string, kind: { pseudo: string }, dir: boolean): string =>
   `${path} is on ${kind.pseudo}, whose files have no fixed size: skipped${dir ? ' with its contents (copy what you need to regular files first)' : ' (copy it to a regular file first)'}`;
 
-/** Walks every PATH in order. Throws E_NOT_FOUND for a missing PATH, E_USAGE for two PATHs with the same base name. */
+/**
+ * The name a PATH is sent as: its base name, or with `relative` the path as given, less a leading
+ * "/" and "./" ("./logs/a.gz" and "/var/log/a.gz" as "logs/a.gz" and "var/log/a.gz", as rsync -R
+ * names them). E_USAGE for "/" itself, and with `relative` for "." or a path through "..".
+ */
+export function rootName(path: string, relative: boolean): string {
+  if (!relative) {
+    const base = basename(resolve(path));
+    if (base === '') throw new WraithError('E_USAGE', 'cannot send "/" itself; name the directories under it');
+    return base;
+  }
+  const rel = posix.normalize(path).replace(/^\/+/, '').replace(/\/+$/, '');
+  if (rel === '' && posix.isAbsolute(path)) throw new WraithError('E_USAGE', 'cannot send "/" itself; name the directories under it');
+  if (rel === '' || rel === '.') throw new WraithError('E_USAGE', `with --relative, ${JSON.stringify(path)} has no name to send it as; name what is in it (./*)`);
+  if (rel.split('/').includes('..')) {
+    throw new WraithError('E_USAGE', `with --relative, ${JSON.stringify(path)} would be named through ".."`, { path }, 'run the send from a directory above it, naming it from there');
+  }
+  return rel;
+}
+
+/** E_USAGE for two PATHs sent under one name, or with --relative one inside another (its files would go twice). */
+function checkRoots(paths: readonly string[], names: readonly string[]): void {
+  const seen = new Map<string, string>();
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i]!;
+    const other = seen.get(n);
+    if (other !== undefined) {
+      throw new WraithError('E_USAGE', `${paths[i]} and ${other} would both be sent as "${n}"`, { name: n },
+        'send them in separate commands, or from a common parent directory');
+    }
+    seen.set(n, paths[i]!);
+  }
+  for (let i = 0; i < names.length; i++) {
+    for (let j = 0; j < names.length; j++) {
+      if (i === j || !names[j]!.startsWith(`${names[i]}/`)) continue;
+      throw new WraithError('E_USAGE', `${paths[j]} is inside ${paths[i]}, which is sent whole`, { name: names[j] }, `leave out ${paths[j]}`);
+    }
+  }
+}
+
+/** Walks every PATH in order. Throws E_NOT_FOUND for a missing PATH, E_USAGE for two PATHs sent under one name. */
 export async function* walk(paths: readonly string[], opts: WalkOptions = {}): AsyncGenerator<WalkEntry> {
   const warn = (path: string, reason: WalkWarningReason, message: string): void => opts.onWarning?.({ path, reason, message });
   const roots = paths.map((p) => resolve(p));
@@ -137,26 +179,17 @@ export async function* walk(paths: readonly string[], opts: WalkOptions = {}): A
     const k = await kinds(p, dev);
     return k === 'local' ? 'other' : k;
   };
-  const seen = new Map<string, string>();
-  for (let i = 0; i < roots.length; i++) {
-    const b = basename(roots[i]!);
-    const other = seen.get(b);
-    if (other !== undefined) {
-      throw new WraithError('E_USAGE', `${paths[i]} and ${other} would both be sent as "${b}"`, { name: b },
-        'send them in separate commands, or from a common parent directory');
-    }
-    seen.set(b, paths[i]!);
-  }
+  const names = paths.map((p) => rootName(p, opts.relative === true));
+  checkRoots(paths, names);
 
-  for (const root of roots) {
+  for (const [i, root] of roots.entries()) {
     let st: Stats;
     try {
       st = await stat(root); // a PATH argument is followed even when it is a symlink
     } catch (e) {
       throw fsError('stat', root, e);
     }
-    const base = basename(root);
-    if (base === '') throw new WraithError('E_USAGE', 'cannot send "/" itself; name the directories under it');
+    const base = names[i]!;
     const name = opts.under === undefined ? base : `${opts.under}/${base}`;
     if (st.isFile()) {
       const kind = await fsKind(root, st.dev);

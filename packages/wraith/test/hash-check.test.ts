@@ -128,6 +128,7 @@ describe('wraith hash --check', () => {
     for (const [argv, msg] of [
       [['hash', '-c', '--exclude', '*.tmp', 'l'], '--exclude choose what a hash of PATHs walks'],
       [['hash', '-c', '--follow-symlinks', 'l'], '--follow-symlinks choose what'],
+      [['hash', '-c', '-R', 'l'], '--relative choose what'],
       [['hash', '-q', 'x'], '--quiet goes with --check'],
       [['hash', '--ignore-missing', 'x'], '--ignore-missing goes with --check'],
       [['hash'], 'give the files or directories to hash'],

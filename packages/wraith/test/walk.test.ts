@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { IS_ROOT, REPO_ROOT, itIf } from '../../../test/support/prereq.js';
 import { isWraithError } from '@wraith/core';
-import { assertUnchanged, snapshotFd, unsendablePath, walk, type WalkEntry, type WalkWarning } from '../src/walk.js';
+import { assertUnchanged, rootName, snapshotFd, unsendablePath, walk, type WalkEntry, type WalkOptions, type WalkWarning } from '../src/walk.js';
 import { compileExcludes } from '../src/exclude.js';
 import { tmpDir } from './helpers.js';
 
@@ -18,6 +18,12 @@ async function collect(paths: string[], followSymlinks = false): Promise<{ entri
   const warnings: WalkWarning[] = [];
   for await (const e of walk(paths, { followSymlinks, onWarning: (w) => warnings.push(w), threadPoolOnly })) entries.push(e);
   return { entries, warnings };
+}
+
+async function collectWith(paths: string[], opts: WalkOptions): Promise<WalkEntry[]> {
+  const entries: WalkEntry[] = [];
+  for await (const e of walk(paths, { ...opts, threadPoolOnly })) entries.push(e);
+  return entries;
 }
 
 /** tree/ with a file, an empty file, an empty dir, a nested dir, a setuid file, a symlink and a FIFO. */
@@ -184,6 +190,26 @@ describe.each([false, true])('walk (thread pool only: %s)', (poolOnly) => {
     await expect(collect([root])).rejects.toSatisfy((e) => isWraithError(e, 'E_PATH_INVALID'));
   });
 
+  it('relative: each PATH is named by the path given, the rest of the tree below it; nested or equal names are refused', async () => {
+    const { root, base } = makeTree();
+    const rel = (p: string): string => p.slice(1); // an absolute PATH is named without its "/"
+    const names: string[] = [];
+    const ex = compileExcludes(['deeper/']);
+    for await (const e of walk([join(root, 'sub'), join(root, 'a.txt')], { relative: true, exclude: ex, under: 'in', threadPoolOnly })) names.push(e.name);
+    expect(names).toEqual([`in/${rel(root)}/sub`, `in/${rel(root)}/a.txt`]);
+    const plain: string[] = [];
+    for await (const e of walk([join(root, 'sub')], { relative: true, threadPoolOnly })) plain.push(e.name);
+    expect(plain).toEqual([`${rel(root)}/sub`, `${rel(root)}/sub/deeper`, `${rel(root)}/sub/deeper/b.bin`]);
+    // Two base names alike are fine when the paths differ; a PATH inside another is not.
+    mkdirSync(join(base, 'other', 'tree'), { recursive: true });
+    const both: string[] = [];
+    for await (const e of walk([join(root, 'a.txt'), join(base, 'other', 'tree')], { relative: true, threadPoolOnly })) both.push(e.name);
+    expect(both).toEqual([`${rel(root)}/a.txt`, `${rel(base)}/other/tree`]);
+    await expect(collectWith([root, join(root, 'sub', 'deeper')], { relative: true })).rejects.toThrow(`${join(root, 'sub', 'deeper')} is inside ${root}, which is sent whole`);
+    await expect(collectWith([join(root, 'sub', 'deeper'), root], { relative: true })).rejects.toThrow('is inside');
+    await expect(collectWith([root, `${root}/`], { relative: true })).rejects.toThrow('would both be sent as');
+  });
+
   it('a PATH whose own name the receiver would refuse is a usage error before anything starts', async () => {
     const base = tmpDir();
     mkdirSync(join(base, 'd\nd'));
@@ -337,5 +363,24 @@ describe('source change check', () => {
     } finally {
       await fh.close();
     }
+  });
+});
+
+describe('rootName', () => {
+  it('the base name, or with relative the path given less a leading "/" and "./"', () => {
+    expect(rootName('./logs/a.gz', false)).toBe('a.gz');
+    expect(rootName('./logs/a.gz', true)).toBe('logs/a.gz');
+    expect(rootName('/var/log/a.gz', true)).toBe('var/log/a.gz');
+    expect(rootName('data//set/', true)).toBe('data/set');
+    expect(rootName('a/./b/../c', true)).toBe('a/c');
+    for (const [p, msg] of [['/', 'cannot send "/" itself'], ['.', 'has no name to send it as'], ['./', 'has no name'], ['a/..', 'has no name'], ['../x', 'would be named through ".."'], ['a/../../x', 'through ".."']] as const) {
+      expect(() => rootName(p, true), p).toThrow(msg);
+      try {
+        rootName(p, true);
+      } catch (e) {
+        expect(isWraithError(e, 'E_USAGE')).toBe(true);
+      }
+    }
+    expect(() => rootName('/', false)).toThrow('cannot send "/" itself');
   });
 });

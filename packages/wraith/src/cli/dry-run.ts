@@ -15,6 +15,7 @@ import type { CliIo, CliState } from './context.js';
 export interface DryRunOptions {
   readonly followSymlinks: boolean;
   readonly dest?: string;
+  readonly relative?: boolean;
   readonly exclude?: Excludes;
   /** As the summary names it: <id>@<addr>. */
   readonly peer: string;
@@ -31,6 +32,7 @@ export async function dryRun(paths: readonly string[], o: DryRunOptions, io: Cli
   const entries = walk(paths, {
     followSymlinks: o.followSymlinks,
     ...(o.dest !== undefined ? { under: o.dest } : {}),
+    relative: o.relative === true,
     ...(o.exclude !== undefined ? { exclude: o.exclude } : {}),
     onWarning: (w) => out.warning(w.message),
     onUnsendable: (_path, _name, err) => {

@@ -44,6 +44,7 @@ export const runHash: NodeModule['runHash'] = (opts, ui) =>
     const entries = walk(opts.paths, {
       followSymlinks: opts.followSymlinks,
       ...(opts.exclude !== undefined ? { exclude: opts.exclude } : {}),
+      relative: opts.relative === true,
       onWarning: (w) => ui.warning(w.message),
       onUnsendable: (_path, _name, err) => failed(err),
     });

@@ -307,6 +307,7 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
       allowGrowth: opts.allowGrowth === true,
       ...(opts.dest !== undefined ? { dest: opts.dest } : {}),
       ...(opts.exclude !== undefined ? { exclude: opts.exclude } : {}),
+      relative: opts.relative === true,
       reconnectForMs: opts.reconnectForMs,
       rateBps: opts.rateBps,
       chunkSize: config.transfer.chunk_size,

@@ -73,6 +73,8 @@ export interface OutgoingOptions {
   allowGrowth?: boolean;
   /** The directory below the receiver's download directory that everything goes into (`--dest`). */
   dest?: string;
+  /** --relative: PATHs named by the path given. */
+  relative?: boolean;
   /** What the walk leaves out (`--exclude`). */
   exclude?: Excludes;
   reconnectForMs: number;
@@ -213,6 +215,7 @@ export class OutgoingJob {
       followSymlinks: o.followSymlinks,
       ...(o.dest !== undefined ? { under: o.dest } : {}),
       ...(o.exclude !== undefined ? { exclude: o.exclude } : {}),
+      relative: o.relative === true,
       bornBefore,
       // Like an unreadable file: that directory's contents fail, the rest goes (exit 7 at the end).
       onUnsendable: (_path, name, err) => this.fileFailed(name, err),
@@ -220,7 +223,7 @@ export class OutgoingJob {
     });
     // A first pass (stat only) for the totals of the started line and the progress, while the
     // handshake runs (a big tree takes a while to stat).
-    const counting = countFiles(o.paths, o.followSymlinks, bornBefore, o.hashCache ?? null, o.chunkSize, o.exclude).then((expected) => {
+    const counting = countFiles(o.paths, o.followSymlinks, bornBefore, o.hashCache ?? null, o.chunkSize, o.exclude, o.relative === true).then((expected) => {
       this.hashing.prepareFor(expected.largestToHash);
       return expected;
     });
@@ -786,11 +789,12 @@ async function countFiles(
   cache: HashCache | null,
   chunkSize: number,
   exclude: Excludes | undefined,
+  relative: boolean,
 ): Promise<{ files: number; bytes: number; largestToHash: number }> {
   let files = 0;
   let bytes = 0;
   let largestToHash = 0;
-  for await (const e of walk(paths, { followSymlinks, bornBefore, onUnsendable: () => undefined, ...(exclude !== undefined ? { exclude } : {}) })) {
+  for await (const e of walk(paths, { followSymlinks, bornBefore, relative, onUnsendable: () => undefined, ...(exclude !== undefined ? { exclude } : {}) })) {
     if (e.kind !== 'file') continue;
     files++;
     bytes += e.size;

@@ -18,6 +18,7 @@ import { checkLists } from '../hash-check.js';
 export interface HashOpts extends ExcludeOpts {
   chunkSize?: string;
   followSymlinks?: boolean;
+  relative?: boolean;
   json?: boolean;
   check?: boolean;
   quiet?: boolean;
@@ -31,7 +32,7 @@ function usage(message: string): WraithError {
 /** Flags that belong to one mode only: a check reads names from its lists, a hash walks PATHs. */
 function checkModeFlags(paths: string[], opts: HashOpts): void {
   if (opts.check === true) {
-    const walkFlags = [opts.followSymlinks === true ? '--follow-symlinks' : null, (opts.exclude ?? []).length > 0 ? '--exclude' : null, (opts.excludeFrom ?? []).length > 0 ? '--exclude-from' : null].filter((f) => f !== null);
+    const walkFlags = [opts.followSymlinks === true ? '--follow-symlinks' : null, opts.relative === true ? '--relative' : null, (opts.exclude ?? []).length > 0 ? '--exclude' : null, (opts.excludeFrom ?? []).length > 0 ? '--exclude-from' : null].filter((f) => f !== null);
     if (walkFlags.length > 0) throw usage(`${walkFlags.join(' and ')} choose what a hash of PATHs walks; --check hashes the files its lists name`);
     return;
   }
@@ -44,7 +45,7 @@ export async function hash(paths: string[], opts: HashOpts, cmd: Command, io: Cl
   checkModeFlags(paths, opts);
   if (opts.check !== true) {
     for (const p of paths) {
-      const why = await unsendablePath(p, await stat(p).catch((e: unknown) => Promise.reject(fsError('stat', p, e))));
+      const why = await unsendablePath(p, await stat(p).catch((e: unknown) => Promise.reject(fsError('stat', p, e))), opts.relative === true);
       if (why !== null) throw why;
     }
   }
@@ -68,7 +69,7 @@ export async function hash(paths: string[], opts: HashOpts, cmd: Command, io: Cl
     } else {
       const runHash = await loadNode('runHash');
       await runHash(
-        { paths, ...(exclude !== undefined ? { exclude } : {}), chunkSize: config.transfer.chunk_size, followSymlinks: opts.followSymlinks === true, ioBackend: config.io.backend, signal: shutdown.signal },
+        { paths, ...(exclude !== undefined ? { exclude } : {}), chunkSize: config.transfer.chunk_size, followSymlinks: opts.followSymlinks === true, relative: opts.relative === true, ioBackend: config.io.backend, signal: shutdown.signal },
         {
           file: (e) => {
             if (ndjson !== null) ndjson.emit('hash', null, { name: e.name, root: e.root, bytes: e.bytes, chunk_size: config.transfer.chunk_size });

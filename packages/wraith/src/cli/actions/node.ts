@@ -45,7 +45,7 @@ export interface RunOpts {
   [k: string]: unknown;
 }
 
-export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean; dest?: string; quiet?: boolean; dryRun?: boolean } & ExcludeOpts;
+export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean; dest?: string; relative?: boolean; quiet?: boolean; dryRun?: boolean } & ExcludeOpts;
 
 /** A UI that also remembers the transfer id, so a fatal error line can carry it. */
 function tracking(ui: TransferUi, state: CliState): TransferUi {
@@ -284,7 +284,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
       }
       throw fsError('stat', p, e);
     });
-    const why = await unsendablePath(p, st);
+    const why = await unsendablePath(p, st, opts.relative === true);
     if (why !== null) throw why;
   }
   const flags = flagLayer(cmd, opts, {});
@@ -293,7 +293,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   const peer = parsePeer(opts.to, config.peers);
   if (opts.dryRun === true) {
     const to = `${peer.id}@${formatAddr(peer.addr)}`;
-    await dryRun(paths, { followSymlinks: opts.followSymlinks === true, ...(dest !== undefined ? { dest } : {}), ...(exclude !== undefined ? { exclude } : {}), peer: to, quiet: opts.quiet === true }, io, state);
+    await dryRun(paths, { followSymlinks: opts.followSymlinks === true, ...(dest !== undefined ? { dest } : {}), ...(exclude !== undefined ? { exclude } : {}), relative: opts.relative === true, peer: to, quiet: opts.quiet === true }, io, state);
     return;
   }
   const log = makeLog(loaded, io, { interactive: true, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
@@ -332,6 +332,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
         allowGrowth: opts.allowGrowth === true,
         ...(dest !== undefined ? { dest } : {}),
         ...(exclude !== undefined ? { exclude } : {}),
+        relative: opts.relative === true,
         earlyHash,
       },
       ui,

@@ -64,7 +64,8 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
         .option('--reconnect-for <DURATION>', 'keep re-dialling a lost peer this long, then fail (resumes where it was)', '60s')
         .option('--follow-symlinks', 'send the targets of symlinks (loops are skipped)')
         .option('--allow-growth', 'send files that grow meanwhile (logs) as they were when opened, with a warning')
-        .option('--dest <DIR>', "put everything under DIR, a directory below the receiver's download directory (created as needed)"))
+        .option('--dest <DIR>', "put everything under DIR, a directory below the receiver's download directory (created as needed)")
+        .option('-R, --relative', 'name each PATH by the path given (./logs/a.gz as logs/a.gz, /var/log/a.gz as var/log/a.gz), not by its base name'))
         .option('--config <FILE>', 'config file (default: <home>/config.toml when present)')
         .option('--verbose', 'log at debug level')
         .option('--json', 'print NDJSON events on stdout (schema: docs/CLI.md)')
@@ -78,6 +79,7 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
       'wraith send /data/set1 /data/set2 --to backup --rate 800Mbit --json',
       'wraith send db.dump --to backup --dest nightly/2026-11-24',
       "wraith send ./project --to backup --exclude node_modules/ --exclude '*.tmp'",
+      'cd /var/log && wraith send -R nginx/access.log.1 app/2026/11 --to backup    # arrive as nginx/... and app/2026/11/...',
       "wraith send ./project --to backup --exclude-from .wraithignore --dry-run   # what would go",
       'wraith send big.img --to 3f9a...c41e@[2001:db8::2]:40000 --reconnect-for 10m',
     ],
