@@ -41,7 +41,7 @@ export async function checkLists(lists: readonly string[], opts: CheckOptions, i
   for (const source of sources) {
     const parsed = parseHashList(await readList(source, io), source);
     parsed.errors.forEach(out.fail);
-    entries.push(...parsed.entries);
+    for (const e of parsed.entries) entries.push(e); // not push(...): a list of a million files would overflow the stack
   }
   if (entries.length === 0) {
     throw new WraithError('E_HASH_LIST', `no hash lines in ${sources.map((s) => (s === '-' ? 'stdin' : s)).join(', ')}`, {});
