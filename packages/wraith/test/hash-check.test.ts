@@ -109,6 +109,17 @@ describe('wraith hash --check', () => {
     expect(elsewhere.err).toContain('none of the 3 listed files is here');
   });
 
+  it('a list of 200 000 lines is read whole (its entries once overflowed the stack)', async () => {
+    const { src, dst } = trees();
+    const one = (await run(['hash', join(src, 'data', 'sub', 'a.txt')], src)).out[0]!;
+    const root = one.slice(0, 64);
+    const lines = Array.from({ length: 200_000 }, (_, i) => `${root}  gone/${i}`);
+    lines.push(`${root}  data/sub/a.txt`);
+    writeFileSync(join(src, 'long'), `${lines.join('\n')}\n`);
+    const r = await run(['hash', '-c', '--ignore-missing', join(src, 'long')], dst);
+    expect(r).toMatchObject({ code: 0, err: '', out: ['data/sub/a.txt: OK'] });
+  }, 60_000);
+
   it('a listed name that is a directory or a FIFO fails alone (the check does not hang on the FIFO)', async () => {
     const { src, dst } = trees();
     const list = (await run(['hash', join(src, 'data')], src)).out;
