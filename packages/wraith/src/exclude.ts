@@ -18,10 +18,13 @@ export interface Excludes {
 }
 
 interface Rule {
-  readonly re: RegExp;
+  /** null for a literal. */
+  readonly re: RegExp | null;
   readonly dirOnly: boolean;
   /** Matched against the base name only. */
   readonly anyDepth: boolean;
+  /** The pattern matches this one string (no wildcard), unescaped; null when it has one. */
+  readonly literal: string | null;
 }
 
 function bad(what: string, pattern: string, why: string): WraithError {
@@ -78,17 +81,40 @@ function rule(pattern: string, what: string): Rule {
   p = p.replace(/^\//, '');
   if (p.split('/').some((c) => c === '' || c === '.' || c === '..')) throw bad(what, pattern, 'empty, "." or ".." components match nothing below a PATH');
   // "**/x" is "x" at any depth: the same as a bare name.
-  return { re: new RegExp(`^${globSource(p, pattern, what)}$`, 's'), dirOnly, anyDepth };
+  const source = globSource(p, pattern, what); // checks it, also when it is a literal
+  const literal = /[*?[]/.test(p.replace(/\\./g, '')) ? null : p.replace(/\\(.)/g, '$1');
+  return { re: literal === null ? new RegExp(`^${source}$`, 's') : null, dirOnly, anyDepth, literal };
+}
+
+/** Literal patterns, looked up by the string they match: a generated list of many names costs a set lookup, not a scan. */
+class Literals {
+  private readonly sets = [new Set<string>(), new Set<string>(), new Set<string>(), new Set<string>()];
+  private static slot(anyDepth: boolean, dirOnly: boolean): number {
+    return (anyDepth ? 2 : 0) + (dirOnly ? 1 : 0);
+  }
+  add(r: Rule, literal: string): void {
+    this.sets[Literals.slot(r.anyDepth, r.dirOnly)]!.add(literal);
+  }
+  has(sub: string, base: string, dir: boolean): boolean {
+    const [path, pathDir, name, nameDir] = this.sets as [Set<string>, Set<string>, Set<string>, Set<string>];
+    return path.has(sub) || name.has(base) || (dir && (pathDir.has(sub) || nameDir.has(base)));
+  }
 }
 
 /** Compiles the patterns: E_USAGE naming the first one that is not a pattern (as `what`). */
 export function compileExcludes(patterns: readonly string[], what = '--exclude'): Excludes {
-  const rules = patterns.map((p) => rule(p, what));
+  const literals = new Literals();
+  const globs: Rule[] = [];
+  for (const p of patterns) {
+    const r = rule(p, what);
+    if (r.literal !== null) literals.add(r, r.literal);
+    else globs.push(r);
+  }
   return {
     patterns,
     excludes(sub, dir) {
       const base = sub.slice(sub.lastIndexOf('/') + 1);
-      return rules.some((r) => (!r.dirOnly || dir) && r.re.test(r.anyDepth ? base : sub));
+      return literals.has(sub, base, dir) || globs.some((r) => (!r.dirOnly || dir) && r.re!.test(r.anyDepth ? base : sub));
     },
   };
 }

@@ -33,8 +33,28 @@ describe('compileExcludes', () => {
     ['a.b', 'axb', false, false],
     ['(x)+', '(x)+', false, true],
     ['*', 'any/thing', false, true],
+    // Literal patterns (looked up in sets) keep every rule: depth, anchoring, directories only.
+    ['a\\[b', 'x/a[b', false, true],
+    ['a\\[b', 'ab', false, false],
+    ['/x/y', 'x/y', false, true],
+    ['/x/y', 'z/x/y', false, false],
+    ['x/y/', 'x/y', false, false],
+    ['x/y/', 'x/y', true, true],
+    ['name', 'a/b/name', true, true],
   ])('%s against %s (directory: %s) -> %s', (pattern, sub, dir, want) => {
     expect(compileExcludes([pattern]).excludes(sub, dir)).toBe(want);
+  });
+
+  it('a generated list of 200 000 names: each is matched as its pattern says, the others still by their rules', () => {
+    const names = Array.from({ length: 200_000 }, (_, i) => `file-${i}.bin`);
+    const ex = compileExcludes([...names.slice(0, 100_000), ...names.slice(100_000).map((n) => `/top/${n}`), 'keep/', '*.tmp']);
+    expect(ex.excludes('deep/down/file-99999.bin', false)).toBe(true);
+    expect(ex.excludes('top/file-150000.bin', false)).toBe(true);
+    expect(ex.excludes('other/file-150000.bin', false)).toBe(false);
+    expect(ex.excludes('file-200000.bin', false)).toBe(false);
+    expect(ex.excludes('x/keep', true)).toBe(true);
+    expect(ex.excludes('x/keep', false)).toBe(false);
+    expect(ex.excludes('x/y.tmp', false)).toBe(true);
   });
 
   it('any of several patterns', () => {

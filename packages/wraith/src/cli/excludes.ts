@@ -15,7 +15,7 @@ export async function excludesOf(opts: ExcludeOpts, cwd: string): Promise<Exclud
   for (const file of opts.excludeFrom ?? []) {
     const path = resolve(cwd, file);
     const text = await readFile(path, 'utf8').catch((e: unknown) => Promise.reject(fsError('read', path, e)));
-    patterns.push(...parseExcludeFile(text));
+    for (const p of parseExcludeFile(text)) patterns.push(p); // a generated file can hold more patterns than a call takes arguments
   }
   patterns.push(...(opts.exclude ?? []));
   return patterns.length === 0 ? undefined : compileExcludes(patterns);
