@@ -283,6 +283,41 @@ describe('basic transfers', () => {
     expect(nested.stderr).not.toContain('sending ');
   }, 180_000);
 
+  it('--files-from takes what `find` lists (one per line, or NUL-separated): each entry alone, named as listed, files identical and directories with their metadata', async () => {
+    const base = await scope.tempDir('files-from');
+    await mkdir(join(base, 'www', 'img'), { recursive: true });
+    await mkdir(join(base, 'www', 'old'), { recursive: true });
+    const fresh = {
+      'www/index.html': await writeRandomFile(join(base, 'www', 'index.html'), 3_000),
+      'www/img/logo.png': await writeRandomFile(join(base, 'www', 'img', 'logo.png'), 300_000),
+    };
+    await writeRandomFile(join(base, 'www', 'old', 'stale.html'), 1_000);
+    await utimes(join(base, 'www', 'old', 'stale.html'), 1_500_000_000, 1_500_000_000);
+    await utimes(join(base, 'www', 'old'), 1_500_000_000, 1_500_000_000);
+    await chmod(join(base, 'www', 'img'), 0o750);
+    await utimes(join(base, 'www', 'img'), 1_600_000_000, 1_600_000_000);
+    // What changed since 2020, as find prints it (".", then directories before their files).
+    const list = execFileSync('find', ['.', '-newermt', '2020-01-01'], { cwd: base, encoding: 'utf8' });
+    expect(list.split('\n')).toContain('./www/img');
+    await writeFile(join(base, 'changed.txt'), list);
+    const send = scope.send([], daemon.peer(), { home: tx, cwd: base, args: ['--files-from', 'changed.txt', '--dest', 'ff'] });
+    const r = await send.result(120_000);
+    expect(r.code, send.describe()).toBe(0);
+    const names = r.events.filter((e) => e.type === 'file').map((e) => String(e['name'])).sort();
+    // www/img is listed (its mtime is of 2020), www/old is not (2017): its stale file stays behind.
+    expect(names).toEqual(['ff/www', 'ff/www/img', 'ff/www/img/logo.png', 'ff/www/index.html']);
+    for (const [name, sha] of Object.entries(fresh)) expect(await sha256File(join(daemon.output, 'ff', name))).toBe(sha);
+    expect(existsSync(join(daemon.output, 'ff', 'www', 'old'))).toBe(false);
+    const img = await stat(join(daemon.output, 'ff', 'www', 'img'));
+    expect([img.mode & 0o777, img.mtimeMs]).toEqual([0o750, 1_600_000_000_000]);
+    // NUL-separated from stdin, through `wraith hash`: the same files under the same names.
+    const nul = execFileSync('find', ['.', '-newermt', '2020-01-01', '-type', 'f', '-print0'], { cwd: base });
+    await writeFile(join(base, 'nul.list'), nul);
+    const hashed = await scope.run(['hash', '--files-from', 'nul.list'], { cwd: base });
+    expect(hashed.code, hashed.stderr).toBe(0);
+    expect(hashed.stdout.trim().split('\n').map((l) => l.split('  ')[1]).sort()).toEqual(['changed.txt', 'www/img/logo.png', 'www/index.html']);
+  }, 180_000);
+
   it('--dest puts a tree and a file below a directory of the download directory, made as needed; a bad --dest is exit 2 before any dial', async () => {
     const base = await scope.tempDir('dest');
     const root = join(base, 'set');

@@ -66,6 +66,8 @@ export interface SendOptions extends NodeContext {
   readonly exclude?: Excludes;
   /** --relative: PATHs are named by the path given (walk's rootName). */
   readonly relative?: boolean;
+  /** --files-from: paths sent alone after the PATHs (walk's `listed`). */
+  readonly listed?: readonly string[];
   /** The first file's hashing, begun while the node loaded (EarlyHash.start); runSend owns it. */
   readonly earlyHash?: EarlyHash | null;
 }
@@ -124,6 +126,7 @@ export interface HashOptions {
   readonly paths: readonly string[];
   readonly exclude?: Excludes;
   readonly relative?: boolean;
+  readonly listed?: readonly string[];
   readonly chunkSize: number;
   readonly followSymlinks: boolean;
   readonly ioBackend: ResolvedConfig['io']['backend'];

@@ -66,6 +66,13 @@ export interface WalkOptions {
   readonly exclude?: Excludes;
   /** --relative: a PATH is named by the path given (rootName), not by its base name. */
   readonly relative?: boolean;
+  /**
+   * --files-from: paths sent as themselves, after the PATHs: a directory alone (made on the
+   * receiver), not its contents; named as with `relative`, taken as entries of a tree are (a
+   * symlink followed only with followSymlinks, a FIFO skipped, one that cannot be read failed
+   * through onUnsendable) and matched against `exclude` by that name. Repeats are sent once.
+   */
+  readonly listed?: readonly string[];
   /** @internal Read every directory through the thread pool, as on a network file system. */
   readonly threadPoolOnly?: boolean;
 }
@@ -150,24 +157,34 @@ export function rootName(path: string, relative: boolean): string {
   return rel;
 }
 
-/** E_USAGE for two PATHs sent under one name, or with --relative one inside another (its files would go twice). */
-function checkRoots(paths: readonly string[], names: readonly string[]): void {
-  const seen = new Map<string, string>();
+/**
+ * E_USAGE for two PATHs sent under one name, or for a PATH or listed path inside a PATH (its
+ * files would go twice). Listed paths may repeat and nest: each goes alone.
+ */
+function checkRoots(paths: readonly string[], names: readonly string[], listed: readonly string[], listedNames: readonly string[]): void {
+  const whole = new Map<string, string>();
   for (let i = 0; i < names.length; i++) {
     const n = names[i]!;
-    const other = seen.get(n);
+    const other = whole.get(n);
     if (other !== undefined) {
       throw new WraithError('E_USAGE', `${paths[i]} and ${other} would both be sent as "${n}"`, { name: n },
         'send them in separate commands, or from a common parent directory');
     }
-    seen.set(n, paths[i]!);
+    whole.set(n, paths[i]!);
   }
-  for (let i = 0; i < names.length; i++) {
-    for (let j = 0; j < names.length; j++) {
-      if (i === j || !names[j]!.startsWith(`${names[i]}/`)) continue;
-      throw new WraithError('E_USAGE', `${paths[j]} is inside ${paths[i]}, which is sent whole`, { name: names[j] }, `leave out ${paths[j]}`);
+  const inside = (path: string, name: string, self: boolean): void => {
+    // Each ancestor is looked up: a list of many paths must not cost a comparison per pair.
+    for (let k = name.indexOf('/'); k !== -1 || self; k = name.indexOf('/', k + 1)) {
+      const container = whole.get(k === -1 ? name : name.slice(0, k));
+      if (container !== undefined) {
+        const hint = self ? 'leave it out of the list, or send that directory\'s other contents as listed paths' : `leave out ${path}`;
+        throw new WraithError('E_USAGE', `${path} is ${k === -1 ? 'also' : 'inside'} ${container}, which is sent whole`, { name }, hint);
+      }
+      if (k === -1) break;
     }
-  }
+  };
+  names.forEach((n, i) => inside(paths[i]!, n, false));
+  listedNames.forEach((n, i) => inside(listed[i]!, n, true));
 }
 
 /** Walks every PATH in order. Throws E_NOT_FOUND for a missing PATH, E_USAGE for two PATHs sent under one name. */
@@ -180,7 +197,9 @@ export async function* walk(paths: readonly string[], opts: WalkOptions = {}): A
     return k === 'local' ? 'other' : k;
   };
   const names = paths.map((p) => rootName(p, opts.relative === true));
-  checkRoots(paths, names);
+  const listed = opts.listed ?? [];
+  const listedNames = listed.map((p) => rootName(p, true));
+  checkRoots(paths, names, listed, listedNames);
 
   for (const [i, root] of roots.entries()) {
     let st: Stats;
@@ -202,6 +221,47 @@ export async function* walk(paths: readonly string[], opts: WalkOptions = {}): A
     } else {
       warn(root, 'special', `${root} is ${kindOf(st)}: skipped`);
     }
+  }
+  const sent = new Set<string>();
+  for (const [i, path] of listed.entries()) {
+    const base = listedNames[i]!;
+    if (sent.has(base)) continue;
+    sent.add(base);
+    yield* listedEntry(path, base, opts, warn, fsKind);
+  }
+}
+
+/** One --files-from path, alone: as an entry of a tree is taken, named `base`. */
+async function* listedEntry(path: string, base: string, opts: WalkOptions, warn: (path: string, reason: WalkWarningReason, message: string) => void, fsKind: FsKindOf): AsyncGenerator<WalkEntry> {
+  const name = opts.under === undefined ? base : `${opts.under}/${base}`;
+  let st: Stats;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    return unsendable(path, name, fsError('stat', path, e), opts);
+  }
+  if (st.isSymbolicLink()) {
+    if (opts.followSymlinks !== true) return warn(path, 'symlink', `${path} is a symlink: skipped (use --follow-symlinks to send its target)`);
+    try {
+      st = await stat(path);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ELOOP') return warn(path, 'dangling_symlink', `${path} is a symlink to nothing: skipped`);
+      return unsendable(path, name, fsError('stat', path, e), opts);
+    }
+  }
+  if (opts.exclude?.excludes(base, st.isDirectory()) === true) return;
+  const refused = unsendableName(path, name);
+  if (st.isDirectory()) {
+    if (refused !== null) unsendable(path, `${name}/`, refused, opts);
+    else yield entry('dir', path, name, st);
+  } else if (st.isFile()) {
+    const kind = await fsKind(path, st.dev);
+    if (typeof kind === 'object') warn(path, 'special', pseudoSkip(path, kind, false));
+    else if (refused !== null) unsendable(path, name, refused, opts);
+    else yield entry('file', path, name, st);
+  } else {
+    warn(path, 'special', `${path} is ${kindOf(st)}: skipped`);
   }
 }
 

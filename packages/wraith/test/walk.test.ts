@@ -210,6 +210,31 @@ describe.each([false, true])('walk (thread pool only: %s)', (poolOnly) => {
     await expect(collectWith([root, `${root}/`], { relative: true })).rejects.toThrow('would both be sent as');
   });
 
+  it('listed (--files-from): each path alone, a directory without its contents, taken as tree entries are; repeats once', async () => {
+    const { root, base } = makeTree();
+    const rel = (p: string): string => p.slice(1);
+    const listed = [join(root, 'sub'), join(root, 'sub', 'deeper', 'b.bin'), join(root, 'a.txt'), join(root, 'link-dir'), join(root, 'fifo'), join(root, 'gone'), join(root, 'a.txt'), join(root, 'empty')];
+    const failed: string[] = [];
+    const warnings: WalkWarning[] = [];
+    const names: Array<[string, string]> = [];
+    for await (const e of walk([], { listed, under: 'in', exclude: compileExcludes(['empty']), onWarning: (w) => warnings.push(w), onUnsendable: (_p, n, err) => failed.push(`${n} ${err.code}`), threadPoolOnly })) names.push([e.kind, e.name]);
+    expect(names).toEqual([['dir', `in/${rel(root)}/sub`], ['file', `in/${rel(root)}/sub/deeper/b.bin`], ['file', `in/${rel(root)}/a.txt`]]);
+    expect(failed).toEqual([`in/${rel(root)}/gone E_NOT_FOUND`]);
+    expect(warnings.map((w) => w.reason)).toEqual(['symlink', 'special']);
+    // Followed when asked, as inside a tree: the directory alone.
+    const followed: string[] = [];
+    const dangling: WalkWarning[] = [];
+    for await (const e of walk([], { listed: [join(root, 'link-dir'), join(root, 'dangling')], followSymlinks: true, onWarning: (w) => dangling.push(w), threadPoolOnly })) followed.push(`${e.kind} ${e.name}`);
+    expect(followed).toEqual([`dir ${rel(root)}/link-dir`]);
+    expect(dangling.map((w) => w.reason)).toEqual(['dangling_symlink']);
+    // After the PATHs; one inside a PATH, or equal to one, would go twice.
+    const mixed: string[] = [];
+    for await (const e of walk([join(base, 'outside')], { relative: true, listed: [join(root, 'a.txt')], threadPoolOnly })) mixed.push(e.name);
+    expect(mixed).toEqual([`${rel(base)}/outside`, `${rel(base)}/outside/o.txt`, `${rel(root)}/a.txt`]);
+    await expect(collectWith([root], { relative: true, listed: [join(root, 'sub', 'deeper', 'b.bin')] })).rejects.toThrow(`${join(root, 'sub', 'deeper', 'b.bin')} is inside ${root}, which is sent whole`);
+    await expect(collectWith([root], { relative: true, listed: [root] })).rejects.toThrow(`${root} is also ${root}, which is sent whole`);
+  });
+
   it('a PATH whose own name the receiver would refuse is a usage error before anything starts', async () => {
     const base = tmpDir();
     mkdirSync(join(base, 'd\nd'));

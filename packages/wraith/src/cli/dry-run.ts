@@ -16,6 +16,7 @@ export interface DryRunOptions {
   readonly followSymlinks: boolean;
   readonly dest?: string;
   readonly relative?: boolean;
+  readonly listed?: readonly string[];
   readonly exclude?: Excludes;
   /** As the summary names it: <id>@<addr>. */
   readonly peer: string;
@@ -33,6 +34,7 @@ export async function dryRun(paths: readonly string[], o: DryRunOptions, io: Cli
     followSymlinks: o.followSymlinks,
     ...(o.dest !== undefined ? { under: o.dest } : {}),
     relative: o.relative === true,
+    ...(o.listed !== undefined ? { listed: o.listed } : {}),
     ...(o.exclude !== undefined ? { exclude: o.exclude } : {}),
     onWarning: (w) => out.warning(w.message),
     onUnsendable: (_path, _name, err) => {

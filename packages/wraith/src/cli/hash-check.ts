@@ -3,10 +3,8 @@
  * directory) and says whether its root is the listed one, as `sha256sum -c` does: `name: OK`,
  * `name: FAILED`, `name: FAILED open or read` on stdout, the reasons on stderr.
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { WraithError } from '@wraith/core';
-import { fsError } from '../fsutil.js';
 import { parseHashList, type ListedRoot } from '../hash-list.js';
 import { loadNode, type HashListedOptions } from '../node-api.js';
 import type { NdjsonUi } from '../ui/ndjson.js';
@@ -14,6 +12,7 @@ import { printable } from '../ui/printable.js';
 import { humanBytes } from '../units.js';
 import type { Report } from '../ui/report.js';
 import type { CliIo } from './context.js';
+import { readListText } from './read-list.js';
 
 export interface CheckOptions {
   /** The configured (or --chunk-size) chunk size, for lines that do not carry theirs. */
@@ -25,13 +24,6 @@ export interface CheckOptions {
   readonly signal: AbortSignal;
 }
 
-async function readList(source: string, io: CliIo): Promise<string> {
-  if (source !== '-') return readFile(resolve(io.cwd, source), 'utf8').catch((e: unknown) => Promise.reject(fsError('read', source, e)));
-  const parts: Buffer[] = [];
-  for await (const c of io.stdin ?? process.stdin) parts.push(typeof c === 'string' ? Buffer.from(c) : c);
-  return Buffer.concat(parts).toString('utf8');
-}
-
 const plural = (n: number, one: string): string => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 /** Checks the files the lists name; reported errors go through `fail`, which keeps the exit code. */
@@ -39,7 +31,7 @@ export async function checkLists(lists: readonly string[], opts: CheckOptions, i
   const entries: ListedRoot[] = [];
   const sources = lists.length === 0 ? ['-'] : lists;
   for (const source of sources) {
-    const parsed = parseHashList(await readList(source, io), source);
+    const parsed = parseHashList(await readListText(source, io), source);
     parsed.errors.forEach(out.fail);
     for (const e of parsed.entries) entries.push(e); // not push(...): a list of a million files would overflow the stack
   }

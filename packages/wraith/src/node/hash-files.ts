@@ -45,6 +45,7 @@ export const runHash: NodeModule['runHash'] = (opts, ui) =>
       followSymlinks: opts.followSymlinks,
       ...(opts.exclude !== undefined ? { exclude: opts.exclude } : {}),
       relative: opts.relative === true,
+      ...(opts.listed !== undefined ? { listed: opts.listed } : {}),
       onWarning: (w) => ui.warning(w.message),
       onUnsendable: (_path, _name, err) => failed(err),
     });

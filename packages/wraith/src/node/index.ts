@@ -308,6 +308,7 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
       ...(opts.dest !== undefined ? { dest: opts.dest } : {}),
       ...(opts.exclude !== undefined ? { exclude: opts.exclude } : {}),
       relative: opts.relative === true,
+      ...(opts.listed !== undefined ? { listed: opts.listed } : {}),
       reconnectForMs: opts.reconnectForMs,
       rateBps: opts.rateBps,
       chunkSize: config.transfer.chunk_size,

@@ -15,7 +15,7 @@ import { humanDuration } from '../units.js';
 import { monoMs } from '../clock.js';
 import type { Stats } from '../stats.js';
 import type { SendUi } from '../ui/types.js';
-import { assertUnchanged, grewOnly, snapshotFd, sourceChanges, walk, type SourceSnapshot, type WalkEntry } from '../walk.js';
+import { assertUnchanged, grewOnly, snapshotFd, sourceChanges, walk, type SourceSnapshot, type WalkEntry, type WalkOptions } from '../walk.js';
 import type { Excludes } from '../exclude.js';
 import { nowMicros } from './driver.js';
 import type { WraithNode } from './node.js';
@@ -75,6 +75,8 @@ export interface OutgoingOptions {
   dest?: string;
   /** --relative: PATHs named by the path given. */
   relative?: boolean;
+  /** --files-from: paths sent alone. */
+  listed?: readonly string[];
   /** What the walk leaves out (`--exclude`). */
   exclude?: Excludes;
   reconnectForMs: number;
@@ -216,6 +218,7 @@ export class OutgoingJob {
       ...(o.dest !== undefined ? { under: o.dest } : {}),
       ...(o.exclude !== undefined ? { exclude: o.exclude } : {}),
       relative: o.relative === true,
+      ...(o.listed !== undefined ? { listed: o.listed } : {}),
       bornBefore,
       // Like an unreadable file: that directory's contents fail, the rest goes (exit 7 at the end).
       onUnsendable: (_path, name, err) => this.fileFailed(name, err),
@@ -223,7 +226,7 @@ export class OutgoingJob {
     });
     // A first pass (stat only) for the totals of the started line and the progress, while the
     // handshake runs (a big tree takes a while to stat).
-    const counting = countFiles(o.paths, o.followSymlinks, bornBefore, o.hashCache ?? null, o.chunkSize, o.exclude, o.relative === true).then((expected) => {
+    const counting = countFiles(o.paths, o.followSymlinks, bornBefore, o.hashCache ?? null, o.chunkSize, o.exclude, { relative: o.relative === true, ...(o.listed !== undefined ? { listed: o.listed } : {}) }).then((expected) => {
       this.hashing.prepareFor(expected.largestToHash);
       return expected;
     });
@@ -789,12 +792,12 @@ async function countFiles(
   cache: HashCache | null,
   chunkSize: number,
   exclude: Excludes | undefined,
-  relative: boolean,
+  naming: Pick<WalkOptions, 'relative' | 'listed'>,
 ): Promise<{ files: number; bytes: number; largestToHash: number }> {
   let files = 0;
   let bytes = 0;
   let largestToHash = 0;
-  for await (const e of walk(paths, { followSymlinks, bornBefore, relative, onUnsendable: () => undefined, ...(exclude !== undefined ? { exclude } : {}) })) {
+  for await (const e of walk(paths, { followSymlinks, bornBefore, ...naming, onUnsendable: () => undefined, ...(exclude !== undefined ? { exclude } : {}) })) {
     if (e.kind !== 'file') continue;
     files++;
     bytes += e.size;

@@ -14,11 +14,13 @@ import { loadAll, type CliIo, type CliState } from '../context.js';
 import { watchShutdown } from '../signals.js';
 import { excludesOf, type ExcludeOpts } from '../excludes.js';
 import { checkLists } from '../hash-check.js';
+import { namingOf } from '../read-list.js';
 
 export interface HashOpts extends ExcludeOpts {
   chunkSize?: string;
   followSymlinks?: boolean;
   relative?: boolean;
+  filesFrom?: string;
   json?: boolean;
   check?: boolean;
   quiet?: boolean;
@@ -32,20 +34,20 @@ function usage(message: string): WraithError {
 /** Flags that belong to one mode only: a check reads names from its lists, a hash walks PATHs. */
 function checkModeFlags(paths: string[], opts: HashOpts): void {
   if (opts.check === true) {
-    const walkFlags = [opts.followSymlinks === true ? '--follow-symlinks' : null, opts.relative === true ? '--relative' : null, (opts.exclude ?? []).length > 0 ? '--exclude' : null, (opts.excludeFrom ?? []).length > 0 ? '--exclude-from' : null].filter((f) => f !== null);
+    const walkFlags = [opts.followSymlinks === true ? '--follow-symlinks' : null, opts.relative === true ? '--relative' : null, opts.filesFrom !== undefined ? '--files-from' : null, (opts.exclude ?? []).length > 0 ? '--exclude' : null, (opts.excludeFrom ?? []).length > 0 ? '--exclude-from' : null].filter((f) => f !== null);
     if (walkFlags.length > 0) throw usage(`${walkFlags.join(' and ')} choose what a hash of PATHs walks; --check hashes the files its lists name`);
     return;
   }
-  if (paths.length === 0) throw usage('give the files or directories to hash (or --check LIST to check a list)');
   if (opts.quiet === true || opts.ignoreMissing === true) throw usage(`${opts.quiet === true ? '--quiet' : '--ignore-missing'} goes with --check`);
 }
 
 export async function hash(paths: string[], opts: HashOpts, cmd: Command, io: CliIo, state: CliState): Promise<void> {
   state.json = opts.json === true;
   checkModeFlags(paths, opts);
+  const naming = opts.check === true ? { relative: false } : await namingOf(paths, opts, io, 'hash');
   if (opts.check !== true) {
     for (const p of paths) {
-      const why = await unsendablePath(p, await stat(p).catch((e: unknown) => Promise.reject(fsError('stat', p, e))), opts.relative === true);
+      const why = await unsendablePath(p, await stat(p).catch((e: unknown) => Promise.reject(fsError('stat', p, e))), naming.relative);
       if (why !== null) throw why;
     }
   }
@@ -69,7 +71,7 @@ export async function hash(paths: string[], opts: HashOpts, cmd: Command, io: Cl
     } else {
       const runHash = await loadNode('runHash');
       await runHash(
-        { paths, ...(exclude !== undefined ? { exclude } : {}), chunkSize: config.transfer.chunk_size, followSymlinks: opts.followSymlinks === true, relative: opts.relative === true, ioBackend: config.io.backend, signal: shutdown.signal },
+        { paths, ...(exclude !== undefined ? { exclude } : {}), chunkSize: config.transfer.chunk_size, followSymlinks: opts.followSymlinks === true, ...naming, ioBackend: config.io.backend, signal: shutdown.signal },
         {
           file: (e) => {
             if (ndjson !== null) ndjson.emit('hash', null, { name: e.name, root: e.root, bytes: e.bytes, chunk_size: config.transfer.chunk_size });

@@ -12,6 +12,7 @@ import { unsendablePath } from '../../walk.js';
 import { parseDest } from '../../dest.js';
 import { excludesOf, type ExcludeOpts } from '../excludes.js';
 import { dryRun } from '../dry-run.js';
+import { namingOf } from '../read-list.js';
 import { formatAddr, parseAddr, parsePeer } from '../../peer.js';
 import { acquireDaemonLock, lockDownloadDir, type DownloadDirLock } from '../../home/lock.js';
 import { loadIdentity } from '../../home/identity.js';
@@ -45,7 +46,7 @@ export interface RunOpts {
   [k: string]: unknown;
 }
 
-export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean; dest?: string; relative?: boolean; quiet?: boolean; dryRun?: boolean } & ExcludeOpts;
+export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean; dest?: string; relative?: boolean; filesFrom?: string; quiet?: boolean; dryRun?: boolean } & ExcludeOpts;
 
 /** A UI that also remembers the transfer id, so a fatal error line can carry it. */
 function tracking(ui: TransferUi, state: CliState): TransferUi {
@@ -276,6 +277,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   }
   const dest = opts.dest === undefined ? undefined : parseDest(opts.dest);
   const exclude = await excludesOf(opts, io.cwd);
+  const { relative, listed } = await namingOf(paths, opts, io, 'send');
   for (const p of paths) {
     const st = await stat(p).catch((e: unknown) => {
       if (p === '-' && (e as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -284,7 +286,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
       }
       throw fsError('stat', p, e);
     });
-    const why = await unsendablePath(p, st, opts.relative === true);
+    const why = await unsendablePath(p, st, relative);
     if (why !== null) throw why;
   }
   const flags = flagLayer(cmd, opts, {});
@@ -293,7 +295,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   const peer = parsePeer(opts.to, config.peers);
   if (opts.dryRun === true) {
     const to = `${peer.id}@${formatAddr(peer.addr)}`;
-    await dryRun(paths, { followSymlinks: opts.followSymlinks === true, ...(dest !== undefined ? { dest } : {}), ...(exclude !== undefined ? { exclude } : {}), relative: opts.relative === true, peer: to, quiet: opts.quiet === true }, io, state);
+    await dryRun(paths, { followSymlinks: opts.followSymlinks === true, ...(dest !== undefined ? { dest } : {}), ...(exclude !== undefined ? { exclude } : {}), relative, ...(listed !== undefined ? { listed } : {}), peer: to, quiet: opts.quiet === true }, io, state);
     return;
   }
   const log = makeLog(loaded, io, { interactive: true, verbose: opts.verbose === true, levelFlag: opts.logLevel !== undefined });
@@ -307,7 +309,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
   let failed: readonly WraithError[] = [];
   let sentFiles = 0;
   const earlyHash = EarlyHash.start(
-    paths,
+    paths.length > 0 ? paths : (listed ?? []),
     config.transfer.chunk_size,
     opts.followSymlinks === true,
     undefined,
@@ -332,7 +334,8 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
         allowGrowth: opts.allowGrowth === true,
         ...(dest !== undefined ? { dest } : {}),
         ...(exclude !== undefined ? { exclude } : {}),
-        relative: opts.relative === true,
+        relative,
+        ...(listed !== undefined ? { listed } : {}),
         earlyHash,
       },
       ui,

@@ -20,6 +20,7 @@ export function registerHashCommand(program: Command, io: CliIo, state: CliState
       .option('--chunk-size <SIZE>', 'the chunk size the root is taken over (config transfer.chunk_size; the sender\'s must match)')
       .option('--follow-symlinks', 'hash the targets of symlinks inside directories, as `wraith send --follow-symlinks`')
       .option('-R, --relative', 'name each PATH by the path given, as `wraith send --relative`')
+      .option('--files-from <FILE>', 'also hash the files FILE lists, as `wraith send --files-from`')
       .option('--config <FILE>', 'config file (default: <home>/config.toml when present)')
       .option('-c, --check', 'read the lists (`wraith hash` output, or the NDJSON of `hash --json`, `send --json`) and check the files they name, below the current directory')
       .option('-q, --quiet', 'with --check: print only the files that fail')
