@@ -107,6 +107,12 @@ describe('wraith hash --check', () => {
     const elsewhere = await run(['hash', '-c', '--ignore-missing', '-'], src, list.map((l) => l.replace('data/', 'other/')).join('\n'));
     expect(elsewhere.code).toBe(7);
     expect(elsewhere.err).toContain('none of the 3 listed files is here');
+    // Without --ignore-missing: an error per file, then the same word on where the check ran.
+    const wrongDir = await run(['hash', '-c', '-'], src, list.map((l) => l.replace('data/', 'other/')).join('\n'));
+    expect(wrongDir.code).toBe(7);
+    expect(wrongDir.out).toHaveLength(3);
+    expect(wrongDir.err.match(/error\[E_NOT_FOUND\]/g)).toHaveLength(4);
+    expect(wrongDir.err).toMatch(/error\[E_NOT_FOUND\]: none of the 3 listed files is here \(.*\)\n  hint: run the check in the directory the names are relative to/);
   });
 
   it('a list of 200 000 lines is read whole (its entries once overflowed the stack)', async () => {

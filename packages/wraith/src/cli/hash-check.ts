@@ -47,6 +47,7 @@ export async function checkLists(lists: readonly string[], opts: CheckOptions, i
   };
   let mismatched = 0;
   let checked = 0;
+  let missing = 0;
   // Of the mismatches, those hashed at the configured size rather than one their list line gave.
   let atConfigured = 0;
   const runHashListed = await loadNode('runHashListed');
@@ -63,6 +64,7 @@ export async function checkLists(lists: readonly string[], opts: CheckOptions, i
         shown(e, found.root === e.root ? 'ok' : 'mismatch', found);
       },
       error: (i, err) => {
+        if (err.code === 'E_NOT_FOUND') missing++;
         if (opts.ignoreMissing && err.code === 'E_NOT_FOUND') return;
         checked++;
         shown(entries[i] as ListedRoot, 'error', null);
@@ -70,9 +72,12 @@ export async function checkLists(lists: readonly string[], opts: CheckOptions, i
       },
     },
   );
-  if (checked === 0) {
-    throw new WraithError('E_NOT_FOUND', `none of the ${plural(entries.length, 'listed file')} is here (${io.cwd})`, {},
+  if (missing === entries.length) {
+    // Most likely the wrong directory: say so once, after (or instead of) an error per file.
+    const none = new WraithError('E_NOT_FOUND', `none of the ${plural(entries.length, 'listed file')} is here (${io.cwd})`, {},
       'run the check in the directory the names are relative to: where the sender ran `wraith hash`, or the receiver\'s download directory');
+    if (checked === 0) throw none;
+    out.fail(none);
   }
   if (mismatched > 0) {
     const hint = atConfigured > 0
