@@ -91,6 +91,9 @@ export class Beneath {
    * Creates the directories `parts` (every component) under root with `mode`, refusing any
    * existing component that is a symlink or not a directory. Returns the absolute path.
    */
+  /** Called with the directory a new one was made in, before mkdirs returns (the store fsyncs it). */
+  onMade: ((parentAbs: string) => Promise<void>) | null = null;
+
   mkdirs(parts: readonly string[], mode = 0o700): Promise<string> {
     const rel = parts.join('/');
     let p = this.making.get(rel);
@@ -105,13 +108,16 @@ export class Beneath {
   private async mkdirsOnce(parts: readonly string[], mode: number): Promise<string> {
     if ((await this.quickLstat(parts))?.isDirectory() === true) return this.abs(parts);
     let dir = this.root;
+    const madeIn: string[] = [];
     for (let i = 0; i < parts.length; i++) {
+      const parent = dir;
       dir = join(dir, parts[i]!);
       let st = await lstatOrNull(dir);
       if (st === null) {
         try {
           if (this.mkdirNative === null) await mkdir(dir, { mode });
           else await this.mkdirNative(this.root, parts.slice(0, i).join('/'), parts[i]!, mode);
+          madeIn.push(parent);
           continue;
         } catch (e) {
           const code = (e as NodeJS.ErrnoException).code;
@@ -128,6 +134,8 @@ export class Beneath {
           'remove or rename it in the download directory');
       }
     }
+    // A file installed in a new directory is only as durable as that directory's own entry.
+    if (this.onMade !== null) await Promise.all(madeIn.map(this.onMade));
     return dir;
   }
 

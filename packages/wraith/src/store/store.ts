@@ -207,6 +207,8 @@ export class FileStore {
     }
     const store = new FileStore(await realpath(opts.downloadDir), opts);
     store.memoryDev = await memoryDevOf(store.downloadDir);
+    // On a memory file system there is nothing to make durable.
+    if (store.memoryDev === null) store.beneath.onMade = (dir) => store.dirSync.sync(dir);
     await warnIfNotWritable(store.downloadDir, opts.logger);
     if (opts.sweepOnOpen ?? true) await store.sweep();
     return store;
