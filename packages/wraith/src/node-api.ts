@@ -68,6 +68,8 @@ export interface SendOptions extends NodeContext {
   readonly relative?: boolean;
   /** --files-from: paths sent alone after the PATHs (walk's `listed`). */
   readonly listed?: readonly string[];
+  /** --remove-source-files: each file the receiver confirmed is removed here, if unchanged. */
+  readonly removeSourceFiles?: boolean;
   /** The first file's hashing, begun while the node loaded (EarlyHash.start); runSend owns it. */
   readonly earlyHash?: EarlyHash | null;
 }

@@ -83,6 +83,15 @@ describe('human output', () => {
     expect(err.text).toContain('already present: tree/ (stored as tree (1)/)\n');
   });
 
+  it('--remove-source-files: a file removed here says so; one kept says nothing more (its warning does)', () => {
+    const err = new MemStream();
+    const ui = createUi({ json: false, progress: true, stdout: new MemStream(), stderr: err, now: () => T0 });
+    ui.file({ transfer_id: 't', name: 'a.log', status: 'sent', kind: 'file', bytes: 2048, root: null, source_removed: true });
+    ui.file({ transfer_id: 't', name: 'b.log', status: 'already_present', kind: 'file', bytes: 1, root: null, stored_as: 'b (1).log', source_removed: false });
+    expect(err.text).toContain('sent: a.log (2.00 KiB), source removed\n');
+    expect(err.text).toContain('already present: b.log (1 B, stored as b (1).log)\n');
+  });
+
   it('control characters in a message or name (a peer\'s reason, a file name) are shown escaped, never sent to the terminal', () => {
     const err = new MemStream();
     const ui = createUi({ json: false, progress: true, stdout: new MemStream(), stderr: err, now: () => T0 });

@@ -309,6 +309,7 @@ export const runSend: NodeModule['runSend'] = async (opts, ui) => {
       ...(opts.exclude !== undefined ? { exclude: opts.exclude } : {}),
       relative: opts.relative === true,
       ...(opts.listed !== undefined ? { listed: opts.listed } : {}),
+      removeSources: opts.removeSourceFiles === true,
       reconnectForMs: opts.reconnectForMs,
       rateBps: opts.rateBps,
       chunkSize: config.transfer.chunk_size,

@@ -1,4 +1,5 @@
-import { closeSync } from 'node:fs';
+import { closeSync, type Stats as FileStats } from 'node:fs';
+import { lstat, unlink } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import {
   MerkleTree,
@@ -12,6 +13,7 @@ import {
 import type { Logger } from 'pino';
 import { formatAddr, type PeerSpec } from '../peer.js';
 import { humanDuration } from '../units.js';
+import { fsError } from '../fsutil.js';
 import { monoMs } from '../clock.js';
 import type { Stats } from '../stats.js';
 import type { SendUi } from '../ui/types.js';
@@ -40,6 +42,9 @@ const IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 /** How long the end of a send waits for the receiver to acknowledge its last control messages. */
 const CONTROL_SETTLE_MS = 2000;
 
+/** A source modified this close before it was opened is not removed: a later write could keep its mtime (coarse timestamps). */
+const RECENT_MS = 1000;
+
 interface Tx {
   entry: WalkEntry;
   manifest: FileManifest;
@@ -59,6 +64,8 @@ interface Tx {
   closeAfterReads: number | null;
   /** A small file's bytes as hashed: its chunks are supplied from them, not read again. */
   kept: Uint8Array | null;
+  /** Wall clock when the file was opened to be read (--remove-source-files' recency rule). */
+  openedMs: number;
 }
 
 export interface OutgoingOptions {
@@ -77,6 +84,8 @@ export interface OutgoingOptions {
   relative?: boolean;
   /** --files-from: paths sent alone. */
   listed?: readonly string[];
+  /** --remove-source-files: a file the receiver confirmed is removed here (removeSource). */
+  removeSources?: boolean;
   /** What the walk leaves out (`--exclude`). */
   exclude?: Excludes;
   reconnectForMs: number;
@@ -468,8 +477,9 @@ export class OutgoingJob {
     const cs = o.chunkSize;
     if (entry.kind === 'dir') {
       const manifest: FileManifest = { name: entry.name, kind: 'dir', size: 0, chunkSize: cs, mode: entry.mode, mtimeMs: this.wireMtime(entry.path, entry.mtimeMs), root: new Uint8Array(32) };
-      return { entry, manifest, tree: null, fd: null, before: null, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null, kept: null };
+      return { entry, manifest, tree: null, fd: null, before: null, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null, kept: null, openedMs: 0 };
     }
+    const openedMs = Date.now();
     const fd = await openForRead(o.node.io, entry.path);
     try {
       const before = snapshotFd(fd);
@@ -492,7 +502,7 @@ export class OutgoingJob {
       };
       // Keep the descriptor: the file is read again through it, never re-opened.
       const kept = this.hashing.takeSmall();
-      return { entry, manifest, tree, fd, before, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null, kept };
+      return { entry, manifest, tree, fd, before, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null, kept, openedMs };
     } catch (e) {
       closeQuietly(fd);
       throw e;
@@ -683,6 +693,7 @@ export class OutgoingJob {
       o.stats.retransmittedBytes.inc(st.bytesRetransmitted);
       o.stats.zeroBytes.inc({ direction: 'tx' }, st.bytesZero);
       o.stats.transferFinished('send', status === 'verified' ? 'completed' : 'already_present');
+      const removed = o.removeSources === true && t.manifest.kind === 'file' ? await this.removeSource(t, changes.length > 0) : undefined;
       o.ui.file({
         transfer_id: o.transferId,
         name: t.manifest.name,
@@ -691,6 +702,7 @@ export class OutgoingJob {
         bytes: t.manifest.size,
         root: t.manifest.kind === 'file' ? Buffer.from(t.manifest.root).toString('hex') : null,
         ...(storedAs !== undefined ? { stored_as: storedAs } : {}),
+        ...(removed !== undefined ? { source_removed: removed } : {}),
       });
     } catch (e) {
       this.fileFailed(t.manifest.name, e);
@@ -698,6 +710,46 @@ export class OutgoingJob {
       closeFd(t);
       this.wakeUp();
     }
+  }
+
+  /**
+   * --remove-source-files, once the receiver confirmed `t` (installed and synced, or already
+   * there): removes the source, unless it may hold anything the receiver does not have. Kept,
+   * with a warning: a file that changed after it was read; one modified within RECENT_MS before
+   * it was opened (a write since could have left its mtime as it was); a path that is no longer
+   * that file (replaced, or a symlink whose target was sent). A failed unlink is an error.
+   */
+  private async removeSource(t: Tx, changed: boolean): Promise<boolean> {
+    const o = this.o;
+    const path = t.entry.path;
+    const keep = (why: string): boolean => {
+      const message = `${path} was not removed: ${why}`;
+      o.log[this.shownLevel]({ name: t.manifest.name, path }, message);
+      o.ui.warning({ transfer_id: o.transferId, code: null, message });
+      return false;
+    };
+    if (changed || t.before === null) return keep('it changed after it was read (the receiver has it as it was read)');
+    if (t.before.mtimeMs > t.openedMs - RECENT_MS) return keep('it was modified just before it was read, and a write since might not show; send it again to remove it');
+    let st: FileStats;
+    try {
+      st = await lstat(path);
+    } catch (e) {
+      return keep(fsError('lstat', path, e).message);
+    }
+    if (st.isSymbolicLink()) return keep('it is a symlink, which stays (what it points to was sent)');
+    if (!st.isFile() || st.dev !== t.entry.dev || st.ino !== t.before.ino) return keep('another file is under its name now');
+    if (st.size !== t.before.size || st.mtimeMs !== t.before.mtimeMs) return keep('it changed after it was sent');
+    try {
+      await unlink(path);
+    } catch (e) {
+      const err = fsError('unlink', path, e);
+      this.result.errors.push(err);
+      o.ui.error(err, o.transferId);
+      o.log[this.shownLevel]({ name: t.manifest.name, code: err.code, err: err.message }, 'sent, but not removed');
+      return false;
+    }
+    o.log.debug({ name: t.manifest.name, path }, 'source removed');
+    return true;
   }
 
   private fileFailed(name: string, e: unknown): void {

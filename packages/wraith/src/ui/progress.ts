@@ -40,7 +40,8 @@ function fileLine(e: FileEvent): string {
   const as = e.stored_as !== undefined ? `, stored as ${printable(e.stored_as)}` : '';
   // A directory has no size to tell; its slash tells it from an empty file.
   if (e.kind === 'dir') return `${what}: ${printable(e.name)}/${as !== '' ? ` (${as.slice(2)}/)` : ''}`;
-  return `${what}: ${printable(e.name)} (${humanBytes(e.bytes)}${as})`;
+  const removed = e.source_removed === true ? ', source removed' : '';
+  return `${what}: ${printable(e.name)} (${humanBytes(e.bytes)}${as})${removed}`;
 }
 
 /** `sep` + "hashing 35%" or "waiting for receiver" while a send cannot move data yet, else nothing. */

@@ -70,6 +70,8 @@ export interface FileEvent {
   readonly root: string | null;
   /** The name the receiver stored it under, when not `name` (on_conflict = "rename"). */
   readonly stored_as?: string;
+  /** With --remove-source-files, on a file sent: whether this side's copy was removed. */
+  readonly source_removed?: boolean;
 }
 
 export interface CompletedEvent {

@@ -46,7 +46,7 @@ export interface RunOpts {
   [k: string]: unknown;
 }
 
-export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean; dest?: string; relative?: boolean; filesFrom?: string; quiet?: boolean; dryRun?: boolean } & ExcludeOpts;
+export type SendOpts = RunOpts & { to: string; rate?: string; reconnectFor: string; followSymlinks?: boolean; allowGrowth?: boolean; dest?: string; relative?: boolean; filesFrom?: string; removeSourceFiles?: boolean; quiet?: boolean; dryRun?: boolean } & ExcludeOpts;
 
 /** A UI that also remembers the transfer id, so a fatal error line can carry it. */
 function tracking(ui: TransferUi, state: CliState): TransferUi {
@@ -336,6 +336,7 @@ export async function send(paths: string[], opts: SendOpts, cmd: Command, io: Cl
         ...(exclude !== undefined ? { exclude } : {}),
         relative,
         ...(listed !== undefined ? { listed } : {}),
+        removeSourceFiles: opts.removeSourceFiles === true,
         earlyHash,
       },
       ui,

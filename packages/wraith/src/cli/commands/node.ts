@@ -66,6 +66,7 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
         .option('--allow-growth', 'send files that grow meanwhile (logs) as they were when opened, with a warning')
         .option('--dest <DIR>', "put everything under DIR, a directory below the receiver's download directory (created as needed)")
         .option('-R, --relative', 'name each PATH by the path given (./logs/a.gz as logs/a.gz, /var/log/a.gz as var/log/a.gz), not by its base name')
+        .option('--remove-source-files', 'remove each file here once the receiver has it installed and synced, unless it changed (directories stay)')
         .option('--files-from <FILE>', 'also send the paths FILE lists ("-": stdin; a line each, or NUL-separated), each alone (a directory without its contents), named as with --relative'))
         .option('--config <FILE>', 'config file (default: <home>/config.toml when present)')
         .option('--verbose', 'log at debug level')
