@@ -1,4 +1,4 @@
-import { closeSync, type Stats as FileStats } from 'node:fs';
+import { closeSync, fstatSync, type Stats as FileStats } from 'node:fs';
 import { lstat, unlink } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import {
@@ -66,6 +66,8 @@ interface Tx {
   kept: Uint8Array | null;
   /** Wall clock when the file was opened to be read (--remove-source-files' recency rule). */
   openedMs: number;
+  /** Its ctime then: a write whose mtime was set back still moves it (--remove-source-files). */
+  openedCtimeMs: number;
 }
 
 export interface OutgoingOptions {
@@ -477,12 +479,13 @@ export class OutgoingJob {
     const cs = o.chunkSize;
     if (entry.kind === 'dir') {
       const manifest: FileManifest = { name: entry.name, kind: 'dir', size: 0, chunkSize: cs, mode: entry.mode, mtimeMs: this.wireMtime(entry.path, entry.mtimeMs), root: new Uint8Array(32) };
-      return { entry, manifest, tree: null, fd: null, before: null, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null, kept: null, openedMs: 0 };
+      return { entry, manifest, tree: null, fd: null, before: null, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null, kept: null, openedMs: 0, openedCtimeMs: 0 };
     }
     const openedMs = Date.now();
     const fd = await openForRead(o.node.io, entry.path);
     try {
       const before = snapshotFd(fd);
+      const openedCtimeMs = o.removeSources === true ? fstatSync(fd).ctimeMs : 0;
       const size = before.size;
       const t0 = performance.now();
       const leaves = await this.hashing.leaves(entry.path, fd, size, cs);
@@ -502,7 +505,7 @@ export class OutgoingJob {
       };
       // Keep the descriptor: the file is read again through it, never re-opened.
       const kept = this.hashing.takeSmall();
-      return { entry, manifest, tree, fd, before, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null, kept, openedMs };
+      return { entry, manifest, tree, fd, before, session: -1, transferId: -1, done: false, bytesDone: 0, reads: 0, closeAfterReads: null, kept, openedMs, openedCtimeMs };
     } catch (e) {
       closeQuietly(fd);
       throw e;
@@ -739,6 +742,8 @@ export class OutgoingJob {
     if (st.isSymbolicLink()) return keep('it is a symlink, which stays (what it points to was sent)');
     if (!st.isFile() || st.dev !== t.entry.dev || st.ino !== t.before.ino) return keep('another file is under its name now');
     if (st.size !== t.before.size || st.mtimeMs !== t.before.mtimeMs) return keep('it changed after it was sent');
+    // Also what set the mtime back after a write (cp -p, touch -d): the ctime cannot be set back.
+    if (st.ctimeMs !== t.openedCtimeMs) return keep('its inode changed after it was read (content, mode, owner or links)');
     try {
       await unlink(path);
     } catch (e) {
