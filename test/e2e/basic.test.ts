@@ -350,6 +350,24 @@ describe('basic transfers', () => {
     expect(r.events.filter((e) => e.type === 'error').map((e) => e['code'])).toEqual(['E_EXISTS']);
   }, 180_000);
 
+  it('--remove-source-files keeps a file whose inode changed while it was sent (a chmod here; a write hidden by setting the mtime back moves the ctime alike)', async () => {
+    const base = await scope.tempDir('remove-ctime');
+    const src = join(base, 'slow.bin');
+    const sha = await writeRandomFile(src, 4_000_000);
+    const hourAgo = Date.now() / 1000 - 3600;
+    await utimes(src, hourAgo, hourAgo);
+    const send = scope.send([src], daemon.peer(), { home: tx, args: ['--remove-source-files', '--rate', '1M', '--dest', 'ctime'] });
+    // Once chunks are read, the file is open: its ctime then is the one compared at the end.
+    await send.waitFor((e) => e.type === 'progress' && Number(e['bytes_done']) > 0, 30_000, 'the first bytes sent');
+    await chmod(src, 0o640);
+    const r = await send.result(120_000);
+    expect(r.code, send.describe()).toBe(0);
+    expect(r.events.find((e) => e.type === 'file')).toMatchObject({ status: 'sent', source_removed: false });
+    expect(r.events.filter((e) => e.type === 'warning').map((e) => String(e['message']))).toContain(`${src} was not removed: its inode changed after it was read (content, mode, owner or links)`);
+    expect(await sha256File(src)).toBe(sha);
+    expect(await sha256File(join(daemon.output, 'ctime', 'slow.bin'))).toBe(sha);
+  }, 120_000);
+
   it('--dest puts a tree and a file below a directory of the download directory, made as needed; a bad --dest is exit 2 before any dial', async () => {
     const base = await scope.tempDir('dest');
     const root = join(base, 'set');
