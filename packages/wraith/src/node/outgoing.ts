@@ -747,7 +747,8 @@ export class OutgoingJob {
     try {
       await unlink(path);
     } catch (e) {
-      const err = fsError('unlink', path, e);
+      const cause = fsError('unlink', path, e);
+      const err = new WraithError(cause.code, `${path} was sent, but not removed: ${cause.message}`, { path }, cause.hint);
       this.result.errors.push(err);
       o.ui.error(err, o.transferId);
       o.log[this.shownLevel]({ name: t.manifest.name, code: err.code, err: err.message }, 'sent, but not removed');
