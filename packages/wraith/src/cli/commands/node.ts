@@ -82,6 +82,8 @@ export function registerNodeCommands(program: Command, io: CliIo, state: CliStat
       'wraith send db.dump --to backup --dest nightly/2026-11-24',
       "wraith send ./project --to backup --exclude node_modules/ --exclude '*.tmp'",
       'cd /var/log && wraith send -R nginx/access.log.1 app/2026/11 --to backup    # arrive as nginx/... and app/2026/11/...',
+      'cd /srv/data && find . -newer /var/run/last-backup | wraith send --files-from - --to backup',
+      'wraith send /var/spool/outbox --to archive --remove-source-files    # move: each file goes once the receiver has it',
       "wraith send ./project --to backup --exclude-from .wraithignore --dry-run   # what would go",
       'wraith send big.img --to 3f9a...c41e@[2001:db8::2]:40000 --reconnect-for 10m',
     ],
