@@ -137,6 +137,35 @@ const LSTAT_BATCH = 32;
 const pseudoSkip = (path: string, kind: { pseudo: string }, dir: boolean): string =>
   `${path} is on ${kind.pseudo}, whose files have no fixed size: skipped${dir ? ' with its contents (copy what you need to regular files first)' : ' (copy it to a regular file first)'}`;
 
+const symlinkSkip = (path: string): string => `${path} is a symlink: skipped (use --follow-symlinks to send its target)`;
+
+type Warn = (path: string, reason: WalkWarningReason, message: string) => void;
+
+/** The target of a symlink met in a walk, or null when it is skipped (not followed, dangling) or failed (as `rel`). */
+async function linkTarget(path: string, rel: string, opts: WalkOptions, warn: Warn): Promise<Stats | null> {
+  if (opts.followSymlinks !== true) {
+    warn(path, 'symlink', symlinkSkip(path));
+    return null;
+  }
+  try {
+    return await stat(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ELOOP') warn(path, 'dangling_symlink', `${path} is a symlink to nothing: skipped`);
+    else unsendable(path, rel, fsError('stat', path, e), opts);
+    return null;
+  }
+}
+
+/** A regular file sent on its own (a PATH, a listed path): skipped on a pseudo file system, failed for a refused name. */
+async function* fileEntry(path: string, name: string, st: Stats, opts: WalkOptions, warn: Warn, fsKind: FsKindOf): AsyncGenerator<WalkEntry> {
+  const kind = await fsKind(path, st.dev);
+  const refused = unsendableName(path, name);
+  if (typeof kind === 'object') warn(path, 'special', pseudoSkip(path, kind, false));
+  else if (refused !== null) unsendable(path, name, refused, opts);
+  else yield entry('file', path, name, st);
+}
+
 /**
  * The name a PATH is sent as: its base name, or with `relative` the path as given, less a leading
  * "/" and "./" ("./logs/a.gz" and "/var/log/a.gz" as "logs/a.gz" and "var/log/a.gz", as rsync -R
@@ -189,7 +218,7 @@ function checkRoots(paths: readonly string[], names: readonly string[], listed: 
 
 /** Walks every PATH in order. Throws E_NOT_FOUND for a missing PATH, E_USAGE for two PATHs sent under one name. */
 export async function* walk(paths: readonly string[], opts: WalkOptions = {}): AsyncGenerator<WalkEntry> {
-  const warn = (path: string, reason: WalkWarningReason, message: string): void => opts.onWarning?.({ path, reason, message });
+  const warn: Warn = (path, reason, message) => opts.onWarning?.({ path, reason, message });
   const roots = paths.map((p) => resolve(p));
   const kinds = fsKinds();
   const fsKind: FsKindOf = opts.threadPoolOnly !== true ? kinds : async (p, dev) => {
@@ -211,11 +240,7 @@ export async function* walk(paths: readonly string[], opts: WalkOptions = {}): A
     const base = names[i]!;
     const name = opts.under === undefined ? base : `${opts.under}/${base}`;
     if (st.isFile()) {
-      const kind = await fsKind(root, st.dev);
-      const refused = unsendableName(root, name);
-      if (typeof kind === 'object') warn(root, 'special', pseudoSkip(root, kind, false));
-      else if (refused !== null) unsendable(root, name, refused, opts);
-      else yield entry('file', root, name, st);
+      yield* fileEntry(root, name, st, opts, warn, fsKind);
     } else if (st.isDirectory()) {
       yield* walkDir(root, name, st, new Set([`${st.dev}:${st.ino}`]), opts, warn, fsKind, name.length + 1);
     } else {
@@ -232,34 +257,22 @@ export async function* walk(paths: readonly string[], opts: WalkOptions = {}): A
 }
 
 /** One --files-from path, alone: as an entry of a tree is taken, named `base`. */
-async function* listedEntry(path: string, base: string, opts: WalkOptions, warn: (path: string, reason: WalkWarningReason, message: string) => void, fsKind: FsKindOf): AsyncGenerator<WalkEntry> {
+async function* listedEntry(path: string, base: string, opts: WalkOptions, warn: Warn, fsKind: FsKindOf): AsyncGenerator<WalkEntry> {
   const name = opts.under === undefined ? base : `${opts.under}/${base}`;
-  let st: Stats;
+  let st: Stats | null;
   try {
     st = await lstat(path);
   } catch (e) {
     return unsendable(path, name, fsError('stat', path, e), opts);
   }
-  if (st.isSymbolicLink()) {
-    if (opts.followSymlinks !== true) return warn(path, 'symlink', `${path} is a symlink: skipped (use --follow-symlinks to send its target)`);
-    try {
-      st = await stat(path);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ELOOP') return warn(path, 'dangling_symlink', `${path} is a symlink to nothing: skipped`);
-      return unsendable(path, name, fsError('stat', path, e), opts);
-    }
-  }
-  if (opts.exclude?.excludes(base, st.isDirectory()) === true) return;
-  const refused = unsendableName(path, name);
+  if (st.isSymbolicLink()) st = await linkTarget(path, name, opts, warn);
+  if (st === null || opts.exclude?.excludes(base, st.isDirectory()) === true) return;
   if (st.isDirectory()) {
+    const refused = unsendableName(path, name);
     if (refused !== null) unsendable(path, `${name}/`, refused, opts);
     else yield entry('dir', path, name, st);
   } else if (st.isFile()) {
-    const kind = await fsKind(path, st.dev);
-    if (typeof kind === 'object') warn(path, 'special', pseudoSkip(path, kind, false));
-    else if (refused !== null) unsendable(path, name, refused, opts);
-    else yield entry('file', path, name, st);
+    yield* fileEntry(path, name, st, opts, warn, fsKind);
   } else {
     warn(path, 'special', `${path} is ${kindOf(st)}: skipped`);
   }
@@ -271,7 +284,7 @@ async function* walkDir(
   st: Stats,
   ancestors: Set<string>,
   opts: WalkOptions,
-  warn: (path: string, reason: WalkWarningReason, message: string) => void,
+  warn: Warn,
   fsKind: FsKindOf,
   /** Length of the PATH's own name and its "/": `rel.slice(rootLen)` is the path below it. */
   rootLen: number,
@@ -351,21 +364,9 @@ async function* walkDir(
       continue;
     }
     if (cst.isSymbolicLink()) {
-      if (!opts.followSymlinks) {
-        warn(path, 'symlink', `${path} is a symlink: skipped (use --follow-symlinks to send its target)`);
-        continue;
-      }
-      try {
-        cst = await stat(path);
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'ENOENT' || code === 'ELOOP') {
-          warn(path, 'dangling_symlink', `${path} is a symlink to nothing: skipped`);
-          continue;
-        }
-        unreadable(path, rel, fsError('stat', path, e));
-        continue;
-      }
+      const target = await linkTarget(path, rel, opts, warn);
+      if (target === null) continue;
+      cst = target;
       // A followed symlink to a directory: "dir/" patterns apply to it too.
       if (cst.isDirectory() && excluded(rel, true)) continue;
     }
@@ -408,7 +409,7 @@ function lstatRaw(dir: string, raw: Buffer): Stats | null {
 /** The policy skip of a name that cannot be sent, or null when it would have been sent. */
 function skipReason(path: string, st: Stats | null, followSymlinks: boolean): [WalkWarningReason, string] | null {
   if (st === null || st.isFile() || st.isDirectory()) return null;
-  if (st.isSymbolicLink()) return followSymlinks ? null : ['symlink', `${path} is a symlink: skipped (use --follow-symlinks to send its target)`];
+  if (st.isSymbolicLink()) return followSymlinks ? null : ['symlink', symlinkSkip(path)];
   return ['special', `${path} is ${kindOf(st)}: skipped`];
 }
 
