@@ -4,7 +4,7 @@
  * carry their chunk size) and of `wraith send --json` / `receive --json` ("file" lines of files
  * that arrived: the list of what was sent, to check on the receiver).
  */
-import { validateName, WraithError } from '@wraith/core';
+import { MAX_CHUNK_LOG2, MIN_CHUNK_LOG2, validateName, WraithError } from '@wraith/core';
 import { printable } from './ui/printable.js';
 
 export interface ListedRoot {
@@ -49,7 +49,8 @@ function unescapeName(s: string): string | null {
 
 function chunkSizeOf(v: unknown): number | null | undefined {
   if (v === undefined) return null;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 16 * 1024 || v > 16 * 1024 * 1024 || (v & (v - 1)) !== 0) return undefined;
+  // The chunk sizes the wire can carry: a power of two, 2^MIN_CHUNK_LOG2 to 2^MAX_CHUNK_LOG2.
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 2 ** MIN_CHUNK_LOG2 || v > 2 ** MAX_CHUNK_LOG2 || (v & (v - 1)) !== 0) return undefined;
   return v;
 }
 
